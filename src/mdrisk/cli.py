@@ -1,0 +1,229 @@
+"""The ``mdrisk`` command: argument parsing, progress, files and exit codes; no analysis.
+
+Exit status: 0 done, 1 the tool could not finish (a missing program, an internal error),
+2 bad input (the message names the file, line and field) or bad usage.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from mdrisk import __version__
+from mdrisk.assessment import Assessment
+from mdrisk.atomic import write_bytes_atomic
+from mdrisk.errors import InputError
+from mdrisk.model import load_model
+from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, status: int) -> None:
+    err_console.print(message, markup=False)
+    sys.exit(status)
+
+
+def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn known errors into messages and exit codes instead of tracebacks."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except InputError as error:
+            _fail(f"error: {len(error.problems)} problem(s) in the input\n{error}", EXIT_BAD_INPUT)
+        except GraphvizMissing as error:
+            _fail(f"error: {error}", EXIT_FAILED)
+        except OSError as error:
+            _fail(f"error: {error.filename or ''}: {error.strerror}", EXIT_FAILED)
+        except Exception as error:  # the last line of defence: no traceback for a user
+            if os.environ.get("MDRISK_DEBUG"):
+                raise
+            _fail(f"internal error: {type(error).__name__}: {error} "
+                  "(set MDRISK_DEBUG=1 for the traceback and report it)", EXIT_FAILED)
+
+    return wrapper
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                    console=err_console, transient=True, disable=not err_console.is_terminal)
+
+
+def example_path(name: str) -> Path:
+    """A built-in reference device model, by name (``bgms``) or file name."""
+    stem = name.removesuffix(".yaml")
+    resource = resources.files("mdrisk") / "examples" / f"{stem}.yaml"
+    with resources.as_file(resource) as path:
+        if not path.is_file():
+            raise click.BadParameter(f"no built-in example '{name}'; see 'mdrisk examples'")
+        return path
+
+
+def _render_package(assessment: Assessment, formats: tuple[str, ...], with_svg: bool
+                    ) -> tuple[dict[str, bytes], list[str]]:
+    """Every file of the output folder, rendered in memory first so none is half-written."""
+    from mdrisk.report.writers import writer_for
+
+    files: dict[str, bytes] = {}
+    notes: list[str] = []
+    for name in formats:
+        writer = writer_for(name)
+        files[writer.file_name] = writer.render(assessment)
+    highlight = frozenset(point.element for point in assessment.fdi_points)
+    dot_text = to_dot(assessment.device_model(), highlight)
+    files["control-structure.dot"] = dot_text.encode("utf-8")
+    if with_svg:
+        try:
+            files["control-structure.svg"] = render_svg(dot_text)
+        except GraphvizMissing as missing:
+            notes.append(f"no SVG diagram: {missing}")
+    return files, notes
+
+
+def _write_package(out_dir: Path, files: dict[str, bytes]) -> None:
+    for file_name, data in sorted(files.items()):
+        write_bytes_atomic(out_dir / file_name, data)
+
+
+def _summary(assessment: Assessment) -> str:
+    warnings = sum(1 for check in assessment.checks if check.severity == "warning")
+    return (f"{len(assessment.device.components)} components, {len(assessment.device.links)} "
+            f"links, {len(assessment.control_actions)} control actions, {len(assessment.ucas)} "
+            f"UCAs, {len(assessment.fdi_points)} FDI points, {len(assessment.loss_scenarios)} "
+            f"loss scenarios, {len(assessment.checks)} checks ({warnings} warnings)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mdrisk")
+def main() -> None:
+    """Premarket cybersecurity risk assessment of AI/ML-enabled medical devices.
+
+    Describe a device as a control structure (YAML), then validate, analyze (STPA-Sec) and
+    draw it. Try 'mdrisk demo' for the whole chain on the built-in glucose device.
+    """
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--strict", is_flag=True, help="Exit with status 1 when a check finds a warning.")
+@guarded
+def validate(model: Path, strict: bool) -> None:
+    """Check a device model file: schema, ids, kinds, and STPA completeness checks.
+
+    Errors (exit status 2) name the file, line and field and say how to fix them; completeness
+    findings are printed as warnings and notes.
+    """
+    from mdrisk.stpa import analyze_stpa
+
+    loaded = load_model(model)
+    checks = analyze_stpa(loaded.model).checks
+    for check in checks:
+        out_console.print(f"{check.severity}: {check.id} {check.rule}: {check.message} "
+                          f"(fix: {check.fix})", markup=False)
+    warnings = sum(1 for check in checks if check.severity == "warning")
+    out_console.print(f"{model}: valid ({len(loaded.model.components)} components, "
+                      f"{len(loaded.model.links)} links; {warnings} warnings)", markup=False)
+    if strict and warnings:
+        sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              required=True, help="Folder for assessment.json, report.md and the diagram.")
+@click.option("--format", "formats", multiple=True, default=("json", "markdown"),
+              show_default=True, help="Report formats to write (repeatable).")
+@click.option("--no-svg", is_flag=True, help="Write the diagram as DOT only.")
+@guarded
+def analyze(model: Path, out_dir: Path, formats: tuple[str, ...], no_svg: bool) -> None:
+    """Run STPA-Sec on a device model and write the assessment to a folder."""
+    _analyze_to(model, out_dir, formats, with_svg=not no_svg)
+
+
+def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: bool) -> None:
+    from mdrisk.pipeline import assess
+    from mdrisk.report.writers import WRITERS
+
+    unknown = [name for name in formats if name not in WRITERS]
+    if unknown:
+        raise click.BadParameter(f"unknown format {', '.join(unknown)}; choose from "
+                                 f"{', '.join(sorted(WRITERS))}", param_hint="--format")
+    formats = tuple(dict.fromkeys(("json",) + formats))
+    with _progress() as progress:
+        task = progress.add_task("loading model", total=4)
+        loaded = load_model(model)
+        progress.update(task, advance=1, description="analysing (STPA-Sec)")
+        assessment = assess(loaded)
+        progress.update(task, advance=1, description="rendering reports")
+        files, notes = _render_package(assessment, formats, with_svg)
+        progress.update(task, advance=1, description="writing files")
+        _write_package(out_dir, files)
+        progress.update(task, advance=1)
+    out_console.print(f"{model}: {_summary(assessment)}", markup=False)
+    for note in notes:
+        err_console.print(f"note: {note}", markup=False)
+    for file_name in sorted(files):
+        out_console.print(f"wrote {out_dir / file_name}", markup=False)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
+              required=True, help="Output file: .dot for Graphviz source, .svg for a drawing.")
+@guarded
+def diagram(model: Path, out_file: Path) -> None:
+    """Draw the control structure: control actions, feedback, data, updates; FDI points red."""
+    from mdrisk.stpa.fdi import derive_fdi_points
+    from mdrisk.stpa.graph import ControlStructure
+
+    if out_file.suffix not in (".dot", ".svg", ".gv"):
+        raise click.BadParameter("the file name must end in .dot, .gv or .svg",
+                                 param_hint="--out")
+    loaded = load_model(model)
+    points = derive_fdi_points(ControlStructure.of(loaded.model))
+    dot_text = to_dot(loaded.model, frozenset(point.element for point in points))
+    data = render_svg(dot_text) if out_file.suffix == ".svg" else dot_text.encode("utf-8")
+    write_bytes_atomic(out_file, data)
+    out_console.print(f"wrote {out_file}", markup=False)
+
+
+@main.command()
+def examples() -> None:
+    """List the built-in reference device models."""
+    folder = resources.files("mdrisk") / "examples"
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if entry.name.endswith(".yaml"):
+            out_console.print(f"{entry.name.removesuffix('.yaml'):16} {entry}", markup=False)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("mdrisk-demo"), show_default=True, help="Folder for the results.")
+@click.option("--example", default="bgms", show_default=True,
+              help="Built-in device to run on (see 'mdrisk examples').")
+@guarded
+def demo(out_dir: Path, example: str) -> None:
+    """Run the whole chain on a built-in reference device, offline, with embedded defaults."""
+    model = example_path(example)
+    _analyze_to(model, out_dir, ("json", "markdown"), with_svg=True)
+    out_console.print(f"demo results in {out_dir.resolve()}", markup=False)
+
+
+if __name__ == "__main__":
+    main()

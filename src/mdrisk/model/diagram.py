@@ -1,0 +1,102 @@
+"""Draw the control structure with Graphviz: DOT text, and SVG through the ``dot`` program.
+
+Control actions, feedback, data and updates are drawn differently; elements passed in
+``highlight`` (the FDI points, chosen by the caller) are drawn in red.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
+
+_SHAPES = {
+    ComponentKind.ml_engine: "doubleoctagon",
+    ComponentKind.controller: "box",
+    ComponentKind.app: "box",
+    ComponentKind.human: "oval",
+    ComponentKind.controlled_process: "box3d",
+    ComponentKind.sensor: "invhouse",
+    ComponentKind.imaging_device: "invhouse",
+    ComponentKind.actuator: "house",
+    ComponentKind.cloud: "folder",
+    ComponentKind.gateway: "cds",
+    ComponentKind.ehr: "cylinder",
+    ComponentKind.storage: "cylinder",
+}
+_EDGE_STYLES = {
+    LinkKind.control_action: 'color="#1f4e9c", penwidth=2.2, style=solid',
+    LinkKind.feedback: 'color="#2e7d32", penwidth=1.6, style=dashed',
+    LinkKind.data: 'color="#616161", penwidth=1.2, style=solid',
+    LinkKind.update: 'color="#6a1b9a", penwidth=1.4, style=dotted',
+}
+FDI_COLOR = "#c62828"
+
+
+def quote(text: str) -> str:
+    """A DOT double-quoted string holding ``text`` literally."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\r", " ").replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def to_dot(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> str:
+    lines = [
+        f"digraph {quote(model.device.name)} {{",
+        "  graph [rankdir=TB, fontname=Helvetica, fontsize=11, labelloc=t, nodesep=0.5, "
+        f"label={quote(model.device.name + ' — control structure')}];",
+        "  node [fontname=Helvetica, fontsize=10, style=filled, fillcolor=white];",
+        "  edge [fontname=Helvetica, fontsize=8];",
+    ]
+    for component in model.components:
+        attributes = [
+            f"label={quote(component.name + chr(10) + '[' + component.kind.value + ']')}",
+            f"shape={_SHAPES.get(component.kind, 'box')}",
+        ]
+        if component.id in highlight:
+            attributes += [f'color="{FDI_COLOR}"', "penwidth=2.5", 'fillcolor="#ffebee"']
+        if component.kind == ComponentKind.ml_engine:
+            attributes.append('fillcolor="#fff8e1"' if component.id not in highlight else "")
+        lines.append(f"  {quote(component.id)} [{', '.join(a for a in attributes if a)}];")
+    for link in model.links:
+        label = ", ".join(signal.name for signal in link.carries)
+        attributes = [f"label={quote(label)}", _EDGE_STYLES[link.kind], f"id={quote(link.id)}"]
+        if link.id in highlight:
+            attributes += [f'fontcolor="{FDI_COLOR}"', f'color="{FDI_COLOR}"']
+        lines.append(
+            f"  {quote(link.source)} -> {quote(link.target)} [{', '.join(attributes)}];"
+        )
+    lines += [
+        "  subgraph cluster_legend {",
+        '    label="Legend"; fontsize=9; style=dashed; color="#9e9e9e";',
+        "    node [shape=plaintext, style=solid, fontsize=8, label=\"\"];",
+        "    lg_a; lg_b; lg_c; lg_d; lg_e; lg_f; lg_g; lg_h;",
+        f"    lg_a -> lg_b [label=\"control action\", {_EDGE_STYLES[LinkKind.control_action]}];",
+        f"    lg_c -> lg_d [label=\"feedback\", {_EDGE_STYLES[LinkKind.feedback]}];",
+        f"    lg_e -> lg_f [label=\"data\", {_EDGE_STYLES[LinkKind.data]}];",
+        f"    lg_g -> lg_h [label=\"update / FDI in red\", {_EDGE_STYLES[LinkKind.update]}];",
+        "  }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class GraphvizMissing(RuntimeError):
+    pass
+
+
+def render_svg(dot_text: str, timeout_s: float = 60.0) -> bytes:
+    """Run Graphviz ``dot`` on the text. Raises GraphvizMissing when it is not installed."""
+    executable = shutil.which("dot")
+    if executable is None:
+        raise GraphvizMissing(
+            "Graphviz's 'dot' program is not installed (Debian: apt-get install -y graphviz)"
+        )
+    completed = subprocess.run(
+        [executable, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True,
+        timeout=timeout_s, check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"dot failed: {completed.stderr.decode('utf-8', 'replace').strip()}")
+    return completed.stdout

@@ -1,0 +1,105 @@
+"""Load a device model from YAML or JSON, or refuse it with located, actionable problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from mdrisk.errors import InputError, Problem
+from mdrisk.model.integrity import structural_problems
+from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
+from mdrisk.model.source import SourceDocument, parse_document, read_text
+
+_ENUM_CHOICES = {
+    "kind": f"{', '.join(k.value for k in ComponentKind)} (components) or "
+    f"{', '.join(k.value for k in LinkKind)} (links)",
+}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A valid device model and the source it came from (for line numbers downstream)."""
+
+    model: DeviceModel
+    source: SourceDocument
+
+
+def _fix_for(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return f"add '{error['loc'][-1]}'"
+    if kind == "extra_forbidden":
+        return "remove it or check its spelling"
+    if kind in ("enum", "literal_error"):
+        expected = error.get("ctx", {}).get("expected")
+        return f"use one of {expected}" if expected else "use an allowed value"
+    if kind == "string_pattern_mismatch":
+        field = str(error["loc"][-1]) if error["loc"] else ""
+        if field in ("id", "name", "signal") or isinstance(error["loc"][-1], int):
+            return "ids start with a letter and use letters, digits, '_', '-' or '.'"
+        if field == "cpe":
+            return "write a CPE 2.3 name such as cpe:2.3:a:vendor:product:1.0:*:*:*:*:*:*:*"
+        if field == "purl":
+            return "write a package URL such as pkg:pypi/numpy@1.26.4"
+        pattern = error.get("ctx", {}).get("pattern", "")
+        return f"match {pattern}" if pattern else ""
+    if kind in ("string_type", "str_type"):
+        return "write text (quote it if YAML reads it as something else)"
+    if kind in ("list_type", "tuple_type"):
+        return "write a list"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "write a mapping of keys to values"
+    if kind == "too_short":
+        return "give at least one"
+    return ""
+
+
+def _schema_problems(exc: ValidationError, source: SourceDocument) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(part for part in error["loc"] if not isinstance(part, str) or
+                    not part.startswith(("function-", "tagged-union")))
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = f"unknown field '{loc[-1]}'"
+        elif error["type"] == "missing":
+            message = f"required field '{loc[-1]}' is missing"
+        problems.append(Problem(message, field=source.render_path(loc),
+                                line=source.line_of(loc), fix=_fix_for(error)))
+    return problems
+
+
+def model_from_document(source: SourceDocument) -> DeviceModel:
+    """Validate parsed data against the schema and the structural rules."""
+    if not isinstance(source.data, dict):
+        raise InputError(source.file, [Problem(
+            "the top level must be a mapping with device, components, links, losses, hazards",
+            line=1, fix="start the file with 'device:'")])
+    try:
+        model = DeviceModel.model_validate(source.data)
+    except ValidationError as exc:
+        raise InputError(source.file, _schema_problems(exc, source)) from None
+    located = structural_problems(model)
+    if located:
+        raise InputError(source.file, [
+            Problem(problem.message, field=source.render_path(path), line=source.line_of(path),
+                    fix=problem.fix)
+            for problem, path in located
+        ])
+    return model
+
+
+def load_model(path: Path | str) -> LoadedModel:
+    """Read and validate a device model file. Raises InputError naming file, line and field."""
+    path = Path(path)
+    text = read_text(path)
+    source = parse_document(text, str(path))
+    return LoadedModel(model=model_from_document(source), source=source)
+
+
+def load_model_text(text: str, file: str = "<model>") -> LoadedModel:
+    source = parse_document(text, file)
+    return LoadedModel(model=model_from_document(source), source=source)

@@ -1,0 +1,275 @@
+"""The device model: an AI/ML-enabled medical device described as a control structure.
+
+Field names are what an analyst writes in YAML. Every object forbids unknown keys so that a
+typo (``protection:`` for ``protections:``) is an error rather than a silently ignored line.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=80)]
+Text = Annotated[str, Field(max_length=4000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ComponentKind(StrEnum):
+    sensor = "sensor"
+    actuator = "actuator"
+    ml_engine = "ml_engine"
+    controller = "controller"
+    app = "app"
+    gateway = "gateway"
+    cloud = "cloud"
+    ehr = "ehr"
+    human = "human"
+    controlled_process = "controlled_process"
+    imaging_device = "imaging_device"
+    storage = "storage"
+    display = "display"
+    external = "external"
+
+
+# Kinds that can decide and issue control actions (STPA "controllers").
+CONTROLLER_KINDS = frozenset(
+    {
+        ComponentKind.controller,
+        ComponentKind.app,
+        ComponentKind.human,
+        ComponentKind.ml_engine,
+        ComponentKind.cloud,
+        ComponentKind.gateway,
+        ComponentKind.imaging_device,
+        ComponentKind.ehr,
+    }
+)
+# An actuator carries out a controller's action on the process; it does not decide, so it
+# may be the source of a control_action link but gets no unsafe control actions of its own.
+ACTUATING_KINDS = frozenset({ComponentKind.actuator})
+# Kinds that turn a physical quantity into data: where a measured signal originates.
+MEASURING_KINDS = frozenset({ComponentKind.sensor, ComponentKind.imaging_device})
+
+
+class LinkKind(StrEnum):
+    control_action = "control_action"
+    feedback = "feedback"
+    data = "data"
+    update = "update"
+
+
+class UCAType(StrEnum):
+    """The four ways a control action can be unsafe (STPA handbook, step 2)."""
+
+    not_provided = "not_provided"
+    provided_unsafe = "provided_unsafe"
+    wrong_timing = "wrong_timing"
+    wrong_duration = "wrong_duration"
+
+
+class Technology(_Strict):
+    """A technology a component or channel is built from, as precise as the maker knows it."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    vendor: str | None = None
+    product: str | None = None
+    version: str | None = None
+    cpe: Annotated[str, Field(pattern=r"^cpe:2\.3:[aho\*\-]:")] | None = None
+    purl: Annotated[str, Field(pattern=r"^pkg:[a-zA-Z][a-zA-Z0-9.+\-]*/")] | None = None
+    # Configuration that changes which threats apply, e.g. {"pairing": "just_works"}.
+    config: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        # YAML reads `version: 1.10` as the float 1.1; refuse rather than lose the zero.
+        if isinstance(value, float):
+            raise ValueError(
+                f"version {value!r} was read as a number; quote it (version: \"{value}\")"
+            )
+        if isinstance(value, int):
+            return str(value)
+        return value
+
+
+class Protections(_Strict):
+    """What protects a channel. Absent means not provided."""
+
+    authentication: bool = False
+    encryption: bool = False
+    integrity: bool = False
+    replay_protection: bool = False
+    notes: Text = ""
+
+
+class UnsafeContext(_Strict):
+    """When one type of UCA is unsafe, in the analyst's words, and the hazards it leads to."""
+
+    context: Annotated[str, Field(min_length=1, max_length=4000)]
+    hazards: list[Identifier] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"context": value}
+        return value
+
+
+class UnsafeContexts(_Strict):
+    """Process-model contexts in which a control action is unsafe, one per UCA type.
+
+    Written by the analyst in plain words ("glucose is below 70 mg/dL or falling"), optionally
+    with the hazards of that type alone. Missing entries are derived from the controller's
+    process model and take the control action's hazards.
+    """
+
+    not_provided: UnsafeContext | None = None
+    provided_unsafe: UnsafeContext | None = None
+    wrong_timing: UnsafeContext | None = None
+    wrong_duration: UnsafeContext | None = None
+
+
+class Signal(_Strict):
+    """Something a link carries: a measurement, a result, a command, a model file."""
+
+    name: Identifier
+    description: Text = ""
+    unit: str | None = None
+    range: tuple[float, float] | None = None
+    # Only meaningful for control actions: the hazards this action can lead to.
+    hazards: list[Identifier] = Field(default_factory=list)
+    unsafe_when: UnsafeContexts | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value}
+        return value
+
+    @field_validator("range")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(f"range [{value[0]}, {value[1]}] has its minimum above its maximum")
+        return value
+
+
+class ProcessVariable(_Strict):
+    """A variable in a controller's process model (what it believes about the process)."""
+
+    name: Identifier
+    values: list[str] = Field(default_factory=list)
+    # Signals that update this belief (feedback, ML outputs).
+    from_signals: list[Identifier] = Field(default_factory=list)
+
+
+class MLInput(_Strict):
+    signal: Identifier
+    description: Text = ""
+    unit: str | None = None
+    range: tuple[float, float] | None = None
+
+
+class TrainingData(_Strict):
+    source: str
+    description: Text = ""
+    # Whether the deployed model is retrained from field data after release.
+    continuous: bool = False
+
+
+class MLSpec(_Strict):
+    """What an ML engine does, from what, and how it is trained and updated."""
+
+    task: Annotated[str, Field(min_length=1)]
+    task_type: str = Field(
+        default="regression",
+        pattern=r"^(classification|regression|forecasting|ranking|detection|segmentation|generation)$",
+    )
+    model_type: str | None = None
+    inputs: list[MLInput] = Field(min_length=1)
+    outputs: list[Identifier] = Field(min_length=1)
+    training_data: list[TrainingData] = Field(default_factory=list)
+    update_path: list[Identifier] = Field(default_factory=list)
+    locked: bool = True
+
+
+class Component(_Strict):
+    id: Identifier
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: ComponentKind
+    description: Text = ""
+    zone: str | None = None
+    technologies: list[Technology] = Field(default_factory=list)
+    process_model: list[ProcessVariable] = Field(default_factory=list)
+    ml: MLSpec | None = None
+    # For a component that renames what it forwards: output signal -> signals it is made from.
+    derives: dict[Identifier, list[Identifier]] = Field(default_factory=dict)
+
+
+class Channel(_Strict):
+    technology: Technology | None = None
+    protections: Protections = Field(default_factory=Protections)
+
+
+class Link(_Strict):
+    id: Identifier
+    source: Identifier = Field(alias="from")
+    target: Identifier = Field(alias="to")
+    kind: LinkKind
+    carries: list[Signal] = Field(min_length=1)
+    description: Text = ""
+    channel: Channel = Field(default_factory=Channel)
+
+
+class Loss(_Strict):
+    id: Identifier
+    description: Annotated[str, Field(min_length=1, max_length=4000)]
+    severity: str | None = Field(
+        default=None, pattern=r"^(negligible|minor|serious|critical|catastrophic)$"
+    )
+
+
+class Hazard(_Strict):
+    id: Identifier
+    description: Annotated[str, Field(min_length=1, max_length=4000)]
+    losses: list[Identifier] = Field(default_factory=list)
+
+
+class DeviceInfo(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Text = ""
+    manufacturer: str | None = None
+    intended_use: Text = ""
+    # Public references the model was written from (summaries, manuals), for the record.
+    references: list[str] = Field(default_factory=list)
+    # What the device's data is used for, e.g. therapy, diagnosis, personal_health_data.
+    data_use: list[str] = Field(default_factory=list)
+
+
+class DeviceModel(_Strict):
+    """The whole device: what ``mdrisk validate`` and ``mdrisk analyze`` read."""
+
+    schema_version: int = Field(default=1, ge=1, le=1)
+    device: DeviceInfo
+    components: list[Component] = Field(min_length=1)
+    links: list[Link] = Field(default_factory=list)
+    losses: list[Loss] = Field(default_factory=list)
+    hazards: list[Hazard] = Field(default_factory=list)
+
+    def component(self, component_id: str) -> Component:
+        for component in self.components:
+            if component.id == component_id:
+                return component
+        raise KeyError(component_id)
+
+    @property
+    def ml_engines(self) -> list[Component]:
+        return [c for c in self.components if c.ml is not None]

@@ -1,0 +1,1 @@
+"""Report writers: canonical JSON, Markdown and (later) HTML, SARIF, CSV, VEX."""

@@ -1,0 +1,19 @@
+"""One small interface for every output format: a writer turns an Assessment into bytes."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from mdrisk.assessment import Assessment
+
+
+class ReportWriter(ABC):
+    """A format. Adding one is a new file with a subclass, registered in ``writers``."""
+
+    name: ClassVar[str]
+    file_name: ClassVar[str]
+
+    @abstractmethod
+    def render(self, assessment: Assessment) -> bytes:
+        """The whole document. Pure: no I/O, the same assessment gives the same bytes."""

@@ -1,0 +1,178 @@
+"""The Markdown report: what a person reads first, every row carrying the ids it came from.
+
+Text from the device model is untrusted: it is escaped so that a name holding markup or
+table syntax shows as text wherever the Markdown is rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from mdrisk.assessment import Assessment
+from mdrisk.model.schema import Link, UCAType
+from mdrisk.report.interface import ReportWriter
+
+_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
+_UCA_TITLES = {
+    UCAType.not_provided: "Not provided",
+    UCAType.provided_unsafe: "Provided, causing hazard",
+    UCAType.wrong_timing: "Wrong timing or order",
+    UCAType.wrong_duration: "Stopped too soon / applied too long",
+}
+
+
+def escape(text: object) -> str:
+    """Markdown-safe inline text: markup characters escaped, '&' kept literal, one line."""
+    value = str(text).replace("&", "&amp;")
+    value = " ".join(value.split())
+    return _SPECIAL.sub(r"\\\1", value)
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    body = ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows]
+    return lines + (body or ["| " + " | ".join(["—"] + [""] * (len(headers) - 1)) + " |"])
+
+
+def _channel(link: Link) -> str:
+    technology = link.channel.technology
+    if technology is None:
+        return ""
+    return technology.name + (f" {technology.version}" if technology.version else "")
+
+
+def _protections(link: Link) -> str:
+    shield = link.channel.protections
+    names = ("authentication", "encryption", "integrity", "replay_protection")
+    present = [name.replace("_", " ") for name in names if getattr(shield, name)]
+    return ", ".join(present) or "none"
+
+
+def render_markdown(assessment: Assessment) -> str:
+    info = assessment.device.info
+    out: list[str] = [f"# STPA-Sec assessment: {escape(info.name)}", ""]
+    if info.manufacturer:
+        out += [f"Manufacturer: {escape(info.manufacturer)}", ""]
+    if info.intended_use:
+        out += [f"Intended use: {escape(info.intended_use)}", ""]
+    out += ["## Summary", ""]
+    warnings = sum(1 for check in assessment.checks if check.severity == "warning")
+    out += table(
+        ["what", "count"],
+        [
+            ("components", len(assessment.device.components)),
+            ("links", len(assessment.device.links)),
+            ("losses", len(assessment.losses)),
+            ("hazards", len(assessment.hazards)),
+            ("control actions", len(assessment.control_actions)),
+            ("unsafe control actions", len(assessment.ucas)),
+            ("false-data injection points", len(assessment.fdi_points)),
+            ("loss scenarios", len(assessment.loss_scenarios)),
+            ("check findings (warnings)", f"{len(assessment.checks)} ({warnings})"),
+        ],
+    )
+    out += [""]
+
+    out += ["## Losses and hazards", ""]
+    out += table(["id", "loss", "severity"],
+                 [(loss.id, loss.description, loss.severity or "") for loss in assessment.losses])
+    out += [""]
+    out += table(["id", "hazard", "losses"],
+                 [(h.id, h.description, ", ".join(h.losses)) for h in assessment.hazards])
+    out += [""]
+
+    out += ["## Control structure", "", "### Components", ""]
+    out += table(
+        ["id", "name", "kind", "technologies"],
+        [
+            (c.id, c.name, c.kind.value,
+             "; ".join(" ".join(filter(None, (t.name, t.version))) for t in c.technologies))
+            for c in assessment.device.components
+        ],
+    )
+    out += ["", "### Links", ""]
+    out += table(
+        ["id", "from → to", "kind", "carries", "channel", "protections"],
+        [
+            (link.id, f"{link.source} → {link.target}", link.kind.value,
+             ", ".join(s.name for s in link.carries), _channel(link), _protections(link))
+            for link in assessment.device.links
+        ],
+    )
+    out += [""]
+
+    out += ["## Control actions", ""]
+    out += table(
+        ["id", "controller → controlled", "action", "hazards", "feedback path"],
+        [
+            (ca.id, f"{ca.controller} → {ca.controlled}", ca.name, ", ".join(ca.hazards),
+             " → ".join(ca.feedback_links) or "none")
+            for ca in assessment.control_actions
+        ],
+    )
+    out += ["", "## Unsafe control actions", ""]
+    counts = Counter(uca.type for uca in assessment.ucas)
+    out += table(["type", "count"], [(_UCA_TITLES[t], counts[t]) for t in UCAType])
+    out += [""]
+    out += table(
+        ["id", "control action", "type", "unsafe control action", "hazards"],
+        [
+            (u.id, u.control_action, _UCA_TITLES[u.type], u.text, ", ".join(u.hazards) or "—")
+            for u in assessment.ucas
+        ],
+    )
+
+    out += ["", "## False-data injection points", ""]
+    out += ["Every component and link upstream of an ML engine input, with the shortest path "
+            "by which false data reaches the engine.", ""]
+    out += table(
+        ["id", "element", "ML engine", "input", "path", "channel protections"],
+        [
+            (p.id, f"{p.element} ({p.element_type})", p.ml_engine,
+             p.ml_input if p.target == "inference_input" else "model (update)",
+             " → ".join(step.element for step in p.path),
+             ", ".join(p.protections) if p.element_type == "link" else "")
+            for p in assessment.fdi_points
+        ],
+    )
+
+    out += ["", "## Loss scenarios", ""]
+    out += ["FDI point → ML input → ML misbehaviour → unsafe control action → hazard → loss.", ""]
+    out += table(
+        ["id", "FDI point", "ML input", "ML misbehaviour", "UCA", "hazards", "losses"],
+        [
+            (s.id, s.fdi_point, s.ml_input, s.ml_misbehaviour, s.uca, ", ".join(s.hazards),
+             ", ".join(s.losses))
+            for s in assessment.loss_scenarios
+        ],
+    )
+
+    out += ["", "## Checks", ""]
+    out += table(
+        ["id", "severity", "rule", "finding", "what to do"],
+        [(c.id, c.severity, c.rule, c.message, c.fix) for c in assessment.checks],
+    )
+
+    provenance = assessment.provenance
+    out += ["", "## Provenance", ""]
+    out += table(
+        ["what", "value"],
+        [
+            ("tool", f"{provenance.tool} {provenance.tool_version}"),
+            ("model file", provenance.model_file),
+            ("model SHA-256", provenance.model_sha256),
+            ("created", provenance.created),
+        ]
+        + [(f"knowledge base: {s.source}", s.sha256) for s in provenance.kb_snapshots],
+    )
+    return "\n".join(out) + "\n"
+
+
+class MarkdownWriter(ReportWriter):
+    name = "markdown"
+    file_name = "report.md"
+
+    def render(self, assessment: Assessment) -> bytes:
+        return render_markdown(assessment).encode("utf-8")

@@ -1,0 +1,19 @@
+"""The registry of report formats, by name."""
+
+from __future__ import annotations
+
+from mdrisk.report.canonical_json import CanonicalJsonWriter
+from mdrisk.report.interface import ReportWriter
+from mdrisk.report.markdown import MarkdownWriter
+
+WRITERS: dict[str, type[ReportWriter]] = {
+    writer.name: writer for writer in (CanonicalJsonWriter, MarkdownWriter)
+}
+
+
+def writer_for(name: str) -> ReportWriter:
+    try:
+        return WRITERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown format '{name}'; choose from {', '.join(sorted(WRITERS))}") \
+            from None

@@ -1,0 +1,56 @@
+"""Control actions and the feedback that closes each control loop."""
+
+from __future__ import annotations
+
+from mdrisk.assessment import ControlAction
+from mdrisk.model.schema import ACTUATING_KINDS, LinkKind
+from mdrisk.stpa.graph import ControlStructure
+
+
+def _carries_feedback(structure: ControlStructure):
+    def follow(link) -> bool:
+        if link.kind in (LinkKind.feedback, LinkKind.data):
+            return True
+        # An actuator acting on the process is part of the loop the feedback must close.
+        source = structure.components[link.source]
+        return link.kind == LinkKind.control_action and source.kind in ACTUATING_KINDS
+
+    return follow
+
+
+def derive_control_actions(structure: ControlStructure) -> list[ControlAction]:
+    """One control action per action carried on a control_action link from a decider.
+
+    Actuators relay actions; they do not decide, so their links yield no control action.
+    """
+    actions: list[ControlAction] = []
+    follow = _carries_feedback(structure)
+    for link in structure.model.links:
+        if link.kind != LinkKind.control_action:
+            continue
+        controller = structure.components[link.source]
+        if controller.kind in ACTUATING_KINDS:
+            continue
+        loop = structure.shortest_link_path(link.target, link.source, follow)
+        decided_from = sorted(
+            {variable.name for variable in controller.process_model}
+            | {
+                signal
+                for variable in controller.process_model
+                for signal in variable.from_signals
+            }
+        )
+        for signal in link.carries:
+            actions.append(
+                ControlAction(
+                    id=f"CA-{len(actions) + 1}",
+                    name=signal.name,
+                    controller=controller.id,
+                    controlled=link.target,
+                    link=link.id,
+                    hazards=list(signal.hazards),
+                    feedback_links=[hop.id for hop in loop] if loop is not None else [],
+                    decided_from=decided_from,
+                )
+            )
+    return actions

@@ -1,0 +1,108 @@
+"""Loss scenarios: FDI point -> ML input -> ML misbehaviour -> UCA -> hazard -> loss."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mdrisk.assessment import ControlAction, FDIPoint, LossScenario, UnsafeControlAction
+from mdrisk.model.schema import Hazard, UCAType
+from mdrisk.stpa.fdi import MODEL_UPDATE_INPUT
+from mdrisk.stpa.graph import ControlStructure
+from mdrisk.stpa.influence import Influence
+
+# How false input turns into each type of unsafe control action, by what the ML engine does.
+_MISBEHAVIOUR = {
+    UCAType.provided_unsafe: {
+        "classification": "returns a false positive that calls for {action}",
+        "detection": "reports a finding that is not there, calling for {action}",
+        "ranking": "ranks an unsuitable option first, calling for {action}",
+        "default": "returns an estimate that errs in the direction calling for {action}",
+    },
+    UCAType.not_provided: {
+        "classification": "returns a false negative, so {action} seems unneeded",
+        "detection": "misses a real finding, so {action} seems unneeded",
+        "ranking": "ranks the suitable option low, so {action} is withheld",
+        "default": "returns an estimate that errs in the direction making {action} seem unneeded",
+    },
+    UCAType.wrong_timing: {
+        "default": "acts on delayed, replayed or reordered input, so its output for {action} "
+        "comes at the wrong time",
+    },
+    UCAType.wrong_duration: {
+        "default": "acts on frozen input, so its output keeps {action} going too long or ends "
+        "it too soon",
+    },
+}
+
+
+def misbehaviour(uca_type: UCAType, task_type: str, action: str, target: str) -> str:
+    table = _MISBEHAVIOUR[uca_type]
+    text = table.get(task_type, table["default"]).format(action=action)
+    if target == MODEL_UPDATE_INPUT:
+        return f"runs a poisoned or substituted model that {text.split(' ', 1)[1]}"
+    return text
+
+
+@dataclass(frozen=True)
+class ScenarioLimit:
+    """Loss scenarios grow as FDI points x UCAs; past this many the rest are counted, not kept."""
+
+    max_scenarios: int = 20_000
+
+
+def derive_loss_scenarios(
+    structure: ControlStructure,
+    fdi_points: list[FDIPoint],
+    control_actions: list[ControlAction],
+    ucas: list[UnsafeControlAction],
+    influences: dict[str, list[Influence]],
+    limit: ScenarioLimit,
+) -> tuple[list[LossScenario], int]:
+    """Scenarios for every UCA with hazards that an FDI point's engine reaches.
+
+    Returns the scenarios kept and how many more there were past the limit.
+    """
+    hazards: dict[str, Hazard] = {h.id: h for h in structure.model.hazards}
+    ucas_by_action: dict[str, list[UnsafeControlAction]] = {}
+    for uca in ucas:
+        if uca.hazards:
+            ucas_by_action.setdefault(uca.control_action, []).append(uca)
+    action_names = {action.id: action.name for action in control_actions}
+    scenarios: list[LossScenario] = []
+    dropped = 0
+    for point in fdi_points:
+        engine = structure.components[point.ml_engine]
+        assert engine.ml is not None
+        upstream = [step.element for step in point.path]
+        for influence in influences.get(engine.id, []):
+            for uca in ucas_by_action.get(influence.control_action, []):
+                if len(scenarios) >= limit.max_scenarios:
+                    dropped += 1
+                    continue
+                losses = sorted({loss for h in uca.hazards for loss in hazards[h].losses})
+                action = action_names[influence.control_action]
+                behaviour = misbehaviour(uca.type, engine.ml.task_type, action, point.ml_input)
+                where = "component" if point.element_type == "component" else "channel"
+                text = (
+                    f"False data injected at {where} {point.element} reaches {engine.id} "
+                    f"input '{point.ml_input}' via {' -> '.join(upstream)}; {engine.id} "
+                    f"{behaviour}; then {uca.text} ({uca.id}), leading to "
+                    f"{', '.join(uca.hazards)} and {', '.join(losses) or 'no named loss'}."
+                )
+                scenarios.append(
+                    LossScenario(
+                        id=f"LS-{len(scenarios) + 1}",
+                        fdi_point=point.id,
+                        ml_engine=engine.id,
+                        ml_input=point.ml_input,
+                        ml_output=influence.ml_output,
+                        ml_misbehaviour=behaviour,
+                        uca=uca.id,
+                        hazards=list(uca.hazards),
+                        losses=losses,
+                        path=upstream + list(influence.path[1:]),
+                        text=text,
+                    )
+                )
+    return scenarios, dropped
+
