@@ -44,6 +44,8 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except InputError as error:
             _fail(f"error: {len(error.problems)} problem(s) in the input\n{error}", EXIT_BAD_INPUT)
         except GraphvizMissing as error:

@@ -56,9 +56,9 @@ def to_dot(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> str:
         ]
         if component.id in highlight:
             attributes += [f'color="{FDI_COLOR}"', "penwidth=2.5", 'fillcolor="#ffebee"']
-        if component.kind == ComponentKind.ml_engine:
-            attributes.append('fillcolor="#fff8e1"' if component.id not in highlight else "")
-        lines.append(f"  {quote(component.id)} [{', '.join(a for a in attributes if a)}];")
+        elif component.kind == ComponentKind.ml_engine:
+            attributes.append('fillcolor="#fff8e1"')
+        lines.append(f"  {quote(component.id)} [{', '.join(attributes)}];")
     for link in model.links:
         label = ", ".join(signal.name for signal in link.carries)
         attributes = [f"label={quote(label)}", _EDGE_STYLES[link.kind], f"id={quote(link.id)}"]
@@ -75,7 +75,9 @@ def to_dot(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> str:
         f"    lg_a -> lg_b [label=\"control action\", {_EDGE_STYLES[LinkKind.control_action]}];",
         f"    lg_c -> lg_d [label=\"feedback\", {_EDGE_STYLES[LinkKind.feedback]}];",
         f"    lg_e -> lg_f [label=\"data\", {_EDGE_STYLES[LinkKind.data]}];",
-        f"    lg_g -> lg_h [label=\"update / FDI in red\", {_EDGE_STYLES[LinkKind.update]}];",
+        f"    lg_g -> lg_h [label=\"update\", {_EDGE_STYLES[LinkKind.update]}];",
+        f'    lg_fdi [shape=box, style=filled, fillcolor="#ffebee", color="{FDI_COLOR}", '
+        'penwidth=2.5, label="FDI point"];',
         "  }",
         "}",
     ]

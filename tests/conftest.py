@@ -1,0 +1,31 @@
+"""Shared test settings: the real public data folder and the built-in examples."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = PROJECT_ROOT / "src" / "mdrisk" / "examples"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("MDRISK_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public data. Absent: skip, except under CI=true where it is a failure."""
+    folder = data_dir()
+    if not folder.is_dir():
+        message = f"real public data not found at {folder} (set MDRISK_DATA_DIR)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
+
+
+def example_models() -> list[Path]:
+    return sorted(EXAMPLES.glob("*.yaml"))

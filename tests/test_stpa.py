@@ -1,0 +1,216 @@
+"""What an analyst expects of the STPA-Sec analysis of every reference device."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import example_models
+
+from mdrisk.assessment import Assessment
+from mdrisk.model import load_model, load_model_text
+from mdrisk.model.schema import ComponentKind, LinkKind, UCAType
+from mdrisk.pipeline import assess
+from mdrisk.report.canonical_json import canonical_json
+from mdrisk.stpa import analyze_stpa
+
+EXAMPLES = example_models()
+REFERENCE_NAMES = {"bgms", "bone-density", "retinopathy", "embryo", "vital-signs"}
+
+
+def _assessment(path) -> Assessment:
+    return assess(load_model(path), created="2026-01-01T00:00:00Z")
+
+
+def test_all_five_reference_devices_ship():
+    assert REFERENCE_NAMES <= {path.stem for path in EXAMPLES}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_ucas_of_all_four_types(path):
+    assessment = _assessment(path)
+    assert {uca.type for uca in assessment.ucas} == set(UCAType)
+    by_action: dict[str, set[UCAType]] = {}
+    for uca in assessment.ucas:
+        by_action.setdefault(uca.control_action, set()).add(uca.type)
+    assert all(types == set(UCAType) for types in by_action.values())
+    assert set(by_action) == {ca.id for ca in assessment.control_actions}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_sensor_to_ml_channel_is_an_fdi_point(path):
+    assessment = _assessment(path)
+    model = assessment.device_model()
+    kinds = {c.id: c.kind for c in model.components}
+    points = {(p.element, p.ml_engine) for p in assessment.fdi_points}
+    for engine in model.ml_engines:
+        assert engine.ml is not None
+        # Walk back from the engine over links, as an independent check of the trace: every
+        # measuring component that reaches the engine through data links must be listed.
+        inputs = {i.signal for i in engine.ml.inputs}
+        feeding = [link for link in model.links if link.target == engine.id
+                   and link.kind != LinkKind.update
+                   and {s.name for s in link.carries} & inputs]
+        assert feeding, f"{engine.id} has no input link"
+        for link in feeding:
+            assert (link.id, engine.id) in points
+        measuring = [c for c, k in kinds.items()
+                     if k in (ComponentKind.sensor, ComponentKind.imaging_device)]
+        reaching = _reaches(model, engine.id)
+        relevant = _signals_feeding(model, inputs)
+        for sensor in measuring:
+            sends = {s.name for link in model.links if link.source == sensor for s in link.carries}
+            if sensor in reaching and sends & relevant:
+                assert (sensor, engine.id) in points, f"{sensor} reaches {engine.id} unlisted"
+                for link in model.links:
+                    if link.source == sensor and link.target in reaching | {engine.id} \
+                            and link.kind == LinkKind.data:
+                        assert (link.id, engine.id) in points
+
+
+def _signals_feeding(model, inputs: set[str]) -> set[str]:
+    """ML inputs and, through every component's ``derives``, what they are made from."""
+    relevant = set(inputs)
+    changed = True
+    while changed:
+        changed = False
+        for component in model.components:
+            for output, sources in component.derives.items():
+                if output in relevant and not set(sources) <= relevant:
+                    relevant |= set(sources)
+                    changed = True
+    return relevant
+
+
+def _reaches(model, engine_id: str) -> set[str]:
+    """Components with a path of data/feedback links to the engine (not via controllers'
+    commands), computed here without the engine's code."""
+    preds: dict[str, set[str]] = {}
+    for link in model.links:
+        if link.kind in (LinkKind.data, LinkKind.feedback):
+            preds.setdefault(link.target, set()).add(link.source)
+    seen: set[str] = set()
+    stack = [engine_id]
+    while stack:
+        for prev in preds.get(stack.pop(), ()):
+            if prev not in seen and prev != engine_id:
+                seen.add(prev)
+                stack.append(prev)
+    return seen
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_loss_scenarios_resolve_and_follow_the_structure(path):
+    assessment = _assessment(path)
+    assert assessment.loss_scenarios, "every reference device has ML loss scenarios"
+    known = assessment.known_ids()
+    points = {p.id: p for p in assessment.fdi_points}
+    ucas = {u.id: u for u in assessment.ucas}
+    hazards = {h.id: h for h in assessment.hazards}
+    links = {link.id: link for link in assessment.device.links}
+    for scenario in assessment.loss_scenarios:
+        assert scenario.fdi_point in known and scenario.uca in known
+        assert all(h in known for h in scenario.hazards)
+        assert all(loss in known for loss in scenario.losses)
+        assert all(element in known for element in scenario.path)
+        point = points[scenario.fdi_point]
+        assert point.ml_engine == scenario.ml_engine
+        assert set(scenario.hazards) <= set(ucas[scenario.uca].hazards)
+        assert set(scenario.losses) == {loss for h in scenario.hazards
+                                        for loss in hazards[h].losses}
+        # Consecutive path elements are joined by the links named in between.
+        for before, link_id, after in zip(scenario.path, scenario.path[1:], scenario.path[2:],
+                                          strict=False):
+            if link_id in links:
+                assert (links[link_id].source, links[link_id].target) == (before, after)
+    engines = {e.id for e in assessment.device_model().ml_engines}
+    assert engines == {s.ml_engine for s in assessment.loss_scenarios}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_same_input_gives_byte_identical_json(path):
+    first = canonical_json(_assessment(path))
+    second = canonical_json(_assessment(path))
+    assert first == second
+
+
+def test_bgms_glucose_channel_reaches_the_forecaster_with_its_path():
+    assessment = _assessment(next(p for p in EXAMPLES if p.stem == "bgms"))
+    point = next(p for p in assessment.fdi_points
+                 if p.element == "cgm_to_app" and p.ml_input == "cgm_glucose")
+    assert [step.element for step in point.path] == [
+        "cgm_to_app", "phone_app", "app_to_forecaster", "forecaster"]
+    assert "authentication" not in point.protections
+    update = [p for p in assessment.fdi_points if p.target == "model_update"]
+    assert {p.element for p in update} == {"cloud_to_forecaster", "cloud_platform"}
+
+
+def test_bgms_bolus_ucas_use_the_analysts_contexts_and_hazards():
+    assessment = _assessment(next(p for p in EXAMPLES if p.stem == "bgms"))
+    bolus = next(ca for ca in assessment.control_actions if ca.name == "deliver_bolus")
+    ucas = {u.type: u for u in assessment.ucas if u.control_action == bolus.id}
+    assert ucas[UCAType.provided_unsafe].hazards == ["H-1"]
+    assert ucas[UCAType.not_provided].hazards == ["H-2"]
+    assert "insulin on board" in ucas[UCAType.provided_unsafe].context
+    assert ucas[UCAType.provided_unsafe].context_source == "analyst"
+    assert bolus.feedback_links == ["pump_to_app", "app_to_advisor"]
+
+
+MINIMAL = """
+device: {name: Minimal}
+components:
+  - {id: sensor, name: Sensor, kind: sensor}
+  - {id: relay, name: Relay, kind: gateway}
+  - id: model
+    name: Model
+    kind: ml_engine
+    ml: {task: classify, task_type: classification, inputs: [{signal: reading}],
+         outputs: [label]}
+  - {id: doctor, name: Doctor, kind: human}
+  - {id: patient, name: Patient, kind: controlled_process}
+  - {id: lonely, name: Orphan, kind: storage}
+links:
+  - {id: s_r, from: sensor, to: relay, kind: data, carries: [reading]}
+  - {id: r_m, from: relay, to: model, kind: data, carries: [reading]}
+  - {id: m_d, from: model, to: doctor, kind: data, carries: [label]}
+  - {id: d_p, from: doctor, to: patient, kind: control_action,
+     carries: [{name: treat, hazards: [H-1]}]}
+  - {id: p_s, from: patient, to: sensor, kind: feedback, carries: [state]}
+losses:
+  - {id: L-1, description: Patient harmed}
+  - {id: L-2, description: Nothing leads here}
+hazards:
+  - {id: H-1, description: Wrong treatment, losses: [L-1]}
+  - {id: H-2, description: Orphan hazard}
+"""
+
+
+def test_checks_flag_what_a_reviewer_would():
+    result = analyze_stpa(load_model_text(MINIMAL).model)
+    rules = {(c.rule, tuple(c.elements)) for c in result.checks}
+    names = {rule for rule, _ in rules}
+    assert ("unreachable-component", ("lonely",)) in rules
+    assert ("hazard-without-loss", ("H-2",)) in rules
+    assert ("loss-without-hazard", ("L-2",)) in rules
+    assert ("hazard-without-uca", ("H-2",)) in rules
+    assert "ml-without-training-data" in names and "ml-without-update-path" in names
+    assert "unauthenticated-channel-to-ml" in names
+    # doctor -> patient -> sensor -> relay -> model -> doctor closes the loop: no finding.
+    assert "control-action-without-feedback" not in names
+    assert [c.id for c in result.checks] == [f"CHK-{i}" for i in range(1, len(result.checks) + 1)]
+
+
+def test_missing_feedback_and_ml_source_are_flagged():
+    text = MINIMAL.replace("  - {id: m_d, from: model, to: doctor, kind: data, carries: [label]}\n",
+                           "")
+    text = text.replace("inputs: [{signal: reading}]", "inputs: [{signal: reading}, {signal: age}]")
+    result = analyze_stpa(load_model_text(text).model)
+    names = {c.rule for c in result.checks}
+    assert "ml-input-without-source" in names
+    assert "ml-output-unused" in names
+    assert "control-action-without-feedback" in names
+
+
+def test_cycles_terminate_and_each_element_is_listed_once_per_input():
+    result = analyze_stpa(load_model_text(MINIMAL).model)
+    listed = [(p.element, p.ml_engine, p.ml_input) for p in result.fdi_points]
+    assert len(listed) == len(set(listed))
+    assert {p.element for p in result.fdi_points} == {"r_m", "relay", "s_r", "sensor"}
