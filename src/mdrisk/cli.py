@@ -6,65 +6,25 @@ Exit status: 0 done, 1 the tool could not finish (a missing program, an internal
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from mdrisk import __version__
 from mdrisk.assessment import Assessment
 from mdrisk.atomic import write_bytes_atomic
-from mdrisk.errors import InputError
+from mdrisk.cli_common import (
+    EXIT_FAILED,
+    err_console,
+    guarded,
+    out_console,
+    progress_bar,
+)
+from mdrisk.cli_kb import kb_group
 from mdrisk.model import load_model
 from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
-
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-out_console = Console(highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, status: int) -> None:
-    err_console.print(message, markup=False)
-    sys.exit(status)
-
-
-def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn known errors into messages and exit codes instead of tracebacks."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
-        except InputError as error:
-            _fail(f"error: {len(error.problems)} problem(s) in the input\n{error}", EXIT_BAD_INPUT)
-        except GraphvizMissing as error:
-            _fail(f"error: {error}", EXIT_FAILED)
-        except OSError as error:
-            _fail(f"error: {error.filename or ''}: {error.strerror}", EXIT_FAILED)
-        except Exception as error:  # the last line of defence: no traceback for a user
-            if os.environ.get("MDRISK_DEBUG"):
-                raise
-            _fail(f"internal error: {type(error).__name__}: {error} "
-                  "(set MDRISK_DEBUG=1 for the traceback and report it)", EXIT_FAILED)
-
-    return wrapper
-
-
-def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                    console=err_console, transient=True, disable=not err_console.is_terminal)
 
 
 def example_path(name: str) -> Path:
@@ -167,7 +127,7 @@ def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: 
         raise click.BadParameter(f"unknown format {', '.join(unknown)}; choose from "
                                  f"{', '.join(sorted(WRITERS))}", param_hint="--format")
     formats = tuple(dict.fromkeys(("json",) + formats))
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("loading model", total=4)
         loaded = load_model(model)
         progress.update(task, advance=1, description="analysing (STPA-Sec)")
@@ -226,6 +186,8 @@ def demo(out_dir: Path, example: str) -> None:
     _analyze_to(model, out_dir, ("json", "markdown"), with_svg=True)
     out_console.print(f"demo results in {out_dir.resolve()}", markup=False)
 
+
+main.add_command(kb_group)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""The local knowledge base: store, importers, matching, threat catalogs, technology pack."""

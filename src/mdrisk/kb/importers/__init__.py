@@ -1,0 +1,1 @@
+"""Importers, one module per format, found by content (see ``registry``)."""

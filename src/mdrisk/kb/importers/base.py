@@ -1,0 +1,39 @@
+"""The one interface every importer implements: recognise a file by content, parse it whole.
+
+``sniff`` looks at the first bytes only, so a truncated or broken file of a known format is
+still recognised and then refused by ``parse`` with a message naming file and record.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+from mdrisk.errors import InputError, Problem
+from mdrisk.kb.records import ImportBatch
+
+HEAD_BYTES = 65536
+
+
+class Importer(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def sniff(cls, head: str, path: Path) -> bool:
+        """True when ``head`` (the file's first characters) is this importer's format."""
+
+    @abstractmethod
+    def parse(self, path: Path) -> list[ImportBatch]:
+        """Every batch in the file, or InputError(file, problems) naming the record at fault.
+
+        Pure: reads the file, writes nothing.
+        """
+
+
+def refuse(path: Path, message: str, record: str = "", fix: str = "",
+           line: int | None = None) -> InputError:
+    """The error an importer raises: file, record (as the field), message, fix."""
+    return InputError(str(path), [Problem(message, field=record, line=line, fix=fix)])

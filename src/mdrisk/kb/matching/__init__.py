@@ -1,0 +1,1 @@
+"""Matching components to known vulnerabilities: versions, names, CPE, purl."""

@@ -1,0 +1,17 @@
+"""Where the knowledge base lives: $MDRISK_HOME, else the user's data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def mdrisk_home() -> Path:
+    if os.environ.get("MDRISK_HOME"):
+        return Path(os.environ["MDRISK_HOME"])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mdrisk"
+
+
+def default_store_path() -> Path:
+    return mdrisk_home() / "kb.sqlite"
