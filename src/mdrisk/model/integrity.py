@@ -65,11 +65,12 @@ def structural_problems(model: DeviceModel) -> list[Located]:
         if link.source == link.target:
             add(("links", i, "to"), f"link {link.id} goes from {link.source} to itself",
                 "a link joins two different components")
-        names = Counter(signal.name for signal in link.carries)
+        carried: set[str] = set()
         for j, signal in enumerate(link.carries):
-            if names[signal.name] > 1:
+            if signal.name in carried:
                 add(("links", i, "carries", j), f"link {link.id} carries '{signal.name}' twice",
                     "list each signal once")
+            carried.add(signal.name)
             for k, hazard_id in enumerate(signal.hazards):
                 if hazard_id not in hazard_ids:
                     add(("links", i, "carries", j, "hazards", k),
@@ -119,9 +120,9 @@ def structural_problems(model: DeviceModel) -> list[Located]:
             add(("components", i, "kind"), f"component {component.id} is an ml_engine "
                 "but has no ml section", "describe its task, inputs and outputs under ml:")
         if component.ml is not None and component.kind != ComponentKind.ml_engine:
-            add(("components", i, "ml"), f"component {component.id} has an ml section but is "
-                f"a {component.kind.value}", "set kind: ml_engine, or move the ML into its own "
-                "component")
+            add(("components", i, "ml"), f"component {component.id} has an ml section but its "
+                f"kind is {component.kind.value}", "set kind: ml_engine, or move the ML into its "
+                "own component")
         if component.ml is not None:
             for j, link_id in enumerate(component.ml.update_path):
                 link = links_by_id.get(link_id)

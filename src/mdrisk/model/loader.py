@@ -36,9 +36,9 @@ def _fix_for(error: dict[str, Any]) -> str:
     if kind in ("enum", "literal_error"):
         expected = error.get("ctx", {}).get("expected")
         return f"use one of {expected}" if expected else "use an allowed value"
+    field = str(error["loc"][-1]) if error["loc"] else ""
     if kind == "string_pattern_mismatch":
-        field = str(error["loc"][-1]) if error["loc"] else ""
-        if field in ("id", "name", "signal") or isinstance(error["loc"][-1], int):
+        if field in ("id", "name", "signal", "from", "to") or isinstance(error["loc"][-1], int):
             return "ids start with a letter and use letters, digits, '_', '-' or '.'"
         if field == "cpe":
             return "write a CPE 2.3 name such as cpe:2.3:a:vendor:product:1.0:*:*:*:*:*:*:*"
@@ -54,6 +54,25 @@ def _fix_for(error: dict[str, Any]) -> str:
         return "write a mapping of keys to values"
     if kind == "too_short":
         return "give at least one"
+    ctx = error.get("ctx", {})
+    if field == "range" or error["loc"][-2:-1] == ("range",):
+        return "write the range as [minimum, maximum]"
+    if kind == "too_long":
+        return f"give at most {ctx.get('max_length')} items"
+    if kind in ("bool_type", "bool_parsing"):
+        return "write true or false"
+    if kind in ("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing"):
+        return "write a plain number"
+    if kind in ("less_than_equal", "less_than"):
+        return f"use a value of at most {ctx.get('le', ctx.get('lt'))}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"use a value of at least {ctx.get('ge', ctx.get('gt'))}"
+    if kind == "string_too_short":
+        return "write some text"
+    if kind == "string_too_long":
+        return f"shorten it to {ctx.get('max_length')} characters or fewer"
+    if kind == "string_unicode":
+        return "write the characters themselves; a lone \\uD800-\\uDFFF escape is not text"
     return ""
 
 
@@ -62,13 +81,20 @@ def _schema_problems(exc: ValidationError, source: SourceDocument) -> list[Probl
     for error in exc.errors(include_url=False):
         loc = tuple(part for part in error["loc"] if not isinstance(part, str) or
                     not part.startswith(("function-", "tagged-union")))
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
+        fix = _fix_for(error)
         if error["type"] == "extra_forbidden":
             message = f"unknown field '{loc[-1]}'"
         elif error["type"] == "missing":
             message = f"required field '{loc[-1]}' is missing"
+        elif loc and loc[-1] == "version" and isinstance(error["input"], (int, float)) \
+                and not isinstance(error["input"], bool):
+            # YAML turned 1.10 into 1.1 (or 010 into 8): quote what the analyst wrote.
+            written = source.numbers.get(loc, str(error["input"]))
+            message = f"version {written} was read as the number {error['input']!r}"
+            fix = f'quote it: version: "{written}"'
         problems.append(Problem(message, field=source.render_path(loc),
-                                line=source.line_of(loc), fix=_fix_for(error)))
+                                line=source.line_of(loc), fix=fix))
     return problems
 
 
@@ -77,7 +103,7 @@ def model_from_document(source: SourceDocument) -> DeviceModel:
     if not isinstance(source.data, dict):
         raise InputError(source.file, [Problem(
             "the top level must be a mapping with device, components, links, losses, hazards",
-            line=1, fix="start the file with 'device:'")])
+            line=source.line_of(()) or 1, fix="start the file with 'device:'")])
     try:
         model = DeviceModel.model_validate(source.data)
     except ValidationError as exc:

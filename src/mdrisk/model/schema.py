@@ -88,13 +88,12 @@ class Technology(_Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version_as_text(cls, value: Any) -> Any:
-        # YAML reads `version: 1.10` as the float 1.1; refuse rather than lose the zero.
-        if isinstance(value, float):
+        # YAML reads `version: 1.10` as 1.1 and `version: 010` as 8; refuse rather than
+        # silently match vulnerabilities against a version nobody wrote.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             raise ValueError(
                 f"version {value!r} was read as a number; quote it (version: \"{value}\")"
             )
-        if isinstance(value, int):
-            return str(value)
         return value
 
 
