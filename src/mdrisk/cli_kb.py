@@ -176,3 +176,121 @@ def match(store_path: Path | None, vendor: str | None, product: str | None,
         out_console.print("no known vulnerabilities match", markup=False)
     for item in matches:
         out_console.print(f"{item.id}  {item.confidence:.2f}  {item.reason}", markup=False)
+
+
+@kb_group.command("sync")
+@click.option("--source", "source_names", multiple=True, metavar="NAME",
+              help="Fetch only this source; repeat for several (nvd, kev, epss, cwe, capec, "
+              "attack, atlas, csaf). Default: all.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+              metavar="DATE", help="NVD: CVEs modified from this date on (UTC); CSAF: "
+              "advisories changed from it on. Default: since the last sync (for NVD's first "
+              "sync: every CVE).")
+@click.option("--nvd-api-key", envvar="NVD_API_KEY", show_envvar=True, metavar="KEY",
+              help="NVD API key: 50 instead of 5 requests per 30 s. Sent as a header only, "
+              "never written anywhere.")
+@store_option
+@click.option("--dry-run", is_flag=True,
+              help="Show what would be fetched from where; touch neither the network nor the "
+              "knowledge base.")
+@guarded
+def sync_command(source_names: tuple[str, ...], since, nvd_api_key: str | None,
+                 store_path: Path | None, dry_run: bool) -> None:
+    """Fetch the knowledge-base sources from their public homes, then import them.
+
+    The only mdrisk command that needs the network; everything else works offline, and
+    'mdrisk kb import' reads the same files from disk.
+
+    \b
+    nvd     NVD CVE API 2.0, services.nvd.nist.gov (paged; later runs fetch
+            only CVEs modified since the last one; 5 requests / 30 s without a key)
+    kev     CISA Known Exploited Vulnerabilities JSON, www.cisa.gov
+    epss    FIRST EPSS daily scores CSV (.gz), epss.empiricalsecurity.com
+    cwe     CWE catalogue XML (zip), cwe.mitre.org
+    capec   CAPEC STIX 2.1, raw.githubusercontent.com/mitre/cti
+    attack  ATT&CK Enterprise and ICS STIX 2.1,
+            raw.githubusercontent.com/mitre-attack/attack-stix-data
+    atlas   ATLAS.yaml, raw.githubusercontent.com/mitre-atlas/atlas-data
+    csaf    CISA medical advisories (ICSMA) in CSAF 2.0,
+            raw.githubusercontent.com/cisagov/CSAF (csaf_files/OT/white)
+
+    Downloads are kept in $MDRISK_HOME/downloads/<source>/ and imported in one transaction;
+    an interrupted run resumes where it stopped. Replace a source's base URL (a mirror) with
+    $MDRISK_SYNC_<SOURCE>_URL, e.g. MDRISK_SYNC_KEV_URL. Exit status 1 when a source could
+    not be fetched or a download was refused; what did arrive is still imported.
+    """
+    from mdrisk.kb.importing import ImportRefused
+    from mdrisk.kb.paths import mdrisk_home
+    from mdrisk.kb.sync import registry
+    from mdrisk.kb.sync.base import SyncOptions
+    from mdrisk.kb.sync.client import HttpClient
+    from mdrisk.kb.sync.runner import run_sync
+    from mdrisk.kb.sync.state import SyncState
+
+    options = SyncOptions(since=since, nvd_api_key=nvd_api_key or None)
+    try:
+        sources = registry.make_sources(source_names, options)
+    except KeyError as unknown:
+        choices = ", ".join(registry.source_names())
+        raise click.BadParameter(f"unknown source {unknown.args[0]}; choose from {choices}",
+                                 param_hint="--source") from None
+    downloads = mdrisk_home() / "downloads"
+    if dry_run:
+        for source in sources:
+            out_console.print(f"{source.name}: {source.description}", markup=False)
+            for line in source.plan(SyncState.load(downloads / source.name)):
+                out_console.print(f"  {line}", markup=False)
+        out_console.print(f"downloads: {downloads}", markup=False)
+        out_console.print(f"knowledge base: {store_path or default_store_path()}", markup=False)
+        out_console.print("dry run: nothing fetched, nothing imported", markup=False)
+        return
+
+    with open_store(store_path) as store, progress_bar() as progress:
+        tasks: dict[str, int] = {}
+
+        def progress_for(name: str):
+            tasks[name] = progress.add_task(name, total=None)
+
+            def tick(what: str, done: int, total: int | None) -> None:
+                progress.update(tasks[name], description=what, completed=done, total=total)
+
+            return tick
+
+        import_task = progress.add_task("importing", total=None, visible=False)
+
+        def import_tick(name: str, done: int, total: int) -> None:
+            progress.update(import_task, visible=True, total=total, completed=done,
+                            description=f"importing {name}")
+
+        try:
+            result = run_sync(store, sources, HttpClient(), downloads, progress_for,
+                              import_tick)
+        except ImportRefused as refused:
+            progress.stop()
+            err_console.print(f"error: {len(refused.errors)} downloaded file(s) refused; "
+                              f"nothing was imported (the downloads stay in {downloads} and "
+                              "are tried again by the next sync)", markup=False)
+            for error in refused.errors:
+                err_console.print(str(error), markup=False)
+            sys.exit(EXIT_FAILED)
+    for outcome in result.outcomes:
+        if outcome.warning:
+            err_console.print(f"warning: {outcome.warning}", markup=False)
+        if outcome.error is not None:
+            err_console.print(f"error: {outcome.name}: {outcome.error}", markup=False)
+        elif outcome.downloaded:
+            out_console.print(f"{outcome.name}: {len(outcome.downloaded)} file(s) downloaded",
+                              markup=False)
+        else:
+            out_console.print(f"{outcome.name}: up to date", markup=False)
+    for path in result.unrecognised:
+        out_console.print(f"kept for later: {path} (no importer in this mdrisk reads it yet)",
+                          markup=False)
+    if result.summary is not None:
+        imported = len(result.summary.imported)
+        unchanged = len(result.summary.unchanged)
+        out_console.print(f"imported {imported} file(s), {unchanged} unchanged, "
+                          f"{result.summary.documents_changed} document(s) written",
+                          markup=False)
+    if result.failed:
+        sys.exit(EXIT_FAILED)
