@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from mdrisk.assessment import FDIPoint, PathStep
-from mdrisk.model.schema import Component, ComponentKind, Link, LinkKind, MEASURING_KINDS
+from mdrisk.model.schema import MEASURING_KINDS, Component, ComponentKind, Link, LinkKind
 from mdrisk.stpa.graph import ControlStructure
 
 MODEL_UPDATE_INPUT = "model"

@@ -68,41 +68,54 @@ def derive_loss_scenarios(
         if uca.hazards:
             ucas_by_action.setdefault(uca.control_action, []).append(uca)
     action_names = {action.id: action.name for action in control_actions}
+    # Every (influence, UCA) pair an engine's FDI points lead to, in output order. Past the
+    # limit a point's pairs are only counted, so the count is taken once per engine rather
+    # than walked pair by pair (FDI points x pairs can run to millions on large models).
+    pairs_by_engine: dict[str, list[tuple[Influence, UnsafeControlAction]]] = {}
+    for engine_id, engine_influences in influences.items():
+        pairs_by_engine[engine_id] = [
+            (influence, uca)
+            for influence in engine_influences
+            for uca in ucas_by_action.get(influence.control_action, [])
+        ]
     scenarios: list[LossScenario] = []
     dropped = 0
     for point in fdi_points:
         engine = structure.components[point.ml_engine]
         assert engine.ml is not None
+        pairs = pairs_by_engine.get(engine.id, [])
+        if len(scenarios) >= limit.max_scenarios:
+            dropped += len(pairs)
+            continue
         upstream = [step.element for step in point.path]
-        for influence in influences.get(engine.id, []):
-            for uca in ucas_by_action.get(influence.control_action, []):
-                if len(scenarios) >= limit.max_scenarios:
-                    dropped += 1
-                    continue
-                losses = sorted({loss for h in uca.hazards for loss in hazards[h].losses})
-                action = action_names[influence.control_action]
-                behaviour = misbehaviour(uca.type, engine.ml.task_type, action, point.ml_input)
-                where = "component" if point.element_type == "component" else "channel"
-                text = (
-                    f"False data injected at {where} {point.element} reaches {engine.id} "
-                    f"input '{point.ml_input}' via {' -> '.join(upstream)}; {engine.id} "
-                    f"{behaviour}; then {uca.text} ({uca.id}), leading to "
-                    f"{', '.join(uca.hazards)} and {', '.join(losses) or 'no named loss'}."
+        for influence, uca in pairs:
+            if len(scenarios) >= limit.max_scenarios:
+                dropped += 1
+                continue
+            losses = sorted({loss for h in uca.hazards for loss in hazards[h].losses})
+            action = action_names[influence.control_action]
+            behaviour = misbehaviour(uca.type, engine.ml.task_type, action, point.ml_input)
+            where = "component" if point.element_type == "component" else "channel"
+            text = (
+                f"False data injected at {where} {point.element} reaches {engine.id} "
+                f"input '{point.ml_input}' via {' -> '.join(upstream)}; {engine.id} "
+                f"{behaviour}; then {uca.text} ({uca.id}), leading to "
+                f"{', '.join(uca.hazards)} and {', '.join(losses) or 'no named loss'}."
+            )
+            scenarios.append(
+                LossScenario(
+                    id=f"LS-{len(scenarios) + 1}",
+                    fdi_point=point.id,
+                    ml_engine=engine.id,
+                    ml_input=point.ml_input,
+                    ml_output=influence.ml_output,
+                    ml_misbehaviour=behaviour,
+                    uca=uca.id,
+                    hazards=list(uca.hazards),
+                    losses=losses,
+                    path=upstream + list(influence.path[1:]),
+                    text=text,
                 )
-                scenarios.append(
-                    LossScenario(
-                        id=f"LS-{len(scenarios) + 1}",
-                        fdi_point=point.id,
-                        ml_engine=engine.id,
-                        ml_input=point.ml_input,
-                        ml_output=influence.ml_output,
-                        ml_misbehaviour=behaviour,
-                        uca=uca.id,
-                        hazards=list(uca.hazards),
-                        losses=losses,
-                        path=upstream + list(influence.path[1:]),
-                        text=text,
-                    )
-                )
+            )
     return scenarios, dropped
 
