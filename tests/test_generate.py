@@ -128,11 +128,22 @@ def test_mid_size_analysis_reports_its_truncation(mid_size_assessment):
     assert [c.rule for c in assessment.checks].count("loss-scenarios-truncated") == 1
 
 
-def test_truncated_scenarios_are_the_first_of_the_full_list_and_the_rest_are_counted():
-    model = generate_model(60, 180, seed=2)
+def test_truncated_scenarios_are_shared_among_engines_and_the_rest_are_counted():
+    model = generate_model(150, 450, seed=2)
     full = analyze_stpa(model, ScenarioLimit(max_scenarios=10**9))
     cut = analyze_stpa(model, ScenarioLimit(max_scenarios=500))
     assert len(full.loss_scenarios) > 500
-    assert cut.loss_scenarios == full.loss_scenarios[:500]
+    assert len(cut.loss_scenarios) == 500
+    engines = {s.ml_engine for s in full.loss_scenarios}
+    assert len(engines) > 1
+    assert {s.ml_engine for s in cut.loss_scenarios} == engines
+
+    def content(scenario):
+        return scenario.model_dump(exclude={"id"})
+
+    # What is kept is a part of the full list, in its order.
+    remaining = iter(content(s) for s in full.loss_scenarios)
+    assert all(any(kept == item for item in remaining)
+               for kept in (content(s) for s in cut.loss_scenarios))
     truncated = [c for c in cut.checks if c.rule == "loss-scenarios-truncated"]
     assert truncated[0].message.startswith(f"{len(full.loss_scenarios) - 500} further")

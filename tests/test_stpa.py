@@ -31,8 +31,10 @@ def test_ucas_of_all_four_types(path):
     by_action: dict[str, set[UCAType]] = {}
     for uca in assessment.ucas:
         by_action.setdefault(uca.control_action, set()).add(uca.type)
-    assert all(types == set(UCAType) for types in by_action.values())
-    assert set(by_action) == {ca.id for ca in assessment.control_actions}
+    for action in assessment.control_actions:
+        ruled_out = {UCAType(t) for t in action.not_applicable}
+        assert by_action.get(action.id, set()) == set(UCAType) - ruled_out
+        assert len(ruled_out) < len(UCAType)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -214,3 +216,65 @@ def test_cycles_terminate_and_each_element_is_listed_once_per_input():
     listed = [(p.element, p.ml_engine, p.ml_input) for p in result.fdi_points]
     assert len(listed) == len(set(listed))
     assert {p.element for p in result.fdi_points} == {"r_m", "relay", "s_r", "sensor"}
+
+
+def test_a_tampered_firmware_update_of_a_sensor_is_an_injection_point():
+    text = MINIMAL.replace(
+        "  - {id: lonely, name: Orphan, kind: storage}",
+        "  - {id: vendor, name: Vendor cloud, kind: cloud}")
+    text = text.replace(
+        "  - {id: p_s, from: patient, to: sensor, kind: feedback, carries: [state]}",
+        "  - {id: p_s, from: patient, to: sensor, kind: feedback, carries: [state]}\n"
+        "  - {id: fw, from: vendor, to: sensor, kind: update, carries: [sensor_firmware]}")
+    points = analyze_stpa(load_model_text(text).model).fdi_points
+    firmware = next(p for p in points if p.element == "fw")
+    assert [s.element for s in firmware.path] == ["fw", "sensor", "s_r", "relay", "r_m", "model"]
+    assert "vendor" in {p.element for p in points}
+
+
+def test_a_controller_only_counts_as_ml_driven_through_what_its_beliefs_come_from():
+    text = MINIMAL.replace(
+        "  - {id: doctor, name: Doctor, kind: human}",
+        "  - {id: doctor, name: Doctor, kind: human, process_model: "
+        "[{name: diagnosis, from_signals: [lab_result]}]}\n"
+        "  - {id: lab, name: Lab, kind: ehr}")
+    text = text.replace("  - {id: lonely, name: Orphan, kind: storage}\n", "")
+    text = text.replace(
+        "  - {id: p_s,",
+        "  - {id: l_d, from: lab, to: doctor, kind: data, carries: [lab_result]}\n"
+        "  - {id: p_l, from: patient, to: lab, kind: feedback, carries: [blood]}\n"
+        "  - {id: p_s,")
+    result = analyze_stpa(load_model_text(text).model)
+    assert result.loss_scenarios == []  # the label reaches the doctor but decides nothing
+    assert "uca-without-loss-scenario" in {c.rule for c in result.checks}
+
+
+def test_results_altered_after_the_model_are_flagged_unless_protected_or_in_process():
+    rules = {c.rule for c in analyze_stpa(load_model_text(MINIMAL).model).checks}
+    assert "unprotected-ml-output" in rules
+    guarded = MINIMAL.replace(
+        "{id: m_d, from: model, to: doctor, kind: data, carries: [label]}",
+        "{id: m_d, from: model, to: doctor, kind: data, carries: [label], "
+        "channel: {in_process: true}}")
+    rules = {c.rule for c in analyze_stpa(load_model_text(guarded).model).checks}
+    assert "unprotected-ml-output" not in rules
+
+
+def test_a_ruled_out_uca_type_is_not_generated_and_the_reason_is_kept():
+    text = MINIMAL.replace(
+        "carries: [{name: treat, hazards: [H-1]}]",
+        "carries: [{name: treat, hazards: [H-1], unsafe_when: {wrong_duration: "
+        "{not_applicable: a single dose}}}]")
+    result = analyze_stpa(load_model_text(text).model)
+    assert {u.type for u in result.ucas} == set(UCAType) - {UCAType.wrong_duration}
+    assert result.control_actions[0].not_applicable == {"wrong_duration": "a single dose"}
+
+
+def test_model_update_scenarios_read_as_sentences():
+    assessment = _assessment(next(p for p in EXAMPLES if p.stem == "bgms"))
+    update = [s for s in assessment.loss_scenarios if s.ml_input == "model"]
+    assert update
+    for scenario in update:
+        assert scenario.ml_misbehaviour.startswith("runs a poisoned or substituted model, which ")
+        words = scenario.ml_misbehaviour.split(", which ", 1)[1].split()
+        assert words[0] in {"returns", "reports", "ranks", "misses", "acts"}

@@ -39,6 +39,8 @@ class ControlAction(_Record):
     feedback_links: list[str]
     # Controller's process variables (and the signals behind them) that decide this action.
     decided_from: list[str]
+    # UCA types the analyst ruled out, with the reason (no UCA is generated for them).
+    not_applicable: dict[str, str] = Field(default_factory=dict)
 
 
 class UnsafeControlAction(_Record):

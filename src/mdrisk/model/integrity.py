@@ -86,6 +86,13 @@ def structural_problems(model: DeviceModel) -> list[Located]:
                                  "hazards", k), f"unsafe_when.{uca_type.value} of "
                                 f"'{signal.name}' names hazard '{hazard_id}', which is not "
                                 "defined", f"use one of: {', '.join(sorted(hazard_ids))}")
+            if signal.unsafe_when is not None and all(
+                    getattr(signal.unsafe_when, t.value) is not None
+                    and getattr(signal.unsafe_when, t.value).not_applicable is not None
+                    for t in UCAType):
+                add(("links", i, "carries", j, "unsafe_when"), f"every UCA type of "
+                    f"'{signal.name}' is marked not_applicable",
+                    "an action that can never be unsafe is not a control action; make it data")
             if link.kind != LinkKind.control_action and (signal.hazards or signal.unsafe_when):
                 add(("links", i, "carries", j), f"'{signal.name}' on {link.kind.value} link "
                     f"{link.id} has hazards/unsafe_when, which only control actions have",

@@ -108,10 +108,13 @@ class Protections(_Strict):
 
 
 class UnsafeContext(_Strict):
-    """When one type of UCA is unsafe, in the analyst's words, and the hazards it leads to."""
+    """When one type of UCA is unsafe, in the analyst's words, and the hazards it leads to;
+    or why that type cannot occur (``not_applicable``, e.g. a one-off action has no duration).
+    """
 
-    context: Annotated[str, Field(min_length=1, max_length=4000)]
+    context: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
     hazards: list[Identifier] = Field(default_factory=list)
+    not_applicable: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -119,6 +122,15 @@ class UnsafeContext(_Strict):
         if isinstance(value, str):
             return {"context": value}
         return value
+
+    @model_validator(mode="after")
+    def _context_or_reason(self) -> UnsafeContext:
+        if (self.context is None) == (self.not_applicable is None):
+            raise ValueError("give either context (when it is unsafe) or not_applicable "
+                             "(why this type cannot occur), not both or neither")
+        if self.not_applicable is not None and self.hazards:
+            raise ValueError("a type that is not applicable has no hazards")
+        return self
 
 
 class UnsafeContexts(_Strict):
@@ -216,6 +228,9 @@ class Component(_Strict):
 class Channel(_Strict):
     technology: Technology | None = None
     protections: Protections = Field(default_factory=Protections)
+    # Both ends run in one process (a function call): there is no channel to protect apart
+    # from the process itself, which stays an FDI point.
+    in_process: bool = False
 
 
 class Link(_Strict):

@@ -16,7 +16,7 @@ from mdrisk.assessment import (
     LossScenario,
     UnsafeControlAction,
 )
-from mdrisk.model.schema import LinkKind
+from mdrisk.model.schema import ComponentKind, LinkKind
 from mdrisk.stpa.graph import ControlStructure
 
 
@@ -131,12 +131,35 @@ def _unprotected_channel_to_ml(f: Findings) -> Iterator[Raw]:
         if point.element_type != "link" or point.element in seen:
             continue
         seen.add(point.element)
+        link = f.structure.links[point.element]
+        if link.channel.in_process or f.structure.components[link.source].kind == \
+                ComponentKind.human:
+            continue  # a person typing: spoofed entries are a threat, not a missing protection
         if not {"authentication", "integrity"} & set(point.protections):
             yield ("unauthenticated-channel-to-ml", "warning",
                    f"link {point.element} carries data toward ML engine {point.ml_engine} "
                    "with neither authentication nor integrity protection",
                    [point.element, point.id],
                    "authenticate the sender and protect integrity, or justify the exposure")
+
+
+def _unprotected_ml_output(f: Findings) -> Iterator[Raw]:
+    """Tampering after the model has the same effect as before it; the FDI trace looks only
+    upstream, so outputs on unprotected channels are flagged here."""
+    for engine in f.structure.model.ml_engines:
+        assert engine.ml is not None
+        outputs = set(engine.ml.outputs)
+        for link in f.structure.outgoing[engine.id]:
+            carried = outputs & {s.name for s in link.carries}
+            shield = link.channel.protections
+            if carried and not link.channel.in_process and not (
+                    shield.authentication or shield.integrity):
+                yield ("unprotected-ml-output", "warning",
+                       f"link {link.id} carries {', '.join(sorted(carried))} from ML engine "
+                       f"{engine.id} to {link.target} with neither authentication nor "
+                       "integrity protection, so results can be altered after the model",
+                       [link.id, engine.id],
+                       "protect the integrity of results and authenticate their sender")
 
 
 def _unreachable_component(f: Findings) -> Iterator[Raw]:
@@ -187,6 +210,7 @@ RULES: tuple[Callable[[Findings], Iterator[Raw]], ...] = (
     _ml_without_training_data,
     _ml_without_update_path,
     _unprotected_channel_to_ml,
+    _unprotected_ml_output,
     _unreachable_component,
     _process_variable_without_feedback,
     _uca_without_scenario,

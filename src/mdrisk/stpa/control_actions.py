@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mdrisk.assessment import ControlAction
-from mdrisk.model.schema import ACTUATING_KINDS, LinkKind
+from mdrisk.model.schema import ACTUATING_KINDS, LinkKind, Signal, UCAType
 from mdrisk.stpa.graph import ControlStructure
 
 
@@ -16,6 +16,17 @@ def _carries_feedback(structure: ControlStructure):
         return link.kind == LinkKind.control_action and source.kind in ACTUATING_KINDS
 
     return follow
+
+
+def _ruled_out(signal: Signal) -> dict[str, str]:
+    if signal.unsafe_when is None:
+        return {}
+    ruled_out = {}
+    for uca_type in UCAType:
+        entry = getattr(signal.unsafe_when, uca_type.value)
+        if entry is not None and entry.not_applicable is not None:
+            ruled_out[uca_type.value] = entry.not_applicable
+    return ruled_out
 
 
 def derive_control_actions(structure: ControlStructure) -> list[ControlAction]:
@@ -51,6 +62,7 @@ def derive_control_actions(structure: ControlStructure) -> list[ControlAction]:
                     hazards=list(signal.hazards),
                     feedback_links=[hop.id for hop in loop] if loop is not None else [],
                     decided_from=decided_from,
+                    not_applicable=_ruled_out(signal),
                 )
             )
     return actions

@@ -16,7 +16,7 @@ from mdrisk.stpa.checks import Findings, run_checks
 from mdrisk.stpa.control_actions import derive_control_actions
 from mdrisk.stpa.fdi import derive_fdi_points
 from mdrisk.stpa.graph import ControlStructure
-from mdrisk.stpa.influence import ml_influences
+from mdrisk.stpa.influence import DownstreamCache, ml_influences
 from mdrisk.stpa.loss_scenarios import ScenarioLimit, derive_loss_scenarios
 from mdrisk.stpa.ucas import derive_ucas
 
@@ -35,8 +35,9 @@ def analyze_stpa(model: DeviceModel, limit: ScenarioLimit | None = None) -> Stpa
     control_actions = derive_control_actions(structure)
     ucas = derive_ucas(structure, control_actions)
     fdi_points = derive_fdi_points(structure)
+    downstream = DownstreamCache(structure)
     influences = {
-        engine.id: ml_influences(structure, engine, control_actions)
+        engine.id: ml_influences(structure, engine, control_actions, downstream)
         for engine in model.ml_engines
     }
     loss_scenarios, dropped = derive_loss_scenarios(

@@ -2,7 +2,8 @@
 
 The trace follows the data itself backwards from the engine: links that carry the input
 signal, the components that send it, and so on until the signal's origin (a sensor, an
-imaging device, a person). Where a component renames what it forwards, its ``derives`` map
+imaging device, a person), and through the software and firmware updates of every component
+on the way. Where a component renames what it forwards, its ``derives`` map
 says from what; where it says nothing, every data or feedback link into it is followed, an
 over-approximation that may list a harmless point but never misses a real one. Each element
 is listed once per ML input, with its shortest path, so the work is linear in the model size.
@@ -43,18 +44,23 @@ def _technologies(structure: ControlStructure, reached: _Reached) -> list[str]:
 
 def _upstream_links(structure: ControlStructure, component: Component, signal: str) -> list[
         tuple[Link, str]]:
-    """Links into ``component`` that bring ``signal`` (or what it is made from)."""
+    """Links into ``component`` that bring ``signal`` (or what it is made from), plus the
+    updates of its software or firmware: a tampered update makes it send false data too."""
     incoming = structure.incoming[component.id]
-    direct = [(link, signal) for link in incoming if any(s.name == signal for s in link.carries)]
+    updates = [(link, s.name) for link in incoming if link.kind == LinkKind.update
+               for s in link.carries]
+    direct = [(link, signal) for link in incoming if any(s.name == signal for s in link.carries)
+              and link.kind != LinkKind.update]
     if direct:
-        return direct
+        return direct + updates
     if signal in component.derives:
         sources = component.derives[signal]
-        return [(link, s.name) for link in incoming for s in link.carries if s.name in sources]
+        return [(link, s.name) for link in incoming if link.kind != LinkKind.update
+                for s in link.carries if s.name in sources] + updates
     if component.kind in _ORIGIN_KINDS:
-        return []
+        return updates
     return [(link, s.name) for link in incoming
-            if link.kind in (LinkKind.data, LinkKind.feedback) for s in link.carries]
+            if link.kind in (LinkKind.data, LinkKind.feedback) for s in link.carries] + updates
 
 
 def _trace(structure: ControlStructure, engine: Component, first_links: list[tuple[Link, str]]

@@ -39,13 +39,29 @@ def misbehaviour(uca_type: UCAType, task_type: str, action: str, target: str) ->
     table = _MISBEHAVIOUR[uca_type]
     text = table.get(task_type, table["default"]).format(action=action)
     if target == MODEL_UPDATE_INPUT:
-        return f"runs a poisoned or substituted model that {text.split(' ', 1)[1]}"
+        return f"runs a poisoned or substituted model, which {text}"
     return text
+
+
+def fair_quotas(totals: dict[str, int], limit: int) -> dict[str, int]:
+    """Share ``limit`` among engines so that none is crowded out: engines needing less than
+    an equal share keep all theirs, the rest split what remains equally (water-filling)."""
+    quotas: dict[str, int] = {}
+    remaining = limit
+    pending = sorted(totals, key=lambda engine: (totals[engine], engine))
+    while pending:
+        share = remaining // len(pending)
+        engine = pending.pop(0)
+        quotas[engine] = min(totals[engine], share)
+        remaining -= quotas[engine]
+    return quotas
 
 
 @dataclass(frozen=True)
 class ScenarioLimit:
-    """Loss scenarios grow as FDI points x UCAs; past this many the rest are counted, not kept."""
+    """Loss scenarios grow as FDI points x UCAs; past this many the rest are counted, not kept.
+
+    The limit is shared fairly among ML engines, so every engine keeps scenarios."""
 
     max_scenarios: int = 20_000
 
@@ -78,20 +94,25 @@ def derive_loss_scenarios(
             for influence in engine_influences
             for uca in ucas_by_action.get(influence.control_action, [])
         ]
+    points_per_engine: dict[str, int] = {}
+    for point in fdi_points:
+        points_per_engine[point.ml_engine] = points_per_engine.get(point.ml_engine, 0) + 1
+    totals = {engine_id: count * len(pairs_by_engine.get(engine_id, []))
+              for engine_id, count in points_per_engine.items()}
+    quotas = fair_quotas(totals, limit.max_scenarios)
+    kept_per_engine: dict[str, int] = dict.fromkeys(totals, 0)
     scenarios: list[LossScenario] = []
-    dropped = 0
     for point in fdi_points:
         engine = structure.components[point.ml_engine]
         assert engine.ml is not None
         pairs = pairs_by_engine.get(engine.id, [])
-        if len(scenarios) >= limit.max_scenarios:
-            dropped += len(pairs)
+        room = quotas[engine.id] - kept_per_engine[engine.id]
+        if room <= 0:
             continue
+        kept_per_engine[engine.id] += min(room, len(pairs))
+        pairs = pairs[:room]
         upstream = [step.element for step in point.path]
         for influence, uca in pairs:
-            if len(scenarios) >= limit.max_scenarios:
-                dropped += 1
-                continue
             losses = sorted({loss for h in uca.hazards for loss in hazards[h].losses})
             action = action_names[influence.control_action]
             behaviour = misbehaviour(uca.type, engine.ml.task_type, action, point.ml_input)
@@ -117,5 +138,5 @@ def derive_loss_scenarios(
                     text=text,
                 )
             )
-    return scenarios, dropped
+    return scenarios, sum(totals.values()) - len(scenarios)
 

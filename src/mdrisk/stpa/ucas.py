@@ -46,6 +46,8 @@ def derive_ucas(
                               for s in link.carries})
         sources = ", ".join(feeding) or "its inputs"
         for uca_type in UCAType:
+            if uca_type.value in action.not_applicable:
+                continue
             written = getattr(signal.unsafe_when, uca_type.value) if signal.unsafe_when else None
             context = written.context if written else _derived_context(uca_type, beliefs, sources)
             hazards = list(written.hazards) if written and written.hazards else list(action.hazards)
