@@ -83,6 +83,9 @@ def _schema_problems(exc: ValidationError, source: SourceDocument) -> list[Probl
                     not part.startswith(("function-", "tagged-union")))
         message = error["msg"].removeprefix("Value error, ")
         fix = _fix_for(error)
+        if message.endswith(")") and " (fix: " in message:
+            # A schema validator states its own fix at the end of its message.
+            message, fix = message[:-1].split(" (fix: ", 1)
         if error["type"] == "extra_forbidden":
             message = f"unknown field '{loc[-1]}'"
         elif error["type"] == "missing":

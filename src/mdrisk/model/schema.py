@@ -127,9 +127,11 @@ class UnsafeContext(_Strict):
     def _context_or_reason(self) -> UnsafeContext:
         if (self.context is None) == (self.not_applicable is None):
             raise ValueError("give either context (when it is unsafe) or not_applicable "
-                             "(why this type cannot occur), not both or neither")
+                             "(why this type cannot occur), not both or neither "
+                             "(fix: keep exactly one of context: and not_applicable:)")
         if self.not_applicable is not None and self.hazards:
-            raise ValueError("a type that is not applicable has no hazards")
+            raise ValueError("a type that is not applicable has no hazards "
+                             "(fix: remove hazards: or the not_applicable: reason)")
         return self
 
 
