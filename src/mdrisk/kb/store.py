@@ -245,6 +245,10 @@ class Store:
         return self._db.execute("SELECT 1 FROM records WHERE id=? LIMIT 1",
                                 (identifier,)).fetchone() is not None
 
+    def has_kind(self, kind: str) -> bool:
+        return self._db.execute("SELECT 1 FROM records WHERE kind=? LIMIT 1",
+                                (kind,)).fetchone() is not None
+
     def affected(self, vuln_id: str | None = None) -> Iterator[AffectedEntry]:
         query = ("SELECT vuln_id, vendor, product, versions, default_status, cpe, purl "
                  "FROM affected")
