@@ -1,0 +1,455 @@
+"""Which known vulnerabilities apply to a component, each with a confidence and the reason.
+
+``Matcher.from_store(store)`` reads every affected entry once into an in-memory index (by
+company, by product word, by CPE vendor:product and by purl); ``match(query)`` then answers one
+``ComponentQuery`` — vendor/product/version, a CPE, a purl or free text — with ``VulnMatch``es
+sorted by confidence then id, one per vulnerability (the best reason kept).
+
+Confidence = vendor agreement x product-name similarity x version evidence:
+- vendor: same company (alias table) 1.0, related company (owner or acquisition) 0.9, equal CPE
+  vendor:product or purl 1.0, no vendor given but a distinctive product name 0.85;
+- product: the weighted word-overlap score (0.6..1), 1.0 for equal CPE/purl names;
+- version: inside a published range 1.0, "all versions" 0.95, not listed but the record's
+  default is affected 0.8, no version given 0.6, a version that cannot be interpreted (or
+  that the record says nothing about) 0.45 — below the default threshold of 0.5.
+A version known to be fixed or not affected never matches.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mdrisk.errors import InputError, Problem
+from mdrisk.kb.matching import status as verdicts
+from mdrisk.kb.matching.aliases import RELATED, SAME, AliasTable, VendorLink
+from mdrisk.kb.matching.cpe import Cpe, CpeError, parse_cpe
+from mdrisk.kb.matching.names import (
+    SIBLING_FACTOR,
+    Similarity,
+    name_words,
+    product_alternatives,
+    product_tokens,
+    similarity,
+    strip_vendor,
+    vendor_key,
+)
+from mdrisk.kb.matching.purl import Purl, PurlError, parse_purl
+from mdrisk.kb.matching.query import ComponentQuery, VulnMatch
+from mdrisk.kb.matching.versions import looks_like_version, parse_version
+from mdrisk.kb.records import REL_ADVISORY, AffectedEntry
+
+VERSION_FACTOR = {verdicts.BY_RANGE: 1.0, verdicts.BY_ALL: 0.95, verdicts.BY_DEFAULT: 0.8,
+                  verdicts.NO_VERSION: 0.6, verdicts.UNREADABLE_ENTRY: 0.45,
+                  verdicts.UNREADABLE_QUERY: 0.45, verdicts.UNSTATED: 0.45}
+VENDOR_FACTOR = {SAME: 1.0, RELATED: 0.9, "cpe": 1.0, "purl": 1.0, "none": 0.85}
+MIN_PRODUCT_SCORE = 0.6
+VENDOR_ONLY_FACTOR = 0.3  # the vendor matches and no product was named
+DISTINCTIVE_MAX_PRODUCTS = 3  # a word in at most this many products names one product line
+DISTINCTIVE_MIN_SCORE = 0.8
+_SUFFIX = re.compile(r"(?i)(?:build|bld|sp|sr|mr|service pack|update|hotfix|patch|p|r|u)"
+                     r"\s*\d*|(?:sp|sr|r|p|u)\d+|\d+")
+_VERSION_WORDS = {"version", "ver", "v", "firmware", "fw", "release", "rel", "rev", "revision",
+                  "software", "sw"}
+
+
+@dataclass
+class _Product:
+    """One distinct (vendor, product) name of the store, with the rows that use it."""
+
+    vendor: str
+    product: str
+    vendor_ids: frozenset[str]
+    readings: tuple[tuple[str, ...], ...]
+    rows: list[tuple[AffectedEntry, tuple[verdicts.Constraint, ...]]] = field(
+        default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """A query in the matcher's terms."""
+
+    vendor_text: str
+    vendor_ids: frozenset[str]
+    product_text: str
+    tokens: tuple[str, ...]
+    readings: tuple[tuple[str, ...], ...]  # tokens of each reading of the product name
+    version: str | None
+    cpe: Cpe | None
+    purl: Purl | None
+    free_text: bool
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    product: int
+    vendor_kind: str  # SAME, RELATED, "cpe", "purl", "none"
+    vendor_note: str
+    product_score: float
+    product_note: str
+
+
+class Matcher:
+    def __init__(self, entries: Iterable[AffectedEntry], aliases: AliasTable | None = None,
+                 advisories: dict[str, list[str]] | None = None) -> None:
+        self.aliases = aliases or AliasTable.load()
+        self.advisories = advisories or {}
+        self.products: list[_Product] = []
+        self._by_name: dict[tuple[str, str], int] = {}
+        self._by_vendor: dict[str, list[int]] = defaultdict(list)
+        self._by_token: dict[str, set[int]] = defaultdict(set)
+        self._by_cpe: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self._by_purl: dict[tuple[str, str, str], set[int]] = defaultdict(set)
+        self._vendor_names: dict[str, frozenset[str]] = {}
+        self._phrase_cache: dict[frozenset[str], list[tuple[str, ...]]] = {}
+        self._similarity: dict[tuple[tuple[str, ...], tuple[str, ...]], Similarity] = {}
+        for entry in entries:
+            self._add(entry)
+        self._weights = self._token_weights()
+        self._vendor_keys = set(self.aliases.names()) | set(self._vendor_names)
+
+    @classmethod
+    def from_store(cls, store, aliases: AliasTable | None = None) -> Matcher:
+        """Index every affected entry of ``store`` (a ``kb.store.Store``) once."""
+        advisories: dict[str, list[str]] = defaultdict(list)
+        for relation in store.relations(rel=REL_ADVISORY):
+            advisories[relation.src].append(relation.dst)
+        return cls(store.affected(), aliases, dict(advisories))
+
+    # --- building the index ---------------------------------------------------------------
+
+    def _add(self, entry: AffectedEntry) -> None:
+        key = (entry.vendor, entry.product)
+        index = self._by_name.get(key)
+        if index is None:
+            index = len(self.products)
+            self._by_name[key] = index
+            vendor_ids = self.aliases.resolve(entry.vendor)
+            phrases = self._phrases(vendor_ids)
+            # each reading with and without a leading vendor name ("BD Pyxis ...")
+            readings = tuple(dict.fromkeys(
+                tokens for reading in product_alternatives(entry.product)
+                if product_tokens(reading)
+                for tokens in (strip_vendor(product_tokens(reading), phrases),
+                               product_tokens(reading))))
+            self.products.append(_Product(entry.vendor, entry.product, vendor_ids, readings))
+            for vendor_id in vendor_ids:
+                self._by_vendor[vendor_id].append(index)
+            for reading in readings:
+                for token in reading:
+                    self._by_token[token].add(index)
+                self._by_token["".join(reading)].add(index)
+            for name in (entry.vendor, *(self.aliases.display(v) for v in vendor_ids)):
+                if vendor_key(name):
+                    self._vendor_names.setdefault(vendor_key(name), vendor_ids)
+        product = self.products[index]
+        product.rows.append((entry, verdicts.prepare(entry.versions)))
+        for model in _models_in(entry.versions):
+            reading = strip_vendor(product_tokens(f"{entry.product} {model}"),
+                                   self._phrases(product.vendor_ids))
+            if reading not in product.readings:
+                product.readings += (reading,)
+                for token in reading:
+                    self._by_token[token].add(index)
+        if entry.cpe:
+            try:
+                cpe = parse_cpe(entry.cpe)
+            except CpeError:
+                cpe = None
+            if cpe is not None and cpe.vendor not in ("*", "-"):
+                self._by_cpe[(cpe.vendor, cpe.product)].add(index)
+        if entry.purl:
+            try:
+                self._by_purl[parse_purl(entry.purl).key].add(index)
+            except PurlError:
+                pass
+
+    def _phrases(self, vendor_ids: frozenset[str]) -> list[tuple[str, ...]]:
+        known = self._phrase_cache.get(vendor_ids)
+        if known is None:
+            known = self._phrase_cache[vendor_ids] = self._phrases_uncached(vendor_ids)
+        return known
+
+    def _phrases_uncached(self, vendor_ids: frozenset[str]) -> list[tuple[str, ...]]:
+        phrases: set[tuple[str, ...]] = set()
+        for vendor_id in vendor_ids:
+            for linked in (vendor_id, *self.aliases.related_ids(vendor_id)):
+                phrases.update(tuple(product_tokens(" ".join(p)))
+                               for p in self.aliases.phrases(linked))
+        return [p for p in phrases if p]
+
+    def _token_weights(self) -> dict[str, float]:
+        counts: Counter[str] = Counter()
+        for product in self.products:
+            counts.update({t for reading in product.readings for t in reading})
+        total = max(len(self.products), 1)
+        self._unseen_weight = math.log(1 + total)
+        return {token: math.log(1 + total / count) for token, count in counts.items()}
+
+    def _weight(self, token: str) -> float:
+        return self._weights.get(token, self._unseen_weight)
+
+    # --- understanding the query ----------------------------------------------------------
+
+    def _ask(self, query: ComponentQuery) -> _Ask:
+        cpe = purl = None
+        if query.cpe:
+            try:
+                cpe = parse_cpe(query.cpe)
+            except CpeError as error:
+                raise InputError("query", [Problem(str(error), field="cpe",
+                                                   fix="write cpe:2.3:part:vendor:product:"
+                                                   "version:...")]) from None
+        if query.purl:
+            try:
+                purl = parse_purl(query.purl)
+            except PurlError as error:
+                raise InputError("query", [Problem(str(error), field="purl",
+                                                   fix="write pkg:type/namespace/name@version")]
+                                 ) from None
+        vendor = (query.vendor or (cpe.vendor_name if cpe else "")
+                  or (purl.vendor_hint if purl else "")).strip()
+        product = (query.product or (cpe.product_name if cpe else "")
+                   or (purl.name if purl else "")).strip()
+        version = (query.version or (cpe.version_text if cpe else "")
+                   or (purl.version if purl else "") or "").strip() or None
+        free_text = False
+        if query.text and not product:
+            vendor_found, product, version_found = self._read_text(query.text)
+            vendor = vendor or vendor_found
+            version = version or version_found
+            free_text = True
+        vendor_ids = self.aliases.resolve(vendor) if vendor else frozenset()
+        if not vendor and product:
+            found, rest = self._leading_vendor(product)
+            if found:
+                vendor, vendor_ids, product = found, self._known_ids(found), rest
+        phrases = self._phrases(vendor_ids)
+        readings = tuple(dict.fromkeys(
+            strip_vendor(product_tokens(reading), phrases)
+            for reading in product_alternatives(product) if product_tokens(reading))) \
+            if product else ()
+        tokens = readings[0] if readings else ()
+        return _Ask(vendor, vendor_ids, product, tokens, readings, version, cpe, purl, free_text)
+
+    def _known_ids(self, name: str) -> frozenset[str]:
+        return self._vendor_names.get(vendor_key(name)) or self.aliases.resolve(name)
+
+    def _vendor_in(self, words: list[str]) -> tuple[int, int] | None:
+        """The longest run of words naming a known vendor: (start, end) or None."""
+        for length in range(min(5, len(words)), 0, -1):
+            for start in range(0, len(words) - length + 1):
+                key = "".join(words[start:start + length])
+                if len(key) >= 2 and key in self._vendor_keys:
+                    return start, start + length
+        return None
+
+    def _leading_vendor(self, product: str) -> tuple[str, str]:
+        """"Philips IntelliVue MX40" -> ("philips", "intellivue mx40") when the product name
+        starts with a vendor the index or the alias table knows."""
+        words = name_words(product)
+        for length in range(min(5, len(words) - 1), 0, -1):
+            key = "".join(words[:length])
+            if len(key) >= 2 and key in self._vendor_keys:
+                return " ".join(words[:length]), " ".join(words[length:])
+        return "", product
+
+    def _read_text(self, text: str) -> tuple[str, str, str | None]:
+        """(vendor, product words, version) found in free text such as
+        "Dana Diabecare RS firmware 2.9" or "BD Alaris Gateway Workstation 1.3.1 Build 13"."""
+        raw_words = [w.strip(",;:()[]") for w in text.split()]
+        version = None
+        start = end = None
+        dotted = [i for i, word in enumerate(raw_words) if looks_like_version(word)]
+        named = [i for i, word in enumerate(raw_words)
+                 if i and raw_words[i - 1].casefold() in _VERSION_WORDS
+                 and any(c.isdigit() for c in word) and parse_version(word) is not None]
+        if dotted or named:
+            # "firmware 10.0.1" says which it is; else the last one ("Xeleris 1.0 ... 10.0.1")
+            start = (named or dotted)[-1] if named else dotted[-1]
+            end = start + 1
+        if start is not None:
+            # "1.3.1 Build 13", "1.8.4 Service Pack 01", "4.20 SR1": the suffix belongs to it
+            while end < len(raw_words) and _SUFFIX.fullmatch(" ".join(raw_words[end:end + 2])):
+                end += 2
+            while end < len(raw_words) and _SUFFIX.fullmatch(raw_words[end]):
+                end += 1
+            version = " ".join(raw_words[start:end])
+            raw_words[start:end] = []
+        rest = " ".join(w for w in raw_words if w)
+        words = name_words(rest)
+        found = self._vendor_in(words)
+        vendor = ""
+        if found is not None:
+            vendor = " ".join(words[found[0]:found[1]])
+            words = words[:found[0]] + words[found[1]:]
+        return vendor, " ".join(words), version
+
+    # --- finding candidates ---------------------------------------------------------------
+
+    def _product_score(self, ask: _Ask, product: _Product) -> tuple[float, tuple[str, ...]]:
+        best, best_reading = 0.0, ()
+        for asked in ask.readings:
+            for reading in product.readings:
+                found = self._similarity.get((asked, reading))
+                if found is None:
+                    found = similarity(asked, reading, self._weight)
+                    if len(self._similarity) < 200_000:
+                        self._similarity[(asked, reading)] = found
+                score = found.score
+                if ask.free_text:
+                    # free text holds other words too: what counts is the product's coverage
+                    score = found.product_covered * (0.7 + 0.3 * found.query_covered)
+                    score *= SIBLING_FACTOR if found.siblings else 1.0
+                if score > best:
+                    best, best_reading = score, reading
+        return best, best_reading
+
+    def _distinctive(self, ask: _Ask, reading: tuple[str, ...]) -> bool:
+        """Without a vendor, the name must be nearly all of a product's name ("PC Unit" is
+        not "Alaris PC Unit") and hold a word few products use."""
+        common = {t for asked in ask.readings for t in asked} & set(reading)
+        total = sum(self._weight(t) for t in set(reading))
+        if not total or sum(self._weight(t) for t in common) / total < DISTINCTIVE_MIN_SCORE:
+            return "".join(ask.tokens) == "".join(reading)  # "PIC iX" for "PICiX"
+        if "".join(ask.tokens) == "".join(reading) and len("".join(reading)) >= 4:
+            common.add("".join(reading))
+        return any(len(self._by_token.get(t, ())) <= DISTINCTIVE_MAX_PRODUCTS
+                   and len(t) >= 3 for t in common)
+
+    def _candidates(self, ask: _Ask) -> list[_Candidate]:
+        found: dict[int, _Candidate] = {}
+
+        def offer(candidate: _Candidate) -> None:
+            known = found.get(candidate.product)
+            if known is None or _strength(candidate) > _strength(known):
+                found[candidate.product] = candidate
+
+        if ask.cpe is not None and ask.cpe.vendor not in ("*", "-"):
+            for index in self._by_cpe.get((ask.cpe.vendor, ask.cpe.product), ()):
+                offer(_Candidate(index, "cpe", f"CPE {ask.cpe.vendor}:{ask.cpe.product}", 1.0,
+                                 "CPE vendor:product equal"))
+        if ask.purl is not None:
+            for index in self._by_purl.get(ask.purl.key, ()):
+                offer(_Candidate(index, "purl", f"purl {'/'.join(ask.purl.key)}", 1.0,
+                                 "package URL equal"))
+        if ask.vendor_ids:
+            for index, link in self._vendor_products(ask):
+                product = self.products[index]
+                if not ask.tokens:
+                    score, note = VENDOR_ONLY_FACTOR, "no product named; only the vendor matches"
+                else:
+                    score, _ = self._product_score(ask, product)
+                    if score < MIN_PRODUCT_SCORE:
+                        continue
+                    note = _product_note(ask.product_text, product.product, score)
+                offer(_Candidate(index, link.kind,
+                                 self._vendor_note(ask.vendor_text, product, link), score, note))
+        elif ask.tokens:
+            for index in set().union(*(self._token_products(r) for r in ask.readings)):
+                product = self.products[index]
+                score, reading = self._product_score(ask, product)
+                if score >= DISTINCTIVE_MIN_SCORE and self._distinctive(ask, reading):
+                    offer(_Candidate(index, "none", "no vendor given", score,
+                                     _product_note(ask.product_text, product.product, score)
+                                     + " (a distinctive name)"))
+        return list(found.values())
+
+    def _vendor_products(self, ask: _Ask) -> Iterable[tuple[int, VendorLink]]:
+        seen: set[int] = set()
+        token_hits = set().union(*(self._token_products(r) for r in ask.readings)) \
+            if ask.tokens else None
+        for vendor_id in sorted(ask.vendor_ids):
+            for entry_vendor in (vendor_id, *sorted(self.aliases.related_ids(vendor_id))):
+                for index in self._by_vendor.get(entry_vendor, ()):
+                    if index in seen or (token_hits is not None and index not in token_hits):
+                        continue
+                    seen.add(index)
+                    product = self.products[index]
+                    link = self.aliases.link(ask.vendor_ids, product.vendor_ids)
+                    if link is None:
+                        continue
+                    yield index, link
+
+    def _vendor_note(self, asked: str, product: _Product, link: VendorLink) -> str:
+        if link.kind == SAME:
+            if vendor_key(asked) == vendor_key(product.vendor):
+                return f"vendor '{product.vendor}'"
+            return f"vendor '{asked}' = '{product.vendor}' (alias)"
+        return (f"vendor '{asked}' related to '{product.vendor}' "
+                f"({self.aliases.display(link.query_id)} / "
+                f"{self.aliases.display(link.entry_id)})")
+
+    def _token_products(self, tokens: tuple[str, ...]) -> set[int]:
+        hits: set[int] = set()
+        for token in tokens:
+            hits |= self._by_token.get(token, set())
+        for first, second in zip(tokens, tokens[1:], strict=False):
+            hits |= self._by_token.get(first + second, set())
+        hits |= self._by_token.get("".join(tokens), set())
+        return hits
+
+    # --- answering ------------------------------------------------------------------------
+
+    def match(self, query: ComponentQuery) -> list[VulnMatch]:
+        """Every vulnerability that may apply, best first; InputError for a bad CPE or purl."""
+        ask = self._ask(query)
+        best: dict[str, VulnMatch] = {}
+        for candidate in self._candidates(ask):
+            product = self.products[candidate.product]
+            for entry, constraints in product.rows:
+                verdict = verdicts.judge(constraints, entry.default_status, ask.version)
+                if verdict.status == verdicts.UNAFFECTED:
+                    continue
+                confidence = (VENDOR_FACTOR[candidate.vendor_kind] * candidate.product_score
+                              * VERSION_FACTOR.get(verdict.basis, 0.45))
+                if verdict.status == verdicts.UNKNOWN:
+                    confidence = min(confidence, VERSION_FACTOR[verdict.basis])
+                source = ", ".join(sorted(self.advisories.get(entry.vuln_id, [])))
+                reason = "; ".join((candidate.vendor_note, candidate.product_note,
+                                    _version_note(verdict)))
+                if source:
+                    reason += f" ({source})"
+                found = VulnMatch(entry.vuln_id, round(min(confidence, 1.0), 4), reason,
+                                  entry.vendor, entry.product, source)
+                known = best.get(entry.vuln_id)
+                if known is None or (found.confidence, -len(found.reason)) > \
+                        (known.confidence, -len(known.reason)):
+                    best[entry.vuln_id] = found
+        return sorted(best.values(), key=lambda m: (-m.confidence, m.id))
+
+    def match_all(self, queries: Iterable[ComponentQuery]) -> list[list[VulnMatch]]:
+        return [self.match(query) for query in queries]
+
+
+_MODEL = re.compile(r"\bmodel\s+(?:number\s+)?([A-Za-z0-9][A-Za-z0-9-]{3,})", re.IGNORECASE)
+
+
+def _models_in(constraints: Iterable[dict]) -> list[str]:
+    """Model numbers written into published version text ("8.x model 35700BAX2")."""
+    found: list[str] = []
+    for constraint in constraints:
+        for key in ("expression", "version", "raw"):
+            value = constraint.get(key) if isinstance(constraint, dict) else None
+            if isinstance(value, str):
+                found += _MODEL.findall(value)
+    return list(dict.fromkeys(found))
+
+
+def _strength(candidate: _Candidate) -> float:
+    return VENDOR_FACTOR[candidate.vendor_kind] * candidate.product_score
+
+
+def _product_note(asked: str, published: str, score: float) -> str:
+    if re.sub(r"\W+", "", asked.casefold()) == re.sub(r"\W+", "", published.casefold()):
+        return f"product '{published}'"
+    return f"product '{asked}' matches '{published}' ({score:.2f})"
+
+
+def _version_note(verdict: verdicts.Verdict) -> str:
+    if verdict.basis == verdicts.BY_RANGE:
+        return f"version {verdict.why}"
+    return verdict.why
