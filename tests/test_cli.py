@@ -37,7 +37,7 @@ def test_analyze_writes_the_canonical_assessment_and_report(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out" / "assessment.json").read_text())
     assert set(data) == {"device", "losses", "hazards", "control_actions", "ucas", "fdi_points",
-                         "loss_scenarios", "checks", "provenance"}
+                         "loss_scenarios", "checks", "threats", "provenance"}
     assert data["ucas"][0]["id"] == "UCA-1"
     assert data["provenance"]["model_sha256"] and data["provenance"]["created"]
     report = (tmp_path / "out" / "report.md").read_text()

@@ -98,6 +98,86 @@ class CheckFinding(_Record):
     fix: str
 
 
+class ThreatReferences(_Record):
+    """Catalog ids, one sorted list per catalog."""
+
+    cwe: list[str] = Field(default_factory=list)
+    capec: list[str] = Field(default_factory=list)
+    attack_ics: list[str] = Field(default_factory=list)
+    attack_enterprise: list[str] = Field(default_factory=list)
+    atlas: list[str] = Field(default_factory=list)
+
+    def all_ids(self) -> list[str]:
+        return [*self.cwe, *self.capec, *self.attack_ics, *self.attack_enterprise, *self.atlas]
+
+
+class ThreatMitigations(_Record):
+    attack_ics: list[str] = Field(default_factory=list)
+    attack_enterprise: list[str] = Field(default_factory=list)
+    atlas: list[str] = Field(default_factory=list)
+
+
+class PackFinding(_Record):
+    """A technology-pack rule that applies, and what in the model made it apply."""
+
+    rule: str
+    title: str
+    rationale: str
+    matched_on: str
+    references: ThreatReferences
+    mitigations: ThreatMitigations
+
+
+class CvssScore(_Record):
+    version: str
+    vector: str
+    base_score: float | None = None
+
+
+class KnownVulnerability(_Record):
+    """A published vulnerability matched to a technology, with what the store adds to it.
+
+    ``kev`` and ``epss`` are None when the knowledge base holds no KEV or EPSS data for it.
+    """
+
+    id: str
+    confidence: float
+    reason: str
+    source: str = ""
+    kev: bool | None = None
+    epss: float | None = None
+    cvss: list[CvssScore] = Field(default_factory=list)
+    references: ThreatReferences = Field(default_factory=ThreatReferences)
+
+
+class ElementThreat(_Record):
+    """What applies to one technology of a component or link (or to the element as a whole,
+    when ``technology`` is None): pack rules and known vulnerabilities."""
+
+    id: str
+    element: str
+    element_type: str  # "component" | "link"
+    technology: str | None
+    technology_families: list[str]
+    fdi_points: list[str]
+    pack_rules: list[PackFinding]
+    vulnerabilities: list[KnownVulnerability]
+    references: ThreatReferences  # everything the rules and vulnerabilities cite
+
+
+class ComponentSupport(_Record):
+    """Support status of one technology of the device, as a CycloneDX SBOM in the knowledge
+    base states it (FDA premarket guidance: level of support and end-of-support date)."""
+
+    element: str
+    technology: str  # name and version, as in ElementThreat.technology
+    sbom_component: str  # the SBOM component's bom-ref (or name@version)
+    sbom: str  # the SBOM's serial number, else its subject's name
+    level_of_support: str | None = None
+    end_of_support: str | None = None
+    matched_on: str  # "purl" | "cpe" | "name and version"
+
+
 class SnapshotRef(_Record):
     source: str
     sha256: str
@@ -122,6 +202,13 @@ class Assessment(_Record):
     fdi_points: list[FDIPoint]
     loss_scenarios: list[LossScenario]
     checks: list[CheckFinding]
+    # Pack rules and known vulnerabilities per element (empty unless analysed with --kb).
+    threats: list[ElementThreat] = Field(default_factory=list)
+    # Support status from SBOMs in the knowledge base, per technology (empty without --kb).
+    support: list[ComponentSupport] = Field(default_factory=list)
+    # Line of each model element in provenance.model_file ("components[cgm]": 31), so SARIF
+    # can locate findings without reading the file again.
+    model_lines: dict[str, int] = Field(default_factory=dict)
     provenance: Provenance
 
     def device_model(self) -> DeviceModel:
@@ -140,4 +227,5 @@ class Assessment(_Record):
         ids |= {ca.id for ca in self.control_actions} | {u.id for u in self.ucas}
         ids |= {f.id for f in self.fdi_points} | {s.id for s in self.loss_scenarios}
         ids |= {c.id for c in self.checks}
+        ids |= {t.id for t in self.threats}
         return ids

@@ -7,8 +7,10 @@ Exit status: 0 done, 1 the tool could not finish (a missing program, an internal
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,6 +27,9 @@ from mdrisk.cli_common import (
 from mdrisk.cli_kb import kb_group
 from mdrisk.model import load_model
 from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
+
+if TYPE_CHECKING:
+    from mdrisk.pipeline import KnowledgeInputs
 
 
 def example_path(name: str) -> Path:
@@ -112,13 +117,59 @@ def validate(model: Path, strict: bool) -> None:
 @click.option("--format", "formats", multiple=True, default=("json", "markdown"),
               show_default=True, help="Report formats to write (repeatable).")
 @click.option("--no-svg", is_flag=True, help="Write the diagram as DOT only.")
+@click.option("--kb", "use_kb", is_flag=True,
+              help="Attach threats to every component and link: the built-in technology pack's "
+                   "rules (CWE, CAPEC, ATT&CK, ATLAS) and, from the knowledge base, known "
+                   "vulnerabilities with KEV, EPSS and CVSS.")
+@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Knowledge-base file for --kb (implies --kb; default: "
+              "$MDRISK_HOME/kb.sqlite or ~/.local/share/mdrisk/kb.sqlite). A missing file "
+              "means pack rules only.")
 @guarded
-def analyze(model: Path, out_dir: Path, formats: tuple[str, ...], no_svg: bool) -> None:
-    """Run STPA-Sec on a device model and write the assessment to a folder."""
-    _analyze_to(model, out_dir, formats, with_svg=not no_svg)
+def analyze(model: Path, out_dir: Path, formats: tuple[str, ...], no_svg: bool, use_kb: bool,
+            store_path: Path | None) -> None:
+    """Run STPA-Sec on a device model and write the assessment to a folder.
+
+    With --kb, also tie each component and link to weaknesses, attack techniques and known
+    vulnerabilities (the 'threats' section); this works offline with no imported data.
+    """
+    _analyze_to(model, out_dir, formats, with_svg=not no_svg,
+                use_kb=use_kb or store_path is not None, store_path=store_path)
 
 
-def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: bool) -> None:
+def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInputs, list[str]]:
+    """The pack, and the store's matcher, enricher and snapshots when the store exists."""
+    from mdrisk.assessment import SnapshotRef
+    from mdrisk.cli_kb import open_store
+    from mdrisk.kb.enrich import enrich_vulnerability
+    from mdrisk.kb.matching.matcher import Matcher
+    from mdrisk.kb.pack import load_pack
+    from mdrisk.kb.paths import default_store_path
+    from mdrisk.pipeline import KnowledgeInputs
+
+    pack = load_pack()
+    path = store_path or default_store_path()
+    if not path.is_file():
+        return KnowledgeInputs(pack), [f"no knowledge base at {path}: technology-pack rules "
+                                       "only (add data with 'mdrisk kb import')"]
+    store = stack.enter_context(open_store(path))
+    notes: list[str] = []
+    snapshots = tuple(SnapshotRef(source=f"{s.importer}/{s.file}", sha256=s.sha256,
+                                  imported=s.imported) for s in store.snapshots())
+    if not snapshots:
+        notes.append(f"the knowledge base at {path} is empty: technology-pack rules only")
+    matcher = Matcher.from_store(store)
+
+    def enricher(cve_id: str) -> dict:
+        return enrich_vulnerability(store, cve_id).model_dump(mode="json")
+
+    from mdrisk.kb.support import sbom_entries
+    sbom = tuple(sbom_entries(store.records("sbom_component")))
+    return KnowledgeInputs(pack, matcher, enricher, snapshots, sbom), notes
+
+
+def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: bool,
+                use_kb: bool = False, store_path: Path | None = None) -> None:
     from mdrisk.pipeline import assess
     from mdrisk.report.writers import WRITERS
 
@@ -127,18 +178,27 @@ def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: 
         raise click.BadParameter(f"unknown format {', '.join(unknown)}; choose from "
                                  f"{', '.join(sorted(WRITERS))}", param_hint="--format")
     formats = tuple(dict.fromkeys(("json",) + formats))
-    with progress_bar() as progress:
+    kb_notes: list[str] = []
+    with progress_bar() as progress, ExitStack() as kb_stack:
         task = progress.add_task("loading model", total=4)
         loaded = load_model(model)
+        knowledge = None
+        if use_kb:
+            knowledge, kb_notes = _knowledge(kb_stack, store_path)
         progress.update(task, advance=1, description="analysing (STPA-Sec)")
-        assessment = assess(loaded)
+        assessment = assess(loaded, knowledge=knowledge)
         progress.update(task, advance=1, description="rendering reports")
         files, notes = _render_package(assessment, formats, with_svg)
         progress.update(task, advance=1, description="writing files")
         _write_package(out_dir, files)
         progress.update(task, advance=1)
     out_console.print(f"{model}: {_summary(assessment)}", markup=False)
-    for note in notes:
+    if use_kb:
+        rules = sum(len(threat.pack_rules) for threat in assessment.threats)
+        known = len({v.id for threat in assessment.threats for v in threat.vulnerabilities})
+        out_console.print(f"threats: {len(assessment.threats)} ({rules} pack findings, {known} "
+                          "known vulnerabilities)", markup=False)
+    for note in kb_notes + notes:
         err_console.print(f"note: {note}", markup=False)
     for file_name in sorted(files):
         out_console.print(f"wrote {out_dir / file_name}", markup=False)

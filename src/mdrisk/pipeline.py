@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from mdrisk import __version__
-from mdrisk.assessment import Assessment, DeviceSection, Provenance
+from mdrisk.assessment import (
+    Assessment,
+    DeviceSection,
+    ElementThreat,
+    FDIPoint,
+    Provenance,
+    SnapshotRef,
+)
+from mdrisk.kb.attach import Enricher, VulnerabilityMatcher, attach_threats
+from mdrisk.kb.pack import LoadedPack
+from mdrisk.kb.support import SbomEntry, support_status
 from mdrisk.model import LoadedModel
+from mdrisk.model.lines import element_lines
 from mdrisk.stpa import analyze_stpa
 
 
@@ -14,8 +26,39 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def assess(loaded: LoadedModel, created: str | None = None) -> Assessment:
-    """Run every stage on the model. ``created`` is the only time in the result."""
+@dataclass(frozen=True)
+class KnowledgeInputs:
+    """What ``--kb`` adds: the technology pack and, when a store is at hand, its matcher,
+    its enricher and the snapshots it was built from (for provenance)."""
+
+    pack: LoadedPack
+    matcher: VulnerabilityMatcher | None = None
+    enricher: Enricher | None = None
+    snapshots: tuple[SnapshotRef, ...] = ()
+    # SBOM components with a support status (kb.support.sbom_entries of the store's records).
+    sbom: tuple[SbomEntry, ...] = ()
+
+    def provenance(self) -> list[SnapshotRef]:
+        pack = SnapshotRef(source=f"technology-pack/{self.pack.source}",
+                           sha256=self.pack.sha256)
+        return sorted([pack, *self.snapshots], key=lambda s: (s.source, s.sha256))
+
+
+def _threats(loaded: LoadedModel, fdi_points: list[FDIPoint],
+             knowledge: KnowledgeInputs | None) -> list[ElementThreat]:
+    if knowledge is None:
+        return []
+    fdi: dict[str, list[tuple[str, str]]] = {}
+    for point in fdi_points:
+        fdi.setdefault(point.element, []).append((point.id, point.target))
+    return attach_threats(loaded.model, knowledge.pack.pack, knowledge.matcher,
+                          knowledge.enricher, fdi)
+
+
+def assess(loaded: LoadedModel, created: str | None = None,
+           knowledge: KnowledgeInputs | None = None) -> Assessment:
+    """Run every stage on the model. ``created`` is the only time in the result (with the
+    knowledge-base import times in ``provenance.kb_snapshots``)."""
     model = loaded.model
     stpa = analyze_stpa(model)
     return Assessment(
@@ -27,10 +70,14 @@ def assess(loaded: LoadedModel, created: str | None = None) -> Assessment:
         fdi_points=stpa.fdi_points,
         loss_scenarios=stpa.loss_scenarios,
         checks=stpa.checks,
+        threats=_threats(loaded, stpa.fdi_points, knowledge),
+        support=support_status(model, knowledge.sbom) if knowledge else [],
+        model_lines=element_lines(loaded.source),
         provenance=Provenance(
             tool_version=__version__,
             model_file=loaded.source.file,
             model_sha256=loaded.source.sha256,
             created=created or utc_now(),
+            kb_snapshots=knowledge.provenance() if knowledge else [],
         ),
     )

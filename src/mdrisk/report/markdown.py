@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from mdrisk.assessment import Assessment
+from mdrisk.assessment import Assessment, KnownVulnerability, PackFinding
 from mdrisk.model.schema import Link, UCAType
 from mdrisk.report.interface import ReportWriter
 
@@ -50,6 +50,63 @@ def _protections(link: Link) -> str:
     return ", ".join(present) or "none"
 
 
+def _kev_epss(vulnerability: KnownVulnerability) -> str:
+    marks = []
+    if vulnerability.kev:
+        marks.append("KEV")
+    if vulnerability.epss is not None:
+        marks.append(f"EPSS {vulnerability.epss:.3f}")
+    scores = [f"CVSS {s.base_score:g}" for s in vulnerability.cvss if s.base_score is not None]
+    return ", ".join(marks + scores[:1]) or "—"
+
+
+def _some(ids: list[str], limit: int = 10) -> str:
+    """At most ``limit`` ids; a CWE chain through the store can reach dozens of CAPECs."""
+    shown = ", ".join(ids[:limit])
+    return shown + (f" … (+{len(ids) - limit})" if len(ids) > limit else "")
+
+
+def _threats_section(assessment: Assessment) -> list[str]:
+    """Pack rules and known vulnerabilities per element; absent unless analysed with --kb."""
+    if not assessment.threats:
+        return []
+    out = ["", "## Threats and known vulnerabilities", "",
+           "What the technology pack and the knowledge base tie to each component and link: "
+           "pack rules with their CWE, CAPEC, ATT&CK (ICS, Enterprise) and ATLAS ids, and "
+           "published vulnerabilities matched to the technology.", ""]
+    out += table(
+        ["id", "element", "technology", "FDI points", "pack rules", "CWE", "CAPEC",
+         "ATT&CK", "ATLAS", "known vulnerabilities"],
+        [
+            (t.id, f"{t.element} ({t.element_type})", t.technology or "(element)",
+             ", ".join(t.fdi_points) or "—", ", ".join(f.rule for f in t.pack_rules) or "—",
+             _some(t.references.cwe), _some(t.references.capec),
+             _some(t.references.attack_ics + t.references.attack_enterprise),
+             _some(t.references.atlas),
+             ", ".join(v.id for v in t.vulnerabilities) or "—")
+            for t in assessment.threats
+        ],
+    )
+    rules: dict[str, PackFinding] = {}
+    for threat in assessment.threats:
+        for finding in threat.pack_rules:
+            rules.setdefault(finding.rule, finding)
+    if rules:
+        out += ["", "### Technology pack rules applied", ""]
+        out += table(["rule", "title", "why"],
+                     [(f.rule, f.title, f.rationale) for _, f in sorted(rules.items())])
+    known = [(t, v) for t in assessment.threats for v in t.vulnerabilities]
+    if known:
+        out += ["", "### Known vulnerabilities", ""]
+        out += table(
+            ["id", "threat", "element", "technology", "confidence", "exploitation", "CWE",
+             "why it matches"],
+            [(v.id, t.id, t.element, t.technology or "", f"{v.confidence:.2f}", _kev_epss(v),
+              ", ".join(v.references.cwe), v.reason) for t, v in known],
+        )
+    return out
+
+
 def render_markdown(assessment: Assessment) -> str:
     info = assessment.device.info
     out: list[str] = [f"# STPA-Sec assessment: {escape(info.name)}", ""]
@@ -71,7 +128,10 @@ def render_markdown(assessment: Assessment) -> str:
             ("false-data injection points", len(assessment.fdi_points)),
             ("loss scenarios", len(assessment.loss_scenarios)),
             ("check findings (warnings)", f"{len(assessment.checks)} ({warnings})"),
-        ],
+        ] + ([("threats (pack findings, known vulnerabilities)",
+               f"{len(assessment.threats)} ({sum(len(t.pack_rules) for t in assessment.threats)}"
+               f", {len({v.id for t in assessment.threats for v in t.vulnerabilities})})")]
+             if assessment.threats else []),
     )
     out += [""]
 
@@ -148,6 +208,8 @@ def render_markdown(assessment: Assessment) -> str:
             for s in assessment.loss_scenarios
         ],
     )
+
+    out += _threats_section(assessment)
 
     out += ["", "## Checks", ""]
     out += table(
