@@ -72,3 +72,8 @@ def stream_xml(path: Path, start: Start, end: End, text: Text) -> None:
         raise refuse(path, f"not well-formed XML: {expat.ErrorString(exc.code)} "
                      f"(column {exc.offset + 1})", line=exc.lineno,
                      fix="the file may be truncated or damaged; download it again") from None
+    except LookupError as exc:
+        # The XML declaration names an encoding Python does not know.
+        raise refuse(path, f"the XML declares an unknown encoding ({exc})",
+                     line=parser.CurrentLineNumber,
+                     fix="save the file as UTF-8 with a correct XML declaration") from None
