@@ -6,6 +6,8 @@ Later stages add their own sections; nothing here knows how it will be rendered.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from mdrisk.model.schema import (
@@ -17,6 +19,8 @@ from mdrisk.model.schema import (
     Loss,
     UCAType,
 )
+from mdrisk.risk.records import RiskItem
+from mdrisk.scenarios.records import AttackScenario
 
 
 class _Record(BaseModel):
@@ -184,6 +188,29 @@ class SnapshotRef(_Record):
     imported: str | None = None
 
 
+class LLMCall(_Record):
+    """One question put to an LLM, accepted or rejected: what was asked, of whom, and when.
+    The only place an LLM time is kept, so the rest of the assessment stays deterministic."""
+
+    id: str
+    task: str
+    subject: str
+    status: str  # "accepted" | "rejected"
+    model: str
+    served_model: str | None = None
+    endpoint_kind: str
+    endpoint: str
+    response_format: str
+    prompt_sha256: str
+    response_sha256: str | None = None
+    temperature: float
+    seed: int
+    attempts: int
+    time: str
+    problems: list[str] = Field(default_factory=list)
+    unknown_ids: list[str] = Field(default_factory=list)
+
+
 class Provenance(_Record):
     tool: str = "mdrisk"
     tool_version: str
@@ -191,6 +218,61 @@ class Provenance(_Record):
     model_sha256: str
     created: str
     kb_snapshots: list[SnapshotRef] = Field(default_factory=list)
+    llm: list[LLMCall] = Field(default_factory=list)
+
+
+class LLMEnrichment(_Record):
+    """Text an LLM drafted from the assessment's own facts: never a finding, always marked
+    with the call that produced it (``id`` is that call's id in ``provenance.llm``)."""
+
+    id: str
+    task: str
+    subject: str
+    content: dict[str, Any]
+    cited_ids: list[str]
+    model: str
+    endpoint_kind: str
+    prompt_sha256: str
+    response_sha256: str
+    temperature: float
+    seed: int
+
+
+class ImpactPatient(_Record):
+    """One virtual patient's clean and attacked day (mdrisk.impact): selected harm metrics,
+    ISO 14971 severity of each run, the severity the attack induced (None: no worse in class
+    than the clean day) and the stealth alarms the attacked run raised."""
+
+    patient: str
+    clean: dict[str, float]
+    attacked: dict[str, float]
+    clean_severity: str
+    attacked_severity: str
+    induced_severity: str | None = None
+    new_criteria: list[str] = Field(default_factory=list)
+    stealthy: bool
+    alarms: list[str] = Field(default_factory=list)
+
+
+class ImpactFinding(_Record):
+    """Measured harm (status "simulated") of the loss scenarios it lists, under one attack,
+    or why they cannot be simulated (status "not_simulated", with the reason)."""
+
+    id: str
+    status: str  # "simulated" | "not_simulated"
+    loss_scenarios: list[str]
+    fdi_points: list[str] = Field(default_factory=list)
+    reason: str = ""
+    ml_input: str | None = None
+    forecast_error: str | None = None  # how the ML output errs: too_high, too_low, ...
+    attack: str | None = None  # attack spec (mdrisk simulate glucose --attack)
+    signal: str | None = None
+    controller: str | None = None
+    meals: str | None = None
+    patients: list[ImpactPatient] = Field(default_factory=list)
+    patients_harmed: int = 0  # patients with an attack-induced severity
+    worst_induced_severity: str | None = None
+    stealthy_patients: int = 0
 
 
 class Assessment(_Record):
@@ -204,8 +286,16 @@ class Assessment(_Record):
     checks: list[CheckFinding]
     # Pack rules and known vulnerabilities per element (empty unless analysed with --kb).
     threats: list[ElementThreat] = Field(default_factory=list)
+    # Narratives and drafts from an LLM (``mdrisk enrich``), kept apart from the findings.
+    llm_enrichments: list[LLMEnrichment] = Field(default_factory=list)
     # Support status from SBOMs in the knowledge base, per technology (empty without --kb).
     support: list[ComponentSupport] = Field(default_factory=list)
+    # Risks R-n: CVSS 3.1/4.0 (medical-device rubric), severity x exploitability, residual.
+    risks: list[RiskItem] = Field(default_factory=list)
+    # Attack scenarios SC-n, ranked by exploitability (mdrisk.scenarios).
+    scenarios: list[AttackScenario] = Field(default_factory=list)
+    # Measured patient harm per loss scenario, from the glucose simulator (analyze --simulate).
+    impact: list[ImpactFinding] = Field(default_factory=list)
     # Line of each model element in provenance.model_file ("components[cgm]": 31), so SARIF
     # can locate findings without reading the file again.
     model_lines: dict[str, int] = Field(default_factory=dict)
@@ -228,4 +318,7 @@ class Assessment(_Record):
         ids |= {f.id for f in self.fdi_points} | {s.id for s in self.loss_scenarios}
         ids |= {c.id for c in self.checks}
         ids |= {t.id for t in self.threats}
+        ids |= {r.id for r in self.risks}
+        ids |= {s.id for s in self.scenarios}
+        ids |= {i.id for i in self.impact}
         return ids

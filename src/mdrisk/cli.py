@@ -24,7 +24,14 @@ from mdrisk.cli_common import (
     out_console,
     progress_bar,
 )
+from mdrisk.cli_extract import extract_command
 from mdrisk.cli_kb import kb_group
+from mdrisk.cli_landscape import landscape_group
+from mdrisk.cli_llm import enrich
+from mdrisk.cli_report import parse_formats, report, run_demo
+from mdrisk.cli_risk import risk
+from mdrisk.cli_scenarios import scenarios_command
+from mdrisk.cli_simulate import simulate_group
 from mdrisk.model import load_model
 from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
 
@@ -51,7 +58,7 @@ def _render_package(assessment: Assessment, formats: tuple[str, ...], with_svg: 
     notes: list[str] = []
     for name in formats:
         writer = writer_for(name)
-        files[writer.file_name] = writer.render(assessment)
+        files.update(writer.render_files(assessment))
     highlight = frozenset(point.element for point in assessment.fdi_points)
     dot_text = to_dot(assessment.device_model(), highlight)
     files["control-structure.dot"] = dot_text.encode("utf-8")
@@ -115,7 +122,8 @@ def validate(model: Path, strict: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               required=True, help="Folder for assessment.json, report.md and the diagram.")
 @click.option("--format", "formats", multiple=True, default=("json", "markdown"),
-              show_default=True, help="Report formats to write (repeatable).")
+              show_default=True, help="Report formats to write, repeated or comma-separated: "
+              "json, markdown (md), html, pdf, csv, sarif, vex, or all.")
 @click.option("--no-svg", is_flag=True, help="Write the diagram as DOT only.")
 @click.option("--kb", "use_kb", is_flag=True,
               help="Attach threats to every component and link: the built-in technology pack's "
@@ -125,16 +133,20 @@ def validate(model: Path, strict: bool) -> None:
               default=None, help="Knowledge-base file for --kb (implies --kb; default: "
               "$MDRISK_HOME/kb.sqlite or ~/.local/share/mdrisk/kb.sqlite). A missing file "
               "means pack rules only.")
+@click.option("--simulate", is_flag=True,
+              help="Measure the patient harm of every loss scenario the glucose simulator can "
+                   "stand for (the 'impact' section; needs the sim extra; a few seconds).")
 @guarded
 def analyze(model: Path, out_dir: Path, formats: tuple[str, ...], no_svg: bool, use_kb: bool,
-            store_path: Path | None) -> None:
+            store_path: Path | None, simulate: bool) -> None:
     """Run STPA-Sec on a device model and write the assessment to a folder.
 
     With --kb, also tie each component and link to weaknesses, attack techniques and known
     vulnerabilities (the 'threats' section); this works offline with no imported data.
     """
     _analyze_to(model, out_dir, formats, with_svg=not no_svg,
-                use_kb=use_kb or store_path is not None, store_path=store_path)
+                use_kb=use_kb or store_path is not None, store_path=store_path,
+                simulate=simulate)
 
 
 def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInputs, list[str]]:
@@ -169,15 +181,12 @@ def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInpu
 
 
 def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: bool,
-                use_kb: bool = False, store_path: Path | None = None) -> None:
+                use_kb: bool = False, store_path: Path | None = None,
+                simulate: bool = False) -> None:
+    from mdrisk.cli_simulate import impact_lines, require_sim_extra
     from mdrisk.pipeline import assess
-    from mdrisk.report.writers import WRITERS
 
-    unknown = [name for name in formats if name not in WRITERS]
-    if unknown:
-        raise click.BadParameter(f"unknown format {', '.join(unknown)}; choose from "
-                                 f"{', '.join(sorted(WRITERS))}", param_hint="--format")
-    formats = tuple(dict.fromkeys(("json",) + formats))
+    formats = tuple(dict.fromkeys(("json",) + parse_formats(formats)))
     kb_notes: list[str] = []
     with progress_bar() as progress, ExitStack() as kb_stack:
         task = progress.add_task("loading model", total=4)
@@ -186,18 +195,23 @@ def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: 
         if use_kb:
             knowledge, kb_notes = _knowledge(kb_stack, store_path)
         progress.update(task, advance=1, description="analysing (STPA-Sec)")
-        assessment = assess(loaded, knowledge=knowledge)
+        if simulate:
+            require_sim_extra()
+        assessment = assess(loaded, knowledge=knowledge, simulate=simulate)
         progress.update(task, advance=1, description="rendering reports")
         files, notes = _render_package(assessment, formats, with_svg)
         progress.update(task, advance=1, description="writing files")
         _write_package(out_dir, files)
         progress.update(task, advance=1)
     out_console.print(f"{model}: {_summary(assessment)}", markup=False)
+    out_console.print(f"attack scenarios: {len(assessment.scenarios)}", markup=False)
     if use_kb:
         rules = sum(len(threat.pack_rules) for threat in assessment.threats)
         known = len({v.id for threat in assessment.threats for v in threat.vulnerabilities})
         out_console.print(f"threats: {len(assessment.threats)} ({rules} pack findings, {known} "
                           "known vulnerabilities)", markup=False)
+    for line in impact_lines(assessment) if simulate else []:
+        out_console.print(line, markup=False)
     for note in kb_notes + notes:
         err_console.print(f"note: {note}", markup=False)
     for file_name in sorted(files):
@@ -241,13 +255,25 @@ def examples() -> None:
               help="Built-in device to run on (see 'mdrisk examples').")
 @guarded
 def demo(out_dir: Path, example: str) -> None:
-    """Run the whole chain on a built-in reference device, offline, with embedded defaults."""
+    """Run the whole chain on a built-in reference device, offline, with embedded defaults.
+
+    Uses the technology pack and the default knowledge base when one exists, and writes the
+    evidence package in every format (PDF when WeasyPrint or Chromium is installed).
+    """
     model = example_path(example)
-    _analyze_to(model, out_dir, ("json", "markdown"), with_svg=True)
+    assessment = run_demo(model, out_dir)
+    out_console.print(f"{model.name}: {_summary(assessment)}", markup=False)
     out_console.print(f"demo results in {out_dir.resolve()}", markup=False)
 
 
 main.add_command(kb_group)
+main.add_command(simulate_group)
+main.add_command(report)
+main.add_command(enrich)
+main.add_command(risk)
+main.add_command(scenarios_command)
+main.add_command(landscape_group)
+main.add_command(extract_command)
 
 if __name__ == "__main__":
     main()

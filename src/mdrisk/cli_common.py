@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from mdrisk.errors import InputError
 from mdrisk.model.diagram import GraphvizMissing
+from mdrisk.report.pdf import PdfEngineMissing
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -38,7 +39,7 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except InputError as error:
             _fail(f"error: {len(error.problems)} problem(s) in the input\n{error}", EXIT_BAD_INPUT)
-        except GraphvizMissing as error:
+        except (GraphvizMissing, PdfEngineMissing) as error:
             _fail(f"error: {error}", EXIT_FAILED)
         except OSError as error:
             _fail(f"error: {error.filename or ''}: {error.strerror}", EXIT_FAILED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from mdrisk.assessment import (
     DeviceSection,
     ElementThreat,
     FDIPoint,
+    ImpactFinding,
     Provenance,
     SnapshotRef,
 )
@@ -19,7 +21,10 @@ from mdrisk.kb.pack import LoadedPack
 from mdrisk.kb.support import SbomEntry, support_status
 from mdrisk.model import LoadedModel
 from mdrisk.model.lines import element_lines
-from mdrisk.stpa import analyze_stpa
+from mdrisk.risk.controls import mitigations_from_enricher
+from mdrisk.risk.engine import RiskInputs, assess_risks
+from mdrisk.scenarios.generate import with_scenarios
+from mdrisk.stpa import StpaResult, analyze_stpa
 
 
 def utc_now() -> str:
@@ -56,12 +61,16 @@ def _threats(loaded: LoadedModel, fdi_points: list[FDIPoint],
 
 
 def assess(loaded: LoadedModel, created: str | None = None,
-           knowledge: KnowledgeInputs | None = None) -> Assessment:
+           knowledge: KnowledgeInputs | None = None,
+           risk: RiskInputs | None = None, simulate: bool = False) -> Assessment:
     """Run every stage on the model. ``created`` is the only time in the result (with the
-    knowledge-base import times in ``provenance.kb_snapshots``)."""
+    knowledge-base import times in ``provenance.kb_snapshots``). ``risk``: the rubric,
+    matrix and analyst answers for the risk stage (built-in defaults when None).
+    ``simulate``: measure the patient harm of the loss scenarios the glucose simulator can
+    stand for (the ``impact`` section; needs the ``sim`` extra)."""
     model = loaded.model
     stpa = analyze_stpa(model)
-    return Assessment(
+    assessment = Assessment(
         device=DeviceSection(info=model.device, components=model.components, links=model.links),
         losses=model.losses,
         hazards=model.hazards,
@@ -72,6 +81,7 @@ def assess(loaded: LoadedModel, created: str | None = None,
         checks=stpa.checks,
         threats=_threats(loaded, stpa.fdi_points, knowledge),
         support=support_status(model, knowledge.sbom) if knowledge else [],
+        impact=_impact(stpa) if simulate else [],
         model_lines=element_lines(loaded.source),
         provenance=Provenance(
             tool_version=__version__,
@@ -81,3 +91,23 @@ def assess(loaded: LoadedModel, created: str | None = None,
             kb_snapshots=knowledge.provenance() if knowledge else [],
         ),
     )
+    assessment = with_scenarios(assessment, knowledge.pack.pack if knowledge else None)
+    return _with_risks(assessment, knowledge, risk)
+
+
+def _impact(stpa: StpaResult) -> list[ImpactFinding]:
+    from mdrisk.impact.bridge import measure_impact
+
+    return measure_impact(stpa.control_actions, stpa.ucas, stpa.loss_scenarios)
+
+
+def _with_risks(assessment: Assessment, knowledge: KnowledgeInputs | None,
+                risk: RiskInputs | None) -> Assessment:
+    """The risk stage runs last: it reads every earlier section (scenarios, impact)."""
+    risk = risk or RiskInputs()
+    if knowledge is not None and risk.pack is None:
+        risk = dataclasses.replace(risk, pack=knowledge.pack.pack)
+    if knowledge is not None and knowledge.enricher is not None and risk.mitigations_for is None:
+        risk = dataclasses.replace(risk, mitigations_for=mitigations_from_enricher(
+            knowledge.enricher))
+    return assessment.model_copy(update={"risks": assess_risks(assessment, risk)})

@@ -17,3 +17,8 @@ class ReportWriter(ABC):
     @abstractmethod
     def render(self, assessment: Assessment) -> bytes:
         """The whole document. Pure: no I/O, the same assessment gives the same bytes."""
+
+    def render_files(self, assessment: Assessment) -> dict[str, bytes]:
+        """Every file the format writes, by path inside the output folder. One file unless
+        the format is a set of files (CSV: one per table)."""
+        return {self.file_name: self.render(assessment)}

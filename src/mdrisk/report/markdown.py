@@ -107,6 +107,27 @@ def _threats_section(assessment: Assessment) -> list[str]:
     return out
 
 
+def _package_sections(assessment: Assessment) -> list[str]:
+    """Risks, SBOM, unresolved anomalies, architecture views, traceability (FDA guidance)."""
+    from mdrisk.report.markdown_package import package_sections  # it builds on this module
+
+    return package_sections(assessment)
+
+
+def _risk_scoring(assessment: Assessment) -> list[str]:
+    """How each risk score was reached (CVSS rubric answers, exploitability, residual)."""
+    from mdrisk.report.markdown_risk import risk_scoring_section  # it builds on this module
+
+    return risk_scoring_section(assessment)
+
+
+def _scenarios_section(assessment: Assessment) -> list[str]:
+    """Attack scenarios SC-n, ranked, the first few step by step."""
+    from mdrisk.report.markdown_scenarios import scenarios_section  # it builds on this module
+
+    return scenarios_section(assessment)
+
+
 def render_markdown(assessment: Assessment) -> str:
     info = assessment.device.info
     out: list[str] = [f"# STPA-Sec assessment: {escape(info.name)}", ""]
@@ -210,6 +231,9 @@ def render_markdown(assessment: Assessment) -> str:
     )
 
     out += _threats_section(assessment)
+    out += _scenarios_section(assessment)
+    out += _package_sections(assessment)
+    out += _risk_scoring(assessment)
 
     out += ["", "## Checks", ""]
     out += table(

@@ -9,6 +9,7 @@ from mdrisk.impact.controllers.base import (
     InsulinCommand,
     make_controller,
 )
+from mdrisk.impact.controllers.ml_advised import MLAdvisedController
 from mdrisk.impact.controllers.pid import PIDController
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "ControllerContext",
     "ControllerInput",
     "InsulinCommand",
+    "MLAdvisedController",
     "PIDController",
     "make_controller",
 ]

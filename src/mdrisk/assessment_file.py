@@ -1,0 +1,46 @@
+"""Reading an ``assessment.json`` back, with errors that name the file and the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mdrisk.assessment import Assessment
+from mdrisk.errors import InputError, Problem
+
+MAX_ASSESSMENT_BYTES = 256 * 1024 * 1024
+
+
+def load_assessment(path: Path) -> Assessment:
+    """The assessment in ``path`` (as written by ``mdrisk analyze``).
+
+    Raises InputError naming the file and, for schema problems, the field path.
+    """
+    name = str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(name, [Problem("no such file", fix="give the assessment.json that "
+                                        "'mdrisk analyze' wrote")]) from None
+    if size > MAX_ASSESSMENT_BYTES:
+        raise InputError(name, [Problem(f"the file is larger than {MAX_ASSESSMENT_BYTES} "
+                                        "bytes")])
+    raw = path.read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(name, [Problem("the file is not UTF-8 text")]) from None
+    except json.JSONDecodeError as error:
+        raise InputError(name, [Problem(f"not JSON: {error.msg}", line=error.lineno,
+                                        fix="give the assessment.json that 'mdrisk "
+                                            "analyze' wrote")]) from None
+    if not isinstance(data, dict):
+        raise InputError(name, [Problem("an assessment is a JSON object")])
+    try:
+        return Assessment.model_validate(data)
+    except ValidationError as error:
+        problems = [Problem(item["msg"], field=".".join(str(p) for p in item["loc"]))
+                    for item in error.errors(include_url=False)[:20]]
+        raise InputError(name, problems) from None

@@ -1,0 +1,122 @@
+"""``mdrisk risk``: the risk register of a device model, as a table or as JSON.
+
+Only argument parsing and printing here; the work is in ``mdrisk.risk``.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from mdrisk.cli_common import err_console, guarded, out_console, progress_bar
+
+
+def _model_path(model: str) -> Path:
+    """A model file, or the name of a built-in example (``bgms``)."""
+    path = Path(model)
+    if path.exists() or path.suffix in (".yaml", ".yml", ".json"):
+        return path
+    from mdrisk.cli import example_path
+
+    return example_path(model)
+
+
+def _table(risks: list) -> Table:
+    table = Table(show_lines=False, header_style="bold")
+    for header in ("risk", "entry", "hazards", "severity", "exploitability", "risk level",
+                   "residual", "CVSS 3.1", "CVSS 4.0", "open"):
+        table.add_column(header, overflow="fold")
+    for risk in risks:
+        v3 = next((c for c in risk.cvss if c.version.startswith("3")), None)
+        v4 = next((c for c in risk.cvss if c.version == "4.0"), None)
+        table.add_row(
+            risk.id, risk.element, ", ".join(risk.hazards) or "-",
+            f"{risk.severity.level} ({risk.severity.source})", risk.exploitability.level,
+            f"{risk.level}: {risk.acceptability}",
+            f"{risk.residual.exploitability} -> {risk.residual.level}: "
+            f"{risk.residual.acceptability}",
+            f"{v3.base_score:.1f}" if v3 else "-",
+            f"{v4.score:.1f} {v4.score_kind}" if v4 else "-",
+            str(len(risk.open_questions)))
+    return table
+
+
+def _open_summary(risks: list) -> list[str]:
+    counts: dict[str, int] = {}
+    for risk in risks:
+        for question in risk.open_questions:
+            key = question.split(":", 1)[0]
+            counts[key] = counts.get(key, 0) + 1
+    return [f"{key} (open in {count} risk(s))" for key, count in sorted(counts.items())]
+
+
+@click.command()
+@click.argument("model")
+@click.option("--answers", "answers_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="The analyst's answers (YAML): rubric answers with "
+              "justifications, severities, implemented mitigations.")
+@click.option("--matrix", "matrix_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="A risk matrix (YAML) in place of the built-in 5x5.")
+@click.option("--kb", "use_kb", is_flag=True,
+              help="Use the technology pack and the knowledge base: known vulnerabilities "
+                   "(CVSS, KEV, EPSS) and catalogue mitigations.")
+@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Knowledge-base file for --kb (implies --kb).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the risks as canonical JSON (sorted keys) instead of a table.")
+@guarded
+def risk(model: str, answers_file: Path | None, matrix_file: Path | None, use_kb: bool,
+         store_path: Path | None, as_json: bool) -> None:
+    """Score the risks of a device model (a file, or a built-in example name).
+
+    Each risk R-n links its scenario or loss scenarios, threats, hazards and losses, and
+    carries CVSS 3.1 and 4.0 vectors from the medical-device CVSS rubric (with the question
+    and answer behind every metric), the known vulnerabilities on its entry point scored in
+    the device's context, severity x exploitability on the ISO 14971-style matrix, the
+    controls and mitigations, and the residual risk. Questions neither the model nor the
+    answers file answers take their worst case and are listed as open.
+    """
+    from mdrisk.model import load_model
+    from mdrisk.pipeline import assess
+    from mdrisk.risk.answers import load_answers
+    from mdrisk.risk.engine import RiskInputs
+    from mdrisk.risk.matrix import load_matrix
+    from mdrisk.risk.rubric import load_rubric
+
+    path = _model_path(model)
+    notes: list[str] = []
+    with progress_bar() as progress, ExitStack() as stack:
+        task = progress.add_task("loading", total=2)
+        loaded = load_model(path)
+        rubric = load_rubric()
+        inputs = RiskInputs(
+            rubric=rubric,
+            matrix=load_matrix(matrix_file) if matrix_file else None,
+            answers=load_answers(answers_file, rubric.rubric) if answers_file else None)
+        knowledge = None
+        if use_kb or store_path is not None:
+            from mdrisk.cli import _knowledge
+
+            knowledge, notes = _knowledge(stack, store_path)
+        progress.update(task, advance=1, description="scoring risks")
+        assessment = assess(loaded, created="", knowledge=knowledge, risk=inputs)
+        progress.update(task, advance=1)
+    risks = assessment.risks
+    if as_json:
+        data = [r.model_dump(mode="json") for r in risks]
+        click.echo(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False))
+    else:
+        out_console.print(_table(risks))
+        unacceptable = sum(1 for r in risks if r.acceptability == "unacceptable")
+        residual = sum(1 for r in risks if r.residual.acceptability == "unacceptable")
+        out_console.print(f"{path}: {len(risks)} risks, {unacceptable} unacceptable before "
+                          f"controls, {residual} after (matrix: "
+                          f"{risks[0].matrix if risks else '-'})", markup=False)
+        for line in _open_summary(risks):
+            out_console.print(f"open question {line}", markup=False)
+    for note in notes:
+        err_console.print(f"note: {note}", markup=False)

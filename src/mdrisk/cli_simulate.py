@@ -1,0 +1,280 @@
+"""``mdrisk simulate glucose``: closed-loop runs, clean against attacked; no analysis here.
+
+The work is done by :mod:`mdrisk.impact` (imported only when a command runs, so ``mdrisk``
+starts fast without the ``sim`` extra).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mdrisk.atomic import write_bytes_atomic
+from mdrisk.cli_common import guarded, out_console, progress_bar
+from mdrisk.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from mdrisk.assessment import Assessment
+    from mdrisk.impact.attacks.spec import AttackPlan
+    from mdrisk.impact.scenario import MealScenario
+
+DEFAULT_MEALS = "07:00=45,12:00=70,18:00=80,21:00=15"
+CONTROLLER_NAMES = ("basal_bolus", "pid", "ml_advised")
+
+
+def require_sim_extra() -> None:
+    """Stop with the fix when the simulator's dependencies are missing."""
+    missing = [name for name in ("simglucose", "sklearn", "numpy")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise click.ClickException(
+            f"the glucose simulator needs {', '.join(missing)} (fix: pip install 'mdrisk[sim]')")
+
+
+def impact_lines(assessment: Assessment) -> list[str]:
+    """A short account of the impact section for the terminal."""
+    simulated = [f for f in assessment.impact if f.status == "simulated"]
+    skipped = [f for f in assessment.impact if f.status != "simulated"]
+    covered = sum(len(f.loss_scenarios) for f in simulated)
+    lines = [f"impact: {covered} loss scenarios simulated under {len(simulated)} attacks, "
+             f"{sum(len(f.loss_scenarios) for f in skipped)} not simulated"]
+    for finding in simulated:
+        lines.append(f"  {finding.id} {finding.attack}: {finding.patients_harmed}/"
+                     f"{len(finding.patients)} patients harmed (worst: "
+                     f"{finding.worst_induced_severity or 'none'}), "
+                     f"{finding.stealthy_patients}/{len(finding.patients)} stealthy; "
+                     f"{len(finding.loss_scenarios)} loss scenarios")
+    for finding in skipped:
+        lines.append(f"  {finding.id} {len(finding.loss_scenarios)} loss scenarios "
+                     f"{finding.reason}")
+    return lines
+
+
+def _patients(text: str) -> tuple[str, ...]:
+    from mdrisk.impact.attacks.spec import SpecError
+    from mdrisk.impact.params import patient_names
+    from mdrisk.impact.selection import select_patients
+
+    try:
+        return select_patients(text, patient_names())
+    except SpecError as error:
+        raise InputError("--patients", [error.problem()]) from None
+
+
+def _meals(text: str) -> MealScenario:
+    from mdrisk.impact.attacks.spec import SpecError
+    from mdrisk.impact.selection import load_meals_file, parse_meals
+
+    path = Path(text)
+    if "=" not in text and (path.suffix in (".yaml", ".yml", ".json") or path.exists()):
+        return load_meals_file(path)
+    try:
+        return parse_meals(text)
+    except SpecError as error:
+        raise InputError("--meals", [error.problem()]) from None
+
+
+def _plans(attack_texts: tuple[str, ...], attack_file: Path | None) -> list[AttackPlan]:
+    from mdrisk.impact.attacks.spec import load_attack_file, plans_from_texts
+
+    plans = plans_from_texts(attack_texts) if attack_texts else []
+    if attack_file is not None:
+        plans += load_attack_file(attack_file)
+    return plans
+
+
+def _budget(text: str):  # -> SearchBudget
+    from mdrisk.impact.attacks.spec import SpecError
+    from mdrisk.impact.search import parse_budget
+
+    try:
+        return parse_budget(text)
+    except SpecError as error:
+        raise InputError("--search", [error.problem()]) from None
+
+
+SHORT = {"negligible": "negl", "minor": "minor", "serious": "serious", "critical": "critical",
+         "catastrophic": "catastr"}
+
+
+def _print_table(record: dict[str, Any]) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    clean = {c["patient"]: c for c in record["clean"]}
+    for number, attack in enumerate(record["attacks"], start=1):
+        title = f"attack {number}: {attack['attack']}"
+        if attack["name"]:
+            title += f" ({attack['name']})"
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for column in ("patient", "min BG", "min <54", "min <70", "LBGI", "severity",
+                       "stealth alarms"):
+            table.add_column(column, justify="left" if column in (
+                "patient", "severity", "stealth alarms") else "right", no_wrap=True)
+        for row in attack["patients"]:
+            c, a = row["clean"], row["attacked"]
+            severity = f"{SHORT[row['clean_severity']]}->{SHORT[row['attacked_severity']]}"
+            table.add_row(
+                row["patient"], f"{c['min_bg']:.0f}->{a['min_bg']:.0f}",
+                f"{c['minutes_below_54']:.0f}->{a['minutes_below_54']:.0f}",
+                f"{c['minutes_below_70']:.0f}->{a['minutes_below_70']:.0f}",
+                f"{c['lbgi']:.1f}->{a['lbgi']:.1f}",
+                severity + (" *" if row["induced_severity"] else ""),
+                ",".join(row["alarms"]) or "- (stealthy)")
+        # Never narrower than the table: a piped output (80 columns) would truncate cells.
+        Console(width=max(out_console.width, 104), highlight=False).print(table)
+        summary = attack["summary"]
+        out_console.print(
+            f"  clean -> attacked; * attack-induced severity. {summary['patients_harmed']}/"
+            f"{summary['patients']} patients harmed (worst: "
+            f"{summary['worst_induced_severity'] or 'none'}); {summary['stealthy_patients']}/"
+            f"{summary['patients']} stealthy; mean change: "
+            f"{summary['mean_delta']['minutes_below_54']:+.1f} min below 54, "
+            f"{summary['mean_delta']['minutes_below_70']:+.1f} min below 70, "
+            f"{summary['mean_delta']['minutes_above_250']:+.1f} min above 250", markup=False)
+    if not record["attacks"]:
+        for name, row in clean.items():
+            m = row["metrics"]
+            out_console.print(f"{name}: min {m['min_bg']:.0f}, mean {m['mean_bg']:.0f} mg/dL, "
+                              f"{m['minutes_below_54']:.0f} min <54, {m['minutes_below_70']:.0f}"
+                              f" min <70, {m['minutes_above_180']:.0f} min >180; "
+                              f"{row['severity']}", markup=False)
+    alarms = [c["patient"] for c in record["clean"] if c["false_alarms"]]
+    if alarms:
+        out_console.print(f"note: the clean runs of {', '.join(alarms)} already raise stealth "
+                          "alarms: the limits are calibrated for adults without sensor noise, "
+                          "so stealth says little for these patients", markup=False)
+
+
+def _print_search(search: dict[str, Any]) -> None:
+    def line(label: str, outcome: dict[str, Any] | None) -> str:
+        if outcome is None:
+            return f"  {label}: none"
+        caught = "stealthy" if outcome["stealthy"] else "detected: " + ",".join(outcome["alarms"])
+        return (f"  {label}: {outcome['attack']}: {outcome['objective_mean_delta']:+.1f} "
+                f"(objective, mean over patients), {outcome['mean_delta_minutes_below_54']:+.1f}"
+                f" min below 54, {outcome['patients_harmed']} patients harmed, {caught}")
+
+    out_console.print(f"worst-case search: budget {search['budget']}; "
+                      f"{search['evaluated']} candidates", markup=False)
+    out_console.print(line("worst stealthy attack", search["best"]), markup=False)
+    out_console.print(line("naive stealthy constant bias", search["naive"]), markup=False)
+    out_console.print(line("naive full-budget constant bias", search["naive_full"]),
+                      markup=False)
+
+
+@click.group("simulate")
+def simulate_group() -> None:
+    """Closed-loop patient simulation: measured harm of false-data injection."""
+
+
+@simulate_group.command("glucose")
+@click.option("--patients", default="adult#001-010", show_default=True,
+              help="Names (adult#003), ranges (adult#001-010), groups (adult, adolescent, "
+                   "child) or all; comma-separated.")
+@click.option("--meals", default=DEFAULT_MEALS, show_default=True,
+              help="Daily meals as HH:MM=grams, comma-separated, or a YAML/JSON file.")
+@click.option("--controller", type=click.Choice(CONTROLLER_NAMES), default="ml_advised",
+              show_default=True, help="Who doses insulin.")
+@click.option("--days", type=click.IntRange(1, 14), default=1, show_default=True)
+@click.option("--attack", "attack_texts", multiple=True,
+              help="An attack spec, e.g. 'bias:+60@cgm,08:00-14:00' (repeatable; join attacks "
+                   "of one run with ';'). Families: bias, scale, ramp, drift, replay, freeze, "
+                   "noise, spoof, drop, tamper.")
+@click.option("--attacks", "attack_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="YAML/JSON file: a list of attack specs or {name, attack} items.")
+@click.option("--search", "search_text", is_flag=False, flag_value="default", default=None,
+              help="Search the worst stealthy attack within a budget, e.g. "
+                   "'signal=cgm,max=60,duration=4h,grid=60min,from=06:00,to=22:00,"
+                   "objective=below54' (alone: the defaults).")
+@click.option("--noise/--no-noise", default=False, show_default=True,
+              help="CGM sensor noise (the stealth limits are calibrated without it).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Noise seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for plots (PNG and SVG), metrics.csv and results.json.")
+@guarded
+def glucose(patients: str, meals: str, controller: str, days: int,
+            attack_texts: tuple[str, ...], attack_file: Path | None, search_text: str | None,
+            noise: bool, seed: int, as_json: bool, out_dir: Path | None) -> None:
+    """Simulate virtual patients clean and under attack; compare harm and stealth.
+
+    Each attack (or ';'-joined group) is one attacked run of every patient, compared with the
+    same patient's clean run: harm metrics, ISO 14971 severity (attack-induced where the
+    clean day was milder) and the stealth alarms the attack raises.
+    """
+    require_sim_extra()
+    from mdrisk.impact.experiment import RunSetup, needs_ml_controller, run_attacks
+
+    chosen = _patients(patients)
+    scenario = _meals(meals)
+    plans = _plans(attack_texts, attack_file)
+    budget = _budget(search_text) if search_text is not None else None
+    if controller != "ml_advised":
+        ml_only = needs_ml_controller(plans)
+        if budget is not None and budget.signal in ("iob", "forecast"):
+            ml_only.append(f"--search signal={budget.signal}")
+        if ml_only:
+            raise InputError("--controller", [Problem(
+                f"{', '.join(ml_only)} target(s) a signal of the ML-advised controller",
+                field=controller, fix="use --controller ml_advised")])
+    setup = RunSetup(patients=chosen, scenario=scenario, controller=controller, days=days,
+                     noise=noise, seed=seed)
+
+    search_result = None
+    with progress_bar() as progress:
+        if budget is not None:
+            from mdrisk.impact.search import search_worst_attack
+
+            task = progress.add_task("searching", total=None)
+
+            def searched(done: int, planned: int) -> None:
+                progress.update(task, completed=done, total=planned,
+                                description=f"searching ({done}/{planned} candidates)")
+
+            search_result = search_worst_attack(setup, budget, progress=searched)
+            plans = plans + search_result.plans
+        task = progress.add_task("simulating", total=100)
+        runs = run_attacks(setup, plans, record=("bg", "cgm"),
+                           progress=lambda share: progress.update(task,
+                                                                  completed=100 * share))
+
+    from mdrisk.impact.summary import runs_record, search_record
+
+    record = runs_record(runs)
+    if search_result is not None:
+        record["search"] = search_record(search_result)
+    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    if as_json:
+        click.echo(text, nl=False)
+    else:
+        _print_table(record)
+        if search_result is not None:
+            _print_search(record["search"])
+    if out_dir is not None:
+        files = _output_files(runs, record, text)
+        for name, data in sorted(files.items()):
+            write_bytes_atomic(out_dir / name, data)
+        if not as_json:
+            for name in sorted(files):
+                out_console.print(f"wrote {out_dir / name}", markup=False)
+
+
+def _output_files(runs: Any, record: dict[str, Any], text: str) -> dict[str, bytes]:
+    """Every file of --out, rendered in memory first so none is half-written."""
+    from mdrisk.impact.plots import figure_bytes
+    from mdrisk.impact.summary import metrics_csv
+
+    files = {"results.json": text.encode("utf-8"), "metrics.csv": metrics_csv(record)}
+    if not runs.plans:
+        for kind, data in figure_bytes(runs, None).items():
+            files[f"clean.{kind}"] = data
+    for index in range(len(runs.plans)):
+        for kind, data in figure_bytes(runs, index).items():
+            files[f"attack-{index + 1:02d}.{kind}"] = data
+    return files

@@ -1,0 +1,180 @@
+"""Attacked runs against clean runs, for many patients and attacks in one batch.
+
+:func:`run_attacks` lays out one batch: the clean runs of every patient first, then one block
+of every patient per attack plan (common random numbers: a patient's CGM noise is the same in
+every block, so the difference between blocks is the attack's). One :class:`AttackTap` applies
+each plan to its block, a :class:`~mdrisk.impact.stealth.StealthMonitor` watches every row,
+and the ML-advised controller gets the same tap chain so the attacks reach its internal
+``iob`` and ``forecast`` signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mdrisk.impact.attacks.base import ATTACKS, Attack, Window
+from mdrisk.impact.attacks.spec import AttackPlan, AttackSpec
+from mdrisk.impact.attacks.tap import AttackTap
+from mdrisk.impact.controllers.base import Controller, make_controller
+from mdrisk.impact.controllers.ml_advised import MLAdvisedController
+from mdrisk.impact.fdi_signals import ML_SIGNALS
+from mdrisk.impact.forecasting.cache import default_forecaster
+from mdrisk.impact.harm import PatientHarm, compare_runs, take_rows
+from mdrisk.impact.params import load_patients, load_sensor
+from mdrisk.impact.scenario import Meal, MealScenario
+from mdrisk.impact.simulate import SimulationResult, simulate
+from mdrisk.impact.stealth import StealthLimits, StealthMonitor, StealthReport
+from mdrisk.impact.taps import TapChain
+
+DEFAULT_DAY = MealScenario.from_hours([(7, 45), (12, 70), (18, 80), (21, 15)],
+                                      name="reference day")
+DAY_MIN = 1440
+
+
+def repeat_days(day: MealScenario, days: int) -> MealScenario:
+    """The same day's meals ``days`` times in a row."""
+    def shifted(meals: tuple[Meal, ...]) -> tuple[Meal, ...]:
+        return tuple(Meal(m.time_min + d * DAY_MIN, m.carbs_g) for d in range(days)
+                     for m in meals)
+
+    return MealScenario(meals=shifted(day.meals),
+                        announced=None if day.announced is None else shifted(day.announced),
+                        name=day.name)
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """Who is simulated, on what day, with which controller and sensor."""
+
+    patients: tuple[str, ...]
+    scenario: MealScenario = DEFAULT_DAY
+    controller: str = "ml_advised"
+    days: int = 1
+    sensor: str = "Dexcom"
+    pump: str = "Insulet"
+    noise: bool = False  # see mdrisk.impact.stealth: the limits are calibrated without
+    seed: int = 1
+    limits: StealthLimits = field(default_factory=StealthLimits)
+
+    @property
+    def duration_min(self) -> int:
+        return self.days * DAY_MIN
+
+
+def needs_ml_controller(plans: Sequence[AttackPlan]) -> list[str]:
+    """The specs that target a signal only the ML-advised controller has."""
+    return [a.text for plan in plans for a in plan.attacks if a.signal in ML_SIGNALS]
+
+
+class ProgressTap:
+    """Reports the fraction of the run done, once per control period."""
+
+    def __init__(self, duration_min: int, report: Callable[[float], None]) -> None:
+        self.duration_min = duration_min
+        self.report = report
+
+    def apply(self, signal: str, t_minutes: float, values: np.ndarray) -> np.ndarray:
+        if signal == "carbs":
+            self.report(min(1.0, float(t_minutes) / self.duration_min))
+        return values
+
+
+def stack_attacks(plans: Sequence[AttackPlan], rows_of_plans: Sequence[np.ndarray],
+                  size: int) -> tuple[list[Attack], list[np.ndarray]]:
+    """One attack object per (position in the plan, family, signal), its parameters and
+    window one value per row, acting on the rows of every plan that has it: a batch of many
+    plans costs a few array operations per signal, not one per plan. Each row keeps its own
+    plan's order of attacks (objects are ordered by position in the plan)."""
+    groups: dict[tuple[int, str, str], list[tuple[np.ndarray, AttackSpec]]] = {}
+    for plan, plan_rows in zip(plans, rows_of_plans, strict=True):
+        for position, spec in enumerate(plan.attacks):
+            groups.setdefault((position, spec.family, spec.signal), []).append(
+                (np.asarray(plan_rows), spec))
+    attacks, masks = [], []
+    for (_, family, signal), members in sorted(groups.items()):
+        first = members[0][1]
+        params = {name: np.full(size, value) for name, value in first.params}
+        start = np.full(size, float(first.window.start))
+        end = np.full(size, float(first.window.end))
+        mask = np.zeros(size, dtype=bool)
+        for member_rows, spec in members:
+            for name, value in spec.params:
+                params[name][member_rows] = value
+            start[member_rows] = spec.window.start
+            end[member_rows] = spec.window.end
+            mask[member_rows] = True
+        attacks.append(ATTACKS[family](signal, Window(start, end), **params))
+        masks.append(mask)
+    return attacks, masks
+
+
+def controller_for(name: str, tap: TapChain) -> Controller:
+    """The named controller; the ML-advised one gets ``tap`` for its own signals."""
+    if name == MLAdvisedController.name:
+        return MLAdvisedController(default_forecaster(), tap=tap)
+    return make_controller(name)
+
+
+@dataclass(frozen=True, eq=False)
+class AttackRuns:
+    """Clean and attacked runs of every patient. Row layout: block 0 clean, block ``i + 1``
+    attack plan ``i``; within a block, ``setup.patients`` in order."""
+
+    setup: RunSetup
+    plans: tuple[AttackPlan, ...]
+    result: SimulationResult
+    stealth: StealthReport
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.setup.patients)
+
+    def rows(self, block: int) -> np.ndarray:
+        return np.arange(block * self.n_patients, (block + 1) * self.n_patients)
+
+    def harm(self, plan_index: int) -> list[PatientHarm]:
+        """Every patient's attacked run (plan ``plan_index``) against their clean run."""
+        metrics = self.result.metrics
+        clean = take_rows(metrics, self.rows(0))
+        attacked = take_rows(metrics, self.rows(plan_index + 1))
+        return compare_runs(self.setup.patients, clean, attacked)
+
+    def plan_stealth(self, plan_index: int) -> StealthReport:
+        return self.stealth.take(self.rows(plan_index + 1))
+
+    def clean_stealth(self) -> StealthReport:
+        return self.stealth.take(self.rows(0))
+
+
+def run_attacks(setup: RunSetup, plans: Sequence[AttackPlan], *,
+                record: Sequence[str] = ("bg",),
+                progress: Callable[[float], None] | None = None) -> AttackRuns:
+    """Simulate every patient clean and under each plan; see :class:`AttackRuns`."""
+    plans = tuple(plans)
+    if setup.controller != MLAdvisedController.name:
+        ml_only = needs_ml_controller(plans)
+        if ml_only:
+            raise ValueError(f"{', '.join(ml_only)}: only the ml_advised controller has the "
+                             f"{'/'.join(ML_SIGNALS)} signals")
+    patients = load_patients(setup.patients)
+    blocks = len(plans) + 1
+    batch = patients.take(np.tile(np.arange(len(patients)), blocks))
+    sample_time = load_sensor(setup.sensor).sample_time
+    blocks_of_plans = [np.arange((i + 1) * len(patients), (i + 2) * len(patients))
+                       for i in range(len(plans))]
+    attacks, rows = stack_attacks(plans, blocks_of_plans, len(batch))
+    forecaster = default_forecaster()
+    monitor = StealthMonitor(batch, sample_time, forecaster, setup.limits)
+    taps: list = [AttackTap(attacks, sample_time, rows), monitor]
+    if progress is not None:
+        taps.append(ProgressTap(setup.duration_min, progress))
+    chain = TapChain(taps)
+    seeds = [setup.seed + i for i in range(len(patients))] * blocks
+    result = simulate(batch, repeat_days(setup.scenario, setup.days),
+                      controller_for(setup.controller, chain), duration_min=setup.duration_min,
+                      sensor=setup.sensor, pump=setup.pump, noise=setup.noise, seed=seeds,
+                      tap=chain, record=tuple(record))
+    return AttackRuns(setup=setup, plans=plans, result=result, stealth=monitor.report())

@@ -1,0 +1,55 @@
+"""The device's own security controls as the model states them, and the mitigations the
+knowledge base recommends for each threat.
+
+Channel protections are named after the control categories of the FDA premarket guidance
+(Appendix 1: authentication, cryptography, code/data/execution integrity).
+"""
+
+from __future__ import annotations
+
+from mdrisk.assessment import Assessment, ElementThreat
+from mdrisk.model.schema import Link
+from mdrisk.report.idlists import sorted_ids
+
+PROTECTIONS = ("authentication", "encryption", "integrity", "replay_protection")
+CONTROL_CATEGORY = {
+    "authentication": "Authentication",
+    "encryption": "Cryptography (confidentiality)",
+    "integrity": "Code, data and execution integrity",
+    "replay_protection": "Integrity (replay protection)",
+}
+
+
+def protections_of(link: Link) -> list[str]:
+    """The protections a link's channel has, by field name, in a fixed order."""
+    shield = link.channel.protections
+    return [name for name in PROTECTIONS if getattr(shield, name)]
+
+
+def external_links(assessment: Assessment, element: str) -> list[Link]:
+    """Links into or out of a component that cross a channel (not in-process, not physical);
+    for a link, the link itself."""
+    links = assessment.device.links
+    own = [link for link in links if link.id == element]
+    if own:
+        return own
+    return [link for link in links if element in (link.source, link.target)
+            and link.channel.technology is not None and not link.channel.in_process]
+
+
+def controls_in_place(assessment: Assessment, element: str) -> list[str]:
+    """``"authentication (advisor_to_pump)"``, ...: what protects the element's channels."""
+    found = []
+    for link in external_links(assessment, element):
+        for name in protections_of(link):
+            found.append(f"{name.replace('_', ' ')} ({link.id})")
+    return found
+
+
+def recommended_mitigations(threat: ElementThreat) -> list[str]:
+    """ATT&CK (ICS, Enterprise) and ATLAS mitigation ids the pack rules recommend."""
+    ids: list[str] = []
+    for finding in threat.pack_rules:
+        mitigations = finding.mitigations
+        ids += mitigations.attack_ics + mitigations.attack_enterprise + mitigations.atlas
+    return sorted_ids(ids)

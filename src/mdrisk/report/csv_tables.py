@@ -1,0 +1,60 @@
+"""CSV: one file per table of the report (FDI points, scenarios, risks, threats,
+vulnerabilities, SBOM, traceability, checks) in a ``csv/`` folder of the package.
+
+Cells that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+tab or carriage return) are prefixed with an apostrophe: text from a device model or an
+advisory must not run as a formula when an analyst opens the file (CWE-1236).
+``render`` gives the same tables as one ZIP archive, with fixed times so that the same
+assessment gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+from mdrisk.assessment import Assessment
+from mdrisk.report.interface import ReportWriter
+from mdrisk.report.tables import Table, report_tables
+from mdrisk.report.verification import tests_for
+
+FOLDER = "csv"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _safe(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def table_csv(table: Table) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(table.headers)
+    writer.writerows([_safe(cell) for cell in row] for row in table.rows)
+    # UTF-8 with a byte-order mark: spreadsheet programs then read accents and arrows right.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def csv_files(assessment: Assessment) -> dict[str, bytes]:
+    tables = report_tables(assessment, tests_for(assessment))
+    return {f"{FOLDER}/{key}.csv": table_csv(table) for key, table in tables.items()}
+
+
+class CsvWriter(ReportWriter):
+    name = "csv"
+    file_name = "tables.csv.zip"
+
+    def render(self, assessment: Assessment) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path, data in sorted(csv_files(assessment).items()):
+                info = zipfile.ZipInfo(path, date_time=_ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, data)
+        return buffer.getvalue()
+
+    def render_files(self, assessment: Assessment) -> dict[str, bytes]:
+        return csv_files(assessment)

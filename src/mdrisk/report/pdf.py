@@ -1,0 +1,99 @@
+"""PDF: the HTML report's print variant, typeset by WeasyPrint (``pip install 'mdrisk[pdf]'``,
+which needs the Pango library: Debian ``libpango-1.0-0 libpangoft2-1.0-0``) or, when
+WeasyPrint is not installed, printed by headless Chromium (Debian ``chromium``).
+
+The page has no script and loads nothing, so neither engine reaches the network: WeasyPrint
+is given a URL fetcher that refuses every URL, Chromium runs with networking features off in
+a fresh profile.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from mdrisk.assessment import Assessment
+from mdrisk.report.html import render_html
+from mdrisk.report.interface import ReportWriter
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_TIMEOUT_S = 120.0
+
+
+class PdfEngineMissing(RuntimeError):
+    """Neither WeasyPrint nor a Chromium browser is installed."""
+
+
+def chromium_executable() -> str | None:
+    configured = os.environ.get("MDRISK_CHROMIUM")
+    if configured:
+        return configured if Path(configured).is_file() else shutil.which(configured)
+    return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
+
+
+def pdf_engine() -> str | None:
+    """"weasyprint", "chromium", or None when neither is installed."""
+    if importlib.util.find_spec("weasyprint") is not None:
+        return "weasyprint"
+    if chromium_executable() is not None:
+        return "chromium"
+    return None
+
+
+def _refuse_fetch(url: str, *args: object, **kwargs: object) -> dict:
+    raise ValueError(f"the report loads no external resource ({url[:80]})")
+
+
+def _weasyprint(html: str) -> bytes:
+    import weasyprint
+
+    document = weasyprint.HTML(string=html, url_fetcher=_refuse_fetch, base_url=None)
+    return document.write_pdf()
+
+
+def chromium_command(executable: str, profile: Path, source: Path, target: Path) -> list[str]:
+    """Headless Chromium with nothing that reaches out (no sync, no component updates)."""
+    return [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-extensions", f"--user-data-dir={profile}",
+            "--no-pdf-header-footer", f"--print-to-pdf={target}", source.as_uri()]
+
+
+def _chromium(html: str) -> bytes:
+    executable = chromium_executable()
+    if executable is None:
+        raise PdfEngineMissing("no Chromium browser found")
+    with tempfile.TemporaryDirectory(prefix="mdrisk-pdf-") as folder:
+        work = Path(folder)
+        source, target = work / "report.html", work / "report.pdf"
+        source.write_text(html, encoding="utf-8")
+        completed = subprocess.run(
+            chromium_command(executable, work / "profile", source, target),
+            capture_output=True, timeout=CHROMIUM_TIMEOUT_S, check=False)
+        if completed.returncode != 0 or not target.is_file():
+            tail = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"Chromium could not print the report: {' '.join(tail)}")
+        return target.read_bytes()
+
+
+def render_pdf(assessment: Assessment, engine: str | None = None) -> bytes:
+    """The PDF of the report. Raises PdfEngineMissing when no engine is installed."""
+    engine = engine or pdf_engine()
+    if engine is None:
+        raise PdfEngineMissing(
+            "PDF needs WeasyPrint (pip install 'mdrisk[pdf]'; Debian: apt-get install -y "
+            "libpango-1.0-0 libpangoft2-1.0-0) or Chromium (Debian: apt-get install -y chromium)")
+    html = render_html(assessment, for_print=True)
+    return _weasyprint(html) if engine == "weasyprint" else _chromium(html)
+
+
+class PdfWriter(ReportWriter):
+    name = "pdf"
+    file_name = "report.pdf"
+
+    def render(self, assessment: Assessment) -> bytes:
+        return render_pdf(assessment)

@@ -1,0 +1,194 @@
+"""CycloneDX 1.6 VEX (JSON) for the vulnerabilities matched to the device's technologies.
+
+Each technology with a matched vulnerability is a component (its ``bom-ref`` is its model
+path, ``components[insulin_pump].technologies[1]``); each vulnerability lists the components
+it ``affects`` and an ``analysis`` (state, justification, detail) from
+``vulnerability_status``. The serial number is derived from the content, so the same
+assessment gives the same document; only ``metadata.timestamp`` carries the analysis time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from mdrisk.assessment import Assessment, CvssScore
+from mdrisk.model.schema import Technology
+from mdrisk.report.interface import ReportWriter
+from mdrisk.report.locate import Locator
+from mdrisk.report.sbom_summary import technology_label
+from mdrisk.report.vulnerability_status import VulnerabilityStatus, vulnerability_statuses
+
+SPEC_VERSION = "1.6"
+_SERIAL_NAMESPACE = uuid.UUID("5b0c1d2e-7a7e-4c59-9a38-6d6b0e1f4a11")
+_OPERATING_SYSTEMS = re.compile(r"\b(ios|ipados|android|linux|windows|macos|freertos|zephyr|"
+                                r"vxworks|qnx|rtos)\b", re.IGNORECASE)
+_CISA_ADVISORY = re.compile(r"^ICS(M)?A-\d{2}-\d{3}-\d{2}[A-Z]?$")
+_METHODS = {"2.0": "CVSSv2", "3.0": "CVSSv3", "3.1": "CVSSv31", "4.0": "CVSSv4"}
+
+
+def _severity(score: float) -> str:
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    if score > 0.0:
+        return "low"
+    return "none"
+
+
+def _component_type(technology: Technology) -> str:
+    text = f"{technology.name} {technology.product or ''}"
+    part = technology.cpe.split(":")[2] if technology.cpe else ""
+    if "firmware" in text.casefold():
+        return "firmware"
+    if part == "o" or _OPERATING_SYSTEMS.search(text):
+        return "operating-system"
+    if part == "h":
+        return "device"
+    return "application"
+
+
+def _technology(assessment: Assessment, element: str, label: str | None) -> Technology | None:
+    for component in assessment.device.components:
+        if component.id == element:
+            return next((t for t in component.technologies if technology_label(t) == label),
+                        None)
+    for link in assessment.device.links:
+        if link.id == element and link.channel.technology is not None:
+            return link.channel.technology
+    return None
+
+
+def _component(assessment: Assessment, ref: str, status: VulnerabilityStatus) -> dict[str, Any]:
+    technology = _technology(assessment, status.threat.element, status.threat.technology)
+    if technology is None:  # a threat on the element as a whole
+        return {"type": "application", "bom-ref": ref, "name": status.threat.element,
+                "description": f"{status.threat.element} ({status.threat.element_type})"}
+    component: dict[str, Any] = {"type": _component_type(technology), "bom-ref": ref,
+                                 "name": technology.product or technology.name}
+    if technology.vendor:
+        component["supplier"] = {"name": technology.vendor}
+    if technology.version:
+        component["version"] = technology.version
+    if technology.cpe:
+        component["cpe"] = technology.cpe
+    if technology.purl:
+        component["purl"] = technology.purl
+    component["properties"] = [
+        {"name": "mdrisk:element", "value": status.threat.element},
+        {"name": "mdrisk:technology", "value": technology.name},
+    ]
+    return component
+
+
+def _rating(score: CvssScore, source: str) -> dict[str, Any] | None:
+    method = _METHODS.get(score.version)
+    if method is None:
+        return None
+    rating: dict[str, Any] = {"method": method, "vector": score.vector}
+    if source:
+        rating["source"] = {"name": source}
+    if score.base_score is not None:
+        rating["score"] = score.base_score
+        rating["severity"] = _severity(score.base_score)
+    return rating
+
+
+def _cwe_numbers(ids: list[str]) -> list[int]:
+    return sorted({int(i.removeprefix("CWE-")) for i in ids
+                   if i.startswith("CWE-") and i.removeprefix("CWE-").isdigit()})
+
+
+def vex_document(assessment: Assessment) -> dict[str, Any]:
+    locator = Locator(assessment)
+    statuses = vulnerability_statuses(assessment)
+    components: dict[str, dict[str, Any]] = {}
+    grouped: dict[str, list[tuple[str, VulnerabilityStatus]]] = {}
+    for status in statuses:
+        ref = (locator.path_of(status.threat.element, status.threat.technology)
+               or f"element:{status.threat.element}")
+        components.setdefault(ref, _component(assessment, ref, status))
+        grouped.setdefault(status.vulnerability.id, []).append((ref, status))
+
+    vulnerabilities = []
+    for vuln_id in sorted(grouped):
+        entries = grouped[vuln_id]
+        first = entries[0][1]
+        # One analysis per vulnerability: the worst state among the components it affects.
+        order = {"exploitable": 0, "in_triage": 1, "not_affected": 2}
+        worst = min((s for _, s in entries), key=lambda s: order.get(s.state, 1))
+        analysis: dict[str, Any] = {"state": worst.state,
+                                    "detail": " ".join(dict.fromkeys(s.detail for _, s in entries))}
+        if worst.justification:
+            analysis["justification"] = worst.justification
+        entry: dict[str, Any] = {"bom-ref": f"vulnerability:{vuln_id}", "id": vuln_id}
+        source = first.vulnerability.source
+        if vuln_id.startswith("CVE-"):
+            entry["source"] = {"name": "NVD",
+                               "url": f"https://nvd.nist.gov/vuln/detail/{vuln_id}"}
+        elif source:
+            entry["source"] = {"name": source}
+        ratings = [r for r in (_rating(c, source) for c in first.vulnerability.cvss) if r]
+        if ratings:
+            entry["ratings"] = ratings
+        cwes = _cwe_numbers(first.vulnerability.references.cwe)
+        if cwes:
+            entry["cwes"] = cwes
+        advisory = _CISA_ADVISORY.match(source or "")
+        if advisory:
+            kind = "ics-medical-advisories" if advisory.group(1) else "ics-advisories"
+            entry["advisories"] = [{"title": source, "url": "https://www.cisa.gov/news-events/"
+                                                           f"{kind}/{source.lower()}"}]
+        entry["analysis"] = analysis
+        entry["affects"] = [{"ref": ref} for ref in sorted(dict.fromkeys(r for r, _ in entries))]
+        properties = []
+        if first.vulnerability.kev is not None:
+            properties.append({"name": "mdrisk:kev", "value": str(first.vulnerability.kev)
+                               .lower()})
+        if first.vulnerability.epss is not None:
+            properties.append({"name": "mdrisk:epss", "value": f"{first.vulnerability.epss:.5f}"})
+        properties.append({"name": "mdrisk:match-confidence",
+                           "value": f"{first.vulnerability.confidence:.2f}"})
+        entry["properties"] = properties
+        vulnerabilities.append(entry)
+
+    info = assessment.device.info
+    subject: dict[str, Any] = {"type": "device", "bom-ref": "device", "name": info.name}
+    if info.manufacturer:
+        subject["manufacturer"] = {"name": info.manufacturer}
+    body = {
+        "components": [components[ref] for ref in sorted(components)],
+        "vulnerabilities": vulnerabilities,
+    }
+    digest_source = json.dumps({"model": assessment.provenance.model_sha256, **body},
+                               sort_keys=True)
+    serial = uuid.uuid5(_SERIAL_NAMESPACE, digest_source)
+    provenance = assessment.provenance
+    return {
+        "bomFormat": "CycloneDX",
+        "specVersion": SPEC_VERSION,
+        "serialNumber": f"urn:uuid:{serial}",
+        "version": 1,
+        "metadata": {
+            "timestamp": provenance.created,
+            "tools": {"components": [{"type": "application", "name": provenance.tool,
+                                      "version": provenance.tool_version}]},
+            "component": subject,
+            "properties": [{"name": "mdrisk:model-sha256", "value": provenance.model_sha256}],
+        },
+        **body,
+    }
+
+
+class VexWriter(ReportWriter):
+    name = "vex"
+    file_name = "vex.cdx.json"
+
+    def render(self, assessment: Assessment) -> bytes:
+        return (json.dumps(vex_document(assessment), indent=2, ensure_ascii=False)
+                + "\n").encode("utf-8")

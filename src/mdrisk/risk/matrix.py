@@ -1,0 +1,236 @@
+"""The risk matrix: severity x exploitability -> risk level -> acceptability, and its rules.
+
+``load_matrix`` reads ``data/risk-matrix.yaml`` (or a file of the same shape) and checks it:
+every exploitability level has a row of five cells, every cell names a risk level, every
+risk level an acceptability, and the matrix is monotone (a less exploitable or less severe
+cell is never rated higher), so lowering exploitability can only lower a risk.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mdrisk.errors import InputError, Problem
+from mdrisk.model.source import SourceDocument, parse_document
+from mdrisk.risk.config_files import ConfigSource, problem, read_document, validate
+
+RESOURCE = "risk-matrix.yaml"
+SEVERITIES = ("negligible", "minor", "serious", "critical", "catastrophic")
+ACCEPTABILITY = ("acceptable", "alarp", "unacceptable")
+LevelId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExploitabilityLevel(_Strict):
+    id: LevelId
+    label: Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class CvssThreshold(_Strict):
+    min: Annotated[float, Field(ge=0, le=10)]
+    level: LevelId
+
+
+class EpssStep(_Strict):
+    min: Annotated[float, Field(ge=0, le=1)]
+    raise_: Annotated[int, Field(ge=0, le=10, alias="raise")]
+
+
+class KevStep(_Strict):
+    raise_: Annotated[int, Field(ge=0, le=10, alias="raise")]
+
+
+class PathRule(_Strict):
+    free_hops: Annotated[int, Field(ge=0, le=100)]
+    hops_per_level: Annotated[int, Field(ge=1, le=100)]
+
+
+class AttackerRule(_Strict):
+    min_reach: Annotated[float, Field(ge=0, le=1)]
+    lowers: Annotated[int, Field(ge=0, le=10)]
+
+
+class Exploitability(_Strict):
+    levels: list[ExploitabilityLevel] = Field(min_length=2, max_length=10)
+    cvss: list[CvssThreshold] = Field(min_length=1)
+    kev: KevStep
+    epss: list[EpssStep] = Field(default_factory=list)
+    path: PathRule
+    attacker: AttackerRule | None = None
+
+
+class RiskLevel(_Strict):
+    id: LevelId
+    acceptability: Literal["acceptable", "alarp", "unacceptable"]
+
+
+class DeviceControlRule(_Strict):
+    control: Literal["authentication", "encryption", "integrity", "replay_protection"]
+    lowers: Annotated[int, Field(ge=0, le=10)]
+    against: list[Literal["false_values", "replay", "model_tampering", "disclosure",
+                          "training_poisoning", "denial_of_service"]] = Field(min_length=1)
+    requires: list[Literal["authentication", "encryption", "integrity",
+                           "replay_protection"]] = Field(default_factory=list)
+
+
+class MitigationRule(_Strict):
+    lowers: Annotated[int, Field(ge=0, le=10)]
+
+
+class ResidualRule(_Strict):
+    rule: Annotated[str, Field(min_length=1, max_length=4000)]
+    device_controls: list[DeviceControlRule] = Field(default_factory=list)
+    implemented_mitigation: MitigationRule
+    max_reduction: Annotated[int, Field(ge=0, le=10)]
+
+
+class RiskMatrix(_Strict):
+    schema_version: Literal[1]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    severity: list[str] = Field(min_length=5, max_length=5)
+    exploitability: Exploitability
+    risk_levels: list[RiskLevel] = Field(min_length=1, max_length=10)
+    acceptability_labels: dict[Literal["acceptable", "alarp", "unacceptable"],
+                               Annotated[str, Field(min_length=1, max_length=80)]]
+    matrix: dict[LevelId, list[LevelId]]
+    residual: ResidualRule
+
+    @property
+    def exploitability_levels(self) -> list[str]:
+        return [level.id for level in self.exploitability.levels]
+
+    def level_of(self, severity: str, exploitability: str) -> str:
+        return self.matrix[exploitability][SEVERITIES.index(severity)]
+
+    def acceptability_of(self, level: str) -> str:
+        return next(r.acceptability for r in self.risk_levels if r.id == level)
+
+    def label_of(self, acceptability: str) -> str:
+        return self.acceptability_labels.get(acceptability, acceptability)
+
+    def exploitability_from_cvss(self, exploitability: float) -> str:
+        for row in sorted(self.exploitability.cvss, key=lambda r: -r.min):
+            if exploitability >= row.min:
+                return row.level
+        return self.exploitability_levels[0]
+
+
+@dataclass(frozen=True)
+class LoadedMatrix:
+    matrix: RiskMatrix
+    source: ConfigSource
+
+
+def _cross_problems(matrix: RiskMatrix, source: SourceDocument) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(path: tuple[str | int, ...], message: str, fix: str) -> None:
+        problems.append(problem(source, path, message, fix))
+
+    if tuple(matrix.severity) != SEVERITIES:
+        add(("severity",), f"severity must be {', '.join(SEVERITIES)}",
+            "keep the five ISO 14971 severity classes in this order")
+    levels = matrix.exploitability_levels
+    if len(set(levels)) != len(levels):
+        add(("exploitability", "levels"), "an exploitability level is listed twice",
+            "give each level its own id")
+    for index, row in enumerate(matrix.exploitability.cvss):
+        if row.level not in levels:
+            add(("exploitability", "cvss", index, "level"), f"no exploitability level "
+                f"'{row.level}'", f"use one of {', '.join(levels)}")
+    if not any(row.min == 0 for row in matrix.exploitability.cvss):
+        add(("exploitability", "cvss"), "no row starts at 0, so a low score has no level",
+            "add a row with min: 0")
+    risk_ids = [r.id for r in matrix.risk_levels]
+    if len(set(risk_ids)) != len(risk_ids):
+        add(("risk_levels",), "a risk level is listed twice", "give each level its own id")
+    ranks = [ACCEPTABILITY.index(r.acceptability) for r in matrix.risk_levels]
+    if ranks != sorted(ranks):
+        add(("risk_levels",), "a higher risk level has a more acceptable class",
+            "list risk levels from the lowest to the highest")
+    for name in sorted(set(matrix.matrix) - set(levels)):
+        add(("matrix", name), f"no exploitability level '{name}'",
+            f"use one of {', '.join(levels)}")
+    for name in levels:
+        row = matrix.matrix.get(name)
+        if row is None:
+            add(("matrix",), f"no row for exploitability level '{name}'",
+                f"add '{name}: [five risk levels, negligible .. catastrophic]'")
+            continue
+        if len(row) != len(SEVERITIES):
+            add(("matrix", name), f"{len(row)} cells; one per severity is needed",
+                "give five risk levels, negligible .. catastrophic")
+        for index, cell in enumerate(row):
+            if cell not in risk_ids:
+                add(("matrix", name, index), f"no risk level '{cell}'",
+                    f"use one of {', '.join(risk_ids)}")
+    if problems:
+        return problems
+    rank = {level: i for i, level in enumerate(risk_ids)}
+    for e_index, name in enumerate(levels):
+        row = [rank[c] for c in matrix.matrix[name]]
+        if row != sorted(row):
+            add(("matrix", name), "a more severe cell is rated lower than a less severe one",
+                "make each row rise (or stay) from negligible to catastrophic")
+        if e_index:
+            below = [rank[c] for c in matrix.matrix[levels[e_index - 1]]]
+            if any(a < b for a, b in zip(row, below, strict=True)):
+                add(("matrix", name), f"rated lower than the less exploitable row "
+                    f"'{levels[e_index - 1]}'", "make each column rise (or stay) with "
+                    "exploitability")
+    for index, rule in enumerate(matrix.residual.device_controls):
+        if rule.control in rule.requires:
+            add(("residual", "device_controls", index, "requires"), "a control cannot "
+                "require itself", "remove it from requires")
+    return problems
+
+
+def matrix_from_text(text: str, file: str) -> RiskMatrix:
+    return matrix_from_document(parse_document(text, file))
+
+
+def matrix_from_document(source: SourceDocument) -> RiskMatrix:
+    matrix = validate(RiskMatrix, source, "risk matrix")
+    problems = _cross_problems(matrix, source)
+    if problems:
+        raise InputError(source.file, problems)
+    return matrix
+
+
+def load_matrix(path: Path | str | None = None) -> LoadedMatrix:
+    """The matrix at ``path``, or the built-in default (read once per process)."""
+    if path is None:
+        return _builtin()
+    return _load(path)
+
+
+@functools.cache
+def _builtin() -> LoadedMatrix:
+    return _load(None)
+
+
+def _load(path: Path | str | None) -> LoadedMatrix:
+    source = read_document(path, RESOURCE)
+    label = f"risk-matrix/{'builtin' if path is None else Path(path).name}"
+    return LoadedMatrix(matrix_from_document(source), ConfigSource(label, source.sha256))
+
+
+def heat_map_cells(matrix: RiskMatrix) -> dict[tuple[str, str], str]:
+    """(severity, exploitability) -> risk level, for drawing the matrix."""
+    return {(s, e): matrix.level_of(s, e) for s in SEVERITIES
+            for e in matrix.exploitability_levels}
+
+
+def shift(levels: Sequence[str], level: str, by: int) -> str:
+    """``level`` moved ``by`` steps along ``levels``, kept inside them."""
+    index = min(max(levels.index(level) + by, 0), len(levels) - 1)
+    return levels[index]

@@ -1,0 +1,294 @@
+"""The scenario generator's data: attacker profiles and scenario rules, validated.
+
+Both files live in ``mdrisk/data/`` (``attacker-profiles.yaml``, ``scenario-rules.yaml``),
+are written by the project and reviewed like code. ``load_profiles`` and ``load_rules`` give
+located errors (file, line, field, fix) for a broken file, as the technology pack does.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache, cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mdrisk.errors import InputError, Problem
+from mdrisk.kb.pack import ATLAS_TECHNIQUE, RULE_ID, Category, ProtectionName
+from mdrisk.model.schema import ComponentKind, LinkKind, UCAType
+from mdrisk.model.source import SourceDocument, parse_document, read_text
+from mdrisk.scenarios.records import CATEGORIES, InjectionKind, ScenarioCategory
+
+PROFILES_RESOURCE = ("data", "attacker-profiles.yaml")
+RULES_RESOURCE = ("data", "scenario-rules.yaml")
+SNAKE_ID = r"^[a-z][a-z0-9_]*$"
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+SnakeId = Annotated[str, Field(pattern=SNAKE_ID)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _compiles(pattern: str | None) -> str | None:
+    if pattern is not None:
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
+    return pattern
+
+
+# --- attacker profiles -------------------------------------------------------------------
+
+class Reach(_Strict):
+    """One way an attacker reaches an element; every condition given must hold."""
+
+    elements: list[Literal["component", "link"]] = Field(min_length=1)
+    component_kinds: list[ComponentKind] = Field(default_factory=list)
+    link_kinds: list[LinkKind] = Field(default_factory=list)
+    zone: str | None = None
+    exclude_zone: str | None = None
+    endpoint_kinds: list[ComponentKind] = Field(default_factory=list)
+    target_kinds: list[ComponentKind] = Field(default_factory=list)
+    endpoint_zone: str | None = None
+    target_zone: str | None = None
+    technology_families: list[SnakeId] = Field(default_factory=list)
+    technology_categories: list[Category] = Field(default_factory=list)
+    in_process: bool | None = None
+    protections: dict[ProtectionName, bool] = Field(default_factory=dict)
+    feeds_ml: list[Literal["inference_input", "model_update"]] = Field(default_factory=list)
+    training_source: bool | None = None
+    into_training_source: bool | None = None
+    why: Annotated[str, Field(min_length=3, max_length=200)]
+
+    @field_validator("zone", "exclude_zone", "endpoint_zone", "target_zone")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        return _compiles(value)
+
+
+class Profile(_Strict):
+    id: SnakeId
+    name: Annotated[str, Field(min_length=3, max_length=120)]
+    description: Annotated[str, Field(min_length=20, max_length=2000)]
+    access_vector: Literal["physical", "local", "adjacent", "network"]
+    skill: Literal["low", "medium", "high"]
+    reach_score: Fraction
+    prerequisites: list[Annotated[str, Field(min_length=3)]] = Field(min_length=1)
+    reaches: list[Reach] = Field(min_length=1)
+
+
+class ProfileSet(_Strict):
+    schema_version: Literal[1]
+    profiles: list[Profile] = Field(min_length=1)
+
+    @cached_property
+    def by_id(self) -> dict[str, Profile]:
+        return {profile.id: profile for profile in self.profiles}
+
+
+# --- scenario rules ----------------------------------------------------------------------
+
+class UcaInjection(_Strict):
+    kinds: list[InjectionKind] = Field(min_length=1)
+    aim: Annotated[str, Field(min_length=5)]
+
+
+EngineEntry = Literal["upstream_inputs", "nearest_inputs", "model_updates", "training_sources"]
+
+
+class Family(_Strict):
+    id: SnakeId
+    title: Annotated[str, Field(min_length=5, max_length=200)]
+    category: ScenarioCategory | None = None
+    engine_entry: EngineEntry | None = None
+    # not_person: the attacker acts through records or documents, never a person's own entry.
+    entry_origin: Literal["any", "not_person"] = "any"
+    attackers: list[SnakeId] = Field(min_length=1)
+    injections: list[InjectionKind] = Field(default_factory=list)
+    ease: Fraction
+    atlas: list[Annotated[str, Field(pattern=ATLAS_TECHNIQUE)]] = Field(default_factory=list)
+    prerequisites: list[Annotated[str, Field(min_length=3)]] = Field(default_factory=list)
+    injection: Annotated[str, Field(min_length=10)] | None = None
+    rules: list[Annotated[str, Field(pattern=RULE_ID)]] = Field(min_length=1)
+
+    @field_validator("category")
+    @classmethod
+    def _ai_category(cls, value: ScenarioCategory | None) -> ScenarioCategory | None:
+        if value in ("fdi", "model_update"):
+            raise ValueError(f"'{value}' is given by the FDI point; leave category null")
+        return value
+
+
+class Scoring(_Strict):
+    weights: dict[Literal["reach", "skill", "ease", "known_exploited", "epss",
+                          "protections_missing", "hops"], Fraction]
+    skill: dict[Literal["low", "medium", "high"], Fraction]
+
+    @field_validator("weights")
+    @classmethod
+    def _complete(cls, weights: dict[str, float]) -> dict[str, float]:
+        missing = {"reach", "skill", "ease", "known_exploited", "epss", "protections_missing",
+                   "hops"} - set(weights)
+        if missing:
+            raise ValueError(f"weights for {', '.join(sorted(missing))} are missing")
+        if abs(sum(weights.values()) - 1.0) > 1e-6:
+            raise ValueError(f"the weights add up to {sum(weights.values()):g}, not 1")
+        return weights
+
+
+class ScenarioRules(_Strict):
+    schema_version: Literal[1]
+    uca_types: dict[UCAType, UcaInjection]
+    injection_kinds: dict[InjectionKind, Annotated[str, Field(min_length=3)]]
+    confidentiality_losses: str
+    scoring: Scoring
+    families: list[Family] = Field(min_length=1)
+
+    @field_validator("confidentiality_losses")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        return _compiles(value) or value
+
+    @field_validator("uca_types")
+    @classmethod
+    def _every_type(cls, value: dict[UCAType, UcaInjection]) -> dict[UCAType, UcaInjection]:
+        missing = [t.value for t in UCAType if t not in value]
+        if missing:
+            raise ValueError(f"no injection given for UCA type(s) {', '.join(missing)}")
+        return value
+
+    @cached_property
+    def by_id(self) -> dict[str, Family]:
+        return {family.id: family for family in self.families}
+
+    @cached_property
+    def families_of_rule(self) -> dict[str, list[Family]]:
+        found: dict[str, list[Family]] = {}
+        for family in self.families:
+            for rule in family.rules:
+                found.setdefault(rule, []).append(family)
+        return found
+
+
+# --- loading -----------------------------------------------------------------------------
+
+def _problem(error: dict[str, Any], source: SourceDocument) -> Problem:
+    loc = tuple(part for part in error["loc"]
+                if not (isinstance(part, str) and part.startswith(("function-", "list["))))
+    message = error["msg"].removeprefix("Value error, ")
+    fix = ""
+    if error["type"] == "extra_forbidden":
+        message, fix = f"unknown field '{loc[-1]}'", "remove it or check its spelling"
+    elif error["type"] == "missing":
+        message, fix = f"required field '{loc[-1]}' is missing", f"add '{loc[-1]}'"
+    elif error["type"] == "string_pattern_mismatch":
+        fix = f"write a value matching {error.get('ctx', {}).get('pattern', '')}"
+    elif error["type"] in ("enum", "literal_error"):
+        fix = f"use one of {error.get('ctx', {}).get('expected', 'the allowed values')}"
+    return Problem(message, field=source.render_path(loc), line=source.line_of(loc), fix=fix)
+
+
+def _validated(model: type[_Strict], text: str, file: str) -> tuple[Any, SourceDocument]:
+    source = parse_document(text, file)
+    if not isinstance(source.data, dict):
+        raise InputError(file, [Problem("the file must be a mapping with schema_version", line=1,
+                                        fix="start with 'schema_version: 1'")])
+    try:
+        return model.model_validate(source.data), source
+    except ValidationError as exc:
+        raise InputError(file, [_problem(e, source) for e in exc.errors(include_url=False)]) \
+            from None
+
+
+def _duplicates(ids: list[str], where: str, source: SourceDocument) -> list[Problem]:
+    seen: set[str] = set()
+    problems = []
+    for index, identifier in enumerate(ids):
+        if identifier in seen:
+            path = (where, index, "id")
+            problems.append(Problem(f"'{identifier}' is defined twice",
+                                    field=source.render_path(path), line=source.line_of(path),
+                                    fix="give each its own id"))
+        seen.add(identifier)
+    return problems
+
+
+def profiles_from_text(text: str, file: str) -> ProfileSet:
+    """Validate attacker-profile text; InputError names file, line, profile and field."""
+    profiles, source = _validated(ProfileSet, text, file)
+    problems = _duplicates([p.id for p in profiles.profiles], "profiles", source)
+    if problems:
+        raise InputError(file, problems)
+    return profiles
+
+
+def rules_from_text(text: str, file: str, profiles: ProfileSet) -> ScenarioRules:
+    """Validate scenario-rule text against the attacker profiles it names."""
+    rules, source = _validated(ScenarioRules, text, file)
+    problems = _duplicates([f.id for f in rules.families], "families", source)
+    for f_index, family in enumerate(rules.families):
+        for a_index, attacker in enumerate(family.attackers):
+            if attacker not in profiles.by_id:
+                path = ("families", f_index, "attackers", a_index)
+                problems.append(Problem(f"unknown attacker profile '{attacker}'",
+                                        field=source.render_path(path),
+                                        line=source.line_of(path),
+                                        fix="name a profile of attacker-profiles.yaml"))
+        if family.category is not None and family.engine_entry is None:
+            path = ("families", f_index, "engine_entry")
+            problems.append(Problem("an AI-specific family needs an engine_entry",
+                                    field=source.render_path(path), line=source.line_of(path),
+                                    fix="say where the attacker acts on the engine"))
+        if family.category is not None and not family.atlas:
+            path = ("families", f_index, "atlas")
+            problems.append(Problem("an AI-specific family must name its ATLAS techniques",
+                                    field=source.render_path(path), line=source.line_of(path),
+                                    fix="list the ATLAS techniques it cites"))
+    if problems:
+        raise InputError(file, problems)
+    return rules
+
+
+def _read(resource: tuple[str, str], path: Path | str | None) -> tuple[str, str]:
+    if path is None:
+        return (resources.files("mdrisk").joinpath(*resource).read_text(encoding="utf-8"),
+                "mdrisk/" + "/".join(resource))
+    return read_text(Path(path)), str(path)
+
+
+def load_profiles(path: Path | str | None = None) -> ProfileSet:
+    """The attacker profiles at ``path``, or the built-in ones."""
+    if path is None:
+        return builtin_profiles()
+    text, label = _read(PROFILES_RESOURCE, path)
+    return profiles_from_text(text, label)
+
+
+def load_rules(path: Path | str | None = None, profiles: ProfileSet | None = None
+               ) -> ScenarioRules:
+    """The scenario rules at ``path``, or the built-in ones, checked against ``profiles``."""
+    if path is None and profiles is None:
+        return builtin_rules()
+    text, label = _read(RULES_RESOURCE, path)
+    return rules_from_text(text, label, profiles or builtin_profiles())
+
+
+@cache
+def builtin_profiles() -> ProfileSet:
+    text, label = _read(PROFILES_RESOURCE, None)
+    return profiles_from_text(text, label)
+
+
+@cache
+def builtin_rules() -> ScenarioRules:
+    text, label = _read(RULES_RESOURCE, None)
+    return rules_from_text(text, label, builtin_profiles())
+
+
+__all__ = ["CATEGORIES", "Family", "Profile", "ProfileSet", "Reach", "ScenarioRules",
+           "builtin_profiles", "builtin_rules", "load_profiles", "load_rules"]

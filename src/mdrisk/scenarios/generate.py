@@ -1,0 +1,480 @@
+"""Attack scenarios from an assessment: deterministic, deduplicated, ranked.
+
+In: an Assessment (its FDI points, loss scenarios, UCAs and, when analysed with ``--kb``, its
+threats), the technology pack, the attacker profiles and the scenario rules. Out: a list of
+``AttackScenario`` records ``SC-1``, ``SC-2``, ... in rank order.
+
+Two sources of scenarios:
+
+* every FDI point x each exploit its element's threats give x each attacker profile that can
+  use that exploit and reaches the element x each of the point's loss scenarios whose UCA type
+  the exploit can produce (category ``fdi``; on the way to a model update ``model_update``
+  where the element hands the engine a model, ``poisoning`` where it hands on training data);
+* every ML engine x each AI-specific exploit its own threats give (evasion, poisoning,
+  extraction, inversion, resource exhaustion, prompt injection, model supply chain), used
+  from the entry points the family names.
+
+Scenarios with the same category, element, exploit family, attacker and UCA (through the same
+ML engine) are one scenario that lists every loss scenario, FDI point, threat, rule and
+vulnerability behind it. Every id cited comes from the assessment, the pack's rules or the
+knowledge base's enrichment, so it resolves by construction; every path is an FDI path
+followed by the loss scenario's path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+
+from mdrisk.assessment import (
+    Assessment,
+    CheckFinding,
+    ElementThreat,
+    FDIPoint,
+    KnownVulnerability,
+    LossScenario,
+    PackFinding,
+)
+from mdrisk.kb.attach import attach_threats
+from mdrisk.kb.catalog_ids import natural as _natural
+from mdrisk.kb.pack import TechnologyPack, load_pack
+from mdrisk.model.schema import DeviceModel, Hazard, LinkKind, Loss, UCAType
+from mdrisk.scenarios.data import ProfileSet, ScenarioRules, builtin_profiles, builtin_rules
+from mdrisk.scenarios.entries import Entry, EntryFinder
+from mdrisk.scenarios.exploitability import ScoreInputs, protections_missing, score_parts
+from mdrisk.scenarios.exploits import Exploit, ExploitKind, exploits_on
+from mdrisk.scenarios.reach import FactsBuilder, reach_reason
+from mdrisk.scenarios.records import (
+    CATEGORIES,
+    AttackScenario,
+    Exploitability,
+    ExploitabilityParts,
+    ScenarioReferences,
+    ScenarioStep,
+)
+from mdrisk.stpa.fdi import MODEL_UPDATE_INPUT
+
+_CATALOGS = ("cwe", "capec", "attack_ics", "attack_enterprise", "atlas")
+_POISONING_KINDS = frozenset({"spoof", "bias", "suppress"})
+# The same few hundred ids are sorted over and over on large models.
+natural = lru_cache(maxsize=65_536)(_natural)
+
+
+@cache
+def builtin_pack() -> TechnologyPack:
+    return load_pack().pack
+
+
+@dataclass
+class _Candidate:
+    """A scenario before merging and ranking."""
+
+    category: str
+    element: str
+    element_type: str
+    engine: str
+    attacker: str
+    reason: str
+    kind: ExploitKind
+    uca: str | None
+    injection: str
+    hops: int
+    path: tuple[str, ...]
+    fdi_path: tuple[str, ...]
+    order: tuple  # which merged path represents the scenario: fewest hops, lowest LS id
+    misbehaviour: str
+    inputs: set[str] = field(default_factory=set)
+    sources: set[str] = field(default_factory=set)
+    fdi_points: set[str] = field(default_factory=set)
+    loss_scenarios: set[str] = field(default_factory=set)
+    # The exploits merged into this scenario (usually one; their threats, rules and
+    # vulnerabilities are combined only for the scenarios kept).
+    exploits: list[Exploit] = field(default_factory=list)
+
+    @property
+    def threats(self) -> set[str]:
+        return {t for exploit in self.exploits for t in exploit.threats}
+
+    @property
+    def findings(self) -> dict[str, PackFinding]:
+        return {rule: f for exploit in self.exploits for rule, f in exploit.findings.items()}
+
+    @property
+    def vulnerabilities(self) -> dict[str, KnownVulnerability]:
+        return {v: known for exploit in self.exploits
+                for v, known in exploit.vulnerabilities.items()}
+    hazards: set[str] = field(default_factory=set)
+    losses: set[str] = field(default_factory=set)
+
+
+class _Generator:
+    def __init__(self, assessment: Assessment, pack: TechnologyPack, profiles: ProfileSet,
+                 rules: ScenarioRules) -> None:
+        self.assessment = assessment
+        self.rules = rules
+        self.profiles = profiles
+        self.model: DeviceModel = assessment.device_model()
+        self.facts = FactsBuilder(self.model, pack, assessment.fdi_points)
+        self.link_kinds = {link.id: link.kind for link in self.model.links}
+        self.loss_scenarios: dict[str, list[LossScenario]] = {}
+        for scenario in assessment.loss_scenarios:
+            self.loss_scenarios.setdefault(scenario.fdi_point, []).append(scenario)
+        self.cite_threats = bool(assessment.threats)
+        threats = assessment.threats or self._attached(pack)
+        self.threats_by_element: dict[str, list[ElementThreat]] = {}
+        for threat in threats:
+            self.threats_by_element.setdefault(threat.element, []).append(threat)
+        self.ucas = {uca.id: uca for uca in assessment.ucas}
+        self.action_names = {ca.id: ca.name for ca in assessment.control_actions}
+        self.hazards: dict[str, Hazard] = {h.id: h for h in assessment.hazards}
+        self.losses: dict[str, Loss] = {loss.id: loss for loss in assessment.losses}
+        self._reach: dict[tuple[str, str], str | None] = {}
+        # Points past the loss-scenario limit lead nowhere listed, so they are no entries.
+        self.entries = EntryFinder(
+            self.model, [p for p in assessment.fdi_points if p.id in self.loss_scenarios],
+            self.facts, self.attackers_for)
+        self.candidates: dict[tuple, _Candidate] = {}
+
+    def _attached(self, pack: TechnologyPack) -> list[ElementThreat]:
+        """Pack findings when the assessment has none (made without --kb); no store. Only
+        for the elements a scenario can start from or act on: the FDI points that lead to a
+        loss scenario and the ML engines."""
+        starts = {p.element for p in self.assessment.fdi_points if p.id in self.loss_scenarios}
+        wanted = starts | {engine.id for engine in self.model.ml_engines}
+        fdi: dict[str, list[tuple[str, str]]] = {}
+        for point in self.assessment.fdi_points:
+            if point.element in wanted:
+                fdi.setdefault(point.element, []).append((point.id, point.target))
+        links = [link for link in self.model.links if link.id in wanted]
+        ends = {end for link in links for end in (link.source, link.target)}
+        # Link rules look at the kinds of both ends, so those components come along.
+        focus = self.model.model_copy(update={
+            "components": [c for c in self.model.components if c.id in wanted | ends],
+            "links": links})
+        return attach_threats(focus, pack, None, None, fdi)
+
+    # --- reach --------------------------------------------------------------------------
+
+    def reason(self, attacker: str, element: str) -> str | None:
+        key = (attacker, element)
+        if key not in self._reach:
+            self._reach[key] = reach_reason(self.profiles.by_id[attacker], self.facts[element])
+        return self._reach[key]
+
+    def attackers_for(self, kind: ExploitKind, element: str) -> list[str]:
+        """Profiles that can use the exploit and reach the element, in profile order."""
+        allowed = set(kind.attackers) if kind.attackers else None
+        return [p.id for p in self.profiles.profiles
+                if (allowed is None or p.id in allowed) and self.reason(p.id, element)]
+
+    # --- candidates ---------------------------------------------------------------------
+
+    def injection_for(self, kind: ExploitKind, uca_type: UCAType, category: str
+                      ) -> str | None:
+        """The false data that gives this UCA type, if the exploit can create it.
+
+        A generic exploit on the update path replaces the whole model, which can misbehave
+        any way; poisoned training data only makes the next model err in a direction
+        (forged, biased or masked values), never at the wrong time."""
+        for wanted in self.rules.uca_types[uca_type].kinds:
+            if category == "poisoning" and wanted not in _POISONING_KINDS:
+                continue
+            if wanted in kind.injections:
+                return wanted
+        if category == "model_update" and kind.category is None and kind.injections:
+            return kind.injections[0]
+        return None
+
+    def category_at(self, point: FDIPoint, fdi_path: tuple[str, ...]) -> str:
+        """fdi for an inference input. On the way to a model update: model_update where the
+        element hands the engine a model (every link on the way is an update), poisoning
+        where it hands on data that the next model is trained from."""
+        if point.target != "model_update":
+            return "fdi"
+        kinds = [self.link_kinds[hop] for hop in fdi_path if hop in self.link_kinds]
+        return "model_update" if all(k == LinkKind.update for k in kinds) else "poisoning"
+
+    def add(self, exploit: Exploit, entry: Entry, category: str) -> None:
+        point = entry.point
+        fdi_path = entry.prefix + tuple(step.element for step in point.path)
+        hops = len(fdi_path) - 1
+        reason = self.reason(entry.attacker, entry.element) or ""
+        if exploit.kind.injections == ("query",):
+            self._add_confidentiality(exploit, entry, category, fdi_path, hops, reason)
+            return
+        for scenario in self.loss_scenarios.get(point.id, []):
+            uca = self.ucas[scenario.uca]
+            injection = self.injection_for(exploit.kind, uca.type, category)
+            if injection is None:
+                continue
+            path = entry.prefix + tuple(scenario.path)
+            candidate = self._candidate(
+                exploit, entry, category, uca.id, injection, hops, path, fdi_path, reason,
+                scenario.ml_misbehaviour, (hops, natural(scenario.id)))
+            candidate.loss_scenarios.add(scenario.id)
+            candidate.hazards.update(scenario.hazards)
+            candidate.losses.update(scenario.losses)
+
+    def _add_confidentiality(self, exploit: Exploit, entry: Entry, category: str,
+                             fdi_path: tuple[str, ...], hops: int, reason: str) -> None:
+        pattern = re.compile(self.rules.confidentiality_losses, re.IGNORECASE)
+        losses = sorted((loss.id for loss in self.losses.values()
+                         if pattern.search(loss.description)), key=natural)
+        hazards = sorted((h.id for h in self.hazards.values() if set(h.losses) & set(losses)),
+                         key=natural)
+        if not hazards:
+            return  # the model names no confidentiality hazard for the disclosure to lead to
+        misbehaviour = ("answers every query as designed, and the answers reveal what it "
+                        "learnt from its training data")
+        candidate = self._candidate(exploit, entry, category, None, "query", hops, fdi_path,
+                                    fdi_path, reason, misbehaviour, (hops, natural(entry.point.id)))
+        candidate.hazards.update(hazards)
+        candidate.losses.update(loss for h in hazards for loss in self.hazards[h].losses
+                                if loss in losses)
+
+    def _candidate(self, exploit: Exploit, entry: Entry, category: str, uca: str | None,
+                   injection: str, hops: int, path: tuple[str, ...], fdi_path: tuple[str, ...],
+                   reason: str, misbehaviour: str, order: tuple) -> _Candidate:
+        point = entry.point
+        # One scenario per element, exploit family, attacker and UCA (and ML engine, so that
+        # its steps tell one engine's misbehaviour).
+        key = (category, entry.element, exploit.kind.id, entry.attacker, uca, point.ml_engine)
+        candidate = self.candidates.get(key)
+        if candidate is None:
+            candidate = _Candidate(category, entry.element, entry.element_type, point.ml_engine,
+                                   entry.attacker, reason, exploit.kind, uca, injection, hops,
+                                   path, fdi_path, order, misbehaviour)
+            self.candidates[key] = candidate
+        elif order < candidate.order:
+            candidate.hops, candidate.path, candidate.fdi_path = hops, path, fdi_path
+            candidate.order, candidate.misbehaviour = order, misbehaviour
+            candidate.injection = injection
+        candidate.inputs.add(point.ml_input)
+        candidate.sources.update(entry.sources)
+        candidate.fdi_points.add(point.id)
+        if not any(known is exploit for known in candidate.exploits):
+            candidate.exploits.append(exploit)
+        return candidate
+
+    def from_fdi_points(self) -> None:
+        exploits: dict[str, list[Exploit]] = {}
+        for point in self.assessment.fdi_points:
+            if point.id not in self.loss_scenarios:
+                continue
+            if point.element not in exploits:
+                exploits[point.element] = exploits_on(
+                    self.threats_by_element.get(point.element, []), self.rules,
+                    engine_level=False, cite_threats=self.cite_threats)
+            category = self.category_at(point, tuple(step.element for step in point.path))
+            for exploit in exploits[point.element]:
+                for attacker in self.attackers_for(exploit.kind, point.element):
+                    self.add(exploit, Entry(point, attacker), category)
+
+    def from_ml_engines(self) -> None:
+        for engine in self.model.ml_engines:
+            exploits = exploits_on(self.threats_by_element.get(engine.id, []), self.rules,
+                                   engine_level=True, cite_threats=self.cite_threats)
+            for exploit in exploits:
+                for entry in self.entries.entries(engine, exploit.kind):
+                    category = exploit.kind.category or self.category_at(
+                        entry.point, entry.prefix + tuple(s.element for s in entry.point.path))
+                    self.add(exploit, entry, category)
+
+    # --- records ------------------------------------------------------------------------
+
+    def score_inputs(self, candidate: _Candidate) -> ScoreInputs:
+        profile = self.profiles.by_id[candidate.attacker]
+        facts = self.facts[candidate.element]
+        return ScoreInputs(
+            reach=profile.reach_score, skill=profile.skill, family_ease=candidate.kind.ease,
+            vulnerabilities=self.vulnerabilities_of(candidate),
+            protections_missing=protections_missing(facts.protections, facts.in_process),
+            hops=candidate.hops)
+
+    @staticmethod
+    def vulnerabilities_of(candidate: _Candidate) -> tuple[KnownVulnerability, ...]:
+        if len(candidate.exploits) == 1:
+            return candidate.exploits[0].sorted_vulnerabilities()
+        found = candidate.vulnerabilities
+        return tuple(found[v] for v in sorted(found, key=natural))
+
+    def record(self, candidate: _Candidate, identifier: str, exploitability: Exploitability
+               ) -> AttackScenario:
+        profile = self.profiles.by_id[candidate.attacker]
+        vulnerabilities = self.vulnerabilities_of(candidate)
+        references = self._references(candidate, vulnerabilities)
+        uca = self.ucas[candidate.uca] if candidate.uca else None
+        ending = uca.id if uca else "disclosure of training data"
+        return AttackScenario(
+            id=identifier,
+            category=candidate.category,  # type: ignore[arg-type]
+            title=f"{candidate.kind.title} at {candidate.element} by the {profile.name}, "
+                  f"leading to {ending}",
+            attacker=candidate.attacker,
+            exploit_family=candidate.kind.id,
+            element=candidate.element,
+            element_type=candidate.element_type,
+            ml_engine=candidate.engine,
+            ml_inputs=sorted(candidate.inputs, key=natural),
+            injection=candidate.injection,  # type: ignore[arg-type]
+            uca=candidate.uca,
+            hazards=sorted(candidate.hazards, key=natural),
+            losses=sorted(candidate.losses, key=natural),
+            fdi_points=sorted(candidate.fdi_points, key=natural),
+            loss_scenarios=sorted(candidate.loss_scenarios, key=natural),
+            threats=sorted(candidate.threats, key=natural),
+            path=list(candidate.path),
+            steps=self._steps(candidate, profile.name, references),
+            prerequisites=list(dict.fromkeys([*profile.prerequisites,
+                                              *candidate.kind.prerequisites])),
+            references=references,
+            exploitability=exploitability,
+        )
+
+    def _references(self, candidate: _Candidate, vulnerabilities: Iterable[KnownVulnerability]
+                    ) -> ScenarioReferences:
+        found: dict[str, set[str]] = {name: set() for name in _CATALOGS}
+        for finding in candidate.findings.values():
+            for name in _CATALOGS:
+                found[name].update(getattr(finding.references, name))
+        for vulnerability in vulnerabilities:
+            for name in _CATALOGS:
+                found[name].update(getattr(vulnerability.references, name))
+        if candidate.kind.category is not None:
+            # An AI-specific scenario cites the techniques of its own category only (an
+            # inversion scenario does not cite model extraction from the same rule).
+            found["atlas"] = {i for i in found["atlas"] if candidate.kind.cites_atlas(i)}
+        return ScenarioReferences(
+            cve=[v.id for v in vulnerabilities],
+            pack_rules=sorted(candidate.findings, key=natural),
+            **{name: sorted(ids, key=natural) for name, ids in found.items()})
+
+    def _steps(self, candidate: _Candidate, attacker_name: str,
+               references: ScenarioReferences) -> list[ScenarioStep]:
+        engine = candidate.engine
+        uca = self.ucas[candidate.uca] if candidate.uca else None
+        action = self.action_names.get(uca.control_action, "") if uca else ""
+        inputs = sorted(candidate.inputs - {MODEL_UPDATE_INPUT}, key=natural)
+        signals = ", ".join(inputs) or f"the data {candidate.element} passes on"
+        aim = self.rules.uca_types[uca.type].aim.format(action=action) if uca else ""
+        steps = [ScenarioStep(
+            kind="access",
+            text=f"The {attacker_name} reaches {candidate.element_type} {candidate.element} "
+                 f"({candidate.reason}), {candidate.hops} hop(s) upstream of {engine}: "
+                 f"{' → '.join(candidate.fdi_path)}.",
+            ids=[candidate.element])]
+        rules = "; ".join(f"{f.title} ({f.rule})" for _, f in
+                          sorted(candidate.findings.items(), key=lambda item: natural(item[0])))
+        known = ", ".join(
+            v.id + (" (known exploited)" if v.kev else "")
+            for v in sorted(candidate.vulnerabilities.values(), key=lambda v: natural(v.id)))
+        detail = "; ".join(part for part in (rules, f"known vulnerabilities {known}"
+                                             if known else "") if part)
+        steps.append(ScenarioStep(
+            kind="exploit", text=f"{candidate.kind.title}: {detail}.",
+            ids=sorted(candidate.threats, key=natural) + references.all_ids()))
+        steps.append(ScenarioStep(kind="injection",
+                                  text=self._injection_text(candidate, signals, aim),
+                                  ids=sorted(candidate.fdi_points, key=natural)))
+        steps.append(ScenarioStep(kind="ml_effect", text=f"{engine} {candidate.misbehaviour}.",
+                                  ids=[engine]))
+        if uca is not None:
+            steps.append(ScenarioStep(kind="uca", text=f"{uca.text} ({uca.id}).",
+                                      ids=[uca.id, uca.control_action]))
+        hazards = sorted(candidate.hazards, key=natural)
+        losses = sorted(candidate.losses, key=natural)
+        steps.append(ScenarioStep(
+            kind="hazard", text="; ".join(f"{h}: {self.hazards[h].description}"
+                                          for h in hazards) + ".", ids=hazards))
+        steps.append(ScenarioStep(
+            kind="loss", text="; ".join(f"{loss}: {self.losses[loss].description}"
+                                        for loss in losses) + ".", ids=losses))
+        return steps
+
+    def _injection_text(self, candidate: _Candidate, signals: str, aim: str) -> str:
+        values = {"signals": signals, "aim": aim, "element": candidate.element,
+                  "engine": candidate.engine,
+                  "sources": ", ".join(sorted(candidate.sources)) or "field data"}
+        template = candidate.kind.injection_text
+        if template is not None:
+            text = " ".join(template.split()).format_map(values)
+            return f"The attacker {text}."
+        if candidate.category == "model_update":
+            how = {"replay": "an older, weaker model", "freeze": "an older, weaker model"}.get(
+                candidate.injection, "a tampered or substituted model")
+            return (f"Over {candidate.element} the attacker installs {how} whose output {aim}.")
+        kind_text = self.rules.injection_kinds[candidate.injection].format(signals=signals)
+        if candidate.category == "poisoning":
+            return (f"At {candidate.element} the attacker {kind_text}: false data that is "
+                    f"collected into the training data of the next model, which then {aim}.")
+        return f"At {candidate.element} the attacker {kind_text}: false data that {aim}."
+
+    def scenarios(self, limit: ScenarioLimit) -> tuple[list[AttackScenario], int]:
+        """The kept scenarios in rank order, and how many more were ranked below the limit."""
+        self.from_fdi_points()
+        self.from_ml_engines()
+        category_order = {name: index for index, name in enumerate(CATEGORIES)}
+        ranked = []
+        for candidate in self.candidates.values():
+            total, parts = score_parts(self.score_inputs(candidate), self.rules.scoring)
+            ranked.append(((-total, candidate.element, category_order[candidate.category],
+                            candidate.attacker, natural(candidate.kind.id),
+                            natural(candidate.uca or ""), candidate.engine),
+                           candidate, total, parts))
+        ranked.sort(key=lambda item: item[0])
+        kept = ranked[:limit.max_scenarios]
+        records = [self.record(candidate, f"SC-{index}", Exploitability(
+                       score=total, parts=ExploitabilityParts(**parts)))
+                   for index, (_, candidate, total, parts) in enumerate(kept, start=1)]
+        return records, len(ranked) - len(kept)
+
+
+@dataclass(frozen=True)
+class ScenarioLimit:
+    """Scenarios grow as FDI points x exploits x attackers x UCAs; past this many (in rank
+    order) the rest are counted, not kept. The reference devices stay well below it."""
+
+    max_scenarios: int = 2_000
+
+
+def rank_scenarios(assessment: Assessment, pack: TechnologyPack | None = None, *,
+                   profiles: ProfileSet | None = None, rules: ScenarioRules | None = None,
+                   limit: ScenarioLimit | None = None) -> tuple[list[AttackScenario], int]:
+    """Ranked attack scenarios for the assessment (see the module docstring), and how many
+    more were ranked below ``limit`` and not kept.
+
+    ``pack`` defaults to the built-in technology pack, used to recognise technologies and,
+    when the assessment carries no threats, to attach its rules without a store (the
+    scenarios then cite pack rules but no TH ids, which the assessment does not hold).
+    """
+    generator = _Generator(assessment, pack or builtin_pack(), profiles or builtin_profiles(),
+                           rules or builtin_rules())
+    return generator.scenarios(limit or ScenarioLimit())
+
+
+def generate_scenarios(assessment: Assessment, pack: TechnologyPack | None = None, *,
+                       profiles: ProfileSet | None = None, rules: ScenarioRules | None = None,
+                       limit: ScenarioLimit | None = None) -> list[AttackScenario]:
+    """The kept scenarios of :func:`rank_scenarios`."""
+    return rank_scenarios(assessment, pack, profiles=profiles, rules=rules, limit=limit)[0]
+
+
+def with_scenarios(assessment: Assessment, pack: TechnologyPack | None = None,
+                   limit: ScenarioLimit | None = None) -> Assessment:
+    """The assessment with its ``scenarios`` section filled; when some were ranked below the
+    limit, a warning among the checks says how many."""
+    scenarios, dropped = rank_scenarios(assessment, pack, limit=limit)
+    update: dict = {"scenarios": scenarios}
+    if dropped:
+        update["checks"] = [*assessment.checks, CheckFinding(
+            id=f"CHK-{len(assessment.checks) + 1}", rule="attack-scenarios-truncated",
+            severity="warning",
+            message=f"{dropped} further attack scenarios ranked below the "
+                    f"{len(scenarios)} kept were counted but not listed",
+            elements=[], fix="split the model or raise the scenario limit")]
+    return assessment.model_copy(update=update)
+
+
+__all__ = ["ScenarioLimit", "generate_scenarios", "rank_scenarios", "with_scenarios"]

@@ -1,0 +1,132 @@
+"""The bridge: the glucose reference device's loss scenarios measured on virtual patients,
+and the ones the simulator cannot stand for listed with the reason."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+from mdrisk.assessment import Assessment
+from mdrisk.impact.bridge import ImpactMapping, findings_by_scenario
+from mdrisk.model import load_model
+from tests.conftest import EXAMPLES
+
+
+@pytest.fixture(autouse=True)
+def _simglucose_tables() -> None:
+    if importlib.util.find_spec("simglucose") is None:
+        message = "simglucose is not installed: no patient tables (pip install -e '.[sim]')"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MDRISK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def bgms() -> Assessment:
+    from mdrisk.pipeline import assess
+
+    return assess(load_model(EXAMPLES / "bgms.yaml"), created="2024-01-01T00:00:00Z",
+                  simulate=True)
+
+
+def test_every_loss_scenario_is_either_measured_or_explained(bgms: Assessment) -> None:
+    covered = findings_by_scenario(bgms.impact)
+    assert set(covered) == {s.id for s in bgms.loss_scenarios}
+    listed = [s for f in bgms.impact for s in f.loss_scenarios]
+    assert len(listed) == len(set(listed))  # each scenario in exactly one finding
+    assert [f.id for f in bgms.impact] == [f"IM-{i}" for i in range(1, len(bgms.impact) + 1)]
+
+
+def test_the_four_ml_inputs_are_simulated_on_ten_adults(bgms: Assessment) -> None:
+    simulated = [f for f in bgms.impact if f.status == "simulated"]
+    assert {f.ml_input for f in simulated} == {"cgm_glucose", "carb_entry", "insulin_on_board",
+                                               "model"}
+    assert {f.signal for f in simulated} == {"cgm", "carbs", "iob", "forecast"}
+    for finding in simulated:
+        assert [p.patient for p in finding.patients] == [f"adult#{i:03d}" for i in range(1, 11)]
+        assert finding.controller == "ml_advised"
+        assert finding.stealthy_patients == sum(p.stealthy for p in finding.patients)
+
+
+def test_the_cgm_scenarios_of_all_four_fdi_points_share_one_measured_attack(bgms) -> None:
+    overstated = next(f for f in bgms.impact if f.attack == "bias:+60@cgm,08:00-14:00")
+    assert overstated.fdi_points == ["FDI-1", "FDI-2", "FDI-3", "FDI-4"]
+    scenarios = {s.id: s for s in bgms.loss_scenarios}
+    ucas = {u.id: u for u in bgms.ucas}
+    actions = {ca.id: ca.name for ca in bgms.control_actions}
+    kinds = {(actions[ucas[scenarios[i].uca].control_action], ucas[scenarios[i].uca].type)
+             for i in overstated.loss_scenarios}
+    assert kinds == {("deliver_bolus", "provided_unsafe"),
+                     ("bolus_recommendation", "provided_unsafe"),
+                     ("suspend_insulin", "not_provided")}
+    assert overstated.patients_harmed >= 4
+    assert overstated.stealthy_patients == 0  # the step trips the rate-of-change check
+
+
+def test_a_fake_carb_entry_is_measured_as_serious_and_unnoticed(bgms: Assessment) -> None:
+    spoofed = next(f for f in bgms.impact if f.attack == "spoof:60@carbs,15:00")
+    assert spoofed.forecast_error == "too_high"
+    assert spoofed.worst_induced_severity in ("serious", "critical", "catastrophic")
+    assert spoofed.patients_harmed >= 7
+    assert spoofed.stealthy_patients >= 8
+    first = spoofed.patients[3]
+    assert first.attacked["minutes_below_54"] > first.clean["minutes_below_54"]
+
+
+def test_scenarios_the_simulator_cannot_stand_for_say_why(bgms: Assessment) -> None:
+    skipped = {f.reason.split(":")[0]: f for f in bgms.impact if f.status == "not_simulated"}
+    assert set(skipped) == {"hypo_alert", "bolus_confirmation", "therapy_settings",
+                            "carb_entry frozen"}
+    assert "reacting to an alert" in skipped["hypo_alert"].reason
+    assert "clinician" in skipped["therapy_settings"].reason
+    for finding in skipped.values():
+        assert finding.patients == [] and finding.attack is None
+        assert finding.loss_scenarios
+
+
+def test_the_impact_section_is_deterministic_and_survives_json(bgms: Assessment) -> None:
+    from mdrisk.pipeline import assess
+
+    again = assess(load_model(EXAMPLES / "bgms.yaml"), created="2024-01-01T00:00:00Z",
+                   simulate=True)
+    first = json.dumps([f.model_dump(mode="json") for f in bgms.impact], sort_keys=True)
+    assert first == json.dumps([f.model_dump(mode="json") for f in again.impact],
+                               sort_keys=True)
+    restored = Assessment.model_validate_json(bgms.model_dump_json())
+    assert restored.impact == bgms.impact
+    assert {f.id for f in bgms.impact} <= bgms.known_ids()
+
+
+def test_without_simulate_the_impact_section_is_empty() -> None:
+    from mdrisk.pipeline import assess
+
+    assert assess(load_model(EXAMPLES / "bgms.yaml")).impact == []
+
+
+def test_a_device_without_glucose_signals_is_told_nothing_can_be_simulated() -> None:
+    from mdrisk.pipeline import assess
+
+    assessment = assess(load_model(EXAMPLES / "retinopathy.yaml"), simulate=True)
+    assert assessment.impact
+    assert all(f.status == "not_simulated" for f in assessment.impact)
+    assert all("not simulated" in f.reason for f in assessment.impact)
+
+
+def test_the_mapping_names_only_attacks_that_parse() -> None:
+    from mdrisk.impact.attacks import parse_plan
+
+    mapping = ImpactMapping.load()
+    for entry in mapping.inputs.values():
+        for text in entry["attacks"].values():
+            assert parse_plan(text).signals == (entry["signal"],)
+    assert mapping.setup().patients == tuple(f"adult#{i:03d}" for i in range(1, 11))
