@@ -85,6 +85,18 @@ def test_llama_cpp_pythons_500_naming_response_format_is_a_refusal_not_a_crash()
     assert len(endpoint.seen) == 2 and sleeps == []
 
 
+def test_a_400_for_another_reason_does_not_leave_the_client_without_a_schema():
+    too_long = json_reply(400, {"error": "the prompt is longer than the context"})
+    with FakeEndpoint([too_long] * 4 + [chat_reply("{}")]) as endpoint:
+        client, _ = client_for(endpoint)
+        with pytest.raises(EndpointHTTPError, match="longer than the context"):
+            client.complete(MESSAGES, SCHEMA)
+        client.complete(MESSAGES, SCHEMA)
+    assert len(endpoint.seen) == 5
+    assert "response_format" not in endpoint.seen[3].body
+    assert endpoint.seen[4].body["response_format"]["type"] == "json_schema"
+
+
 def test_a_400_without_a_schema_is_not_retried():
     with FakeEndpoint([json_reply(400, {"error": "context too long"})]) as endpoint:
         client, _ = client_for(endpoint)

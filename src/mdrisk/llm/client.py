@@ -91,14 +91,20 @@ class ChatClient:
         """
         if schema is None:
             return self._complete(messages, None, "none")
+        form = self._format
         while True:
             try:
-                return self._complete(messages, schema, self._format)
+                result = self._complete(messages, schema, form)
             except EndpointHTTPError as error:
-                weaker = _weaker(self._format)
+                weaker = _weaker(form)
                 if not _format_refused(error) or weaker is None:
                     raise
-                self._format = weaker
+                form = weaker
+                continue
+            # Remembered only once it worked: a 400 for another reason (a prompt too long)
+            # must not leave the client asking every later question without a schema.
+            self._format = form
+            return result
 
     def _complete(self, messages: Sequence[Message], schema: OutputSchema | None,
                   response_format: ResponseFormat) -> ChatResult:
@@ -169,7 +175,7 @@ class ChatClient:
         except TimeoutError:
             raise EndpointTimeout(f"the LLM endpoint {url} did not answer within "
                                   f"{timeout:g} s") from None
-        except (ConnectionError, http.client.HTTPException, OSError) as error:
+        except (http.client.HTTPException, OSError) as error:
             raise EndpointUnreachable(f"the connection to the LLM endpoint {url} broke: "
                                       f"{type(error).__name__}: {error}") from None
         if len(raw) > MAX_RESPONSE_BYTES:
@@ -194,8 +200,8 @@ def _format_field(schema: OutputSchema, response_format: ResponseFormat) -> dict
 
 
 def _format_refused(error: EndpointHTTPError) -> bool:
-    """Whether the endpoint refused the way the schema was passed: a 400 or 422, or any
-    error naming response_format (llama-cpp-python answers 500 to a form it does not know)."""
+    """Whether the endpoint may have refused the way the schema was passed: a 400 or 422, or
+    a 500 naming response_format (llama-cpp-python's answer to a form it does not know)."""
     if error.status in _FORMAT_REJECTED_STATUSES:
         return True
     return error.status == 500 and "response_format" in error.body_excerpt

@@ -41,7 +41,8 @@ class GroundedPrompt:
 
     @property
     def sha256(self) -> str:
-        """Identifies exactly what the model was asked (messages and schema)."""
+        """Identifies what the model was asked: the messages and the answer schema. A retry
+        adds only the model's own answer and the reasons it was rejected."""
         payload = {"task": self.task.name, "schema": self.schema.schema,
                    "messages": [message.as_json() for message in self.messages]}
         text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

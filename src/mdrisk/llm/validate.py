@@ -96,7 +96,7 @@ def judge(prompt: GroundedPrompt, content: str) -> Verdict:
                         f"'{prompt.subject}'")
     allowed = set(prompt.allowed_ids)
     cited = tuple(dict.fromkeys(task.cited_ids(answer)))
-    unknown = []
+    unknown = [i for i in cited if i not in allowed]
     if unknown:
         problems.append(f"cites ids that are not among the facts: {', '.join(unknown)}")
     allowed_folded = {i.casefold() for i in allowed}
