@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -25,6 +26,24 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return folder
+
+
+@pytest.fixture
+def simglucose_tables() -> None:
+    """The virtual patients' tables ship with simglucose: skip without it, fail under CI."""
+    if importlib.util.find_spec("simglucose") is None:
+        message = "simglucose is not installed: no patient tables (pip install -e '.[sim]')"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def isolated_model_cache(tmp_path_factory):
+    """A fresh forecaster cache per test module, never the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MDRISK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 def example_models() -> list[Path]:

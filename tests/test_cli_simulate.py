@@ -3,9 +3,7 @@ exit codes, error messages, files written, plots that open."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import xml.etree.ElementTree as ElementTree
 
 import pytest
@@ -17,20 +15,7 @@ from tests.conftest import EXAMPLES
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def _simglucose_tables() -> None:
-    if importlib.util.find_spec("simglucose") is None:
-        message = "simglucose is not installed: no patient tables (pip install -e '.[sim]')"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MDRISK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("simglucose_tables", "isolated_model_cache")
 
 
 def run(*args: str):

@@ -3,9 +3,7 @@ and the ones the simulator cannot stand for listed with the reason."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 
 import pytest
 
@@ -14,21 +12,7 @@ from mdrisk.impact.bridge import ImpactMapping, findings_by_scenario
 from mdrisk.model import load_model
 from tests.conftest import EXAMPLES
 
-
-@pytest.fixture(autouse=True)
-def _simglucose_tables() -> None:
-    if importlib.util.find_spec("simglucose") is None:
-        message = "simglucose is not installed: no patient tables (pip install -e '.[sim]')"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MDRISK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("simglucose_tables", "isolated_model_cache")
 
 
 @pytest.fixture(scope="module")

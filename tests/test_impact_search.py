@@ -3,9 +3,6 @@ device's ML-advised controller and its intended population (adults)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
@@ -15,20 +12,7 @@ from mdrisk.impact.search import parse_budget
 ADULTS = tuple(f"adult#{i:03d}" for i in range(1, 11))
 
 
-@pytest.fixture(autouse=True)
-def _simglucose_tables() -> None:
-    if importlib.util.find_spec("simglucose") is None:
-        message = "simglucose is not installed: no patient tables (pip install -e '.[sim]')"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MDRISK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("simglucose_tables", "isolated_model_cache")
 
 
 @pytest.fixture(scope="module")

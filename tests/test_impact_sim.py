@@ -7,9 +7,6 @@ except under CI=true, where its absence is a failure.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
@@ -34,13 +31,7 @@ from mdrisk.impact.taps import RecordingTap
 DAY = MealScenario.from_hours([(7, 45), (12, 70), (18, 80), (21, 15)], name="day")
 
 
-@pytest.fixture(autouse=True)
-def _simglucose_tables() -> None:
-    if importlib.util.find_spec("simglucose") is None:
-        message = "simglucose is not installed: no patient tables (pip install -e '.[sim]')"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+pytestmark = pytest.mark.usefixtures("simglucose_tables")
 
 
 def _one(name: str = "adult#002", **kwargs):

@@ -678,6 +678,7 @@ def test_partly_measured_harm_never_lowers_the_analysts_severity():
     assert "no attack-induced harm" in harmless.severity.basis
 
 
+@pytest.mark.usefixtures("isolated_model_cache")
 def test_the_glucose_simulator_feeds_the_severity_basis():
     pytest.importorskip("simglucose")
     assessment = assess(load_model(BGMS), created="x", simulate=True)
