@@ -34,6 +34,7 @@ from mdrisk.model.schema import (
     Technology,
 )
 from mdrisk.model.source import SourceDocument, parse_document, read_text
+from mdrisk.model.validation import located_problems
 
 PACK_RESOURCE = ("data", "technology-pack.yaml")
 BUILTIN_LABEL = "mdrisk/data/technology-pack.yaml"
@@ -290,22 +291,14 @@ class LoadedPack:
 
 # --- loading ------------------------------------------------------------------------------
 
-def _problem(error: dict[str, Any], source: SourceDocument) -> Problem:
-    loc = tuple(part for part in error["loc"]
-                if not (isinstance(part, str) and part.startswith(("function-", "list["))))
-    message = error["msg"].removeprefix("Value error, ")
-    fix = ""
-    if error["type"] == "extra_forbidden":
-        message, fix = f"unknown field '{loc[-1]}'", "remove it or check its spelling"
-    elif error["type"] == "missing":
-        message, fix = f"required field '{loc[-1]}' is missing", f"add '{loc[-1]}'"
-    elif error["type"] == "string_pattern_mismatch":
-        fix = f"write an id matching {error.get('ctx', {}).get('pattern', '')}"
-    elif error["type"] in ("enum", "literal_error"):
-        fix = f"use one of {error.get('ctx', {}).get('expected', 'the allowed values')}"
-    elif error["type"] == "string_type" and isinstance(error.get("input"), bool):
-        fix = 'quote it: YAML reads on/off/yes/no as true/false (write "off")'
-    return Problem(message, field=source.render_path(loc), line=source.line_of(loc), fix=fix)
+def _fix(error: dict[str, Any]) -> str:
+    if error["type"] == "string_pattern_mismatch":
+        return f"write an id matching {error.get('ctx', {}).get('pattern', '')}"
+    if error["type"] in ("enum", "literal_error"):
+        return f"use one of {error.get('ctx', {}).get('expected', 'the allowed values')}"
+    if error["type"] == "string_type" and isinstance(error.get("input"), bool):
+        return 'quote it: YAML reads on/off/yes/no as true/false (write "off")'
+    return ""
 
 
 def _cross_reference_problems(pack: TechnologyPack, source: SourceDocument) -> list[Problem]:
@@ -365,7 +358,7 @@ def pack_from_text(text: str, file: str) -> TechnologyPack:
     try:
         pack = TechnologyPack.model_validate(source.data)
     except ValidationError as exc:
-        raise InputError(file, [_problem(e, source) for e in exc.errors(include_url=False)]) \
+        raise InputError(file, located_problems(exc, source, _fix)) \
             from None
     problems = _cross_reference_problems(pack, source)
     if problems:

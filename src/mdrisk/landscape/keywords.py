@@ -38,12 +38,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import SourceDocument, parse_document, read_text
+from mdrisk.model.source import parse_document, read_text
+from mdrisk.model.validation import located_problems
 
 RESOURCE = ("data", "landscape-keywords.yaml")
 BUILTIN_LABEL = "mdrisk/data/landscape-keywords.yaml"
@@ -158,18 +159,6 @@ class LoadedRules:
     sha256: str
 
 
-def _problem(error: dict[str, Any], source: SourceDocument) -> Problem:
-    loc = tuple(part for part in error["loc"]
-                if not (isinstance(part, str) and part.startswith(("function-", "list["))))
-    message = error["msg"].removeprefix("Value error, ")
-    fix = ""
-    if error["type"] == "extra_forbidden":
-        message, fix = f"unknown field '{loc[-1]}'", "remove it or check its spelling"
-    elif error["type"] == "missing":
-        message, fix = f"required field '{loc[-1]}' is missing", f"add '{loc[-1]}'"
-    return Problem(message, field=source.render_path(loc), line=source.line_of(loc), fix=fix)
-
-
 def rules_from_text(text: str, file: str) -> KeywordRules:
     source = parse_document(text, file)
     if not isinstance(source.data, dict):
@@ -178,7 +167,7 @@ def rules_from_text(text: str, file: str) -> KeywordRules:
     try:
         rules = KeywordRules.model_validate(source.data)
     except ValidationError as exc:
-        raise InputError(file, [_problem(e, source) for e in exc.errors(include_url=False)]) \
+        raise InputError(file, located_problems(exc, source)) \
             from None
     problems = []
     for section in ("categories", "device_classes", "platforms"):

@@ -19,6 +19,7 @@ from mdrisk.errors import InputError, Problem
 from mdrisk.kb.pack import ATLAS_TECHNIQUE, RULE_ID, Category, ProtectionName
 from mdrisk.model.schema import ComponentKind, LinkKind, UCAType
 from mdrisk.model.source import SourceDocument, parse_document, read_text
+from mdrisk.model.validation import located_problems
 from mdrisk.scenarios.records import CATEGORIES, InjectionKind, ScenarioCategory
 
 PROFILES_RESOURCE = ("data", "attacker-profiles.yaml")
@@ -177,20 +178,12 @@ class ScenarioRules(_Strict):
 
 # --- loading -----------------------------------------------------------------------------
 
-def _problem(error: dict[str, Any], source: SourceDocument) -> Problem:
-    loc = tuple(part for part in error["loc"]
-                if not (isinstance(part, str) and part.startswith(("function-", "list["))))
-    message = error["msg"].removeprefix("Value error, ")
-    fix = ""
-    if error["type"] == "extra_forbidden":
-        message, fix = f"unknown field '{loc[-1]}'", "remove it or check its spelling"
-    elif error["type"] == "missing":
-        message, fix = f"required field '{loc[-1]}' is missing", f"add '{loc[-1]}'"
-    elif error["type"] == "string_pattern_mismatch":
-        fix = f"write a value matching {error.get('ctx', {}).get('pattern', '')}"
-    elif error["type"] in ("enum", "literal_error"):
-        fix = f"use one of {error.get('ctx', {}).get('expected', 'the allowed values')}"
-    return Problem(message, field=source.render_path(loc), line=source.line_of(loc), fix=fix)
+def _fix(error: dict[str, Any]) -> str:
+    if error["type"] == "string_pattern_mismatch":
+        return f"write a value matching {error.get('ctx', {}).get('pattern', '')}"
+    if error["type"] in ("enum", "literal_error"):
+        return f"use one of {error.get('ctx', {}).get('expected', 'the allowed values')}"
+    return ""
 
 
 def _validated(model: type[_Strict], text: str, file: str) -> tuple[Any, SourceDocument]:
@@ -201,7 +194,7 @@ def _validated(model: type[_Strict], text: str, file: str) -> tuple[Any, SourceD
     try:
         return model.model_validate(source.data), source
     except ValidationError as exc:
-        raise InputError(file, [_problem(e, source) for e in exc.errors(include_url=False)]) \
+        raise InputError(file, located_problems(exc, source, _fix)) \
             from None
 
 
