@@ -50,11 +50,15 @@ def forecaster_section(quick: bool) -> None:
         predict = (time.perf_counter() - started) / 20
         timings[name] = (trained, predict)
         print(f"   {name:5}: {accuracy.summary()}")
-        print(f"          trained in {trained:.1f} s; one prediction for a batch of 3,000 "
-              f"rows: {1000 * predict:.2f} ms")
+        print(
+            f"          trained in {trained:.1f} s; one prediction for a batch of 3,000 "
+            f"rows: {1000 * predict:.2f} ms"
+        )
     if "gbt" in timings:
-        print(f"   gbt / ridge: training {timings['gbt'][0] / timings['ridge'][0]:.0f}x, "
-              f"prediction {timings['gbt'][1] / timings['ridge'][1]:.0f}x slower")
+        print(
+            f"   gbt / ridge: training {timings['gbt'][0] / timings['ridge'][0]:.0f}x, "
+            f"prediction {timings['gbt'][1] / timings['ridge'][1]:.0f}x slower"
+        )
 
 
 def batch_section() -> None:
@@ -73,11 +77,15 @@ def batch_section() -> None:
     one_time = (time.perf_counter() - started) / 8 * len(candidates)
     same = all(a.score == b.score for a, b in zip(alone, batched[:8], strict=True))
     patient_days = len(candidates) * len(ADULTS)
-    print(f"2. {len(candidates)} attack candidates x {len(ADULTS)} adults = {patient_days} "
-          f"patient-days (ML-advised controller, stealth monitor):")
-    print(f"   one batch: {batch_time:.1f} s ({patient_days / batch_time:.0f} patient-days/s); "
-          f"one candidate at a time (8 timed, scaled): {one_time:.1f} s; ratio "
-          f"{one_time / batch_time:.1f}x; same results: {same}")
+    print(
+        f"2. {len(candidates)} attack candidates x {len(ADULTS)} adults = {patient_days} "
+        f"patient-days (ML-advised controller, stealth monitor):"
+    )
+    print(
+        f"   one batch: {batch_time:.1f} s ({patient_days / batch_time:.0f} patient-days/s); "
+        f"one candidate at a time (8 timed, scaled): {one_time:.1f} s; ratio "
+        f"{one_time / batch_time:.1f}x; same results: {same}"
+    )
 
 
 def search_section(quick: bool) -> bool:
@@ -89,27 +97,37 @@ def search_section(quick: bool) -> bool:
     started = time.perf_counter()
     result = search_worst_attack(RunSetup(patients=ADULTS), budget)
     elapsed = time.perf_counter() - started
-    print(f"3. worst-case search, budget {budget.text}, 10 adults: {result.evaluated} "
-          f"candidates in {elapsed:.0f} s")
-    rows = (("worst stealthy attack", result.best), ("naive stealthy bias", result.naive),
-            ("naive full-budget bias", result.naive_full))
+    print(
+        f"3. worst-case search, budget {budget.text}, 10 adults: {result.evaluated} "
+        f"candidates in {elapsed:.0f} s"
+    )
+    rows = (
+        ("worst stealthy attack", result.best),
+        ("naive stealthy bias", result.naive),
+        ("naive full-budget bias", result.naive_full),
+    )
     for label, outcome in rows:
         if outcome is None:
             print(f"   {label:24} none")
             continue
         harmed = sum(h.induced_severity is not None for h in outcome.harm)
         alarms = ",".join(sorted({a for patient in outcome.alarms for a in patient}))
-        print(f"   {label:24} {outcome.candidate.text:36} "
-              f"{outcome.mean_delta('minutes_below_54'):+6.1f} min <54, "
-              f"{outcome.mean_delta('minutes_below_70'):+6.1f} min <70, "
-              f"{outcome.mean_delta('lbgi'):+5.2f} LBGI, {harmed}/10 harmed, "
-              f"{'stealthy' if outcome.stealthy else 'caught by ' + alarms}")
+        print(
+            f"   {label:24} {outcome.candidate.text:36} "
+            f"{outcome.mean_delta('minutes_below_54'):+6.1f} min <54, "
+            f"{outcome.mean_delta('minutes_below_70'):+6.1f} min <70, "
+            f"{outcome.mean_delta('lbgi'):+5.2f} LBGI, {harmed}/10 harmed, "
+            f"{'stealthy' if outcome.stealthy else 'caught by ' + alarms}"
+        )
     if result.best is None or result.naive is None:
         return False
-    margin = (result.best.mean_delta("minutes_below_54")
-              - result.naive.mean_delta("minutes_below_54"))
-    print(f"   the worst stealthy attack adds {margin:+.1f} min below 54 mg/dL per patient "
-          "over the naive stealthy bias")
+    margin = result.best.mean_delta("minutes_below_54") - result.naive.mean_delta(
+        "minutes_below_54"
+    )
+    print(
+        f"   the worst stealthy attack adds {margin:+.1f} min below 54 mg/dL per patient "
+        "over the naive stealthy bias"
+    )
     return margin >= 5.0
 
 

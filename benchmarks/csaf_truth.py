@@ -33,11 +33,40 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_STOP = {"model", "models", "the", "and", "of", "for", "with", "series", "system", "systems",
-         "product", "products",
-         "software", "firmware", "version", "inc", "a", "an"}
-_CORPORATE = {"inc", "ltd", "co", "corp", "corporation", "company", "gmbh", "ag", "nv", "llc",
-              "oy", "plc"}
+_STOP = {
+    "model",
+    "models",
+    "the",
+    "and",
+    "of",
+    "for",
+    "with",
+    "series",
+    "system",
+    "systems",
+    "product",
+    "products",
+    "software",
+    "firmware",
+    "version",
+    "inc",
+    "a",
+    "an",
+}
+_CORPORATE = {
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "corporation",
+    "company",
+    "gmbh",
+    "ag",
+    "nv",
+    "llc",
+    "oy",
+    "plc",
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +108,7 @@ class Truth:
 
 # --- reading the advisories ------------------------------------------------------------------
 
+
 def read_leaves(folder: Path) -> list[Leaf]:
     leaves: list[Leaf] = []
     for path in sorted(folder.rglob("*.json")):
@@ -95,13 +125,15 @@ def read_leaves(folder: Path) -> list[Leaf]:
                 cves[product_id].add(vulnerability["cve"])
         for product_id, (vendor, product, version, is_range) in found.items():
             if cves.get(product_id):
-                leaves.append(Leaf(advisory, vendor, product, version, is_range,
-                                   frozenset(cves[product_id])))
+                leaves.append(
+                    Leaf(advisory, vendor, product, version, is_range, frozenset(cves[product_id]))
+                )
     return leaves
 
 
-def _walk(branch: dict, vendor: str, product: str,
-          found: dict[str, tuple[str, str, str, bool]]) -> None:
+def _walk(
+    branch: dict, vendor: str, product: str, found: dict[str, tuple[str, str, str, bool]]
+) -> None:
     """Every product under ``branch``: product_id -> (vendor, product, version text, range?)."""
     category, name = branch.get("category"), branch.get("name", "")
     if category == "vendor":
@@ -111,8 +143,11 @@ def _walk(branch: dict, vendor: str, product: str,
     version = name if category in ("product_version", "product_version_range") else ""
     if "product" in branch:
         found[branch["product"]["product_id"]] = (
-            vendor, product or branch["product"]["name"], version,
-            category == "product_version_range")
+            vendor,
+            product or branch["product"]["name"],
+            version,
+            category == "product_version_range",
+        )
     for child in branch.get("branches", []):
         _walk(child, vendor, product, found)
 
@@ -122,11 +157,15 @@ def table_vendors(csv_path: Path) -> dict[str, str]:
     if not csv_path.is_file():
         return {}
     with csv_path.open(encoding="utf-8-sig", newline="") as handle:
-        return {row["ICS-CERT_Number"].strip().upper(): row["Vendor"].strip()
-                for row in csv.DictReader(handle) if row.get("Vendor")}
+        return {
+            row["ICS-CERT_Number"].strip().upper(): row["Vendor"].strip()
+            for row in csv.DictReader(handle)
+            if row.get("Vendor")
+        }
 
 
 # --- identity of products ----------------------------------------------------------------------
+
 
 def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[^0-9a-z]+", text.casefold()) if w]
@@ -138,8 +177,9 @@ def _vendor_words(vendor: str) -> set[str]:
 
 def _product_words(leaf: Leaf) -> list[str]:
     vendor = _vendor_words(leaf.vendor)
-    product = re.sub(r"\([^()]*\)|,?\s+not\s+including\b.*$", " ", leaf.product,
-                     flags=re.IGNORECASE)
+    product = re.sub(
+        r"\([^()]*\)|,?\s+not\s+including\b.*$", " ", leaf.product, flags=re.IGNORECASE
+    )
     product = re.sub(r"(?<=[0-9A-Za-z])-(?=[0-9A-Za-z])", "", product)  # Wi-Fi = WiFi
     words = [w for w in _words(product) if w not in _STOP and w not in vendor]
     return words or _words(leaf.product)
@@ -210,19 +250,24 @@ def contains(version_text: str, version: str | None) -> bool | None:
         elif wild:
             terms.append(("=", tuple(int(p) for p in wild.group(1).split(".")), True))
         elif compare:
-            terms.append((compare.group(1),
-                          tuple(int(p) for p in compare.group(2).split(".")),
-                          bool(compare.group(3))))
+            terms.append(
+                (
+                    compare.group(1),
+                    tuple(int(p) for p in compare.group(2).split(".")),
+                    bool(compare.group(3)),
+                )
+            )
         else:
             return None
     if asked is None:
         return None
 
     def holds(operator: str, bound: tuple[int, ...], prefix: bool) -> bool:
-        value = asked[:len(bound)] + (0,) * max(0, len(bound) - len(asked)) if prefix else asked
+        value = asked[: len(bound)] + (0,) * max(0, len(bound) - len(asked)) if prefix else asked
         side = _cmp(value, bound)
-        return {"=": side == 0, "<": side < 0, "<=": side <= 0, ">": side > 0,
-                ">=": side >= 0}[operator]
+        return {"=": side == 0, "<": side < 0, "<=": side <= 0, ">": side > 0, ">=": side >= 0}[
+            operator
+        ]
 
     operators = [t[0] for t in terms]
     if len(terms) == 2 and operators[0] in (">", ">=") and operators[1] in ("<", "<="):
@@ -232,6 +277,7 @@ def contains(version_text: str, version: str | None) -> bool | None:
 
 # --- versions to ask -----------------------------------------------------------------------------
 
+
 def _text(numbers: tuple[int, ...]) -> str:
     return ".".join(str(n) for n in numbers)
 
@@ -239,7 +285,7 @@ def _text(numbers: tuple[int, ...]) -> str:
 def _lower(numbers: tuple[int, ...]) -> tuple[int, ...] | None:
     for index in range(len(numbers) - 1, -1, -1):
         if numbers[index] > 0:
-            return numbers[:index] + (numbers[index] - 1,) + numbers[index + 1:]
+            return numbers[:index] + (numbers[index] - 1,) + numbers[index + 1 :]
     return None
 
 
@@ -260,8 +306,9 @@ def versions_to_ask(leaf: Leaf) -> tuple[list[str], list[str]]:
         listed = [_numbers(p) for p in parts]
         inside += [_text(n) for n in listed]
         inside += ["v" + _text(listed[0])]
-        past.append(_text(_bump(max(listed))) if len(max(listed)) > 1
-                    else _text(max(listed) + (1,)))
+        past.append(
+            _text(_bump(max(listed))) if len(max(listed)) > 1 else _text(max(listed) + (1,))
+        )
         return inside, past
     if len(parts) == 1 and _WILD.match(parts[0]):
         base = tuple(int(p) for p in _WILD.match(parts[0]).group(1).split("."))
@@ -301,6 +348,7 @@ def versions_to_ask(leaf: Leaf) -> tuple[list[str], list[str]]:
 
 # --- names to ask ---------------------------------------------------------------------------------
 
+
 def vendor_variants(leaf: Leaf, table: dict[str, str]) -> list[str]:
     vendor = leaf.vendor.strip()
     variants = [vendor]
@@ -336,13 +384,14 @@ def product_variants(leaf: Leaf, short_vendor: str) -> list[str]:
         variants.append(f"{product} {model.group(1)}")
     vendor_first = short_vendor.split()[0] if short_vendor else ""
     if vendor_first and product.casefold().startswith(vendor_first.casefold() + " "):
-        variants.append(product[len(vendor_first) + 1:])
+        variants.append(product[len(vendor_first) + 1 :])
     elif short_vendor:
         variants.append(f"{short_vendor} {product}")
     return list(dict.fromkeys(v.strip() for v in variants if v.strip()))
 
 
 # --- truth ---------------------------------------------------------------------------------------
+
 
 def build_truth(leaves: list[Leaf], table: dict[str, str]) -> Truth:
     truth = Truth(leaves, table)
@@ -414,15 +463,17 @@ def queries_for(truth: Truth, leaf: Leaf, table: dict[str, str]) -> list[Query]:
         queries.append(Query(None, "", None, leaf, kind, expected, acceptable, "text", text))
         if short_vendor:
             cpe = "cpe:2.3:h:{}:{}:{}:*:*:*:*:*:*:*".format(
-                _slug(short_vendor), _slug(re.sub(r"\([^()]*\)", "", leaf.product)),
-                _slug(version) if version else "*")
-            queries.append(Query(None, "", None, leaf, kind, expected, acceptable, "cpe",
-                                 cpe=cpe))
+                _slug(short_vendor),
+                _slug(re.sub(r"\([^()]*\)", "", leaf.product)),
+                _slug(version) if version else "*",
+            )
+            queries.append(Query(None, "", None, leaf, kind, expected, acceptable, "cpe", cpe=cpe))
         plain = _numbers(version) if version else None
         if plain is not None and len(plain) >= 2:
             trailing = version + ".0"  # "9.19" written "9.19.0"
-            queries.append(Query(vendors[0], leaf.product, trailing, leaf, kind, expected,
-                                 acceptable))
+            queries.append(
+                Query(vendors[0], leaf.product, trailing, leaf, kind, expected, acceptable)
+            )
     return queries
 
 

@@ -63,14 +63,17 @@ def _names(pairs: frozenset) -> frozenset:
 
 def run_split(label: str, folder: Path, repeat: int) -> tuple[list, list, list]:
     print(f"\n== {label}: {folder.relative_to(CORPUS.parent.parent.parent)}")
-    print(f"{'document':42} {'P':>5} {'R':>5} {'base P':>6} {'base R':>6} "
-          f"{'ms':>7} {'base ms':>7} {'ratio':>6} {'draft ms':>8}")
+    print(
+        f"{'document':42} {'P':>5} {'R':>5} {'base P':>6} {'base R':>6} "
+        f"{'ms':>7} {'base ms':>7} {'ratio':>6} {'draft ms':>8}"
+    )
     scores, baseline_scores, ratios = [], [], []
     for path, annotation in annotated_corpus(folder):
         seconds, reading = _timed(lambda p=path: extract_files([p]), repeat)
         base_seconds, naive = _timed(lambda p=path: naive_scan(p), repeat)
-        draft_seconds, _ = _timed(lambda r=reading: assess(draft_model(r).loaded, created="x"),
-                                  repeat)
+        draft_seconds, _ = _timed(
+            lambda r=reading: assess(draft_model(r).loaded, created="x"), repeat
+        )
         result = score(path.name, annotation, reading.extraction.pairs())
         scores.append(result)
         base = score(path.name, annotation, naive)
@@ -80,24 +83,30 @@ def run_split(label: str, folder: Path, repeat: int) -> tuple[list, list, list]:
         base_r = len(base_names[0] & base_names[1]) / len(base_names[1]) if base_names[1] else 1
         baseline_scores.append((base_p, base_r))
         ratios.append(seconds / base_seconds)
-        print(f"{path.name:42} {result.precision:5.2f} {result.recall:5.2f} {base_p:6.2f} "
-              f"{base_r:6.2f} {seconds * 1000:7.1f} {base_seconds * 1000:7.1f} "
-              f"{seconds / base_seconds:6.1f} {draft_seconds * 1000:8.1f}")
+        print(
+            f"{path.name:42} {result.precision:5.2f} {result.recall:5.2f} {base_p:6.2f} "
+            f"{base_r:6.2f} {seconds * 1000:7.1f} {base_seconds * 1000:7.1f} "
+            f"{seconds / base_seconds:6.1f} {draft_seconds * 1000:8.1f}"
+        )
         for pair in sorted(result.false_positives, key=str):
             print(f"{'':4}false positive: {pair}")
         for pair in sorted(result.false_negatives, key=str):
             print(f"{'':4}missed: {pair}")
     precision, recall, tp, fp, fn = overall(scores)
-    print(f"{label} overall: precision {precision:.3f}, recall {recall:.3f} "
-          f"({tp} true positives, {fp} false positives, {fn} missed, {len(scores)} documents)")
+    print(
+        f"{label} overall: precision {precision:.3f}, recall {recall:.3f} "
+        f"({tp} true positives, {fp} false positives, {fn} missed, {len(scores)} documents)"
+    )
     return scores, baseline_scores, ratios
 
 
 def run_injected(repeat: int) -> bool:
     folder = CORPUS / "injected"
     cases = yaml.safe_load((folder / "cases.yaml").read_text("utf-8"))["cases"]
-    print(f"\n== injected documents: {len(cases)} cases (extraction must equal the clean twin's "
-          "plus the declared additions)")
+    print(
+        f"\n== injected documents: {len(cases)} cases (extraction must equal the clean twin's "
+        "plus the declared additions)"
+    )
     same = 0
     for case in cases:
         injected = extract_files([folder / case["document"]]).extraction
@@ -105,8 +114,10 @@ def run_injected(repeat: int) -> bool:
         adds = {(item["name"], item.get("version")) for item in case["adds"]}
         ok = injected.pairs() == twin.pairs() | adds
         same += ok
-        print(f"{case['document']:28} {'same as twin' if ok else 'DIFFERENT'}"
-              f"{' + ' + str(sorted(adds)) if adds else ''}  ({case['technique']})")
+        print(
+            f"{case['document']:28} {'same as twin' if ok else 'DIFFERENT'}"
+            f"{' + ' + str(sorted(adds)) if adds else ''}  ({case['technique']})"
+        )
     print(f"injected: {same}/{len(cases)} extractions equal their twin's (plus additions)")
     return same == len(cases)
 
@@ -123,13 +134,19 @@ def main() -> int:
     ratios = dev_ratios + held_ratios
     injected_ok = run_injected(args.repeat)
     print("\n== summary")
-    print(f"all {len(dev) + len(held)} documents: precision {precision:.3f} (goal "
-          f"{PRECISION_GOAL}), recall {recall:.3f} (goal >= {RECALL_GOAL}); "
-          f"{tp} true positives, {fp} false positives, {fn} missed")
-    print(f"naive keyword scan (names only, mean per document): precision {base_p:.3f}, "
-          f"recall {base_r:.3f}")
-    print(f"time per document: median {statistics.median(ratios):.1f}x the naive scan "
-          f"(range {min(ratios):.1f}x-{max(ratios):.1f}x)")
+    print(
+        f"all {len(dev) + len(held)} documents: precision {precision:.3f} (goal "
+        f"{PRECISION_GOAL}), recall {recall:.3f} (goal >= {RECALL_GOAL}); "
+        f"{tp} true positives, {fp} false positives, {fn} missed"
+    )
+    print(
+        f"naive keyword scan (names only, mean per document): precision {base_p:.3f}, "
+        f"recall {base_r:.3f}"
+    )
+    print(
+        f"time per document: median {statistics.median(ratios):.1f}x the naive scan "
+        f"(range {min(ratios):.1f}x-{max(ratios):.1f}x)"
+    )
     met = precision >= PRECISION_GOAL and recall >= RECALL_GOAL and injected_ok
     print("goals met" if met else "GOALS NOT MET")
     return 0 if met else 1

@@ -45,23 +45,24 @@ def bench_devices(repeat: int) -> bool:
     knowledge = KnowledgeInputs(load_pack())
     inputs = RiskInputs().resolved()
     ok = True
-    print(f"{'device':14} {'risks':>5} {'before risk (s)':>16} {'risk stage (s)':>15} "
-          f"{'ratio':>6}")
+    print(f"{'device':14} {'risks':>5} {'before risk (s)':>16} {'risk stage (s)':>15} {'ratio':>6}")
     for path in examples:
         loaded = load_model(path)
         assessment = assess(loaded, created="x", knowledge=knowledge, risk=inputs)
         with_risks = pipeline._with_risks
         pipeline._with_risks = lambda found, *_: found  # the chain without its last stage
         try:
-            before = _best(lambda loaded=loaded: assess(loaded, created="x",
-                                                        knowledge=knowledge), repeat)
+            before = _best(
+                lambda loaded=loaded: assess(loaded, created="x", knowledge=knowledge), repeat
+            )
         finally:
             pipeline._with_risks = with_risks
         stage = _best(lambda a=assessment: assess_risks(a, inputs), repeat)
         ratio = stage / before
         ok &= ratio < GOAL_RATIO
-        print(f"{path.stem:14} {len(assessment.risks):5d} {before:16.3f} {stage:15.3f} "
-              f"{ratio:6.2f}")
+        print(
+            f"{path.stem:14} {len(assessment.risks):5d} {before:16.3f} {stage:15.3f} {ratio:6.2f}"
+        )
     return ok
 
 
@@ -76,6 +77,7 @@ def bench_cvss(repeat: int) -> None:
     if not vectors:
         print("CVSS: no CISA advisories found (set MDRISK_DATA_DIR)")
         return
+
     def scored_cold() -> None:
         cvss_scores._parse.cache_clear()
         cvss_scores.base_vector.cache_clear()
@@ -85,9 +87,11 @@ def bench_cvss(repeat: int) -> None:
     baseline = _best(lambda: [v.split("/") for v in vectors], repeat)
     scored = _best(scored_cold, repeat)
     per = scored / len(vectors) * 1e6
-    print(f"CVSS: {len(vectors)} advisory vectors parsed and scored, cache cleared, in "
-          f"{scored:.3f} s, "
-          f"{per:.0f} µs each ({scored / baseline:.0f}x a plain split of the same strings)")
+    print(
+        f"CVSS: {len(vectors)} advisory vectors parsed and scored, cache cleared, in "
+        f"{scored:.3f} s, "
+        f"{per:.0f} µs each ({scored / baseline:.0f}x a plain split of the same strings)"
+    )
 
 
 def main() -> int:
@@ -96,8 +100,9 @@ def main() -> int:
     args = parser.parse_args()
     ok = bench_devices(args.repeat)
     bench_cvss(args.repeat)
-    print(f"goal (risk stage < stages before it, ratio < {GOAL_RATIO}): "
-          f"{'met' if ok else 'NOT met'}")
+    print(
+        f"goal (risk stage < stages before it, ratio < {GOAL_RATIO}): {'met' if ok else 'NOT met'}"
+    )
     return 0 if ok else 1
 
 

@@ -93,14 +93,17 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.1f} ms"
 
 
-def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]],
-                left: int = 1) -> None:
+def print_table(
+    title: str, header: tuple[str, ...], rows: list[tuple[str, ...]], left: int = 1
+) -> None:
     """A plain-text table; the first ``left`` columns are left-aligned, the rest right."""
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
 
     def render(cells: tuple[str, ...]) -> str:
-        return "  ".join(f"{cell:<{width}}" if i < left else f"{cell:>{width}}"
-                         for i, (cell, width) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(
+            f"{cell:<{width}}" if i < left else f"{cell:>{width}}"
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
 
     print(f"\n{title}")
     print(render(header).rstrip())
@@ -123,23 +126,28 @@ def bench_references(repeats: int) -> tuple[list[tuple[str, ...]], bool]:
     for path in paths:
         text = path.read_text(encoding="utf-8")
         try:
-            load_s, loaded = median_time(lambda t=text, p=path: load_model_text(t, str(p)),
-                                         repeats)
+            load_s, loaded = median_time(lambda t=text, p=path: load_model_text(t, str(p)), repeats)
         except InputError as error:
             rows.append((path.stem, "load failed", "-", "-", "-", "-", "ERROR"))
             print(f"{path.name}: {error}", file=sys.stderr)
             all_ok = False
             continue
-        analysis_s, assessment = median_time(
-            lambda lm=loaded: assess(lm, created=CREATED), repeats)
+        analysis_s, assessment = median_time(lambda lm=loaded: assess(lm, created=CREATED), repeats)
         parse_s, _ = median_time(lambda t=text: yaml.safe_load(t), repeats)
         total = load_s + analysis_s
         ok = total < REFERENCE_GOAL_S
         all_ok &= ok
-        rows.append((path.stem, ms(load_s), ms(analysis_s), ms(total),
-                     f"{total / parse_s:.1f}x",
-                     f"{len(assessment.fdi_points)} / {len(assessment.loss_scenarios)}",
-                     verdict(ok)))
+        rows.append(
+            (
+                path.stem,
+                ms(load_s),
+                ms(analysis_s),
+                ms(total),
+                f"{total / parse_s:.1f}x",
+                f"{len(assessment.fdi_points)} / {len(assessment.loss_scenarios)}",
+                verdict(ok),
+            )
+        )
     return rows, all_ok
 
 
@@ -157,9 +165,13 @@ def bench_generated(components: int, links: int, repeats: int) -> tuple[list[Row
     parse_s, _ = median_time(lambda: yaml.safe_load(text), repeats)
     load_s, loaded = median_time(lambda: load_model_text(text, "generated.yaml"), repeats)
     analysis_s, assessment = median_time(lambda: assess(loaded, created=CREATED), repeats)
-    counted = (len(assessment.control_actions), len(assessment.ucas),
-               len(assessment.fdi_points), len(assessment.loss_scenarios),
-               len(assessment.loss_scenarios) + dropped_scenarios(assessment))
+    counted = (
+        len(assessment.control_actions),
+        len(assessment.ucas),
+        len(assessment.fdi_points),
+        len(assessment.loss_scenarios),
+        len(assessment.loss_scenarios) + dropped_scenarios(assessment),
+    )
     del assessment
     parse_mib, _ = peak_traced(lambda: yaml.safe_load(text))
     analysis_mib, _ = peak_traced(lambda: assess(loaded, created=CREATED))
@@ -168,23 +180,33 @@ def bench_generated(components: int, links: int, repeats: int) -> tuple[list[Row
     memory_ok = analysis_mib < MEMORY_GOAL_MIB
     engines = len(loaded.model.ml_engines)
     rows = [
-        Row("model", f"{components:,} components, {links:,} links, {engines} ML engines",
-            "", "", ""),
+        Row(
+            "model", f"{components:,} components, {links:,} links, {engines} ML engines", "", "", ""
+        ),
         Row("YAML text", f"{len(text) / 2**20:,.2f} MiB", "", "", ""),
         Row("generate", ms(generate_s), "", "", ""),
         Row("dump to YAML", ms(dump_s), "", "", ""),
         Row("yaml.safe_load (yardstick)", ms(parse_s), "", "1.0x", ""),
         Row("load (parse + validate)", ms(load_s), "", f"{load_s / parse_s:.2f}x", ""),
-        Row("analyse (assess)", ms(analysis_s), f"< {GENERATED_GOAL_S:.0f} s",
-            f"{analysis_s / parse_s:.2f}x", verdict(time_ok)),
+        Row(
+            "analyse (assess)",
+            ms(analysis_s),
+            f"< {GENERATED_GOAL_S:.0f} s",
+            f"{analysis_s / parse_s:.2f}x",
+            verdict(time_ok),
+        ),
         Row("load + analyse", ms(total), "", f"{total / parse_s:.2f}x", ""),
         Row("control actions / UCAs", f"{counted[0]:,} / {counted[1]:,}", "", "", ""),
         Row("FDI points", f"{counted[2]:,}", "", "", ""),
         Row("loss scenarios listed / counted", f"{counted[3]:,} / {counted[4]:,}", "", "", ""),
         Row("peak traced memory, safe_load", f"{parse_mib:,.1f} MiB", "", "1.0x", ""),
-        Row("peak traced memory, analyse", f"{analysis_mib:,.1f} MiB",
-            f"< {MEMORY_GOAL_MIB:.0f} MiB", f"{analysis_mib / parse_mib:.2f}x",
-            verdict(memory_ok)),
+        Row(
+            "peak traced memory, analyse",
+            f"{analysis_mib:,.1f} MiB",
+            f"< {MEMORY_GOAL_MIB:.0f} MiB",
+            f"{analysis_mib / parse_mib:.2f}x",
+            verdict(memory_ok),
+        ),
         Row("peak RSS of this process", f"{peak_rss_mib():,.1f} MiB", "", "", ""),
     ]
     return rows, time_ok and memory_ok, analysis_s
@@ -201,7 +223,8 @@ def bench_scaling(sizes: list[int], repeats: int, known: dict[int, float]) -> li
         model = generate_model(size, 3 * size)
         counts[size] = (len(model.ml_engines), len(model.links))
         graph_times[size], _ = median_time(
-            lambda m=model: analyze_stpa(m, ScenarioLimit(max_scenarios=0)), repeats)
+            lambda m=model: analyze_stpa(m, ScenarioLimit(max_scenarios=0)), repeats
+        )
         if size in known:
             times[size] = known[size]
             continue
@@ -217,48 +240,82 @@ def bench_scaling(sizes: list[int], repeats: int, known: dict[int, float]) -> li
 
     rows = []
     for size in sizes:
-        rows.append((f"{size:,} / {counts[size][1]:,}", f"{counts[size][0]}",
-                     f"{size / base:.0f}x", ms(times[size]), *growth(times, size),
-                     ms(graph_times[size]), *growth(graph_times, size)))
+        rows.append(
+            (
+                f"{size:,} / {counts[size][1]:,}",
+                f"{counts[size][0]}",
+                f"{size / base:.0f}x",
+                ms(times[size]),
+                *growth(times, size),
+                ms(graph_times[size]),
+                *growth(graph_times, size),
+            )
+        )
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="250-component generated model, scaling to 500, fewer repeats")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="250-component generated model, scaling to 500, fewer repeats",
+    )
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 5
     big_repeats = 1 if args.quick else 3
     components = 250 if args.quick else 1000
     scaling = [125, 250, 500] if args.quick else [250, 500, 1000]
 
-    print(f"mdrisk {mdrisk.__version__} benchmark, Python {sys.version.split()[0]}, "
-          f"PyYAML {yaml.__version__}{' (quick)' if args.quick else ''}")
-    print("yardstick: yaml.safe_load of the same YAML text, timed in this process; "
-          "ratio = time / yardstick")
+    print(
+        f"mdrisk {mdrisk.__version__} benchmark, Python {sys.version.split()[0]}, "
+        f"PyYAML {yaml.__version__}{' (quick)' if args.quick else ''}"
+    )
+    print(
+        "yardstick: yaml.safe_load of the same YAML text, timed in this process; "
+        "ratio = time / yardstick"
+    )
 
     reference_rows, reference_ok = bench_references(repeats)
-    print_table(f"Reference devices (median of {repeats}; goal: load + analyse "
-                f"< {REFERENCE_GOAL_S:.0f} s each)",
-                ("device", "load", "analyse", "load+analyse", "vs safe_load",
-                 "FDI / scenarios", "goal"), reference_rows)
+    print_table(
+        f"Reference devices (median of {repeats}; goal: load + analyse "
+        f"< {REFERENCE_GOAL_S:.0f} s each)",
+        ("device", "load", "analyse", "load+analyse", "vs safe_load", "FDI / scenarios", "goal"),
+        reference_rows,
+    )
 
-    generated_rows, generated_ok, analysis_s = bench_generated(components, 3 * components,
-                                                               big_repeats)
-    print_table(f"Generated model (median of {big_repeats}, seed 0)",
-                ("measure", "value", "goal", "vs yardstick", ""),
-                [(r.name, r.measured, r.goal, r.ratio, r.verdict) for r in generated_rows],
-                left=2)
+    generated_rows, generated_ok, analysis_s = bench_generated(
+        components, 3 * components, big_repeats
+    )
+    print_table(
+        f"Generated model (median of {big_repeats}, seed 0)",
+        ("measure", "value", "goal", "vs yardstick", ""),
+        [(r.name, r.measured, r.goal, r.ratio, r.verdict) for r in generated_rows],
+        left=2,
+    )
 
     scaling_rows = bench_scaling(scaling, big_repeats, {components: analysis_s})
-    print_table(f"Scaling (median of {big_repeats}; ML engines grow with the model, 1 per 50 "
-                "components; k: time ~ size^k, 1 = linear)",
-                ("components / links", "engines", "size", "analyse", "growth", "k",
-                 "graph work", "growth", "k"), scaling_rows)
-    print("analyse: assess(), which lists at most 20,000 loss scenarios and counts the rest (a "
-          "fixed cost\nthat weighs most on the smallest model); graph work: analyze_stpa() "
-          "listing none")
+    print_table(
+        f"Scaling (median of {big_repeats}; ML engines grow with the model, 1 per 50 "
+        "components; k: time ~ size^k, 1 = linear)",
+        (
+            "components / links",
+            "engines",
+            "size",
+            "analyse",
+            "growth",
+            "k",
+            "graph work",
+            "growth",
+            "k",
+        ),
+        scaling_rows,
+    )
+    print(
+        "analyse: assess(), which lists at most 20,000 loss scenarios and counts the rest (a "
+        "fixed cost\nthat weighs most on the smallest model); graph work: analyze_stpa() "
+        "listing none"
+    )
 
     ok = reference_ok and generated_ok
     print(f"\n{'all goals met' if ok else 'GOAL MISSED'}")

@@ -70,15 +70,26 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     knowledge = KnowledgeInputs(load_pack())
-    header = ("device", "STPA", "scenarios --kb", "ratio", "scenarios no kb", "ratio", "cold",
-              "scenarios", "kept/ranked", "goal < 1 s")
+    header = (
+        "device",
+        "STPA",
+        "scenarios --kb",
+        "ratio",
+        "scenarios no kb",
+        "ratio",
+        "cold",
+        "scenarios",
+        "kept/ranked",
+        "goal < 1 s",
+    )
     rows: list[tuple[str, ...]] = []
     all_ok = True
     for path in sorted(EXAMPLES.glob("*.yaml")):
         loaded = load_model(path)
         stpa_s, _ = median_time(lambda m=loaded.model: analyze_stpa(m), args.repeats)
         with_kb = assess(loaded, created=CREATED, knowledge=knowledge).model_copy(
-            update={"scenarios": []})
+            update={"scenarios": []}
+        )
         without_kb = with_kb.model_copy(update={"threats": [], "scenarios": []})
         cold_s = cold_time(lambda a=with_kb: rank_scenarios(a))
         kb_s, (kept, dropped) = median_time(lambda a=with_kb: rank_scenarios(a), args.repeats)
@@ -86,16 +97,33 @@ def main() -> int:
         worst = max(cold_s, kb_s, plain_s)
         ok = worst < GOAL_S
         all_ok &= ok
-        rows.append((path.stem, ms(stpa_s), ms(kb_s), f"{kb_s / stpa_s:.2f}x", ms(plain_s),
-                     f"{plain_s / stpa_s:.2f}x", ms(cold_s), str(len(kept)),
-                     f"{len(kept)}/{len(kept) + dropped}", "PASS" if ok else "MISS"))
+        rows.append(
+            (
+                path.stem,
+                ms(stpa_s),
+                ms(kb_s),
+                f"{kb_s / stpa_s:.2f}x",
+                ms(plain_s),
+                f"{plain_s / stpa_s:.2f}x",
+                ms(cold_s),
+                str(len(kept)),
+                f"{len(kept)}/{len(kept) + dropped}",
+                "PASS" if ok else "MISS",
+            )
+        )
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     print("Attack-scenario generation, no LLM (ratio: scenario time / STPA time, same process)")
     for line in (header, tuple("-" * w for w in widths), *rows):
-        print("  ".join(f"{cell:<{w}}" if i == 0 else f"{cell:>{w}}"
-                        for i, (cell, w) in enumerate(zip(line, widths, strict=True))))
-    print(f"\ngoal: every device under {GOAL_S:.0f} s (cold included): "
-          f"{'met' if all_ok else 'MISSED'}")
+        print(
+            "  ".join(
+                f"{cell:<{w}}" if i == 0 else f"{cell:>{w}}"
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+    print(
+        f"\ngoal: every device under {GOAL_S:.0f} s (cold included): "
+        f"{'met' if all_ok else 'MISSED'}"
+    )
     return 0 if all_ok else 1
 
 

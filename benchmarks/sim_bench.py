@@ -50,8 +50,9 @@ def variants() -> list[MealScenario]:
         MealScenario.from_hours(DAY, name="CGM +40 mg/dL from 10:00"),
         MealScenario.from_hours(DAY, name="CGM -40 mg/dL from 10:00"),
         MealScenario.from_hours(DAY, name="carb entries x2"),
-        MealScenario.from_hours(DAY, announced=[(7, 45), (18, 80), (21, 15)],
-                                name="lunch not entered"),
+        MealScenario.from_hours(
+            DAY, announced=[(7, 45), (18, 80), (21, 15)], name="lunch not entered"
+        ),
         MealScenario.from_hours([(7, 45), (12, 70), (18, 120), (21, 15)], name="dinner 120 g"),
         MealScenario.from_hours(DAY, name="boluses x3"),
         MealScenario.from_hours(DAY, name="pump stopped 12:00-18:00"),
@@ -99,8 +100,9 @@ def _reference(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fidelity from the 10 timed simglucose patients only")
+    parser.add_argument(
+        "--quick", action="store_true", help="fidelity from the 10 timed simglucose patients only"
+    )
     args = parser.parse_args(argv)
 
     patients = load_patients()
@@ -129,24 +131,34 @@ def main(argv: list[str] | None = None) -> int:
     tracemalloc.stop()
     rss_ours_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    print(f"vectorised simulator: {n_days} patient-days (30 patients x {len(scenarios)} "
-          f"variants) in {ours_s:.3f} s wall, {ours_cpu_s:.3f} s CPU (median of 3)")
-    print(f"  {ours_s / n_days * 1e3:.3f} ms wall and {ours_cpu_s / n_days * 1e3:.3f} ms CPU "
-          f"per patient-day; {n_days / ours_s:,.0f} patient-days/s")
-    print(f"  peak traced allocation {traced_peak / 2**20:.1f} MiB; "
-          f"process peak RSS {rss_ours_mib:.0f} MiB (before simglucose is imported)")
+    print(
+        f"vectorised simulator: {n_days} patient-days (30 patients x {len(scenarios)} "
+        f"variants) in {ours_s:.3f} s wall, {ours_cpu_s:.3f} s CPU (median of 3)"
+    )
+    print(
+        f"  {ours_s / n_days * 1e3:.3f} ms wall and {ours_cpu_s / n_days * 1e3:.3f} ms CPU "
+        f"per patient-day; {n_days / ours_s:,.0f} patient-days/s"
+    )
+    print(
+        f"  peak traced allocation {traced_peak / 2**20:.1f} MiB; "
+        f"process peak RSS {rss_ours_mib:.0f} MiB (before simglucose is imported)"
+    )
     severities = [a.severity for a in result.severity()]
     per_variant = len(scenarios)
-    print("  per variant, over the 30 patients: patients whose severity class is worse than on "
-          "their normal day, worst class, median of min BG and of max BG:")
+    print(
+        "  per variant, over the 30 patients: patients whose severity class is worse than on "
+        "their normal day, worst class, median of min BG and of max BG:"
+    )
     for index, scenario in enumerate(scenarios):
         own = range(index, n_days, per_variant)
         worse = sum(severities[r] > severities[r - index] for r in own)
         worst = max(severities[r] for r in own)
         min_bg = float(np.median(result.metrics.min_bg[index::per_variant]))
         max_bg = float(np.median(result.metrics.max_bg[index::per_variant]))
-        print(f"    {scenario.name:<26} {worse:2d} worse  worst {worst.label:<13} "
-              f"min BG {min_bg:6.1f}  max BG {max_bg:6.1f} mg/dL")
+        print(
+            f"    {scenario.name:<26} {worse:2d} worse  worst {worst.label:<13} "
+            f"min BG {min_bg:6.1f}  max BG {max_bg:6.1f} mg/dL"
+        )
 
     # The same day, minute by minute, for the fidelity comparison.
     honest = simulate(patients, scenarios[0], record=("bg",), record_every_min=1)
@@ -159,8 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         references[name] = reference
         reference_times.append(reference.seconds)
         reference_cpu.append(reference.cpu_seconds)
-        print(f"simglucose {name}: {reference.seconds:.2f} s wall, "
-              f"{reference.cpu_seconds:.2f} s CPU", flush=True)
+        print(
+            f"simglucose {name}: {reference.seconds:.2f} s wall, {reference.cpu_seconds:.2f} s CPU",
+            flush=True,
+        )
     theirs_s = statistics.mean(reference_times)
     theirs_cpu_s = statistics.mean(reference_cpu)
     rss_all_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -171,12 +185,16 @@ def main(argv: list[str] | None = None) -> int:
 
     ratio_wall = theirs_s / (ours_s / n_days)
     ratio = theirs_cpu_s / (ours_cpu_s / n_days)
-    print(f"simglucose: {len(timed)} patient-days, {theirs_s:.2f} s wall and "
-          f"{theirs_cpu_s:.2f} s CPU per patient-day (wall min {min(reference_times):.2f}, "
-          f"max {max(reference_times):.2f}); process peak RSS now {rss_all_mib:.0f} MiB")
-    print(f"throughput ratio per patient-day: {ratio:,.0f}x by CPU time, {ratio_wall:,.0f}x by "
-          f"wall time (goal >= {RATIO_GOAL:,.0f}x, judged on CPU time: on a shared machine "
-          "wall time also counts other processes)")
+    print(
+        f"simglucose: {len(timed)} patient-days, {theirs_s:.2f} s wall and "
+        f"{theirs_cpu_s:.2f} s CPU per patient-day (wall min {min(reference_times):.2f}, "
+        f"max {max(reference_times):.2f}); process peak RSS now {rss_all_mib:.0f} MiB"
+    )
+    print(
+        f"throughput ratio per patient-day: {ratio:,.0f}x by CPU time, {ratio_wall:,.0f}x by "
+        f"wall time (goal >= {RATIO_GOAL:,.0f}x, judged on CPU time: on a shared machine "
+        "wall time also counts other processes)"
+    )
 
     errors = {}
     for name, reference in references.items():
@@ -187,8 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         group_errors = {n: e for n, e in errors.items() if n.startswith(group)}
         if group_errors:
             worst = max(group_errors, key=group_errors.get)
-            print(f"  {group:<10} {len(group_errors):2d} patients: max {group_errors[worst]:.5f} "
-                  f"mg/dL ({worst}), mean {statistics.mean(group_errors.values()):.5f}")
+            print(
+                f"  {group:<10} {len(group_errors):2d} patients: max {group_errors[worst]:.5f} "
+                f"mg/dL ({worst}), mean {statistics.mean(group_errors.values()):.5f}"
+            )
     fidelity = max(errors.values())
     print(f"  all: max {fidelity:.5f} mg/dL (goal < {FIDELITY_GOAL_MG_DL} mg/dL)")
 

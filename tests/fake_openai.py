@@ -24,15 +24,26 @@ class Reply:
 
 def chat_reply(content: str, model: str = "fake-model", finish: str = "stop") -> Reply:
     """A well-formed chat completion whose assistant message is ``content``."""
-    answer = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": model,
-              "choices": [{"index": 0, "finish_reason": finish,
-                           "message": {"role": "assistant", "content": content}}]}
+    answer = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish,
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+    }
     return Reply(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
 
 
 def json_reply(status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status, json.dumps(data).encode(),
-                 {"Content-Type": "application/json", **(headers or {})})
+    return Reply(
+        status, json.dumps(data).encode(), {"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 @dataclass
@@ -78,8 +89,7 @@ class FakeEndpoint:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def base_url(self) -> str:

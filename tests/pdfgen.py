@@ -53,9 +53,19 @@ def _content(page: Page) -> bytes:
     parts = []
     for run in page.runs:
         r, g, b = run.rgb
-        parts.append(b"BT /F1 %s Tf %d Tr %s %s %s rg %s %s Td (%s) Tj ET\n" % (
-            _num(run.size), run.render_mode, _num(r), _num(g), _num(b), _num(run.x),
-            _num(run.y), _escape(run.text)))
+        parts.append(
+            b"BT /F1 %s Tf %d Tr %s %s %s rg %s %s Td (%s) Tj ET\n"
+            % (
+                _num(run.size),
+                run.render_mode,
+                _num(r),
+                _num(g),
+                _num(b),
+                _num(run.x),
+                _num(run.y),
+                _escape(run.text),
+            )
+        )
     return b"".join(parts)
 
 
@@ -73,25 +83,35 @@ def pdf_bytes(pages: list[Page]) -> bytes:
 
     catalog = add(b"")  # filled in below
     pages_obj = add(b"")
-    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
-               b"/Encoding /WinAnsiEncoding >>")
+    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     pixels = zlib.compress(bytes(range(0, 256, 16)) * 16)
-    image = add(b"<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace "
-                b"/DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\n"
-                b"stream\n%s\nendstream" % (len(pixels), pixels))
+    image = add(
+        b"<< /Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace "
+        b"/DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\n"
+        b"stream\n%s\nendstream" % (len(pixels), pixels)
+    )
     kids = []
     for page in pages:
         stream = zlib.compress(_content(page))
-        content = add(b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream"
-                      % (len(stream), stream))
-        resources = (b"<< /XObject << /Im1 %d 0 R >> >>" % image if page.image_only
-                     else b"<< /Font << /F1 %d 0 R >> >>" % font)
-        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %d %d] /Resources %s "
-                        b"/Contents %d 0 R >>" % (pages_obj, PAGE_WIDTH, PAGE_HEIGHT,
-                                                  resources, content)))
+        content = add(
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream)
+        )
+        resources = (
+            b"<< /XObject << /Im1 %d 0 R >> >>" % image
+            if page.image_only
+            else b"<< /Font << /F1 %d 0 R >> >>" % font
+        )
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %d %d] /Resources %s "
+                b"/Contents %d 0 R >>" % (pages_obj, PAGE_WIDTH, PAGE_HEIGHT, resources, content)
+            )
+        )
     objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_obj
     objects[pages_obj - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % kid for kid in kids), len(kids))
+        b" ".join(b"%d 0 R" % kid for kid in kids),
+        len(kids),
+    )
 
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -102,8 +122,11 @@ def pdf_bytes(pages: list[Page]) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
-    out += (b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-            % (len(objects) + 1, catalog, xref))
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        catalog,
+        xref,
+    )
     return bytes(out)
 
 
@@ -129,13 +152,19 @@ def pages_from_text(text: str) -> list[Page]:
             options: dict = {}
             for marker, effect in _MARKERS.items():
                 if line.startswith(marker):
-                    line = line[len(marker):]
+                    line = line[len(marker) :]
                     options = effect
             if line.strip():
-                runs.append(Run(text=line, x=options.get("x", MARGIN), y=y,
-                                size=options.get("size", SIZE),
-                                rgb=options.get("rgb", (0, 0, 0)),
-                                render_mode=options.get("render_mode", 0)))
+                runs.append(
+                    Run(
+                        text=line,
+                        x=options.get("x", MARGIN),
+                        y=y,
+                        size=options.get("size", SIZE),
+                        rgb=options.get("rgb", (0, 0, 0)),
+                        render_mode=options.get("render_mode", 0),
+                    )
+                )
             y -= LEADING
         pages.append(Page(runs=tuple(runs)))
     return pages

@@ -24,8 +24,9 @@ def _subcommands() -> list[str]:
     return sorted(main.commands)
 
 
-@pytest.mark.parametrize("command", [[]] + [[name] for name in _subcommands()],
-                         ids=lambda c: c[0] if c else "mdrisk")
+@pytest.mark.parametrize(
+    "command", [[]] + [[name] for name in _subcommands()], ids=lambda c: c[0] if c else "mdrisk"
+)
 def test_every_subcommand_has_help(command):
     result = run(*command, "--help")
     assert result.exit_code == 0
@@ -37,13 +38,26 @@ def test_analyze_writes_the_canonical_assessment_and_report(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out" / "assessment.json").read_text())
     # The sections the issue names are all there; later stages add their own beside them.
-    assert set(data) >= {"device", "losses", "hazards", "control_actions", "ucas", "fdi_points",
-                         "loss_scenarios", "checks", "provenance"}
+    assert set(data) >= {
+        "device",
+        "losses",
+        "hazards",
+        "control_actions",
+        "ucas",
+        "fdi_points",
+        "loss_scenarios",
+        "checks",
+        "provenance",
+    }
     assert data["ucas"][0]["id"] == "UCA-1"
     assert data["provenance"]["model_sha256"] and data["provenance"]["created"]
     report = (tmp_path / "out" / "report.md").read_text()
-    for heading in ("## Unsafe control actions", "## False-data injection points",
-                    "## Loss scenarios", "## Checks"):
+    for heading in (
+        "## Unsafe control actions",
+        "## False-data injection points",
+        "## Loss scenarios",
+        "## Checks",
+    ):
         assert heading in report
     assert "cgm\\_to\\_app" not in report and "cgm_to_app" in report
 
@@ -104,7 +118,10 @@ def test_unknown_format_and_bad_suffix_are_usage_errors(tmp_path):
 
 
 def test_missing_model_file_exits_2_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "mdrisk.cli", "validate",
-                             str(tmp_path / "nope.yaml")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mdrisk.cli", "validate", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert "nope.yaml" in result.stderr and "Traceback" not in result.stderr

@@ -20,13 +20,13 @@ CREATED = "2026-01-01T00:00:00Z"
 @pytest.fixture(scope="module")
 def mid_size_assessment():
     model = generate_model(200, 600, seed=0)
-    return model, assess(load_model_text(model_to_yaml(model), "generated.yaml"),
-                         created=CREATED)
+    return model, assess(load_model_text(model_to_yaml(model), "generated.yaml"), created=CREATED)
 
 
-@pytest.mark.parametrize(("components", "links", "engines"),
-                         [(9, 30, 1), (60, 180, None), (200, 600, None), (200, 900, 6),
-                          (1000, 3000, None)])
+@pytest.mark.parametrize(
+    ("components", "links", "engines"),
+    [(9, 30, 1), (60, 180, None), (200, 600, None), (200, 900, 6), (1000, 3000, None)],
+)
 def test_generated_model_is_valid_and_of_the_size_asked(components, links, engines):
     model = generate_model(components, links, seed=components, ml_engines=engines)
     assert len(model.components) == components
@@ -40,12 +40,21 @@ def test_generated_model_is_valid_and_of_the_size_asked(components, links, engin
 def test_generated_model_is_realistic():
     model = generate_model(300, 900, seed=1)
     kinds = {c.kind for c in model.components}
-    assert {ComponentKind.sensor, ComponentKind.gateway, ComponentKind.app, ComponentKind.cloud,
-            ComponentKind.ml_engine, ComponentKind.controller, ComponentKind.actuator,
-            ComponentKind.controlled_process, ComponentKind.human} <= kinds
+    assert {
+        ComponentKind.sensor,
+        ComponentKind.gateway,
+        ComponentKind.app,
+        ComponentKind.cloud,
+        ComponentKind.ml_engine,
+        ComponentKind.controller,
+        ComponentKind.actuator,
+        ComponentKind.controlled_process,
+        ComponentKind.human,
+    } <= kinds
     assert {link.kind for link in model.links} == set(LinkKind)
-    control_actions = [s for link in model.links if link.kind == LinkKind.control_action
-                       for s in link.carries]
+    control_actions = [
+        s for link in model.links if link.kind == LinkKind.control_action for s in link.carries
+    ]
     assert any(signal.hazards for signal in control_actions)
     assert any(signal.unsafe_when for signal in control_actions)
     for engine in model.ml_engines:
@@ -111,8 +120,14 @@ def test_mid_size_analysis_ids_all_resolve(mid_size_assessment):
     _, assessment = mid_size_assessment
     known = assessment.known_ids()
     for scenario in assessment.loss_scenarios:
-        cited = {scenario.fdi_point, scenario.ml_engine, scenario.uca, *scenario.hazards,
-                 *scenario.losses, *scenario.path}
+        cited = {
+            scenario.fdi_point,
+            scenario.ml_engine,
+            scenario.uca,
+            *scenario.hazards,
+            *scenario.losses,
+            *scenario.path,
+        }
         assert cited <= known, cited - known
     for point in assessment.fdi_points:
         assert {point.element, point.ml_engine} | {s.element for s in point.path} <= known
@@ -143,7 +158,8 @@ def test_truncated_scenarios_are_shared_among_engines_and_the_rest_are_counted()
 
     # What is kept is a part of the full list, in its order.
     remaining = iter(content(s) for s in full.loss_scenarios)
-    assert all(any(kept == item for item in remaining)
-               for kept in (content(s) for s in cut.loss_scenarios))
+    assert all(
+        any(kept == item for item in remaining) for kept in (content(s) for s in cut.loss_scenarios)
+    )
     truncated = [c for c in cut.checks if c.rule == "loss-scenarios-truncated"]
     assert truncated[0].message.startswith(f"{len(full.loss_scenarios) - 500} further")

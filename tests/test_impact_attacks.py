@@ -47,13 +47,25 @@ def at(clock: str) -> int:
 
 
 # -- the grammar ------------------------------------------------------------------------------
-@pytest.mark.parametrize("text", [
-    "bias:+60@cgm,08:00-14:00", "scale:1.5@bolus,12:00-13:00", "replay:30min@cgm,02:00-06:00",
-    "freeze@cgm,22:00-23:59", "spoof:60@carbs,07:30", "ramp:+60/30min@cgm,06:00-10:00",
-    "drift:+1.5/min@cgm,06:00-08:00", "noise:25@cgm", "drop:50%@cgm,10:00-12:00",
-    "drop@carbs", "tamper:x3@pump_bolus", "tamper:=0@pump_basal,02:00-08:00",
-    "tamper:+5U@pump_bolus,03:00", "bias:-40@forecast,22:00-02:00",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bias:+60@cgm,08:00-14:00",
+        "scale:1.5@bolus,12:00-13:00",
+        "replay:30min@cgm,02:00-06:00",
+        "freeze@cgm,22:00-23:59",
+        "spoof:60@carbs,07:30",
+        "ramp:+60/30min@cgm,06:00-10:00",
+        "drift:+1.5/min@cgm,06:00-08:00",
+        "noise:25@cgm",
+        "drop:50%@cgm,10:00-12:00",
+        "drop@carbs",
+        "tamper:x3@pump_bolus",
+        "tamper:=0@pump_basal,02:00-08:00",
+        "tamper:+5U@pump_bolus,03:00",
+        "bias:-40@forecast,22:00-02:00",
+    ],
+)
 def test_the_canonical_spec_reads_back_as_written(text: str) -> None:
     plan = parse_plan(text)
     assert plan.text == text
@@ -73,24 +85,27 @@ def test_several_attacks_joined_by_semicolons_make_one_attacked_run() -> None:
     assert plan.signals == ("cgm", "carbs")
 
 
-@pytest.mark.parametrize("text, column, words", [
-    ("bais:+60@cgm", 1, "did you mean 'bias'"),
-    ("bias:+6O@cgm,08:00-14:00", 6, "'+6O' is not a number"),
-    ("bias:+60@cgn", 10, "did you mean 'cgm'"),
-    ("bias:+60", 9, "no '@signal'"),
-    ("freeze@carbs,08:00-09:00", 8, "freeze cannot target carbs"),
-    ("bias:+60@cgm,25:00-26:00", 14, "not a time of day"),
-    ("bias:+60@cgm,08:61-09:00", 17, "minutes above 59"),
-    ("spoof:60g@carbs", 16, "needs the time it happens"),
-    ("bias@cgm", 5, "bias needs a parameter"),
-    ("bias:+60@cgm,08:00", 14, "single time suits only a one-off event"),
-    ("ramp:+60@cgm,08:00-10:00", 9, "needs its peak and its ramp time"),
-    ("bias:+60@cgm,08:00-08:00", 14, "is empty"),
-    ("drop:150%@cgm", 6, "must be in (0, 100%]"),
-    ("tamper:y3@bolus", 8, "is not a tampering"),
-    ("bias:+60@cgm;", 14, "empty attack"),
-    ("", 1, "empty attack spec"),
-])
+@pytest.mark.parametrize(
+    "text, column, words",
+    [
+        ("bais:+60@cgm", 1, "did you mean 'bias'"),
+        ("bias:+6O@cgm,08:00-14:00", 6, "'+6O' is not a number"),
+        ("bias:+60@cgn", 10, "did you mean 'cgm'"),
+        ("bias:+60", 9, "no '@signal'"),
+        ("freeze@carbs,08:00-09:00", 8, "freeze cannot target carbs"),
+        ("bias:+60@cgm,25:00-26:00", 14, "not a time of day"),
+        ("bias:+60@cgm,08:61-09:00", 17, "minutes above 59"),
+        ("spoof:60g@carbs", 16, "needs the time it happens"),
+        ("bias@cgm", 5, "bias needs a parameter"),
+        ("bias:+60@cgm,08:00", 14, "single time suits only a one-off event"),
+        ("ramp:+60@cgm,08:00-10:00", 9, "needs its peak and its ramp time"),
+        ("bias:+60@cgm,08:00-08:00", 14, "is empty"),
+        ("drop:150%@cgm", 6, "must be in (0, 100%]"),
+        ("tamper:y3@bolus", 8, "is not a tampering"),
+        ("bias:+60@cgm;", 14, "empty attack"),
+        ("", 1, "empty attack spec"),
+    ],
+)
 def test_a_malformed_spec_is_refused_with_its_column_and_reason(text, column, words) -> None:
     with pytest.raises(SpecError) as caught:
         parse_plan(text)
@@ -111,8 +126,9 @@ def test_command_line_specs_become_one_input_error_listing_every_bad_one() -> No
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("biasclefrozmpdy:+-=@,;.%/0123456789xUgh ")),
-               max_size=40))
+@given(
+    st.text(alphabet=st.sampled_from(list("biasclefrozmpdy:+-=@,;.%/0123456789xUgh ")), max_size=40)
+)
 def test_any_text_either_parses_or_fails_with_a_located_spec_error(text: str) -> None:
     try:
         plan = parse_plan(text)
@@ -124,22 +140,39 @@ def test_any_text_either_parses_or_fails_with_a_located_spec_error(text: str) ->
 
 
 @settings(max_examples=150, deadline=None)
-@given(family=st.sampled_from(["bias", "scale", "ramp", "drift", "noise"]),
-       value=st.floats(min_value=0.5, max_value=300, allow_nan=False).map(lambda v: round(v, 2)),
-       start=st.integers(0, 1439), length=st.integers(1, 1439))
+@given(
+    family=st.sampled_from(["bias", "scale", "ramp", "drift", "noise"]),
+    value=st.floats(min_value=0.5, max_value=300, allow_nan=False).map(lambda v: round(v, 2)),
+    start=st.integers(0, 1439),
+    length=st.integers(1, 1439),
+)
 def test_generated_specs_round_trip(family: str, value: float, start: int, length: int) -> None:
-    param = {"bias": f"+{value:g}", "scale": f"{value:g}", "ramp": f"+{value:g}/30min",
-             "drift": f"+{value:g}/min", "noise": f"{value:g}"}[family]
+    param = {
+        "bias": f"+{value:g}",
+        "scale": f"{value:g}",
+        "ramp": f"+{value:g}/30min",
+        "drift": f"+{value:g}/min",
+        "noise": f"{value:g}",
+    }[family]
     end = (start + length) % 1440
-    text = (f"{family}:{param}@cgm,{start // 60:02d}:{start % 60:02d}-"
-            f"{end // 60:02d}:{end % 60:02d}")
+    text = f"{family}:{param}@cgm,{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
     plan = parse_plan(text)
     assert parse_plan(plan.text) == plan
 
 
 def test_every_family_is_registered_and_targets_known_signals() -> None:
-    assert set(ATTACKS) == {"bias", "scale", "ramp", "drift", "replay", "freeze", "noise",
-                            "spoof", "drop", "tamper"}
+    assert set(ATTACKS) == {
+        "bias",
+        "scale",
+        "ramp",
+        "drift",
+        "replay",
+        "freeze",
+        "noise",
+        "spoof",
+        "drop",
+        "tamper",
+    }
     for cls in ATTACKS.values():
         assert set(cls.targets) <= set(ALL_SIGNALS)
         assert cls.summary
@@ -148,9 +181,11 @@ def test_every_family_is_registered_and_targets_known_signals() -> None:
 # -- attack files -----------------------------------------------------------------------------
 def test_an_attack_file_lists_specs_and_named_groups(tmp_path) -> None:
     path = tmp_path / "attacks.yaml"
-    path.write_text("- bias:+60@cgm,08:00-14:00\n"
-                    "- name: fake breakfast\n  attack:\n    - spoof:60g@carbs,07:30\n"
-                    "    - tamper:x2@pump_bolus\n")
+    path.write_text(
+        "- bias:+60@cgm,08:00-14:00\n"
+        "- name: fake breakfast\n  attack:\n    - spoof:60g@carbs,07:30\n"
+        "    - tamper:x2@pump_bolus\n"
+    )
     plans = load_attack_file(path)
     assert [p.label for p in plans] == ["bias:+60@cgm,08:00-14:00", "fake breakfast"]
     assert len(plans[1].attacks) == 2
@@ -158,8 +193,10 @@ def test_an_attack_file_lists_specs_and_named_groups(tmp_path) -> None:
 
 def test_a_bad_attack_file_names_the_line_of_each_bad_item(tmp_path) -> None:
     path = tmp_path / "attacks.yaml"
-    path.write_text("attacks:\n  - bias:+60@cgm,08:00-14:00\n  - bais:+60@cgm\n"
-                    "  - {name: x, attak: bias:+1@cgm}\n")
+    path.write_text(
+        "attacks:\n  - bias:+60@cgm,08:00-14:00\n  - bais:+60@cgm\n"
+        "  - {name: x, attak: bias:+1@cgm}\n"
+    )
     with pytest.raises(InputError) as caught:
         load_attack_file(path)
     lines = [p.line for p in caught.value.problems]
@@ -222,7 +259,7 @@ def test_replay_delivers_the_values_of_the_given_delay_earlier() -> None:
 
 def test_freeze_holds_the_value_of_the_window_opening_every_day() -> None:
     out = run_signal("freeze@cgm,22:00-23:59", "cgm", rising)[0]
-    assert np.all(out[at("22:00"):at("23:57") + 1] == rising(1320.0))
+    assert np.all(out[at("22:00") : at("23:57") + 1] == rising(1320.0))
     assert out[at("21:57")] == pytest.approx(rising(1317.0))
 
 
@@ -245,7 +282,7 @@ def test_a_spoofed_level_replaces_the_value_for_the_window() -> None:
 
 def test_dropped_readings_leave_the_last_value_and_dropped_entries_vanish() -> None:
     readings = run_signal("drop@cgm,10:00-12:00", "cgm", rising)[0]
-    assert np.all(readings[at("10:00"):at("11:57") + 1] == rising(597.0))
+    assert np.all(readings[at("10:00") : at("11:57") + 1] == rising(597.0))
     entries = run_signal("drop@carbs", "carbs", lambda t: 50.0 if t == 420 else 0.0)[0]
     assert entries.sum() == 0.0
     half = run_signal("drop:50%@cgm", "cgm", rising)[0]
@@ -285,12 +322,19 @@ def test_a_budget_reads_its_settings_and_keeps_defaults() -> None:
     assert parse_budget(budget.text) == budget
 
 
-@pytest.mark.parametrize("text, words", [
-    ("max=-5", "not a positive number"), ("duration=soon", "not a duration"),
-    ("signal=cgn", "unknown signal"), ("objective=pain", "unknown objective"),
-    ("from=10:00,to=09:00", "later than"), ("colour=red", "not a budget setting"),
-    ("max=60,max=70", "given twice"), ("from=25:00", "not a time of day"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("max=-5", "not a positive number"),
+        ("duration=soon", "not a duration"),
+        ("signal=cgn", "unknown signal"),
+        ("objective=pain", "unknown objective"),
+        ("from=10:00,to=09:00", "later than"),
+        ("colour=red", "not a budget setting"),
+        ("max=60,max=70", "given twice"),
+        ("from=25:00", "not a time of day"),
+    ],
+)
 def test_a_bad_budget_is_refused_with_the_reason(text: str, words: str) -> None:
     with pytest.raises(SpecError, match=words):
         parse_budget(text)

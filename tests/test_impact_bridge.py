@@ -19,8 +19,7 @@ pytestmark = pytest.mark.usefixtures("simglucose_tables", "isolated_model_cache"
 def bgms() -> Assessment:
     from mdrisk.pipeline import assess
 
-    return assess(load_model(EXAMPLES / "bgms.yaml"), created="2024-01-01T00:00:00Z",
-                  simulate=True)
+    return assess(load_model(EXAMPLES / "bgms.yaml"), created="2024-01-01T00:00:00Z", simulate=True)
 
 
 def test_every_loss_scenario_is_either_measured_or_explained(bgms: Assessment) -> None:
@@ -33,8 +32,12 @@ def test_every_loss_scenario_is_either_measured_or_explained(bgms: Assessment) -
 
 def test_the_four_ml_inputs_are_simulated_on_ten_adults(bgms: Assessment) -> None:
     simulated = [f for f in bgms.impact if f.status == "simulated"]
-    assert {f.ml_input for f in simulated} == {"cgm_glucose", "carb_entry", "insulin_on_board",
-                                               "model"}
+    assert {f.ml_input for f in simulated} == {
+        "cgm_glucose",
+        "carb_entry",
+        "insulin_on_board",
+        "model",
+    }
     assert {f.signal for f in simulated} == {"cgm", "carbs", "iob", "forecast"}
     for finding in simulated:
         assert [p.patient for p in finding.patients] == [f"adult#{i:03d}" for i in range(1, 11)]
@@ -48,11 +51,15 @@ def test_the_cgm_scenarios_of_all_four_fdi_points_share_one_measured_attack(bgms
     scenarios = {s.id: s for s in bgms.loss_scenarios}
     ucas = {u.id: u for u in bgms.ucas}
     actions = {ca.id: ca.name for ca in bgms.control_actions}
-    kinds = {(actions[ucas[scenarios[i].uca].control_action], ucas[scenarios[i].uca].type)
-             for i in overstated.loss_scenarios}
-    assert kinds == {("deliver_bolus", "provided_unsafe"),
-                     ("bolus_recommendation", "provided_unsafe"),
-                     ("suspend_insulin", "not_provided")}
+    kinds = {
+        (actions[ucas[scenarios[i].uca].control_action], ucas[scenarios[i].uca].type)
+        for i in overstated.loss_scenarios
+    }
+    assert kinds == {
+        ("deliver_bolus", "provided_unsafe"),
+        ("bolus_recommendation", "provided_unsafe"),
+        ("suspend_insulin", "not_provided"),
+    }
     assert overstated.patients_harmed >= 4
     assert overstated.stealthy_patients == 0  # the step trips the rate-of-change check
 
@@ -69,8 +76,12 @@ def test_a_fake_carb_entry_is_measured_as_serious_and_unnoticed(bgms: Assessment
 
 def test_scenarios_the_simulator_cannot_stand_for_say_why(bgms: Assessment) -> None:
     skipped = {f.reason.split(":")[0]: f for f in bgms.impact if f.status == "not_simulated"}
-    assert set(skipped) == {"hypo_alert", "bolus_confirmation", "therapy_settings",
-                            "carb_entry frozen"}
+    assert set(skipped) == {
+        "hypo_alert",
+        "bolus_confirmation",
+        "therapy_settings",
+        "carb_entry frozen",
+    }
     assert "reacting to an alert" in skipped["hypo_alert"].reason
     assert "clinician" in skipped["therapy_settings"].reason
     for finding in skipped.values():
@@ -81,11 +92,11 @@ def test_scenarios_the_simulator_cannot_stand_for_say_why(bgms: Assessment) -> N
 def test_the_impact_section_is_deterministic_and_survives_json(bgms: Assessment) -> None:
     from mdrisk.pipeline import assess
 
-    again = assess(load_model(EXAMPLES / "bgms.yaml"), created="2024-01-01T00:00:00Z",
-                   simulate=True)
+    again = assess(
+        load_model(EXAMPLES / "bgms.yaml"), created="2024-01-01T00:00:00Z", simulate=True
+    )
     first = json.dumps([f.model_dump(mode="json") for f in bgms.impact], sort_keys=True)
-    assert first == json.dumps([f.model_dump(mode="json") for f in again.impact],
-                               sort_keys=True)
+    assert first == json.dumps([f.model_dump(mode="json") for f in again.impact], sort_keys=True)
     restored = Assessment.model_validate_json(bgms.model_dump_json())
     assert restored.impact == bgms.impact
     assert {f.id for f in bgms.impact} <= bgms.known_ids()

@@ -30,8 +30,7 @@ NOISE_SEED = 7
 
 def _require_simglucose() -> None:
     if importlib.util.find_spec("simglucose") is None:
-        message = ("simglucose is not installed: the reference cannot run "
-                   "(pip install -e '.[sim]')")
+        message = "simglucose is not installed: the reference cannot run (pip install -e '.[sim]')"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -39,8 +38,9 @@ def _require_simglucose() -> None:
 
 def _names() -> list[str]:
     if importlib.util.find_spec("simglucose") is None:
-        return [f"{group}#{i:03d}" for group in ("adolescent", "adult", "child")
-                for i in range(1, 11)]
+        return [
+            f"{group}#{i:03d}" for group in ("adolescent", "adult", "child") for i in range(1, 11)
+        ]
     from mdrisk.impact import patient_names
 
     return list(patient_names())
@@ -70,8 +70,9 @@ def references() -> dict[tuple[str, str], object]:
     jobs = [(name, "bb") for name in PATIENTS] + [(EXTRA_PATIENT, "noise"), (EXTRA_PATIENT, "pid")]
     workers = max(1, min(2, os.cpu_count() or 1))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {job: pool.submit(run_simglucose, job[0], scenario, **options[job[1]])
-                   for job in jobs}
+        futures = {
+            job: pool.submit(run_simglucose, job[0], scenario, **options[job[1]]) for job in jobs
+        }
         return {job: future.result() for job, future in futures.items()}
 
 
@@ -114,8 +115,14 @@ def test_noisy_day_with_the_same_seed_matches_simglucose(references) -> None:
     from mdrisk.impact import MealScenario, load_patients, simulate
 
     reference = references[(EXTRA_PATIENT, "noise")]
-    result = simulate(load_patients([EXTRA_PATIENT]), MealScenario.from_hours(DAY), noise=True,
-                      seed=NOISE_SEED, record=("bg", "cgm"), record_every_min=1)
+    result = simulate(
+        load_patients([EXTRA_PATIENT]),
+        MealScenario.from_hours(DAY),
+        noise=True,
+        seed=NOISE_SEED,
+        record=("bg", "cgm"),
+        record_every_min=1,
+    )
     error = np.abs(result.trace("bg").values[0, 1:] - reference.bg_per_minute)
     assert error.max() < TOLERANCE_MG_DL
     # The readings differ from BG (noise is on) and follow simglucose's sequence.
@@ -127,7 +134,12 @@ def test_pid_controlled_day_matches_simglucose(references) -> None:
     from mdrisk.impact import MealScenario, PIDController, load_patients, simulate
 
     reference = references[(EXTRA_PATIENT, "pid")]
-    result = simulate(load_patients([EXTRA_PATIENT]), MealScenario.from_hours(DAY),
-                      PIDController(**PID_GAINS), record=("bg",), record_every_min=1)
+    result = simulate(
+        load_patients([EXTRA_PATIENT]),
+        MealScenario.from_hours(DAY),
+        PIDController(**PID_GAINS),
+        record=("bg",),
+        record_every_min=1,
+    )
     error = np.abs(result.trace("bg").values[0, 1:] - reference.bg_per_minute)
     assert error.max() < TOLERANCE_MG_DL

@@ -26,18 +26,43 @@ from mdrisk.impact.forecasting import cache as forecaster_cache
 
 # -- error grids (no simulator needed) --------------------------------------------------------
 CLARKE_POINTS = [
-    ((100, 100), "A"), ((100, 120), "A"), ((100, 80), "A"), ((50, 65), "A"), ((300, 250), "A"),
-    ((100, 121), "B"), ((100, 185), "B"), ((250, 181), "B"), ((400, 300), "B"),
-    ((100, 215), "C"), ((150, 25), "C"), ((70, 181), "E"),
-    ((300, 100), "D"), ((50, 100), "D"), ((65, 80), "D"), ((240, 71), "D"),
-    ((200, 50), "E"), ((50, 200), "E"), ((180, 70), "E"),
+    ((100, 100), "A"),
+    ((100, 120), "A"),
+    ((100, 80), "A"),
+    ((50, 65), "A"),
+    ((300, 250), "A"),
+    ((100, 121), "B"),
+    ((100, 185), "B"),
+    ((250, 181), "B"),
+    ((400, 300), "B"),
+    ((100, 215), "C"),
+    ((150, 25), "C"),
+    ((70, 181), "E"),
+    ((300, 100), "D"),
+    ((50, 100), "D"),
+    ((65, 80), "D"),
+    ((240, 71), "D"),
+    ((200, 50), "E"),
+    ((50, 200), "E"),
+    ((180, 70), "E"),
 ]
 PARKES_POINTS = [
-    ((100, 100), "A"), ((65, 80), "A"), ((40, 10), "A"), ((600, 600), "A"),
-    ((100, 130), "B"), ((300, 200), "B"), ((300, 150), "B"), ((20, 55), "B"),
-    ((100, 185), "C"), ((300, 100), "C"), ((200, 50), "C"),
-    ((100, 400), "D"), ((50, 200), "D"), ((300, 50), "D"),
-    ((20, 200), "E"), ((0, 151), "E"),
+    ((100, 100), "A"),
+    ((65, 80), "A"),
+    ((40, 10), "A"),
+    ((600, 600), "A"),
+    ((100, 130), "B"),
+    ((300, 200), "B"),
+    ((300, 150), "B"),
+    ((20, 55), "B"),
+    ((100, 185), "C"),
+    ((300, 100), "C"),
+    ((200, 50), "C"),
+    ((100, 400), "D"),
+    ((50, 200), "D"),
+    ((300, 50), "D"),
+    ((20, 200), "E"),
+    ((0, 151), "E"),
 ]
 
 
@@ -71,7 +96,8 @@ def test_error_grids_refuse_mismatched_lengths() -> None:
 # -- the trained forecaster -------------------------------------------------------------------
 needs_simglucose = pytest.mark.skipif(
     importlib.util.find_spec("simglucose") is None and os.environ.get("CI") != "true",
-    reason="simglucose is not installed: no patient tables (pip install -e '.[sim]')")
+    reason="simglucose is not installed: no patient tables (pip install -e '.[sim]')",
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +133,9 @@ def test_training_is_deterministic(forecaster) -> None:
 
 
 @needs_simglucose
-def test_the_model_is_cached_as_json_outside_the_repository(tmp_path, monkeypatch,
-                                                            forecaster) -> None:
+def test_the_model_is_cached_as_json_outside_the_repository(
+    tmp_path, monkeypatch, forecaster
+) -> None:
     monkeypatch.setenv("MDRISK_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(forecaster_cache, "_MEMORY", {})
     first = default_forecaster()
@@ -155,8 +182,9 @@ def test_the_forecast_and_insulin_on_board_pass_through_the_tap(forecaster) -> N
 
     tap = RecordingTap()
     patient = load_patients(["adult#001"])
-    simulate(patient, DEFAULT_DAY, MLAdvisedController(forecaster, tap=tap), tap=tap,
-             duration_min=60)
+    simulate(
+        patient, DEFAULT_DAY, MLAdvisedController(forecaster, tap=tap), tap=tap, duration_min=60
+    )
     seen = {signal for signal, _, _ in tap.calls}
     assert {"iob", "forecast", "cgm", "carbs", "bolus"} <= seen
     order = [signal for signal, t, _ in tap.calls if t == 3.0]
@@ -174,11 +202,18 @@ def test_a_falsely_high_forecast_makes_the_controller_dose_more(forecaster) -> N
             return values + 80.0 if signal == "forecast" else values
 
     patient = load_patients(["adult#001"])
-    clean = simulate(patient, DEFAULT_DAY, MLAdvisedController(forecaster),
-                     record=("delivered_insulin",))
+    clean = simulate(
+        patient, DEFAULT_DAY, MLAdvisedController(forecaster), record=("delivered_insulin",)
+    )
     tap = HighForecast()
-    attacked = simulate(patient, DEFAULT_DAY, MLAdvisedController(forecaster, tap=tap),
-                        record=("delivered_insulin",))
-    assert (attacked.trace("delivered_insulin").values.sum()
-            > 1.2 * clean.trace("delivered_insulin").values.sum())
+    attacked = simulate(
+        patient,
+        DEFAULT_DAY,
+        MLAdvisedController(forecaster, tap=tap),
+        record=("delivered_insulin",),
+    )
+    assert (
+        attacked.trace("delivered_insulin").values.sum()
+        > 1.2 * clean.trace("delivered_insulin").values.sum()
+    )
     assert attacked.metrics.min_bg[0] < clean.metrics.min_bg[0] - 10

@@ -19,14 +19,17 @@ pytestmark = pytest.mark.usefixtures("simglucose_tables", "isolated_model_cache"
 def runs():
     from mdrisk.impact.experiment import RunSetup, run_attacks
 
-    plans = [parse_plan(text) for text in (
-        "bias:+60@cgm,08:00-14:00",            # 0: the naive step
-        "ramp:+60/30min@cgm,06:00-10:00",       # 1: the same offset, never jumping
-        "bias:+300@cgm,02:00-03:00",            # 2: pushes readings above 400
-        "bias:+60@forecast,08:00-14:00",        # 3: a poisoned model
-        "spoof:60g@carbs,15:00",                # 4: a meal never eaten
-        "scale:0.5@bolus,10:00-11:00",          # 5: no bolus in the window: no effect
-    )]
+    plans = [
+        parse_plan(text)
+        for text in (
+            "bias:+60@cgm,08:00-14:00",  # 0: the naive step
+            "ramp:+60/30min@cgm,06:00-10:00",  # 1: the same offset, never jumping
+            "bias:+300@cgm,02:00-03:00",  # 2: pushes readings above 400
+            "bias:+60@forecast,08:00-14:00",  # 3: a poisoned model
+            "spoof:60g@carbs,15:00",  # 4: a meal never eaten
+            "scale:0.5@bolus,10:00-11:00",  # 5: no bolus in the window: no effect
+        )
+    ]
     return run_attacks(RunSetup(patients=ADULTS), plans)
 
 
@@ -81,37 +84,46 @@ def test_severity_is_attack_induced_only_where_the_clean_day_was_milder() -> Non
     from mdrisk.impact.experiment import RunSetup, run_attacks
 
     # child#004 spends hours below 54 mg/dL on the reference day with no attack at all.
-    runs = run_attacks(RunSetup(patients=("child#004",), controller="basal_bolus"),
-                       [parse_plan("scale:1.05@bolus")])
+    runs = run_attacks(
+        RunSetup(patients=("child#004",), controller="basal_bolus"),
+        [parse_plan("scale:1.05@bolus")],
+    )
     harm = runs.harm(0)[0]
     assert harm.clean_severity.severity.label in ("critical", "catastrophic")
     assert harm.attacked_severity.severity >= harm.clean_severity.severity
-    assert harm.induced_severity is None or (
-        harm.induced_severity > harm.clean_severity.severity)
+    assert harm.induced_severity is None or (harm.induced_severity > harm.clean_severity.severity)
 
 
 def test_plans_run_together_give_the_same_results_as_alone() -> None:
     from mdrisk.impact.experiment import RunSetup, run_attacks
 
     setup = RunSetup(patients=("adult#001", "adult#004"))
-    texts = ["bias:+30@cgm,06:00-09:00", "replay:30min@cgm,10:00-16:00",
-             "bias:-20@cgm,12:00-18:00;freeze@cgm,19:00-20:00", "spoof:40g@carbs,15:00"]
+    texts = [
+        "bias:+30@cgm,06:00-09:00",
+        "replay:30min@cgm,10:00-16:00",
+        "bias:-20@cgm,12:00-18:00;freeze@cgm,19:00-20:00",
+        "spoof:40g@carbs,15:00",
+    ]
     together = run_attacks(setup, [parse_plan(t) for t in texts])
     for index, text in enumerate(texts):
         alone = run_attacks(setup, [parse_plan(text)])
         mine = [h.attacked for h in together.harm(index)]
-        np.testing.assert_allclose([h["lbgi"] for h in mine],
-                                   [h.attacked["lbgi"] for h in alone.harm(0)])
-        np.testing.assert_array_equal(together.plan_stealth(index).stealthy,
-                                      alone.plan_stealth(0).stealthy)
+        np.testing.assert_allclose(
+            [h["lbgi"] for h in mine], [h.attacked["lbgi"] for h in alone.harm(0)]
+        )
+        np.testing.assert_array_equal(
+            together.plan_stealth(index).stealthy, alone.plan_stealth(0).stealthy
+        )
 
 
 def test_attacks_on_ml_signals_need_the_ml_controller() -> None:
     from mdrisk.impact.experiment import RunSetup, run_attacks
 
     with pytest.raises(ValueError, match="ml_advised"):
-        run_attacks(RunSetup(patients=("adult#001",), controller="basal_bolus"),
-                    [parse_plan("bias:+10@forecast")])
+        run_attacks(
+            RunSetup(patients=("adult#001",), controller="basal_bolus"),
+            [parse_plan("bias:+10@forecast")],
+        )
 
 
 # -- the worst stealthy attack ----------------------------------------------------------------
@@ -128,11 +140,16 @@ def test_the_search_finds_a_stealthy_attack_worse_than_the_naive_bias(capsys) ->
     best, naive, full = result.best, result.naive, result.naive_full
     with capsys.disabled():
         print(f"\nworst-case search ({result.evaluated} candidates x {len(ADULTS)} adults):")
-        for label, outcome in (("worst stealthy", best), ("naive stealthy bias", naive),
-                               ("naive +60 bias", full)):
-            print(f"  {label:20} {outcome.candidate.text:34} "
-                  f"{outcome.mean_delta('minutes_below_54'):+6.1f} min <54, "
-                  f"{outcome.mean_delta('lbgi'):+5.2f} LBGI, stealthy {outcome.stealthy}")
+        for label, outcome in (
+            ("worst stealthy", best),
+            ("naive stealthy bias", naive),
+            ("naive +60 bias", full),
+        ):
+            print(
+                f"  {label:20} {outcome.candidate.text:34} "
+                f"{outcome.mean_delta('minutes_below_54'):+6.1f} min <54, "
+                f"{outcome.mean_delta('lbgi'):+5.2f} LBGI, stealthy {outcome.stealthy}"
+            )
     assert best is not None and naive is not None
     assert best.stealthy and naive.stealthy and not full.stealthy
     assert best.candidate.ramp_min is not None  # shaped, not constant

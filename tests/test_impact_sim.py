@@ -57,8 +57,14 @@ def test_noise_is_simglucose_cgmnoise_value_for_value() -> None:
     noise_gen = pytest.importorskip("simglucose.sensor.noise_gen")
     for sensor in ("Dexcom", "GuardianRT", "Navigator"):
         spec = load_sensor(sensor)
-        params = {"PACF": spec.PACF, "gamma": spec.gamma, "lambda": spec.lambda_,
-                  "delta": spec.delta, "xi": spec.xi, "sample_time": spec.sample_time}
+        params = {
+            "PACF": spec.PACF,
+            "gamma": spec.gamma,
+            "lambda": spec.lambda_,
+            "delta": spec.delta,
+            "xi": spec.xi,
+            "sample_time": spec.sample_time,
+        }
         theirs = noise_gen.CGMNoise(params, seed=5)
         expected = np.array([next(theirs) for _ in range(400)])
         ours = CGMNoise(spec, [5, 6])
@@ -123,9 +129,15 @@ def test_every_signal_passes_the_tap_in_loop_order() -> None:
     tap = RecordingTap()
     _one(tap=tap, duration_min=6)
     first_period = [(s, t) for s, t, _ in tap.calls[:7]]
-    assert first_period == [("cgm", 0.0), ("carbs", 0.0), ("basal", 0.0), ("bolus", 0.0),
-                            ("pump_basal", 0.0), ("pump_bolus", 0.0),
-                            ("delivered_insulin", 0.0)]
+    assert first_period == [
+        ("cgm", 0.0),
+        ("carbs", 0.0),
+        ("basal", 0.0),
+        ("bolus", 0.0),
+        ("pump_basal", 0.0),
+        ("pump_bolus", 0.0),
+        ("delivered_insulin", 0.0),
+    ]
     assert tap.calls[7][:2] == ("cgm", 3.0)
     assert {s for s, _, _ in tap.calls} == set(SIGNALS)
     assert all(v.shape == (1,) for _, _, v in tap.calls)
@@ -133,8 +145,7 @@ def test_every_signal_passes_the_tap_in_loop_order() -> None:
 
 def test_a_cgm_reading_biased_upwards_makes_the_calculator_overdose() -> None:
     honest = _one("adolescent#001", record=("bolus",))
-    biased = _one("adolescent#001", record=("bolus",),
-                  tap=FunctionTap(cgm=lambda t, v: v + 120.0))
+    biased = _one("adolescent#001", record=("bolus",), tap=FunctionTap(cgm=lambda t, v: v + 120.0))
     assert biased.trace("bolus").values.sum() > honest.trace("bolus").values.sum() * 1.5
     assert biased.metrics.min_bg[0] < honest.metrics.min_bg[0] - 20
 
@@ -164,8 +175,13 @@ def test_scenario_hours_become_minutes_and_same_minute_meals_add_up() -> None:
 
 def test_a_meal_not_entered_gets_no_bolus_and_glucose_runs_higher() -> None:
     entered = _one("adult#003", record=("bolus",))
-    missed = _one("adult#003", record=("bolus",), scenario=MealScenario.from_hours(
-        [(7, 45), (12, 70), (18, 80), (21, 15)], announced=[(7, 45), (18, 80), (21, 15)]))
+    missed = _one(
+        "adult#003",
+        record=("bolus",),
+        scenario=MealScenario.from_hours(
+            [(7, 45), (12, 70), (18, 80), (21, 15)], announced=[(7, 45), (18, 80), (21, 15)]
+        ),
+    )
     assert missed.trace("bolus").values.sum() < entered.trace("bolus").values.sum()
     assert missed.metrics.max_bg[0] > entered.metrics.max_bg[0] + 20
 

@@ -56,10 +56,15 @@ CORPUS = Path(__file__).parent / "corpus" / "kb" / "catalogs"
 VALID = CORPUS / "valid"
 MALFORMED = CORPUS / "malformed"
 EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load(
-    (MALFORMED / "expected.yaml").read_text("utf-8"))
+    (MALFORMED / "expected.yaml").read_text("utf-8")
+)
 MALFORMED_FILES = sorted(p for p in MALFORMED.iterdir() if p.name != "expected.yaml")
-IMPORTERS: dict[str, type[Importer]] = {"cwe": CweImporter, "capec": CapecImporter,
-                                        "attack": AttackImporter, "atlas": AtlasImporter}
+IMPORTERS: dict[str, type[Importer]] = {
+    "cwe": CweImporter,
+    "capec": CapecImporter,
+    "attack": AttackImporter,
+    "atlas": AtlasImporter,
+}
 CWE_NS = "{http://cwe.mitre.org/cwe-7}"
 
 CWE_XML = "mitre-cwe/cwec_v4.14.xml"
@@ -86,14 +91,24 @@ def _valid_store() -> Store:
 
 # --- the real catalogues, read independently ----------------------------------------------
 
+
 def _live(obj: dict[str, Any]) -> bool:
-    return not obj.get("revoked") and not obj.get("x_mitre_deprecated") \
+    return (
+        not obj.get("revoked")
+        and not obj.get("x_mitre_deprecated")
         and obj.get("x_capec_status") not in ("Deprecated", "Obsolete")
+    )
 
 
 def _external_id(obj: dict[str, Any], *sources: str) -> str | None:
-    return next((ref["external_id"] for ref in obj.get("external_references", [])
-                 if ref.get("source_name") in sources and "external_id" in ref), None)
+    return next(
+        (
+            ref["external_id"]
+            for ref in obj.get("external_references", [])
+            if ref.get("source_name") in sources and "external_id" in ref
+        ),
+        None,
+    )
 
 
 def _bundle(path: Path) -> list[dict[str, Any]]:
@@ -103,19 +118,31 @@ def _bundle(path: Path) -> list[dict[str, Any]]:
 def _attack_mitigations(objects: list[dict[str, Any]], technique: str) -> set[str]:
     """ATT&CK ids of live mitigations with a live 'mitigates' relationship to a technique."""
     by_stix = {o["id"]: o for o in objects}
-    target = next(o["id"] for o in objects if o["type"] == "attack-pattern" and _live(o)
-                  and _external_id(o, "mitre-attack") == technique)
-    return {_external_id(by_stix[r["source_ref"]], "mitre-attack") for r in objects
-            if r["type"] == "relationship" and r["relationship_type"] == "mitigates"
-            and _live(r) and r["target_ref"] == target and _live(by_stix[r["source_ref"]])}
+    target = next(
+        o["id"]
+        for o in objects
+        if o["type"] == "attack-pattern"
+        and _live(o)
+        and _external_id(o, "mitre-attack") == technique
+    )
+    return {
+        _external_id(by_stix[r["source_ref"]], "mitre-attack")
+        for r in objects
+        if r["type"] == "relationship"
+        and r["relationship_type"] == "mitigates"
+        and _live(r)
+        and r["target_ref"] == target
+        and _live(by_stix[r["source_ref"]])
+    }
 
 
 @pytest.fixture(scope="module")
 def catalog_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A knowledge base holding the five catalogues, imported through the CLI."""
     path = tmp_path_factory.mktemp("kb") / "kb.sqlite"
-    result = CliRunner().invoke(main, ["kb", "import", *(str(shared_data / c) for c in CATALOGS),
-                                       "--store", str(path)])
+    result = CliRunner().invoke(
+        main, ["kb", "import", *(str(shared_data / c) for c in CATALOGS), "--store", str(path)]
+    )
     assert result.exit_code == 0, result.output
     return path
 
@@ -144,43 +171,57 @@ def test_cwe_287_reads_as_in_the_catalogue(store: Store):
     assert record.data["abstraction"] == "Class"
     assert record.data["likelihood"] == "High"
     assert record.data["primary_parent"] == "CWE-284"
-    assert "Libraries or Frameworks" in {m["strategy"]
-                                         for m in record.data["potential_mitigations"]}
+    assert "Libraries or Frameworks" in {
+        m["strategy"] for m in record.data["potential_mitigations"]
+    }
     assert {"CAPEC-114", "CAPEC-115", "CAPEC-94"} <= set(record.data["capecs"])
 
 
 @pytest.mark.shared_data
-def test_live_capec_patterns_are_imported_and_deprecated_ones_left_out(shared_data: Path,
-                                                                       store: Store):
+def test_live_capec_patterns_are_imported_and_deprecated_ones_left_out(
+    shared_data: Path, store: Store
+):
     objects = _bundle(shared_data / CAPEC_JSON)
-    live = {_external_id(o, "capec") for o in objects if o["type"] == "attack-pattern"
-            and _live(o)}
-    retired = {_external_id(o, "capec") for o in objects if o["type"] == "attack-pattern"
-               and not _live(o)}
+    live = {_external_id(o, "capec") for o in objects if o["type"] == "attack-pattern" and _live(o)}
+    retired = {
+        _external_id(o, "capec") for o in objects if o["type"] == "attack-pattern" and not _live(o)
+    }
     assert len(live) == 558 and len(retired) == 57
     assert {r.id for r in store.records("attack_pattern")} == live
     assert not any(store.has(capec) for capec in retired)
     live_stix = {o["id"] for o in objects if o["type"] == "attack-pattern" and _live(o)}
-    mitigating = {r["source_ref"] for r in objects if r["type"] == "relationship"
-                  and r["target_ref"] in live_stix}
-    capec_mitigations = {r.id for r in store.records("mitigation")
-                         if r.data["framework"] == "capec"}
+    mitigating = {
+        r["source_ref"]
+        for r in objects
+        if r["type"] == "relationship" and r["target_ref"] in live_stix
+    }
+    capec_mitigations = {
+        r.id for r in store.records("mitigation") if r.data["framework"] == "capec"
+    }
     assert capec_mitigations == mitigating
 
 
 @pytest.mark.shared_data
-@pytest.mark.parametrize(("catalog", "framework"), [(ENTERPRISE_JSON, "attack-enterprise"),
-                                                    (ICS_JSON, "attack-ics")])
+@pytest.mark.parametrize(
+    ("catalog", "framework"), [(ENTERPRISE_JSON, "attack-enterprise"), (ICS_JSON, "attack-ics")]
+)
 def test_live_attack_techniques_tactics_and_mitigations_are_imported(
-        shared_data: Path, store: Store, catalog: str, framework: str):
+    shared_data: Path, store: Store, catalog: str, framework: str
+):
     objects = _bundle(shared_data / catalog)
 
     def live_ids(kind: str) -> set[str]:
-        return {_external_id(o, "mitre-attack", "mitre-ics-attack") for o in objects
-                if o["type"] == kind and _live(o)} - {None}
+        return {
+            _external_id(o, "mitre-attack", "mitre-ics-attack")
+            for o in objects
+            if o["type"] == kind and _live(o)
+        } - {None}
 
-    for stix_type, kind in (("attack-pattern", "technique"), ("x-mitre-tactic", "tactic"),
-                            ("course-of-action", "mitigation")):
+    for stix_type, kind in (
+        ("attack-pattern", "technique"),
+        ("x-mitre-tactic", "tactic"),
+        ("course-of-action", "mitigation"),
+    ):
         stored = {r.id for r in store.records(kind) if r.data["framework"] == framework}
         assert stored == live_ids(stix_type), kind
     expected = {ENTERPRISE_JSON: 691, ICS_JSON: 83}[catalog]  # as SOURCE.md counts them
@@ -191,8 +232,11 @@ def test_live_attack_techniques_tactics_and_mitigations_are_imported(
 def test_every_atlas_entry_is_imported(shared_data: Path, store: Store):
     atlas = yaml.safe_load((shared_data / ATLAS_YAML).read_text("utf-8"))
     matrix = atlas["matrices"][0]
-    for key, kind in (("techniques", "technique"), ("tactics", "tactic"),
-                      ("mitigations", "mitigation")):
+    for key, kind in (
+        ("techniques", "technique"),
+        ("tactics", "tactic"),
+        ("mitigations", "mitigation"),
+    ):
         stored = {r.id for r in store.records(kind) if r.data["framework"] == "atlas"}
         assert stored == {item["id"] for item in matrix[key]}, kind
     assert {r.id for r in store.records("case_study")} == {c["id"] for c in atlas["case-studies"]}
@@ -202,21 +246,27 @@ def test_every_atlas_entry_is_imported(shared_data: Path, store: Store):
 @pytest.mark.shared_data
 def test_atlas_mitigations_link_to_the_techniques_they_name(shared_data: Path, store: Store):
     matrix = yaml.safe_load((shared_data / ATLAS_YAML).read_text("utf-8"))["matrices"][0]
-    named = {m["id"] for m in matrix["mitigations"]
-             if any(isinstance(use, dict) and use.get("id") == "AML.T0043"
-                    for use in m["techniques"])}
+    named = {
+        m["id"]
+        for m in matrix["mitigations"]
+        if any(isinstance(use, dict) and use.get("id") == "AML.T0043" for use in m["techniques"])
+    }
     assert {r.dst for r in store.relations(src="AML.T0043", rel="mitigated_by")} == named
     assert [r.dst for r in store.relations(src="AML.T0043.003", rel="child_of")] == ["AML.T0043"]
     # ATLAS 5.6 indents two technique uses of AML.T0052.001 into 'ml-lifecycle'; kept.
     assert {r.dst for r in store.relations(src="AML.T0052.001", rel="mitigated_by")} >= {
-        "AML.M0018", "AML.M0034"}
+        "AML.M0018",
+        "AML.M0034",
+    }
 
 
 # --- the chain, hand-checked on the real data ---------------------------------------------
 
+
 @pytest.mark.shared_data
 def test_improper_authentication_leads_to_authentication_abuse_and_its_mitigations(
-        shared_data: Path, store: Store):
+    shared_data: Path, store: Store
+):
     chain = chain_for_weakness(store, "CWE-287")
     capecs = {c.id: c for c in chain.capecs}
     techniques = {t.id: t for t in chain.techniques}
@@ -234,20 +284,25 @@ def test_improper_authentication_leads_to_authentication_abuse_and_its_mitigatio
     assert mitigations["M1041"].name == "Encrypt Sensitive Information"
     # The technique's mitigations are exactly ATT&CK's live 'mitigates' relationships.
     enterprise = _bundle(shared_data / ENTERPRISE_JSON)
-    assert {m for m, entry in mitigations.items() if "T1548" in entry.via} == \
-        _attack_mitigations(enterprise, "T1548")
+    assert {m for m, entry in mitigations.items() if "T1548" in entry.via} == _attack_mitigations(
+        enterprise, "T1548"
+    )
 
 
 @pytest.mark.shared_data
-def test_the_capecs_of_a_weakness_are_what_cwe_and_capec_both_say(shared_data: Path,
-                                                                   store: Store):
+def test_the_capecs_of_a_weakness_are_what_cwe_and_capec_both_say(shared_data: Path, store: Store):
     root = ElementTree.parse(shared_data / CWE_XML).getroot()
     weakness = next(w for w in root.iter(f"{CWE_NS}Weakness") if w.get("ID") == "287")
-    from_cwe = {f"CAPEC-{p.get('CAPEC_ID')}"
-                for p in weakness.iter(f"{CWE_NS}Related_Attack_Pattern")}
-    from_capec = {_external_id(o, "capec") for o in _bundle(shared_data / CAPEC_JSON)
-                  if o["type"] == "attack-pattern" and _live(o)
-                  and any(r.get("external_id") == "CWE-287" for r in o["external_references"])}
+    from_cwe = {
+        f"CAPEC-{p.get('CAPEC_ID')}" for p in weakness.iter(f"{CWE_NS}Related_Attack_Pattern")
+    }
+    from_capec = {
+        _external_id(o, "capec")
+        for o in _bundle(shared_data / CAPEC_JSON)
+        if o["type"] == "attack-pattern"
+        and _live(o)
+        and any(r.get("external_id") == "CWE-287" for r in o["external_references"])
+    }
     assert {c.id for c in chain_for_weakness(store, "cwe-287").capecs} == from_cwe | from_capec
 
 
@@ -267,8 +322,9 @@ def test_an_ics_technique_shows_its_tactic_and_mitigations(shared_data: Path, st
     assert shown is not None and shown["id"] == "T0830"
     assert shown["name"] == "Adversary-in-the-Middle" and shown["framework"] == "attack-ics"
     assert [(t["id"], t["name"]) for t in shown["tactics"]] == [("TA0100", "Collection")]
-    assert {m["id"] for m in shown["mitigations"]} == \
-        _attack_mitigations(_bundle(shared_data / ICS_JSON), "T0830")
+    assert {m["id"] for m in shown["mitigations"]} == _attack_mitigations(
+        _bundle(shared_data / ICS_JSON), "T0830"
+    )
     assert "M0802" in {m["id"] for m in shown["mitigations"]}  # Communication Authenticity
 
 
@@ -281,12 +337,15 @@ def test_a_sub_technique_names_its_parent(store: Store):
 
 # --- repeatable, recognisable ----------------------------------------------------------------
 
+
 @pytest.mark.shared_data
 def test_importing_the_catalogues_again_changes_nothing(shared_data: Path, catalog_store: Path):
     with Store.open(catalog_store) as opened:
         before = opened.content_digest()
-    result = CliRunner().invoke(main, ["kb", "import", *(str(shared_data / c) for c in CATALOGS),
-                                       "--store", str(catalog_store)])
+    result = CliRunner().invoke(
+        main,
+        ["kb", "import", *(str(shared_data / c) for c in CATALOGS), "--store", str(catalog_store)],
+    )
     assert result.exit_code == 0, result.output
     assert "unchanged: 5 file(s)" in result.output and "0 document(s) written" in result.output
     with Store.open(catalog_store) as opened:
@@ -324,8 +383,10 @@ def test_kb_show_prints_a_weakness_and_a_technique(catalog_store: Path):
     assert shown.exit_code == 0, shown.output
     assert shown.output.startswith("CWE-287  (weakness)")
     assert "name: Improper Authentication" in shown.output
-    assert '"id": "CAPEC-22", "kind": "attack_pattern", "name": "Exploiting Trust in Client"' \
+    assert (
+        '"id": "CAPEC-22", "kind": "attack_pattern", "name": "Exploiting Trust in Client"'
         in shown.output
+    )
     shown = runner.invoke(main, ["kb", "show", "T0830", "--json", "--store", str(catalog_store)])
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.output)
@@ -335,6 +396,7 @@ def test_kb_show_prints_a_weakness_and_a_technique(catalog_store: Path):
 
 
 # --- the whole shared-data folder, CVEs included ----------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def everything_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -383,6 +445,7 @@ def test_a_csaf_advisory_cve_names_its_advisory(everything_store: Path):
 
 # --- the hand-made corpus: valid files ----------------------------------------------------
 
+
 def test_stix_2_0_and_2_1_bundles_both_import():
     store = _valid_store()
     t1548 = store.get("T1548")[0].data
@@ -402,26 +465,36 @@ def test_revoked_and_deprecated_objects_are_left_out_and_counted():
     assert "T1174" not in {r.id for r in attack_batch.records}  # a deprecated mitigation
     # A revoked relationship and one from a deprecated mitigation are left out too.
     assert {r.dst for r in attack_batch.relations if r.src == "T1548"} == {"M1026"}
-    assert attack.skipped == {"revoked or deprecated attack-pattern objects": 1,
-                              "revoked or deprecated course-of-action objects": 1}
+    assert attack.skipped == {
+        "revoked or deprecated attack-pattern objects": 1,
+        "revoked or deprecated course-of-action objects": 1,
+    }
     assert "CAPEC-409" not in {r.id for r in capec_batch.records}
     assert capec.skipped["deprecated or obsolete attack patterns"] == 1
 
 
 def test_attack_and_capec_bundles_are_told_apart():
-    claims = {path.name: [i.name for i in all_importers() if i.sniff(read_head(path), path)]
-              for path in VALID.iterdir()}
-    assert claims == {"atlas-mini.yaml": ["atlas"], "capec-mini.json": ["capec"],
-                      "attack-enterprise-mini-stix20.json": ["attack"],
-                      "attack-ics-mini-stix21.json": ["attack"], "cwe-mini.xml": ["cwe"]}
+    claims = {
+        path.name: [i.name for i in all_importers() if i.sniff(read_head(path), path)]
+        for path in VALID.iterdir()
+    }
+    assert claims == {
+        "atlas-mini.yaml": ["atlas"],
+        "capec-mini.json": ["capec"],
+        "attack-enterprise-mini-stix20.json": ["attack"],
+        "attack-ics-mini-stix21.json": ["attack"],
+        "cwe-mini.xml": ["cwe"],
+    }
 
 
 def test_a_capec_pattern_keeps_its_links_and_summary():
     store = _valid_store()
     data = store.get("CAPEC-114")[0].data
     assert data["cwes"] == ["CWE-287"] and data["techniques"] == ["T1548"]
-    assert data["execution_flow"] == [{"phase": "Explore", "steps": ["Find the login"]},
-                                      {"phase": "Exploit", "steps": ["Abuse it"]}]
+    assert data["execution_flow"] == [
+        {"phase": "Explore", "steps": ["Find the login"]},
+        {"phase": "Exploit", "steps": ["Abuse it"]},
+    ]
     assert data["skills_required"] == {"Low": "Knows the protocol."}
     assert [r.dst for r in store.relations(src="CAPEC-115", rel="child_of")] == ["CAPEC-114"]
     (mitigation,) = [r for r in store.records("mitigation") if r.data["framework"] == "capec"]
@@ -445,24 +518,64 @@ CVE = "CVE-2099-0306"
 
 def _store_with_a_cve() -> Store:
     store = _valid_store()
-    batch = ImportBatch("test", "test:cve", records=[
-        Record(VULNERABILITY, CVE, {
-            "description": "Missing authentication on the pump's BLE service.",
-            "published": "2099-01-02", "cwes": ["CWE-306"],
-            "cvss": [{"version": "3.1", "vector": "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-                      "score": 8.8, "source": "cna"},
-                     {"version": "4.0", "vector": "CVSS:4.0/AV:A/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/"
-                      "VA:H/SC:N/SI:N/SA:N", "score": 8.7, "source": "cna"}]}),
-        Record(KEV, CVE, {"date_added": "2099-02-01", "due_date": "2099-02-22",
-                          "ransomware": "Known", "required_action": "Apply the update.",
-                          "cwes": ["CWE-306"]}),
-        Record(ADVISORY, "ICSMA-99-001-01", {"title": "Test Pump", "url": "https://example.org/a",
-                                             "published": "2099-01-02"}),
-    ], relations=[Relation(CVE, REL_CWE, "CWE-306"),
-                  Relation(CVE, REL_ADVISORY, "ICSMA-99-001-01")])
-    scores = [ImportBatch("test", f"test:epss:{day}", records=[
-        Record(EPSS, CVE, {"epss": value, "percentile": percentile, "date": day})])
-        for day, value, percentile in (("2099-03-01", 0.1, 0.5), ("2099-03-02", 0.2, 0.6))]
+    batch = ImportBatch(
+        "test",
+        "test:cve",
+        records=[
+            Record(
+                VULNERABILITY,
+                CVE,
+                {
+                    "description": "Missing authentication on the pump's BLE service.",
+                    "published": "2099-01-02",
+                    "cwes": ["CWE-306"],
+                    "cvss": [
+                        {
+                            "version": "3.1",
+                            "vector": "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                            "score": 8.8,
+                            "source": "cna",
+                        },
+                        {
+                            "version": "4.0",
+                            "vector": "CVSS:4.0/AV:A/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/"
+                            "VA:H/SC:N/SI:N/SA:N",
+                            "score": 8.7,
+                            "source": "cna",
+                        },
+                    ],
+                },
+            ),
+            Record(
+                KEV,
+                CVE,
+                {
+                    "date_added": "2099-02-01",
+                    "due_date": "2099-02-22",
+                    "ransomware": "Known",
+                    "required_action": "Apply the update.",
+                    "cwes": ["CWE-306"],
+                },
+            ),
+            Record(
+                ADVISORY,
+                "ICSMA-99-001-01",
+                {"title": "Test Pump", "url": "https://example.org/a", "published": "2099-01-02"},
+            ),
+        ],
+        relations=[
+            Relation(CVE, REL_CWE, "CWE-306"),
+            Relation(CVE, REL_ADVISORY, "ICSMA-99-001-01"),
+        ],
+    )
+    scores = [
+        ImportBatch(
+            "test",
+            f"test:epss:{day}",
+            records=[Record(EPSS, CVE, {"epss": value, "percentile": percentile, "date": day})],
+        )
+        for day, value, percentile in (("2099-03-01", 0.1, 0.5), ("2099-03-02", 0.2, 0.6))
+    ]
     store.write([ParsedFile(Path("test"), "test", "sha", [batch, *scores])])
     return store
 
@@ -472,20 +585,23 @@ def test_a_cve_is_enriched_with_kev_epss_cvss_and_the_whole_chain():
     assert isinstance(enrichment, VulnerabilityEnrichment)
     assert enrichment.kev and enrichment.kev_date_added == "2099-02-01"
     assert enrichment.kev_ransomware == "Known" and enrichment.kev_due_date == "2099-02-22"
-    assert (enrichment.epss, enrichment.epss_percentile, enrichment.epss_date) == \
-        (0.2, 0.6, "2099-03-02")  # the latest score
+    assert (enrichment.epss, enrichment.epss_percentile, enrichment.epss_date) == (
+        0.2,
+        0.6,
+        "2099-03-02",
+    )  # the latest score
     assert enrichment.cvss_vectors("3") == ["CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"]
     assert enrichment.cvss_vectors("4.0")[0].startswith("CVSS:4.0/AV:A")
     # CWE-306 has no attack pattern of its own: it borrows those of CWE-287, its parent.
-    assert [(c.id, c.via) for c in enrichment.cwes] == [("CWE-287", ("CWE-306",)),
-                                                        ("CWE-306", ())]
-    assert [(c.id, c.via) for c in enrichment.capecs] == [("CAPEC-114", ("CWE-287",)),
-                                                          ("CAPEC-115", ("CWE-287",))]
+    assert [(c.id, c.via) for c in enrichment.cwes] == [("CWE-287", ("CWE-306",)), ("CWE-306", ())]
+    assert [(c.id, c.via) for c in enrichment.capecs] == [
+        ("CAPEC-114", ("CWE-287",)),
+        ("CAPEC-115", ("CWE-287",)),
+    ]
     assert [(t.id, t.via) for t in enrichment.techniques] == [("T1548", ("CAPEC-114",))]
     mitigations = {m.id: m.via for m in enrichment.mitigations}
     assert mitigations["M1026"] == ("T1548",)
-    assert mitigations["course-of-action--20000000-0000-4000-8000-000000000001"] == (
-        "CAPEC-114",)
+    assert mitigations["course-of-action--20000000-0000-4000-8000-000000000001"] == ("CAPEC-114",)
     assert [(a.id, a.title) for a in enrichment.advisories] == [("ICSMA-99-001-01", "Test Pump")]
     assert json.loads(enrichment.model_dump_json())["kev"] is True
 
@@ -511,8 +627,7 @@ def test_describe_a_cve_a_weakness_a_pattern_a_technique_and_a_mitigation():
     assert [t["id"] for t in pattern["techniques"]] == ["T1548"]
     assert {m["id"] for m in pattern["mitigations"]} >= {"M1026"}
     technique = describe(store, "t1548")
-    assert [t["name"] for t in technique["tactics"]] == ["Privilege Escalation",
-                                                          "Defense Evasion"]
+    assert [t["name"] for t in technique["tactics"]] == ["Privilege Escalation", "Defense Evasion"]
     assert [s["id"] for s in technique["subtechniques"]] == ["T1548.002"]
     assert [c["id"] for c in technique["capecs"]] == ["CAPEC-114"]
     assert describe(store, "T1548.002")["parent"]["id"] == "T1548"
@@ -526,6 +641,7 @@ def test_describe_a_cve_a_weakness_a_pattern_a_technique_and_a_mitigation():
 
 
 # --- the hand-made corpus: malformed and hostile files ------------------------------------
+
 
 def test_the_corpus_is_large_enough_and_fully_described():
     assert len(MALFORMED_FILES) >= 40
@@ -561,8 +677,10 @@ def test_a_refused_file_leaves_the_store_unchanged(path: Path):
 
 def test_the_cli_refuses_a_hostile_file_with_exit_2_and_no_traceback(tmp_path: Path):
     store = tmp_path / "kb.sqlite"
-    result = CliRunner().invoke(main, ["kb", "import", str(VALID),
-                                       str(MALFORMED / "cwe-xxe-file.xml"), "--store", str(store)])
+    result = CliRunner().invoke(
+        main,
+        ["kb", "import", str(VALID), str(MALFORMED / "cwe-xxe-file.xml"), "--store", str(store)],
+    )
     assert result.exit_code == 2
     assert "cwe-xxe-file.xml:2: document type: a DOCTYPE declaration refused" in result.output
     assert "Traceback" not in result.output and "nothing was imported" in result.output
@@ -572,13 +690,32 @@ def test_the_cli_refuses_a_hostile_file_with_exit_2_and_no_traceback(tmp_path: P
 
 # --- fuzzing ------------------------------------------------------------------------------
 
-_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
-                     st.sampled_from(["CWE-287", "CAPEC-114", "T1548", "AML.T0043",
-                                      "attack-pattern--", "<b>x</b>", "<![x[", "revoked"]))
-_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-    max_leaves=6)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "CWE-287",
+            "CAPEC-114",
+            "T1548",
+            "AML.T0043",
+            "attack-pattern--",
+            "<b>x</b>",
+            "<![x[",
+            "revoked",
+        ]
+    ),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 def _paths(value: Any, path: tuple = ()) -> list[tuple]:
@@ -625,17 +762,21 @@ _STRUCTURED: list[tuple[str, type[Importer], Callable[[str], Any], Callable[[Any
     ("capec-mini.json", CapecImporter, json.loads, json.dumps),
     ("attack-enterprise-mini-stix20.json", AttackImporter, json.loads, json.dumps),
     ("attack-ics-mini-stix21.json", AttackImporter, json.loads, json.dumps),
-    ("atlas-mini.yaml", AtlasImporter, lambda text: yaml.load(text, Loader=yaml.BaseLoader),
-     lambda data: yaml.safe_dump(data, sort_keys=False)),
+    (
+        "atlas-mini.yaml",
+        AtlasImporter,
+        lambda text: yaml.load(text, Loader=yaml.BaseLoader),
+        lambda data: yaml.safe_dump(data, sort_keys=False),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "importer", "load", "dump"), _STRUCTURED,
-                         ids=[s[0] for s in _STRUCTURED])
+@pytest.mark.parametrize(
+    ("name", "importer", "load", "dump"), _STRUCTURED, ids=[s[0] for s in _STRUCTURED]
+)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_a_mutated_record_is_imported_or_refused_never_crashes(name, importer, load, dump,
-                                                              data):
+def test_a_mutated_record_is_imported_or_refused_never_crashes(name, importer, load, dump, data):
     original = load((VALID / name).read_text("utf-8"))
     for _ in range(data.draw(st.integers(1, 3))):
         paths = _paths(original)
@@ -656,15 +797,29 @@ def test_mutated_bytes_are_imported_or_refused_never_crash(path: Path, data):
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(content)))
         action = data.draw(st.sampled_from(["truncate", "insert", "replace", "delete"]))
-        chunk = data.draw(st.binary(min_size=1, max_size=8) | st.sampled_from(
-            [b"<!DOCTYPE x [<!ENTITY a 'b'>]>", b"&a;", b"*a", b"&a [", b"{", b"]", b"\x00",
-             b"\xff", b'"', b"NaN"]))
+        chunk = data.draw(
+            st.binary(min_size=1, max_size=8)
+            | st.sampled_from(
+                [
+                    b"<!DOCTYPE x [<!ENTITY a 'b'>]>",
+                    b"&a;",
+                    b"*a",
+                    b"&a [",
+                    b"{",
+                    b"]",
+                    b"\x00",
+                    b"\xff",
+                    b'"',
+                    b"NaN",
+                ]
+            )
+        )
         if action == "truncate":
             content = content[:at]
         elif action == "insert":
             content[at:at] = chunk
         elif action == "replace":
-            content[at:at + len(chunk)] = chunk
+            content[at : at + len(chunk)] = chunk
         else:
-            del content[at:at + 8]
+            del content[at : at + 8]
     _parses_or_refuses(detect(path), path.suffix, bytes(content))

@@ -14,8 +14,9 @@ from mdrisk.kb.store import Store
 @pytest.fixture(scope="module")
 def full_store(shared_data, tmp_path_factory):
     store_path = tmp_path_factory.mktemp("kb") / "kb.sqlite"
-    result = CliRunner().invoke(main, ["kb", "import", str(shared_data), "--store",
-                                       str(store_path)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["kb", "import", str(shared_data), "--store", str(store_path)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return store_path, result.output
 
@@ -30,8 +31,16 @@ def test_everything_under_the_shared_data_imports(full_store):
         assert f"as {importer}" in output
     with Store.open(store_path) as store:
         counts = store.counts()
-    for kind in ("vulnerability", "advisory", "kev", "weakness", "attack_pattern", "technique",
-                 "mitigation", "sbom_component"):
+    for kind in (
+        "vulnerability",
+        "advisory",
+        "kev",
+        "weakness",
+        "attack_pattern",
+        "technique",
+        "mitigation",
+        "sbom_component",
+    ):
         assert counts.get(kind, 0) > 0, kind
 
 
@@ -46,8 +55,10 @@ def test_a_repeated_import_of_everything_changes_nothing(full_store, shared_data
         assert store.content_digest() == before
 
 
-@pytest.mark.parametrize("identifier", ["CVE-2020-27256", "CWE-287", "CAPEC-94", "T0830",
-                                        "T1557", "AML.T0043", "ICSMA-21-012-01"])
+@pytest.mark.parametrize(
+    "identifier",
+    ["CVE-2020-27256", "CWE-287", "CAPEC-94", "T0830", "T1557", "AML.T0043", "ICSMA-21-012-01"],
+)
 def test_show_finds_each_kind_of_id(full_store, identifier):
     store_path, _ = full_store
     result = run("kb", "show", identifier, "--store", str(store_path), "--json")
@@ -60,11 +71,19 @@ def test_show_of_an_unknown_id_exits_2(full_store):
     assert run("kb", "show", "CVE-1999-99999", "--store", str(store_path)).exit_code == 2
 
 
-def test_match_json_gives_id_confidence_and_reason_and_a_fixed_version_does_not_match(
-        full_store):
+def test_match_json_gives_id_confidence_and_reason_and_a_fixed_version_does_not_match(full_store):
     store_path, _ = full_store
-    base = ["kb", "match", "--store", str(store_path), "--vendor", "SOOIL",
-            "--product", "Dana Diabecare RS", "--json"]
+    base = [
+        "kb",
+        "match",
+        "--store",
+        str(store_path),
+        "--vendor",
+        "SOOIL",
+        "--product",
+        "Dana Diabecare RS",
+        "--json",
+    ]
     affected = json.loads(run(*base, "--version", "2.9").output)
     assert {"CVE-2020-27256", "CVE-2020-27269"} <= {m["id"] for m in affected}
     assert all(0 <= m["confidence"] <= 1 and m["reason"] for m in affected)

@@ -46,8 +46,11 @@ def test_fixed_versions_from_the_advisories_bring_back_none_of_their_cves(judged
     queries, answers = judged
     fixed = [(q, a) for q, a in zip(queries, answers, strict=True) if q.kind == "fixed"]
     assert fixed
-    wrong = [(q.product, q.version, sorted(a - q.expected - q.acceptable)) for q, a in fixed
-             if a - q.expected - q.acceptable]
+    wrong = [
+        (q.product, q.version, sorted(a - q.expected - q.acceptable))
+        for q, a in fixed
+        if a - q.expected - q.acceptable
+    ]
     assert len(wrong) <= 0.02 * len(fixed), wrong[:5]
 
 

@@ -110,8 +110,9 @@ def test_build_suffixes_and_wildcards_are_read():
 
 def test_unparseable_versions_compare_as_unknown_not_as_a_match():
     assert compare_text("n/a", "1.0") is None
-    verdict = evaluate([{"status": "affected", "expression": "<= 2.3"}], "unaffected",
-                       "Accu-Chek Inform II")
+    verdict = evaluate(
+        [{"status": "affected", "expression": "<= 2.3"}], "unaffected", "Accu-Chek Inform II"
+    )
     assert verdict.status == UNKNOWN and "cannot be interpreted" in verdict.why
 
 
@@ -122,8 +123,10 @@ def test_unparseable_versions_compare_as_unknown_not_as_a_match():
 CSAF_RANGES: dict[str, tuple[str | None, str | None] | str] = {
     "6.x (Wireless Battery Modules (16 | 16D38 | 17 | 17D19 | >= 20D29 | <= v20D32 | "
     ">= 22D24 | <= v22D28)": ("6.2", "8.1"),
-    "8.x (Wireless Battery Modules v17 | v17D19 >= 20D29 | <= 20D32 | >= 22D24 | <= 22D28)":
-        ("8.1", "9.0"),
+    "8.x (Wireless Battery Modules v17 | v17D19 >= 20D29 | <= 20D32 | >= 22D24 | <= 22D28)": (
+        "8.1",
+        "9.0",
+    ),
     "9.x (with Wireless Battery Modules >= 22D19 | <= v22D28)": ("9.4", "8.9"),
     "<  july 1 2017": ("June 2017", "August 2017"),
     "<  november 29 2017": ("November 28, 2017", "December 2017"),
@@ -304,8 +307,10 @@ def test_a_version_under_a_wildcard_query_is_only_sure_when_the_whole_prefix_is(
 
 
 def test_descriptions_and_shipping_dates_are_kept_but_never_guessed():
-    for form in ("with wireless option (shipped between 2016-August 2018)",
-                 "Accu-Chek Inform II Base Unit Light"):
+    for form in (
+        "with wireless option (shipped between 2016-August 2018)",
+        "Accu-Chek Inform II Base Unit Light",
+    ):
         read = parse_range(form)
         assert read.problem
         assert read.contains(parse_version("2.1"), "2.1") is None
@@ -334,30 +339,53 @@ def test_every_range_form_in_the_real_advisories_is_in_the_table(shared_data):
 LINUX = [  # the Linux CNA's shape in the vulnrichment records
     {"status": "affected", "version": "6.8"},
     {"status": "unaffected", "version": "0", "less_than": "6.8", "version_type": "custom"},
-    {"status": "unaffected", "version": "6.1.81", "less_than_or_equal": "6.1.*",
-     "version_type": "custom"},
-    {"status": "unaffected", "version": "6.9", "less_than_or_equal": "*",
-     "version_type": "original_commit_for_fix"},
+    {
+        "status": "unaffected",
+        "version": "6.1.81",
+        "less_than_or_equal": "6.1.*",
+        "version_type": "custom",
+    },
+    {
+        "status": "unaffected",
+        "version": "6.9",
+        "less_than_or_equal": "*",
+        "version_type": "original_commit_for_fix",
+    },
 ]
 
 
-@pytest.mark.parametrize(("version", "status"), [
-    ("6.8", AFFECTED), ("6.8.3", AFFECTED), ("6.1.50", UNAFFECTED), ("6.1.90", UNAFFECTED),
-    ("6.9", UNAFFECTED), ("6.10.2", UNAFFECTED)])
+@pytest.mark.parametrize(
+    ("version", "status"),
+    [
+        ("6.8", AFFECTED),
+        ("6.8.3", AFFECTED),
+        ("6.1.50", UNAFFECTED),
+        ("6.1.90", UNAFFECTED),
+        ("6.9", UNAFFECTED),
+        ("6.10.2", UNAFFECTED),
+    ],
+)
 def test_cve5_ranges_with_a_default_status(version, status):
     assert evaluate(LINUX, "affected", version).status == status
 
 
 def test_cve5_version_zero_is_an_open_lower_bound_and_less_than_is_exclusive():
-    chirp = [{"status": "affected", "version": "0", "less_than": "v1.26.0",
-              "version_type": "custom"}]
+    chirp = [
+        {"status": "affected", "version": "0", "less_than": "v1.26.0", "version_type": "custom"}
+    ]
     assert evaluate(chirp, "unaffected", "1.25.9").status == AFFECTED
     assert evaluate(chirp, "unaffected", "1.26.0").status == UNAFFECTED
 
 
 def test_cve5_version_with_less_than_or_equal_starts_the_range_at_version():
-    venue = [{"status": "affected", "version": "R4", "less_than_or_equal": "R4.3",
-              "version_type": "custom"}]
+    venue = [
+        {
+            "status": "affected",
+            "version": "R4",
+            "less_than_or_equal": "R4.3",
+            "version_type": "custom",
+        }
+    ]
     assert evaluate(venue, "unaffected", "R4.2").status == AFFECTED
     assert evaluate(venue, "unaffected", "R4.3").status == AFFECTED
     assert evaluate(venue, "unaffected", "R4.4").status == UNAFFECTED
@@ -372,18 +400,27 @@ def test_cve5_unknown_status_says_nothing_and_default_applies_when_nothing_match
 
 
 def test_git_commit_ranges_are_unknown_never_a_match():
-    git = [{"status": "affected", "version": "1da177e4c3f4", "less_than": "5343f724c912",
-            "version_type": "git"}]
+    git = [
+        {
+            "status": "affected",
+            "version": "1da177e4c3f4",
+            "less_than": "5343f724c912",
+            "version_type": "git",
+        }
+    ]
     verdict = evaluate(git, "unaffected", "5.4")
     assert verdict.status == UNKNOWN and "commit" in verdict.why
 
 
-@pytest.mark.parametrize(("bounds", "inside", "outside"), [
-    ({"greater_than_or_equal": "1.0", "less_than": "2.0"}, ["1.0", "1.9.9"], ["0.9", "2.0"]),
-    ({"greater_than": "1.0", "less_than_or_equal": "2.0"}, ["1.0.1", "2.0"], ["1.0", "2.0.1"]),
-    ({"less_than_or_equal": "3.6.6"}, ["0.1", "3.6.6"], ["3.6.7"]),
-    ({"greater_than_or_equal": "4.4"}, ["4.4", "10"], ["4.3.9"]),
-])
+@pytest.mark.parametrize(
+    ("bounds", "inside", "outside"),
+    [
+        ({"greater_than_or_equal": "1.0", "less_than": "2.0"}, ["1.0", "1.9.9"], ["0.9", "2.0"]),
+        ({"greater_than": "1.0", "less_than_or_equal": "2.0"}, ["1.0.1", "2.0"], ["1.0", "2.0.1"]),
+        ({"less_than_or_equal": "3.6.6"}, ["0.1", "3.6.6"], ["3.6.7"]),
+        ({"greater_than_or_equal": "4.4"}, ["4.4", "10"], ["4.3.9"]),
+    ],
+)
 def test_nvd_start_and_end_including_and_excluding(bounds, inside, outside):
     constraint = {"status": "affected", **bounds}
     for version in inside:
@@ -393,15 +430,19 @@ def test_nvd_start_and_end_including_and_excluding(bounds, inside, outside):
 
 
 def test_a_fixed_version_never_matches_even_inside_an_affected_range():
-    entries = [{"status": "affected", "expression": "<= 9.33"},
-               {"status": "unaffected", "version": "9.19"}]
+    entries = [
+        {"status": "affected", "expression": "<= 9.33"},
+        {"status": "unaffected", "version": "9.19"},
+    ]
     assert evaluate(entries, "unaffected", "9.19").status == UNAFFECTED
     assert evaluate(entries, "unaffected", "9.13").status == AFFECTED
 
 
 def test_a_query_without_version_is_unknown_unless_every_version_is_affected():
-    assert evaluate([{"status": "affected", "expression": "vers:all/*"}], "unaffected",
-                    None).status == AFFECTED
+    assert (
+        evaluate([{"status": "affected", "expression": "vers:all/*"}], "unaffected", None).status
+        == AFFECTED
+    )
     verdict = evaluate([{"status": "affected", "expression": "<= 2.3.6"}], "unaffected", None)
     assert verdict.status == UNKNOWN and "no version given" in verdict.why
 
@@ -409,12 +450,14 @@ def test_a_query_without_version_is_unknown_unless_every_version_is_affected():
 def test_constraint_ranges_say_what_they_cover():
     assert constraint_range({"version": "0", "less_than": "6.8"}).intervals[0].lower is None
     assert constraint_range({"version": "*"}).everything
-    assert constraint_range({"version": "6.9", "less_than_or_equal": "*"}).intervals[0].upper \
-        is None
+    assert (
+        constraint_range({"version": "6.9", "less_than_or_equal": "*"}).intervals[0].upper is None
+    )
     assert constraint_range({"version": "9.13 | 9.19"}).contains(parse_version("9.19"))
 
 
 # --- CPE ------------------------------------------------------------------------------------------
+
 
 def test_cpe_attributes_escapes_and_derived_names():
     cpe = parse_cpe(r"cpe:2.3:a:becton_dickinson:alaris\:pc_unit:9.19:sp1:*:*:*:*:*:*")
@@ -425,19 +468,41 @@ def test_cpe_attributes_escapes_and_derived_names():
     assert (old.vendor, old.product, old.version, old.update) == ("offis", "dcmtk", "3.6.6", "*")
 
 
-@pytest.mark.parametrize(("pattern", "name", "expected"), [
-    ("cpe:2.3:a:offis:dcmtk:*:*:*:*:*:*:*:*", "cpe:2.3:a:offis:dcmtk:3.6.6:*:*:*:*:*:*:*", True),
-    ("cpe:2.3:a:offis:dcmtk:3.6.*:*:*:*:*:*:*:*", "cpe:2.3:a:offis:dcmtk:3.6.6:*:*:*:*:*:*:*",
-     True),
-    ("cpe:2.3:a:offis:dcmtk:3.6.?:*:*:*:*:*:*:*", "cpe:2.3:a:offis:dcmtk:3.7.0:*:*:*:*:*:*:*",
-     False),
-    ("cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:-:*:*:*",
-     "cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:-:*:*:*", True),
-    ("cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:-:*:*:*",
-     "cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:*:*:*:*", False),
-    ("cpe:2.3:a:offis:dcmtk:*:*:*:*:*:*:*:*", "cpe:2.3:a:offis:dicom:3.6.6:*:*:*:*:*:*:*",
-     False),
-])
+@pytest.mark.parametrize(
+    ("pattern", "name", "expected"),
+    [
+        (
+            "cpe:2.3:a:offis:dcmtk:*:*:*:*:*:*:*:*",
+            "cpe:2.3:a:offis:dcmtk:3.6.6:*:*:*:*:*:*:*",
+            True,
+        ),
+        (
+            "cpe:2.3:a:offis:dcmtk:3.6.*:*:*:*:*:*:*:*",
+            "cpe:2.3:a:offis:dcmtk:3.6.6:*:*:*:*:*:*:*",
+            True,
+        ),
+        (
+            "cpe:2.3:a:offis:dcmtk:3.6.?:*:*:*:*:*:*:*",
+            "cpe:2.3:a:offis:dcmtk:3.7.0:*:*:*:*:*:*:*",
+            False,
+        ),
+        (
+            "cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:-:*:*:*",
+            "cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:-:*:*:*",
+            True,
+        ),
+        (
+            "cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:-:*:*:*",
+            "cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:*:*:*:*",
+            False,
+        ),
+        (
+            "cpe:2.3:a:offis:dcmtk:*:*:*:*:*:*:*:*",
+            "cpe:2.3:a:offis:dicom:3.6.6:*:*:*:*:*:*:*",
+            False,
+        ),
+    ],
+)
 def test_cpe_name_matching_with_any_and_na(pattern, name, expected):
     assert cpe_matches(parse_cpe(pattern), parse_cpe(name)) is expected
 
@@ -451,10 +516,15 @@ def test_malformed_cpes_are_refused_with_a_reason(case):
 
 # --- purl -----------------------------------------------------------------------------------------
 
+
 def test_package_urls_are_read_into_parts():
     purl = parse_purl("pkg:nuget/Newtonsoft.Json@9.0.1")
-    assert (purl.type, purl.namespace, purl.name, purl.version) == \
-        ("nuget", "", "Newtonsoft.Json", "9.0.1")
+    assert (purl.type, purl.namespace, purl.name, purl.version) == (
+        "nuget",
+        "",
+        "Newtonsoft.Json",
+        "9.0.1",
+    )
     github = parse_purl("pkg:github/wolfssl/wolfssl@v4.8.1?arch=x86#src")
     assert github.key == ("github", "wolfssl", "wolfssl") and github.vendor_hint == "wolfssl"
     assert parse_purl("pkg:pypi/Py_DICOM").key == parse_purl("pkg:pypi/py-dicom").key
@@ -472,37 +542,56 @@ def test_malformed_package_urls_are_refused_with_a_reason(case):
 ALIASES = AliasTable.load()
 
 
-@pytest.mark.parametrize(("written", "company"), [
-    ("BD", "bd"), ("Becton, Dickinson and Company (BD)", "bd"), ("Becton Dickinson & Co", "bd"),
-    ("becton_dickinson", "bd"), ("Philips", "philips"), ("Koninklijke Philips N.V.", "philips"),
-    ("Philips Healthcare", "philips"), ("Phillips", "philips"), ("GE", "ge_healthcare"),
-    ("GE Healthcare", "ge_healthcare"), ("General Electric (GE)", "ge_healthcare"),
-    ("GE HealthCare", "ge_healthcare"), ("B. Braun Melsungen AG", "b_braun"),
-    ("B. Braun", "b_braun"), ("B. Braun Medical Inc.", "b_braun"), ("bbraun", "b_braun"),
-    ("Hillrom", "hillrom"), ("Hill-Rom", "hillrom"), ("Baxter (Hillrom)", "hillrom"),
-    ("Siemens Healthineers (Subsidiary of Siemens)", "siemens_healthineers"),
-    ("Natus Medical, Inc. (Natus)", "natus"), ("Natus Medical Inc", "natus"),
-    ("Carestream", "carestream"), ("Dräger", "draeger"), ("Drager", "draeger"),
-    ("Innokas YhtymÃ¤ Oy", "innokas"), ("Innokas YhtymÃƒÂ¤ Oy", "innokas"),
-    ("SOOIL Developments Co, Ltd.", "sooil"), ("Medtronic", "medtronic"),
-])
+@pytest.mark.parametrize(
+    ("written", "company"),
+    [
+        ("BD", "bd"),
+        ("Becton, Dickinson and Company (BD)", "bd"),
+        ("Becton Dickinson & Co", "bd"),
+        ("becton_dickinson", "bd"),
+        ("Philips", "philips"),
+        ("Koninklijke Philips N.V.", "philips"),
+        ("Philips Healthcare", "philips"),
+        ("Phillips", "philips"),
+        ("GE", "ge_healthcare"),
+        ("GE Healthcare", "ge_healthcare"),
+        ("General Electric (GE)", "ge_healthcare"),
+        ("GE HealthCare", "ge_healthcare"),
+        ("B. Braun Melsungen AG", "b_braun"),
+        ("B. Braun", "b_braun"),
+        ("B. Braun Medical Inc.", "b_braun"),
+        ("bbraun", "b_braun"),
+        ("Hillrom", "hillrom"),
+        ("Hill-Rom", "hillrom"),
+        ("Baxter (Hillrom)", "hillrom"),
+        ("Siemens Healthineers (Subsidiary of Siemens)", "siemens_healthineers"),
+        ("Natus Medical, Inc. (Natus)", "natus"),
+        ("Natus Medical Inc", "natus"),
+        ("Carestream", "carestream"),
+        ("Dräger", "draeger"),
+        ("Drager", "draeger"),
+        ("Innokas YhtymÃ¤ Oy", "innokas"),
+        ("Innokas YhtymÃƒÂ¤ Oy", "innokas"),
+        ("SOOIL Developments Co, Ltd.", "sooil"),
+        ("Medtronic", "medtronic"),
+    ],
+)
 def test_vendor_names_resolve_to_one_company(written, company):
     assert ALIASES.resolve(written) == frozenset({company})
 
 
 def test_joint_advisories_name_every_vendor():
-    assert ALIASES.resolve("ENEA, Green Hills Software, ITRON, IP Infusion, and Wind River") == \
-        frozenset({"enea", "green_hills", "itron", "ip_infusion", "wind_river"})
-    assert {"bd", "carefusion"} <= ALIASES.resolve(
-        "CareFusion, Becton, Dickinson and Company (BD)")
+    assert ALIASES.resolve(
+        "ENEA, Green Hills Software, ITRON, IP Infusion, and Wind River"
+    ) == frozenset({"enea", "green_hills", "itron", "ip_infusion", "wind_river"})
+    assert {"bd", "carefusion"} <= ALIASES.resolve("CareFusion, Becton, Dickinson and Company (BD)")
     assert ALIASES.resolve("Acme Widgets Inc.") == frozenset({"?acmewidgets"})
     assert ALIASES.resolve("n/a") == frozenset()
 
 
 def test_owned_and_acquired_companies_are_related_not_the_same():
     assert ALIASES.link(ALIASES.resolve("Baxter"), ALIASES.resolve("Hillrom")).kind == RELATED
-    assert ALIASES.link(ALIASES.resolve("Welch Allyn"), ALIASES.resolve("Baxter")).kind \
-        == RELATED
+    assert ALIASES.link(ALIASES.resolve("Welch Allyn"), ALIASES.resolve("Baxter")).kind == RELATED
     assert ALIASES.link(ALIASES.resolve("BD"), ALIASES.resolve("Becton Dickinson")).kind == SAME
     assert ALIASES.link(ALIASES.resolve("Philips"), ALIASES.resolve("GE")) is None
     # two companies under one owner are not each other's
@@ -547,10 +636,13 @@ def test_two_different_model_numbers_never_look_alike():
     def weight(token: str) -> float:
         return 1.0
 
-    assert similarity(("alaris", "8015", "pc", "unit"), ("alaris", "8000", "pc", "unit"),
-                      weight).score == 0
-    assert similarity(("alaris", "pc", "unit"), ("alaris", "8015", "pc", "unit"),
-                      weight).score > 0.8
+    assert (
+        similarity(("alaris", "8015", "pc", "unit"), ("alaris", "8000", "pc", "unit"), weight).score
+        == 0
+    )
+    assert (
+        similarity(("alaris", "pc", "unit"), ("alaris", "8015", "pc", "unit"), weight).score > 0.8
+    )
     siblings = similarity(("mylife", "cloud"), ("mylife", "app"), weight)
     assert siblings.siblings and siblings.score < 0.6
 
@@ -558,16 +650,19 @@ def test_two_different_model_numbers_never_look_alike():
 # --- properties -----------------------------------------------------------------------------------
 
 version_like = st.one_of(
-    st.from_regex(r"\A[vVrR]?\d{1,4}(\.\d{1,4}){0,4}([a-cA-C]|[-.](rc|beta|sp|build )\d{1,3}"
-                  r"|\.x)?\Z"),
+    st.from_regex(
+        r"\A[vVrR]?\d{1,4}(\.\d{1,4}){0,4}([a-cA-C]|[-.](rc|beta|sp|build )\d{1,3}"
+        r"|\.x)?\Z"
+    ),
     st.from_regex(r"\A(BT|B\.|C\.|MMT-|R)?\d{1,3}(\.\d{1,3}){0,2}\Z"),
     st.from_regex(r"\A(19|20)\d\d-[01]\d-[0-3]\d\Z"),
     st.sampled_from([a for pair in ORDERED + EQUAL for a in pair]),
 )
 version_text = st.one_of(st.text(max_size=30), version_like)
 parseable = version_like.map(parse_version).filter(lambda v: v is not None)
-PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                          HealthCheck.filter_too_much])
+PROPERTY = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 
 
 @given(st.one_of(version_text, st.none(), st.integers(), st.lists(st.integers(), max_size=3)))
@@ -630,8 +725,16 @@ def test_alias_tables_raise_only_input_errors(text):
 
 # --- the matcher on entries modelled on real advisories -------------------------------------------
 
-def _entry(vuln: str, vendor: str, product: str, *versions: dict, default: str = "unaffected",
-           cpe: str | None = None, purl: str | None = None) -> AffectedEntry:
+
+def _entry(
+    vuln: str,
+    vendor: str,
+    product: str,
+    *versions: dict,
+    default: str = "unaffected",
+    cpe: str | None = None,
+    purl: str | None = None,
+) -> AffectedEntry:
     return AffectedEntry(vuln, vendor, product, tuple(versions), default, cpe, purl)
 
 
@@ -640,34 +743,72 @@ def _affected(**kind: str) -> dict:
 
 
 MODEL_ENTRIES = [
-    _entry("CVE-2020-25165", "Becton, Dickinson and Company (BD)", "Alaris PC Unit Model 8015",
-           _affected(expression="<= 9.33.1")),
-    _entry("CVE-2019-11479", "Becton, Dickinson and Company (BD)", "Alaris PC Unit",
-           _affected(version="9.13 | 9.19 | 9.33 | 12.1")),
-    _entry("CVE-2016-8375", "Becton, Dickinson and Company (BD)", "Alaris 8000 PC unit",
-           _affected(expression="vers:all/*")),
-    _entry("CVE-2020-27256", "SOOIL Developments Co, Ltd.", "Dana Diabecare RS",
-           _affected(expression="< 3.0")),
-    _entry("CVE-2021-27410", "Hillrom", "Welch Allyn Connex Spot Monitor (CSM)",
-           _affected(expression="< 1.52")),
+    _entry(
+        "CVE-2020-25165",
+        "Becton, Dickinson and Company (BD)",
+        "Alaris PC Unit Model 8015",
+        _affected(expression="<= 9.33.1"),
+    ),
+    _entry(
+        "CVE-2019-11479",
+        "Becton, Dickinson and Company (BD)",
+        "Alaris PC Unit",
+        _affected(version="9.13 | 9.19 | 9.33 | 12.1"),
+    ),
+    _entry(
+        "CVE-2016-8375",
+        "Becton, Dickinson and Company (BD)",
+        "Alaris 8000 PC unit",
+        _affected(expression="vers:all/*"),
+    ),
+    _entry(
+        "CVE-2020-27256",
+        "SOOIL Developments Co, Ltd.",
+        "Dana Diabecare RS",
+        _affected(expression="< 3.0"),
+    ),
+    _entry(
+        "CVE-2021-27410",
+        "Hillrom",
+        "Welch Allyn Connex Spot Monitor (CSM)",
+        _affected(expression="< 1.52"),
+    ),
     _entry("CVE-2018-8863", "Philips", "EncoreAnywhere", _affected(expression="<= 2.36.3.3")),
-    _entry("CVE-2017-14004", "Abbott Laboratories", "Accent MRI",
-           _affected(expression="< august 28")),
-    _entry("CVE-2022-2119", "offis", "dcmtk",
-           {"status": "affected", "less_than": "3.6.7"},
-           cpe="cpe:2.3:a:offis:dcmtk:*:*:*:*:*:*:*:*"),
-    _entry("CVE-2099-0001", "", "example-lib", {"status": "affected", "less_than": "2.0"},
-           purl="pkg:pypi/example-lib"),
-    _entry("CVE-2020-10598", "Becton, Dickinson and Company (BD)", "Pyxis MedStation ES System",
-           _affected(version="1.6.1")),
+    _entry(
+        "CVE-2017-14004", "Abbott Laboratories", "Accent MRI", _affected(expression="< august 28")
+    ),
+    _entry(
+        "CVE-2022-2119",
+        "offis",
+        "dcmtk",
+        {"status": "affected", "less_than": "3.6.7"},
+        cpe="cpe:2.3:a:offis:dcmtk:*:*:*:*:*:*:*:*",
+    ),
+    _entry(
+        "CVE-2099-0001",
+        "",
+        "example-lib",
+        {"status": "affected", "less_than": "2.0"},
+        purl="pkg:pypi/example-lib",
+    ),
+    _entry(
+        "CVE-2020-10598",
+        "Becton, Dickinson and Company (BD)",
+        "Pyxis MedStation ES System",
+        _affected(version="1.6.1"),
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def model_matcher() -> Matcher:
     store = Store.in_memory()
-    batch = ImportBatch("test", "test:model", affected=MODEL_ENTRIES,
-                        relations=[Relation("CVE-2020-25165", "described_in", "ICSMA-20-317-01")])
+    batch = ImportBatch(
+        "test",
+        "test:model",
+        affected=MODEL_ENTRIES,
+        relations=[Relation("CVE-2020-25165", "described_in", "ICSMA-20-317-01")],
+    )
     store.write([ParsedFile(Path("model.json"), "test", "0" * 64, [batch])])
     return Matcher.from_store(store)
 
@@ -677,8 +818,9 @@ def _ids(matches) -> list[str]:
 
 
 def test_vendor_alias_product_variant_and_version_range_match_with_the_reason(model_matcher):
-    found = model_matcher.match(ComponentQuery(vendor="BD", product="Alaris PC Unit",
-                                               version="9.19"))
+    found = model_matcher.match(
+        ComponentQuery(vendor="BD", product="Alaris PC Unit", version="9.19")
+    )
     assert _ids(found)[:1] == ["CVE-2019-11479"] and found[0].confidence == 1.0
     by_id = {m.id: m for m in found}
     reason = by_id["CVE-2020-25165"].reason
@@ -686,16 +828,19 @@ def test_vendor_alias_product_variant_and_version_range_match_with_the_reason(mo
     assert "'Alaris PC Unit' matches 'Alaris PC Unit Model 8015'" in reason
     assert "9.19 within '<= 9.33.1'" in reason and "ICSMA-20-317-01" in reason
     assert all(0 < m.confidence <= 1 for m in found)
-    assert [m.confidence for m in found] == sorted((m.confidence for m in found),
-                                                   reverse=True)
+    assert [m.confidence for m in found] == sorted((m.confidence for m in found), reverse=True)
 
 
 def test_a_fixed_version_does_not_match(model_matcher):
-    found = model_matcher.match(ComponentQuery(vendor="SOOIL", product="Dana Diabecare RS",
-                                               version="3.0"))
+    found = model_matcher.match(
+        ComponentQuery(vendor="SOOIL", product="Dana Diabecare RS", version="3.0")
+    )
     assert found == []
-    assert _ids(model_matcher.match(ComponentQuery(vendor="SOOIL", product="Dana Diabecare RS",
-                                                   version="2.9"))) == ["CVE-2020-27256"]
+    assert _ids(
+        model_matcher.match(
+            ComponentQuery(vendor="SOOIL", product="Dana Diabecare RS", version="2.9")
+        )
+    ) == ["CVE-2020-27256"]
 
 
 def test_a_query_without_version_matches_with_lower_confidence_and_says_so(model_matcher):
@@ -705,15 +850,20 @@ def test_a_query_without_version_matches_with_lower_confidence_and_says_so(model
 
 
 def test_an_uninterpretable_published_version_matches_only_with_low_confidence(model_matcher):
-    found = model_matcher.match(ComponentQuery(vendor="Abbott", product="Accent MRI",
-                                               version="3.2"))
+    found = model_matcher.match(
+        ComponentQuery(vendor="Abbott", product="Accent MRI", version="3.2")
+    )
     assert _ids(found) == ["CVE-2017-14004"]
     assert found[0].confidence < 0.5 and "cannot be interpreted" in found[0].reason
 
 
 def test_vendor_must_agree(model_matcher):
-    assert model_matcher.match(ComponentQuery(vendor="Philips", product="Alaris PC Unit",
-                                              version="9.19")) == []
+    assert (
+        model_matcher.match(
+            ComponentQuery(vendor="Philips", product="Alaris PC Unit", version="9.19")
+        )
+        == []
+    )
 
 
 def test_a_distinctive_product_name_is_enough_without_vendor(model_matcher):
@@ -723,14 +873,16 @@ def test_a_distinctive_product_name_is_enough_without_vendor(model_matcher):
 
 
 def test_a_different_model_number_does_not_match(model_matcher):
-    found = model_matcher.match(ComponentQuery(vendor="BD", product="Alaris 8015 PC Unit",
-                                               version="9.33.1"))
+    found = model_matcher.match(
+        ComponentQuery(vendor="BD", product="Alaris 8015 PC Unit", version="9.33.1")
+    )
     assert "CVE-2016-8375" not in _ids(found)  # that one is the Alaris 8000
 
 
 def test_related_companies_match_with_slightly_lower_confidence(model_matcher):
-    found = model_matcher.match(ComponentQuery(vendor="Welch Allyn",
-                                               product="Connex Spot Monitor", version="1.51"))
+    found = model_matcher.match(
+        ComponentQuery(vendor="Welch Allyn", product="Connex Spot Monitor", version="1.51")
+    )
     assert _ids(found) == ["CVE-2021-27410"]
     assert found[0].confidence == pytest.approx(0.9) and "related" in found[0].reason
 
@@ -738,8 +890,9 @@ def test_related_companies_match_with_slightly_lower_confidence(model_matcher):
 def test_cpe_purl_and_free_text_queries(model_matcher):
     cpe = model_matcher.match(ComponentQuery(cpe="cpe:2.3:a:offis:dcmtk:3.6.6:*:*:*:*:*:*:*"))
     assert _ids(cpe) == ["CVE-2022-2119"] and "CPE" in cpe[0].reason
-    assert model_matcher.match(ComponentQuery(cpe="cpe:2.3:a:offis:dcmtk:3.6.7:*:*:*:*:*:*:*")) \
-        == []
+    assert (
+        model_matcher.match(ComponentQuery(cpe="cpe:2.3:a:offis:dcmtk:3.6.7:*:*:*:*:*:*:*")) == []
+    )
     purl = model_matcher.match(ComponentQuery(purl="pkg:pypi/Example_Lib@1.9"))
     assert _ids(purl) == ["CVE-2099-0001"]
     text = model_matcher.match(ComponentQuery(text="Dana Diabecare RS firmware 2.9"))
@@ -757,41 +910,46 @@ def test_bad_cpe_or_purl_in_a_query_is_an_input_error_naming_the_field(model_mat
 
 
 def test_one_answer_per_vulnerability_keeping_the_best(model_matcher):
-    found = model_matcher.match(ComponentQuery(vendor="BD", product="Alaris PC Unit",
-                                               version="9.33"))
+    found = model_matcher.match(
+        ComponentQuery(vendor="BD", product="Alaris PC Unit", version="9.33")
+    )
     assert len(_ids(found)) == len(set(_ids(found)))
 
 
 # --- the matcher on the real advisories -----------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def real_matcher(shared_data) -> Matcher:
     from mdrisk.kb.importing import import_paths
 
     store = Store.in_memory()
-    import_paths(store, [shared_data / "cisa-csaf-icsma",
-                         shared_data / "cve-records-vulnrichment" / "records"])
+    import_paths(
+        store,
+        [shared_data / "cisa-csaf-icsma", shared_data / "cve-records-vulnrichment" / "records"],
+    )
     return Matcher.from_store(store)
 
 
 def test_real_advisories_alaris_pc_unit(real_matcher):
-    found = real_matcher.match(ComponentQuery(vendor="BD", product="Alaris PC Unit",
-                                              version="9.19"))
+    found = real_matcher.match(
+        ComponentQuery(vendor="BD", product="Alaris PC Unit", version="9.19")
+    )
     assert {"CVE-2019-11479", "CVE-2020-25165"} <= set(_ids(found))
     assert found[0].confidence == 1.0
 
 
 def test_real_advisories_a_fixed_dcmtk_does_not_match(real_matcher):
-    affected = real_matcher.match(ComponentQuery(vendor="OFFIS", product="DCMTK",
-                                                 version="3.6.6"))
+    affected = real_matcher.match(ComponentQuery(vendor="OFFIS", product="DCMTK", version="3.6.6"))
     assert {"CVE-2022-2119", "CVE-2022-2120", "CVE-2022-2121"} <= set(_ids(affected))
     fixed = real_matcher.match(ComponentQuery(vendor="OFFIS", product="DCMTK", version="3.6.7"))
     assert not {"CVE-2022-2119", "CVE-2022-2120", "CVE-2022-2121"} & set(_ids(fixed))
 
 
 def test_real_advisories_welch_allyn_under_baxter_and_hillrom(real_matcher):
-    found = real_matcher.match(ComponentQuery(vendor="Welch Allyn",
-                                              product="Connex Spot Monitor", version="1.51"))
+    found = real_matcher.match(
+        ComponentQuery(vendor="Welch Allyn", product="Connex Spot Monitor", version="1.51")
+    )
     assert {"CVE-2021-27408", "CVE-2021-27410"} <= set(_ids(found))
 
 
@@ -806,12 +964,26 @@ def test_kb_match_json_prints_id_confidence_and_reason(tmp_path, shared_data):
 
     runner = CliRunner()
     store = tmp_path / "kb.sqlite"
-    imported = runner.invoke(main, ["kb", "import", str(shared_data / "cisa-csaf-icsma"),
-                                    "--store", str(store)])
+    imported = runner.invoke(
+        main, ["kb", "import", str(shared_data / "cisa-csaf-icsma"), "--store", str(store)]
+    )
     assert imported.exit_code == 0, imported.output
-    result = runner.invoke(main, ["kb", "match", "--vendor", "BD", "--product",
-                                  "Alaris PC Unit", "--version", "9.19", "--json",
-                                  "--store", str(store)])
+    result = runner.invoke(
+        main,
+        [
+            "kb",
+            "match",
+            "--vendor",
+            "BD",
+            "--product",
+            "Alaris PC Unit",
+            "--version",
+            "9.19",
+            "--json",
+            "--store",
+            str(store),
+        ],
+    )
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer and {"id", "confidence", "reason"} <= set(answer[0])

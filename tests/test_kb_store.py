@@ -21,8 +21,10 @@ def _batch(key: str, cves: list[str], text: str = "x") -> ImportBatch:
         importer="test",
         source_key=key,
         records=[Record(VULNERABILITY, cve, {"description": f"{text} {cve}"}) for cve in cves],
-        affected=[AffectedEntry(cve, "Vendor", "Product", ({"status": "affected",
-                                                            "version": "1.0"},)) for cve in cves],
+        affected=[
+            AffectedEntry(cve, "Vendor", "Product", ({"status": "affected", "version": "1.0"},))
+            for cve in cves
+        ],
         relations=[Relation(cve, "has_weakness", "CWE-287") for cve in cves],
     )
 
@@ -35,17 +37,21 @@ def test_a_repeated_import_changes_nothing(tmp_path):
     with Store.open(tmp_path / "kb.sqlite") as store:
         assert store.write([_parsed(tmp_path, "a.json", "s1", _batch("doc-a", ["CVE-2020-1"]))])
         digest = store.content_digest()
-        assert store.write([_parsed(tmp_path, "a.json", "s1", _batch("doc-a", ["CVE-2020-1"]))]) \
-            == 0
+        assert (
+            store.write([_parsed(tmp_path, "a.json", "s1", _batch("doc-a", ["CVE-2020-1"]))]) == 0
+        )
         assert store.content_digest() == digest
         assert len(store.snapshots()) == 1
 
 
 def test_a_new_version_of_a_document_replaces_only_its_own_rows(tmp_path):
     with Store.open(tmp_path / "kb.sqlite") as store:
-        store.write([_parsed(tmp_path, "a.json", "s1", _batch("doc-a", ["CVE-2020-1",
-                                                                        "CVE-2020-2"])),
-                     _parsed(tmp_path, "b.json", "s2", _batch("doc-b", ["CVE-2020-2"]))])
+        store.write(
+            [
+                _parsed(tmp_path, "a.json", "s1", _batch("doc-a", ["CVE-2020-1", "CVE-2020-2"])),
+                _parsed(tmp_path, "b.json", "s2", _batch("doc-b", ["CVE-2020-2"])),
+            ]
+        )
         store.write([_parsed(tmp_path, "a.json", "s3", _batch("doc-a", ["CVE-2020-1"], "new"))])
         assert [r.data["description"] for r in store.get("CVE-2020-1")] == ["new CVE-2020-1"]
         assert [r.source_key for r in store.get("CVE-2020-2")] == ["doc-b"]
@@ -102,8 +108,9 @@ def test_a_process_killed_mid_import_leaves_the_store_consistent(tmp_path):
     with Store.open(path) as store:
         store.write([_parsed(tmp_path, "a.json", "s1", _batch("doc-a", ["CVE-2020-1"]))])
         before = store.content_digest()
-    process = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None
     assert process.stdout.readline().strip() == "writing"
     time.sleep(0.5)  # well inside the write of 800,000 rows

@@ -60,6 +60,7 @@ DROP = "drop"  # a route's answer: cut the connection in the middle of the body
 
 # --- the stand-in upstream -----------------------------------------------------------------
 
+
 @dataclass
 class Reply:
     status: int = 200
@@ -127,8 +128,9 @@ class Upstream:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -173,45 +175,95 @@ def closed_port() -> int:
 
 # --- a format-correct NVD CVE API 2.0 ------------------------------------------------------
 
+
 def nvd_record(number: int) -> dict:
     cve_id = f"CVE-2024-{41000 + number}"
-    return {"cve": {
-        "id": cve_id,
-        "sourceIdentifier": "ics-cert@hq.dhs.gov",
-        "published": "2024-03-12T16:15:07.000",
-        "lastModified": "2024-04-02T10:00:00.000",
-        "vulnStatus": "Analyzed",
-        "descriptions": [{"lang": "en", "value": f"Improper authentication in infusion pump "
-                                                 f"firmware ({cve_id}) lets an adjacent "
-                                                 "attacker change the dose."}],
-        "metrics": {"cvssMetricV31": [{
-            "source": "nvd@nist.gov", "type": "Primary",
-            "cvssData": {"version": "3.1",
-                         "vectorString": "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-                         "baseScore": 8.8, "baseSeverity": "HIGH",
-                         "attackVector": "ADJACENT_NETWORK",
-                         "attackComplexity": "LOW", "privilegesRequired": "NONE",
-                         "userInteraction": "NONE", "scope": "UNCHANGED",
-                         "confidentialityImpact": "HIGH", "integrityImpact": "HIGH",
-                         "availabilityImpact": "HIGH"},
-            "exploitabilityScore": 2.8, "impactScore": 5.9}]},
-        "weaknesses": [{"source": "nvd@nist.gov", "type": "Primary",
-                        "description": [{"lang": "en", "value": "CWE-287"}]}],
-        "configurations": [{"nodes": [{"operator": "OR", "negate": False, "cpeMatch": [{
-            "vulnerable": True,
-            "criteria": "cpe:2.3:o:examplemed:pump_firmware:*:*:*:*:*:*:*:*",
-            "versionEndExcluding": f"2.{number}",
-            "matchCriteriaId": f"6D1C4A9B-0000-4000-8000-00000000000{number}"}]}]}],
-        "references": [{"url": "https://www.cisa.gov/news-events/ics-medical-advisories",
-                        "source": "ics-cert@hq.dhs.gov"}],
-    }}
+    return {
+        "cve": {
+            "id": cve_id,
+            "sourceIdentifier": "ics-cert@hq.dhs.gov",
+            "published": "2024-03-12T16:15:07.000",
+            "lastModified": "2024-04-02T10:00:00.000",
+            "vulnStatus": "Analyzed",
+            "descriptions": [
+                {
+                    "lang": "en",
+                    "value": f"Improper authentication in infusion pump "
+                    f"firmware ({cve_id}) lets an adjacent "
+                    "attacker change the dose.",
+                }
+            ],
+            "metrics": {
+                "cvssMetricV31": [
+                    {
+                        "source": "nvd@nist.gov",
+                        "type": "Primary",
+                        "cvssData": {
+                            "version": "3.1",
+                            "vectorString": "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                            "baseScore": 8.8,
+                            "baseSeverity": "HIGH",
+                            "attackVector": "ADJACENT_NETWORK",
+                            "attackComplexity": "LOW",
+                            "privilegesRequired": "NONE",
+                            "userInteraction": "NONE",
+                            "scope": "UNCHANGED",
+                            "confidentialityImpact": "HIGH",
+                            "integrityImpact": "HIGH",
+                            "availabilityImpact": "HIGH",
+                        },
+                        "exploitabilityScore": 2.8,
+                        "impactScore": 5.9,
+                    }
+                ]
+            },
+            "weaknesses": [
+                {
+                    "source": "nvd@nist.gov",
+                    "type": "Primary",
+                    "description": [{"lang": "en", "value": "CWE-287"}],
+                }
+            ],
+            "configurations": [
+                {
+                    "nodes": [
+                        {
+                            "operator": "OR",
+                            "negate": False,
+                            "cpeMatch": [
+                                {
+                                    "vulnerable": True,
+                                    "criteria": "cpe:2.3:o:examplemed:pump_firmware:*:*:*:*:*:*:*:*",
+                                    "versionEndExcluding": f"2.{number}",
+                                    "matchCriteriaId": f"6D1C4A9B-0000-4000-8000-00000000000{number}",
+                                }
+                            ],
+                        }
+                    ]
+                }
+            ],
+            "references": [
+                {
+                    "url": "https://www.cisa.gov/news-events/ics-medical-advisories",
+                    "source": "ics-cert@hq.dhs.gov",
+                }
+            ],
+        }
+    }
 
 
 def nvd_page(records: list[dict], start: int, total: int) -> bytes:
-    return json.dumps({"resultsPerPage": len(records), "startIndex": start,
-                       "totalResults": total, "format": "NVD_CVE", "version": "2.0",
-                       "timestamp": "2025-06-01T12:00:00.000",
-                       "vulnerabilities": records}).encode()
+    return json.dumps(
+        {
+            "resultsPerPage": len(records),
+            "startIndex": start,
+            "totalResults": total,
+            "format": "NVD_CVE",
+            "version": "2.0",
+            "timestamp": "2025-06-01T12:00:00.000",
+            "vulnerabilities": records,
+        }
+    ).encode()
 
 
 def nvd_api(records: list[dict], hiccups: dict[int, list] | None = None, windowed_total=None):
@@ -226,8 +278,11 @@ def nvd_api(records: list[dict], hiccups: dict[int, list] | None = None, windowe
             return pending[start].pop(0)
         if "lastModStartDate" in request.query and windowed_total is not None:
             return Reply(200, nvd_page([], start, windowed_total))
-        return Reply(200, nvd_page(records[start:start + size], start, len(records)),
-                     {"Content-Type": "application/json"})
+        return Reply(
+            200,
+            nvd_page(records[start : start + size], start, len(records)),
+            {"Content-Type": "application/json"},
+        )
 
     return route
 
@@ -236,8 +291,10 @@ NVD_PATH = "/rest/json/cves/2.0"
 
 
 def nvd_source(upstream, page_size=2, **options) -> NvdSource:
-    return NvdSource(SyncOptions(base_urls={"nvd": upstream.url + NVD_PATH},
-                                 now=lambda: NOW, **options), page_size=page_size)
+    return NvdSource(
+        SyncOptions(base_urls={"nvd": upstream.url + NVD_PATH}, now=lambda: NOW, **options),
+        page_size=page_size,
+    )
 
 
 def fetch(source, client, folder: Path):
@@ -247,24 +304,29 @@ def fetch(source, client, folder: Path):
 
 # --- NVD -----------------------------------------------------------------------------------
 
-def test_nvd_pages_through_every_cve_and_saves_each_page_as_nvd_json(upstream, client,
-                                                                      fake_time, tmp_path):
+
+def test_nvd_pages_through_every_cve_and_saves_each_page_as_nvd_json(
+    upstream, client, fake_time, tmp_path
+):
     records = [nvd_record(n) for n in range(5)]
-    upstream.routes[NVD_PATH] = nvd_api(records, hiccups={
-        2: [Reply(429, b"", {"Retry-After": "7"})],
-        4: [Reply(503, b"Service Unavailable")],
-    })
+    upstream.routes[NVD_PATH] = nvd_api(
+        records,
+        hiccups={
+            2: [Reply(429, b"", {"Retry-After": "7"})],
+            4: [Reply(503, b"Service Unavailable")],
+        },
+    )
     saved = fetch(nvd_source(upstream), client, tmp_path)
 
     assert [int(s.query["startIndex"]) for s in upstream.seen] == [0, 2, 2, 4, 4]
     assert all(s.query["resultsPerPage"] == "2" for s in upstream.seen)
     assert 7.0 in fake_time.sleeps  # the 429's Retry-After was honoured
-    assert [p.name for p in saved] == [f"nvd-all-20250601T120000-000000{i}.json"
-                                       for i in (0, 2, 4)]
+    assert [p.name for p in saved] == [f"nvd-all-20250601T120000-000000{i}.json" for i in (0, 2, 4)]
     pages = [json.loads(p.read_bytes()) for p in saved]
     assert all(page["format"] == "NVD_CVE" for page in pages)
-    assert [v["cve"]["id"] for page in pages for v in page["vulnerabilities"]] == \
-        [r["cve"]["id"] for r in records]
+    assert [v["cve"]["id"] for page in pages for v in page["vulnerabilities"]] == [
+        r["cve"]["id"] for r in records
+    ]
     state = SyncState.load(tmp_path)
     assert state.get("plan") is None
     assert state.get("last_mod_end") == "2025-06-01T12:00:00.000+00:00"
@@ -284,10 +346,13 @@ def in_any_window(times: list[float], seconds: float) -> int:
     return max(sum(1 for t in times if start <= t < start + seconds) for start in times)
 
 
-def test_without_a_key_nvd_gets_at_most_5_requests_in_any_30_seconds(upstream, client,
-                                                                       fake_time, tmp_path):
-    upstream.routes[NVD_PATH] = nvd_api([nvd_record(n) for n in range(7)], hiccups={
-        3: [Reply(429, b"", {"Retry-After": "1"})], 5: [Reply(503)]})
+def test_without_a_key_nvd_gets_at_most_5_requests_in_any_30_seconds(
+    upstream, client, fake_time, tmp_path
+):
+    upstream.routes[NVD_PATH] = nvd_api(
+        [nvd_record(n) for n in range(7)],
+        hiccups={3: [Reply(429, b"", {"Retry-After": "1"})], 5: [Reply(503)]},
+    )
     fetch(nvd_source(upstream, page_size=1), client, tmp_path)
     times = [s.at for s in upstream.seen]
     assert len(times) == 9
@@ -296,7 +361,8 @@ def test_without_a_key_nvd_gets_at_most_5_requests_in_any_30_seconds(upstream, c
 
 
 def test_with_a_key_nvd_gets_up_to_50_requests_per_30_seconds_and_the_key_as_a_header(
-        upstream, client, fake_time, tmp_path):
+    upstream, client, fake_time, tmp_path
+):
     upstream.routes[NVD_PATH] = nvd_api([nvd_record(n) for n in range(6)])
     key = "0a1b2c3d-test-key"
     fetch(nvd_source(upstream, page_size=1, nvd_api_key=key), client, tmp_path)
@@ -310,7 +376,8 @@ def test_with_a_key_nvd_gets_up_to_50_requests_per_30_seconds_and_the_key_as_a_h
 
 
 def test_an_interrupted_nvd_sync_resumes_at_the_next_page_without_refetching(
-        upstream, client, tmp_path):
+    upstream, client, tmp_path
+):
     records = [nvd_record(n) for n in range(5)]
     dropping = {"on": True}
     api = nvd_api(records)
@@ -333,29 +400,41 @@ def test_an_interrupted_nvd_sync_resumes_at_the_next_page_without_refetching(
     upstream.seen.clear()
     saved = fetch(nvd_source(upstream), client, tmp_path)
     assert [int(s.query["startIndex"]) for s in upstream.seen] == [2, 4]
-    assert [p.name for p in saved] == ["nvd-all-20250601T120000-0000002.json",
-                                       "nvd-all-20250601T120000-0000004.json"]
+    assert [p.name for p in saved] == [
+        "nvd-all-20250601T120000-0000002.json",
+        "nvd-all-20250601T120000-0000004.json",
+    ]
     assert len(SyncState.load(tmp_path).pending_files()) == 3
 
 
 def test_nvd_since_asks_for_windows_of_at_most_120_days_then_continues_from_the_last_end(
-        upstream, client, tmp_path):
+    upstream, client, tmp_path
+):
     upstream.routes[NVD_PATH] = nvd_api([], windowed_total=0)
     since = NOW - dt.timedelta(days=250)
     fetch(nvd_source(upstream, since=since), client, tmp_path)
-    spans = [(dt.datetime.fromisoformat(s.query["lastModStartDate"]),
-              dt.datetime.fromisoformat(s.query["lastModEndDate"])) for s in upstream.seen]
+    spans = [
+        (
+            dt.datetime.fromisoformat(s.query["lastModStartDate"]),
+            dt.datetime.fromisoformat(s.query["lastModEndDate"]),
+        )
+        for s in upstream.seen
+    ]
     assert len(spans) == 3
     assert spans[0][0] == since and spans[-1][1] == NOW
     assert all(end - start <= dt.timedelta(days=120) for start, end in spans)
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
 
     upstream.seen.clear()
-    later = NvdSource(SyncOptions(base_urls={"nvd": upstream.url + NVD_PATH},
-                                  now=lambda: NOW + dt.timedelta(days=1)))
+    later = NvdSource(
+        SyncOptions(
+            base_urls={"nvd": upstream.url + NVD_PATH}, now=lambda: NOW + dt.timedelta(days=1)
+        )
+    )
     fetch(later, client, tmp_path)
-    assert [(s.query["lastModStartDate"], s.query["lastModEndDate"]) for s in upstream.seen] \
-        == [("2025-06-01T12:00:00.000+00:00", "2025-06-02T12:00:00.000+00:00")]
+    assert [(s.query["lastModStartDate"], s.query["lastModEndDate"]) for s in upstream.seen] == [
+        ("2025-06-01T12:00:00.000+00:00", "2025-06-02T12:00:00.000+00:00")
+    ]
 
 
 def test_nvd_gives_up_with_the_status_after_the_last_attempt(upstream, client, tmp_path):
@@ -372,6 +451,7 @@ def test_an_html_error_page_is_not_saved_as_nvd_data(upstream, client, tmp_path)
 
 
 # --- the HTTP client and the token bucket --------------------------------------------------
+
 
 def test_a_missing_file_is_not_retried(upstream, client):
     with pytest.raises(HttpStatusError, match="HTTP 404"):
@@ -403,6 +483,7 @@ def test_the_token_bucket_spaces_requests_even_if_the_clock_does_not_move():
 
 # --- archives ------------------------------------------------------------------------------
 
+
 def zip_of(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -411,9 +492,16 @@ def zip_of(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("name", ["../cwec_v4.14.xml", "data/../../etc/cwec_v4.14.xml",
-                                  "/tmp/cwec_v4.14.xml", "C:/cwec_v4.14.xml",
-                                  "..\\cwec_v4.14.xml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../cwec_v4.14.xml",
+        "data/../../etc/cwec_v4.14.xml",
+        "/tmp/cwec_v4.14.xml",
+        "C:/cwec_v4.14.xml",
+        "..\\cwec_v4.14.xml",
+    ],
+)
 def test_a_zip_member_leaving_its_folder_is_refused(name):
     assert safe_member_name(name) is not None
     with pytest.raises(UnsafeArchive, match="refused, member"):
@@ -435,10 +523,12 @@ def test_a_gzip_bomb_is_stopped_at_the_cap():
         gunzip_capped(bomb[: len(bomb) // 2])
 
 
-def test_cwe_sync_refuses_a_zip_with_a_traversal_path_and_writes_nothing(upstream, client,
-                                                                          tmp_path):
-    upstream.routes["/cwec_latest.xml.zip"] = lambda request: Reply(200, zip_of({
-        "cwec_v4.14.xml": b"<Weakness_Catalog/>", "../../cwec_v9.9.xml": b"<evil/>"}))
+def test_cwe_sync_refuses_a_zip_with_a_traversal_path_and_writes_nothing(
+    upstream, client, tmp_path
+):
+    upstream.routes["/cwec_latest.xml.zip"] = lambda request: Reply(
+        200, zip_of({"cwec_v4.14.xml": b"<Weakness_Catalog/>", "../../cwec_v9.9.xml": b"<evil/>"})
+    )
     folder = tmp_path / "home" / "downloads" / "cwe"
     source = CweSource(SyncOptions(base_urls={"cwe": upstream.url}))
     with pytest.raises(UnsafeArchive, match=r"'\.\./\.\./cwec_v9\.9\.xml' has a '\.\.' path"):
@@ -448,23 +538,26 @@ def test_cwe_sync_refuses_a_zip_with_a_traversal_path_and_writes_nothing(upstrea
 
 def test_cwe_sync_unpacks_the_real_catalogue(upstream, client, tmp_path, shared_data):
     catalogue = (shared_data / "mitre-cwe" / "cwec_v4.14.xml").read_bytes()
-    upstream.routes["/cwec_latest.xml.zip"] = lambda request: Reply(200, zip_of({
-        "cwec_v4.14.xml": catalogue}))
+    upstream.routes["/cwec_latest.xml.zip"] = lambda request: Reply(
+        200, zip_of({"cwec_v4.14.xml": catalogue})
+    )
     saved = fetch(CweSource(SyncOptions(base_urls={"cwe": upstream.url})), client, tmp_path)
     assert [p.name for p in saved] == ["cwec_v4.14.xml"]
     assert saved[0].read_bytes() == catalogue
 
 
-EPSS_CSV = (b"#model_version:v2025.03.14,score_date:2025-06-01T00:00:00+0000\n"
-            b"cve,epss,percentile\nCVE-2017-0144,0.94318,0.99950\n"
-            b"CVE-2019-0708,0.94467,0.99981\nCVE-2020-1938,0.94398,0.99966\n")
+EPSS_CSV = (
+    b"#model_version:v2025.03.14,score_date:2025-06-01T00:00:00+0000\n"
+    b"cve,epss,percentile\nCVE-2017-0144,0.94318,0.99950\n"
+    b"CVE-2019-0708,0.94467,0.99981\nCVE-2020-1938,0.94398,0.99966\n"
+)
 
 
 def test_epss_sync_refuses_a_gzip_bomb_and_saves_nothing(upstream, client, tmp_path):
     upstream.routes["/epss_scores-current.csv.gz"] = lambda request: Reply(
-        200, gzip.compress(EPSS_CSV + b"\0" * (8 << 20)))
-    source = EpssSource(SyncOptions(base_urls={"epss": upstream.url},
-                                    max_unpacked_bytes=1 << 20))
+        200, gzip.compress(EPSS_CSV + b"\0" * (8 << 20))
+    )
+    source = EpssSource(SyncOptions(base_urls={"epss": upstream.url}, max_unpacked_bytes=1 << 20))
     with pytest.raises(UnsafeArchive, match="gzip bomb"):
         fetch(source, client, tmp_path)
     assert not list(tmp_path.glob("*.csv"))
@@ -473,9 +566,11 @@ def test_epss_sync_refuses_a_gzip_bomb_and_saves_nothing(upstream, client, tmp_p
 def test_epss_sync_follows_the_redirect_to_the_dated_file(upstream, client, tmp_path):
     undated = EPSS_CSV.split(b"\n", 1)[1]  # an older file without the model line
     upstream.routes["/epss_scores-current.csv.gz"] = lambda request: Reply(
-        302, b"", {"Location": "/epss_scores-2025-05-31.csv.gz"})
+        302, b"", {"Location": "/epss_scores-2025-05-31.csv.gz"}
+    )
     upstream.routes["/epss_scores-2025-05-31.csv.gz"] = lambda request: Reply(
-        200, gzip.compress(undated))
+        200, gzip.compress(undated)
+    )
     saved = fetch(EpssSource(SyncOptions(base_urls={"epss": upstream.url})), client, tmp_path)
     assert [p.name for p in saved] == ["epss_scores-2025-05-31.csv"]
     assert saved[0].read_bytes() == undated
@@ -483,7 +578,8 @@ def test_epss_sync_follows_the_redirect_to_the_dated_file(upstream, client, tmp_
 
 def test_epss_sync_names_the_file_by_the_score_date(upstream, client, tmp_path):
     upstream.routes["/epss_scores-current.csv.gz"] = lambda request: Reply(
-        200, gzip.compress(EPSS_CSV))
+        200, gzip.compress(EPSS_CSV)
+    )
     saved = fetch(EpssSource(SyncOptions(base_urls={"epss": upstream.url})), client, tmp_path)
     assert [p.name for p in saved] == ["epss_scores-2025-06-01.csv"]
     assert detect(saved[0]).name == "epss"
@@ -495,8 +591,10 @@ CSAF_DIR = "/csaf_files/OT/white"
 
 
 def serve_csaf(upstream, shared_data, changes: str | None, index: str | None = None) -> dict:
-    advisories = {f"2022/{p.name}": p.read_bytes()
-                  for p in sorted((shared_data / "cisa-csaf-icsma" / "2022").glob("*.json"))[:2]}
+    advisories = {
+        f"2022/{p.name}": p.read_bytes()
+        for p in sorted((shared_data / "cisa-csaf-icsma" / "2022").glob("*.json"))[:2]
+    }
     if changes is not None:
         upstream.routes[f"{CSAF_DIR}/changes.csv"] = lambda request: Reply(200, changes.encode())
     if index is not None:
@@ -506,13 +604,16 @@ def serve_csaf(upstream, shared_data, changes: str | None, index: str | None = N
     return advisories
 
 
-def test_csaf_sync_fetches_only_new_or_changed_medical_advisories(upstream, client, tmp_path,
-                                                                   shared_data):
+def test_csaf_sync_fetches_only_new_or_changed_medical_advisories(
+    upstream, client, tmp_path, shared_data
+):
     first, second = ["2022/icsma-22-006-01.json", "2022/icsma-22-062-01.json"]
-    lines = [f"csaf_files/OT/white/{first},2022-01-06T07:00:00.000000Z",
-             f"csaf_files/OT/white/{second},2022-03-03T07:00:00.000000Z",
-             "csaf_files/OT/white/2022/icsa-22-055-01.json,2022-02-24T07:00:00.000000Z",
-             "csaf_files/OT/white/../../../etc/icsma-22-000-01.json,2022-01-01T00:00:00Z"]
+    lines = [
+        f"csaf_files/OT/white/{first},2022-01-06T07:00:00.000000Z",
+        f"csaf_files/OT/white/{second},2022-03-03T07:00:00.000000Z",
+        "csaf_files/OT/white/2022/icsa-22-055-01.json,2022-02-24T07:00:00.000000Z",
+        "csaf_files/OT/white/../../../etc/icsma-22-000-01.json,2022-01-01T00:00:00Z",
+    ]
     advisories = serve_csaf(upstream, shared_data, "\n".join(lines) + "\n")
     assert set(advisories) == {first, second}
     source = CsafSource(SyncOptions(base_urls={"csaf": upstream.url}))
@@ -531,25 +632,32 @@ def test_csaf_sync_fetches_only_new_or_changed_medical_advisories(upstream, clie
     assert detect(saved[0]).name == "csaf"
 
 
-def test_csaf_sync_falls_back_to_index_txt_and_honours_since(upstream, client, tmp_path,
-                                                            shared_data):
-    serve_csaf(upstream, shared_data, None,
-               index="2022/icsma-22-062-01.json\n2022/icsma-22-006-01.json\n")
+def test_csaf_sync_falls_back_to_index_txt_and_honours_since(
+    upstream, client, tmp_path, shared_data
+):
+    serve_csaf(
+        upstream, shared_data, None, index="2022/icsma-22-062-01.json\n2022/icsma-22-006-01.json\n"
+    )
     since = dt.datetime(2022, 3, 1, tzinfo=dt.UTC)  # index.txt has no times: all are fetched
-    saved = fetch(CsafSource(SyncOptions(base_urls={"csaf": upstream.url}, since=since)),
-                  client, tmp_path)
+    saved = fetch(
+        CsafSource(SyncOptions(base_urls={"csaf": upstream.url}, since=since)), client, tmp_path
+    )
     assert sorted(p.name for p in saved) == ["icsma-22-006-01.json", "icsma-22-062-01.json"]
 
-    dated = "2022/icsma-22-006-01.json,2022-01-06T07:00:00Z\n" \
-            "2022/icsma-22-062-01.json,2022-03-03T07:00:00Z\n"
+    dated = (
+        "2022/icsma-22-006-01.json,2022-01-06T07:00:00Z\n"
+        "2022/icsma-22-062-01.json,2022-03-03T07:00:00Z\n"
+    )
     serve_csaf(upstream, shared_data, dated)
     fresh = tmp_path / "fresh"
-    saved = fetch(CsafSource(SyncOptions(base_urls={"csaf": upstream.url}, since=since)),
-                  client, fresh)
+    saved = fetch(
+        CsafSource(SyncOptions(base_urls={"csaf": upstream.url}, since=since)), client, fresh
+    )
     assert [p.name for p in saved] == ["icsma-22-062-01.json"]
 
 
 # --- single files, the runner and the command ----------------------------------------------
+
 
 def serve_kev(upstream, shared_data) -> bytes:
     catalog = (shared_data / "cisa-kev" / "known_exploited_vulnerabilities.json").read_bytes()
@@ -557,8 +665,7 @@ def serve_kev(upstream, shared_data) -> bytes:
     def route(request: Seen) -> Reply:
         if request.headers.get("if-none-match") == '"kev-2025.08.25"':
             return Reply(304)
-        return Reply(200, catalog, {"ETag": '"kev-2025.08.25"',
-                                    "Content-Type": "application/json"})
+        return Reply(200, catalog, {"ETag": '"kev-2025.08.25"', "Content-Type": "application/json"})
 
     upstream.routes["/known_exploited_vulnerabilities.json"] = route
     return catalog
@@ -575,18 +682,31 @@ def test_an_unchanged_file_is_not_downloaded_again(upstream, client, tmp_path, s
     assert fetch(source, client, tmp_path)[0].read_bytes() == catalog
 
 
-@pytest.mark.parametrize(("source_class", "served"), [
-    (KevSource, {"known_exploited_vulnerabilities.json":
-                 "cisa-kev/known_exploited_vulnerabilities.json"}),
-    (CapecSource, {"capec/2.1/stix-capec.json": "mitre-capec/stix-capec-2.1-assembled.json"}),
-    (AttackSource, {"enterprise-attack/enterprise-attack.json":
-                    "mitre-attack-enterprise/enterprise-attack-18.1-stix20-assembled.json",
-                    "ics-attack/ics-attack.json": "mitre-attack-ics/ics-attack-18.1.json"}),
-    (AtlasSource, {"dist/ATLAS.yaml": "mitre-atlas/ATLAS.yaml"}),
-    (CweSource, {"cwec_latest.xml.zip": "mitre-cwe/cwec_v4.14.xml"}),
-], ids=lambda value: getattr(value, "name", ""))
-def test_each_download_of_real_data_is_read_by_its_importer(source_class, served, upstream,
-                                                            client, tmp_path, shared_data):
+@pytest.mark.parametrize(
+    ("source_class", "served"),
+    [
+        (
+            KevSource,
+            {
+                "known_exploited_vulnerabilities.json": "cisa-kev/known_exploited_vulnerabilities.json"
+            },
+        ),
+        (CapecSource, {"capec/2.1/stix-capec.json": "mitre-capec/stix-capec-2.1-assembled.json"}),
+        (
+            AttackSource,
+            {
+                "enterprise-attack/enterprise-attack.json": "mitre-attack-enterprise/enterprise-attack-18.1-stix20-assembled.json",
+                "ics-attack/ics-attack.json": "mitre-attack-ics/ics-attack-18.1.json",
+            },
+        ),
+        (AtlasSource, {"dist/ATLAS.yaml": "mitre-atlas/ATLAS.yaml"}),
+        (CweSource, {"cwec_latest.xml.zip": "mitre-cwe/cwec_v4.14.xml"}),
+    ],
+    ids=lambda value: getattr(value, "name", ""),
+)
+def test_each_download_of_real_data_is_read_by_its_importer(
+    source_class, served, upstream, client, tmp_path, shared_data
+):
     for remote, local in served.items():
         body = (shared_data / local).read_bytes()
         if remote.endswith(".zip"):
@@ -600,7 +720,8 @@ def test_each_download_of_real_data_is_read_by_its_importer(source_class, served
 
 def test_a_page_that_is_not_the_kev_catalog_is_refused(upstream, client, tmp_path):
     upstream.routes["/known_exploited_vulnerabilities.json"] = lambda request: Reply(
-        200, b"<html><body>Access Denied</body></html>")
+        200, b"<html><body>Access Denied</body></html>"
+    )
     with pytest.raises(UnexpectedContent, match="expected the KEV catalog"):
         fetch(KevSource(SyncOptions(base_urls={"kev": upstream.url})), client, tmp_path)
 
@@ -635,8 +756,9 @@ def test_a_download_no_importer_reads_waits_for_a_later_sync(client, tmp_path):
     assert SyncState.load(tmp_path / "handmade").pending_files() == result.unrecognised
 
 
-def test_a_refused_download_imports_nothing_and_is_tried_again_next_time(upstream, client,
-                                                                         tmp_path, shared_data):
+def test_a_refused_download_imports_nothing_and_is_tried_again_next_time(
+    upstream, client, tmp_path, shared_data
+):
     serve_kev(upstream, shared_data)
     broken = Handmade({"kev-mirror.json": b'{"catalogVersion": "2025.08.25", "vulnerab'})
     kev = KevSource(SyncOptions(base_urls={"kev": upstream.url}))
@@ -650,12 +772,14 @@ def test_a_refused_download_imports_nothing_and_is_tried_again_next_time(upstrea
 
 
 def test_pages_that_arrived_before_an_interruption_are_imported_by_the_same_run(
-        upstream, client, tmp_path):
+    upstream, client, tmp_path
+):
     records = [nvd_record(n) for n in range(5)]
     dropping = {"on": True}
     api = nvd_api(records)
     upstream.routes[NVD_PATH] = lambda request: (
-        DROP if dropping["on"] and request.query.get("startIndex") == "4" else api(request))
+        DROP if dropping["on"] and request.query.get("startIndex") == "4" else api(request)
+    )
     store = Store.in_memory()
     result = run_sync(store, [nvd_source(upstream)], client, tmp_path)
     assert isinstance(result.failed[0].error, ConnectionLost)
@@ -675,8 +799,14 @@ def sync(*args: str, home: Path, **env: str):
 def test_kb_sync_kev_downloads_and_imports_the_catalog(upstream, tmp_path, shared_data):
     catalog = serve_kev(upstream, shared_data)
     store_path = tmp_path / "kb.sqlite"
-    result = sync("--source", "kev", "--store", str(store_path), home=tmp_path,
-                  MDRISK_SYNC_KEV_URL=upstream.url)
+    result = sync(
+        "--source",
+        "kev",
+        "--store",
+        str(store_path),
+        home=tmp_path,
+        MDRISK_SYNC_KEV_URL=upstream.url,
+    )
     assert result.exit_code == 0, result.output
     assert "kev: 1 file(s) downloaded" in result.output
     downloaded = tmp_path / "downloads" / "kev" / "known_exploited_vulnerabilities.json"
@@ -686,8 +816,14 @@ def test_kb_sync_kev_downloads_and_imports_the_catalog(upstream, tmp_path, share
         assert store.counts()["kev"] == 1404
         assert store.has("CVE-2017-0144")
         digest = store.content_digest()
-    again = sync("--source", "kev", "--store", str(store_path), home=tmp_path,
-                 MDRISK_SYNC_KEV_URL=upstream.url)
+    again = sync(
+        "--source",
+        "kev",
+        "--store",
+        str(store_path),
+        home=tmp_path,
+        MDRISK_SYNC_KEV_URL=upstream.url,
+    )
     assert again.exit_code == 0 and "kev: up to date" in again.output
     with Store.open(store_path) as store:
         assert store.content_digest() == digest
@@ -696,20 +832,35 @@ def test_kb_sync_kev_downloads_and_imports_the_catalog(upstream, tmp_path, share
 
 def test_kb_sync_offline_says_so_and_exits_1_without_a_traceback(tmp_path):
     port = closed_port()
-    result = sync("--source", "kev", "--store", str(tmp_path / "kb.sqlite"), home=tmp_path,
-                  MDRISK_SYNC_KEV_URL=f"http://127.0.0.1:{port}")
+    result = sync(
+        "--source",
+        "kev",
+        "--store",
+        str(tmp_path / "kb.sqlite"),
+        home=tmp_path,
+        MDRISK_SYNC_KEV_URL=f"http://127.0.0.1:{port}",
+    )
     assert result.exit_code == 1
     assert f"cannot reach 127.0.0.1:{port}" in result.output
     assert "kb sync needs the network; everything else works offline" in result.output
     assert "Traceback" not in result.output
 
 
-def test_kb_sync_imports_what_arrived_even_when_another_source_failed(upstream, tmp_path,
-                                                                     shared_data):
+def test_kb_sync_imports_what_arrived_even_when_another_source_failed(
+    upstream, tmp_path, shared_data
+):
     serve_kev(upstream, shared_data)
-    result = sync("--source", "kev", "--source", "epss", "--store", str(tmp_path / "kb.sqlite"),
-                  home=tmp_path, MDRISK_SYNC_KEV_URL=upstream.url,
-                  MDRISK_SYNC_EPSS_URL=f"http://127.0.0.1:{closed_port()}")
+    result = sync(
+        "--source",
+        "kev",
+        "--source",
+        "epss",
+        "--store",
+        str(tmp_path / "kb.sqlite"),
+        home=tmp_path,
+        MDRISK_SYNC_KEV_URL=upstream.url,
+        MDRISK_SYNC_EPSS_URL=f"http://127.0.0.1:{closed_port()}",
+    )
     assert result.exit_code == 1
     assert "error: epss: cannot reach" in result.output
     assert "kev: 1 file(s) downloaded" in result.output
@@ -720,18 +871,21 @@ def test_kb_sync_imports_what_arrived_even_when_another_source_failed(upstream, 
 def test_kb_sync_dry_run_names_every_url_and_touches_nothing(tmp_path):
     result = sync("--dry-run", "--since", "2025-01-01", home=tmp_path)
     assert result.exit_code == 0, result.output
-    for url in ("https://services.nvd.nist.gov/rest/json/cves/2.0",
-                "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
-                "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
-                "https://cwe.mitre.org/data/xml/cwec_latest.xml.zip",
-                "https://raw.githubusercontent.com/mitre/cti/master/capec/2.1/stix-capec.json",
-                "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/"
-                "ics-attack/ics-attack.json",
-                "https://raw.githubusercontent.com/mitre-atlas/atlas-data/main/dist/ATLAS.yaml",
-                "https://raw.githubusercontent.com/cisagov/CSAF/develop/csaf_files/OT/white/"):
+    for url in (
+        "https://services.nvd.nist.gov/rest/json/cves/2.0",
+        "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+        "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
+        "https://cwe.mitre.org/data/xml/cwec_latest.xml.zip",
+        "https://raw.githubusercontent.com/mitre/cti/master/capec/2.1/stix-capec.json",
+        "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/"
+        "ics-attack/ics-attack.json",
+        "https://raw.githubusercontent.com/mitre-atlas/atlas-data/main/dist/ATLAS.yaml",
+        "https://raw.githubusercontent.com/cisagov/CSAF/develop/csaf_files/OT/white/",
+    ):
         assert url in result.output
-    assert re.search(r"in \d+ window\(s\) of <= 120 days, 2025-01-01T00:00:00\.000\+00:00 to",
-                     result.output)
+    assert re.search(
+        r"in \d+ window\(s\) of <= 120 days, 2025-01-01T00:00:00\.000\+00:00 to", result.output
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -740,8 +894,12 @@ def test_kb_sync_help_says_what_comes_from_where():
     assert result.exit_code == 0
     for name in source_names():
         assert f"\n  {name} " in result.output
-    for host in ("services.nvd.nist.gov", "www.cisa.gov", "cwe.mitre.org",
-                 "raw.githubusercontent.com/cisagov/CSAF"):
+    for host in (
+        "services.nvd.nist.gov",
+        "www.cisa.gov",
+        "cwe.mitre.org",
+        "raw.githubusercontent.com/cisagov/CSAF",
+    ):
         assert host in result.output
 
 
@@ -757,6 +915,7 @@ def test_a_corrupt_state_file_starts_afresh_with_a_warning(tmp_path):
 
 
 # --- fuzzing what comes off the network ----------------------------------------------------
+
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=300))

@@ -69,10 +69,14 @@ def importer_for(name: str) -> LandscapeImporter:
         return FdaAiJsonImporter()
     if name.startswith("fda-ai"):
         return FdaAiXmlImporter() if name.endswith(".xml") else FdaAiCsvImporter()
-    prefixes = {"maude-rows": MaudeRowsImporter, "babic-devices": BabicDevicesImporter,
-                "ics-table": IcsTableImporter, "openfda-event": OpenFdaEventImporter,
-                "openfda-recall": OpenFdaRecallImporter,
-                "openfda-510k": OpenFdaClearanceImporter}
+    prefixes = {
+        "maude-rows": MaudeRowsImporter,
+        "babic-devices": BabicDevicesImporter,
+        "ics-table": IcsTableImporter,
+        "openfda-event": OpenFdaEventImporter,
+        "openfda-recall": OpenFdaRecallImporter,
+        "openfda-510k": OpenFdaClearanceImporter,
+    }
     return next(importer() for prefix, importer in prefixes.items() if name.startswith(prefix))
 
 
@@ -81,6 +85,7 @@ def analysed(data: Path, openfda: list[Path] | None = None) -> Landscape:
 
 
 # --- the real data, read a second way -------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def real(shared_data: Path) -> Landscape:
@@ -92,8 +97,13 @@ def raw_ai_list(data: Path) -> list[dict[str, str]]:
     rows = []
     for row in root.iter("row"):
         number = HYPERLINK_TEXT.search(row.findtext("Submission_number").strip()).group(1)
-        rows.append({"number": number, "date": row.findtext("Date_of_final_decision"),
-                     "panel": row.findtext("Panel")})
+        rows.append(
+            {
+                "number": number,
+                "date": row.findtext("Date_of_final_decision"),
+                "panel": row.findtext("Panel"),
+            }
+        )
     return rows
 
 
@@ -103,13 +113,18 @@ def raw_csv(path: Path) -> list[dict[str, str]]:
 
 
 def raw_csaf(data: Path) -> list[dict]:
-    return [json.loads(path.read_text("utf-8"))
-            for path in sorted((data / "cisa-csaf-icsma").glob("*/*.json"))]
+    return [
+        json.loads(path.read_text("utf-8"))
+        for path in sorted((data / "cisa-csaf-icsma").glob("*/*.json"))
+    ]
 
 
 def raw_icsma_rows(data: Path) -> list[dict[str, str]]:
-    return [row for row in raw_csv(data / "ics-advisory-project" / "CISA_ICS_ADV_Master.csv")
-            if row["ICS-CERT_Number"].startswith("ICSMA")]
+    return [
+        row
+        for row in raw_csv(data / "ics-advisory-project" / "CISA_ICS_ADV_Master.csv")
+        if row["ICS-CERT_Number"].startswith("ICSMA")
+    ]
 
 
 def icsma_base(number: str) -> str:
@@ -121,24 +136,37 @@ def test_ai_devices_per_year_are_the_xml_rows_per_decision_year(real, shared_dat
     per_year = Counter(int(row["date"][-4:]) for row in rows)
     assert {row.year: row.devices for row in real.devices_by_year if row.devices} == per_year
     assert real.headline.ai_devices == len(rows) == 1357
-    enriched = json.loads((shared_data / "fda-ai-enabled-devices" /
-                           "ai-ml-enabled-devices-enriched.json").read_text("utf-8"))
+    enriched = json.loads(
+        (shared_data / "fda-ai-enabled-devices" / "ai-ml-enabled-devices-enriched.json").read_text(
+            "utf-8"
+        )
+    )
     assert Counter(entry["year"] for entry in enriched) == per_year
-    review = sorted((dt.datetime.strptime(e["date"], "%m/%d/%Y").date()
-                     - dt.date.fromisoformat(e["received_date"])).days for e in enriched
-                    if e["received_date"] and dt.date.fromisoformat(e["received_date"])
-                    <= dt.datetime.strptime(e["date"], "%m/%d/%Y").date())
+    review = sorted(
+        (
+            dt.datetime.strptime(e["date"], "%m/%d/%Y").date()
+            - dt.date.fromisoformat(e["received_date"])
+        ).days
+        for e in enriched
+        if e["received_date"]
+        and dt.date.fromisoformat(e["received_date"])
+        <= dt.datetime.strptime(e["date"], "%m/%d/%Y").date()
+    )
     assert real.headline.review_days_known == len(review)
     assert real.headline.median_review_days == statistics.median(review)
 
 
 def test_panels_and_pathways_are_counted_from_the_list(real, shared_data):
     rows = raw_ai_list(shared_data)
-    assert {row.label: row.count for row in real.devices_by_panel} == \
-        Counter(row["panel"] for row in rows)
+    assert {row.label: row.count for row in real.devices_by_panel} == Counter(
+        row["panel"] for row in rows
+    )
     prefixes = Counter(re.match(r"[A-Z]+", row["number"]).group(0) for row in rows)
-    assert real.headline.pathways == {"510(k)": prefixes["K"], "De Novo": prefixes["DEN"],
-                                      "PMA": prefixes["P"]}
+    assert real.headline.pathways == {
+        "510(k)": prefixes["K"],
+        "De Novo": prefixes["DEN"],
+        "PMA": prefixes["P"],
+    }
     assert real.headline.top_panel == "Radiology"
 
 
@@ -152,22 +180,28 @@ def test_devices_with_adverse_events_are_the_listed_devices_with_maude_rows(real
     assert real.headline.devices_covered == len(searched & listed) == 820
     assert real.headline.reports_linked == sum(1 for r in reports if r["idnumber"] in listed)
     codes = Counter(row["event_type"] for row in reports)
-    assert real.headline.reports_by_type == {"malfunction": codes["M"], "injury": codes["IN"],
-                                             "death": codes["D"]}
+    assert real.headline.reports_by_type == {
+        "malfunction": codes["M"],
+        "injury": codes["IN"],
+        "death": codes["D"],
+    }
     assert {row.submission for row in real.outcomes} == with_reports
 
 
 def test_reports_within_each_window_agree_with_the_authors_own_counts(real, shared_data):
     """Babic et al. counted reports received within 3, 6, 12 and 24 months of the decision;
     counting from the report rows ourselves gives the same numbers for every device."""
-    authors = {row["idnumber"]: row for row in raw_csv(
-        shared_data / "medai-babic-2025" / "823_fda_devices_withAEs.csv")}
+    authors = {
+        row["idnumber"]: row
+        for row in raw_csv(shared_data / "medai-babic-2025" / "823_fda_devices_withAEs.csv")
+    }
     for outcome in real.outcomes:
         theirs = authors[outcome.submission]
-        for days, column in ((90, "ae_3mths"), (182, "ae_6mths"), (365, "ae_1yr"),
-                             (730, "ae_2yr")):
-            assert outcome.reports_within[days] == int(float(theirs[column] or 0)), \
-                (outcome.submission, column)
+        for days, column in ((90, "ae_3mths"), (182, "ae_6mths"), (365, "ae_1yr"), (730, "ae_2yr")):
+            assert outcome.reports_within[days] == int(float(theirs[column] or 0)), (
+                outcome.submission,
+                column,
+            )
         assert outcome.reports == int(float(theirs["adverse_events"]))
     assert real.report_timing[-1].cumulative == real.headline.reports_linked
 
@@ -191,47 +225,64 @@ def _csaf_vendors(branches: list, found: set[str]) -> None:
 def test_advisory_counts_by_vendor_match_the_raw_vendor_names(real, shared_data):
     written: dict[str, set[str]] = defaultdict(set)
     for doc in raw_csaf(shared_data):
-        _csaf_vendors(doc.get("product_tree", {}).get("branches"),
-                      written[icsma_base(doc["document"]["tracking"]["id"])])
+        _csaf_vendors(
+            doc.get("product_tree", {}).get("branches"),
+            written[icsma_base(doc["document"]["tracking"]["id"])],
+        )
     for row in raw_icsma_rows(shared_data):
         written[icsma_base(row["ICS-CERT_Number"])].add(row["Vendor"])
     by_company = {row.company: row for row in real.advisories_by_vendor}
-    spelled = {"philips": ("philips", "phillips"), "bd": ("becton",),
-               "medtronic": ("medtronic",), "baxter": ("baxter",), "b_braun": ("braun",)}
+    spelled = {
+        "philips": ("philips", "phillips"),
+        "bd": ("becton",),
+        "medtronic": ("medtronic",),
+        "baxter": ("baxter",),
+        "b_braun": ("braun",),
+    }
     for company, needles in spelled.items():
-        expected = sum(1 for names in written.values()
-                       if any(needle in name.lower() for name in names for needle in needles))
+        expected = sum(
+            1
+            for names in written.values()
+            if any(needle in name.lower() for name in names for needle in needles)
+        )
         assert by_company[company].advisories == expected, company
     assert real.advisories_by_vendor[0].company == "philips"
     assert real.headline.top_vendor_advisories == 41
 
 
 def test_cve_count_and_the_share_known_exploited(real, shared_data):
-    csaf = {item["cve"] for doc in raw_csaf(shared_data)
-            for item in doc.get("vulnerabilities", []) if item.get("cve")}
-    table = {cve for row in raw_icsma_rows(shared_data)
-             for cve in CVE.findall(row["CVE_Number"])}
-    kev = {entry["cveID"] for entry in json.loads(
-        (shared_data / "cisa-kev" / "known_exploited_vulnerabilities.json")
-        .read_text("utf-8"))["vulnerabilities"]}
+    csaf = {
+        item["cve"]
+        for doc in raw_csaf(shared_data)
+        for item in doc.get("vulnerabilities", [])
+        if item.get("cve")
+    }
+    table = {cve for row in raw_icsma_rows(shared_data) for cve in CVE.findall(row["CVE_Number"])}
+    kev = {
+        entry["cveID"]
+        for entry in json.loads(
+            (shared_data / "cisa-kev" / "known_exploited_vulnerabilities.json").read_text("utf-8")
+        )["vulnerabilities"]
+    }
     assert real.headline.cves_csaf == len(csaf) == 377
     assert real.headline.kev_cves_csaf == len(csaf & kev) == 11
     assert real.headline.cves == len(csaf | table)
     assert real.headline.kev_cves == len((csaf | table) & kev)
     assert {row.cve for row in real.kev} == (csaf | table) & kev
-    assert real.headline.kev_share == pytest.approx(len((csaf | table) & kev)
-                                                    / len(csaf | table))
+    assert real.headline.kev_share == pytest.approx(len((csaf | table) & kev) / len(csaf | table))
 
 
 def test_top_weaknesses_are_counted_per_advisory(real, shared_data):
     per_advisory: dict[str, set[str]] = defaultdict(set)
     for doc in raw_csaf(shared_data):
         number = icsma_base(doc["document"]["tracking"]["id"])
-        per_advisory[number] |= {item["cwe"]["id"] for item in doc.get("vulnerabilities", [])
-                                 if item.get("cwe")}
+        per_advisory[number] |= {
+            item["cwe"]["id"] for item in doc.get("vulnerabilities", []) if item.get("cwe")
+        }
     for row in raw_icsma_rows(shared_data):
         per_advisory[icsma_base(row["ICS-CERT_Number"])] |= set(
-            re.findall(r"CWE-\d+", row["CWE_Number"]))
+            re.findall(r"CWE-\d+", row["CWE_Number"])
+        )
     counts = Counter(cwe for cwes in per_advisory.values() for cwe in cwes)
     assert {row.cwe: row.advisories for row in real.advisories_by_cwe} == counts
     assert real.advisories_by_cwe[0].name  # named from MITRE's catalogue
@@ -240,8 +291,11 @@ def test_top_weaknesses_are_counted_per_advisory(real, shared_data):
 def test_makers_in_both_lists_are_named_and_related_through_owners(real):
     same = {row.company for row in real.maker_overlap if row.relation == "same company"}
     assert {"philips", "ge_healthcare", "medtronic", "bd"} <= same
-    related = {(row.company, row.advisory_company) for row in real.maker_overlap
-               if row.relation == "related"}
+    related = {
+        (row.company, row.advisory_company)
+        for row in real.maker_overlap
+        if row.relation == "related"
+    }
     assert ("abbott", "st_jude") in related  # Abbott acquired St. Jude Medical
     ge = next(row for row in real.maker_overlap if row.company == "ge_healthcare")
     assert "GE Medical Systems, LLC" in ge.ai_names and ge.ai_devices >= 30
@@ -262,13 +316,16 @@ def test_hand_written_openfda_records_link_to_real_ai_devices(shared_data):
 
 # --- a small data folder: linking, timing and classification --------------------------------
 
+
 @pytest.fixture
 def small_data(tmp_path: Path) -> Path:
     data = tmp_path / "data"
-    places = {"fda-ai-list.xml": "fda-ai-enabled-devices/ai-ml-enabled-devices-xml.xml",
-              "babic-devices.csv": "medai-babic-2025/823_fda_devices_withAEs.csv",
-              "maude-rows.csv": "medai-babic-2025/943_AEs_for_fda_devices.csv",
-              "ics-table.csv": "ics-advisory-project/CISA_ICS_ADV_Master.csv"}
+    places = {
+        "fda-ai-list.xml": "fda-ai-enabled-devices/ai-ml-enabled-devices-xml.xml",
+        "babic-devices.csv": "medai-babic-2025/823_fda_devices_withAEs.csv",
+        "maude-rows.csv": "medai-babic-2025/943_AEs_for_fda_devices.csv",
+        "ics-table.csv": "ics-advisory-project/CISA_ICS_ADV_Master.csv",
+    }
     for name, place in places.items():
         (data / place).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(VALID / name, data / place)
@@ -296,8 +353,11 @@ def test_reports_and_recalls_link_by_submission_or_by_maker_and_product_code(sma
     assert outcomes["K190387"].recalls == 1 and outcomes["K190387"].first_recall_days == 621
     assert landscape.headline.devices_with_reports == 2  # of the three searched devices
     assert landscape.headline.devices_with_reports_other == 2  # ZEUS and SpineAR, openFDA only
-    assert landscape.headline.records_by_category == {"cybersecurity": 1, "ml_function": 1,
-                                                      "software": 2}
+    assert landscape.headline.records_by_category == {
+        "cybersecurity": 1,
+        "ml_function": 1,
+        "software": 2,
+    }
     assert [row.window for row in landscape.recall_timing if row.records] == ["≤ 2 years"]
     [advisory] = landscape.advisories  # the table's ICSA row is not a medical advisory
     assert advisory.id == "ICSMA-25-060-01" and advisory.source == "ics-table"
@@ -324,6 +384,7 @@ def test_hand_typed_id_lists_are_repaired_or_noted():
 
 # --- malformed and partial files --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_malformed_file_is_refused_naming_file_and_record(name):
     expected = EXPECTED[name]
@@ -343,19 +404,29 @@ def test_every_malformed_file_has_an_expectation():
     assert files == set(EXPECTED)
 
 
-VALID_FILES = [("fda-ai-list.xml", FdaAiXmlImporter), ("fda-ai-list-enriched.json",
-                                                         FdaAiJsonImporter),
-               ("fda-ai-list.csv", FdaAiCsvImporter), ("maude-rows.csv", MaudeRowsImporter),
-               ("babic-devices.csv", BabicDevicesImporter), ("ics-table.csv", IcsTableImporter)]
-OPENFDA_FILES = [("device-event-handwritten.json", OpenFdaEventImporter),
-                 ("device-recall-handwritten.json", OpenFdaRecallImporter),
-                 ("device-510k-handwritten.json", OpenFdaClearanceImporter)]
-ALL_FILES = [(VALID / name, importer) for name, importer in VALID_FILES] + \
-    [(OPENFDA / name, importer) for name, importer in OPENFDA_FILES]
+VALID_FILES = [
+    ("fda-ai-list.xml", FdaAiXmlImporter),
+    ("fda-ai-list-enriched.json", FdaAiJsonImporter),
+    ("fda-ai-list.csv", FdaAiCsvImporter),
+    ("maude-rows.csv", MaudeRowsImporter),
+    ("babic-devices.csv", BabicDevicesImporter),
+    ("ics-table.csv", IcsTableImporter),
+]
+OPENFDA_FILES = [
+    ("device-event-handwritten.json", OpenFdaEventImporter),
+    ("device-recall-handwritten.json", OpenFdaRecallImporter),
+    ("device-510k-handwritten.json", OpenFdaClearanceImporter),
+]
+ALL_FILES = [(VALID / name, importer) for name, importer in VALID_FILES] + [
+    (OPENFDA / name, importer) for name, importer in OPENFDA_FILES
+]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_a_cut_file_is_refused_or_reads_as_a_prefix(tmp_path, data):
     """Cut anywhere, a file either is refused with its name, or (cut exactly at a line end,
@@ -371,13 +442,17 @@ def test_a_cut_file_is_refused_or_reads_as_a_prefix(tmp_path, data):
     except InputError as refused:
         assert refused.file == str(target)
         return
-    assert [r.model_dump(exclude={"source"}) for r in records] == \
-        [r.model_dump(exclude={"source"}) for r in whole[:len(records)]]
+    assert [r.model_dump(exclude={"source"}) for r in records] == [
+        r.model_dump(exclude={"source"}) for r in whole[: len(records)]
+    ]
     assert content[:cut].endswith(b"\n") or not content[cut:].strip()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_a_damaged_byte_is_refused_or_read_but_never_crashes(tmp_path, data):
     path, importer = data.draw(st.sampled_from(ALL_FILES))
@@ -395,8 +470,17 @@ def test_a_damaged_byte_is_refused_or_read_but_never_crashes(tmp_path, data):
 def test_a_broken_file_stops_the_run_with_exit_2_naming_it(small_data):
     broken = small_data / "medai-babic-2025" / "943_AEs_for_fda_devices.csv"
     shutil.copy(MALFORMED / "maude-rows-repeated-key.csv", broken)
-    result = CliRunner().invoke(main, ["landscape", "--out", str(small_data.parent / "out"),
-                                       "--data", str(small_data), "--no-plots"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "landscape",
+            "--out",
+            str(small_data.parent / "out"),
+            "--data",
+            str(small_data),
+            "--no-plots",
+        ],
+    )
     assert result.exit_code == 2
     assert str(broken) in result.output and "line 5 (80000001)" in result.output
     assert not (small_data.parent / "out").exists()
@@ -411,12 +495,23 @@ def test_a_file_in_the_openfda_folder_that_is_not_openfda_is_refused(small_data)
 
 # --- submission numbers -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("written, link_key, pathway", [
-    ("K252054", "K252054", "510(k)"), ("k 252054", "K252054", "510(k)"),
-    ("K-252054", "K252054", "510(k)"), ("DEN240068", "DEN240068", "De Novo"),
-    ("P140011/S008", "P140011", "PMA"), ("p140011 / s8", "P140011", "PMA"),
-    ('=HYPERLINK("https://www.accessdata.fda.gov/x?ID=K252054", "K252054")', "K252054",
-     "510(k)")])
+
+@pytest.mark.parametrize(
+    "written, link_key, pathway",
+    [
+        ("K252054", "K252054", "510(k)"),
+        ("k 252054", "K252054", "510(k)"),
+        ("K-252054", "K252054", "510(k)"),
+        ("DEN240068", "DEN240068", "De Novo"),
+        ("P140011/S008", "P140011", "PMA"),
+        ("p140011 / s8", "P140011", "PMA"),
+        (
+            '=HYPERLINK("https://www.accessdata.fda.gov/x?ID=K252054", "K252054")',
+            "K252054",
+            "510(k)",
+        ),
+    ],
+)
 def test_submission_numbers_are_normalised(written, link_key, pathway):
     parsed = parse_submission(written)
     assert parsed is not None and parsed.link_key == link_key and parsed.pathway == pathway
@@ -431,27 +526,33 @@ def test_reading_any_text_as_a_submission_number_never_fails(text):
 
 # --- keyword rules with negation ----------------------------------------------------------------
 
-@pytest.mark.parametrize("sentence, categories", [
-    ("No software malfunction was found.", []),
-    ("The event was not related to cybersecurity.", []),
-    ("Not related to cybersecurity, but a software error froze the display.", ["software"]),
-    ("No software malfunction was found, but the algorithm failed to detect the nodule.",
-     ["ml_function"]),
-    ("No injury was reported, the software froze during the scan.", ["software"]),
-    ("No software, firmware or hardware fault was identified.", []),
-    ("A software fault could not be ruled out.", ["software"]),
-    ("Software was ruled out as a cause of the event.", []),
-    ("The AI model performed as intended; the user misread the display.", []),
-    ("The device didn't have a software problem.", []),
-    ("There is no evidence of a cybersecurity vulnerability.", []),
-    ("Hackers exploited a vulnerability in the remote monitoring server.", ["cybersecurity"]),
-    ("The CAD output missed a nodule (false negative).", ["ml_function"]),
-    ("Firmware version 2.1 contains a defect that resets the pump.", ["software"]),
-    ("The patient had no injuries; a software error stopped the pump.", ["software"]),
-    ("Neither software nor cybersecurity issues were involved.", []),
-    ("Maintenance of the main board was performed.", []),
-    ("The nurse said the pump was aided by its alarm (ai).", []),
-])
+
+@pytest.mark.parametrize(
+    "sentence, categories",
+    [
+        ("No software malfunction was found.", []),
+        ("The event was not related to cybersecurity.", []),
+        ("Not related to cybersecurity, but a software error froze the display.", ["software"]),
+        (
+            "No software malfunction was found, but the algorithm failed to detect the nodule.",
+            ["ml_function"],
+        ),
+        ("No injury was reported, the software froze during the scan.", ["software"]),
+        ("No software, firmware or hardware fault was identified.", []),
+        ("A software fault could not be ruled out.", ["software"]),
+        ("Software was ruled out as a cause of the event.", []),
+        ("The AI model performed as intended; the user misread the display.", []),
+        ("The device didn't have a software problem.", []),
+        ("There is no evidence of a cybersecurity vulnerability.", []),
+        ("Hackers exploited a vulnerability in the remote monitoring server.", ["cybersecurity"]),
+        ("The CAD output missed a nodule (false negative).", ["ml_function"]),
+        ("Firmware version 2.1 contains a defect that resets the pump.", ["software"]),
+        ("The patient had no injuries; a software error stopped the pump.", ["software"]),
+        ("Neither software nor cybersecurity issues were involved.", []),
+        ("Maintenance of the main board was performed.", []),
+        ("The nurse said the pump was aided by its alarm (ai).", []),
+    ],
+)
 def test_negated_mentions_do_not_count(sentence, categories):
     assert list(CLASSIFIER.classify(sentence).categories) == categories
 
@@ -464,14 +565,36 @@ def test_evidence_quotes_the_words_that_decided():
     assert [(hit.term, hit.cue) for hit in negated.hits] == [("Software", "was ruled out")]
 
 
-FILLER = ["the", "pump", "display", "report", "stopped", "during", "therapy", "patient",
-          "screen", "readings", "were", "late", "after", "update"]
-TERMS = {"software": "software", "firmware": "software", "malware": "cybersecurity",
-         "ransomware": "cybersecurity", "algorithm": "ml_function"}
+FILLER = [
+    "the",
+    "pump",
+    "display",
+    "report",
+    "stopped",
+    "during",
+    "therapy",
+    "patient",
+    "screen",
+    "readings",
+    "were",
+    "late",
+    "after",
+    "update",
+]
+TERMS = {
+    "software": "software",
+    "firmware": "software",
+    "malware": "cybersecurity",
+    "ransomware": "cybersecurity",
+    "algorithm": "ml_function",
+}
 
 
-@given(term=st.sampled_from(sorted(TERMS)), before=st.lists(st.sampled_from(FILLER), max_size=3),
-       after=st.lists(st.sampled_from(FILLER), max_size=5))
+@given(
+    term=st.sampled_from(sorted(TERMS)),
+    before=st.lists(st.sampled_from(FILLER), max_size=3),
+    after=st.lists(st.sampled_from(FILLER), max_size=5),
+)
 def test_a_term_counts_unless_a_cue_negates_it(term, before, after):
     plain = " ".join(before + [term] + after) + "."
     assert TERMS[term] in CLASSIFIER.classify(plain).categories
@@ -486,8 +609,7 @@ def test_classifying_any_text_never_fails(text):
 
 
 def test_a_bad_rule_is_refused_with_its_line():
-    text = resources.files("mdrisk").joinpath("data", "landscape-keywords.yaml").read_text(
-        "utf-8")
+    text = resources.files("mdrisk").joinpath("data", "landscape-keywords.yaml").read_text("utf-8")
     broken = text.replace("'\\bsoftware\\b'", "'(software'", 1)
     with pytest.raises(InputError) as refused:
         rules_from_text(broken, "rules.yaml")
@@ -497,6 +619,7 @@ def test_a_bad_rule_is_refused_with_its_line():
 
 
 # --- openFDA sync against a local server ----------------------------------------------------------
+
 
 class FakeOpenFda(BaseHTTPRequestHandler):
     """Serves ``records`` like api.fda.gov: skip/limit pages, or search_after links."""
@@ -517,16 +640,26 @@ class FakeOpenFda(BaseHTTPRequestHandler):
         if type(self).drop_after is not None and start >= type(self).drop_after:
             page: list[dict] = []
         else:
-            page = type(self).records[start:start + limit]
+            page = type(self).records[start : start + limit]
         headers = {}
         if "skip" not in query and start + limit < len(type(self).records):
             port = self.server.server_address[1]
-            headers["Link"] = (f'<http://127.0.0.1:{port}{urlsplit(self.path).path}?search='
-                               f'{query["search"][0]}&limit={limit}&search_after='
-                               f'{start + limit}>; rel="next"')
-        self._send(200, {"meta": {"last_updated": "2025-10-01", "results": {
-            "skip": start, "limit": limit, "total": len(type(self).records)}},
-            "results": page}, headers)
+            headers["Link"] = (
+                f"<http://127.0.0.1:{port}{urlsplit(self.path).path}?search="
+                f"{query['search'][0]}&limit={limit}&search_after="
+                f'{start + limit}>; rel="next"'
+            )
+        self._send(
+            200,
+            {
+                "meta": {
+                    "last_updated": "2025-10-01",
+                    "results": {"skip": start, "limit": limit, "total": len(type(self).records)},
+                },
+                "results": page,
+            },
+            headers,
+        )
 
     def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
         data = json.dumps(body).encode()
@@ -546,14 +679,17 @@ class FakeOpenFda(BaseHTTPRequestHandler):
 def openfda_server():
     recalls = json.loads((OPENFDA / "device-recall-handwritten.json").read_text("utf-8"))
     template = recalls["results"][0]
-    FakeOpenFda.records = [{**template, "product_res_number": f"Z-{n:04d}-2021",
-                            "cfres_id": str(200000 + n)} for n in range(23)]
+    FakeOpenFda.records = [
+        {**template, "product_res_number": f"Z-{n:04d}-2021", "cfres_id": str(200000 + n)}
+        for n in range(23)
+    ]
     FakeOpenFda.requests = []
     FakeOpenFda.drop_after = None
     FakeOpenFda.empty = False
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenFda)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -576,16 +712,16 @@ class FakeTime:
 def syncer(out: Path, base_url: str, **options) -> tuple[OpenFdaSync, FakeTime]:
     time = FakeTime()
     client = HttpClient(clock=time.clock, sleep=time.sleep, max_attempts=2)
-    return OpenFdaSync(client, out, base_url=base_url, today=lambda: dt.date(2025, 10, 1),
-                       **options), time
+    return OpenFdaSync(
+        client, out, base_url=base_url, today=lambda: dt.date(2025, 10, 1), **options
+    ), time
 
 
 def test_sync_pages_with_skip_and_limit_and_writes_an_importable_file(tmp_path, openfda_server):
     sync, time = syncer(tmp_path, openfda_server, page_limit=5)
     found = sync.fetch("device-recall", "product_code:MUJ")
     assert found.total == 23 and found.requests == 5 and found.paging == "skip"
-    assert [q.get("skip", ["-"])[0] for q in FakeOpenFda.requests] == ["-", "5", "10", "15",
-                                                                        "20"]
+    assert [q.get("skip", ["-"])[0] for q in FakeOpenFda.requests] == ["-", "5", "10", "15", "20"]
     assert time.slept == pytest.approx([0.25] * 4)  # 240 a minute: one every 0.25 s
     path = sync.write(found)
     assert path == tmp_path / "device-recall" / f"{slug('product_code:MUJ')}.json"
@@ -598,8 +734,13 @@ def test_sync_follows_search_after_links_past_the_skip_ceiling(tmp_path, openfda
     found = sync.fetch("device-recall", "product_code:MUJ")
     assert found.paging == "search_after" and len(found.records) == 23
     assert all("skip" not in query for query in FakeOpenFda.requests)
-    assert [q.get("search_after", ["-"])[0] for q in FakeOpenFda.requests] == \
-        ["-", "5", "10", "15", "20"]
+    assert [q.get("search_after", ["-"])[0] for q in FakeOpenFda.requests] == [
+        "-",
+        "5",
+        "10",
+        "15",
+        "20",
+    ]
 
 
 def test_sync_of_a_search_without_match_writes_an_empty_file(tmp_path, openfda_server):
@@ -615,8 +756,10 @@ def test_sync_stops_before_the_daily_budget_runs_out(tmp_path, openfda_server):
     with pytest.raises(SyncError, match="5 requests, 2 left today"):
         sync.fetch("device-recall", "product_code:MUJ")
     assert len(FakeOpenFda.requests) == 1
-    assert json.loads((tmp_path / ".openfda-requests.json").read_text()) == \
-        {"day": "2025-10-01", "requests": 1}
+    assert json.loads((tmp_path / ".openfda-requests.json").read_text()) == {
+        "day": "2025-10-01",
+        "requests": 1,
+    }
     again, _ = syncer(tmp_path, openfda_server, page_limit=5, per_day=3)
     assert again.budget.left == 2  # the day's count is shared between runs
 
@@ -642,9 +785,21 @@ def test_sync_sends_the_api_key_but_never_writes_it(tmp_path, openfda_server):
 
 def test_sync_command_writes_files_the_landscape_reads(tmp_path, openfda_server, small_data):
     runner = CliRunner()
-    fetched = runner.invoke(main, ["landscape", "sync", "--endpoint", "device-recall",
-                                   "--search", "k_numbers:K190387", "--out",
-                                   str(tmp_path / "fetched"), "--base-url", openfda_server])
+    fetched = runner.invoke(
+        main,
+        [
+            "landscape",
+            "sync",
+            "--endpoint",
+            "device-recall",
+            "--search",
+            "k_numbers:K190387",
+            "--out",
+            str(tmp_path / "fetched"),
+            "--base-url",
+            openfda_server,
+        ],
+    )
     assert fetched.exit_code == 0, fetched.output
     assert "23 records in 1 request(s)" in fetched.output
     shutil.rmtree(small_data / "openfda")
@@ -653,19 +808,22 @@ def test_sync_command_writes_files_the_landscape_reads(tmp_path, openfda_server,
 
 
 def test_product_code_searches_cover_every_code():
-    searches = product_code_searches("device-event", [f"Q{chr(65 + n // 26)}{chr(65 + n % 26)}"
-                                                      for n in range(45)])
+    searches = product_code_searches(
+        "device-event", [f"Q{chr(65 + n // 26)}{chr(65 + n % 26)}" for n in range(45)]
+    )
     assert len(searches) == 3
     assert searches[0].startswith("device.device_report_product_code:(QAA OR QAB")
 
 
 # --- the command ------------------------------------------------------------------------
 
+
 def test_landscape_command_writes_tables_plots_and_a_self_contained_html(tmp_path, shared_data):
     pytest.importorskip("matplotlib")
     runner = CliRunner()
-    first = runner.invoke(main, ["landscape", "--out", str(tmp_path / "a"), "--data",
-                                 str(shared_data)])
+    first = runner.invoke(
+        main, ["landscape", "--out", str(tmp_path / "a"), "--data", str(shared_data)]
+    )
     assert first.exit_code == 0, first.output
     assert "AI-enabled devices: 1,357" in first.output
     out = tmp_path / "a"
@@ -685,19 +843,22 @@ def test_landscape_command_writes_tables_plots_and_a_self_contained_html(tmp_pat
     assert summary["headline"]["devices_with_reports"] == 51
     assert summary["headline"]["kev_cves_csaf"] == 11
 
-    second = runner.invoke(main, ["landscape", "--out", str(tmp_path / "b"), "--data",
-                                  str(shared_data)])
+    second = runner.invoke(
+        main, ["landscape", "--out", str(tmp_path / "b"), "--data", str(shared_data)]
+    )
     assert second.exit_code == 0
     files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*")
-                           if p.is_file())
+    assert files == sorted(
+        p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file()
+    )
     for name in files:  # the same inputs give the same bytes, plots included
         assert (out / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
 def test_landscape_without_plots_still_writes_the_summary(small_data, tmp_path):
-    result = CliRunner().invoke(main, ["landscape", "--out", str(tmp_path / "out"), "--data",
-                                       str(small_data), "--no-plots"])
+    result = CliRunner().invoke(
+        main, ["landscape", "--out", str(tmp_path / "out"), "--data", str(small_data), "--no-plots"]
+    )
     assert result.exit_code == 0, result.output
     html = (tmp_path / "out" / "index.html").read_text("utf-8")
     assert "<img" not in html and "<script" not in html
@@ -709,11 +870,13 @@ def test_landscape_without_plots_still_writes_the_summary(small_data, tmp_path):
 def test_landscape_needs_out_and_an_existing_data_folder(tmp_path):
     runner = CliRunner()
     assert runner.invoke(main, ["landscape"]).exit_code == 2
-    missing = runner.invoke(main, ["landscape", "--out", str(tmp_path / "o"), "--data",
-                                   str(tmp_path / "nowhere")])
+    missing = runner.invoke(
+        main, ["landscape", "--out", str(tmp_path / "o"), "--data", str(tmp_path / "nowhere")]
+    )
     assert missing.exit_code == 2 and "nowhere" in missing.output
     (tmp_path / "empty").mkdir()
-    empty = runner.invoke(main, ["landscape", "--out", str(tmp_path / "o"), "--data",
-                                 str(tmp_path / "empty")])
+    empty = runner.invoke(
+        main, ["landscape", "--out", str(tmp_path / "o"), "--data", str(tmp_path / "empty")]
+    )
     assert empty.exit_code == 2 and "none of the landscape's sources" in empty.output
     assert not (tmp_path / "o").exists()

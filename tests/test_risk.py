@@ -46,8 +46,12 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @functools.cache
 def _assessed(path: Path, with_pack: bool = False, answers: Path | None = None) -> Assessment:
     risk = RiskInputs(answers=load_answers(answers, RUBRIC)) if answers else None
-    return assess(load_model(path), created="2000-01-01T00:00:00Z",
-                  knowledge=KnowledgeInputs(PACK) if with_pack else None, risk=risk)
+    return assess(
+        load_model(path),
+        created="2000-01-01T00:00:00Z",
+        knowledge=KnowledgeInputs(PACK) if with_pack else None,
+        risk=risk,
+    )
 
 
 def _risks_at(assessment: Assessment, element: str) -> list[RiskItem]:
@@ -129,8 +133,15 @@ def _cvss_v3_of_csaf(folder: Path) -> list[tuple[str, str, str, float, str]]:
             for entry in vulnerability.get("scores", []):
                 cvss = entry.get("cvss_v3")
                 if cvss:
-                    found.append((path.name, vulnerability.get("cve", ""), cvss["vectorString"],
-                                  float(cvss["baseScore"]), cvss.get("baseSeverity", "")))
+                    found.append(
+                        (
+                            path.name,
+                            vulnerability.get("cve", ""),
+                            cvss["vectorString"],
+                            float(cvss["baseScore"]),
+                            cvss.get("baseSeverity", ""),
+                        )
+                    )
     return found
 
 
@@ -141,8 +152,9 @@ def test_every_cvss_v3_score_in_the_cisa_medical_advisories_recomputes(shared_da
     for file, cve, vector, published, severity in scores:
         result = score(vector, origin="published", published_score=published)
         if not result.agrees or result.base_severity.upper() != severity.upper():
-            disagreements.append((file, cve, vector, published, severity, result.base_score,
-                                  result.base_severity))
+            disagreements.append(
+                (file, cve, vector, published, severity, result.base_score, result.base_severity)
+            )
     assert disagreements == []
     assert {v[:8] for _, _, v, _, _ in scores} == {"CVSS:3.0", "CVSS:3.1"}
 
@@ -165,33 +177,61 @@ def test_cvss_3_and_4_scores_of_real_cve_records_recompute(shared_data):
     for path in sorted((shared_data / "cve-records-vulnrichment" / "records").glob("*.json")):
         for key, cvss in _cvss_in(json.loads(path.read_text("utf-8"))):
             versions[key] = versions.get(key, 0) + 1
-            result = score(cvss["vectorString"], "published",
-                           published_score=float(cvss["baseScore"]))
+            result = score(
+                cvss["vectorString"], "published", published_score=float(cvss["baseScore"])
+            )
             if not result.agrees:
-                disagreements.append((path.name, cvss["vectorString"], cvss["baseScore"],
-                                      result.base_score))
+                disagreements.append(
+                    (path.name, cvss["vectorString"], cvss["baseScore"], result.base_score)
+                )
     assert disagreements == []
     assert versions.get("cvssV4_0", 0) >= 10 and versions.get("cvssV3_1", 0) >= 100
 
 
-@pytest.mark.parametrize("vector", [
-    "AV:N/AC:L/Au:N/C:P/I:P/A:P",  # CVSS 2
-    "CVSS:2.0/AV:N/AC:L/Au:N/C:P/I:P/A:P",
-    "CVSS:3.1/AV:Q/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-    "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H",
-    "CVSS:4.0/AV:N",
-    "CVSS:3.1/AV:N/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-    "",
-])
+@pytest.mark.parametrize(
+    "vector",
+    [
+        "AV:N/AC:L/Au:N/C:P/I:P/A:P",  # CVSS 2
+        "CVSS:2.0/AV:N/AC:L/Au:N/C:P/I:P/A:P",
+        "CVSS:3.1/AV:Q/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H",
+        "CVSS:4.0/AV:N",
+        "CVSS:3.1/AV:N/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+        "",
+    ],
+)
 def test_a_malformed_vector_is_refused_by_name(vector):
     with pytest.raises(CvssError):
         score(vector, "published")
 
 
-@given(st.text(max_size=120) | st.builds(
-    lambda parts: "CVSS:3.1/" + "/".join(parts),
-    st.lists(st.sampled_from(["AV:N", "AC:L", "PR:N", "UI:R", "S:C", "C:H", "I:L", "A:N",
-                              "E:P", "MAV:A", "CR:H", "AV:X", "Q:1", ""]), max_size=12)))
+@given(
+    st.text(max_size=120)
+    | st.builds(
+        lambda parts: "CVSS:3.1/" + "/".join(parts),
+        st.lists(
+            st.sampled_from(
+                [
+                    "AV:N",
+                    "AC:L",
+                    "PR:N",
+                    "UI:R",
+                    "S:C",
+                    "C:H",
+                    "I:L",
+                    "A:N",
+                    "E:P",
+                    "MAV:A",
+                    "CR:H",
+                    "AV:X",
+                    "Q:1",
+                    "",
+                ]
+            ),
+            max_size=12,
+        ),
+    )
+)
 @FUZZ
 def test_any_text_scores_or_raises_cvss_error(text):
     try:
@@ -209,6 +249,7 @@ def test_a_3x_vector_maps_to_40_with_its_assumptions_stated():
 
 # --- the medical-device rubric ---------------------------------------------------------------
 
+
 def test_bgms_therapy_data_gives_high_integrity_from_the_model_alone():
     for risk in _risks_at(_assessed(BGMS), "cgm_to_app"):
         integrity = _metric(risk, "I")
@@ -224,15 +265,19 @@ def test_bgms_therapy_data_gives_high_integrity_from_the_model_alone():
 
 
 def test_retinopathy_diagnosis_integrity_waits_for_the_analyst():
-    risk = next(r for r in _assessed(RETINOPATHY).risks
-                if r.severity.level in ("critical", "catastrophic") and r.element == "camera_to_pc")
+    risk = next(
+        r
+        for r in _assessed(RETINOPATHY).risks
+        if r.severity.level in ("critical", "catastrophic") and r.element == "camera_to_pc"
+    )
     integrity = _metric(risk, "I")
     assert "therapy: not assessed" in " ".join(integrity.categories)
     asked = {s.question: s for s in integrity.steps}
     assert asked["I-DX-2"].source == "model" and asked["I-DX-2"].answer == "yes"
     assert asked["I-DX-3"].source == "worst_case" and integrity.value == "H"
-    assert any(q.startswith("I-DX-3") and "worst case 'yes' assumed" in q
-               for q in risk.open_questions)
+    assert any(
+        q.startswith("I-DX-3") and "worst case 'yes' assumed" in q for q in risk.open_questions
+    )
 
 
 def test_a_clinician_who_would_notice_lowers_diagnostic_integrity(tmp_path):
@@ -241,26 +286,31 @@ def test_a_clinician_who_would_notice_lowers_diagnostic_integrity(tmp_path):
         "answers:\n"
         "  I-DX-3: {answer: 'no', justification: The grader reviews every image set.}\n"
         "  A-DX-2: {answer: 'no', justification: Screening can be repeated next visit.}\n",
-        "utf-8")
-    before = next(r for r in _assessed(RETINOPATHY).risks if r.element == "camera_to_pc"
-                  and r.severity.level == "critical")
-    after = next(r for r in _assessed(RETINOPATHY, answers=answers).risks
-                 if r.id == before.id)
+        "utf-8",
+    )
+    before = next(
+        r
+        for r in _assessed(RETINOPATHY).risks
+        if r.element == "camera_to_pc" and r.severity.level == "critical"
+    )
+    after = next(r for r in _assessed(RETINOPATHY, answers=answers).risks if r.id == before.id)
     assert (_metric(after, "I").value, _metric(after, "A").value) == ("L", "L")
     assert "MSI:S" not in _v4(after).vector and "MSA:S" not in _v4(after).vector
     assert after.cvss[0].base_score < before.cvss[0].base_score
     step = next(s for s in _metric(after, "I").steps if s.question == "I-DX-3")
-    assert step.source == "analyst" and "grader" in step.reason and "answers.I-DX-3" in \
-        step.reason
+    assert step.source == "analyst" and "grader" in step.reason and "answers.I-DX-3" in step.reason
     assert not [q for q in after.open_questions if q.startswith(("I-DX-3", "A-DX-2"))]
 
 
-@pytest.mark.parametrize(("element", "vector", "why"), [
-    ("cgm_to_app", "A", "Bluetooth Low Energy"),
-    ("cloud_to_forecaster", "N", "routable"),
-    ("user_to_app", "P", "Touchscreen"),
-    ("patient_user", "L", "attacker profile"),
-])
+@pytest.mark.parametrize(
+    ("element", "vector", "why"),
+    [
+        ("cgm_to_app", "A", "Bluetooth Low Energy"),
+        ("cloud_to_forecaster", "N", "routable"),
+        ("user_to_app", "P", "Touchscreen"),
+        ("patient_user", "L", "attacker profile"),
+    ],
+)
 def test_the_channel_or_the_attacker_sets_the_attack_vector(element, vector, why):
     attack_vector = _metric(_risks_at(_assessed(BGMS), element)[0], "AV")
     assert attack_vector.value == vector
@@ -278,8 +328,7 @@ def test_an_analyst_answer_for_one_element_overrides_the_model_and_says_so():
 def test_every_worst_case_answer_is_listed_as_an_open_question():
     for risk in _assessed(BGMS).risks + _assessed(RETINOPATHY).risks:
         rubric = next(c for c in risk.cvss if c.origin == "rubric" and c.version == "3.1")
-        assumed = {s.question for m in rubric.metrics for s in m.steps
-                   if s.source == "worst_case"}
+        assumed = {s.question for m in rubric.metrics for s in m.steps if s.source == "worst_case"}
         listed = {q.split(":", 1)[0] for q in risk.open_questions}
         assert assumed <= listed
         for step in (s for m in rubric.metrics for s in m.steps if s.source == "worst_case"):
@@ -293,42 +342,68 @@ def test_the_answers_file_closes_questions():
     assert answered < plain
 
 
-RUBRIC_TEXT = (Path(__file__).parent.parent / "src" / "mdrisk" / "data" /
-               "medical-cvss-rubric.yaml").read_text("utf-8")
+RUBRIC_TEXT = (
+    Path(__file__).parent.parent / "src" / "mdrisk" / "data" / "medical-cvss-rubric.yaml"
+).read_text("utf-8")
 
 
-@pytest.mark.parametrize(("old", "new", "field", "message"), [
-    ('      "no": {value: U}', '      "no": {next: S-1}', "questions.S-1.answers.no.next",
-     "the questions loop: S-1 -> S-1"),
-    ("    derive: uses_channel", "    derive: guess_channel", "questions.AV-1.derive",
-     "no model rule 'guess_channel'"),
-    ('      "yes": {value: N}\n      "no": {next: AV-3}', '      "yes": {value: X}\n'
-     '      "no": {next: AV-3}', "questions.AV-2.answers.yes.value", "'X' is not a value of AV"),
-    ("  C-SYS-1:\n    rubric_ref: XCS", "  C-SYS-2:\n    rubric_ref: XCS",
-     "questions.C-SYS-2", "no flow reaches this question"),
-    ('    worst_case: "yes"\n    answers:\n      "yes": {next: AV-2}',
-     '    worst_case: "perhaps"\n    answers:\n      "yes": {next: AV-2}',
-     "questions.AV-1.worst_case", "is not one of its answers"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        (
+            '      "no": {value: U}',
+            '      "no": {next: S-1}',
+            "questions.S-1.answers.no.next",
+            "the questions loop: S-1 -> S-1",
+        ),
+        (
+            "    derive: uses_channel",
+            "    derive: guess_channel",
+            "questions.AV-1.derive",
+            "no model rule 'guess_channel'",
+        ),
+        (
+            '      "yes": {value: N}\n      "no": {next: AV-3}',
+            '      "yes": {value: X}\n      "no": {next: AV-3}',
+            "questions.AV-2.answers.yes.value",
+            "'X' is not a value of AV",
+        ),
+        (
+            "  C-SYS-1:\n    rubric_ref: XCS",
+            "  C-SYS-2:\n    rubric_ref: XCS",
+            "questions.C-SYS-2",
+            "no flow reaches this question",
+        ),
+        (
+            '    worst_case: "yes"\n    answers:\n      "yes": {next: AV-2}',
+            '    worst_case: "perhaps"\n    answers:\n      "yes": {next: AV-2}',
+            "questions.AV-1.worst_case",
+            "is not one of its answers",
+        ),
+    ],
+)
 def test_a_broken_rubric_is_refused_with_the_field(old, new, field, message):
     assert old in RUBRIC_TEXT
     with pytest.raises(InputError) as caught:
         rubric_from_text(RUBRIC_TEXT.replace(old, new, 1), "rubric.yaml")
-    assert any(p.field == field and message in p.message and p.fix
-               for p in caught.value.problems), caught.value
+    assert any(
+        p.field == field and message in p.message and p.fix for p in caught.value.problems
+    ), caught.value
 
 
 # --- the matrix, exploitability and residual risk --------------------------------------------
 
+
 def test_the_default_matrix_rates_the_corners_as_iso_14971_expects():
-    assert MATRIX.exploitability_levels == ["remote", "unlikely", "possible", "likely",
-                                            "frequent"]
+    assert MATRIX.exploitability_levels == ["remote", "unlikely", "possible", "likely", "frequent"]
     high = MATRIX.level_of("catastrophic", "frequent")
     low = MATRIX.level_of("negligible", "remote")
     assert MATRIX.label_of(MATRIX.acceptability_of(high)) == "unacceptable"
     assert MATRIX.label_of(MATRIX.acceptability_of(low)) == "acceptable"
-    assert MATRIX.label_of(MATRIX.acceptability_of(MATRIX.level_of("serious", "possible"))) \
+    assert (
+        MATRIX.label_of(MATRIX.acceptability_of(MATRIX.level_of("serious", "possible")))
         == "ALARP review"
+    )
 
 
 def _rank(level: str) -> int:
@@ -346,37 +421,41 @@ def test_residual_risk_is_never_above_the_initial_risk(model_path):
         assert levels.index(residual.exploitability) <= levels.index(risk.exploitability.level)
         assert residual.severity == risk.severity.level
         assert _rank(residual.level) <= _rank(risk.level)
-        reduction = levels.index(risk.exploitability.level) - levels.index(
-            residual.exploitability)
+        reduction = levels.index(risk.exploitability.level) - levels.index(residual.exploitability)
         assert sum(c.credited_levels for c in risk.controls) >= reduction
-        assert sum(c.credited_levels for c in risk.controls) <= \
-            MATRIX.residual.max_reduction
+        assert sum(c.credited_levels for c in risk.controls) <= MATRIX.residual.max_reduction
 
 
 def test_device_controls_count_only_against_the_attacks_they_stop():
     pump_link = _risks_at(_assessed(BGMS), "pump_to_app")[0]
     credited = {c.id: c.credited_levels for c in pump_link.controls}
-    assert credited == {"pump_to_app.authentication": 1, "pump_to_app.encryption": 0,
-                        "pump_to_app.integrity": 1}
+    assert credited == {
+        "pump_to_app.authentication": 1,
+        "pump_to_app.encryption": 0,
+        "pump_to_app.integrity": 1,
+    }
     assert pump_link.residual.exploitability == "unlikely"
     cgm_link = _risks_at(_assessed(BGMS), "cgm_to_app")[0]
     assert {c.id: c.credited_levels for c in cgm_link.controls} == {
-        "cgm_to_app.encryption": 0, "cgm_to_app.integrity": 0}
+        "cgm_to_app.encryption": 0,
+        "cgm_to_app.integrity": 0,
+    }
     assert any("counts only with authentication" in s for s in cgm_link.residual.steps)
     assert cgm_link.residual.exploitability == cgm_link.exploitability.level
 
 
 def test_only_mitigations_the_analyst_marks_implemented_lower_the_residual():
     plain = _risks_at(_assessed(BGMS, with_pack=True), "user_to_app")[0]
-    answered = _risks_at(_assessed(BGMS, with_pack=True, answers=BGMS_ANSWERS),
-                         "user_to_app")[0]
+    answered = _risks_at(_assessed(BGMS, with_pack=True, answers=BGMS_ANSWERS), "user_to_app")[0]
     training = next(c for c in answered.controls if c.id == "M1017")
     assert training.in_place and training.credited_levels == 1
     assert "instructions for use" in training.justification
     assert not next(c for c in plain.controls if c.id == "M1017").in_place
     levels = MATRIX.exploitability_levels
-    assert levels.index(answered.residual.exploitability) == \
-        levels.index(plain.residual.exploitability) - 1
+    assert (
+        levels.index(answered.residual.exploitability)
+        == levels.index(plain.residual.exploitability) - 1
+    )
     cgm = _risks_at(_assessed(BGMS, with_pack=True, answers=BGMS_ANSWERS), "cgm_to_app")[0]
     assert not next(c for c in cgm.controls if c.id == "M0802").in_place
 
@@ -390,37 +469,52 @@ class _Canned:
         return []
 
     def __call__(self, cve_id: str) -> dict:
-        return {"kev": True, "epss": 0.62, "cvss": [
-            {"vector": "CVSS:3.1/AV:P/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H", "baseScore": 6.4}],
-            "mitigations": [{"id": "M0949", "name": "Antivirus/Antimalware",
-                             "framework": "attack-ics", "via": ["T0866"]}]}
+        return {
+            "kev": True,
+            "epss": 0.62,
+            "cvss": [{"vector": "CVSS:3.1/AV:P/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H", "baseScore": 6.4}],
+            "mitigations": [
+                {
+                    "id": "M0949",
+                    "name": "Antivirus/Antimalware",
+                    "framework": "attack-ics",
+                    "via": ["T0866"],
+                }
+            ],
+        }
 
 
 def test_kev_and_epss_raise_exploitability_and_kb_mitigations_are_offered():
     canned = _Canned()
-    assessment = assess(load_model(BGMS), created="x",
-                        knowledge=KnowledgeInputs(PACK, canned, canned))
+    assessment = assess(
+        load_model(BGMS), created="x", knowledge=KnowledgeInputs(PACK, canned, canned)
+    )
     pump = _risks_at(assessment, "insulin_pump")[0]
     steps = " | ".join(pump.exploitability.steps)
     assert "in CISA KEV (CVE-2099-0001): +2" in steps and "EPSS 0.620" in steps
     assert pump.exploitability.level == "frequent"
     rating = next(v for v in pump.vulnerabilities if v.id == "CVE-2099-0001")
     published = next(c for c in rating.cvss if c.origin == "published")
-    assert published.agrees and {c.metric for c in published.context} >= {"E", "IR", "AR",
-                                                                            "CR"}
-    assert any(c.origin == "mapped" and c.version == "4.0" and "E:A" in c.vector
-               for c in rating.cvss)
+    assert published.agrees and {c.metric for c in published.context} >= {"E", "IR", "AR", "CR"}
+    assert any(
+        c.origin == "mapped" and c.version == "4.0" and "E:A" in c.vector for c in rating.cvss
+    )
     offered = next(c for c in pump.controls if c.id == "M0949")
     assert offered.kind == "mitigation" and not offered.in_place
     assert "CVE-2099-0001" in offered.source and offered.framework == "ATT&CK for ICS"
 
 
 def test_a_long_path_and_a_distant_attacker_lower_exploitability():
-    target = RiskTarget(key="t", source="scenario", title="t", element="cgm_to_app",
-                        element_type="link", crossed=("a", "b", "c", "d", "e"),
-                        attackers=(Attacker("supply_chain", "network", 0.3),))
-    before = RubricResult(vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-                          decisions=[])
+    target = RiskTarget(
+        key="t",
+        source="scenario",
+        title="t",
+        element="cgm_to_app",
+        element_type="link",
+        crossed=("a", "b", "c", "d", "e"),
+        attackers=(Attacker("supply_chain", "network", 0.3),),
+    )
+    before = RubricResult(vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", decisions=[])
     rating = _exploitability(target, before, [], MATRIX)
     assert rating.level == "unlikely"  # frequent -1 (reach 0.3) -2 (5 hops, 1 free, 2 per level)
     assert any("supply_chain" in s for s in rating.steps)
@@ -428,17 +522,22 @@ def test_a_long_path_and_a_distant_attacker_lower_exploitability():
 
 
 def test_a_matrix_of_ones_own_is_used_and_named(tmp_path):
-    text = (Path(__file__).parent.parent / "src" / "mdrisk" / "data" / "risk-matrix.yaml"
-            ).read_text("utf-8").replace("name: mdrisk default 5x5 security risk matrix",
-                                         "name: ACME cautious matrix")
-    text = text.replace("  remote:   [low, low, low, medium, medium]",
-                        "  remote:   [low, medium, medium, medium, high]")
-    text = text.replace("  unlikely: [low, low, medium, medium, high]",
-                        "  unlikely: [low, medium, medium, high, high]")
+    text = (
+        (Path(__file__).parent.parent / "src" / "mdrisk" / "data" / "risk-matrix.yaml")
+        .read_text("utf-8")
+        .replace("name: mdrisk default 5x5 security risk matrix", "name: ACME cautious matrix")
+    )
+    text = text.replace(
+        "  remote:   [low, low, low, medium, medium]",
+        "  remote:   [low, medium, medium, medium, high]",
+    )
+    text = text.replace(
+        "  unlikely: [low, low, medium, medium, high]",
+        "  unlikely: [low, medium, medium, high, high]",
+    )
     path = tmp_path / "matrix.yaml"
     path.write_text(text, "utf-8")
-    risk = assess(load_model(BGMS), created="x",
-                  risk=RiskInputs(matrix=load_matrix(path))).risks[0]
+    risk = assess(load_model(BGMS), created="x", risk=RiskInputs(matrix=load_matrix(path))).risks[0]
     assert risk.matrix == "ACME cautious matrix"
 
 
@@ -446,12 +545,20 @@ def test_the_risks_of_one_device_trace_to_ids_the_assessment_holds():
     assessment = _assessed(BGMS, with_pack=True)
     known = assessment.known_ids()
     for risk in assessment.risks:
-        cited = [*risk.scenarios, *risk.loss_scenarios, *risk.fdi_points, *risk.threats,
-                 *risk.hazards, *risk.losses, risk.element]
+        cited = [
+            *risk.scenarios,
+            *risk.loss_scenarios,
+            *risk.fdi_points,
+            *risk.threats,
+            *risk.hazards,
+            *risk.losses,
+            risk.element,
+        ]
         assert set(cited) <= known, risk.id
         assert risk.scenario in risk.scenarios
-    assert [r.id for r in assessment.risks] == [f"R-{n}" for n in
-                                                range(1, len(assessment.risks) + 1)]
+    assert [r.id for r in assessment.risks] == [
+        f"R-{n}" for n in range(1, len(assessment.risks) + 1)
+    ]
 
 
 def test_without_attack_scenarios_loss_scenarios_make_the_risks():
@@ -467,8 +574,9 @@ def test_without_attack_scenarios_loss_scenarios_make_the_risks():
 def test_the_same_model_gives_the_same_risks():
     first = assess(load_model(BGMS), created="x", knowledge=KnowledgeInputs(PACK))
     second = assess(load_model(BGMS), created="y", knowledge=KnowledgeInputs(PACK))
-    assert json.dumps([r.model_dump(mode="json") for r in first.risks], sort_keys=True) == \
-        json.dumps([r.model_dump(mode="json") for r in second.risks], sort_keys=True)
+    assert json.dumps(
+        [r.model_dump(mode="json") for r in first.risks], sort_keys=True
+    ) == json.dumps([r.model_dump(mode="json") for r in second.risks], sort_keys=True)
 
 
 def test_the_dana_pump_advisory_is_rescored_in_the_device_context(shared_data):
@@ -479,8 +587,9 @@ def test_the_dana_pump_advisory_is_rescored_in_the_device_context(shared_data):
 
     store = Store.in_memory()
     import_paths(store, [shared_data / "cisa-csaf-icsma" / "2021" / "icsma-21-012-01.json"])
-    knowledge = KnowledgeInputs(PACK, Matcher.from_store(store),
-                                lambda cve: enrich_vulnerability(store, cve))
+    knowledge = KnowledgeInputs(
+        PACK, Matcher.from_store(store), lambda cve: enrich_vulnerability(store, cve)
+    )
     assessment = assess(load_model(BGMS), created="x", knowledge=knowledge)
     pump = _risks_at(assessment, "insulin_pump")[0]
     ratings = {v.id: v for v in pump.vulnerabilities}
@@ -497,8 +606,9 @@ def test_the_dana_pump_advisory_is_rescored_in_the_device_context(shared_data):
 # --- malformed answers and matrix files ------------------------------------------------------
 
 EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))
-CASES = [(kind, name, rule) for kind, files in EXPECTED.items()
-         for name, rule in sorted(files.items())]
+CASES = [
+    (kind, name, rule) for kind, files in EXPECTED.items() for name, rule in sorted(files.items())
+]
 
 
 def _load(kind: str, path: Path) -> None:
@@ -515,8 +625,9 @@ def test_each_malformed_file_is_refused_with_its_field(kind, name, rule):
         _load(kind, path)
     error = caught.value
     assert error.file == str(path)
-    assert any(p.field == rule["field"] and rule["message"] in p.message
-               for p in error.problems), error
+    assert any(p.field == rule["field"] and rule["message"] in p.message for p in error.problems), (
+        error
+    )
     _check_problems(error, path.read_text("utf-8"))
 
 
@@ -538,8 +649,9 @@ def test_the_cli_exits_2_naming_file_and_field(option):
 
 def test_an_answer_for_an_element_the_model_lacks_is_refused(tmp_path):
     path = tmp_path / "answers.yaml"
-    path.write_text("targets:\n  cgm_too_app:\n    PR-1: {answer: 'no', justification: typo}\n",
-                    "utf-8")
+    path.write_text(
+        "targets:\n  cgm_too_app:\n    PR-1: {answer: 'no', justification: typo}\n", "utf-8"
+    )
     result = CliRunner().invoke(main, ["risk", str(BGMS), "--answers", str(path)])
     assert result.exit_code == 2
     assert "targets.cgm_too_app" in result.output and "no risk entering at" in result.output
@@ -562,12 +674,21 @@ def _check_problems(error: InputError, text: str) -> None:
         assert problem.line is None or 1 <= problem.line <= len(text.splitlines()) + 1
 
 
-MATRIX_DATA = yaml.safe_load((Path(__file__).parent.parent / "src" / "mdrisk" / "data" /
-                              "risk-matrix.yaml").read_text("utf-8"))
+MATRIX_DATA = yaml.safe_load(
+    (Path(__file__).parent.parent / "src" / "mdrisk" / "data" / "risk-matrix.yaml").read_text(
+        "utf-8"
+    )
+)
 ANSWERS_DATA = yaml.safe_load(BGMS_ANSWERS.read_text("utf-8"))
-ODD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 12), st.floats(-1, 11),
-                       st.text(max_size=12), st.lists(st.text(max_size=5), max_size=3),
-                       st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 12),
+    st.floats(-1, 11),
+    st.text(max_size=12),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 
 
 def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
@@ -627,13 +748,15 @@ def test_mutated_answers_load_or_are_refused_with_located_problems(data):
 
 # --- the Markdown section --------------------------------------------------------------------
 
+
 def test_the_markdown_report_explains_each_score_with_model_text_escaped():
     text = BGMS.read_text("utf-8").replace(
         "description: Death or serious injury of the patient",
-        "description: \"Death <script>alert(1)</script> | **bold** [x](javascript:y)\"")
+        'description: "Death <script>alert(1)</script> | **bold** [x](javascript:y)"',
+    )
     assessment = assess(load_model_text(text, "hostile.yaml"), created="x")
     report = render_markdown(assessment)
-    section = report[report.index("## Risk scoring"):]
+    section = report[report.index("## Risk scoring") :]
     assert "### CVSS vectors from the medical-device rubric" in section
     assert "### Open questions for the analyst" in section
     assert "<script>" not in report and "\\<script\\>" in section
@@ -642,14 +765,29 @@ def test_the_markdown_report_explains_each_score_with_model_text_escaped():
 
 # --- severity from measured harm -------------------------------------------------------------
 
+
 def _finding(loss_scenarios: list[str], worst: str | None, harmed: int = 0) -> ImpactFinding:
-    patients = [ImpactPatient(patient=f"adult#{n:03d}", clean={}, attacked={},
-                              clean_severity="negligible", attacked_severity=worst or "negligible",
-                              induced_severity=worst if n <= harmed else None, stealthy=False)
-                for n in range(1, 11)]
-    return ImpactFinding(id="IM-1", status="simulated", loss_scenarios=loss_scenarios,
-                         attack="spoof:60@carbs,15:00", patients=patients,
-                         patients_harmed=harmed, worst_induced_severity=worst)
+    patients = [
+        ImpactPatient(
+            patient=f"adult#{n:03d}",
+            clean={},
+            attacked={},
+            clean_severity="negligible",
+            attacked_severity=worst or "negligible",
+            induced_severity=worst if n <= harmed else None,
+            stealthy=False,
+        )
+        for n in range(1, 11)
+    ]
+    return ImpactFinding(
+        id="IM-1",
+        status="simulated",
+        loss_scenarios=loss_scenarios,
+        attack="spoof:60@carbs,15:00",
+        patients=patients,
+        patients_harmed=harmed,
+        worst_induced_severity=worst,
+    )
 
 
 def _with_impact(findings: list[ImpactFinding]) -> tuple[RiskItem, RiskItem]:

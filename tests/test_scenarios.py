@@ -51,13 +51,14 @@ def _assessed(path: Path) -> Assessment:
     return assess(load_model(path), created=CREATED, knowledge=KnowledgeInputs(PACK))
 
 
-def _assessed_text(text: str, name: str, knowledge: KnowledgeInputs | None = None
-                   ) -> Assessment:
-    return assess(load_model_text(text, name), created=CREATED,
-                  knowledge=knowledge or KnowledgeInputs(PACK))
+def _assessed_text(text: str, name: str, knowledge: KnowledgeInputs | None = None) -> Assessment:
+    return assess(
+        load_model_text(text, name), created=CREATED, knowledge=knowledge or KnowledgeInputs(PACK)
+    )
 
 
 # --- the real catalogs, read straight from the public files ---------------------------------
+
 
 @pytest.fixture(scope="session")
 def catalog_ids(shared_data: Path) -> set[str]:
@@ -66,30 +67,41 @@ def catalog_ids(shared_data: Path) -> set[str]:
         if element.tag.endswith("}Weakness"):
             ids.add(f"CWE-{element.get('ID')}")
         element.clear()
-    for relative in ("mitre-capec/stix-capec-2.1-assembled.json",
-                     "mitre-attack-ics/ics-attack-18.1.json",
-                     "mitre-attack-enterprise/enterprise-attack-18.1-stix20-assembled.json"):
+    for relative in (
+        "mitre-capec/stix-capec-2.1-assembled.json",
+        "mitre-attack-ics/ics-attack-18.1.json",
+        "mitre-attack-enterprise/enterprise-attack-18.1-stix20-assembled.json",
+    ):
         bundle = json.loads((shared_data / relative).read_text(encoding="utf-8"))
         for item in bundle["objects"]:
-            if item.get("type") != "attack-pattern" or item.get("revoked") \
-                    or item.get("x_mitre_deprecated"):
+            if (
+                item.get("type") != "attack-pattern"
+                or item.get("revoked")
+                or item.get("x_mitre_deprecated")
+            ):
                 continue
             for reference in item.get("external_references", []):
-                if reference.get("source_name") in ("capec", "mitre-attack",
-                                                    "mitre-ics-attack"):
+                if reference.get("source_name") in ("capec", "mitre-attack", "mitre-ics-attack"):
                     identifier = reference.get("external_id", "")
                     ids.add(identifier if not identifier.isdigit() else f"CAPEC-{identifier}")
     return ids | atlas_techniques(shared_data)
 
 
 def atlas_techniques(shared_data: Path) -> set[str]:
-    atlas = yaml.load((shared_data / "mitre-atlas" / "ATLAS.yaml").read_text(encoding="utf-8"),
-                      Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    return {item["id"] for matrix in atlas["matrices"]
-            for item in matrix.get("techniques", []) if not item.get("deprecated")}
+    atlas = yaml.load(
+        (shared_data / "mitre-atlas" / "ATLAS.yaml").read_text(encoding="utf-8"),
+        Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+    )
+    return {
+        item["id"]
+        for matrix in atlas["matrices"]
+        for item in matrix.get("techniques", [])
+        if not item.get("deprecated")
+    }
 
 
 # --- every reference device -----------------------------------------------------------------
+
 
 def _applicable(assessment: Assessment, element: str) -> bool:
     """A threat on the element that can create false data: a pack rule of an exploit family
@@ -101,8 +113,10 @@ def _applicable(assessment: Assessment, element: str) -> bool:
         if threat.vulnerabilities:
             return True
         for finding in threat.pack_rules:
-            if any(f.category is None and f.injections
-                   for f in rules.families_of_rule.get(finding.rule, [])):
+            if any(
+                f.category is None and f.injections
+                for f in rules.families_of_rule.get(finding.rule, [])
+            ):
                 return True
     return False
 
@@ -113,9 +127,11 @@ def test_every_fdi_point_with_an_applicable_threat_has_a_scenario(model_path):
     assert assessment.scenarios
     with_loss = {s.fdi_point for s in assessment.loss_scenarios}
     covered = {point for s in assessment.scenarios for point in s.fdi_points}
-    missing = [p.id for p in assessment.fdi_points
-               if p.id in with_loss and _applicable(assessment, p.element)
-               and p.id not in covered]
+    missing = [
+        p.id
+        for p in assessment.fdi_points
+        if p.id in with_loss and _applicable(assessment, p.element) and p.id not in covered
+    ]
     assert not missing
 
 
@@ -134,22 +150,29 @@ def test_steps_run_from_access_to_loss_in_order(model_path):
 
 @pytest.mark.parametrize("model_path", example_models(), ids=lambda p: p.stem)
 def test_every_cited_id_resolves_in_the_assessment_the_pack_or_the_real_catalogs(
-        model_path, catalog_ids):
+    model_path, catalog_ids
+):
     assessment = _assessed(model_path)
     known = assessment.known_ids()
     pack_rules = set(PACK.pack.rules_by_id)
     resolvable = known | pack_rules | catalog_ids
     unresolved = []
     for s in assessment.scenarios:
-        own = [s.element, s.ml_engine, *s.hazards, *s.losses, *s.fdi_points,
-               *s.loss_scenarios, *s.threats, *([s.uca] if s.uca else [])]
+        own = [
+            s.element,
+            s.ml_engine,
+            *s.hazards,
+            *s.losses,
+            *s.fdi_points,
+            *s.loss_scenarios,
+            *s.threats,
+            *([s.uca] if s.uca else []),
+        ]
         unresolved += [f"{s.id}: {i}" for i in own if i not in known]
         unresolved += [f"{s.id}: {i}" for i in s.references.pack_rules if i not in pack_rules]
-        unresolved += [f"{s.id}: {i}" for i in s.references.catalog_ids()
-                       if i not in catalog_ids]
+        unresolved += [f"{s.id}: {i}" for i in s.references.catalog_ids() if i not in catalog_ids]
         for step in s.steps:
-            unresolved += [f"{s.id} {step.kind}: {i}" for i in step.ids
-                           if i not in resolvable]
+            unresolved += [f"{s.id} {step.kind}: {i}" for i in step.ids if i not in resolvable]
         assert not s.references.cve  # no store: no known vulnerabilities
     assert not unresolved, unresolved[:20]
 
@@ -185,8 +208,10 @@ def test_every_path_is_in_the_control_structure_and_ends_at_the_unsafe_controlle
         if s.uca is not None:
             assert path[-1] == ucas[s.uca].controller
             # The path is one of the loss scenarios' own paths, entered from the element.
-            assert any(path[-len(loss_scenarios[i].path):] == loss_scenarios[i].path
-                       for i in s.loss_scenarios)
+            assert any(
+                path[-len(loss_scenarios[i].path) :] == loss_scenarios[i].path
+                for i in s.loss_scenarios
+            )
             assert {loss_scenarios[i].uca for i in s.loss_scenarios} == {s.uca}
         else:
             assert path[-1] == s.ml_engine
@@ -201,30 +226,43 @@ def test_ids_follow_the_rank_and_scores_add_up_from_their_parts(model_path):
     weights = builtin_rules().scoring.weights
     for s in scenarios:
         parts = s.exploitability.parts
-        total = (weights["reach"] * parts.reach + weights["skill"] * parts.skill
-                 + weights["ease"] * parts.ease
-                 + weights["known_exploited"] * bool(parts.known_exploited)
-                 + weights["epss"] * (parts.epss or 0)
-                 + weights["protections_missing"] * (parts.protections_missing or 0)
-                 + weights["hops"] * parts.hop_factor)
+        total = (
+            weights["reach"] * parts.reach
+            + weights["skill"] * parts.skill
+            + weights["ease"] * parts.ease
+            + weights["known_exploited"] * bool(parts.known_exploited)
+            + weights["epss"] * (parts.epss or 0)
+            + weights["protections_missing"] * (parts.protections_missing or 0)
+            + weights["hops"] * parts.hop_factor
+        )
         assert s.exploitability.score == pytest.approx(total, abs=1e-4)
         assert 0 <= s.exploitability.score <= 1
 
 
 @pytest.mark.parametrize("model_path", example_models(), ids=lambda p: p.stem)
 def test_scenarios_are_deduplicated(model_path):
-    keys = Counter((s.category, s.element, s.exploit_family, s.attacker, s.uca, s.ml_engine)
-                   for s in _assessed(model_path).scenarios)
+    keys = Counter(
+        (s.category, s.element, s.exploit_family, s.attacker, s.uca, s.ml_engine)
+        for s in _assessed(model_path).scenarios
+    )
     assert keys.most_common(1)[0][1] == 1
 
 
 def test_one_element_feeding_three_inputs_gives_one_scenario_per_uca_listing_all_three():
     assessment = _assessed(BGMS)
-    app_points = {p.id for p in assessment.fdi_points
-                  if p.element == "phone_app" and p.target == "inference_input"}
+    app_points = {
+        p.id
+        for p in assessment.fdi_points
+        if p.element == "phone_app" and p.target == "inference_input"
+    }
     assert len(app_points) == 3  # cgm_glucose, carb_entry, insulin_on_board
-    rooted = [s for s in assessment.scenarios if s.element == "phone_app"
-              and s.exploit_family == "host_compromise" and s.attacker == "physical"]
+    rooted = [
+        s
+        for s in assessment.scenarios
+        if s.element == "phone_app"
+        and s.exploit_family == "host_compromise"
+        and s.attacker == "physical"
+    ]
     assert rooted and len({s.uca for s in rooted}) == len(rooted)
     for s in rooted:
         assert set(s.fdi_points) == app_points
@@ -252,18 +290,23 @@ def test_without_kb_the_scenarios_use_the_pack_but_cite_no_threat_ids():
     with_kb = _assessed(BGMS)
     strip = {"threats": [], "steps": None}
     assert [s.model_copy(update=strip) for s in plain.scenarios] == [
-        s.model_copy(update=strip) for s in with_kb.scenarios]
+        s.model_copy(update=strip) for s in with_kb.scenarios
+    ]
 
 
 # --- what the analyst expects on the glucose device -----------------------------------------
+
 
 def _of(assessment: Assessment, category: str) -> list[AttackScenario]:
     return [s for s in assessment.scenarios if s.category == category]
 
 
 def test_the_just_works_cgm_link_is_taken_over_from_radio_range():
-    radio = [s for s in _assessed(BGMS).scenarios if s.element == "cgm_to_app"
-             and s.exploit_family == "radio_link_takeover"]
+    radio = [
+        s
+        for s in _assessed(BGMS).scenarios
+        if s.element == "cgm_to_app" and s.exploit_family == "radio_link_takeover"
+    ]
     assert radio and {s.attacker for s in radio} == {"adjacent_radio"}
     assert "TP-BLE-LEGACY-JUSTWORKS" in radio[0].references.pack_rules
     assert "CAPEC-94" in radio[0].references.capec
@@ -286,11 +329,14 @@ def test_bgms_forecaster_has_evasion_poisoning_and_model_update_scenarios():
     evasion = [s for s in _of(assessment, "evasion") if s.ml_engine == "forecaster"]
     # Crafted values enter as far upstream as each attacker reaches: at the sensor worn on
     # the body, at the person entering carbs.
-    assert {(s.attacker, s.element) for s in evasion} >= {("physical", "cgm_sensor"),
-                                                          ("insider", "patient_user")}
+    assert {(s.attacker, s.element) for s in evasion} >= {
+        ("physical", "cgm_sensor"),
+        ("insider", "patient_user"),
+    }
     assert all("AML.T0043" in s.references.atlas for s in evasion)
-    poisoning = [s for s in _of(assessment, "poisoning")
-                 if s.exploit_family == "training_data_poisoning"]
+    poisoning = [
+        s for s in _of(assessment, "poisoning") if s.exploit_family == "training_data_poisoning"
+    ]
     assert poisoning and all("cloud_platform" in s.path for s in poisoning)
     assert {"data_contributor", "insider", "supply_chain"} <= {s.attacker for s in poisoning}
     uploads = [s for s in poisoning if s.element == "app_to_cloud"]
@@ -470,17 +516,30 @@ class _CannedMatcher:
 
 
 def test_a_known_exploited_vulnerability_ranks_above_an_otherwise_equal_one():
-    matcher = _CannedMatcher({"Alpha sensor": [VulnMatch("CVE-2099-1001", 1.0, "test")],
-                              "Beta sensor": [VulnMatch("CVE-2099-1002", 1.0, "test")]})
+    matcher = _CannedMatcher(
+        {
+            "Alpha sensor": [VulnMatch("CVE-2099-1001", 1.0, "test")],
+            "Beta sensor": [VulnMatch("CVE-2099-1002", 1.0, "test")],
+        }
+    )
 
     def enricher(cve: str) -> dict:
-        return {"kev": cve == "CVE-2099-1001", "epss": 0.2,
-                "cvss": [{"version": "3.1", "score": 8.8,
-                          "vector": "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
-                "cwes": [{"id": "CWE-287"}]}
+        return {
+            "kev": cve == "CVE-2099-1001",
+            "epss": 0.2,
+            "cvss": [
+                {
+                    "version": "3.1",
+                    "score": 8.8,
+                    "vector": "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                }
+            ],
+            "cwes": [{"id": "CWE-287"}],
+        }
 
-    assessment = _assessed_text(TWIN_SENSORS, "twins.yaml",
-                                KnowledgeInputs(PACK, matcher, enricher))
+    assessment = _assessed_text(
+        TWIN_SENSORS, "twins.yaml", KnowledgeInputs(PACK, matcher, enricher)
+    )
     known = [s for s in assessment.scenarios if s.references.cve]
     listed = {s.uca: s for s in known if s.references.cve == ["CVE-2099-1001"]}
     unlisted = {s.uca: s for s in known if s.references.cve == ["CVE-2099-1002"]}
@@ -492,8 +551,9 @@ def test_a_known_exploited_vulnerability_ranks_above_an_otherwise_equal_one():
         assert rank[kev_scenario.id] < rank[other.id]
         assert kev_scenario.exploitability.parts.known_exploited is True
         assert other.exploitability.parts.known_exploited is False
-        assert kev_scenario.exploitability.score - other.exploitability.score == \
-            pytest.approx(kev_weight, abs=1e-4)
+        assert kev_scenario.exploitability.score - other.exploitability.score == pytest.approx(
+            kev_weight, abs=1e-4
+        )
         assert kev_scenario.exploit_family == other.exploit_family == "cve/CWE-287/adjacent"
         assert kev_scenario.exploitability.parts.ease_source.startswith("CVSS 3.1")
         assert kev_scenario.attacker == "adjacent_radio"
@@ -503,11 +563,13 @@ def test_a_vulnerability_that_only_discloses_injects_nothing():
     matcher = _CannedMatcher({"Alpha sensor": [VulnMatch("CVE-2099-2001", 1.0, "test")]})
 
     def enricher(cve: str) -> dict:
-        return {"cvss": [{"version": "3.1",
-                          "vector": "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}]}
+        return {
+            "cvss": [{"version": "3.1", "vector": "CVSS:3.1/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}]
+        }
 
-    assessment = _assessed_text(TWIN_SENSORS, "twins.yaml",
-                                KnowledgeInputs(PACK, matcher, enricher))
+    assessment = _assessed_text(
+        TWIN_SENSORS, "twins.yaml", KnowledgeInputs(PACK, matcher, enricher)
+    )
     assert assessment.threats and not [s for s in assessment.scenarios if s.references.cve]
 
 
@@ -519,8 +581,9 @@ def test_the_pump_advisory_cves_become_radio_scenarios_that_resolve_in_the_store
 
     store = Store.in_memory()
     import_paths(store, [shared_data / "cisa-csaf-icsma" / "2021" / "icsma-21-012-01.json"])
-    knowledge = KnowledgeInputs(PACK, Matcher.from_store(store),
-                                lambda cve: enrich_vulnerability(store, cve))
+    knowledge = KnowledgeInputs(
+        PACK, Matcher.from_store(store), lambda cve: enrich_vulnerability(store, cve)
+    )
     assessment = assess(load_model(BGMS), created=CREATED, knowledge=knowledge)
     pump = [s for s in assessment.scenarios if s.references.cve]
     assert pump and {s.element for s in pump} == {"insulin_pump"}
@@ -540,13 +603,16 @@ def test_past_the_limit_the_lowest_ranked_are_counted_in_a_check_not_listed():
     assert not [c for c in full.checks if c.rule == "attack-scenarios-truncated"]
 
 
-@pytest.mark.parametrize("vector,version,ease,where", [
-    ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "3.1", 1.0, "N"),
-    ("CVSS:3.0/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "3.0", 0.7294, "A"),
-    ("CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:H/I:H/A:H", "3.1", 0.0312, "P"),
-    ("AV:N/AC:L/Au:N/C:P/I:P/A:P", "2.0", 0.9997, "N"),
-    ("CVSS:4.0/AV:A/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", "4.0", None, "A"),
-])
+@pytest.mark.parametrize(
+    "vector,version,ease,where",
+    [
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "3.1", 1.0, "N"),
+        ("CVSS:3.0/AV:A/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "3.0", 0.7294, "A"),
+        ("CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:H/I:H/A:H", "3.1", 0.0312, "P"),
+        ("AV:N/AC:L/Au:N/C:P/I:P/A:P", "2.0", 0.9997, "N"),
+        ("CVSS:4.0/AV:A/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", "4.0", None, "A"),
+    ],
+)
 def test_cvss_exploitability_follows_the_published_formulas(vector, version, ease, where):
     reading = read_vector(CvssScore(version=version, vector=vector))
     assert reading is not None and reading.access_vector == where
@@ -554,15 +620,17 @@ def test_cvss_exploitability_follows_the_published_formulas(vector, version, eas
 
 
 @settings(max_examples=200, deadline=None)
-@given(vector=st.text(alphabet="CVS:/AVNLPHRUICSaun0123456789.", max_size=60),
-       version=st.sampled_from(["2.0", "3.0", "3.1", "4.0", "", "9"]))
+@given(
+    vector=st.text(alphabet="CVS:/AVNLPHRUICSaun0123456789.", max_size=60),
+    version=st.sampled_from(["2.0", "3.0", "3.1", "4.0", "", "9"]),
+)
 def test_any_vector_text_is_read_or_ignored_never_crashes(vector, version):
     reading = read_vector(CvssScore(version=version, vector=vector))
-    assert reading is None or reading.exploitability is None \
-        or 0 <= reading.exploitability <= 1
+    assert reading is None or reading.exploitability is None or 0 <= reading.exploitability <= 1
 
 
 # --- the data files ------------------------------------------------------------------------
+
 
 def test_every_pack_rule_belongs_to_an_exploit_family_and_every_family_rule_exists():
     rules = builtin_rules()
@@ -599,18 +667,37 @@ def _broken(text: str, old: str, new: str) -> str:
 
 
 PROFILE_CASES = [
-    ("reach_score: 0.7", "reach_score: 1.7", "profiles[adjacent_radio].reach_score",
-     "less than or equal"),
+    (
+        "reach_score: 0.7",
+        "reach_score: 1.7",
+        "profiles[adjacent_radio].reach_score",
+        "less than or equal",
+    ),
     ("        why: a radio link\n", "", "profiles[adjacent_radio].reaches[0].why", "missing"),
-    ("zone: 'cloud|internet'", "zone: 'cloud|(internet'", "profiles[internet].reaches[0].zone",
-     "regular expression"),
-    ("access_vector: adjacent", "access_vector: nearby", "profiles[adjacent_radio]"
-     ".access_vector", "adjacent"),
-    ("  - id: network\n", "  - id: adjacent_radio\n", "profiles[adjacent_radio].id",
-     "defined twice"),
-    ("        in_process: false\n        why: an IP network channel",
-     "        inprocess: false\n        why: an IP network channel",
-     "profiles[network].reaches[0].inprocess", "unknown field"),
+    (
+        "zone: 'cloud|internet'",
+        "zone: 'cloud|(internet'",
+        "profiles[internet].reaches[0].zone",
+        "regular expression",
+    ),
+    (
+        "access_vector: adjacent",
+        "access_vector: nearby",
+        "profiles[adjacent_radio].access_vector",
+        "adjacent",
+    ),
+    (
+        "  - id: network\n",
+        "  - id: adjacent_radio\n",
+        "profiles[adjacent_radio].id",
+        "defined twice",
+    ),
+    (
+        "        in_process: false\n        why: an IP network channel",
+        "        inprocess: false\n        why: an IP network channel",
+        "profiles[network].reaches[0].inprocess",
+        "unknown field",
+    ),
 ]
 
 
@@ -626,23 +713,39 @@ def test_a_broken_profile_file_is_refused_naming_line_and_field(old, new, field,
 
 
 RULE_CASES = [
-    ("attackers: [adjacent_radio]\n    injections: [suppress, delay]",
-     "attackers: [adjacent_radios]\n    injections: [suppress, delay]",
-     "families[radio_jamming].attackers[0]", "unknown attacker profile"),
+    (
+        "attackers: [adjacent_radio]\n    injections: [suppress, delay]",
+        "attackers: [adjacent_radios]\n    injections: [suppress, delay]",
+        "families[radio_jamming].attackers[0]",
+        "unknown attacker profile",
+    ),
     ("    hops: 0.05", "    hops: 0.5", "scoring.weights", "add up to"),
-    ("  wrong_duration:\n    kinds: [freeze]\n    aim: keeps {action} going too long or ends "
-     "it too soon\n", "", "uca_types", "wrong_duration"),
-    ("    category: evasion\n    engine_entry: upstream_inputs",
-     "    category: evasion\n    engine_entry: null", "families[adversarial_input]"
-     ".engine_entry", "needs an engine_entry"),
-    ("id: radio_jamming\n    title: Jam the radio link\n    category: null",
-     "id: radio_jamming\n    title: Jam the radio link\n    category: fdi",
-     "families[radio_jamming].category", "leave category null"),
-    ("injections: [suppress, delay]\n    ease: 0.9",
-     "injections: [suppress, squash]\n    ease: 0.9",
-     "families[radio_jamming].injections[1]", "spoof"),
-    ("rules: [TP-WIRELESS-JAMMING]", "rules: [jamming]", "families[radio_jamming].rules[0]",
-     "TP-"),
+    (
+        "  wrong_duration:\n    kinds: [freeze]\n    aim: keeps {action} going too long or ends "
+        "it too soon\n",
+        "",
+        "uca_types",
+        "wrong_duration",
+    ),
+    (
+        "    category: evasion\n    engine_entry: upstream_inputs",
+        "    category: evasion\n    engine_entry: null",
+        "families[adversarial_input].engine_entry",
+        "needs an engine_entry",
+    ),
+    (
+        "id: radio_jamming\n    title: Jam the radio link\n    category: null",
+        "id: radio_jamming\n    title: Jam the radio link\n    category: fdi",
+        "families[radio_jamming].category",
+        "leave category null",
+    ),
+    (
+        "injections: [suppress, delay]\n    ease: 0.9",
+        "injections: [suppress, squash]\n    ease: 0.9",
+        "families[radio_jamming].injections[1]",
+        "spoof",
+    ),
+    ("rules: [TP-WIRELESS-JAMMING]", "rules: [jamming]", "families[radio_jamming].rules[0]", "TP-"),
 ]
 
 
@@ -663,18 +766,24 @@ def test_a_file_that_is_not_a_mapping_is_refused():
         rules_from_text("{broken", "broken.yaml", builtin_profiles())
 
 
-_LINES = {"profiles": PROFILES_FILE.read_text(encoding="utf-8").splitlines(keepends=True),
-          "rules": RULES_FILE.read_text(encoding="utf-8").splitlines(keepends=True)}
+_LINES = {
+    "profiles": PROFILES_FILE.read_text(encoding="utf-8").splitlines(keepends=True),
+    "rules": RULES_FILE.read_text(encoding="utf-8").splitlines(keepends=True),
+}
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(which=st.sampled_from(["profiles", "rules"]), where=st.floats(0, 1, exclude_max=True),
-       junk=st.text(alphabet=string.printable, max_size=30))
+@given(
+    which=st.sampled_from(["profiles", "rules"]),
+    where=st.floats(0, 1, exclude_max=True),
+    junk=st.text(alphabet=string.printable, max_size=30),
+)
 def test_any_mangled_line_loads_or_is_refused_with_a_located_error(which, where, junk):
     lines = list(_LINES[which])
     line = int(where * len(lines))
-    lines[line] = re.sub(r":\s.*", lambda _: ": " + junk, lines[line]) \
-        if ":" in lines[line] else junk + "\n"
+    lines[line] = (
+        re.sub(r":\s.*", lambda _: ": " + junk, lines[line]) if ":" in lines[line] else junk + "\n"
+    )
     text = "".join(lines)
     try:
         if which == "profiles":
@@ -686,6 +795,7 @@ def test_any_mangled_line_loads_or_is_refused_with_a_located_error(which, where,
 
 
 # --- the command and the report -------------------------------------------------------------
+
 
 def _run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
@@ -725,9 +835,11 @@ def test_analyze_prints_the_scenario_count_and_the_report_lists_them(tmp_path):
 def test_the_report_escapes_model_text_inside_scenarios():
     hostile = BGMS.read_text(encoding="utf-8").replace(
         "description: More insulin is delivered than the patient's glucose calls for "
-        "(hypoglycaemia)", "description: \"More insulin <script>|x| `code` [link](http://x)\"")
+        "(hypoglycaemia)",
+        'description: "More insulin <script>|x| `code` [link](http://x)"',
+    )
     assessment = _assessed_text(hostile, "hostile.yaml")
     assert any("H-1" in s.hazards for s in assessment.scenarios[:10])
     report = render_markdown(assessment)
-    section = report[report.index("## Attack scenarios"):]
+    section = report[report.index("## Attack scenarios") :]
     assert "<script>" not in section and "\\<script\\>\\|x\\| \\`code\\`" in section

@@ -48,14 +48,19 @@ def test_every_sensor_to_ml_channel_is_an_fdi_point(path):
         # Walk back from the engine over links, as an independent check of the trace: every
         # measuring component that reaches the engine through data links must be listed.
         inputs = {i.signal for i in engine.ml.inputs}
-        feeding = [link for link in model.links if link.target == engine.id
-                   and link.kind != LinkKind.update
-                   and {s.name for s in link.carries} & inputs]
+        feeding = [
+            link
+            for link in model.links
+            if link.target == engine.id
+            and link.kind != LinkKind.update
+            and {s.name for s in link.carries} & inputs
+        ]
         assert feeding, f"{engine.id} has no input link"
         for link in feeding:
             assert (link.id, engine.id) in points
-        measuring = [c for c, k in kinds.items()
-                     if k in (ComponentKind.sensor, ComponentKind.imaging_device)]
+        measuring = [
+            c for c, k in kinds.items() if k in (ComponentKind.sensor, ComponentKind.imaging_device)
+        ]
         reaching = _reaches(model, engine.id)
         relevant = _signals_feeding(model, inputs)
         for sensor in measuring:
@@ -63,8 +68,11 @@ def test_every_sensor_to_ml_channel_is_an_fdi_point(path):
             if sensor in reaching and sends & relevant:
                 assert (sensor, engine.id) in points, f"{sensor} reaches {engine.id} unlisted"
                 for link in model.links:
-                    if link.source == sensor and link.target in reaching | {engine.id} \
-                            and link.kind == LinkKind.data:
+                    if (
+                        link.source == sensor
+                        and link.target in reaching | {engine.id}
+                        and link.kind == LinkKind.data
+                    ):
                         assert (link.id, engine.id) in points
 
 
@@ -116,11 +124,13 @@ def test_loss_scenarios_resolve_and_follow_the_structure(path):
         point = points[scenario.fdi_point]
         assert point.ml_engine == scenario.ml_engine
         assert set(scenario.hazards) <= set(ucas[scenario.uca].hazards)
-        assert set(scenario.losses) == {loss for h in scenario.hazards
-                                        for loss in hazards[h].losses}
+        assert set(scenario.losses) == {
+            loss for h in scenario.hazards for loss in hazards[h].losses
+        }
         # Consecutive path elements are joined by the links named in between.
-        for before, link_id, after in zip(scenario.path, scenario.path[1:], scenario.path[2:],
-                                          strict=False):
+        for before, link_id, after in zip(
+            scenario.path, scenario.path[1:], scenario.path[2:], strict=False
+        ):
             if link_id in links:
                 assert (links[link_id].source, links[link_id].target) == (before, after)
     engines = {e.id for e in assessment.device_model().ml_engines}
@@ -136,10 +146,17 @@ def test_same_input_gives_byte_identical_json(path):
 
 def test_bgms_glucose_channel_reaches_the_forecaster_with_its_path():
     assessment = _assessment(next(p for p in EXAMPLES if p.stem == "bgms"))
-    point = next(p for p in assessment.fdi_points
-                 if p.element == "cgm_to_app" and p.ml_input == "cgm_glucose")
+    point = next(
+        p
+        for p in assessment.fdi_points
+        if p.element == "cgm_to_app" and p.ml_input == "cgm_glucose"
+    )
     assert [step.element for step in point.path] == [
-        "cgm_to_app", "phone_app", "app_to_forecaster", "forecaster"]
+        "cgm_to_app",
+        "phone_app",
+        "app_to_forecaster",
+        "forecaster",
+    ]
     assert "authentication" not in point.protections
     update = [p for p in assessment.fdi_points if p.target == "model_update"]
     assert {p.element for p in update} == {"cloud_to_forecaster", "cloud_platform"}
@@ -201,8 +218,9 @@ def test_checks_flag_what_a_reviewer_would():
 
 
 def test_missing_feedback_and_ml_source_are_flagged():
-    text = MINIMAL.replace("  - {id: m_d, from: model, to: doctor, kind: data, carries: [label]}\n",
-                           "")
+    text = MINIMAL.replace(
+        "  - {id: m_d, from: model, to: doctor, kind: data, carries: [label]}\n", ""
+    )
     text = text.replace("inputs: [{signal: reading}]", "inputs: [{signal: reading}, {signal: age}]")
     result = analyze_stpa(load_model_text(text).model)
     names = {c.rule for c in result.checks}
@@ -221,11 +239,13 @@ def test_cycles_terminate_and_each_element_is_listed_once_per_input():
 def test_a_tampered_firmware_update_of_a_sensor_is_an_injection_point():
     text = MINIMAL.replace(
         "  - {id: lonely, name: Orphan, kind: storage}",
-        "  - {id: vendor, name: Vendor cloud, kind: cloud}")
+        "  - {id: vendor, name: Vendor cloud, kind: cloud}",
+    )
     text = text.replace(
         "  - {id: p_s, from: patient, to: sensor, kind: feedback, carries: [state]}",
         "  - {id: p_s, from: patient, to: sensor, kind: feedback, carries: [state]}\n"
-        "  - {id: fw, from: vendor, to: sensor, kind: update, carries: [sensor_firmware]}")
+        "  - {id: fw, from: vendor, to: sensor, kind: update, carries: [sensor_firmware]}",
+    )
     points = analyze_stpa(load_model_text(text).model).fdi_points
     firmware = next(p for p in points if p.element == "fw")
     assert [s.element for s in firmware.path] == ["fw", "sensor", "s_r", "relay", "r_m", "model"]
@@ -237,13 +257,15 @@ def test_a_controller_only_counts_as_ml_driven_through_what_its_beliefs_come_fro
         "  - {id: doctor, name: Doctor, kind: human}",
         "  - {id: doctor, name: Doctor, kind: human, process_model: "
         "[{name: diagnosis, from_signals: [lab_result]}]}\n"
-        "  - {id: lab, name: Lab, kind: ehr}")
+        "  - {id: lab, name: Lab, kind: ehr}",
+    )
     text = text.replace("  - {id: lonely, name: Orphan, kind: storage}\n", "")
     text = text.replace(
         "  - {id: p_s,",
         "  - {id: l_d, from: lab, to: doctor, kind: data, carries: [lab_result]}\n"
         "  - {id: p_l, from: patient, to: lab, kind: feedback, carries: [blood]}\n"
-        "  - {id: p_s,")
+        "  - {id: p_s,",
+    )
     result = analyze_stpa(load_model_text(text).model)
     assert result.loss_scenarios == []  # the label reaches the doctor but decides nothing
     assert "uca-without-loss-scenario" in {c.rule for c in result.checks}
@@ -255,7 +277,8 @@ def test_results_altered_after_the_model_are_flagged_unless_protected_or_in_proc
     guarded = MINIMAL.replace(
         "{id: m_d, from: model, to: doctor, kind: data, carries: [label]}",
         "{id: m_d, from: model, to: doctor, kind: data, carries: [label], "
-        "channel: {in_process: true}}")
+        "channel: {in_process: true}}",
+    )
     rules = {c.rule for c in analyze_stpa(load_model_text(guarded).model).checks}
     assert "unprotected-ml-output" not in rules
 
@@ -264,7 +287,8 @@ def test_a_ruled_out_uca_type_is_not_generated_and_the_reason_is_kept():
     text = MINIMAL.replace(
         "carries: [{name: treat, hazards: [H-1]}]",
         "carries: [{name: treat, hazards: [H-1], unsafe_when: {wrong_duration: "
-        "{not_applicable: a single dose}}}]")
+        "{not_applicable: a single dose}}}]",
+    )
     result = analyze_stpa(load_model_text(text).model)
     assert {u.type for u in result.ucas} == set(UCAType) - {UCAType.wrong_duration}
     assert result.control_actions[0].not_applicable == {"wrong_duration": "a single dose"}

@@ -22,25 +22,35 @@ def load_assessment(path: Path) -> Assessment:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise InputError(name, [Problem("no such file", fix="give the assessment.json that "
-                                        "'mdrisk analyze' wrote")]) from None
+        raise InputError(
+            name,
+            [Problem("no such file", fix="give the assessment.json that 'mdrisk analyze' wrote")],
+        ) from None
     if size > MAX_ASSESSMENT_BYTES:
-        raise InputError(name, [Problem(f"the file is larger than {MAX_ASSESSMENT_BYTES} "
-                                        "bytes")])
+        raise InputError(name, [Problem(f"the file is larger than {MAX_ASSESSMENT_BYTES} bytes")])
     raw = path.read_bytes()
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError(name, [Problem("the file is not UTF-8 text")]) from None
     except json.JSONDecodeError as error:
-        raise InputError(name, [Problem(f"not JSON: {error.msg}", line=error.lineno,
-                                        fix="give the assessment.json that 'mdrisk "
-                                            "analyze' wrote")]) from None
+        raise InputError(
+            name,
+            [
+                Problem(
+                    f"not JSON: {error.msg}",
+                    line=error.lineno,
+                    fix="give the assessment.json that 'mdrisk analyze' wrote",
+                )
+            ],
+        ) from None
     if not isinstance(data, dict):
         raise InputError(name, [Problem("an assessment is a JSON object")])
     try:
         return Assessment.model_validate(data)
     except ValidationError as error:
-        problems = [Problem(item["msg"], field=".".join(str(p) for p in item["loc"]))
-                    for item in error.errors(include_url=False)[:20]]
+        problems = [
+            Problem(item["msg"], field=".".join(str(p) for p in item["loc"]))
+            for item in error.errors(include_url=False)[:20]
+        ]
         raise InputError(name, problems) from None

@@ -49,8 +49,9 @@ def example_path(name: str) -> Path:
         return path
 
 
-def _render_package(assessment: Assessment, formats: tuple[str, ...], with_svg: bool
-                    ) -> tuple[dict[str, bytes], list[str]]:
+def _render_package(
+    assessment: Assessment, formats: tuple[str, ...], with_svg: bool
+) -> tuple[dict[str, bytes], list[str]]:
     """Every file of the output folder, rendered in memory first so none is half-written."""
     from mdrisk.report.writers import writer_for
 
@@ -77,10 +78,12 @@ def _write_package(out_dir: Path, files: dict[str, bytes]) -> None:
 
 def _summary(assessment: Assessment) -> str:
     warnings = sum(1 for check in assessment.checks if check.severity == "warning")
-    return (f"{len(assessment.device.components)} components, {len(assessment.device.links)} "
-            f"links, {len(assessment.control_actions)} control actions, {len(assessment.ucas)} "
-            f"UCAs, {len(assessment.fdi_points)} FDI points, {len(assessment.loss_scenarios)} "
-            f"loss scenarios, {len(assessment.checks)} checks ({warnings} warnings)")
+    return (
+        f"{len(assessment.device.components)} components, {len(assessment.device.links)} "
+        f"links, {len(assessment.control_actions)} control actions, {len(assessment.ucas)} "
+        f"UCAs, {len(assessment.fdi_points)} FDI points, {len(assessment.loss_scenarios)} "
+        f"loss scenarios, {len(assessment.checks)} checks ({warnings} warnings)"
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,45 +111,86 @@ def validate(model: Path, strict: bool) -> None:
     loaded = load_model(model)
     checks = analyze_stpa(loaded.model).checks
     for check in checks:
-        out_console.print(f"{check.severity}: {check.id} {check.rule}: {check.message} "
-                          f"(fix: {check.fix})", markup=False)
+        out_console.print(
+            f"{check.severity}: {check.id} {check.rule}: {check.message} (fix: {check.fix})",
+            markup=False,
+        )
     warnings = sum(1 for check in checks if check.severity == "warning")
-    out_console.print(f"{model}: valid ({len(loaded.model.components)} components, "
-                      f"{len(loaded.model.links)} links; {warnings} warnings)", markup=False)
+    out_console.print(
+        f"{model}: valid ({len(loaded.model.components)} components, "
+        f"{len(loaded.model.links)} links; {warnings} warnings)",
+        markup=False,
+    )
     if strict and warnings:
         sys.exit(EXIT_FAILED)
 
 
 @main.command()
 @click.argument("model", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              required=True, help="Folder for assessment.json, report.md and the diagram.")
-@click.option("--format", "formats", multiple=True, default=("json", "markdown"),
-              show_default=True, help="Report formats to write, repeated or comma-separated: "
-              "json, markdown (md), html, pdf, csv, sarif, vex, or all.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder for assessment.json, report.md and the diagram.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    default=("json", "markdown"),
+    show_default=True,
+    help="Report formats to write, repeated or comma-separated: "
+    "json, markdown (md), html, pdf, csv, sarif, vex, or all.",
+)
 @click.option("--no-svg", is_flag=True, help="Write the diagram as DOT only.")
-@click.option("--kb", "use_kb", is_flag=True,
-              help="Attach threats to every component and link: the built-in technology pack's "
-                   "rules (CWE, CAPEC, ATT&CK, ATLAS) and, from the knowledge base, known "
-                   "vulnerabilities with KEV, EPSS and CVSS.")
-@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="Knowledge-base file for --kb (implies --kb; default: "
-              "$MDRISK_HOME/kb.sqlite or ~/.local/share/mdrisk/kb.sqlite). A missing file "
-              "means pack rules only.")
-@click.option("--simulate", is_flag=True,
-              help="Measure the patient harm of every loss scenario the glucose simulator can "
-                   "stand for (the 'impact' section; needs the sim extra; a few seconds).")
+@click.option(
+    "--kb",
+    "use_kb",
+    is_flag=True,
+    help="Attach threats to every component and link: the built-in technology pack's "
+    "rules (CWE, CAPEC, ATT&CK, ATLAS) and, from the knowledge base, known "
+    "vulnerabilities with KEV, EPSS and CVSS.",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Knowledge-base file for --kb (implies --kb; default: "
+    "$MDRISK_HOME/kb.sqlite or ~/.local/share/mdrisk/kb.sqlite). A missing file "
+    "means pack rules only.",
+)
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="Measure the patient harm of every loss scenario the glucose simulator can "
+    "stand for (the 'impact' section; needs the sim extra; a few seconds).",
+)
 @guarded
-def analyze(model: Path, out_dir: Path, formats: tuple[str, ...], no_svg: bool, use_kb: bool,
-            store_path: Path | None, simulate: bool) -> None:
+def analyze(
+    model: Path,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    no_svg: bool,
+    use_kb: bool,
+    store_path: Path | None,
+    simulate: bool,
+) -> None:
     """Run STPA-Sec on a device model and write the assessment to a folder.
 
     With --kb, also tie each component and link to weaknesses, attack techniques and known
     vulnerabilities (the 'threats' section); this works offline with no imported data.
     """
-    _analyze_to(model, out_dir, formats, with_svg=not no_svg,
-                use_kb=use_kb or store_path is not None, store_path=store_path,
-                simulate=simulate)
+    _analyze_to(
+        model,
+        out_dir,
+        formats,
+        with_svg=not no_svg,
+        use_kb=use_kb or store_path is not None,
+        store_path=store_path,
+        simulate=simulate,
+    )
 
 
 def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInputs, list[str]]:
@@ -162,12 +206,16 @@ def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInpu
     pack = load_pack()
     path = store_path or default_store_path()
     if not path.is_file():
-        return KnowledgeInputs(pack), [f"no knowledge base at {path}: technology-pack rules "
-                                       "only (add data with 'mdrisk kb import')"]
+        return KnowledgeInputs(pack), [
+            f"no knowledge base at {path}: technology-pack rules "
+            "only (add data with 'mdrisk kb import')"
+        ]
     store = stack.enter_context(open_store(path))
     notes: list[str] = []
-    snapshots = tuple(SnapshotRef(source=f"{s.importer}/{s.file}", sha256=s.sha256,
-                                  imported=s.imported) for s in store.snapshots())
+    snapshots = tuple(
+        SnapshotRef(source=f"{s.importer}/{s.file}", sha256=s.sha256, imported=s.imported)
+        for s in store.snapshots()
+    )
     if not snapshots:
         notes.append(f"the knowledge base at {path} is empty: technology-pack rules only")
     matcher = Matcher.from_store(store)
@@ -176,13 +224,20 @@ def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInpu
         return enrich_vulnerability(store, cve_id).model_dump(mode="json")
 
     from mdrisk.kb.support import sbom_entries
+
     sbom = tuple(sbom_entries(store.records("sbom_component")))
     return KnowledgeInputs(pack, matcher, enricher, snapshots, sbom), notes
 
 
-def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: bool,
-                use_kb: bool = False, store_path: Path | None = None,
-                simulate: bool = False) -> None:
+def _analyze_to(
+    model: Path,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    with_svg: bool,
+    use_kb: bool = False,
+    store_path: Path | None = None,
+    simulate: bool = False,
+) -> None:
     from mdrisk.cli_simulate import impact_lines, require_sim_extra
     from mdrisk.pipeline import assess
 
@@ -208,8 +263,11 @@ def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: 
     if use_kb:
         rules = sum(len(threat.pack_rules) for threat in assessment.threats)
         known = len({v.id for threat in assessment.threats for v in threat.vulnerabilities})
-        out_console.print(f"threats: {len(assessment.threats)} ({rules} pack findings, {known} "
-                          "known vulnerabilities)", markup=False)
+        out_console.print(
+            f"threats: {len(assessment.threats)} ({rules} pack findings, {known} "
+            "known vulnerabilities)",
+            markup=False,
+        )
     for line in impact_lines(assessment) if simulate else []:
         out_console.print(line, markup=False)
     for note in kb_notes + notes:
@@ -220,8 +278,13 @@ def _analyze_to(model: Path, out_dir: Path, formats: tuple[str, ...], with_svg: 
 
 @main.command()
 @click.argument("model", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
-              required=True, help="Output file: .dot for Graphviz source, .svg for a drawing.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Output file: .dot for Graphviz source, .svg for a drawing.",
+)
 @guarded
 def diagram(model: Path, out_file: Path) -> None:
     """Draw the control structure: control actions, feedback, data, updates; FDI points red."""
@@ -229,8 +292,7 @@ def diagram(model: Path, out_file: Path) -> None:
     from mdrisk.stpa.graph import ControlStructure
 
     if out_file.suffix not in (".dot", ".svg", ".gv"):
-        raise click.BadParameter("the file name must end in .dot, .gv or .svg",
-                                 param_hint="--out")
+        raise click.BadParameter("the file name must end in .dot, .gv or .svg", param_hint="--out")
     loaded = load_model(model)
     points = derive_fdi_points(ControlStructure.of(loaded.model))
     dot_text = to_dot(loaded.model, frozenset(point.element for point in points))
@@ -249,10 +311,20 @@ def examples() -> None:
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("mdrisk-demo"), show_default=True, help="Folder for the results.")
-@click.option("--example", default="bgms", show_default=True,
-              help="Built-in device to run on (see 'mdrisk examples').")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("mdrisk-demo"),
+    show_default=True,
+    help="Folder for the results.",
+)
+@click.option(
+    "--example",
+    default="bgms",
+    show_default=True,
+    help="Built-in device to run on (see 'mdrisk examples').",
+)
 @guarded
 def demo(out_dir: Path, example: str) -> None:
     """Run the whole chain on a built-in reference device, offline, with embedded defaults.

@@ -46,13 +46,23 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as error:  # the last line of defence: no traceback for a user
             if os.environ.get("MDRISK_DEBUG"):
                 raise
-            _fail(f"internal error: {type(error).__name__}: {error} "
-                  "(set MDRISK_DEBUG=1 for the traceback and report it)", EXIT_FAILED)
+            _fail(
+                f"internal error: {type(error).__name__}: {error} "
+                "(set MDRISK_DEBUG=1 for the traceback and report it)",
+                EXIT_FAILED,
+            )
 
     return wrapper
 
 
 def progress_bar() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                    console=err_console, transient=True, disable=not err_console.is_terminal)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )

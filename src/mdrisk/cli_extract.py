@@ -12,17 +12,31 @@ from mdrisk.cli_common import EXIT_FAILED, err_console, guarded, out_console
 
 
 @click.command("extract")
-@click.argument("documents", nargs=-1, required=True,
-                type=click.Path(path_type=Path, dir_okay=True))
-@click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="Write the draft device model (YAML) to this file.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the findings, set-aside mentions and the draft as JSON.")
-@click.option("--name", default=None, help="Device name for the draft (default: the first "
-              "heading of the first document).")
+@click.argument(
+    "documents", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True)
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the draft device model (YAML) to this file.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the findings, set-aside mentions and the draft as JSON.",
+)
+@click.option(
+    "--name",
+    default=None,
+    help="Device name for the draft (default: the first heading of the first document).",
+)
 @guarded
-def extract_command(documents: tuple[Path, ...], out_file: Path | None, as_json: bool,
-                    name: str | None) -> None:
+def extract_command(
+    documents: tuple[Path, ...], out_file: Path | None, as_json: bool, name: str | None
+) -> None:
     """Identify the technologies device DOCUMENTS name (text, Markdown, PDF) and draft a
     device model from them.
 
@@ -47,10 +61,15 @@ def extract_command(documents: tuple[Path, ...], out_file: Path | None, as_json:
         write_text_atomic(out_file, draft.text)
     if as_json:
         payload = extraction.model_dump(mode="json")
-        payload["draft_model"] = draft.loaded.model.model_dump(mode="json", by_alias=True,
-                                                               exclude_defaults=True)
-        out_console.print(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False),
-                          markup=False, highlight=False, soft_wrap=True)
+        payload["draft_model"] = draft.loaded.model.model_dump(
+            mode="json", by_alias=True, exclude_defaults=True
+        )
+        out_console.print(
+            json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
         for finding in extraction.findings:
             label = finding.name + (f" {finding.version}" if finding.version else "")
@@ -58,19 +77,28 @@ def extract_command(documents: tuple[Path, ...], out_file: Path | None, as_json:
             out_console.print(f"{label:32} {first.where}: {first.sentence}", markup=False)
         for item in extraction.set_aside:
             label = item.name + (f" {item.version}" if item.version else "")
-            out_console.print(f"not a finding: {label} ({item.reason}: '{item.cue}') "
-                              f"{item.evidence.where}", markup=False)
+            out_console.print(
+                f"not a finding: {label} ({item.reason}: '{item.cue}') {item.evidence.where}",
+                markup=False,
+            )
         model = draft.loaded.model
-        out_console.print(f"{len(extraction.findings)} technologies in "
-                          f"{len(extraction.documents)} document(s); draft model: "
-                          f"{len(model.components)} components, {len(model.links)} links "
-                          "(a DRAFT: review before analysis)", markup=False)
+        out_console.print(
+            f"{len(extraction.findings)} technologies in "
+            f"{len(extraction.documents)} document(s); draft model: "
+            f"{len(model.components)} components, {len(model.links)} links "
+            "(a DRAFT: review before analysis)",
+            markup=False,
+        )
     for document in extraction.documents:
         for note in document.hidden:
-            err_console.print(f"note: {document.file}: not read (not visible): {note}",
-                              markup=False)
+            err_console.print(
+                f"note: {document.file}: not read (not visible): {note}", markup=False
+            )
     for ignored in extraction.instructions_ignored:
-        err_console.print(f"warning: {ignored.where}: text addressed to a reader or tool was "
-                          f"not read as a fact: {ignored.sentence}", markup=False)
+        err_console.print(
+            f"warning: {ignored.where}: text addressed to a reader or tool was "
+            f"not read as a fact: {ignored.sentence}",
+            markup=False,
+        )
     if out_file is not None:
         out_console.print(f"wrote {out_file}", markup=False)

@@ -20,9 +20,13 @@ from mdrisk.kb.paths import default_store_path
 from mdrisk.kb.store import Store, StoreError
 
 store_option = click.option(
-    "--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-    default=None, help="Knowledge-base file (default: $MDRISK_HOME/kb.sqlite or "
-    "~/.local/share/mdrisk/kb.sqlite).")
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Knowledge-base file (default: $MDRISK_HOME/kb.sqlite or "
+    "~/.local/share/mdrisk/kb.sqlite).",
+)
 
 
 def open_store(store_path: Path | None) -> Store:
@@ -61,8 +65,9 @@ def import_command(paths: tuple[Path, ...], store_path: Path | None) -> None:
             summary = import_paths(store, list(paths), tick)
         except ImportRefused as refused:
             progress.stop()
-            err_console.print(f"error: {len(refused.errors)} file(s) refused; nothing was "
-                              "imported", markup=False)
+            err_console.print(
+                f"error: {len(refused.errors)} file(s) refused; nothing was imported", markup=False
+            )
             for error in refused.errors:
                 err_console.print(str(error), markup=False)
             sys.exit(EXIT_BAD_INPUT)
@@ -72,8 +77,9 @@ def import_command(paths: tuple[Path, ...], store_path: Path | None) -> None:
     for importer, count in sorted(by_importer.items()):
         out_console.print(f"imported {count} file(s) as {importer}", markup=False)
     if summary.unchanged:
-        out_console.print(f"unchanged: {len(summary.unchanged)} file(s) already imported",
-                          markup=False)
+        out_console.print(
+            f"unchanged: {len(summary.unchanged)} file(s) already imported", markup=False
+        )
     for path, why in summary.skipped:
         out_console.print(f"skipped {path}: {why}", markup=False)
     out_console.print(f"{summary.documents_changed} document(s) written", markup=False)
@@ -89,11 +95,15 @@ def stats(store_path: Path | None, as_json: bool) -> None:
         counts = store.counts()
         snapshots = store.snapshots()
     if as_json:
-        out_console.print_json(json.dumps({
-            "path": str(store_path or default_store_path()),
-            "counts": counts,
-            "snapshots": [s.__dict__ for s in snapshots],
-        }))
+        out_console.print_json(
+            json.dumps(
+                {
+                    "path": str(store_path or default_store_path()),
+                    "counts": counts,
+                    "snapshots": [s.__dict__ for s in snapshots],
+                }
+            )
+        )
         return
     out_console.print(f"knowledge base: {store_path or default_store_path()}", markup=False)
     for kind, count in counts.items():
@@ -118,8 +128,10 @@ def show(identifier: str, store_path: Path | None, as_json: bool) -> None:
     with open_store(store_path) as store:
         description = describe(store, identifier.strip())
     if description is None:
-        err_console.print(f"error: '{identifier}' is not in the knowledge base "
-                          "(see 'mdrisk kb stats')", markup=False)
+        err_console.print(
+            f"error: '{identifier}' is not in the knowledge base (see 'mdrisk kb stats')",
+            markup=False,
+        )
         sys.exit(EXIT_BAD_INPUT)
     if as_json:
         out_console.print_json(json.dumps(description, sort_keys=True, ensure_ascii=False))
@@ -154,23 +166,34 @@ def render_description(description: dict) -> str:
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @guarded
-def match(store_path: Path | None, vendor: str | None, product: str | None,
-          version: str | None, cpe: str | None, purl: str | None, text: str | None,
-          min_confidence: float, as_json: bool) -> None:
+def match(
+    store_path: Path | None,
+    vendor: str | None,
+    product: str | None,
+    version: str | None,
+    cpe: str | None,
+    purl: str | None,
+    text: str | None,
+    min_confidence: float,
+    as_json: bool,
+) -> None:
     """Known vulnerabilities of one component, each with a confidence and the reason."""
     from mdrisk.kb.matching.matcher import Matcher
     from mdrisk.kb.matching.query import ComponentQuery
 
     if not any((vendor, product, cpe, purl, text)):
         raise click.UsageError("give at least one of --vendor/--product, --cpe, --purl, --text")
-    query = ComponentQuery(vendor=vendor, product=product, version=version, cpe=cpe, purl=purl,
-                           text=text)
+    query = ComponentQuery(
+        vendor=vendor, product=product, version=version, cpe=cpe, purl=purl, text=text
+    )
     with open_store(store_path) as store:
-        matches = [m for m in Matcher.from_store(store).match(query)
-                   if m.confidence >= min_confidence]
+        matches = [
+            m for m in Matcher.from_store(store).match(query) if m.confidence >= min_confidence
+        ]
     if as_json:
-        sys.stdout.write(json.dumps([m.as_json() for m in matches], indent=2,
-                                    ensure_ascii=False) + "\n")
+        sys.stdout.write(
+            json.dumps([m.as_json() for m in matches], indent=2, ensure_ascii=False) + "\n"
+        )
         return
     if not matches:
         out_console.print("no known vulnerabilities match", markup=False)
@@ -179,23 +202,44 @@ def match(store_path: Path | None, vendor: str | None, product: str | None,
 
 
 @kb_group.command("sync")
-@click.option("--source", "source_names", multiple=True, metavar="NAME",
-              help="Fetch only this source; repeat for several (nvd, kev, epss, cwe, capec, "
-              "attack, atlas, csaf). Default: all.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-              metavar="DATE", help="NVD: CVEs modified from this date on (UTC); CSAF: "
-              "advisories changed from it on. Default: since the last sync (for NVD's first "
-              "sync: every CVE).")
-@click.option("--nvd-api-key", envvar="NVD_API_KEY", show_envvar=True, metavar="KEY",
-              help="NVD API key: 50 instead of 5 requests per 30 s. Sent as a header only, "
-              "never written anywhere.")
+@click.option(
+    "--source",
+    "source_names",
+    multiple=True,
+    metavar="NAME",
+    help="Fetch only this source; repeat for several (nvd, kev, epss, cwe, capec, "
+    "attack, atlas, csaf). Default: all.",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    metavar="DATE",
+    help="NVD: CVEs modified from this date on (UTC); CSAF: "
+    "advisories changed from it on. Default: since the last sync (for NVD's first "
+    "sync: every CVE).",
+)
+@click.option(
+    "--nvd-api-key",
+    envvar="NVD_API_KEY",
+    show_envvar=True,
+    metavar="KEY",
+    help="NVD API key: 50 instead of 5 requests per 30 s. Sent as a header only, "
+    "never written anywhere.",
+)
 @store_option
-@click.option("--dry-run", is_flag=True,
-              help="Show what would be fetched from where; touch neither the network nor the "
-              "knowledge base.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what would be fetched from where; touch neither the network nor the knowledge base.",
+)
 @guarded
-def sync_command(source_names: tuple[str, ...], since, nvd_api_key: str | None,
-                 store_path: Path | None, dry_run: bool) -> None:
+def sync_command(
+    source_names: tuple[str, ...],
+    since,
+    nvd_api_key: str | None,
+    store_path: Path | None,
+    dry_run: bool,
+) -> None:
     """Fetch the knowledge-base sources from their public homes, then import them.
 
     The only mdrisk command that needs the network; everything else works offline, and
@@ -232,8 +276,9 @@ def sync_command(source_names: tuple[str, ...], since, nvd_api_key: str | None,
         sources = registry.make_sources(source_names, options)
     except KeyError as unknown:
         choices = ", ".join(registry.source_names())
-        raise click.BadParameter(f"unknown source {unknown.args[0]}; choose from {choices}",
-                                 param_hint="--source") from None
+        raise click.BadParameter(
+            f"unknown source {unknown.args[0]}; choose from {choices}", param_hint="--source"
+        ) from None
     downloads = mdrisk_home() / "downloads"
     if dry_run:
         for source in sources:
@@ -259,17 +304,24 @@ def sync_command(source_names: tuple[str, ...], since, nvd_api_key: str | None,
         import_task = progress.add_task("importing", total=None, visible=False)
 
         def import_tick(name: str, done: int, total: int) -> None:
-            progress.update(import_task, visible=True, total=total, completed=done,
-                            description=f"importing {name}")
+            progress.update(
+                import_task,
+                visible=True,
+                total=total,
+                completed=done,
+                description=f"importing {name}",
+            )
 
         try:
-            result = run_sync(store, sources, HttpClient(), downloads, progress_for,
-                              import_tick)
+            result = run_sync(store, sources, HttpClient(), downloads, progress_for, import_tick)
         except ImportRefused as refused:
             progress.stop()
-            err_console.print(f"error: {len(refused.errors)} downloaded file(s) refused; "
-                              f"nothing was imported (the downloads stay in {downloads} and "
-                              "are tried again by the next sync)", markup=False)
+            err_console.print(
+                f"error: {len(refused.errors)} downloaded file(s) refused; "
+                f"nothing was imported (the downloads stay in {downloads} and "
+                "are tried again by the next sync)",
+                markup=False,
+            )
             for error in refused.errors:
                 err_console.print(str(error), markup=False)
             sys.exit(EXIT_FAILED)
@@ -279,18 +331,22 @@ def sync_command(source_names: tuple[str, ...], since, nvd_api_key: str | None,
         if outcome.error is not None:
             err_console.print(f"error: {outcome.name}: {outcome.error}", markup=False)
         elif outcome.downloaded:
-            out_console.print(f"{outcome.name}: {len(outcome.downloaded)} file(s) downloaded",
-                              markup=False)
+            out_console.print(
+                f"{outcome.name}: {len(outcome.downloaded)} file(s) downloaded", markup=False
+            )
         else:
             out_console.print(f"{outcome.name}: up to date", markup=False)
     for path in result.unrecognised:
-        out_console.print(f"kept for later: {path} (no importer in this mdrisk reads it yet)",
-                          markup=False)
+        out_console.print(
+            f"kept for later: {path} (no importer in this mdrisk reads it yet)", markup=False
+        )
     if result.summary is not None:
         imported = len(result.summary.imported)
         unchanged = len(result.summary.unchanged)
-        out_console.print(f"imported {imported} file(s), {unchanged} unchanged, "
-                          f"{result.summary.documents_changed} document(s) written",
-                          markup=False)
+        out_console.print(
+            f"imported {imported} file(s), {unchanged} unchanged, "
+            f"{result.summary.documents_changed} document(s) written",
+            markup=False,
+        )
     if result.failed:
         sys.exit(EXIT_FAILED)

@@ -38,9 +38,11 @@ def parse_formats(values: Iterable[str]) -> tuple[str, ...]:
             names += list(WRITERS) if name == "all" else [name]
     unknown = [name for name in names if name not in WRITERS]
     if unknown:
-        raise click.BadParameter(f"unknown format {', '.join(unknown)}; choose from "
-                                 f"{', '.join(sorted(WRITERS))} (or md, all)",
-                                 param_hint="--format")
+        raise click.BadParameter(
+            f"unknown format {', '.join(unknown)}; choose from "
+            f"{', '.join(sorted(WRITERS))} (or md, all)",
+            param_hint="--format",
+        )
     return tuple(dict.fromkeys(names))
 
 
@@ -50,8 +52,12 @@ class Package:
     notes: list[str] = field(default_factory=list)
 
 
-def render_package(assessment: Assessment, formats: tuple[str, ...], with_diagram: bool = True,
-                   pdf_optional: bool = False) -> Package:
+def render_package(
+    assessment: Assessment,
+    formats: tuple[str, ...],
+    with_diagram: bool = True,
+    pdf_optional: bool = False,
+) -> Package:
     """The files of ``formats`` in memory, and the control-structure diagram (DOT, and SVG when
     Graphviz is installed). ``pdf_optional``: without a PDF engine, leave the PDF out with a
     note instead of failing."""
@@ -96,8 +102,9 @@ def _is_assessment(path: Path) -> bool:
     return isinstance(data, dict) and "provenance" in data and "fdi_points" in data
 
 
-def build_assessment(source: Path, stack: ExitStack, use_kb: bool, store_path: Path | None,
-                     simulate: bool = False) -> tuple[Assessment, list[str]]:
+def build_assessment(
+    source: Path, stack: ExitStack, use_kb: bool, store_path: Path | None, simulate: bool = False
+) -> tuple[Assessment, list[str]]:
     """The assessment in ``source`` (an assessment.json), or the analysis of the device model
     in it, with the knowledge base and the glucose simulator when asked."""
     if _is_assessment(source):
@@ -115,9 +122,15 @@ def build_assessment(source: Path, stack: ExitStack, use_kb: bool, store_path: P
     return assess(loaded, knowledge=knowledge, simulate=simulate), notes
 
 
-def produce(source: Path, out_dir: Path, formats: tuple[str, ...], use_kb: bool,
-            store_path: Path | None, pdf_optional: bool, simulate: bool = False
-            ) -> tuple[Assessment, Package]:
+def produce(
+    source: Path,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    use_kb: bool,
+    store_path: Path | None,
+    pdf_optional: bool,
+    simulate: bool = False,
+) -> tuple[Assessment, Package]:
     """Analyse (or read) ``source``, render the package and write it, with a progress bar."""
     steps = ("json", *(name for name in formats if name != "json"))
     with progress_bar() as progress, ExitStack() as stack:
@@ -129,8 +142,9 @@ def produce(source: Path, out_dir: Path, formats: tuple[str, ...], use_kb: bool,
         package = Package(notes=list(notes))
         for name in steps:
             progress.update(task, description=f"rendering {name}")
-            part = render_package(assessment, (name,), with_diagram=name == "json",
-                                  pdf_optional=pdf_optional)
+            part = render_package(
+                assessment, (name,), with_diagram=name == "json", pdf_optional=pdf_optional
+            )
             package.files.update(part.files)
             package.notes += part.notes
             progress.update(task, advance=1)
@@ -154,23 +168,50 @@ def print_written(out_dir: Path, package: Package) -> None:
 
 @click.command("report")
 @click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              required=True, help="Folder for the evidence package.")
-@click.option("--format", "formats", multiple=True,
-              help="Formats, comma-separated or repeated: html, md (markdown), pdf, csv, sarif, "
-                   "vex, json, or all. [default: html,md,pdf,csv,sarif,vex, PDF only when an "
-                   "engine is installed]")
-@click.option("--kb", "use_kb", is_flag=True,
-              help="For a device model: attach threats and known vulnerabilities from the "
-                   "technology pack and the knowledge base.")
-@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="Knowledge-base file for --kb (implies --kb).")
-@click.option("--simulate", is_flag=True,
-              help="For a device model: measure the patient harm of the loss scenarios the "
-                   "glucose simulator can stand for (needs the sim extra).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder for the evidence package.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    help="Formats, comma-separated or repeated: html, md (markdown), pdf, csv, sarif, "
+    "vex, json, or all. [default: html,md,pdf,csv,sarif,vex, PDF only when an "
+    "engine is installed]",
+)
+@click.option(
+    "--kb",
+    "use_kb",
+    is_flag=True,
+    help="For a device model: attach threats and known vulnerabilities from the "
+    "technology pack and the knowledge base.",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Knowledge-base file for --kb (implies --kb).",
+)
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="For a device model: measure the patient harm of the loss scenarios the "
+    "glucose simulator can stand for (needs the sim extra).",
+)
 @guarded
-def report(source: Path, out_dir: Path, formats: tuple[str, ...], use_kb: bool,
-           store_path: Path | None, simulate: bool) -> None:
+def report(
+    source: Path,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    use_kb: bool,
+    store_path: Path | None,
+    simulate: bool,
+) -> None:
     """Write the premarket evidence package for SOURCE: an assessment.json written by 'mdrisk
     analyze', or a device model (analysed first).
 
@@ -183,8 +224,15 @@ def report(source: Path, out_dir: Path, formats: tuple[str, ...], use_kb: bool,
         from mdrisk.cli_simulate import require_sim_extra
 
         require_sim_extra()
-    _, package = produce(source, out_dir, chosen, use_kb or store_path is not None, store_path,
-                         pdf_optional=not formats, simulate=simulate)
+    _, package = produce(
+        source,
+        out_dir,
+        chosen,
+        use_kb or store_path is not None,
+        store_path,
+        pdf_optional=not formats,
+        simulate=simulate,
+    )
     print_written(out_dir, package)
 
 
@@ -192,12 +240,22 @@ def run_demo(model: Path, out_dir: Path) -> Assessment:
     """The whole chain on a built-in device, offline: the technology pack and the default
     knowledge base when one exists, the glucose simulator when the sim extra is installed,
     every format (PDF when an engine is installed)."""
-    simulate = all(importlib.util.find_spec(name) is not None
-                   for name in ("numpy", "simglucose", "sklearn"))
-    assessment, package = produce(model, out_dir, PACKAGE_FORMATS, use_kb=True, store_path=None,
-                                  pdf_optional=True, simulate=simulate)
+    simulate = all(
+        importlib.util.find_spec(name) is not None for name in ("numpy", "simglucose", "sklearn")
+    )
+    assessment, package = produce(
+        model,
+        out_dir,
+        PACKAGE_FORMATS,
+        use_kb=True,
+        store_path=None,
+        pdf_optional=True,
+        simulate=simulate,
+    )
     if not simulate:
-        package.notes.append("no simulation of patient harm: the glucose simulator needs the "
-                             "sim extra (pip install 'mdrisk[sim]')")
+        package.notes.append(
+            "no simulation of patient harm: the glucose simulator needs the "
+            "sim extra (pip install 'mdrisk[sim]')"
+        )
     print_written(out_dir, package)
     return assessment

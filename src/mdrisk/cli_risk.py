@@ -27,21 +27,35 @@ def _model_path(model: str) -> Path:
 
 def _table(risks: list) -> Table:
     table = Table(show_lines=False, header_style="bold")
-    for header in ("risk", "entry", "hazards", "severity", "exploitability", "risk level",
-                   "residual", "CVSS 3.1", "CVSS 4.0", "open"):
+    for header in (
+        "risk",
+        "entry",
+        "hazards",
+        "severity",
+        "exploitability",
+        "risk level",
+        "residual",
+        "CVSS 3.1",
+        "CVSS 4.0",
+        "open",
+    ):
         table.add_column(header, overflow="fold")
     for risk in risks:
         v3 = next((c for c in risk.cvss if c.version.startswith("3")), None)
         v4 = next((c for c in risk.cvss if c.version == "4.0"), None)
         table.add_row(
-            risk.id, risk.element, ", ".join(risk.hazards) or "-",
-            f"{risk.severity.level} ({risk.severity.source})", risk.exploitability.level,
+            risk.id,
+            risk.element,
+            ", ".join(risk.hazards) or "-",
+            f"{risk.severity.level} ({risk.severity.source})",
+            risk.exploitability.level,
             f"{risk.level}: {risk.acceptability}",
             f"{risk.residual.exploitability} -> {risk.residual.level}: "
             f"{risk.residual.acceptability}",
             f"{v3.base_score:.1f}" if v3 else "-",
             f"{v4.score:.1f} {v4.score_kind}" if v4 else "-",
-            str(len(risk.open_questions)))
+            str(len(risk.open_questions)),
+        )
     return table
 
 
@@ -56,21 +70,50 @@ def _open_summary(risks: list) -> list[str]:
 
 @click.command()
 @click.argument("model")
-@click.option("--answers", "answers_file", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="The analyst's answers (YAML): rubric answers with "
-              "justifications, severities, implemented mitigations.")
-@click.option("--matrix", "matrix_file", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="A risk matrix (YAML) in place of the built-in 5x5.")
-@click.option("--kb", "use_kb", is_flag=True,
-              help="Use the technology pack and the knowledge base: known vulnerabilities "
-                   "(CVSS, KEV, EPSS) and catalogue mitigations.")
-@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="Knowledge-base file for --kb (implies --kb).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the risks as canonical JSON (sorted keys) instead of a table.")
+@click.option(
+    "--answers",
+    "answers_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The analyst's answers (YAML): rubric answers with "
+    "justifications, severities, implemented mitigations.",
+)
+@click.option(
+    "--matrix",
+    "matrix_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A risk matrix (YAML) in place of the built-in 5x5.",
+)
+@click.option(
+    "--kb",
+    "use_kb",
+    is_flag=True,
+    help="Use the technology pack and the knowledge base: known vulnerabilities "
+    "(CVSS, KEV, EPSS) and catalogue mitigations.",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Knowledge-base file for --kb (implies --kb).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the risks as canonical JSON (sorted keys) instead of a table.",
+)
 @guarded
-def risk(model: str, answers_file: Path | None, matrix_file: Path | None, use_kb: bool,
-         store_path: Path | None, as_json: bool) -> None:
+def risk(
+    model: str,
+    answers_file: Path | None,
+    matrix_file: Path | None,
+    use_kb: bool,
+    store_path: Path | None,
+    as_json: bool,
+) -> None:
     """Score the risks of a device model (a file, or a built-in example name).
 
     Each risk R-n links its scenario or loss scenarios, threats, hazards and losses, and
@@ -96,7 +139,8 @@ def risk(model: str, answers_file: Path | None, matrix_file: Path | None, use_kb
         inputs = RiskInputs(
             rubric=rubric,
             matrix=load_matrix(matrix_file) if matrix_file else None,
-            answers=load_answers(answers_file, rubric.rubric) if answers_file else None)
+            answers=load_answers(answers_file, rubric.rubric) if answers_file else None,
+        )
         knowledge = None
         if use_kb or store_path is not None:
             from mdrisk.cli import _knowledge
@@ -113,9 +157,12 @@ def risk(model: str, answers_file: Path | None, matrix_file: Path | None, use_kb
         out_console.print(_table(risks))
         unacceptable = sum(1 for r in risks if r.acceptability == "unacceptable")
         residual = sum(1 for r in risks if r.residual.acceptability == "unacceptable")
-        out_console.print(f"{path}: {len(risks)} risks, {unacceptable} unacceptable before "
-                          f"controls, {residual} after (matrix: "
-                          f"{risks[0].matrix if risks else '-'})", markup=False)
+        out_console.print(
+            f"{path}: {len(risks)} risks, {unacceptable} unacceptable before "
+            f"controls, {residual} after (matrix: "
+            f"{risks[0].matrix if risks else '-'})",
+            markup=False,
+        )
         for line in _open_summary(risks):
             out_console.print(f"open question {line}", markup=False)
     for note in notes:

@@ -29,14 +29,30 @@ def _model_path(model: str) -> Path:
 
 def _table(scenarios: list[AttackScenario]) -> Table:
     table = Table(show_lines=False, header_style="bold")
-    for header in ("scenario", "score", "category", "attacker", "entry", "exploit",
-                   "injection", "UCA", "hazards"):
+    for header in (
+        "scenario",
+        "score",
+        "category",
+        "attacker",
+        "entry",
+        "exploit",
+        "injection",
+        "UCA",
+        "hazards",
+    ):
         table.add_column(header, overflow="fold", no_wrap=header in ("scenario", "score"))
     for scenario in scenarios:
         table.add_row(
-            scenario.id, f"{scenario.exploitability.score:.3f}", scenario.category,
-            scenario.attacker, scenario.element, scenario.exploit_family, scenario.injection,
-            scenario.uca or "-", ", ".join(scenario.hazards) or "-")
+            scenario.id,
+            f"{scenario.exploitability.score:.3f}",
+            scenario.category,
+            scenario.attacker,
+            scenario.element,
+            scenario.exploit_family,
+            scenario.injection,
+            scenario.uca or "-",
+            ", ".join(scenario.hazards) or "-",
+        )
     return table
 
 
@@ -47,19 +63,37 @@ def _counts(scenarios: list[AttackScenario]) -> str:
 
 @click.command("scenarios")
 @click.argument("model")
-@click.option("--kb", "use_kb", is_flag=True,
-              help="Attach the technology pack's rules as threats (TH-n) and, from the "
-                   "knowledge base, known vulnerabilities with KEV, EPSS and CVSS. Without it "
-                   "the scenarios still use the pack's rules but cite no TH ids.")
-@click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="Knowledge-base file for --kb (implies --kb).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the scenarios as JSON (sorted keys) instead of a table.")
-@click.option("--top", type=click.IntRange(min=1), default=None,
-              help="Only the N highest-ranked scenarios (default: all).")
+@click.option(
+    "--kb",
+    "use_kb",
+    is_flag=True,
+    help="Attach the technology pack's rules as threats (TH-n) and, from the "
+    "knowledge base, known vulnerabilities with KEV, EPSS and CVSS. Without it "
+    "the scenarios still use the pack's rules but cite no TH ids.",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Knowledge-base file for --kb (implies --kb).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the scenarios as JSON (sorted keys) instead of a table.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the N highest-ranked scenarios (default: all).",
+)
 @guarded
-def scenarios_command(model: str, use_kb: bool, store_path: Path | None, as_json: bool,
-                      top: int | None) -> None:
+def scenarios_command(
+    model: str, use_kb: bool, store_path: Path | None, as_json: bool, top: int | None
+) -> None:
     """Rank the attack scenarios of a device model (a file, or a built-in example name).
 
     Each scenario SC-n goes from an attacker profile's entry point through an exploit
@@ -87,13 +121,21 @@ def scenarios_command(model: str, use_kb: bool, store_path: Path | None, as_json
     ranked = assessment.scenarios
     shown = ranked[:top] if top else ranked
     if as_json:
-        click.echo(json.dumps([s.model_dump(mode="json") for s in shown], sort_keys=True,
-                              indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [s.model_dump(mode="json") for s in shown],
+                sort_keys=True,
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
         out_console.print(_table(shown))
-        out_console.print(f"{path}: {len(ranked)} attack scenarios ({_counts(ranked)})"
-                          + (f"; showing the top {len(shown)}" if len(shown) < len(ranked)
-                             else ""), markup=False)
+        out_console.print(
+            f"{path}: {len(ranked)} attack scenarios ({_counts(ranked)})"
+            + (f"; showing the top {len(shown)}" if len(shown) < len(ranked) else ""),
+            markup=False,
+        )
     for check in assessment.checks:
         if check.rule == "attack-scenarios-truncated":
             err_console.print(f"note: {check.message}", markup=False)

@@ -28,11 +28,15 @@ CONTROLLER_NAMES = ("basal_bolus", "pid", "ml_advised")
 
 def require_sim_extra() -> None:
     """Stop with the fix when the simulator's dependencies are missing."""
-    missing = [name for name in ("simglucose", "sklearn", "numpy")
-               if importlib.util.find_spec(name) is None]
+    missing = [
+        name
+        for name in ("simglucose", "sklearn", "numpy")
+        if importlib.util.find_spec(name) is None
+    ]
     if missing:
         raise click.ClickException(
-            f"the glucose simulator needs {', '.join(missing)} (fix: pip install 'mdrisk[sim]')")
+            f"the glucose simulator needs {', '.join(missing)} (fix: pip install 'mdrisk[sim]')"
+        )
 
 
 def impact_lines(assessment: Assessment) -> list[str]:
@@ -40,17 +44,22 @@ def impact_lines(assessment: Assessment) -> list[str]:
     simulated = [f for f in assessment.impact if f.status == "simulated"]
     skipped = [f for f in assessment.impact if f.status != "simulated"]
     covered = sum(len(f.loss_scenarios) for f in simulated)
-    lines = [f"impact: {covered} loss scenarios simulated under {len(simulated)} attacks, "
-             f"{sum(len(f.loss_scenarios) for f in skipped)} not simulated"]
+    lines = [
+        f"impact: {covered} loss scenarios simulated under {len(simulated)} attacks, "
+        f"{sum(len(f.loss_scenarios) for f in skipped)} not simulated"
+    ]
     for finding in simulated:
-        lines.append(f"  {finding.id} {finding.attack}: {finding.patients_harmed}/"
-                     f"{len(finding.patients)} patients harmed (worst: "
-                     f"{finding.worst_induced_severity or 'none'}), "
-                     f"{finding.stealthy_patients}/{len(finding.patients)} stealthy; "
-                     f"{len(finding.loss_scenarios)} loss scenarios")
+        lines.append(
+            f"  {finding.id} {finding.attack}: {finding.patients_harmed}/"
+            f"{len(finding.patients)} patients harmed (worst: "
+            f"{finding.worst_induced_severity or 'none'}), "
+            f"{finding.stealthy_patients}/{len(finding.patients)} stealthy; "
+            f"{len(finding.loss_scenarios)} loss scenarios"
+        )
     for finding in skipped:
-        lines.append(f"  {finding.id} {len(finding.loss_scenarios)} loss scenarios "
-                     f"{finding.reason}")
+        lines.append(
+            f"  {finding.id} {len(finding.loss_scenarios)} loss scenarios {finding.reason}"
+        )
     return lines
 
 
@@ -97,8 +106,13 @@ def _budget(text: str):  # -> SearchBudget
         raise InputError("--search", [error.problem()]) from None
 
 
-SHORT = {"negligible": "negl", "minor": "minor", "serious": "serious", "critical": "critical",
-         "catastrophic": "catastr"}
+SHORT = {
+    "negligible": "negl",
+    "minor": "minor",
+    "serious": "serious",
+    "critical": "critical",
+    "catastrophic": "catastr",
+}
 
 
 def _print_table(record: dict[str, Any]) -> None:
@@ -112,20 +126,32 @@ def _print_table(record: dict[str, Any]) -> None:
         if attack["name"]:
             title += f" ({attack['name']})"
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        for column in ("patient", "min BG", "min <54", "min <70", "LBGI", "severity",
-                       "stealth alarms"):
-            table.add_column(column, justify="left" if column in (
-                "patient", "severity", "stealth alarms") else "right", no_wrap=True)
+        for column in (
+            "patient",
+            "min BG",
+            "min <54",
+            "min <70",
+            "LBGI",
+            "severity",
+            "stealth alarms",
+        ):
+            table.add_column(
+                column,
+                justify="left" if column in ("patient", "severity", "stealth alarms") else "right",
+                no_wrap=True,
+            )
         for row in attack["patients"]:
             c, a = row["clean"], row["attacked"]
             severity = f"{SHORT[row['clean_severity']]}->{SHORT[row['attacked_severity']]}"
             table.add_row(
-                row["patient"], f"{c['min_bg']:.0f}->{a['min_bg']:.0f}",
+                row["patient"],
+                f"{c['min_bg']:.0f}->{a['min_bg']:.0f}",
                 f"{c['minutes_below_54']:.0f}->{a['minutes_below_54']:.0f}",
                 f"{c['minutes_below_70']:.0f}->{a['minutes_below_70']:.0f}",
                 f"{c['lbgi']:.1f}->{a['lbgi']:.1f}",
                 severity + (" *" if row["induced_severity"] else ""),
-                ",".join(row["alarms"]) or "- (stealthy)")
+                ",".join(row["alarms"]) or "- (stealthy)",
+            )
         # Never narrower than the table: a piped output (80 columns) would truncate cells.
         Console(width=max(out_console.width, 104), highlight=False).print(table)
         summary = attack["summary"]
@@ -136,19 +162,27 @@ def _print_table(record: dict[str, Any]) -> None:
             f"{summary['patients']} stealthy; mean change: "
             f"{summary['mean_delta']['minutes_below_54']:+.1f} min below 54, "
             f"{summary['mean_delta']['minutes_below_70']:+.1f} min below 70, "
-            f"{summary['mean_delta']['minutes_above_250']:+.1f} min above 250", markup=False)
+            f"{summary['mean_delta']['minutes_above_250']:+.1f} min above 250",
+            markup=False,
+        )
     if not record["attacks"]:
         for name, row in clean.items():
             m = row["metrics"]
-            out_console.print(f"{name}: min {m['min_bg']:.0f}, mean {m['mean_bg']:.0f} mg/dL, "
-                              f"{m['minutes_below_54']:.0f} min <54, {m['minutes_below_70']:.0f}"
-                              f" min <70, {m['minutes_above_180']:.0f} min >180; "
-                              f"{row['severity']}", markup=False)
+            out_console.print(
+                f"{name}: min {m['min_bg']:.0f}, mean {m['mean_bg']:.0f} mg/dL, "
+                f"{m['minutes_below_54']:.0f} min <54, {m['minutes_below_70']:.0f}"
+                f" min <70, {m['minutes_above_180']:.0f} min >180; "
+                f"{row['severity']}",
+                markup=False,
+            )
     alarms = [c["patient"] for c in record["clean"] if c["false_alarms"]]
     if alarms:
-        out_console.print(f"note: the clean runs of {', '.join(alarms)} already raise stealth "
-                          "alarms: the limits are calibrated for adults without sensor noise, "
-                          "so stealth says little for these patients", markup=False)
+        out_console.print(
+            f"note: the clean runs of {', '.join(alarms)} already raise stealth "
+            "alarms: the limits are calibrated for adults without sensor noise, "
+            "so stealth says little for these patients",
+            markup=False,
+        )
 
 
 def _print_search(search: dict[str, Any]) -> None:
@@ -156,16 +190,19 @@ def _print_search(search: dict[str, Any]) -> None:
         if outcome is None:
             return f"  {label}: none"
         caught = "stealthy" if outcome["stealthy"] else "detected: " + ",".join(outcome["alarms"])
-        return (f"  {label}: {outcome['attack']}: {outcome['objective_mean_delta']:+.1f} "
-                f"(objective, mean over patients), {outcome['mean_delta_minutes_below_54']:+.1f}"
-                f" min below 54, {outcome['patients_harmed']} patients harmed, {caught}")
+        return (
+            f"  {label}: {outcome['attack']}: {outcome['objective_mean_delta']:+.1f} "
+            f"(objective, mean over patients), {outcome['mean_delta_minutes_below_54']:+.1f}"
+            f" min below 54, {outcome['patients_harmed']} patients harmed, {caught}"
+        )
 
-    out_console.print(f"worst-case search: budget {search['budget']}; "
-                      f"{search['evaluated']} candidates", markup=False)
+    out_console.print(
+        f"worst-case search: budget {search['budget']}; {search['evaluated']} candidates",
+        markup=False,
+    )
     out_console.print(line("worst stealthy attack", search["best"]), markup=False)
     out_console.print(line("naive stealthy constant bias", search["naive"]), markup=False)
-    out_console.print(line("naive full-budget constant bias", search["naive_full"]),
-                      markup=False)
+    out_console.print(line("naive full-budget constant bias", search["naive_full"]), markup=False)
 
 
 @click.group("simulate")
@@ -174,34 +211,79 @@ def simulate_group() -> None:
 
 
 @simulate_group.command("glucose")
-@click.option("--patients", default="adult#001-010", show_default=True,
-              help="Names (adult#003), ranges (adult#001-010), groups (adult, adolescent, "
-                   "child) or all; comma-separated.")
-@click.option("--meals", default=DEFAULT_MEALS, show_default=True,
-              help="Daily meals as HH:MM=grams, comma-separated, or a YAML/JSON file.")
-@click.option("--controller", type=click.Choice(CONTROLLER_NAMES), default="ml_advised",
-              show_default=True, help="Who doses insulin.")
+@click.option(
+    "--patients",
+    default="adult#001-010",
+    show_default=True,
+    help="Names (adult#003), ranges (adult#001-010), groups (adult, adolescent, "
+    "child) or all; comma-separated.",
+)
+@click.option(
+    "--meals",
+    default=DEFAULT_MEALS,
+    show_default=True,
+    help="Daily meals as HH:MM=grams, comma-separated, or a YAML/JSON file.",
+)
+@click.option(
+    "--controller",
+    type=click.Choice(CONTROLLER_NAMES),
+    default="ml_advised",
+    show_default=True,
+    help="Who doses insulin.",
+)
 @click.option("--days", type=click.IntRange(1, 14), default=1, show_default=True)
-@click.option("--attack", "attack_texts", multiple=True,
-              help="An attack spec, e.g. 'bias:+60@cgm,08:00-14:00' (repeatable; join attacks "
-                   "of one run with ';'). Families: bias, scale, ramp, drift, replay, freeze, "
-                   "noise, spoof, drop, tamper.")
-@click.option("--attacks", "attack_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="YAML/JSON file: a list of attack specs or {name, attack} items.")
-@click.option("--search", "search_text", is_flag=False, flag_value="default", default=None,
-              help="Search the worst stealthy attack within a budget, e.g. "
-                   "'signal=cgm,max=60,duration=4h,grid=60min,from=06:00,to=22:00,"
-                   "objective=below54' (alone: the defaults).")
-@click.option("--noise/--no-noise", default=False, show_default=True,
-              help="CGM sensor noise (the stealth limits are calibrated without it).")
+@click.option(
+    "--attack",
+    "attack_texts",
+    multiple=True,
+    help="An attack spec, e.g. 'bias:+60@cgm,08:00-14:00' (repeatable; join attacks "
+    "of one run with ';'). Families: bias, scale, ramp, drift, replay, freeze, "
+    "noise, spoof, drop, tamper.",
+)
+@click.option(
+    "--attacks",
+    "attack_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="YAML/JSON file: a list of attack specs or {name, attack} items.",
+)
+@click.option(
+    "--search",
+    "search_text",
+    is_flag=False,
+    flag_value="default",
+    default=None,
+    help="Search the worst stealthy attack within a budget, e.g. "
+    "'signal=cgm,max=60,duration=4h,grid=60min,from=06:00,to=22:00,"
+    "objective=below54' (alone: the defaults).",
+)
+@click.option(
+    "--noise/--no-noise",
+    default=False,
+    show_default=True,
+    help="CGM sensor noise (the stealth limits are calibrated without it).",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Noise seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for plots (PNG and SVG), metrics.csv and results.json.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for plots (PNG and SVG), metrics.csv and results.json.",
+)
 @guarded
-def glucose(patients: str, meals: str, controller: str, days: int,
-            attack_texts: tuple[str, ...], attack_file: Path | None, search_text: str | None,
-            noise: bool, seed: int, as_json: bool, out_dir: Path | None) -> None:
+def glucose(
+    patients: str,
+    meals: str,
+    controller: str,
+    days: int,
+    attack_texts: tuple[str, ...],
+    attack_file: Path | None,
+    search_text: str | None,
+    noise: bool,
+    seed: int,
+    as_json: bool,
+    out_dir: Path | None,
+) -> None:
     """Simulate virtual patients clean and under attack; compare harm and stealth.
 
     Each attack (or ';'-joined group) is one attacked run of every patient, compared with the
@@ -220,11 +302,19 @@ def glucose(patients: str, meals: str, controller: str, days: int,
         if budget is not None and budget.signal in ("iob", "forecast"):
             ml_only.append(f"--search signal={budget.signal}")
         if ml_only:
-            raise InputError("--controller", [Problem(
-                f"{', '.join(ml_only)} target(s) a signal of the ML-advised controller",
-                field=controller, fix="use --controller ml_advised")])
-    setup = RunSetup(patients=chosen, scenario=scenario, controller=controller, days=days,
-                     noise=noise, seed=seed)
+            raise InputError(
+                "--controller",
+                [
+                    Problem(
+                        f"{', '.join(ml_only)} target(s) a signal of the ML-advised controller",
+                        field=controller,
+                        fix="use --controller ml_advised",
+                    )
+                ],
+            )
+    setup = RunSetup(
+        patients=chosen, scenario=scenario, controller=controller, days=days, noise=noise, seed=seed
+    )
 
     search_result = None
     with progress_bar() as progress:
@@ -234,15 +324,22 @@ def glucose(patients: str, meals: str, controller: str, days: int,
             task = progress.add_task("searching", total=None)
 
             def searched(done: int, planned: int) -> None:
-                progress.update(task, completed=done, total=planned,
-                                description=f"searching ({done}/{planned} candidates)")
+                progress.update(
+                    task,
+                    completed=done,
+                    total=planned,
+                    description=f"searching ({done}/{planned} candidates)",
+                )
 
             search_result = search_worst_attack(setup, budget, progress=searched)
             plans = plans + search_result.plans
         task = progress.add_task("simulating", total=100)
-        runs = run_attacks(setup, plans, record=("bg", "cgm"),
-                           progress=lambda share: progress.update(task,
-                                                                  completed=100 * share))
+        runs = run_attacks(
+            setup,
+            plans,
+            record=("bg", "cgm"),
+            progress=lambda share: progress.update(task, completed=100 * share),
+        )
 
     from mdrisk.impact.summary import runs_record, search_record
 

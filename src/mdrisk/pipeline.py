@@ -44,25 +44,30 @@ class KnowledgeInputs:
     sbom: tuple[SbomEntry, ...] = ()
 
     def provenance(self) -> list[SnapshotRef]:
-        pack = SnapshotRef(source=f"technology-pack/{self.pack.source}",
-                           sha256=self.pack.sha256)
+        pack = SnapshotRef(source=f"technology-pack/{self.pack.source}", sha256=self.pack.sha256)
         return sorted([pack, *self.snapshots], key=lambda s: (s.source, s.sha256))
 
 
-def _threats(loaded: LoadedModel, fdi_points: list[FDIPoint],
-             knowledge: KnowledgeInputs | None) -> list[ElementThreat]:
+def _threats(
+    loaded: LoadedModel, fdi_points: list[FDIPoint], knowledge: KnowledgeInputs | None
+) -> list[ElementThreat]:
     if knowledge is None:
         return []
     fdi: dict[str, list[tuple[str, str]]] = {}
     for point in fdi_points:
         fdi.setdefault(point.element, []).append((point.id, point.target))
-    return attach_threats(loaded.model, knowledge.pack.pack, knowledge.matcher,
-                          knowledge.enricher, fdi)
+    return attach_threats(
+        loaded.model, knowledge.pack.pack, knowledge.matcher, knowledge.enricher, fdi
+    )
 
 
-def assess(loaded: LoadedModel, created: str | None = None,
-           knowledge: KnowledgeInputs | None = None,
-           risk: RiskInputs | None = None, simulate: bool = False) -> Assessment:
+def assess(
+    loaded: LoadedModel,
+    created: str | None = None,
+    knowledge: KnowledgeInputs | None = None,
+    risk: RiskInputs | None = None,
+    simulate: bool = False,
+) -> Assessment:
     """Run every stage on the model. ``created`` is the only time in the result (with the
     knowledge-base import times in ``provenance.kb_snapshots``). ``risk``: the rubric,
     matrix and analyst answers for the risk stage (built-in defaults when None).
@@ -101,13 +106,15 @@ def _impact(stpa: StpaResult) -> list[ImpactFinding]:
     return measure_impact(stpa.control_actions, stpa.ucas, stpa.loss_scenarios)
 
 
-def _with_risks(assessment: Assessment, knowledge: KnowledgeInputs | None,
-                risk: RiskInputs | None) -> Assessment:
+def _with_risks(
+    assessment: Assessment, knowledge: KnowledgeInputs | None, risk: RiskInputs | None
+) -> Assessment:
     """The risk stage runs last: it reads every earlier section (scenarios, impact)."""
     risk = risk or RiskInputs()
     if knowledge is not None and risk.pack is None:
         risk = dataclasses.replace(risk, pack=knowledge.pack.pack)
     if knowledge is not None and knowledge.enricher is not None and risk.mitigations_for is None:
-        risk = dataclasses.replace(risk, mitigations_for=mitigations_from_enricher(
-            knowledge.enricher))
+        risk = dataclasses.replace(
+            risk, mitigations_for=mitigations_from_enricher(knowledge.enricher)
+        )
     return assessment.model_copy(update={"risks": assess_risks(assessment, risk)})

@@ -37,11 +37,21 @@ from mdrisk.impact.selection import parse_meals, select_patients
 MAPPING_FILE = "glucose-impact.yaml"
 ERROR_ORDER = ("too_high", "too_low", "delayed", "frozen")
 REPORTED_METRICS = (
-    "min_bg", "mean_bg", "minutes_below_54", "minutes_below_70", "minutes_above_180",
-    "minutes_above_250", "longest_below_54_min", "lbgi", "hbgi", "gri",
+    "min_bg",
+    "mean_bg",
+    "minutes_below_54",
+    "minutes_below_70",
+    "minutes_above_180",
+    "minutes_above_250",
+    "longest_below_54_min",
+    "lbgi",
+    "hbgi",
+    "gri",
 )
-NO_SIGNAL = ("not simulated: the device's ML engine does not take '{input}'; the simulator "
-             "has signals for {known}")
+NO_SIGNAL = (
+    "not simulated: the device's ML engine does not take '{input}'; the simulator "
+    "has signals for {known}"
+)
 
 
 @dataclass(frozen=True)
@@ -58,21 +68,31 @@ class ImpactMapping:
         if text is None:
             text = (resources.files("mdrisk") / "data" / MAPPING_FILE).read_text("utf-8")
         data = yaml.safe_load(text)
-        return cls(run=data["run"], inputs=data["inputs"], errors=data["errors"],
-                   control_actions=data["control_actions"])
+        return cls(
+            run=data["run"],
+            inputs=data["inputs"],
+            errors=data["errors"],
+            control_actions=data["control_actions"],
+        )
 
     def setup(self) -> RunSetup:
         run = self.run
         patients = select_patients(str(run["patients"]), patient_names())
-        return RunSetup(patients=patients, scenario=parse_meals(str(run["meals"])),
-                        controller=str(run["controller"]), days=int(run.get("days", 1)))
+        return RunSetup(
+            patients=patients,
+            scenario=parse_meals(str(run["meals"])),
+            controller=str(run["controller"]),
+            days=int(run.get("days", 1)),
+        )
 
     def reason_not_simulated(self, action: str, ml_input: str, error: str | None) -> str:
         """Why a scenario cannot be simulated ("" when it can)."""
         status = self.control_actions.get(action)
         if status is None:
-            return (f"not simulated: the simulated loop has no control action '{action}' "
-                    f"(it simulates {', '.join(self.simulated_actions())})")
+            return (
+                f"not simulated: the simulated loop has no control action '{action}' "
+                f"(it simulates {', '.join(self.simulated_actions())})"
+            )
         if status != "simulated":
             return f"{action}: {status}"
         entry = self.inputs.get(ml_input)
@@ -95,16 +115,28 @@ def _patient(harm: PatientHarm, stealthy: bool, alarms: list[str]) -> ImpactPati
 
     induced = harm.induced_severity
     return ImpactPatient(
-        patient=harm.patient, clean=pick(harm.clean), attacked=pick(harm.attacked),
+        patient=harm.patient,
+        clean=pick(harm.clean),
+        attacked=pick(harm.attacked),
         clean_severity=harm.clean_severity.severity.label,
         attacked_severity=harm.attacked_severity.severity.label,
         induced_severity=induced.label if induced else None,
-        new_criteria=list(harm.new_criteria), stealthy=stealthy, alarms=alarms)
+        new_criteria=list(harm.new_criteria),
+        stealthy=stealthy,
+        alarms=alarms,
+    )
 
 
-def _finding(number: int, plan: AttackPlan, key: tuple[str, str], runs: AttackRuns,
-             index: int, scenarios: list[LossScenario], mapping: ImpactMapping,
-             meals: str) -> ImpactFinding:
+def _finding(
+    number: int,
+    plan: AttackPlan,
+    key: tuple[str, str],
+    runs: AttackRuns,
+    index: int,
+    scenarios: list[LossScenario],
+    mapping: ImpactMapping,
+    meals: str,
+) -> ImpactFinding:
     ml_input, error = key
     stealth = runs.plan_stealth(index)
     patients = [
@@ -114,15 +146,22 @@ def _finding(number: int, plan: AttackPlan, key: tuple[str, str], runs: AttackRu
     induced = [p.induced_severity for p in patients if p.induced_severity]
     order = ["negligible", "minor", "serious", "critical", "catastrophic"]
     return ImpactFinding(
-        id=f"IM-{number}", status="simulated",
+        id=f"IM-{number}",
+        status="simulated",
         loss_scenarios=[s.id for s in scenarios],
         fdi_points=sorted({s.fdi_point for s in scenarios}, key=_id_key),
         reason=f"the forecast errs {error.replace('_', ' ')} because '{ml_input}' is falsified",
-        ml_input=ml_input, forecast_error=error, attack=plan.text,
-        signal=mapping.inputs[ml_input]["signal"], controller=runs.setup.controller,
-        meals=meals, patients=patients, patients_harmed=len(induced),
+        ml_input=ml_input,
+        forecast_error=error,
+        attack=plan.text,
+        signal=mapping.inputs[ml_input]["signal"],
+        controller=runs.setup.controller,
+        meals=meals,
+        patients=patients,
+        patients_harmed=len(induced),
         worst_induced_severity=max(induced, key=order.index) if induced else None,
-        stealthy_patients=sum(p.stealthy for p in patients))
+        stealthy_patients=sum(p.stealthy for p in patients),
+    )
 
 
 def _id_key(identifier: str) -> tuple[str, int]:
@@ -130,10 +169,12 @@ def _id_key(identifier: str) -> tuple[str, int]:
     return (prefix, int(number) if number.isdigit() else 0)
 
 
-def measure_impact(control_actions: Sequence[ControlAction],
-                   ucas: Sequence[UnsafeControlAction],
-                   loss_scenarios: Sequence[LossScenario],
-                   mapping: ImpactMapping | None = None) -> list[ImpactFinding]:
+def measure_impact(
+    control_actions: Sequence[ControlAction],
+    ucas: Sequence[UnsafeControlAction],
+    loss_scenarios: Sequence[LossScenario],
+    mapping: ImpactMapping | None = None,
+) -> list[ImpactFinding]:
     """Measured harm for every loss scenario the simulator can stand for; the rest listed
     with the reason. Finding ids: simulated attacks first (by input and kind of error), then
     the reasons, in order of first appearance."""
@@ -162,14 +203,19 @@ def measure_impact(control_actions: Sequence[ControlAction],
         runs = run_attacks(setup, plans)
         meals = str(mapping.run["meals"])
         for index, key in enumerate(keys):
-            findings.append(_finding(index + 1, plans[index], key, runs, index, groups[key],
-                                     mapping, meals))
+            findings.append(
+                _finding(index + 1, plans[index], key, runs, index, groups[key], mapping, meals)
+            )
     for reason, scenarios in unsimulated.items():
-        findings.append(ImpactFinding(
-            id=f"IM-{len(findings) + 1}", status="not_simulated",
-            loss_scenarios=[s.id for s in scenarios],
-            fdi_points=sorted({s.fdi_point for s in scenarios}, key=_id_key),
-            reason=reason))
+        findings.append(
+            ImpactFinding(
+                id=f"IM-{len(findings) + 1}",
+                status="not_simulated",
+                loss_scenarios=[s.id for s in scenarios],
+                fdi_points=sorted({s.fdi_point for s in scenarios}, key=_id_key),
+                reason=reason,
+            )
+        )
     return findings
 
 

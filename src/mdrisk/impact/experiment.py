@@ -29,20 +29,21 @@ from mdrisk.impact.simulate import SimulationResult, simulate
 from mdrisk.impact.stealth import StealthLimits, StealthMonitor, StealthReport
 from mdrisk.impact.taps import TapChain
 
-DEFAULT_DAY = MealScenario.from_hours([(7, 45), (12, 70), (18, 80), (21, 15)],
-                                      name="reference day")
+DEFAULT_DAY = MealScenario.from_hours([(7, 45), (12, 70), (18, 80), (21, 15)], name="reference day")
 DAY_MIN = 1440
 
 
 def repeat_days(day: MealScenario, days: int) -> MealScenario:
     """The same day's meals ``days`` times in a row."""
-    def shifted(meals: tuple[Meal, ...]) -> tuple[Meal, ...]:
-        return tuple(Meal(m.time_min + d * DAY_MIN, m.carbs_g) for d in range(days)
-                     for m in meals)
 
-    return MealScenario(meals=shifted(day.meals),
-                        announced=None if day.announced is None else shifted(day.announced),
-                        name=day.name)
+    def shifted(meals: tuple[Meal, ...]) -> tuple[Meal, ...]:
+        return tuple(Meal(m.time_min + d * DAY_MIN, m.carbs_g) for d in range(days) for m in meals)
+
+    return MealScenario(
+        meals=shifted(day.meals),
+        announced=None if day.announced is None else shifted(day.announced),
+        name=day.name,
+    )
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ class ProgressTap:
         return values
 
 
-def stack_attacks(plans: Sequence[AttackPlan], rows_of_plans: Sequence[np.ndarray],
-                  size: int) -> tuple[list[Attack], list[np.ndarray]]:
+def stack_attacks(
+    plans: Sequence[AttackPlan], rows_of_plans: Sequence[np.ndarray], size: int
+) -> tuple[list[Attack], list[np.ndarray]]:
     """One attack object per (position in the plan, family, signal), its parameters and
     window one value per row, acting on the rows of every plan that has it: a batch of many
     plans costs a few array operations per signal, not one per plan. Each row keeps its own
@@ -92,7 +94,8 @@ def stack_attacks(plans: Sequence[AttackPlan], rows_of_plans: Sequence[np.ndarra
     for plan, plan_rows in zip(plans, rows_of_plans, strict=True):
         for position, spec in enumerate(plan.attacks):
             groups.setdefault((position, spec.family, spec.signal), []).append(
-                (np.asarray(plan_rows), spec))
+                (np.asarray(plan_rows), spec)
+            )
     attacks, masks = [], []
     for (_, family, signal), members in sorted(groups.items()):
         first = members[0][1]
@@ -149,22 +152,29 @@ class AttackRuns:
         return self.stealth.take(self.rows(0))
 
 
-def run_attacks(setup: RunSetup, plans: Sequence[AttackPlan], *,
-                record: Sequence[str] = ("bg",),
-                progress: Callable[[float], None] | None = None) -> AttackRuns:
+def run_attacks(
+    setup: RunSetup,
+    plans: Sequence[AttackPlan],
+    *,
+    record: Sequence[str] = ("bg",),
+    progress: Callable[[float], None] | None = None,
+) -> AttackRuns:
     """Simulate every patient clean and under each plan; see :class:`AttackRuns`."""
     plans = tuple(plans)
     if setup.controller != MLAdvisedController.name:
         ml_only = needs_ml_controller(plans)
         if ml_only:
-            raise ValueError(f"{', '.join(ml_only)}: only the ml_advised controller has the "
-                             f"{'/'.join(ML_SIGNALS)} signals")
+            raise ValueError(
+                f"{', '.join(ml_only)}: only the ml_advised controller has the "
+                f"{'/'.join(ML_SIGNALS)} signals"
+            )
     patients = load_patients(setup.patients)
     blocks = len(plans) + 1
     batch = patients.take(np.tile(np.arange(len(patients)), blocks))
     sample_time = load_sensor(setup.sensor).sample_time
-    blocks_of_plans = [np.arange((i + 1) * len(patients), (i + 2) * len(patients))
-                       for i in range(len(plans))]
+    blocks_of_plans = [
+        np.arange((i + 1) * len(patients), (i + 2) * len(patients)) for i in range(len(plans))
+    ]
     attacks, rows = stack_attacks(plans, blocks_of_plans, len(batch))
     forecaster = default_forecaster()
     monitor = StealthMonitor(batch, sample_time, forecaster, setup.limits)
@@ -173,8 +183,16 @@ def run_attacks(setup: RunSetup, plans: Sequence[AttackPlan], *,
         taps.append(ProgressTap(setup.duration_min, progress))
     chain = TapChain(taps)
     seeds = [setup.seed + i for i in range(len(patients))] * blocks
-    result = simulate(batch, repeat_days(setup.scenario, setup.days),
-                      controller_for(setup.controller, chain), duration_min=setup.duration_min,
-                      sensor=setup.sensor, pump=setup.pump, noise=setup.noise, seed=seeds,
-                      tap=chain, record=tuple(record))
+    result = simulate(
+        batch,
+        repeat_days(setup.scenario, setup.days),
+        controller_for(setup.controller, chain),
+        duration_min=setup.duration_min,
+        sensor=setup.sensor,
+        pump=setup.pump,
+        noise=setup.noise,
+        seed=seeds,
+        tap=chain,
+        record=tuple(record),
+    )
     return AttackRuns(setup=setup, plans=plans, result=result, stealth=monitor.report())

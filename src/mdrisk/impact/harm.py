@@ -18,8 +18,17 @@ from dataclasses import dataclass
 from mdrisk.impact.metrics import HarmAssessment, HarmMetrics, Severity, assess_severity
 
 DELTA_METRICS = (
-    "min_bg", "max_bg", "mean_bg", "minutes_below_54", "minutes_below_70",
-    "minutes_above_180", "minutes_above_250", "longest_below_54_min", "lbgi", "hbgi", "gri",
+    "min_bg",
+    "max_bg",
+    "mean_bg",
+    "minutes_below_54",
+    "minutes_below_70",
+    "minutes_above_180",
+    "minutes_above_250",
+    "longest_below_54_min",
+    "lbgi",
+    "hbgi",
+    "gri",
 )
 
 
@@ -48,16 +57,22 @@ class PatientHarm:
         return tuple(c for c in self.attacked_severity.criteria if c not in before)
 
 
-def compare_runs(patients: tuple[str, ...], clean: HarmMetrics, attacked: HarmMetrics
-                 ) -> list[PatientHarm]:
+def compare_runs(
+    patients: tuple[str, ...], clean: HarmMetrics, attacked: HarmMetrics
+) -> list[PatientHarm]:
     """Row ``i`` of ``attacked`` against row ``i`` of ``clean`` (same patient)."""
     if len(clean) != len(attacked) or len(patients) != len(clean):
         raise ValueError("clean, attacked and patients must have one row per patient")
     clean_classes = assess_severity(clean)
     attacked_classes = assess_severity(attacked)
     return [
-        PatientHarm(patient=name, clean=clean.row(i), attacked=attacked.row(i),
-                    clean_severity=clean_classes[i], attacked_severity=attacked_classes[i])
+        PatientHarm(
+            patient=name,
+            clean=clean.row(i),
+            attacked=attacked.row(i),
+            clean_severity=clean_classes[i],
+            attacked_severity=attacked_classes[i],
+        )
         for i, name in enumerate(patients)
     ]
 

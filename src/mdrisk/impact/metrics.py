@@ -180,8 +180,13 @@ class HarmMetrics:
             for f in fields(self)
             if f.name not in ("sample_time_min", "n_samples")
         }
-        for name in ("percent_below_54", "percent_below_70", "percent_above_180",
-                     "percent_above_250", "gri"):
+        for name in (
+            "percent_below_54",
+            "percent_below_70",
+            "percent_above_180",
+            "percent_above_250",
+            "gri",
+        ):
             values[name] = float(getattr(self, name)[index])
         return values
 
@@ -286,38 +291,82 @@ class SeverityCriterion:
 
 SEVERITY_CRITERIA: tuple[SeverityCriterion, ...] = (
     SeverityCriterion(
-        "HYPO-40-EXTENDED", Severity.CATASTROPHIC, "longest_below_40_min", ">=", 120.0,
+        "HYPO-40-EXTENDED",
+        Severity.CATASTROPHIC,
+        "longest_below_40_min",
+        ">=",
+        120.0,
         "profound hypoglycaemia (< 40 mg/dL) for 2 h or more: seizures, coma, lasting brain "
-        "injury or death"),
+        "injury or death",
+    ),
     SeverityCriterion(
-        "HYPO-40", Severity.CRITICAL, "longest_below_40_min", ">=", 15.0,
+        "HYPO-40",
+        Severity.CRITICAL,
+        "longest_below_40_min",
+        ">=",
+        15.0,
         "glucose < 40 mg/dL (2.2 mmol/L) for 15 min or more: severe neuroglycopenia, the "
-        "level 3 event that needs another person's help"),
+        "level 3 event that needs another person's help",
+    ),
     SeverityCriterion(
-        "HYPO-54-EXTENDED", Severity.CRITICAL, "longest_below_54_min", ">=", 120.0,
+        "HYPO-54-EXTENDED",
+        Severity.CRITICAL,
+        "longest_below_54_min",
+        ">=",
+        120.0,
         "extended hypoglycaemia: < 54 mg/dL for 2 h or more (CGM consensus for clinical "
-        "trials, 2023)"),
+        "trials, 2023)",
+    ),
     SeverityCriterion(
-        "HYPER-300-EXTENDED", Severity.CRITICAL, "longest_above_300_min", ">=", 240.0,
-        "glucose > 300 mg/dL for 4 h or more: ketoacidosis risk needing emergency care"),
+        "HYPER-300-EXTENDED",
+        Severity.CRITICAL,
+        "longest_above_300_min",
+        ">=",
+        240.0,
+        "glucose > 300 mg/dL for 4 h or more: ketoacidosis risk needing emergency care",
+    ),
     SeverityCriterion(
-        "HYPO-54", Severity.SERIOUS, "longest_below_54_min", ">=", 15.0,
+        "HYPO-54",
+        Severity.SERIOUS,
+        "longest_below_54_min",
+        ">=",
+        15.0,
         "level 2 hypoglycaemia event: < 54 mg/dL (3.0 mmol/L) for 15 min or more (IHSG 2017, "
-        "ADA, CGM consensus)"),
+        "ADA, CGM consensus)",
+    ),
     SeverityCriterion(
-        "HYPER-250-EXTENDED", Severity.SERIOUS, "longest_above_250_min", ">=", 120.0,
+        "HYPER-250-EXTENDED",
+        Severity.SERIOUS,
+        "longest_above_250_min",
+        ">=",
+        120.0,
         "persistent level 2 hyperglycaemia: > 250 mg/dL for 2 h or more (ketone check, "
-        "suspected infusion failure)"),
+        "suspected infusion failure)",
+    ),
     SeverityCriterion(
-        "HYPO-70", Severity.MINOR, "longest_below_70_min", ">=", 15.0,
-        "level 1 hypoglycaemia event: < 70 mg/dL (3.9 mmol/L) for 15 min or more, "
-        "self-treated"),
+        "HYPO-70",
+        Severity.MINOR,
+        "longest_below_70_min",
+        ">=",
+        15.0,
+        "level 1 hypoglycaemia event: < 70 mg/dL (3.9 mmol/L) for 15 min or more, self-treated",
+    ),
     SeverityCriterion(
-        "HYPER-250", Severity.MINOR, "longest_above_250_min", ">=", 15.0,
-        "level 2 hyperglycaemia event: > 250 mg/dL for 15 min or more"),
+        "HYPER-250",
+        Severity.MINOR,
+        "longest_above_250_min",
+        ">=",
+        15.0,
+        "level 2 hyperglycaemia event: > 250 mg/dL for 15 min or more",
+    ),
     SeverityCriterion(
-        "GRI-ZONE-D", Severity.MINOR, "gri", ">=", 60.0,
-        "Glycemia Risk Index zone D or E over the run"),
+        "GRI-ZONE-D",
+        Severity.MINOR,
+        "gri",
+        ">=",
+        60.0,
+        "Glycemia Risk Index zone D or E over the run",
+    ),
 )
 
 

@@ -30,9 +30,38 @@ PUMP_FILE = "pump_params.csv"
 
 # Columns of vpatient_params.csv that the model uses, besides the 13 initial states.
 MODEL_COLUMNS = (
-    "BW", "Vg", "Vi", "Ib", "kabs", "kmax", "kmin", "b", "d", "f", "kp1", "kp2", "kp3",
-    "Fsnc", "ke1", "ke2", "k1", "k2", "Vm0", "Vmx", "Km0", "m1", "m2", "m4", "m30", "ka1",
-    "ka2", "kd", "ki", "p2u", "ksc", "u2ss",
+    "BW",
+    "Vg",
+    "Vi",
+    "Ib",
+    "kabs",
+    "kmax",
+    "kmin",
+    "b",
+    "d",
+    "f",
+    "kp1",
+    "kp2",
+    "kp3",
+    "Fsnc",
+    "ke1",
+    "ke2",
+    "k1",
+    "k2",
+    "Vm0",
+    "Vmx",
+    "Km0",
+    "m1",
+    "m2",
+    "m4",
+    "m30",
+    "ka1",
+    "ka2",
+    "kd",
+    "ki",
+    "p2u",
+    "ksc",
+    "u2ss",
 )
 STATE_COLUMNS = tuple(f"x0_{i:2d}" for i in range(1, 14))  # "x0_ 1" ... "x0_13"
 
@@ -242,7 +271,13 @@ def load_pump(name: str = "Insulet", *, params_dir: Path | None = None) -> PumpS
         name=name,
         **{
             field: _float(path, row, field)
-            for field in ("min_bolus", "max_bolus", "inc_bolus", "min_basal", "max_basal",
-                          "inc_basal")
+            for field in (
+                "min_bolus",
+                "max_bolus",
+                "inc_bolus",
+                "min_basal",
+                "max_basal",
+                "inc_basal",
+            )
         },
     )

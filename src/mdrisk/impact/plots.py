@@ -50,8 +50,14 @@ def figure_bytes(runs: AttackRuns, plan_index: int | None) -> dict[str, bytes]:
     patients: Sequence[str] = runs.setup.patients
     rows = int(np.ceil(len(patients) / COLUMNS))
     columns = min(COLUMNS, len(patients))
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows + 0.9),
-                                sharex=True, sharey=True, squeeze=False)
+    figure, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(3.2 * columns, 2.6 * rows + 0.9),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     clean_rows = runs.rows(0)
     plan = runs.plans[plan_index] if plan_index is not None else None
     attacked_rows = runs.rows(plan_index + 1) if plan_index is not None else None
@@ -65,14 +71,30 @@ def figure_bytes(runs: AttackRuns, plan_index: int | None) -> dict[str, bytes]:
         ax.axhspan(0, 54, color="#d62728", alpha=0.08, lw=0)
         for level, style in ((54, "-"), (70, "--"), (180, "--")):
             ax.axhline(level, color="#777777", lw=0.6, ls=style)
-        ax.plot(hours, bg.values[clean_rows[index]], color=CLEAN_COLOUR, lw=1.3,
-                label="clean (true glucose)")
+        ax.plot(
+            hours,
+            bg.values[clean_rows[index]],
+            color=CLEAN_COLOUR,
+            lw=1.3,
+            label="clean (true glucose)",
+        )
         if attacked_rows is not None:
-            ax.plot(hours, bg.values[attacked_rows[index]], color=ATTACKED_COLOUR, lw=1.3,
-                    label="attacked (true glucose)")
+            ax.plot(
+                hours,
+                bg.values[attacked_rows[index]],
+                color=ATTACKED_COLOUR,
+                lw=1.3,
+                label="attacked (true glucose)",
+            )
             if cgm is not None and "cgm" in (plan.signals if plan else ()):
-                ax.plot(cgm.times_min / 60.0, cgm.values[attacked_rows[index]],
-                        color=SEEN_COLOUR, lw=0.8, ls=":", label="CGM as received")
+                ax.plot(
+                    cgm.times_min / 60.0,
+                    cgm.values[attacked_rows[index]],
+                    color=SEEN_COLOUR,
+                    lw=0.8,
+                    ls=":",
+                    label="CGM as received",
+                )
         ax.set_title(name, fontsize=9)
         ax.set_ylim(0, max(300.0, min(top * 1.05, 600.0)))
         ax.set_xlim(0, runs.result.duration_min / 60.0)
@@ -88,10 +110,10 @@ def figure_bytes(runs: AttackRuns, plan_index: int | None) -> dict[str, bytes]:
     title = "clean runs" if plan is None else f"{plan.label}"
     if plan is not None and plan.name:
         title += f"  [{plan.text}]"
-    figure.suptitle(title + f"  ({runs.setup.controller} controller; shaded: attack window)",
-                    fontsize=10)
-    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
-                  frameon=False)
+    figure.suptitle(
+        title + f"  ({runs.setup.controller} controller; shaded: attack window)", fontsize=10
+    )
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     figure.tight_layout(rect=(0, 0.05, 1, 0.95))
     files = {}
     for kind in ("png", "svg"):

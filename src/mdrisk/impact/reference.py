@@ -71,8 +71,10 @@ def run_simglucose(
         from simglucose.simulation.sim_engine import SimObj
 
     if scenario.announced is not None and scenario.announced != scenario.meals:
-        raise ValueError("simglucose tells its controller the meals eaten; "
-                         "a scenario with other carb entries cannot be run there")
+        raise ValueError(
+            "simglucose tells its controller the meals eaten; "
+            "a scenario with other carb entries cannot be run there"
+        )
     sensor_params = pd.read_csv(SENSOR_PARA_FILE)
     sensor_row = sensor_params.loc[sensor_params.Name == sensor].squeeze().copy()
     if not noise:
@@ -94,8 +96,12 @@ def run_simglucose(
         return cho, insulin, bg, cgm
 
     env.mini_step = recording_step  # type: ignore[method-assign]
-    sim = SimObj(env, controller if controller is not None else BBController(),
-                 timedelta(minutes=duration_min), animate=False)
+    sim = SimObj(
+        env,
+        controller if controller is not None else BBController(),
+        timedelta(minutes=duration_min),
+        animate=False,
+    )
     started, started_cpu = time.perf_counter(), time.process_time()
     sim.simulate()
     seconds = time.perf_counter() - started

@@ -31,8 +31,9 @@ class Meal:
         if int(self.time_min) != self.time_min or self.time_min < 0:
             raise ValueError(f"meal time must be a whole, non-negative minute: {self.time_min}")
         if not np.isfinite(self.carbs_g) or self.carbs_g < 0:
-            raise ValueError(f"meal carbohydrate must be a finite, non-negative gram count: "
-                             f"{self.carbs_g}")
+            raise ValueError(
+                f"meal carbohydrate must be a finite, non-negative gram count: {self.carbs_g}"
+            )
 
 
 def _merged(meals: Iterable[Meal | tuple[float, float]]) -> tuple[Meal, ...]:
@@ -74,8 +75,9 @@ class MealScenario:
         """From ``(minute, grams)`` pairs."""
         return cls(
             meals=tuple(Meal(int(t), float(g)) for t, g in meals),
-            announced=None if announced is None else tuple(
-                Meal(int(t), float(g)) for t, g in announced),
+            announced=None
+            if announced is None
+            else tuple(Meal(int(t), float(g)) for t, g in announced),
             name=name,
         )
 
@@ -88,6 +90,7 @@ class MealScenario:
         name: str = "",
     ) -> MealScenario:
         """From ``(hours after start, grams)`` pairs, as simglucose's ``CustomScenario``."""
+
         def minutes(pairs: Iterable[tuple[float, float]]) -> tuple[Meal, ...]:
             return tuple(Meal(round(float(h) * 60.0), float(g)) for h, g in pairs)
 

@@ -49,17 +49,26 @@ def select_patients(text: str, known: Sequence[str]) -> tuple[str, ...]:
         if match:
             group, low, high = match.group(1), int(match.group(2)), int(match.group(3))
             if group not in GROUPS:
-                raise SpecError(text, where, f"unknown patient group {group!r}",
-                                f"groups: {', '.join(GROUPS)}")
+                raise SpecError(
+                    text, where, f"unknown patient group {group!r}", f"groups: {', '.join(GROUPS)}"
+                )
             if low > high:
-                raise SpecError(text, where, f"the range {item!r} runs backwards",
-                                f"write {group}#{high:03d}-{low:03d}")
+                raise SpecError(
+                    text,
+                    where,
+                    f"the range {item!r} runs backwards",
+                    f"write {group}#{high:03d}-{low:03d}",
+                )
             names = [f"{group}#{n:03d}" for n in range(low, high + 1)]
             missing = [n for n in names if n not in known]
             if missing:
-                raise SpecError(text, where, f"no patient(s) {', '.join(missing)}",
-                                f"{group} patients are {group}#001 to "
-                                f"{sum(1 for k in known if k.startswith(group + '#')):03d}")
+                raise SpecError(
+                    text,
+                    where,
+                    f"no patient(s) {', '.join(missing)}",
+                    f"{group} patients are {group}#001 to "
+                    f"{sum(1 for k in known if k.startswith(group + '#')):03d}",
+                )
             chosen += names
             continue
         if item in known:
@@ -67,9 +76,13 @@ def select_patients(text: str, known: Sequence[str]) -> tuple[str, ...]:
             continue
         close = difflib.get_close_matches(item, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise SpecError(text, where, f"unknown patient {item!r}{hint}",
-                        "write a name like adult#001, a range like adult#001-010, a group "
-                        "(adult, adolescent, child) or all")
+        raise SpecError(
+            text,
+            where,
+            f"unknown patient {item!r}{hint}",
+            "write a name like adult#001, a range like adult#001-010, a group "
+            "(adult, adolescent, child) or all",
+        )
     return tuple(dict.fromkeys(chosen))
 
 
@@ -85,8 +98,9 @@ def parse_meals(text: str, name: str = "meals") -> MealScenario:
         at += len(part) + 1
         match = _MEAL.match(item)
         if not match:
-            raise SpecError(text, where, f"{item!r} is not a meal",
-                            "write time=grams, e.g. 07:00=45")
+            raise SpecError(
+                text, where, f"{item!r} is not a meal", "write time=grams, e.g. 07:00=45"
+            )
         hours, minutes, grams = int(match.group(1)), int(match.group(2)), float(match.group(3))
         if hours > 23 or minutes > 59:
             raise SpecError(text, where, f"{item!r}: not a time of day (00:00 to 23:59)")
@@ -98,8 +112,9 @@ def parse_meals(text: str, name: str = "meals") -> MealScenario:
 
 def meals_text(scenario: MealScenario) -> str:
     """The ``HH:MM=grams`` text of a one-day scenario."""
-    return ",".join(f"{m.time_min // 60:02d}:{m.time_min % 60:02d}={m.carbs_g:g}"
-                    for m in scenario.meals)
+    return ",".join(
+        f"{m.time_min // 60:02d}:{m.time_min % 60:02d}={m.carbs_g:g}" for m in scenario.meals
+    )
 
 
 def load_meals_file(path: Path) -> MealScenario:
@@ -116,8 +131,16 @@ def load_meals_file(path: Path) -> MealScenario:
     elif isinstance(data, str):
         items = [data]
     else:
-        raise InputError(file, [Problem("a meals file holds 'HH:MM=grams' items, a list of "
-                                        "them, or a mapping of times to grams", line=1)])
+        raise InputError(
+            file,
+            [
+                Problem(
+                    "a meals file holds 'HH:MM=grams' items, a list of "
+                    "them, or a mapping of times to grams",
+                    line=1,
+                )
+            ],
+        )
     try:
         return parse_meals(",".join(items), name=path.stem)
     except SpecError as error:

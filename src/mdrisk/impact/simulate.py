@@ -250,9 +250,7 @@ def simulate(
         observed = reading if latest else ((period - 1) * previous + reading) / period
         harm.add(model.bg)
 
-    traces = {
-        name: Trace(glucose_times, glucose_rows[name], "mg/dL") for name in glucose_names
-    }
+    traces = {name: Trace(glucose_times, glucose_rows[name], "mg/dL") for name in glucose_names}
     period_times = np.arange(n_periods) * period
     for name in period_names:
         traces[name] = Trace(period_times, period_rows[name], tap_signals.SIGNAL_UNITS[name])

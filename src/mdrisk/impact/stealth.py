@@ -57,10 +57,12 @@ class StealthLimits:
     residual_threshold: float = 300.0  # mg/dL accumulated beyond the allowance
 
     def describe(self) -> str:
-        return (f"CGM within {self.range_low:g}-{self.range_high:g} mg/dL, changing at most "
-                f"{self.max_rate:g} mg/dL/min, and consistent with insulin and carbs (CUSUM of "
-                f"the 30-min forecast residual, allowance {self.residual_allowance:g} mg/dL, "
-                f"threshold {self.residual_threshold:g})")
+        return (
+            f"CGM within {self.range_low:g}-{self.range_high:g} mg/dL, changing at most "
+            f"{self.max_rate:g} mg/dL/min, and consistent with insulin and carbs (CUSUM of "
+            f"the 30-min forecast residual, allowance {self.residual_allowance:g} mg/dL, "
+            f"threshold {self.residual_threshold:g})"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +88,9 @@ class StealthReport:
         return StealthReport(
             alarms={k: v[rows] for k, v in self.alarms.items()},
             first_alarm_min={k: v[rows] for k, v in self.first_alarm_min.items()},
-            peak_rate=self.peak_rate[rows], peak_cusum=self.peak_cusum[rows])
+            peak_rate=self.peak_rate[rows],
+            peak_cusum=self.peak_cusum[rows],
+        )
 
 
 class _Cusum:
@@ -99,10 +103,10 @@ class _Cusum:
 
     def add(self, residual: np.ndarray, valid: np.ndarray) -> np.ndarray:
         residual = np.where(valid, residual, 0.0)
-        self.high = np.where(valid, np.maximum(0.0, self.high + residual - self.allowance),
-                             self.high)
-        self.low = np.where(valid, np.maximum(0.0, self.low - residual - self.allowance),
-                            self.low)
+        self.high = np.where(
+            valid, np.maximum(0.0, self.high + residual - self.allowance), self.high
+        )
+        self.low = np.where(valid, np.maximum(0.0, self.low - residual - self.allowance), self.low)
         return np.maximum(self.high, self.low)
 
 
@@ -114,8 +118,13 @@ class StealthMonitor:
     :class:`~mdrisk.impact.taps.TapChain`.
     """
 
-    def __init__(self, patients: PatientTable, sample_time_min: int, forecaster: Forecaster,
-                 limits: StealthLimits = StealthLimits()) -> None:
+    def __init__(
+        self,
+        patients: PatientTable,
+        sample_time_min: int,
+        forecaster: Forecaster,
+        limits: StealthLimits = StealthLimits(),
+    ) -> None:
         self.patients = patients
         self.period = int(sample_time_min)
         self.forecaster = forecaster
@@ -124,8 +133,7 @@ class StealthMonitor:
 
     def reset(self, batch_size: int) -> None:
         if batch_size != len(self.patients):
-            raise ValueError(f"monitor built for {len(self.patients)} rows, run has "
-                             f"{batch_size}")
+            raise ValueError(f"monitor built for {len(self.patients)} rows, run has {batch_size}")
         size = batch_size
         self._builder = FeatureBuilder(self.patients, self.period)
         self._ahead = self.forecaster.horizon_min // self.period
@@ -194,7 +202,9 @@ class StealthMonitor:
         self._own[:, 0] = self.forecaster.predict(features)
 
     def report(self) -> StealthReport:
-        return StealthReport(alarms={k: v.copy() for k, v in self._alarms.items()},
-                             first_alarm_min={k: v.copy() for k, v in self._first.items()},
-                             peak_rate=self._peak_rate.copy(),
-                             peak_cusum=self._peak_cusum.copy())
+        return StealthReport(
+            alarms={k: v.copy() for k, v in self._alarms.items()},
+            first_alarm_min={k: v.copy() for k, v in self._first.items()},
+            peak_rate=self._peak_rate.copy(),
+            peak_cusum=self._peak_cusum.copy(),
+        )

@@ -18,8 +18,16 @@ from mdrisk.impact.selection import meals_text
 from mdrisk.impact.stealth import StealthReport
 
 TABLE_METRICS = (
-    "min_bg", "mean_bg", "minutes_below_54", "minutes_below_70", "minutes_above_180",
-    "minutes_above_250", "longest_below_54_min", "lbgi", "hbgi", "gri",
+    "min_bg",
+    "mean_bg",
+    "minutes_below_54",
+    "minutes_below_70",
+    "minutes_above_180",
+    "minutes_above_250",
+    "longest_below_54_min",
+    "lbgi",
+    "hbgi",
+    "gri",
 )
 
 
@@ -46,9 +54,10 @@ def patient_record(harm: PatientHarm, stealthy: bool, alarms: list[str]) -> dict
 def plan_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     order = ["negligible", "minor", "serious", "critical", "catastrophic"]
     induced = [r["induced_severity"] for r in records if r["induced_severity"]]
-    deltas = {k: round(float(np.mean([r["delta"][k] for r in records])), 3)
-              for k in ("minutes_below_54", "minutes_below_70", "minutes_above_250", "lbgi",
-                        "hbgi")}
+    deltas = {
+        k: round(float(np.mean([r["delta"][k] for r in records])), 3)
+        for k in ("minutes_below_54", "minutes_below_70", "minutes_above_250", "lbgi", "hbgi")
+    }
     return {
         "patients": len(records),
         "patients_harmed": len(induced),
@@ -64,13 +73,15 @@ def _clean_records(runs: AttackRuns) -> list[dict[str, Any]]:
     severities = runs.result.severity()
     records = []
     for index, row in enumerate(runs.rows(0)):
-        records.append({
-            "patient": runs.setup.patients[index],
-            "metrics": _rounded(metrics.row(int(row))),
-            "severity": severities[int(row)].severity.label,
-            "criteria": list(severities[int(row)].criteria),
-            "false_alarms": stealth.tripped(index),
-        })
+        records.append(
+            {
+                "patient": runs.setup.patients[index],
+                "metrics": _rounded(metrics.row(int(row))),
+                "severity": severities[int(row)].severity.label,
+                "criteria": list(severities[int(row)].criteria),
+                "false_alarms": stealth.tripped(index),
+            }
+        )
     return records
 
 
@@ -80,20 +91,35 @@ def runs_record(runs: AttackRuns) -> dict[str, Any]:
     attacks = []
     for index, plan in enumerate(runs.plans):
         stealth = runs.plan_stealth(index)
-        records = [patient_record(h, bool(stealth.stealthy[i]), stealth.tripped(i))
-                   for i, h in enumerate(runs.harm(index))]
-        attacks.append({"name": plan.name, "attack": plan.text, "patients": records,
-                        "summary": plan_summary(records)})
+        records = [
+            patient_record(h, bool(stealth.stealthy[i]), stealth.tripped(i))
+            for i, h in enumerate(runs.harm(index))
+        ]
+        attacks.append(
+            {
+                "name": plan.name,
+                "attack": plan.text,
+                "patients": records,
+                "summary": plan_summary(records),
+            }
+        )
     limits = setup.limits
     return {
         "setup": {
-            "patients": list(setup.patients), "controller": setup.controller,
-            "meals": meals_text(setup.scenario), "days": setup.days, "sensor": setup.sensor,
-            "pump": setup.pump, "noise": setup.noise, "seed": setup.seed,
-            "stealth_limits": {"range_mg_dl": [limits.range_low, limits.range_high],
-                               "max_rate_mg_dl_per_min": limits.max_rate,
-                               "residual_allowance": limits.residual_allowance,
-                               "residual_threshold": limits.residual_threshold},
+            "patients": list(setup.patients),
+            "controller": setup.controller,
+            "meals": meals_text(setup.scenario),
+            "days": setup.days,
+            "sensor": setup.sensor,
+            "pump": setup.pump,
+            "noise": setup.noise,
+            "seed": setup.seed,
+            "stealth_limits": {
+                "range_mg_dl": [limits.range_low, limits.range_high],
+                "max_rate_mg_dl_per_min": limits.max_rate,
+                "residual_allowance": limits.residual_allowance,
+                "residual_threshold": limits.residual_threshold,
+            },
         },
         "clean": _clean_records(runs),
         "attacks": attacks,
@@ -132,16 +158,43 @@ def metrics_csv(record: dict[str, Any]) -> bytes:
     """One row per patient and run (clean, then each attack)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["run", "attack", "patient", *TABLE_METRICS, "severity",
-                     "induced_severity", "stealthy", "alarms"])
+    writer.writerow(
+        [
+            "run",
+            "attack",
+            "patient",
+            *TABLE_METRICS,
+            "severity",
+            "induced_severity",
+            "stealthy",
+            "alarms",
+        ]
+    )
     for clean in record["clean"]:
-        writer.writerow(["clean", "", clean["patient"],
-                         *[clean["metrics"][k] for k in TABLE_METRICS], clean["severity"],
-                         "", "", ";".join(clean["false_alarms"])])
+        writer.writerow(
+            [
+                "clean",
+                "",
+                clean["patient"],
+                *[clean["metrics"][k] for k in TABLE_METRICS],
+                clean["severity"],
+                "",
+                "",
+                ";".join(clean["false_alarms"]),
+            ]
+        )
     for number, attack in enumerate(record["attacks"], start=1):
         for row in attack["patients"]:
-            writer.writerow([f"attack {number}", attack["attack"], row["patient"],
-                             *[row["attacked"][k] for k in TABLE_METRICS],
-                             row["attacked_severity"], row["induced_severity"] or "",
-                             row["stealthy"], ";".join(row["alarms"])])
+            writer.writerow(
+                [
+                    f"attack {number}",
+                    attack["attack"],
+                    row["patient"],
+                    *[row["attacked"][k] for k in TABLE_METRICS],
+                    row["attacked_severity"],
+                    row["induced_severity"] or "",
+                    row["stealthy"],
+                    ";".join(row["alarms"]),
+                ]
+            )
     return out.getvalue().encode("utf-8")

@@ -125,15 +125,31 @@ class UvaPadovaBatch:
         # States 5-12 are linear: dx[5:13] = diag * x[5:13] + coupling * x[_COUPLED] + forcing,
         # plus ka1*x10 + ka2*x11 for state 5. Done as whole-block operations to keep the number
         # of numpy calls (the cost at these batch sizes) small.
-        self._diag = np.array([
-            -self._m2_m4, -self._p2u, -self._ki, -self._ki, -self._m1_m30, -self._ka1_kd,
-            -self._ka2, -self._ksc,
-        ])
+        self._diag = np.array(
+            [
+                -self._m2_m4,
+                -self._p2u,
+                -self._ki,
+                -self._ki,
+                -self._m1_m30,
+                -self._ka1_kd,
+                -self._ka2,
+                -self._ksc,
+            ]
+        )
         zero = np.zeros(self.size)
-        self._coupling = np.array([
-            self._m1, self._p2u * self._inv_vi, self._ki * self._inv_vi, self._ki, self._m2,
-            zero, self._kd, self._ksc,
-        ])
+        self._coupling = np.array(
+            [
+                self._m1,
+                self._p2u * self._inv_vi,
+                self._ki * self._inv_vi,
+                self._ki,
+                self._m2,
+                zero,
+                self._kd,
+                self._ksc,
+            ]
+        )
         self._forcing = np.array([zero, -self._p2u * self._ib, zero, zero, zero, zero, zero, zero])
 
     def _update_gastric_shape(self) -> None:

@@ -12,5 +12,17 @@ from mdrisk.intake.findings import Evidence, Extraction, Finding, SetAside
 from mdrisk.intake.lexicon import Lexicon, load_lexicon
 from mdrisk.intake.readers import read_document
 
-__all__ = ["Draft", "Evidence", "Extraction", "Finding", "Lexicon", "Reading", "SetAside",
-           "draft_model", "extract_documents", "extract_files", "load_lexicon", "read_document"]
+__all__ = [
+    "Draft",
+    "Evidence",
+    "Extraction",
+    "Finding",
+    "Lexicon",
+    "Reading",
+    "SetAside",
+    "draft_model",
+    "extract_documents",
+    "extract_files",
+    "load_lexicon",
+    "read_document",
+]

@@ -17,15 +17,18 @@ from mdrisk.intake.lexicon import Cue, Cues, CueSet
 from mdrisk.intake.mentions import Mention
 
 _WORD = re.compile(r"[\w][\w.+/'\u2019-]*")
-_LIST_FILLER = re.compile(r"^(?:\s|\b(?:and|or|nor|a|an|the|its|their|any|also|even)\b)*",
-                          re.IGNORECASE)
+_LIST_FILLER = re.compile(
+    r"^(?:\s|\b(?:and|or|nor|a|an|the|its|their|any|also|even)\b)*", re.IGNORECASE
+)
 # After ", and" a new clause starts when a subject or a verb follows, not another list item.
 _NEW_CLAUSE_AFTER_AND = re.compile(
     r",\s+and\s+(?=(?:it|they|there|this|these|that|we|you|he|she|then|so)\b"
     r"|(?:\w+\s+){0,2}(?:is|are|was|were|has|have|had|can|cannot|will|does|do|did|must|should"
     r"|may|uses?|sends?|transmits?|runs?|connects?|communicates?|stores?|supports?|receives?"
     r"|provides?|offers?|includes?|requires?|needs?|works?|reads?|writes?|shows?|displays?"
-    r"|uploads?|downloads?|forwards?|returns?|gets?|keeps?)\b)", re.IGNORECASE)
+    r"|uploads?|downloads?|forwards?|returns?|gets?|keeps?)\b)",
+    re.IGNORECASE,
+)
 
 
 class Status(StrEnum):
@@ -60,28 +63,42 @@ class CueEngine:
         return tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in self.cues.directives)
 
     @cached_property
-    def _compiled(self) -> dict[str, tuple[list[tuple[Cue, re.Pattern[str]]],
-                                           list[tuple[Cue, re.Pattern[str]]],
-                                           list[re.Pattern[str]]]]:
+    def _compiled(
+        self,
+    ) -> dict[
+        str,
+        tuple[
+            list[tuple[Cue, re.Pattern[str]]],
+            list[tuple[Cue, re.Pattern[str]]],
+            list[re.Pattern[str]],
+        ],
+    ]:
         def one(cue_set: CueSet) -> tuple:
-            return ([(c, re.compile(c.cue, re.IGNORECASE)) for c in cue_set.before],
-                    [(c, re.compile(c.cue, re.IGNORECASE)) for c in cue_set.after],
-                    [re.compile(p, re.IGNORECASE) for p in cue_set.clause])
-        return {"negated": one(self.cues.negation),
-                "hypothetical": one(self.cues.hypothetical),
-                "other_device": one(self.cues.other_device)}
+            return (
+                [(c, re.compile(c.cue, re.IGNORECASE)) for c in cue_set.before],
+                [(c, re.compile(c.cue, re.IGNORECASE)) for c in cue_set.after],
+                [re.compile(p, re.IGNORECASE) for p in cue_set.clause],
+            )
+
+        return {
+            "negated": one(self.cues.negation),
+            "hypothetical": one(self.cues.hypothetical),
+            "other_device": one(self.cues.other_device),
+        }
 
     @cached_property
     def _other_end(self) -> re.Pattern[str] | None:
         patterns = self.cues.other_device_end
-        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) \
-            if patterns else None
+        return (
+            re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+        )
 
     @cached_property
     def _other_except(self) -> re.Pattern[str] | None:
         patterns = self.cues.other_device_except
-        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) \
-            if patterns else None
+        return (
+            re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+        )
 
     def directive(self, sentence: str) -> str | None:
         """The text of the first directive found in the sentence, if any."""
@@ -92,8 +109,14 @@ class CueEngine:
         return None
 
     def clauses(self, text: str) -> list[tuple[int, int]]:
-        cuts = sorted({0, len(text), *(m.start() for m in self._breaks.finditer(text)),
-                       *(m.start() + 1 for m in _NEW_CLAUSE_AFTER_AND.finditer(text))})
+        cuts = sorted(
+            {
+                0,
+                len(text),
+                *(m.start() for m in self._breaks.finditer(text)),
+                *(m.start() + 1 for m in _NEW_CLAUSE_AFTER_AND.finditer(text)),
+            }
+        )
         return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
     def _comma_allows(self, gap: str, gap_start: int, starts: set[int], comma: str) -> bool:
@@ -102,15 +125,16 @@ class CueEngine:
         if comma == "stop":
             return False
         for match in re.finditer(",", gap):
-            rest = gap[match.end():]
+            rest = gap[match.end() :]
             skipped = _LIST_FILLER.match(rest)
             position = gap_start + match.end() + (skipped.end() if skipped else 0)
             if position not in starts:
                 return False
         return True
 
-    def _check(self, which: str, text: str, clause: tuple[int, int], mention: Mention,
-               starts: set[int]) -> str | None:
+    def _check(
+        self, which: str, text: str, clause: tuple[int, int], mention: Mention, starts: set[int]
+    ) -> str | None:
         before, after, anywhere = self._compiled[which]
         segment_start, segment_end = clause
         segment = text[segment_start:segment_end]
@@ -120,20 +144,22 @@ class CueEngine:
                 return match.group(0)
         for cue, pattern in before:
             for match in pattern.finditer(text, segment_start, mention.start):
-                gap = text[match.end():mention.start]
+                gap = text[match.end() : mention.start]
                 if which == "other_device":
                     if self._other_end is not None and self._other_end.search(gap):
                         continue
                     if self._other_except is not None and self._other_except.search(segment):
                         continue
-                if _words(gap) <= cue.window and \
-                        self._comma_allows(gap, match.end(), starts, cue.comma):
+                if _words(gap) <= cue.window and self._comma_allows(
+                    gap, match.end(), starts, cue.comma
+                ):
                     return match.group(0)
         for cue, pattern in after:
             for match in pattern.finditer(text, mention.end, segment_end):
-                gap = text[mention.end:match.start()]
-                if _words(gap) <= cue.window and \
-                        self._comma_allows(gap, mention.end, starts, cue.comma):
+                gap = text[mention.end : match.start()]
+                if _words(gap) <= cue.window and self._comma_allows(
+                    gap, mention.end, starts, cue.comma
+                ):
                     return match.group(0)
         return None
 
@@ -144,8 +170,7 @@ class CueEngine:
         question = text.rstrip().endswith("?")
         verdicts = []
         for mention in mentions:
-            clause = next(((a, b) for a, b in clauses if a <= mention.start < b),
-                          (0, len(text)))
+            clause = next(((a, b) for a, b in clauses if a <= mention.start < b), (0, len(text)))
             if question:
                 verdicts.append(Verdict(Status.question, "?"))
                 continue

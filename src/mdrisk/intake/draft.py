@@ -24,9 +24,11 @@ from mdrisk.intake.sentences import Sentence
 from mdrisk.model import LoadedModel, load_model_text
 from mdrisk.model.schema import CONTROLLER_KINDS, ComponentKind
 
-DRAFT_NOTE = ("DRAFT drafted by 'mdrisk extract' from device documents. Every component, link "
-              "and technology below needs the analyst's review; losses, hazards, control "
-              "actions and ML details are not stated in the documents and must be added.")
+DRAFT_NOTE = (
+    "DRAFT drafted by 'mdrisk extract' from device documents. Every component, link "
+    "and technology below needs the analyst's review; losses, hazards, control "
+    "actions and ML details are not stated in the documents and must be added."
+)
 ML_ENGINE_ID = "ml_model"
 UNPLACED_ID = "unplaced_technologies"
 
@@ -35,23 +37,38 @@ _FORWARD = re.compile(
     r"streams?|streamed|pushe[sd]|push|publish(?:es|ed)?|exports?|exported|copies|copied|"
     r"writes?|written|returns?|returned|delivers?|delivered|relays?|relayed|pass(?:es|ed)|"
     r"feeds?|fed|connects?|connected|communicates?|talks?|syncs?|synchroni[sz]es|pairs?|"
-    r"paired|reports?|goes|go)\b", re.IGNORECASE)
+    r"paired|reports?|goes|go)\b",
+    re.IGNORECASE,
+)
 _BACKWARD = re.compile(
     r"\b(?:receives?|received|reads?|downloads?|downloaded|pulls?|pulled|retrieves?|"
-    r"retrieved|fetche[sd]|fetch|collects?|collected|gets?|obtains?|picks?)\b", re.IGNORECASE)
+    r"retrieved|fetche[sd]|fetch|collects?|collected|gets?|obtains?|picks?)\b",
+    re.IGNORECASE,
+)
 _FROM = re.compile(r"\bfrom\b", re.IGNORECASE)
 _TO = re.compile(r"\b(?:to|into|with)\b", re.IGNORECASE)
-_COMMAND = re.compile(r"\b(?:commands?|control(?:s|led)?|dos(?:e|es|ing)|bolus|settings?)\b",
-                      re.IGNORECASE)
-_UPDATE = re.compile(r"\b(?:updates?|upgrades?|new (?:model|software|firmware) versions?)\b",
-                     re.IGNORECASE)
-_HOSTED = re.compile(r"\b(?:runs?|running|executed|computed|deployed|hosted|installed|served|"
-                     r"packaged)\s+(?:on|in|inside|to)\b", re.IGNORECASE)
+_COMMAND = re.compile(
+    r"\b(?:commands?|control(?:s|led)?|dos(?:e|es|ing)|bolus|settings?)\b", re.IGNORECASE
+)
+_UPDATE = re.compile(
+    r"\b(?:updates?|upgrades?|new (?:model|software|firmware) versions?)\b", re.IGNORECASE
+)
+_HOSTED = re.compile(
+    r"\b(?:runs?|running|executed|computed|deployed|hosted|installed|served|"
+    r"packaged)\s+(?:on|in|inside|to)\b",
+    re.IGNORECASE,
+)
 _PRONOUN = re.compile(r"^\s*(?:it|they|this|these)\b", re.IGNORECASE)
-_PROTECTIONS = {"tls": ("encryption", "integrity"), "ssl": ("encryption", "integrity"),
-                "aes": ("encryption",), "wpa2": ("encryption", "authentication"),
-                "wpa3": ("encryption", "authentication"), "oauth": ("authentication",),
-                "ecdh": ("encryption",), "rsa": ("authentication",)}
+_PROTECTIONS = {
+    "tls": ("encryption", "integrity"),
+    "ssl": ("encryption", "integrity"),
+    "aes": ("encryption",),
+    "wpa2": ("encryption", "authentication"),
+    "wpa3": ("encryption", "authentication"),
+    "oauth": ("authentication",),
+    "ecdh": ("encryption",),
+    "rsa": ("authentication",),
+}
 
 
 @dataclass
@@ -80,8 +97,11 @@ class _Link:
 
     @property
     def signal(self) -> str:
-        return {"data": f"{self.source}_data", "control_action": f"{self.source}_command",
-                "update": f"{self.source}_update"}[self.kind]
+        return {
+            "data": f"{self.source}_data",
+            "control_action": f"{self.source}_command",
+            "update": f"{self.source}_update",
+        }[self.kind]
 
 
 @dataclass(frozen=True)
@@ -106,8 +126,10 @@ def _plain_evidence(evidence: Evidence) -> str:
     if len(sentence) > 160:
         sentence = sentence[:157] + "..."
     where = f"{PurePath(evidence.file).name}:" + (
-        f"page {evidence.page}:line {evidence.line}" if evidence.page is not None
-        else str(evidence.line))
+        f"page {evidence.page}:line {evidence.line}"
+        if evidence.page is not None
+        else str(evidence.line)
+    )
     return f'{where}: "{sentence}"'
 
 
@@ -130,8 +152,9 @@ class _Drafter:
                 return self._component_id(self.lexicon.by_id[specific])
         return None
 
-    def _references(self, sentence: Sentence, mentions: list[LocatedMention]
-                    ) -> list[tuple[int, str]]:
+    def _references(
+        self, sentence: Sentence, mentions: list[LocatedMention]
+    ) -> list[tuple[int, str]]:
         """(position, component id) of every component the sentence refers to."""
         references: list[tuple[int, str]] = []
         covered = [(m.mention.start, m.mention.end) for m in mentions]
@@ -143,13 +166,15 @@ class _Drafter:
         for entry in self.lexicon.data.technologies:
             if not entry.anaphors or entry.id not in self.found_ids:
                 continue
-            claimed = [other for other in self.lexicon.data.technologies
-                       if other.id in self.found_ids and set(other.anaphors) & set(entry.anaphors)]
+            claimed = [
+                other
+                for other in self.lexicon.data.technologies
+                if other.id in self.found_ids and set(other.anaphors) & set(entry.anaphors)
+            ]
             for word in entry.anaphors:
                 if sum(word in other.anaphors for other in claimed) > 1:
                     continue  # "the scanner" with two scanners named: ambiguous
-                for match in re.finditer(rf"\b{re.escape(word)}s?\b", sentence.text,
-                                         re.IGNORECASE):
+                for match in re.finditer(rf"\b{re.escape(word)}s?\b", sentence.text, re.IGNORECASE):
                     if not any(a <= match.start() < b for a, b in covered):
                         references.append((match.start(), self._component_id(entry) or ""))
         return sorted((p, c) for p, c in references if c)
@@ -158,8 +183,7 @@ class _Drafter:
     def _add_component(self, finding: Finding) -> None:
         entry = self.lexicon.by_id[finding.technology]
         component_id, name, kind = _component_of(entry)
-        component = self.components.setdefault(component_id,
-                                                _Component(component_id, name, kind))
+        component = self.components.setdefault(component_id, _Component(component_id, name, kind))
         if entry.category in (Category.cloud_platform, Category.ml_framework) or entry.vendor:
             component.technologies[(entry.id, finding.version)] = entry
         component.evidence.extend(finding.evidence)
@@ -191,7 +215,7 @@ class _Drafter:
         return list(by_sentence.items())
 
     def _hosting(self, sentence: Sentence, references: list[tuple[int, str]]) -> bool:
-        """"computed on the phone by a TensorFlow Lite model": the host feeds the ML engine
+        """ "computed on the phone by a TensorFlow Lite model": the host feeds the ML engine
         in-process. True when the sentence said so."""
         if ML_ENGINE_ID not in {c for _, c in references}:
             return False
@@ -209,11 +233,15 @@ class _Drafter:
         if existing is not link:
             existing.protections |= link.protections
             existing.channel = existing.channel or link.channel
-        existing.evidence.append(Evidence(file=sentence.file, page=sentence.page,
-                                          line=sentence.line, sentence=sentence.text))
+        existing.evidence.append(
+            Evidence(
+                file=sentence.file, page=sentence.page, line=sentence.line, sentence=sentence.text
+            )
+        )
 
-    def _link_from(self, sentence: Sentence, mentions: list[LocatedMention],
-                   previous_subject: str | None) -> str | None:
+    def _link_from(
+        self, sentence: Sentence, mentions: list[LocatedMention], previous_subject: str | None
+    ) -> str | None:
         """Links the sentence states; returns its subject (for a following "It ...")."""
         if any(item.verdict.status == Status.instruction for item in mentions):
             return None
@@ -253,15 +281,19 @@ class _Drafter:
                 self._link(sentence, mentions, source, target)
         return subject
 
-    def _link(self, sentence: Sentence, mentions: list[LocatedMention], source: str,
-              target: str) -> None:
+    def _link(
+        self, sentence: Sentence, mentions: list[LocatedMention], source: str, target: str
+    ) -> None:
         text = sentence.text
         kind = "data"
         target_kind = self.components[target].kind
         if _UPDATE.search(text):
             kind = "update"
-        elif (_COMMAND.search(text) and target_kind == ComponentKind.actuator
-              and self.components[source].kind in CONTROLLER_KINDS):
+        elif (
+            _COMMAND.search(text)
+            and target_kind == ComponentKind.actuator
+            and self.components[source].kind in CONTROLLER_KINDS
+        ):
             kind = "control_action"
         channel = None
         protections: set[str] = set()
@@ -300,8 +332,11 @@ class _Drafter:
             subject = self._link_from(sentence, grouped.get(sentence, []), subject) or subject
         if self.unplaced or not self.components:
             self.components[UNPLACED_ID] = _Component(
-                UNPLACED_ID, "Technologies not yet placed on a component", ComponentKind.external,
-                dict(self.unplaced))
+                UNPLACED_ID,
+                "Technologies not yet placed on a component",
+                ComponentKind.external,
+                dict(self.unplaced),
+            )
 
 
 def _technology(entry: TechnologyEntry, version: str | None) -> dict[str, Any]:
@@ -330,8 +365,7 @@ def _evidence_comments(evidence: list[Evidence], limit: int = 3) -> list[str]:
     return comments
 
 
-def draft_model(reading: Reading, name: str | None = None,
-                lexicon: Lexicon | None = None) -> Draft:
+def draft_model(reading: Reading, name: str | None = None, lexicon: Lexicon | None = None) -> Draft:
     """A draft device model from a reading. The YAML validates with load_model_text."""
     lexicon = lexicon or load_lexicon()
     drafter = _Drafter(reading, lexicon)
@@ -339,16 +373,20 @@ def draft_model(reading: Reading, name: str | None = None,
     files = [PurePath(doc.file).name for doc in reading.extraction.documents]
     device_name = name or _title(reading) or (PurePath(files[0]).stem if files else "device")
 
-    header = ["# DRAFT device model drafted by 'mdrisk extract'. Review every line before use.",
-              f"# Documents: {', '.join(files)}",
-              "# Findings (technology: where the documents say so):"]
+    header = [
+        "# DRAFT device model drafted by 'mdrisk extract'. Review every line before use.",
+        f"# Documents: {', '.join(files)}",
+        "# Findings (technology: where the documents say so):",
+    ]
     for finding in reading.extraction.findings:
         label = finding.name + (f" {finding.version}" if finding.version else "")
         header.append(f"#   {label}: {_plain_evidence(finding.evidence[0])}")
     for item in reading.extraction.set_aside:
         label = item.name + (f" {item.version}" if item.version else "")
-        header.append(f"#   not a finding ({item.reason}, '{item.cue}'): {label}: "
-                      f"{_plain_evidence(item.evidence)}")
+        header.append(
+            f"#   not a finding ({item.reason}, '{item.cue}'): {label}: "
+            f"{_plain_evidence(item.evidence)}"
+        )
     for ignored in reading.extraction.instructions_ignored:
         header.append(f"#   instruction ignored (documents are data): {_plain_evidence(ignored)}")
 
@@ -368,19 +406,26 @@ def draft_model(reading: Reading, name: str | None = None,
         outputs.setdefault(link.source, []).append(link.signal)
 
     for component in sorted(drafter.components.values(), key=lambda c: c.id):
-        data: dict[str, Any] = {"id": component.id, "name": component.name,
-                                "kind": component.kind.value, "description": "DRAFT: review"}
-        technologies = sorted(component.technologies.items(),
-                              key=lambda item: (item[1].name.casefold(), item[0][1] or ""))
+        data: dict[str, Any] = {
+            "id": component.id,
+            "name": component.name,
+            "kind": component.kind.value,
+            "description": "DRAFT: review",
+        }
+        technologies = sorted(
+            component.technologies.items(),
+            key=lambda item: (item[1].name.casefold(), item[0][1] or ""),
+        )
         if technologies:
-            data["technologies"] = [_technology(entry, version)
-                                    for (_, version), entry in technologies]
+            data["technologies"] = [
+                _technology(entry, version) for (_, version), entry in technologies
+            ]
         if component.kind == ComponentKind.ml_engine:
             signals = sorted(set(inputs.get(component.id, [])))
             data["ml"] = {
                 "task": "DRAFT: the documents do not state the task; describe it",
-                "inputs": [{"signal": s} for s in signals] or [
-                    {"signal": "input_data", "description": "DRAFT: not stated in the documents"}],
+                "inputs": [{"signal": s} for s in signals]
+                or [{"signal": "input_data", "description": "DRAFT: not stated in the documents"}],
                 "outputs": sorted(set(outputs.get(component.id, []))) or ["ml_output"],
             }
             if updates.get(component.id):
@@ -393,8 +438,13 @@ def draft_model(reading: Reading, name: str | None = None,
     if drafter.links:
         text += "\nlinks:\n"
         for link in sorted(drafter.links.values(), key=lambda item: item.id):
-            data = {"id": link.id, "from": link.source, "to": link.target, "kind": link.kind,
-                    "carries": [link.signal]}
+            data = {
+                "id": link.id,
+                "from": link.source,
+                "to": link.target,
+                "kind": link.kind,
+                "carries": [link.signal],
+            }
             channel: dict[str, Any] = {"in_process": True} if link.in_process else {}
             if link.channel is not None:
                 channel["technology"] = _technology(*link.channel)

@@ -44,10 +44,17 @@ def load_annotation(path: Path) -> Annotation:
     try:
         return Annotation.model_validate(source.data)
     except ValidationError as error:
-        raise InputError(str(path), [
-            Problem(item["msg"], field=source.render_path(tuple(item["loc"])),
-                    line=source.line_of(tuple(item["loc"])))
-            for item in error.errors(include_url=False)]) from None
+        raise InputError(
+            str(path),
+            [
+                Problem(
+                    item["msg"],
+                    field=source.render_path(tuple(item["loc"])),
+                    line=source.line_of(tuple(item["loc"])),
+                )
+                for item in error.errors(include_url=False)
+            ],
+        ) from None
 
 
 def annotated_corpus(folder: Path) -> list[tuple[Path, Annotation]]:

@@ -30,8 +30,12 @@ class LocatedMention:
 
     @property
     def evidence(self) -> Evidence:
-        return Evidence(file=self.sentence.file, page=self.sentence.page,
-                        line=self.sentence.line, sentence=self.sentence.text)
+        return Evidence(
+            file=self.sentence.file,
+            page=self.sentence.page,
+            line=self.sentence.line,
+            sentence=self.sentence.text,
+        )
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,9 @@ class Reading:
     documents: tuple[Document, ...]
 
 
-def _read(document: Document, lexicon: Lexicon, engine: CueEngine
-          ) -> tuple[list[Sentence], list[LocatedMention], list[Evidence]]:
+def _read(
+    document: Document, lexicon: Lexicon, engine: CueEngine
+) -> tuple[list[Sentence], list[LocatedMention], list[Evidence]]:
     sentences = sentences_of(document)
     instructions = [s for s in sentences if engine.directive(s.text)]
     # An instruction, and whatever follows it in the same block, is not read as a fact: a
@@ -60,22 +65,26 @@ def _read(document: Document, lexicon: Lexicon, engine: CueEngine
         if not mentions:
             continue
         if first_instruction.get(sentence.block, len(sentences)) <= index:
-            verdicts = [Verdict(Status.instruction, "in or after text addressed to a reader "
-                                "or tool")] * len(mentions)
+            verdicts = [
+                Verdict(Status.instruction, "in or after text addressed to a reader or tool")
+            ] * len(mentions)
         else:
             verdicts = engine.judge(sentence.text, mentions)
-        located.extend(LocatedMention(m, sentence, v)
-                       for m, v in zip(mentions, verdicts, strict=True))
-    evidence = [Evidence(file=s.file, page=s.page, line=s.line, sentence=s.text)
-                for s in instructions]
+        located.extend(
+            LocatedMention(m, sentence, v) for m, v in zip(mentions, verdicts, strict=True)
+        )
+    evidence = [
+        Evidence(file=s.file, page=s.page, line=s.line, sentence=s.text) for s in instructions
+    ]
     return sentences, located, evidence
 
 
 Key = tuple[str, str | None]
 
 
-def _fold(groups: dict[Key, list[LocatedMention]], order: dict[str, int],
-          lexicon: Lexicon) -> dict[Key, list[LocatedMention]]:
+def _fold(
+    groups: dict[Key, list[LocatedMention]], order: dict[str, int], lexicon: Lexicon
+) -> dict[Key, list[LocatedMention]]:
     """Fold generic mentions into the specific technology the documents also name, and drop
     a version-less finding where the same technology is named with a version."""
     present = {technology for technology, _ in groups}
@@ -97,14 +106,22 @@ def _fold(groups: dict[Key, list[LocatedMention]], order: dict[str, int],
     return groups
 
 
-def _finding(entry: TechnologyEntry, version: str | None,
-             mentions: list[LocatedMention]) -> Finding:
-    evidence = sorted({m.evidence for m in mentions},
-                      key=lambda e: (e.file, e.page or 0, e.line, e.sentence))
-    return Finding(technology=entry.id, name=entry.name, version=version,
-                   category=entry.category.value, implies=entry.implies.value,
-                   kind=entry.kind.value if entry.kind else None,
-                   mentions=sorted({m.mention.surface for m in mentions}), evidence=evidence)
+def _finding(
+    entry: TechnologyEntry, version: str | None, mentions: list[LocatedMention]
+) -> Finding:
+    evidence = sorted(
+        {m.evidence for m in mentions}, key=lambda e: (e.file, e.page or 0, e.line, e.sentence)
+    )
+    return Finding(
+        technology=entry.id,
+        name=entry.name,
+        version=version,
+        category=entry.category.value,
+        implies=entry.implies.value,
+        kind=entry.kind.value if entry.kind else None,
+        mentions=sorted({m.mention.surface for m in mentions}),
+        evidence=evidence,
+    )
 
 
 def extract_documents(documents: Iterable[Document], lexicon: Lexicon | None = None) -> Reading:
@@ -121,9 +138,16 @@ def extract_documents(documents: Iterable[Document], lexicon: Lexicon | None = N
         all_sentences.extend(sentences)
         located.extend(mentions)
         instructions.extend(ignored)
-        reads.append(DocumentRead(file=document.file, format=document.format,
-                                  sha256=document.sha256, pages=document.pages,
-                                  sentences=len(sentences), hidden=list(document.hidden)))
+        reads.append(
+            DocumentRead(
+                file=document.file,
+                format=document.format,
+                sha256=document.sha256,
+                pages=document.pages,
+                sentences=len(sentences),
+                hidden=list(document.hidden),
+            )
+        )
 
     groups: dict[Key, list[LocatedMention]] = {}
     order: dict[str, int] = {}
@@ -134,23 +158,47 @@ def extract_documents(documents: Iterable[Document], lexicon: Lexicon | None = N
         for version in item.mention.versions or (None,):
             groups.setdefault((item.mention.entry.id, version), []).append(item)
     groups = _fold(groups, order, lexicon)
-    findings = sorted((_finding(lexicon.by_id[t], v, m) for (t, v), m in groups.items()),
-                      key=lambda f: (f.name.casefold(), f.version or ""))
+    findings = sorted(
+        (_finding(lexicon.by_id[t], v, m) for (t, v), m in groups.items()),
+        key=lambda f: (f.name.casefold(), f.version or ""),
+    )
 
     found = {finding.technology for finding in findings}
-    set_aside = sorted({
-        SetAside(technology=item.mention.entry.id, name=item.mention.entry.name,
-                 version=version, reason=item.verdict.status.value, cue=item.verdict.cue,
-                 evidence=item.evidence)
-        for item in located if item.verdict.status != Status.finding
-        and item.mention.entry.id not in found
-        for version in item.mention.versions or (None,)
-    }, key=lambda s: (s.name.casefold(), s.version or "", s.evidence.file,
-                      s.evidence.page or 0, s.evidence.line))
-    extraction = Extraction(documents=reads, findings=findings, set_aside=set_aside,
-                            instructions_ignored=instructions, lexicon_sha256=lexicon.sha256)
-    return Reading(extraction=extraction, mentions=tuple(located),
-                   sentences=tuple(all_sentences), documents=documents)
+    set_aside = sorted(
+        {
+            SetAside(
+                technology=item.mention.entry.id,
+                name=item.mention.entry.name,
+                version=version,
+                reason=item.verdict.status.value,
+                cue=item.verdict.cue,
+                evidence=item.evidence,
+            )
+            for item in located
+            if item.verdict.status != Status.finding and item.mention.entry.id not in found
+            for version in item.mention.versions or (None,)
+        },
+        key=lambda s: (
+            s.name.casefold(),
+            s.version or "",
+            s.evidence.file,
+            s.evidence.page or 0,
+            s.evidence.line,
+        ),
+    )
+    extraction = Extraction(
+        documents=reads,
+        findings=findings,
+        set_aside=set_aside,
+        instructions_ignored=instructions,
+        lexicon_sha256=lexicon.sha256,
+    )
+    return Reading(
+        extraction=extraction,
+        mentions=tuple(located),
+        sentences=tuple(all_sentences),
+        documents=documents,
+    )
 
 
 def extract_files(paths: Iterable[Path | str], lexicon: Lexicon | None = None) -> Reading:

@@ -20,8 +20,11 @@ class Evidence(_Record):
 
     @property
     def where(self) -> str:
-        return f"{self.file}:page {self.page}:line {self.line}" if self.page is not None \
+        return (
+            f"{self.file}:page {self.page}:line {self.line}"
+            if self.page is not None
             else f"{self.file}:{self.line}"
+        )
 
 
 class Finding(_Record):
@@ -55,8 +58,9 @@ class DocumentRead(_Record):
     sha256: str
     pages: int | None = None
     sentences: int
-    hidden: list[str] = Field(default_factory=list,
-                              description="what the reader left out as not visible")
+    hidden: list[str] = Field(
+        default_factory=list, description="what the reader left out as not visible"
+    )
 
 
 class Extraction(_Record):
@@ -67,7 +71,8 @@ class Extraction(_Record):
     set_aside: list[SetAside]
     instructions_ignored: list[Evidence] = Field(
         default_factory=list,
-        description="sentences addressed to a reader or tool; their blocks were not read")
+        description="sentences addressed to a reader or tool; their blocks were not read",
+    )
     lexicon_sha256: str
 
     def pairs(self) -> set[tuple[str, str | None]]:

@@ -18,12 +18,16 @@ from mdrisk.model.schema import ComponentKind
 from mdrisk.model.source import parse_document, read_text
 
 # Numbers followed by these are measurements, not versions ("2.4 GHz", "6 m", "2 GB").
-UNITS = (r"(?:GHz|MHz|kHz|Hz|mV|V|mW|W|mAh|mA|TB|GB|MB|kB|KB|km|cm|mm|m|ft|in|ms|s|sec|"
-         r"seconds?|min|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?|%|mmHg|bpm|"
-         r"beats|dBm|dB|fps|x|px|bits?|bytes?|units?|mg/dL|mmol/L|g|kg|lb|slides|sites|"
-         r"images|patients|readings|followers)\b")
-_VERSION_LEAD = (r"(?:\s*[®™]?\s*\(?\s*|\s*,\s*(?=v(?:ersion)?\b))(?:(?:kernel|core)\s+)?"
-                 r"(?:(?:version|ver\.?|v|release)\s*)?")
+UNITS = (
+    r"(?:GHz|MHz|kHz|Hz|mV|V|mW|W|mAh|mA|TB|GB|MB|kB|KB|km|cm|mm|m|ft|in|ms|s|sec|"
+    r"seconds?|min|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?|%|mmHg|bpm|"
+    r"beats|dBm|dB|fps|x|px|bits?|bytes?|units?|mg/dL|mmol/L|g|kg|lb|slides|sites|"
+    r"images|patients|readings|followers)\b"
+)
+_VERSION_LEAD = (
+    r"(?:\s*[®™]?\s*\(?\s*|\s*,\s*(?=v(?:ersion)?\b))(?:(?:kernel|core)\s+)?"
+    r"(?:(?:version|ver\.?|v|release)\s*)?"
+)
 _LIST_LEAD = r"\s*(?:,|/|&|\bor\b|\band\b|\bthrough\b|\bto\b)\s*(?:v(?:ersion)?\s*)?"
 
 
@@ -151,11 +155,17 @@ def _compile(entry: TechnologyEntry) -> Matcher:
     plural = entry.category == Category.component
     recognisers = []
     if entry.aliases:
-        recognisers.append(re.compile("|".join(_phrase_regex(alias, plural)
-                                               for alias in entry.aliases), re.IGNORECASE))
+        recognisers.append(
+            re.compile(
+                "|".join(_phrase_regex(alias, plural) for alias in entry.aliases), re.IGNORECASE
+            )
+        )
     if entry.abbreviations:
-        recognisers.append(re.compile("|".join(_phrase_regex(abbreviation, False)
-                                               for abbreviation in entry.abbreviations)))
+        recognisers.append(
+            re.compile(
+                "|".join(_phrase_regex(abbreviation, False) for abbreviation in entry.abbreviations)
+            )
+        )
     recognisers.extend(re.compile(pattern, re.IGNORECASE) for pattern in entry.patterns)
     version_first = version_more = None
     if entry.version:
@@ -164,10 +174,16 @@ def _compile(entry: TechnologyEntry) -> Matcher:
         version_more = re.compile(_LIST_LEAD + tail, re.IGNORECASE)
     unversioned = None
     if entry.unversioned:
-        unversioned = re.compile("|".join(_phrase_regex(alias, False)
-                                          for alias in entry.unversioned), re.IGNORECASE)
-    return Matcher(entry=entry, recognisers=tuple(recognisers), unversioned=unversioned,
-                   version_first=version_first, version_more=version_more)
+        unversioned = re.compile(
+            "|".join(_phrase_regex(alias, False) for alias in entry.unversioned), re.IGNORECASE
+        )
+    return Matcher(
+        entry=entry,
+        recognisers=tuple(recognisers),
+        unversioned=unversioned,
+        version_first=version_first,
+        version_more=version_more,
+    )
 
 
 @dataclass(frozen=True)
@@ -201,9 +217,13 @@ def _problems(error: ValidationError, document: object) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
         path = tuple(item["loc"])
-        problems.append(Problem(item["msg"].removeprefix("Value error, "),
-                                field=document.render_path(path),  # type: ignore[attr-defined]
-                                line=document.line_of(path)))  # type: ignore[attr-defined]
+        problems.append(
+            Problem(
+                item["msg"].removeprefix("Value error, "),
+                field=document.render_path(path),  # type: ignore[attr-defined]
+                line=document.line_of(path),
+            )
+        )  # type: ignore[attr-defined]
     return problems
 
 
@@ -219,22 +239,35 @@ def lexicon_from_text(text: str, source: str) -> Lexicon:
     for index, entry in enumerate(data.technologies):
         path = ("technologies", index)
         if ids.count(entry.id) > 1:
-            problems.append(Problem(f"id '{entry.id}' is used more than once",
-                                    line=document.line_of(path + ("id",))))
+            problems.append(
+                Problem(
+                    f"id '{entry.id}' is used more than once", line=document.line_of(path + ("id",))
+                )
+            )
         for other in entry.generic_of:
             if other not in ids:
-                problems.append(Problem(f"generic_of names '{other}', which is not an id",
-                                        line=document.line_of(path + ("generic_of",))))
+                problems.append(
+                    Problem(
+                        f"generic_of names '{other}', which is not an id",
+                        line=document.line_of(path + ("generic_of",)),
+                    )
+                )
         if (entry.implies == Implies.component) != (entry.kind is not None):
-            problems.append(Problem("give kind exactly when implies is component",
-                                    line=document.line_of(path)))
+            problems.append(
+                Problem("give kind exactly when implies is component", line=document.line_of(path))
+            )
         if not (entry.aliases or entry.abbreviations or entry.patterns):
-            problems.append(Problem(f"'{entry.id}' has no aliases, abbreviations or patterns",
-                                    line=document.line_of(path)))
+            problems.append(
+                Problem(
+                    f"'{entry.id}' has no aliases, abbreviations or patterns",
+                    line=document.line_of(path),
+                )
+            )
     if problems:
         raise InputError(source, problems)
-    return Lexicon(data=data, source=source,
-                   sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return Lexicon(
+        data=data, source=source, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()
+    )
 
 
 _DEFAULT: Lexicon | None = None

@@ -51,10 +51,16 @@ def _candidates(lexicon: Lexicon, text: str) -> list[Mention]:
                 if match.end() == match.start():
                     continue
                 versions, end = _versions(matcher, text, match)
-                versions = tuple(dict.fromkeys(
-                    lexicon.normalise_version(matcher.entry, version) for version in versions))
-                found.append(Mention(matcher.entry, match.start(), end, match.end(),
-                                     match.group(0), versions))
+                versions = tuple(
+                    dict.fromkeys(
+                        lexicon.normalise_version(matcher.entry, version) for version in versions
+                    )
+                )
+                found.append(
+                    Mention(
+                        matcher.entry, match.start(), end, match.end(), match.group(0), versions
+                    )
+                )
     return found
 
 
@@ -65,7 +71,8 @@ def find_mentions(lexicon: Lexicon, text: str) -> list[Mention]:
     candidates.sort(key=lambda m: (-(m.name_end - m.start), m.start, m.entry.id))
     taken: list[Mention] = []
     for mention in candidates:
-        if all(mention.name_end <= other.start or mention.start >= other.name_end
-               for other in taken):
+        if all(
+            mention.name_end <= other.start or mention.start >= other.name_end for other in taken
+        ):
             taken.append(mention)
     return sorted(taken, key=lambda m: (m.start, m.entry.id))

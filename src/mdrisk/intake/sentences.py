@@ -10,7 +10,8 @@ from mdrisk.intake.document import Block, BlockKind, Document
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
     "e.g i.e etc vs cf fig figs no nos approx incl inc ltd corp co dr mr mrs ms st sec ref "
-    "refs vol ed eds al jan feb mar apr jun jul aug sep sept oct nov dec ver rev min max".split())
+    "refs vol ed eds al jan feb mar apr jun jul aug sep sept oct nov dec ver rev min max".split()
+)
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 # Chat-template and role markers start a new sentence wherever they stand, so that an
 # instruction glued onto a paragraph does not take the paragraph's last sentence with it.
@@ -59,7 +60,7 @@ def split_block(block: Block) -> list[tuple[int, str]]:
         while dot > start and text[dot] in "\"')]":
             dot -= 1
         if _ends_sentence(text, dot):
-            pieces.append((start, text[start:match.start()]))
+            pieces.append((start, text[start : match.start()]))
             start = match.end()
     pieces.append((start, text[start:]))
     pieces = [(offset + cut, part) for offset, piece in pieces for cut, part in _cut(piece)]
@@ -81,6 +82,14 @@ def sentences_of(document: Document) -> list[Sentence]:
     for number, block in enumerate(document.blocks):
         for offset, text in split_block(block):
             line = block.locate(offset)
-            found.append(Sentence(text=text, file=document.file, line=line.line, page=line.page,
-                                  block=number, kind=block.kind))
+            found.append(
+                Sentence(
+                    text=text,
+                    file=document.file,
+                    line=line.line,
+                    page=line.page,
+                    block=number,
+                    kind=block.kind,
+                )
+            )
     return found

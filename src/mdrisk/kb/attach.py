@@ -55,8 +55,13 @@ def query_for(technology: Technology) -> ComponentQuery | None:
     package (a bare "Bluetooth Low Energy" would only match noise)."""
     if not any((technology.vendor, technology.product, technology.cpe, technology.purl)):
         return None
-    return ComponentQuery(vendor=technology.vendor, product=technology.product or technology.name,
-                          version=technology.version, cpe=technology.cpe, purl=technology.purl)
+    return ComponentQuery(
+        vendor=technology.vendor,
+        product=technology.product or technology.name,
+        version=technology.version,
+        cpe=technology.cpe,
+        purl=technology.purl,
+    )
 
 
 def technology_label(technology: Technology) -> str:
@@ -170,13 +175,18 @@ def _enrichment_of(data: Any) -> dict[str, Any]:
         "kev": _kev(data.get("kev")),
         "epss": None if epss is None else round(epss, 5),
         "cvss": _cvss_scores(data.get("cvss")),
-        "references": references_in({key: value for key, value in data.items()
-                                     if key not in ("kev", "epss", "cvss", "id", "description",
-                                                    "references", "title")}),
+        "references": references_in(
+            {
+                key: value
+                for key, value in data.items()
+                if key not in ("kev", "epss", "cvss", "id", "description", "references", "title")
+            }
+        ),
     }
 
 
 # --- assembling ------------------------------------------------------------------------------
+
 
 def _merge(references: Iterable[ThreatReferences]) -> ThreatReferences:
     merged: dict[str, set[str]] = {name: set() for name in _ID_PATTERNS}
@@ -189,22 +199,27 @@ def _merge(references: Iterable[ThreatReferences]) -> ThreatReferences:
 def _finding(hit: RuleHit) -> PackFinding:
     rule = hit.rule
     return PackFinding(
-        rule=rule.id, title=rule.title, rationale=" ".join(rule.rationale.split()),
+        rule=rule.id,
+        title=rule.title,
+        rationale=" ".join(rule.rationale.split()),
         matched_on=hit.matched_on,
-        references=ThreatReferences(**{name: _sorted_ids(getattr(rule.references, name))
-                                       for name in _ID_PATTERNS}),
+        references=ThreatReferences(
+            **{name: _sorted_ids(getattr(rule.references, name)) for name in _ID_PATTERNS}
+        ),
         mitigations=ThreatMitigations(
             attack_ics=_sorted_ids(rule.mitigations.attack_ics),
             attack_enterprise=_sorted_ids(rule.mitigations.attack_enterprise),
-            atlas=_sorted_ids(rule.mitigations.atlas)),
+            atlas=_sorted_ids(rule.mitigations.atlas),
+        ),
     )
 
 
 class _Vulnerabilities:
     """Matches and enrichment for technologies, each CVE enriched once."""
 
-    def __init__(self, matcher: VulnerabilityMatcher | None, enricher: Enricher | None,
-                 min_confidence: float) -> None:
+    def __init__(
+        self, matcher: VulnerabilityMatcher | None, enricher: Enricher | None, min_confidence: float
+    ) -> None:
         self._matcher = matcher
         self._enricher = enricher
         self._min_confidence = min_confidence
@@ -228,15 +243,23 @@ class _Vulnerabilities:
         if match.id not in self._enriched:
             data = self._enricher(match.id) if self._enricher else None
             self._enriched[match.id] = _enrichment_of(data)
-        return KnownVulnerability(id=match.id, confidence=round(match.confidence, 3),
-                                  reason=match.reason, source=match.source,
-                                  **self._enriched[match.id])
+        return KnownVulnerability(
+            id=match.id,
+            confidence=round(match.confidence, 3),
+            reason=match.reason,
+            source=match.source,
+            **self._enriched[match.id],
+        )
 
 
-def attach_threats(model: DeviceModel, pack: TechnologyPack,
-                   matcher: VulnerabilityMatcher | None = None,
-                   enricher: Enricher | None = None, fdi: FdiIndex | None = None,
-                   min_confidence: float = MIN_CONFIDENCE) -> list[ElementThreat]:
+def attach_threats(
+    model: DeviceModel,
+    pack: TechnologyPack,
+    matcher: VulnerabilityMatcher | None = None,
+    enricher: Enricher | None = None,
+    fdi: FdiIndex | None = None,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> list[ElementThreat]:
     """Pack rules and known vulnerabilities for every component and link, in model order.
 
     Within an element, rules about the element as a whole come first, then each technology
@@ -257,20 +280,25 @@ def attach_threats(model: DeviceModel, pack: TechnologyPack,
             known = vulnerabilities.of(technology) if technology is not None else []
             if not findings and not known:
                 continue
-            threats.append(ElementThreat(
-                id=f"TH-{len(threats) + 1}",
-                element=view.element,
-                element_type=view.element_type,
-                technology=technology_label(technology) if technology else None,
-                technology_families=[f.name for f in pack.families_of(technology)]
-                if technology else [],
-                fdi_points=sorted({fdi_id for fdi_id, _ in fdi.get(view.element, ())},
-                                  key=natural),
-                pack_rules=findings,
-                vulnerabilities=known,
-                references=_merge([f.references for f in findings]
-                                  + [v.references for v in known]),
-            ))
+            threats.append(
+                ElementThreat(
+                    id=f"TH-{len(threats) + 1}",
+                    element=view.element,
+                    element_type=view.element_type,
+                    technology=technology_label(technology) if technology else None,
+                    technology_families=[f.name for f in pack.families_of(technology)]
+                    if technology
+                    else [],
+                    fdi_points=sorted(
+                        {fdi_id for fdi_id, _ in fdi.get(view.element, ())}, key=natural
+                    ),
+                    pack_rules=findings,
+                    vulnerabilities=known,
+                    references=_merge(
+                        [f.references for f in findings] + [v.references for v in known]
+                    ),
+                )
+            )
     return threats
 
 

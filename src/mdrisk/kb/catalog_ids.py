@@ -19,8 +19,10 @@ _NUMBERS = re.compile(r"([0-9]+)")
 
 def natural(identifier: str) -> tuple:
     """Sort key putting CAPEC-9 before CAPEC-10 and T1110 before T1110.001."""
-    return tuple((1, int(part), "") if part.isascii() and part.isdigit() else (0, 0, part)
-                 for part in _NUMBERS.split(identifier))
+    return tuple(
+        (1, int(part), "") if part.isascii() and part.isdigit() else (0, 0, part)
+        for part in _NUMBERS.split(identifier)
+    )
 
 
 def lookup_forms(identifier: str) -> list[str]:

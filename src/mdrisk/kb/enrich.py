@@ -131,20 +131,29 @@ class _Names:
         """(name, kind, framework); empty strings for an id the store does not hold."""
         if identifier not in self._cache:
             records = self.store.get(identifier)
-            named = [r for r in records if isinstance(r.data.get("name") or r.data.get("title"),
-                                                      str)]
+            named = [
+                r for r in records if isinstance(r.data.get("name") or r.data.get("title"), str)
+            ]
             if named:
                 record = named[0]
-                self._cache[identifier] = (record.data.get("name") or record.data["title"],
-                                           record.kind, str(record.data.get("framework", "")))
+                self._cache[identifier] = (
+                    record.data.get("name") or record.data["title"],
+                    record.kind,
+                    str(record.data.get("framework", "")),
+                )
             else:
                 self._cache[identifier] = ("", records[0].kind if records else "", "")
         return self._cache[identifier]
 
     def entry(self, identifier: str, via: Iterable[str] = ()) -> CatalogEntry:
         name, kind, framework = self(identifier)
-        return CatalogEntry(id=identifier, name=name, kind=kind, framework=framework,
-                            via=tuple(sorted(set(via), key=natural)))
+        return CatalogEntry(
+            id=identifier,
+            name=name,
+            kind=kind,
+            framework=framework,
+            via=tuple(sorted(set(via), key=natural)),
+        )
 
 
 def _targets(store: Store, sources: Iterable[str], rel: str) -> dict[str, list[str]]:
@@ -205,8 +214,10 @@ def _chain(store: Store, cwes: Iterable[str], inherit: bool, names: _Names) -> W
 
 
 def _entries(found: dict[str, list[str]], names: _Names) -> tuple[CatalogEntry, ...]:
-    return tuple(names.entry(identifier, via) for identifier, via in
-                 sorted(found.items(), key=lambda item: natural(item[0])))
+    return tuple(
+        names.entry(identifier, via)
+        for identifier, via in sorted(found.items(), key=lambda item: natural(item[0]))
+    )
 
 
 def chain_for_weakness(store: Store, cwe_id: str, inherit: bool = True) -> WeaknessChain:
@@ -222,8 +233,9 @@ def chain_for_weakness(store: Store, cwe_id: str, inherit: bool = True) -> Weakn
 # --- vulnerabilities --------------------------------------------------------------------
 
 
-def enrich_vulnerability(store: Store, cve_id: str, inherit: bool = True
-                         ) -> VulnerabilityEnrichment:
+def enrich_vulnerability(
+    store: Store, cve_id: str, inherit: bool = True
+) -> VulnerabilityEnrichment:
     """KEV, EPSS, CVSS, CWEs, advisories and the threat chain of one vulnerability id."""
     vuln_id = _resolve(store, cve_id) or cve_id.strip().upper()
     records = store.get(vuln_id)
@@ -243,8 +255,9 @@ def enrich_vulnerability(store: Store, cve_id: str, inherit: bool = True
         elif record.kind == KEV and kev is None:
             kev = data
             cwes += [c for c in _list(data.get("cwes")) if isinstance(c, str)]
-        elif record.kind == EPSS and (epss is None or _text(data.get("date")) >
-                                      _text(epss.get("date"))):
+        elif record.kind == EPSS and (
+            epss is None or _text(data.get("date")) > _text(epss.get("date"))
+        ):
             epss = data
     if not description and kev:
         description = _text(kev.get("description"))
@@ -281,20 +294,29 @@ def _cvss(value: Any) -> CvssScore | None:
     if not isinstance(version, str) or not version:
         version = vector[5:8] if vector.startswith("CVSS:") else "2.0"
     score = value.get("score", value.get("baseScore"))
-    return CvssScore(version=version, vector=vector, score=_number(score),
-                     source=_text(value.get("source")))
+    return CvssScore(
+        version=version, vector=vector, score=_number(score), source=_text(value.get("source"))
+    )
 
 
 def _advisories(store: Store, vuln_id: str, records: list[StoredRecord]) -> list[AdvisoryRef]:
     ids = {r.dst for r in store.relations(src=vuln_id, rel=REL_ADVISORY)}
-    ids |= {r.data["advisory"] for r in records
-            if r.kind == VULNERABILITY and isinstance(r.data.get("advisory"), str)}
+    ids |= {
+        r.data["advisory"]
+        for r in records
+        if r.kind == VULNERABILITY and isinstance(r.data.get("advisory"), str)
+    }
     found = []
     for advisory in sorted(ids, key=natural):
         data = next((r.data for r in store.get(advisory) if r.kind == ADVISORY), {})
-        found.append(AdvisoryRef(id=advisory, title=_text(data.get("title")),
-                                 url=_text(data.get("url")),
-                                 published=_text(data.get("published"))))
+        found.append(
+            AdvisoryRef(
+                id=advisory,
+                title=_text(data.get("title")),
+                url=_text(data.get("url")),
+                published=_text(data.get("published")),
+            )
+        )
     return found
 
 
@@ -311,8 +333,7 @@ def describe(store: Store, identifier: str) -> dict[str, Any] | None:
     records = store.get(found)
     kinds = sorted({r.kind for r in records})
     merged = _merge(r.data for r in records if r.kind not in _SEPARATE)
-    merged.update({"id": found, "kinds": kinds,
-                   "sources": sorted({r.source_key for r in records})})
+    merged.update({"id": found, "kinds": kinds, "sources": sorted({r.source_key for r in records})})
     names = _Names(store)
     if {VULNERABILITY, KEV, EPSS} & set(kinds):
         enrichment = enrich_vulnerability(store, found).model_dump(mode="json")
@@ -329,30 +350,32 @@ def describe(store: Store, identifier: str) -> dict[str, Any] | None:
     if TECHNIQUE in kinds:
         merged.update(_describe_technique(store, found, merged, names))
     if MITIGATION in kinds:
-        merged["mitigates"] = _dump(names.entry(r.src) for r in
-                                    store.relations(rel=REL_MITIGATION, dst=found))
+        merged["mitigates"] = _dump(
+            names.entry(r.src) for r in store.relations(rel=REL_MITIGATION, dst=found)
+        )
     if TACTIC in kinds:
         merged["techniques"] = [
-            {"id": r.id, "name": r.data.get("name", "")} for r in store.records(TECHNIQUE)
-            if found in _list(r.data.get("tactics"))]
+            {"id": r.id, "name": r.data.get("name", "")}
+            for r in store.records(TECHNIQUE)
+            if found in _list(r.data.get("tactics"))
+        ]
     if CASE_STUDY in kinds:
-        merged["techniques"] = _dump(names.entry(t) for t in _list(merged.get("techniques"))
-                                     if isinstance(t, str))
+        merged["techniques"] = _dump(
+            names.entry(t) for t in _list(merged.get("techniques")) if isinstance(t, str)
+        )
     if ADVISORY in kinds:
-        merged["vulnerabilities"] = sorted({r.src for r in store.relations(
-            rel=REL_ADVISORY, dst=found)}, key=natural)
+        merged["vulnerabilities"] = sorted(
+            {r.src for r in store.relations(rel=REL_ADVISORY, dst=found)}, key=natural
+        )
     return merged
 
 
 def _describe_weakness(store: Store, cwe: str, names: _Names) -> dict[str, Any]:
     chain = _chain(store, [cwe], True, names)
-    vulnerabilities = sorted({r.src for r in store.relations(rel=REL_CWE, dst=cwe)},
-                             key=natural)
+    vulnerabilities = sorted({r.src for r in store.relations(rel=REL_CWE, dst=cwe)}, key=natural)
     return {
-        "parents": _dump(names.entry(r.dst) for r in store.relations(src=cwe,
-                                                                     rel=REL_CHILD_OF)),
-        "children": _dump(names.entry(r.src) for r in store.relations(rel=REL_CHILD_OF,
-                                                                      dst=cwe)),
+        "parents": _dump(names.entry(r.dst) for r in store.relations(src=cwe, rel=REL_CHILD_OF)),
+        "children": _dump(names.entry(r.src) for r in store.relations(rel=REL_CHILD_OF, dst=cwe)),
         "capecs": _dump(chain.capecs),
         "techniques": _dump(chain.techniques),
         "mitigations": _dump(chain.mitigations),
@@ -369,33 +392,40 @@ def _describe_attack_pattern(store: Store, capec: str, names: _Names) -> dict[st
         "cwes": _dump(names.entry(r.src) for r in store.relations(rel=REL_CAPEC, dst=capec)),
         "techniques": _dump(names.entry(t) for t in techniques),
         "mitigations": _dump(_entries(mitigations, names)),
-        "parents": _dump(names.entry(r.dst) for r in store.relations(src=capec,
-                                                                     rel=REL_CHILD_OF)),
-        "children": _dump(names.entry(r.src) for r in store.relations(rel=REL_CHILD_OF,
-                                                                      dst=capec)),
+        "parents": _dump(names.entry(r.dst) for r in store.relations(src=capec, rel=REL_CHILD_OF)),
+        "children": _dump(names.entry(r.src) for r in store.relations(rel=REL_CHILD_OF, dst=capec)),
     }
 
 
-def _describe_technique(store: Store, technique: str, merged: dict[str, Any], names: _Names
-                        ) -> dict[str, Any]:
+def _describe_technique(
+    store: Store, technique: str, merged: dict[str, Any], names: _Names
+) -> dict[str, Any]:
     parent = next((r.dst for r in store.relations(src=technique, rel=REL_CHILD_OF)), "")
     described = {
-        "tactics": _dump(names.entry(t) for t in _list(merged.get("tactics"))
-                         if isinstance(t, str)),
-        "mitigations": _dump(names.entry(r.dst) for r in store.relations(
-            src=technique, rel=REL_MITIGATION)),
+        "tactics": _dump(
+            names.entry(t) for t in _list(merged.get("tactics")) if isinstance(t, str)
+        ),
+        "mitigations": _dump(
+            names.entry(r.dst) for r in store.relations(src=technique, rel=REL_MITIGATION)
+        ),
         "parent": names.entry(parent).model_dump(mode="json") if parent else None,
-        "subtechniques": _dump(names.entry(r.src) for r in store.relations(
-            rel=REL_CHILD_OF, dst=technique)),
-        "capecs": _dump(names.entry(r.src) for r in store.relations(rel=REL_TECHNIQUE,
-                                                                    dst=technique)),
+        "subtechniques": _dump(
+            names.entry(r.src) for r in store.relations(rel=REL_CHILD_OF, dst=technique)
+        ),
+        "capecs": _dump(
+            names.entry(r.src) for r in store.relations(rel=REL_TECHNIQUE, dst=technique)
+        ),
     }
     if technique.startswith("AML."):
         # A case study that used a sub-technique also illustrates its parent technique.
         described["case_studies"] = [
-            {"id": r.id, "name": r.data.get("name", "")} for r in store.records(CASE_STUDY)
-            if any(isinstance(t, str) and (t == technique or t.startswith(technique + "."))
-                   for t in _list(r.data.get("techniques")))]
+            {"id": r.id, "name": r.data.get("name", "")}
+            for r in store.records(CASE_STUDY)
+            if any(
+                isinstance(t, str) and (t == technique or t.startswith(technique + "."))
+                for t in _list(r.data.get("techniques"))
+            )
+        ]
     return described
 
 
@@ -416,8 +446,9 @@ def _merge(datas: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for key, value in data.items():
             if isinstance(value, list) and isinstance(merged.get(key), list):
                 seen = {json.dumps(v, sort_keys=True) for v in merged[key]}
-                merged[key] = merged[key] + [v for v in value
-                                             if json.dumps(v, sort_keys=True) not in seen]
+                merged[key] = merged[key] + [
+                    v for v in value if json.dumps(v, sort_keys=True) not in seen
+                ]
             elif merged.get(key) in (None, "", [], {}):
                 merged[key] = value
     return merged

@@ -44,15 +44,15 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found += [Path(root) / name for name in sorted(files)
-                          if not name.startswith(".")]
+                found += [Path(root) / name for name in sorted(files) if not name.startswith(".")]
         else:
             named.append(path)
     return named, found
 
 
-def import_paths(store: Store, paths: list[Path], progress: Progress | None = None
-                 ) -> ImportSummary:
+def import_paths(
+    store: Store, paths: list[Path], progress: Progress | None = None
+) -> ImportSummary:
     named, found = collect_files(paths)
     summary = ImportSummary()
     errors: list[InputError] = []
@@ -60,8 +60,9 @@ def import_paths(store: Store, paths: list[Path], progress: Progress | None = No
     for path in named + found:
         try:
             if not path.exists():
-                raise InputError(str(path), [Problem("no such file or folder",
-                                                     fix="check the path")])
+                raise InputError(
+                    str(path), [Problem("no such file or folder", fix="check the path")]
+                )
             if path.stat().st_size > MAX_IMPORT_FILE_BYTES:
                 raise InputError(str(path), [Problem("file too large to import")])
             importer = detect(path)
@@ -73,10 +74,18 @@ def import_paths(store: Store, paths: list[Path], progress: Progress | None = No
             continue
         if importer is None:
             if path in named:
-                errors.append(InputError(str(path), [Problem(
-                    "not a format the knowledge base imports",
-                    fix="give a CVE 5, NVD 2.0, CSAF 2.0, KEV, EPSS, CWE, CAPEC, ATT&CK, ATLAS "
-                        "or CycloneDX file")]))
+                errors.append(
+                    InputError(
+                        str(path),
+                        [
+                            Problem(
+                                "not a format the knowledge base imports",
+                                fix="give a CVE 5, NVD 2.0, CSAF 2.0, KEV, EPSS, CWE, CAPEC, ATT&CK, ATLAS "
+                                "or CycloneDX file",
+                            )
+                        ],
+                    )
+                )
             else:
                 summary.skipped.append((path, "not a knowledge-base format"))
             continue

@@ -145,8 +145,9 @@ class TechnologyFamily(_Strict):
             try:
                 re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a regular expression ({exc})") \
-                    from None
+                raise ValueError(
+                    f"pattern {pattern!r} is not a regular expression ({exc})"
+                ) from None
         return patterns
 
     @cached_property
@@ -219,13 +220,19 @@ class Conditions(_Strict):
     @property
     def technology_bound(self) -> bool:
         """True when the rule is about one technology of the element, not the element."""
-        return bool(self.technologies or self.technology_categories or self.config
-                    or self.version is not None)
+        return bool(
+            self.technologies
+            or self.technology_categories
+            or self.config
+            or self.version is not None
+        )
 
     @cached_property
     def folded_config(self) -> dict[str, frozenset[str | None]]:
-        return {fold(key): frozenset(None if v is None else fold(v) for v in values)
-                for key, values in self.config.items()}
+        return {
+            fold(key): frozenset(None if v is None else fold(v) for v in values)
+            for key, values in self.config.items()
+        }
 
 
 def _one_or_many(value: Any) -> Any:
@@ -291,6 +298,7 @@ class LoadedPack:
 
 # --- loading ------------------------------------------------------------------------------
 
+
 def _fix(error: dict[str, Any]) -> str:
     if error["type"] == "string_pattern_mismatch":
         return f"write an id matching {error.get('ctx', {}).get('pattern', '')}"
@@ -305,47 +313,78 @@ def _cross_reference_problems(pack: TechnologyPack, source: SourceDocument) -> l
     problems: list[Problem] = []
 
     def add(path: tuple[str | int, ...], message: str, fix: str) -> None:
-        problems.append(Problem(message, field=source.render_path(path),
-                                line=source.line_of(path), fix=fix))
+        problems.append(
+            Problem(message, field=source.render_path(path), line=source.line_of(path), fix=fix)
+        )
 
     seen_families: set[str] = set()
     for index, family in enumerate(pack.technologies):
         if family.id in seen_families:
-            add(("technologies", index, "id"), f"technology family '{family.id}' is defined "
-                "twice", "give each family its own id")
+            add(
+                ("technologies", index, "id"),
+                f"technology family '{family.id}' is defined twice",
+                "give each family its own id",
+            )
         seen_families.add(family.id)
         if not family.patterns and not family.synonyms:
-            add(("technologies", index), "the family has neither patterns nor synonyms",
-                "add a name pattern or a synonym")
+            add(
+                ("technologies", index),
+                "the family has neither patterns nor synonyms",
+                "add a name pattern or a synonym",
+            )
     seen_rules: set[str] = set()
     for r_index, rule in enumerate(pack.rules):
         if rule.id in seen_rules:
-            add(("rules", r_index, "id"), f"rule '{rule.id}' is defined twice",
-                "give each rule its own id")
+            add(
+                ("rules", r_index, "id"),
+                f"rule '{rule.id}' is defined twice",
+                "give each rule its own id",
+            )
         seen_rules.add(rule.id)
         for c_index, conditions in enumerate(rule.applies_to):
             where = ("rules", r_index, "applies_to", c_index)
             for t_index, family_id in enumerate(conditions.technologies):
                 if family_id not in pack.families:
-                    add(where + ("technologies", t_index),
+                    add(
+                        where + ("technologies", t_index),
                         f"unknown technology family '{family_id}'",
-                        "define it under 'technologies' or fix the spelling")
-            link_only = [name for name in ("link_kinds", "source_kinds", "target_kinds",
-                                           "endpoint_kinds", "protections")
-                         if getattr(conditions, name)]
-            component_only = [name for name in ("component_kinds", "ml", "zone")
-                              if getattr(conditions, name) not in (None, [], {})]
+                        "define it under 'technologies' or fix the spelling",
+                    )
+            link_only = [
+                name
+                for name in (
+                    "link_kinds",
+                    "source_kinds",
+                    "target_kinds",
+                    "endpoint_kinds",
+                    "protections",
+                )
+                if getattr(conditions, name)
+            ]
+            component_only = [
+                name
+                for name in ("component_kinds", "ml", "zone")
+                if getattr(conditions, name) not in (None, [], {})
+            ]
             if link_only and "link" not in conditions.elements:
-                add(where + (link_only[0],), f"'{link_only[0]}' only applies to links",
-                    "add 'link' to elements or remove the condition")
+                add(
+                    where + (link_only[0],),
+                    f"'{link_only[0]}' only applies to links",
+                    "add 'link' to elements or remove the condition",
+                )
             if component_only and "component" not in conditions.elements:
-                add(where + (component_only[0],),
+                add(
+                    where + (component_only[0],),
                     f"'{component_only[0]}' only applies to components",
-                    "add 'component' to elements or remove the condition")
+                    "add 'component' to elements or remove the condition",
+                )
         for s_index, other in enumerate(rule.superseded_by):
             if other == rule.id or other not in pack.rules_by_id:
-                add(("rules", r_index, "superseded_by", s_index),
-                    f"'{other}' is not another rule of the pack", "name an existing rule")
+                add(
+                    ("rules", r_index, "superseded_by", s_index),
+                    f"'{other}' is not another rule of the pack",
+                    "name an existing rule",
+                )
     return problems
 
 
@@ -353,13 +392,20 @@ def pack_from_text(text: str, file: str) -> TechnologyPack:
     """Validate pack text; InputError names file, line, rule id and field of each problem."""
     source = parse_document(text, file)
     if not isinstance(source.data, dict):
-        raise InputError(file, [Problem("the pack must be a mapping with schema_version, "
-                                        "name, version, technologies and rules", line=1)])
+        raise InputError(
+            file,
+            [
+                Problem(
+                    "the pack must be a mapping with schema_version, "
+                    "name, version, technologies and rules",
+                    line=1,
+                )
+            ],
+        )
     try:
         pack = TechnologyPack.model_validate(source.data)
     except ValidationError as exc:
-        raise InputError(file, located_problems(exc, source, _fix)) \
-            from None
+        raise InputError(file, located_problems(exc, source, _fix)) from None
     problems = _cross_reference_problems(pack, source)
     if problems:
         raise InputError(file, problems)
@@ -382,6 +428,7 @@ def load_pack(path: Path | str | None = None) -> LoadedPack:
 
 # --- evaluation ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ElementView:
     """What a rule can look at in one component or link of a device model."""
@@ -397,19 +444,32 @@ class ElementView:
     feeds_ml: frozenset[str] = frozenset()
 
     @classmethod
-    def of_component(cls, component: Component, feeds_ml: frozenset[str] = frozenset()
-                     ) -> ElementView:
-        return cls(component.id, "component", tuple(component.technologies),
-                   component=component, feeds_ml=feeds_ml)
+    def of_component(
+        cls, component: Component, feeds_ml: frozenset[str] = frozenset()
+    ) -> ElementView:
+        return cls(
+            component.id,
+            "component",
+            tuple(component.technologies),
+            component=component,
+            feeds_ml=feeds_ml,
+        )
 
     @classmethod
-    def of_link(cls, link: Link, model: DeviceModel, feeds_ml: frozenset[str] = frozenset()
-                ) -> ElementView:
+    def of_link(
+        cls, link: Link, model: DeviceModel, feeds_ml: frozenset[str] = frozenset()
+    ) -> ElementView:
         kinds = {c.id: c.kind for c in model.components}
         technology = link.channel.technology
-        return cls(link.id, "link", (technology,) if technology else (), link=link,
-                   source_kind=kinds.get(link.source), target_kind=kinds.get(link.target),
-                   feeds_ml=feeds_ml)
+        return cls(
+            link.id,
+            "link",
+            (technology,) if technology else (),
+            link=link,
+            source_kind=kinds.get(link.source),
+            target_kind=kinds.get(link.target),
+            feeds_ml=feeds_ml,
+        )
 
 
 @dataclass(frozen=True)
@@ -422,21 +482,27 @@ class RuleHit:
     matched_on: str
 
 
-def _technology_reasons(conditions: Conditions, technology: Technology,
-                        families: list[TechnologyFamily]) -> list[str] | None:
+def _technology_reasons(
+    conditions: Conditions, technology: Technology, families: list[TechnologyFamily]
+) -> list[str] | None:
     """Why the technology meets the technology conditions, or None when it does not."""
     reasons: list[str] = []
     if conditions.technologies or conditions.technology_categories:
-        chosen = [f for f in families if f.id in conditions.technologies
-                  or f.category in conditions.technology_categories]
+        chosen = [
+            f
+            for f in families
+            if f.id in conditions.technologies or f.category in conditions.technology_categories
+        ]
         if not chosen:
             return None
         same = " ".join(technology.name.lower().split()) == chosen[0].name.lower()
-        reasons.append(technology.name if same
-                       else f"{technology.name} recognised as {chosen[0].name}")
+        reasons.append(
+            technology.name if same else f"{technology.name} recognised as {chosen[0].name}"
+        )
     if conditions.version is not None:
-        if not technology.version or not re.search(conditions.version, technology.version,
-                                                   re.IGNORECASE):
+        if not technology.version or not re.search(
+            conditions.version, technology.version, re.IGNORECASE
+        ):
             return None
         reasons.append(f"version {technology.version}")
     config = {fold(k): fold(v) for k, v in technology.config.items()}
@@ -454,8 +520,9 @@ def _element_reasons(conditions: Conditions, view: ElementView) -> list[str] | N
         return None
     reasons: list[str] = []
     component, link = view.component, view.link
-    if conditions.component_kinds and (component is None
-                                       or component.kind not in conditions.component_kinds):
+    if conditions.component_kinds and (
+        component is None or component.kind not in conditions.component_kinds
+    ):
         return None
     if conditions.link_kinds and (link is None or link.kind not in conditions.link_kinds):
         return None
@@ -463,12 +530,16 @@ def _element_reasons(conditions: Conditions, view: ElementView) -> list[str] | N
         return None
     if conditions.target_kinds and view.target_kind not in conditions.target_kinds:
         return None
-    if conditions.endpoint_kinds and not ({view.source_kind, view.target_kind}
-                                          & set(conditions.endpoint_kinds)):
+    if conditions.endpoint_kinds and not (
+        {view.source_kind, view.target_kind} & set(conditions.endpoint_kinds)
+    ):
         return None
     if conditions.zone is not None:
-        if component is None or not component.zone or not re.search(
-                conditions.zone, component.zone, re.IGNORECASE):
+        if (
+            component is None
+            or not component.zone
+            or not re.search(conditions.zone, component.zone, re.IGNORECASE)
+        ):
             return None
         reasons.append(f"zone {component.zone}")
     if conditions.protections:
@@ -476,9 +547,13 @@ def _element_reasons(conditions: Conditions, view: ElementView) -> list[str] | N
         for name, expected in conditions.protections.items():
             if getattr(shield, name) is not expected:
                 return None
-        reasons.append("protections " + ", ".join(
-            f"{name}={'yes' if expected else 'no'}"
-            for name, expected in sorted(conditions.protections.items())))
+        reasons.append(
+            "protections "
+            + ", ".join(
+                f"{name}={'yes' if expected else 'no'}"
+                for name, expected in sorted(conditions.protections.items())
+            )
+        )
     if conditions.ml is not None:
         ml = component.ml if component else None
         if ml is None:
@@ -493,17 +568,23 @@ def _element_reasons(conditions: Conditions, view: ElementView) -> list[str] | N
             return None
         if wanted.task_types and ml.task_type not in wanted.task_types:
             return None
-        reasons.append(f"ML engine ({ml.task_type}"
-                       + (", unlocked" if not ml.locked else "")
-                       + (", continuous training data" if continuous else "")
-                       + (", updated over " + ", ".join(ml.update_path) if ml.update_path
-                          else "") + ")")
+        reasons.append(
+            f"ML engine ({ml.task_type}"
+            + (", unlocked" if not ml.locked else "")
+            + (", continuous training data" if continuous else "")
+            + (", updated over " + ", ".join(ml.update_path) if ml.update_path else "")
+            + ")"
+        )
     if conditions.feeds_ml:
         reached = sorted(view.feeds_ml & set(conditions.feeds_ml))
         if not reached:
             return None
-        reasons.append("upstream of an ML " + " and ".join(
-            "input" if target == "inference_input" else "model update" for target in reached))
+        reasons.append(
+            "upstream of an ML "
+            + " and ".join(
+                "input" if target == "inference_input" else "model update" for target in reached
+            )
+        )
     if conditions.link_kinds and link is not None:
         reasons.insert(0, f"{link.kind.value} link")
     if conditions.component_kinds and component is not None:

@@ -152,11 +152,14 @@ class Store:
                     self._db.execute(statement)
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)",
-                                 (str(SCHEMA_VERSION),))
+                self._db.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
             elif int(row[0]) > SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: knowledge base schema {row[0]} is newer than this "
-                                 f"mdrisk understands ({SCHEMA_VERSION}); upgrade mdrisk")
+                raise StoreError(
+                    f"{self.path}: knowledge base schema {row[0]} is newer than this "
+                    f"mdrisk understands ({SCHEMA_VERSION}); upgrade mdrisk"
+                )
             self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             self._rollback()
@@ -172,8 +175,9 @@ class Store:
     # --- writing -------------------------------------------------------------------------
 
     def is_imported(self, importer: str, sha256: str) -> bool:
-        row = self._db.execute("SELECT 1 FROM snapshots WHERE importer=? AND sha256=?",
-                               (importer, sha256)).fetchone()
+        row = self._db.execute(
+            "SELECT 1 FROM snapshots WHERE importer=? AND sha256=?", (importer, sha256)
+        ).fetchone()
         return row is not None
 
     def write(self, parsed_files: list[ParsedFile], now: str | None = None) -> int:
@@ -188,8 +192,13 @@ class Store:
                 cursor = self._db.execute(
                     "INSERT INTO snapshots (importer, file, sha256, imported, documents) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (parsed.importer, parsed.path.name, parsed.sha256, imported,
-                     len(parsed.batches)),
+                    (
+                        parsed.importer,
+                        parsed.path.name,
+                        parsed.sha256,
+                        imported,
+                        len(parsed.batches),
+                    ),
                 )
                 snapshot_id = cursor.lastrowid
                 for batch in parsed.batches:
@@ -211,14 +220,27 @@ class Store:
         )
         self._db.executemany(
             "INSERT OR REPLACE INTO records (kind, id, source_key, data) VALUES (?, ?, ?, ?)",
-            [(r.kind, r.id, key, json.dumps(r.data, sort_keys=True, ensure_ascii=False))
-             for r in batch.records],
+            [
+                (r.kind, r.id, key, json.dumps(r.data, sort_keys=True, ensure_ascii=False))
+                for r in batch.records
+            ],
         )
         self._db.executemany(
             "INSERT INTO affected (vuln_id, source_key, vendor, product, versions, "
             "default_status, cpe, purl) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(a.vuln_id, key, a.vendor, a.product, json.dumps(list(a.versions), sort_keys=True),
-              a.default_status, a.cpe, a.purl) for a in batch.affected],
+            [
+                (
+                    a.vuln_id,
+                    key,
+                    a.vendor,
+                    a.product,
+                    json.dumps(list(a.versions), sort_keys=True),
+                    a.default_status,
+                    a.cpe,
+                    a.purl,
+                )
+                for a in batch.affected
+            ],
         )
         self._db.executemany(
             "INSERT OR IGNORE INTO relations (src, rel, dst, source_key) VALUES (?, ?, ?, ?)",
@@ -242,28 +264,34 @@ class Store:
             yield StoredRecord(rkind, rid, key, json.loads(data))
 
     def has(self, identifier: str) -> bool:
-        return self._db.execute("SELECT 1 FROM records WHERE id=? LIMIT 1",
-                                (identifier,)).fetchone() is not None
+        return (
+            self._db.execute("SELECT 1 FROM records WHERE id=? LIMIT 1", (identifier,)).fetchone()
+            is not None
+        )
 
     def has_kind(self, kind: str) -> bool:
-        return self._db.execute("SELECT 1 FROM records WHERE kind=? LIMIT 1",
-                                (kind,)).fetchone() is not None
+        return (
+            self._db.execute("SELECT 1 FROM records WHERE kind=? LIMIT 1", (kind,)).fetchone()
+            is not None
+        )
 
     def affected(self, vuln_id: str | None = None) -> Iterator[AffectedEntry]:
-        query = ("SELECT vuln_id, vendor, product, versions, default_status, cpe, purl "
-                 "FROM affected")
+        query = "SELECT vuln_id, vendor, product, versions, default_status, cpe, purl FROM affected"
         params: tuple[str, ...] = ()
         if vuln_id is not None:
             query += " WHERE vuln_id=?"
             params = (vuln_id,)
         query += " ORDER BY vuln_id, source_key, rowid"
         for vid, vendor, product, versions, default_status, cpe, purl in self._db.execute(
-                query, params):
-            yield AffectedEntry(vid, vendor, product, tuple(json.loads(versions)),
-                                default_status, cpe, purl)
+            query, params
+        ):
+            yield AffectedEntry(
+                vid, vendor, product, tuple(json.loads(versions)), default_status, cpe, purl
+            )
 
-    def relations(self, src: str | None = None, rel: str | None = None,
-                  dst: str | None = None) -> list[Relation]:
+    def relations(
+        self, src: str | None = None, rel: str | None = None, dst: str | None = None
+    ) -> list[Relation]:
         clauses, params = [], []
         for column, value in (("src", src), ("rel", rel), ("dst", dst)):
             if value is not None:
@@ -282,13 +310,17 @@ class Store:
         return [Snapshot(*row) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        counts = dict(self._db.execute(
-            "SELECT kind, COUNT(DISTINCT id) FROM records GROUP BY kind ORDER BY kind"
-        ).fetchall())
+        counts = dict(
+            self._db.execute(
+                "SELECT kind, COUNT(DISTINCT id) FROM records GROUP BY kind ORDER BY kind"
+            ).fetchall()
+        )
         counts["affected product entries"] = self._db.execute(
-            "SELECT COUNT(*) FROM affected").fetchone()[0]
+            "SELECT COUNT(*) FROM affected"
+        ).fetchone()[0]
         counts["relations"] = self._db.execute(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT src, rel, dst FROM relations)").fetchone()[0]
+            "SELECT COUNT(*) FROM (SELECT DISTINCT src, rel, dst FROM relations)"
+        ).fetchone()[0]
         return counts
 
     def content_digest(self) -> str:

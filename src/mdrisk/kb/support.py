@@ -22,10 +22,18 @@ from mdrisk.kb.matching.purl import PurlError, parse_purl
 from mdrisk.kb.matching.versions import compare_text
 from mdrisk.model.schema import DeviceModel, Technology
 
-LEVEL_OF_SUPPORT = ("level of support", "level-of-support", "support level",
-                    "cdx:device:levelofsupport")
-END_OF_SUPPORT = ("end-of-support", "end of support", "end-of-support date",
-                  "cdx:device:endofsupport")
+LEVEL_OF_SUPPORT = (
+    "level of support",
+    "level-of-support",
+    "support level",
+    "cdx:device:levelofsupport",
+)
+END_OF_SUPPORT = (
+    "end-of-support",
+    "end of support",
+    "end-of-support date",
+    "cdx:device:endofsupport",
+)
 
 
 @dataclass(frozen=True)
@@ -59,12 +67,18 @@ def sbom_entries(records: Iterable[Any]) -> list[SbomEntry]:
         data = record.data if isinstance(record.data, dict) else {}
         properties = data.get("properties") if isinstance(data.get("properties"), dict) else {}
         about = data.get("sbom") if isinstance(data.get("sbom"), dict) else {}
-        entries.append(SbomEntry(
-            ref=str(record.id), sbom=str(about.get("serial_number") or about.get("subject") or ""),
-            name=str(data.get("name") or ""), version=str(data.get("version") or ""),
-            purl=str(data.get("purl") or ""), cpe=str(data.get("cpe") or ""),
-            level_of_support=_property(properties, LEVEL_OF_SUPPORT),
-            end_of_support=_property(properties, END_OF_SUPPORT)))
+        entries.append(
+            SbomEntry(
+                ref=str(record.id),
+                sbom=str(about.get("serial_number") or about.get("subject") or ""),
+                name=str(data.get("name") or ""),
+                version=str(data.get("version") or ""),
+                purl=str(data.get("purl") or ""),
+                cpe=str(data.get("cpe") or ""),
+                level_of_support=_property(properties, LEVEL_OF_SUPPORT),
+                end_of_support=_property(properties, END_OF_SUPPORT),
+            )
+        )
     return [e for e in entries if e.level_of_support or e.end_of_support]
 
 
@@ -84,8 +98,7 @@ def _purl_match(technology: Technology, entry: SbomEntry) -> bool:
         return False
     if ours.key != theirs.key:
         return False
-    return _same_version(ours.version or technology.version or "",
-                         theirs.version or entry.version)
+    return _same_version(ours.version or technology.version or "", theirs.version or entry.version)
 
 
 def _cpe_match(technology: Technology, entry: SbomEntry) -> bool:
@@ -97,8 +110,9 @@ def _cpe_match(technology: Technology, entry: SbomEntry) -> bool:
         return False
     if (ours.part, ours.vendor, ours.product) != (theirs.part, theirs.vendor, theirs.product):
         return False
-    return _same_version(ours.version_text or technology.version or "",
-                         theirs.version_text or entry.version)
+    return _same_version(
+        ours.version_text or technology.version or "", theirs.version_text or entry.version
+    )
 
 
 def _name_key(text: str, version: str) -> str:
@@ -112,8 +126,11 @@ def _name_match(technology: Technology, entry: SbomEntry) -> bool:
     if not technology.version or not _same_version(technology.version, entry.version):
         return False
     theirs = _name_key(entry.name, entry.version)
-    ours = {_name_key(text, technology.version)
-            for text in (technology.product, technology.name) if text}
+    ours = {
+        _name_key(text, technology.version)
+        for text in (technology.product, technology.name)
+        if text
+    }
     return bool(theirs) and theirs in ours
 
 
@@ -126,8 +143,11 @@ def _technology_label(technology: Technology) -> str:
 
 def _technologies(model: DeviceModel) -> list[tuple[str, Technology]]:
     found = [(c.id, t) for c in model.components for t in c.technologies]
-    found += [(link.id, link.channel.technology) for link in model.links
-              if link.channel.technology is not None]
+    found += [
+        (link.id, link.channel.technology)
+        for link in model.links
+        if link.channel.technology is not None
+    ]
     return found
 
 
@@ -141,10 +161,16 @@ def support_status(model: DeviceModel, entries: Iterable[SbomEntry]) -> list[Com
         for how, matches in _MATCHERS:
             entry = next((e for e in entries if matches(technology, e)), None)
             if entry is not None:
-                result.append(ComponentSupport(
-                    element=element, technology=_technology_label(technology),
-                    sbom_component=entry.ref, sbom=entry.sbom,
-                    level_of_support=entry.level_of_support,
-                    end_of_support=entry.end_of_support, matched_on=how))
+                result.append(
+                    ComponentSupport(
+                        element=element,
+                        technology=_technology_label(technology),
+                        sbom_component=entry.ref,
+                        sbom=entry.sbom,
+                        level_of_support=entry.level_of_support,
+                        end_of_support=entry.end_of_support,
+                        matched_on=how,
+                    )
+                )
                 break
     return result

@@ -79,8 +79,10 @@ class Category(_Strict):
 
     @cached_property
     def compiled(self) -> tuple[re.Pattern[str], ...]:
-        return tuple([re.compile(term, re.IGNORECASE) for term in self.terms]
-                     + [re.compile(term) for term in self.exact_case])
+        return tuple(
+            [re.compile(term, re.IGNORECASE) for term in self.terms]
+            + [re.compile(term) for term in self.exact_case]
+        )
 
 
 class Negation(_Strict):
@@ -111,8 +113,9 @@ class Negation(_Strict):
         if self.comma_starts:
             words = "|".join(re.escape(word) for word in self.comma_starts)
             alternatives.append(rf",(?=\s*(?:{words})\b)")
-        return re.compile("|".join(f"(?:{alternative})" for alternative in alternatives),
-                          re.IGNORECASE)
+        return re.compile(
+            "|".join(f"(?:{alternative})" for alternative in alternatives), re.IGNORECASE
+        )
 
 
 class TextRule(_Strict):
@@ -152,6 +155,7 @@ def _phrases(phrases: list[str]) -> re.Pattern[str]:
 
 # --- loading ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class LoadedRules:
     rules: KeywordRules
@@ -162,21 +166,28 @@ class LoadedRules:
 def rules_from_text(text: str, file: str) -> KeywordRules:
     source = parse_document(text, file)
     if not isinstance(source.data, dict):
-        raise InputError(file, [Problem("the rules must be a mapping with version, "
-                                        "categories and negation", line=1)])
+        raise InputError(
+            file,
+            [Problem("the rules must be a mapping with version, categories and negation", line=1)],
+        )
     try:
         rules = KeywordRules.model_validate(source.data)
     except ValidationError as exc:
-        raise InputError(file, located_problems(exc, source)) \
-            from None
+        raise InputError(file, located_problems(exc, source)) from None
     problems = []
     for section in ("categories", "device_classes", "platforms"):
         seen: set[str] = set()
         for index, rule in enumerate(getattr(rules, section)):
             if rule.id in seen:
                 path = (section, index, "id")
-                problems.append(Problem(f"'{rule.id}' is defined twice", field=source.render_path(
-                    path), line=source.line_of(path), fix="give each rule its own id"))
+                problems.append(
+                    Problem(
+                        f"'{rule.id}' is defined twice",
+                        field=source.render_path(path),
+                        line=source.line_of(path),
+                        fix="give each rule its own id",
+                    )
+                )
             seen.add(rule.id)
     if problems:
         raise InputError(file, problems)
@@ -192,11 +203,13 @@ def load_keyword_rules(path: Path | str | None = None) -> LoadedRules:
         path = Path(path)
         data = read_text(path).encode("utf-8")
         label = str(path)
-    return LoadedRules(rules_from_text(data.decode("utf-8"), label), label,
-                       hashlib.sha256(data).hexdigest())
+    return LoadedRules(
+        rules_from_text(data.decode("utf-8"), label), label, hashlib.sha256(data).hexdigest()
+    )
 
 
 # --- classifying --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -220,8 +233,9 @@ class Classification:
                 start = max(0, hit.start - width)
                 end = min(len(text), hit.end + width)
                 if start:  # begin and end on whole words
-                    start = next((i + 1 for i in range(start, hit.start)
-                                  if text[i].isspace()), start)
+                    start = next(
+                        (i + 1 for i in range(start, hit.start) if text[i].isspace()), start
+                    )
                 if end < len(text):
                     end = next((i for i in range(end, hit.end, -1) if text[i].isspace()), end)
                 snippet = " ".join(text[start:end].split())
@@ -244,23 +258,32 @@ class Classifier:
             for pattern in category.compiled:
                 for match in pattern.finditer(text):
                     if match.end() > match.start() and not any(
-                            s <= match.start() < e for s, e in spans):
+                        s <= match.start() < e for s, e in spans
+                    ):
                         spans.append((match.start(), match.end()))
             for start, end in sorted(spans):
                 cue = self._negated_by(text, start, end, breaks)
-                hits.append(Hit(category.id, text[start:end], start, end, cue is not None,
-                                cue or ""))
+                hits.append(
+                    Hit(category.id, text[start:end], start, end, cue is not None, cue or "")
+                )
         found = {hit.category for hit in hits if not hit.negated}
-        return Classification(tuple(c.id for c in self.rules.categories if c.id in found),
-                              tuple(hits))
+        return Classification(
+            tuple(c.id for c in self.rules.categories if c.id in found), tuple(hits)
+        )
 
-    def _negated_by(self, text: str, start: int, end: int,
-                    breaks: list[tuple[int, int]]) -> str | None:
+    def _negated_by(
+        self, text: str, start: int, end: int, breaks: list[tuple[int, int]]
+    ) -> str | None:
         clause_start = max((e for s, e in breaks if e <= start), default=0)
         clause_end = min((s for s, e in breaks if s >= end), default=len(text))
-        pseudo = [] if self.negation.pseudo_cues is None else [
-            (m.start(), m.end()) for m in self.negation.pseudo_cues.finditer(
-                text, clause_start, clause_end)]
+        pseudo = (
+            []
+            if self.negation.pseudo_cues is None
+            else [
+                (m.start(), m.end())
+                for m in self.negation.pseudo_cues.finditer(text, clause_start, clause_end)
+            ]
+        )
         window = self.negation.window
 
         def real(match: re.Match[str]) -> bool:
@@ -280,8 +303,7 @@ class Classifier:
         return None
 
     def label(self, category_id: str) -> str:
-        return next((c.label for c in self.rules.categories if c.id == category_id),
-                    category_id)
+        return next((c.label for c in self.rules.categories if c.id == category_id), category_id)
 
 
 def matching_rules(rules: list[TextRule], text: str) -> list[str]:

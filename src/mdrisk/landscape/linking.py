@@ -48,28 +48,35 @@ class DeviceIndex:
     def companies(self, name: str) -> frozenset[str]:
         return self.aliases.resolve(name)
 
-    def link(self, submissions: list[str], product_codes: list[str],
-             makers: list[str]) -> DeviceLink | None:
+    def link(
+        self, submissions: list[str], product_codes: list[str], makers: list[str]
+    ) -> DeviceLink | None:
         """How a record (citing ``submissions`` link keys, ``product_codes`` and ``makers``)
         ties to AI devices, or None."""
-        named = sorted({device.submission for key in submissions
-                        for device in self.by_key.get(key, [])})
+        named = sorted(
+            {device.submission for key in submissions for device in self.by_key.get(key, [])}
+        )
         if named:
             return DeviceLink(SUBMISSION, tuple(named))
         companies = {company for maker in makers for company in self.companies(maker)}
-        candidates = sorted({device.submission for code in product_codes
-                             for company in companies
-                             for device in self.by_code_company.get((code, company), [])})
+        candidates = sorted(
+            {
+                device.submission
+                for code in product_codes
+                for company in companies
+                for device in self.by_code_company.get((code, company), [])
+            }
+        )
         if candidates:
             return DeviceLink(MAKER_CODE, tuple(candidates))
         return None
 
 
-def company_relation(aliases: AliasTable, first: frozenset[str], second: frozenset[str]
-                     ) -> tuple[str, str, str] | None:
+def company_relation(
+    aliases: AliasTable, first: frozenset[str], second: frozenset[str]
+) -> tuple[str, str, str] | None:
     """("same company" | "related", id in first, id in second) or None."""
     found = aliases.link(first, second)
     if found is None:
         return None
-    return ("related" if found.kind == RELATED else "same company", found.query_id,
-            found.entry_id)
+    return ("related" if found.kind == RELATED else "same company", found.query_id, found.entry_id)

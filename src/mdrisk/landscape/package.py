@@ -19,10 +19,14 @@ def package_steps(landscape: Landscape, with_plots: bool = True) -> int:
     return 2 + (len(plot_names(landscape)) if with_plots else 0)
 
 
-def render_package(landscape: Landscape, with_plots: bool = True, rules_source: str = "",
-                   on_step: Callable[[str], None] | None = None
-                   ) -> tuple[dict[str, bytes], list[str]]:
+def render_package(
+    landscape: Landscape,
+    with_plots: bool = True,
+    rules_source: str = "",
+    on_step: Callable[[str], None] | None = None,
+) -> tuple[dict[str, bytes], list[str]]:
     """({relative file name: bytes}, notes for the user)."""
+
     def step(label: str) -> None:
         if on_step is not None:
             on_step(label)

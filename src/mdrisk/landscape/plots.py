@@ -37,8 +37,9 @@ def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise PlotsUnavailable("matplotlib is not installed; install it with "
-                               "pip install 'mdrisk[plots]'") from None
+        raise PlotsUnavailable(
+            "matplotlib is not installed; install it with pip install 'mdrisk[plots]'"
+        ) from None
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
@@ -46,8 +47,14 @@ def _pyplot() -> Any:
 
 
 # Set only while a plot is drawn and saved, so other matplotlib users are not affected.
-STYLE = {"svg.hashsalt": "mdrisk-landscape", "svg.fonttype": "path", "font.size": 9,
-         "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100}
+STYLE = {
+    "svg.hashsalt": "mdrisk-landscape",
+    "svg.fonttype": "path",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.dpi": 100,
+}
 
 
 def _save(plt: Any, figure: Any) -> tuple[bytes, bytes]:
@@ -73,11 +80,23 @@ def _label_bars(axis: Any, bars: Any, horizontal: bool = False) -> None:
         if not value:
             continue
         if horizontal:
-            axis.annotate(f"{value:,.0f}", (value, bar.get_y() + bar.get_height() / 2),
-                          xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+            axis.annotate(
+                f"{value:,.0f}",
+                (value, bar.get_y() + bar.get_height() / 2),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
         else:
-            axis.annotate(f"{value:,.0f}", (bar.get_x() + bar.get_width() / 2, value),
-                          xytext=(0, 2), textcoords="offset points", ha="center", fontsize=7)
+            axis.annotate(
+                f"{value:,.0f}",
+                (bar.get_x() + bar.get_width() / 2, value),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+            )
 
 
 def _devices_by_year(plt: Any, landscape: Landscape) -> Any:
@@ -89,17 +108,31 @@ def _devices_by_year(plt: Any, landscape: Landscape) -> Any:
     figure, axis = plt.subplots(figsize=SIZE, layout="constrained")
     bottom = [0] * len(labels)
     for colour, panel in zip(PALETTE, panels, strict=False):
-        values = ([sum(row.by_panel[panel] for row in early)] if early else []) + \
-            [row.by_panel[panel] for row in later]
+        values = ([sum(row.by_panel[panel] for row in early)] if early else []) + [
+            row.by_panel[panel] for row in later
+        ]
         axis.bar(labels, values, bottom=bottom, color=colour, label=panel, width=0.75)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     for position, total in enumerate(bottom):
-        axis.annotate(f"{total}", (position, total), xytext=(0, 2), textcoords="offset points",
-                      ha="center", fontsize=7)
+        axis.annotate(
+            f"{total}",
+            (position, total),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+        )
     last = landscape.headline.last_decision
     if last is not None and (last.month, last.day) < (12, 1) and later:
-        axis.annotate(f"to {last:%d %b}", (len(labels) - 1, bottom[-1]), xytext=(0, 12),
-                      textcoords="offset points", ha="center", fontsize=7, color="#555")
+        axis.annotate(
+            f"to {last:%d %b}",
+            (len(labels) - 1, bottom[-1]),
+            xytext=(0, 12),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+            color="#555",
+        )
     _title(figure, TITLES["ai-devices-by-year"])
     axis.set_ylabel("devices")
     axis.tick_params(axis="x", labelsize=8)
@@ -109,8 +142,9 @@ def _devices_by_year(plt: Any, landscape: Landscape) -> Any:
     return figure
 
 
-def _horizontal(plt: Any, title: str, labels: list[str], values: list[float], xlabel: str,
-                note: str = "") -> Any:
+def _horizontal(
+    plt: Any, title: str, labels: list[str], values: list[float], xlabel: str, note: str = ""
+) -> Any:
     figure, axis = plt.subplots(figsize=SIZE, layout="constrained")
     wrapped = ["\n".join(textwrap.wrap(label, 34)) for label in labels]
     bars = axis.barh(wrapped[::-1], values[::-1], color=ACCENT)
@@ -143,21 +177,31 @@ def _devices_by_panel(plt: Any, landscape: Landscape) -> Any:
 def _report_timing(plt: Any, landscape: Landscape) -> Any:
     rows = landscape.report_timing
     figure, axis = plt.subplots(figsize=SIZE, layout="constrained")
-    bars = axis.bar([row.window for row in rows], [row.records for row in rows], color=ACCENT,
-                    width=0.7)
+    bars = axis.bar(
+        [row.window for row in rows], [row.records for row in rows], color=ACCENT, width=0.7
+    )
     for bar, row in zip(bars, rows, strict=True):
-        axis.annotate(f"{row.records}\n({row.cumulative_share:.0%})",
-                      (bar.get_x() + bar.get_width() / 2, bar.get_height()), xytext=(0, 2),
-                      textcoords="offset points", ha="center", fontsize=8)
+        axis.annotate(
+            f"{row.records}\n({row.cumulative_share:.0%})",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
     _title(figure, TITLES["report-timing"])
     axis.set_ylabel("reports")
     axis.set_xlabel("time from the decision to the date FDA received the report")
     axis.tick_params(axis="x", labelsize=8)
     axis.set_ylim(0, max(row.records for row in rows) * 1.3)
-    devices = landscape.headline.devices_with_reports + \
-        landscape.headline.devices_with_reports_other
-    _note(figure, f"{landscape.headline.reports_linked} reports on {devices} AI-enabled "
-          "devices; in brackets: share of all reports received by then.")
+    devices = (
+        landscape.headline.devices_with_reports + landscape.headline.devices_with_reports_other
+    )
+    _note(
+        figure,
+        f"{landscape.headline.reports_linked} reports on {devices} AI-enabled "
+        "devices; in brackets: share of all reports received by then.",
+    )
     return figure
 
 
@@ -172,16 +216,35 @@ def _advisories_by_year(plt: Any, landscape: Landscape) -> Any:
     table_only = [row.count - c for row, c in zip(rows, with_csaf, strict=True)]
     figure, axis = plt.subplots(figsize=SIZE, layout="constrained")
     axis.bar(labels, with_csaf, color=ACCENT, label="with CSAF document", width=0.7)
-    axis.bar(labels, table_only, bottom=with_csaf, color=PALETTE[1],
-             label="ICS Advisory Project table only", width=0.7)
+    axis.bar(
+        labels,
+        table_only,
+        bottom=with_csaf,
+        color=PALETTE[1],
+        label="ICS Advisory Project table only",
+        width=0.7,
+    )
     for position, row in enumerate(rows):
-        axis.annotate(str(row.count), (position, row.count), xytext=(0, 2),
-                      textcoords="offset points", ha="center", fontsize=8)
+        axis.annotate(
+            str(row.count),
+            (position, row.count),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
     published = [a.published for a in landscape.advisories if a.published is not None]
     last = max(published) if published else None
     if last is not None and (last.month, last.day) < (12, 1) and str(last.year) == labels[-1]:
-        axis.annotate(f"to {last:%d %b}", (len(labels) - 1, rows[-1].count), xytext=(0, 12),
-                      textcoords="offset points", ha="center", fontsize=7, color="#555")
+        axis.annotate(
+            f"to {last:%d %b}",
+            (len(labels) - 1, rows[-1].count),
+            xytext=(0, 12),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+            color="#555",
+        )
     _title(figure, TITLES["advisories-by-year"])
     axis.set_ylabel("advisories (ICSMA)")
     axis.tick_params(axis="x", labelsize=8)
@@ -194,10 +257,15 @@ def _advisories_by_cwe(plt: Any, landscape: Landscape) -> Any:
     rows = landscape.advisories_by_cwe[:10]
     labels = [f"{row.cwe} {short_cwe_name(row.name)}".strip() for row in rows]
     shortened = [label if len(label) <= 70 else label[:68] + "…" for label in labels]
-    return _horizontal(plt, TITLES["advisories-by-cwe"], shortened,
-                       [float(row.advisories) for row in rows], "advisories naming the CWE",
-                       note=f"Of {landscape.headline.advisories} advisories; one advisory can "
-                            "name several weaknesses.")
+    return _horizontal(
+        plt,
+        TITLES["advisories-by-cwe"],
+        shortened,
+        [float(row.advisories) for row in rows],
+        "advisories naming the CWE",
+        note=f"Of {landscape.headline.advisories} advisories; one advisory can "
+        "name several weaknesses.",
+    )
 
 
 def short_cwe_name(name: str) -> str:
@@ -210,10 +278,14 @@ def short_cwe_name(name: str) -> str:
 def _advisories_by_device_class(plt: Any, landscape: Landscape) -> Any:
     rows = [row for row in landscape.advisories_by_device_class if row.count]
     labels = [f"{row.label} ({row.share:.0%})" for row in rows]
-    return _horizontal(plt, TITLES["advisories-by-device-class"], labels,
-                       [float(row.count) for row in rows], "advisories",
-                       note="Keyword rules on titles and product names; an advisory can "
-                            "fall in several classes.")
+    return _horizontal(
+        plt,
+        TITLES["advisories-by-device-class"],
+        labels,
+        [float(row.count) for row in rows],
+        "advisories",
+        note="Keyword rules on titles and product names; an advisory can fall in several classes.",
+    )
 
 
 PLOTS: dict[str, Callable[[Any, Landscape], Any]] = {
@@ -227,12 +299,16 @@ PLOTS: dict[str, Callable[[Any, Landscape], Any]] = {
 
 
 def _has_data(name: str, landscape: Landscape) -> bool:
-    return bool({"ai-devices-by-year": landscape.devices_by_year,
-                 "ai-devices-by-panel": landscape.devices_by_panel,
-                 "report-timing": landscape.report_timing,
-                 "advisories-by-year": landscape.advisories_by_year,
-                 "advisories-by-cwe": landscape.advisories_by_cwe,
-                 "advisories-by-device-class": landscape.advisories}[name])
+    return bool(
+        {
+            "ai-devices-by-year": landscape.devices_by_year,
+            "ai-devices-by-panel": landscape.devices_by_panel,
+            "report-timing": landscape.report_timing,
+            "advisories-by-year": landscape.advisories_by_year,
+            "advisories-by-cwe": landscape.advisories_by_cwe,
+            "advisories-by-device-class": landscape.advisories,
+        }[name]
+    )
 
 
 def plot_names(landscape: Landscape) -> list[str]:

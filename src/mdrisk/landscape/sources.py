@@ -55,8 +55,10 @@ CWE_DIR = "mitre-cwe"
 OPENFDA_DIR = "openfda"
 _OPENFDA_KINDS = (
     (re.compile(r'"mdr_report_key"\s*:'), OpenFdaEventImporter),
-    (re.compile(r'"(res_event_number|product_res_number|recalling_firm)"\s*:'),
-     OpenFdaRecallImporter),
+    (
+        re.compile(r'"(res_event_number|product_res_number|recalling_firm)"\s*:'),
+        OpenFdaRecallImporter,
+    ),
     (re.compile(r'"k_number"\s*:'), OpenFdaClearanceImporter),
 )
 
@@ -129,8 +131,9 @@ def _device_list(corpus: Corpus) -> None:
     corpus.devices = devices
 
 
-def _merge_enriched(corpus: Corpus, devices: list[AIDevice], enriched: list[AIDevice],
-                    enriched_label: str) -> list[AIDevice]:
+def _merge_enriched(
+    corpus: Corpus, devices: list[AIDevice], enriched: list[AIDevice], enriched_label: str
+) -> list[AIDevice]:
     """The XML's devices with the JSON's received dates and summary links; a device in one
     list and not the other is noted."""
     by_submission = {device.submission: device for device in enriched}
@@ -139,15 +142,28 @@ def _merge_enriched(corpus: Corpus, devices: list[AIDevice], enriched: list[AIDe
     for device in devices:
         extra = by_submission.get(device.submission)
         if extra is None:
-            corpus.notes.append(DataNote(file=enriched_label, record=device.submission,
-                                         message="in the XML list but not in the JSON"))
+            corpus.notes.append(
+                DataNote(
+                    file=enriched_label,
+                    record=device.submission,
+                    message="in the XML list but not in the JSON",
+                )
+            )
             merged.append(device)
             continue
-        merged.append(device.model_copy(update={"received_date": extra.received_date,
-                                                "summary_url": extra.summary_url}))
+        merged.append(
+            device.model_copy(
+                update={"received_date": extra.received_date, "summary_url": extra.summary_url}
+            )
+        )
     for submission in sorted(set(by_submission) - listed):
-        corpus.notes.append(DataNote(file=enriched_label, record=submission,
-                                     message="in the JSON list but not in the XML; left out"))
+        corpus.notes.append(
+            DataNote(
+                file=enriched_label,
+                record=submission,
+                message="in the JSON list but not in the XML; left out",
+            )
+        )
     return merged
 
 
@@ -157,8 +173,7 @@ def _may_2024(corpus: Corpus) -> None:
         _absent(corpus, "FDA AI-enabled device list, May 2024 (CSV)", AI_CSV_MAY_2024)
         return
     corpus.may_2024_list = FdaAiCsvImporter().parse(path).records
-    _present(corpus, "FDA AI-enabled device list, May 2024 (CSV)", path,
-             len(corpus.may_2024_list))
+    _present(corpus, "FDA AI-enabled device list, May 2024 (CSV)", path, len(corpus.may_2024_list))
     if not corpus.devices:
         corpus.devices = corpus.may_2024_list
         corpus.device_list_file = label(path)
@@ -168,8 +183,12 @@ def _babic(corpus: Corpus) -> None:
     devices, events = corpus.data_dir / BABIC_DEVICES, corpus.data_dir / BABIC_EVENTS
     if devices.is_file():
         corpus.coverage = BabicDevicesImporter().parse(devices).records
-        _present(corpus, "AI/ML 510(k) devices searched in MAUDE (Babic et al.)", devices,
-                 len(corpus.coverage))
+        _present(
+            corpus,
+            "AI/ML 510(k) devices searched in MAUDE (Babic et al.)",
+            devices,
+            len(corpus.coverage),
+        )
     else:
         _absent(corpus, "AI/ML 510(k) devices searched in MAUDE (Babic et al.)", BABIC_DEVICES)
     if events.is_file():
@@ -187,8 +206,11 @@ def openfda_files(folders: list[Path]) -> list[Path]:
         if folder.is_file():
             files.add(folder)
         elif folder.is_dir():
-            files.update(path for path in folder.rglob("*.json") if path.is_file()
-                         and not path.name.startswith("."))
+            files.update(
+                path
+                for path in folder.rglob("*.json")
+                if path.is_file() and not path.name.startswith(".")
+            )
     return sorted(files)
 
 
@@ -208,10 +230,17 @@ def _openfda(corpus: Corpus, path: Path) -> None:
                 corpus.clearances += parsed.records  # type: ignore[arg-type]
             _present(corpus, importer.description, path, len(parsed.records))
             return
-    raise InputError(str(path), [Problem(
-        "not an openFDA device event, recall or 510(k) file (no mdr_report_key, "
-        "res_event_number or k_number in its first records)", field="results",
-        fix="keep only openFDA device JSON in the openFDA folder")])
+    raise InputError(
+        str(path),
+        [
+            Problem(
+                "not an openFDA device event, recall or 510(k) file (no mdr_report_key, "
+                "res_event_number or k_number in its first records)",
+                field="results",
+                fix="keep only openFDA device JSON in the openFDA folder",
+            )
+        ],
+    )
 
 
 def _csaf(corpus: Corpus, files: list[Path]) -> None:
@@ -219,8 +248,13 @@ def _csaf(corpus: Corpus, files: list[Path]) -> None:
     for path in files:
         corpus.csaf += importer.parse(path).records
     if files:
-        corpus.sources.append(SourceInfo("CISA medical advisories (CSAF 2.0)",
-                                         f"{CSAF_DIR}/ ({len(files)} files)", len(corpus.csaf)))
+        corpus.sources.append(
+            SourceInfo(
+                "CISA medical advisories (CSAF 2.0)",
+                f"{CSAF_DIR}/ ({len(files)} files)",
+                len(corpus.csaf),
+            )
+        )
     else:
         _absent(corpus, "CISA medical advisories (CSAF 2.0)", CSAF_DIR)
 
@@ -268,35 +302,54 @@ def read_device_list(data_dir: Path) -> list[AIDevice]:
 def load_steps(data_dir: Path, openfda: list[Path] | None = None) -> list[LoadStep]:
     """Every step of reading ``data_dir`` (and the openFDA folders), in order."""
     folders = [data_dir / OPENFDA_DIR] + list(openfda or [])
-    steps = [LoadStep("FDA AI-enabled device list", _device_list),
-             LoadStep("FDA list of May 2024", _may_2024),
-             LoadStep("MAUDE reports (Babic et al.)", _babic)]
-    steps += [LoadStep(f"openFDA {path.name}", lambda corpus, path=path: _openfda(corpus, path))
-              for path in openfda_files(folders)]
-    csaf_files = sorted((data_dir / CSAF_DIR).glob("*/*.json")) + \
-        sorted((data_dir / CSAF_DIR).glob("*.json"))
-    steps += [LoadStep("CISA medical advisories (CSAF)",
-                       lambda corpus: _csaf(corpus, csaf_files)),
-              LoadStep("ICS advisory table", _ics_table),
-              LoadStep("KEV catalog", _kev),
-              LoadStep("CWE names", _cwe)]
+    steps = [
+        LoadStep("FDA AI-enabled device list", _device_list),
+        LoadStep("FDA list of May 2024", _may_2024),
+        LoadStep("MAUDE reports (Babic et al.)", _babic),
+    ]
+    steps += [
+        LoadStep(f"openFDA {path.name}", lambda corpus, path=path: _openfda(corpus, path))
+        for path in openfda_files(folders)
+    ]
+    csaf_files = sorted((data_dir / CSAF_DIR).glob("*/*.json")) + sorted(
+        (data_dir / CSAF_DIR).glob("*.json")
+    )
+    steps += [
+        LoadStep("CISA medical advisories (CSAF)", lambda corpus: _csaf(corpus, csaf_files)),
+        LoadStep("ICS advisory table", _ics_table),
+        LoadStep("KEV catalog", _kev),
+        LoadStep("CWE names", _cwe),
+    ]
     return steps
 
 
-def load_corpus(data_dir: Path, openfda: list[Path] | None = None,
-                on_step: Callable[[str], None] | None = None) -> Corpus:
+def load_corpus(
+    data_dir: Path, openfda: list[Path] | None = None, on_step: Callable[[str], None] | None = None
+) -> Corpus:
     """Read everything; ``on_step(label)`` is called before each step."""
     if not data_dir.is_dir():
-        raise InputError(str(data_dir), [Problem(
-            "the data folder does not exist", fix="give --data DIR or set MDRISK_DATA_DIR")])
+        raise InputError(
+            str(data_dir),
+            [
+                Problem(
+                    "the data folder does not exist", fix="give --data DIR or set MDRISK_DATA_DIR"
+                )
+            ],
+        )
     corpus = Corpus(data_dir)
     for step in load_steps(data_dir, openfda):
         if on_step is not None:
             on_step(step.label)
         step.run(corpus)
     if not any(source.present for source in corpus.sources):
-        raise InputError(str(data_dir), [Problem(
-            "none of the landscape's sources is in this folder (looked for "
-            f"{AI_XML}, {BABIC_EVENTS}, {CSAF_DIR}/, {ICS_TABLE}, {KEV}, ...)",
-            fix="point --data at the shared public data folder (../shared/data)")])
+        raise InputError(
+            str(data_dir),
+            [
+                Problem(
+                    "none of the landscape's sources is in this folder (looked for "
+                    f"{AI_XML}, {BABIC_EVENTS}, {CSAF_DIR}/, {ICS_TABLE}, {KEV}, ...)",
+                    fix="point --data at the shared public data folder (../shared/data)",
+                )
+            ],
+        )
     return corpus

@@ -44,11 +44,17 @@ from mdrisk.kb.sync.errors import (
 )
 
 BASE_URL = "https://api.fda.gov"
-ENDPOINTS = {"device-event": "device/event.json", "device-recall": "device/recall.json",
-             "device-510k": "device/510k.json"}
+ENDPOINTS = {
+    "device-event": "device/event.json",
+    "device-recall": "device/recall.json",
+    "device-510k": "device/510k.json",
+}
 # The product-code field of each endpoint, for searches built from the AI device list.
-PRODUCT_CODE_FIELDS = {"device-event": "device.device_report_product_code",
-                       "device-recall": "product_code", "device-510k": "product_code"}
+PRODUCT_CODE_FIELDS = {
+    "device-event": "device.device_report_product_code",
+    "device-recall": "product_code",
+    "device-510k": "product_code",
+}
 KEY_ENV = "OPENFDA_API_KEY"
 PAGE_LIMIT = 1000
 SKIP_MAX = 25000
@@ -81,8 +87,11 @@ class Budget:
         self.used = 0
         try:
             saved = json.loads(path.read_text("utf-8"))
-            if isinstance(saved, dict) and saved.get("day") == self.day \
-                    and isinstance(saved.get("requests"), int):
+            if (
+                isinstance(saved, dict)
+                and saved.get("day") == self.day
+                and isinstance(saved.get("requests"), int)
+            ):
                 self.used = max(0, saved["requests"])
         except (OSError, ValueError):
             pass
@@ -95,19 +104,28 @@ class Budget:
         if self.today().isoformat() != self.day:
             self.day, self.used = self.today().isoformat(), 0
         if self.used >= self.per_day:
-            raise SyncError(f"the daily budget of {self.per_day:,} openFDA requests is spent; "
-                            f"run again tomorrow (UTC) or set {KEY_ENV} for 120,000 a day")
+            raise SyncError(
+                f"the daily budget of {self.per_day:,} openFDA requests is spent; "
+                f"run again tomorrow (UTC) or set {KEY_ENV} for 120,000 a day"
+            )
         self.used += 1
-        write_bytes_atomic(self.path, json.dumps({"day": self.day, "requests": self.used})
-                           .encode())
+        write_bytes_atomic(self.path, json.dumps({"day": self.day, "requests": self.used}).encode())
 
 
 class OpenFdaSync:
-    def __init__(self, client: HttpClient, out_dir: Path, *, base_url: str = BASE_URL,
-                 api_key: str | None = None, page_limit: int = PAGE_LIMIT,
-                 per_minute: int = PER_MINUTE, per_day: int | None = None,
-                 skip_max: int = SKIP_MAX,
-                 today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date()) -> None:
+    def __init__(
+        self,
+        client: HttpClient,
+        out_dir: Path,
+        *,
+        base_url: str = BASE_URL,
+        api_key: str | None = None,
+        page_limit: int = PAGE_LIMIT,
+        per_minute: int = PER_MINUTE,
+        per_day: int | None = None,
+        skip_max: int = SKIP_MAX,
+        today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+    ) -> None:
         if not 1 <= page_limit <= PAGE_LIMIT:
             raise ValueError(f"page_limit must be 1..{PAGE_LIMIT}")
         self.client = client
@@ -120,12 +138,14 @@ class OpenFdaSync:
         daily = per_day or (PER_DAY_WITH_KEY if self.api_key else PER_DAY_WITHOUT_KEY)
         self.budget = Budget(out_dir / BUDGET_FILE, daily, today)
 
-    def fetch(self, endpoint: str, search: str, sort: str | None = None,
-              progress: Progress | None = None) -> Fetched:
+    def fetch(
+        self, endpoint: str, search: str, sort: str | None = None, progress: Progress | None = None
+    ) -> Fetched:
         """Every record of ``search`` on ``endpoint``; SyncError when that cannot be done."""
         if endpoint not in ENDPOINTS:
-            raise SyncError(f"unknown openFDA endpoint {endpoint}; choose from "
-                            f"{', '.join(ENDPOINTS)}")
+            raise SyncError(
+                f"unknown openFDA endpoint {endpoint}; choose from {', '.join(ENDPOINTS)}"
+            )
         url = f"{self.base_url}/{ENDPOINTS[endpoint]}"
         params: dict[str, object] = {"search": search, "limit": self.page_limit}
         if sort:
@@ -135,13 +155,21 @@ class OpenFdaSync:
             return Fetched(endpoint, search, 0, requests=1)
         page, response = first
         total = _total(page, url)
-        found = Fetched(endpoint, search, total, list(_results(page, url)), 1,
-                        str(_meta(page).get("last_updated", "")))
+        found = Fetched(
+            endpoint,
+            search,
+            total,
+            list(_results(page, url)),
+            1,
+            str(_meta(page).get("last_updated", "")),
+        )
         pages = math.ceil(total / self.page_limit)
         if pages - 1 > self.budget.left:
-            raise SyncError(f"{endpoint} '{search}' has {total:,} records: {pages:,} requests, "
-                            f"{self.budget.left:,} left today; narrow the search or set "
-                            f"{KEY_ENV}")
+            raise SyncError(
+                f"{endpoint} '{search}' has {total:,} records: {pages:,} requests, "
+                f"{self.budget.left:,} left today; narrow the search or set "
+                f"{KEY_ENV}"
+            )
         if progress:
             progress(len(found.records), total)
         if total > self.skip_max + self.page_limit:
@@ -159,12 +187,13 @@ class OpenFdaSync:
                 if progress:
                     progress(len(found.records), total)
         if len(found.records) != total:
-            raise SyncError(f"openFDA returned {len(found.records):,} of the {total:,} records "
-                            f"of {endpoint} '{search}'; nothing was written, try again")
+            raise SyncError(
+                f"openFDA returned {len(found.records):,} of the {total:,} records "
+                f"of {endpoint} '{search}'; nothing was written, try again"
+            )
         return found
 
-    def _follow_links(self, found: Fetched, response: Response, progress: Progress | None
-                      ) -> None:
+    def _follow_links(self, found: Fetched, response: Response, progress: Progress | None) -> None:
         seen: set[str] = set()
         while len(found.records) < found.total:
             link = _next_link(response.headers.get("link", ""))
@@ -185,8 +214,9 @@ class OpenFdaSync:
             if progress:
                 progress(len(found.records), found.total)
 
-    def _page(self, url: str, params: dict[str, object] | None
-              ) -> tuple[dict[str, Any], Response] | None:
+    def _page(
+        self, url: str, params: dict[str, object] | None
+    ) -> tuple[dict[str, Any], Response] | None:
         """One page as JSON, or None for openFDA's 404 NOT_FOUND (no match)."""
         if params is not None and self.api_key:
             params = {**params, "api_key": self.api_key}
@@ -198,16 +228,21 @@ class OpenFdaSync:
                 return None
             raise SyncError(_without_key(str(error), self.api_key)) from None
         except Unreachable as error:
-            raise SyncError(f"cannot reach {error.host}: 'mdrisk landscape sync' needs the "
-                            "network; everything else works offline") from None
+            raise SyncError(
+                f"cannot reach {error.host}: 'mdrisk landscape sync' needs the "
+                "network; everything else works offline"
+            ) from None
         except ConnectionLost as error:
-            raise SyncError(f"connection to {error.host} lost ({error.reason}); run "
-                            "'mdrisk landscape sync' again later") from None
+            raise SyncError(
+                f"connection to {error.host} lost ({error.reason}); run "
+                "'mdrisk landscape sync' again later"
+            ) from None
         try:
             page = json.loads(response.body)
         except ValueError:
-            raise UnexpectedContent(f"{urlsplit(url).netloc} sent something that is not JSON "
-                                    "for an openFDA page") from None
+            raise UnexpectedContent(
+                f"{urlsplit(url).netloc} sent something that is not JSON for an openFDA page"
+            ) from None
         if not isinstance(page, dict):
             raise UnexpectedContent("an openFDA page is not a JSON object")
         return page, response
@@ -216,14 +251,21 @@ class OpenFdaSync:
         """The records as one openFDA-style file; returns its path."""
         path = self.out_dir / found.endpoint / f"{name or slug(found.search)}.json"
         envelope = {
-            "meta": {"last_updated": found.last_updated,
-                     "results": {"skip": 0, "limit": len(found.records),
-                                 "total": len(found.records)},
-                     "mdrisk_sync": {"endpoint": found.endpoint, "search": found.search,
-                                     "requests": found.requests, "paging": found.paging}},
-            "results": found.records}
-        write_bytes_atomic(path, json.dumps(envelope, indent=1, sort_keys=True,
-                                            ensure_ascii=False).encode("utf-8"))
+            "meta": {
+                "last_updated": found.last_updated,
+                "results": {"skip": 0, "limit": len(found.records), "total": len(found.records)},
+                "mdrisk_sync": {
+                    "endpoint": found.endpoint,
+                    "search": found.search,
+                    "requests": found.requests,
+                    "paging": found.paging,
+                },
+            },
+            "results": found.records,
+        }
+        write_bytes_atomic(
+            path, json.dumps(envelope, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        )
         return path
 
 
@@ -236,16 +278,18 @@ def _total(page: dict[str, Any], url: str) -> int:
     results = _meta(page).get("results")
     total = results.get("total") if isinstance(results, dict) else None
     if not isinstance(total, int) or isinstance(total, bool) or total < 0:
-        raise UnexpectedContent(f"an openFDA page from {urlsplit(url).netloc} has no "
-                                "meta.results.total")
+        raise UnexpectedContent(
+            f"an openFDA page from {urlsplit(url).netloc} has no meta.results.total"
+        )
     return total
 
 
 def _results(page: dict[str, Any], url: str) -> list[dict[str, Any]]:
     results = page.get("results")
     if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
-        raise UnexpectedContent(f"an openFDA page from {urlsplit(url).netloc} has no "
-                                "results array of records")
+        raise UnexpectedContent(
+            f"an openFDA page from {urlsplit(url).netloc} has no results array of records"
+        )
     return results
 
 
@@ -268,5 +312,7 @@ def product_code_searches(endpoint: str, codes: list[str], per_search: int = 20)
     """Searches covering ``codes`` on ``endpoint``, ``per_search`` codes at a time."""
     field_name = PRODUCT_CODE_FIELDS[endpoint]
     ordered = sorted(set(codes))
-    return [f"{field_name}:({' OR '.join(ordered[start:start + per_search])})"
-            for start in range(0, len(ordered), per_search)]
+    return [
+        f"{field_name}:({' OR '.join(ordered[start : start + per_search])})"
+        for start in range(0, len(ordered), per_search)
+    ]

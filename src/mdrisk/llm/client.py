@@ -32,8 +32,12 @@ from mdrisk.llm.errors import (
 ResponseFormat = Literal["json_schema", "json_object_schema", "json_object", "none"]
 # Strongest first: a named JSON schema (OpenAI, vLLM, Ollama, llama-server), a schema inside a
 # json_object request (llama-cpp-python, llama-server), JSON without a schema, plain text.
-FORMAT_FALLBACK: tuple[ResponseFormat, ...] = ("json_schema", "json_object_schema",
-                                               "json_object", "none")
+FORMAT_FALLBACK: tuple[ResponseFormat, ...] = (
+    "json_schema",
+    "json_object_schema",
+    "json_object",
+    "none",
+)
 _FIRST_FORMAT: dict[str, ResponseFormat] = {"llamacpp": "json_object_schema"}
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -73,8 +77,7 @@ class ChatClient:
     ``sleep`` is how the client waits between retries (tests pass a recorder).
     """
 
-    def __init__(self, config: EndpointConfig,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, config: EndpointConfig, sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config
         self._sleep = sleep
         self._format: ResponseFormat = _FIRST_FORMAT.get(config.kind, "json_schema")
@@ -83,8 +86,9 @@ class ChatClient:
     def response_format(self) -> ResponseFormat:
         return self._format
 
-    def complete(self, messages: Sequence[Message], schema: OutputSchema | None = None
-                 ) -> ChatResult:
+    def complete(
+        self, messages: Sequence[Message], schema: OutputSchema | None = None
+    ) -> ChatResult:
         """The assistant's answer to ``messages``, asked to follow ``schema`` when given.
 
         Raises an LLMError subclass when no answer can be had.
@@ -106,14 +110,22 @@ class ChatClient:
             self._format = form
             return result
 
-    def _complete(self, messages: Sequence[Message], schema: OutputSchema | None,
-                  response_format: ResponseFormat) -> ChatResult:
+    def _complete(
+        self,
+        messages: Sequence[Message],
+        schema: OutputSchema | None,
+        response_format: ResponseFormat,
+    ) -> ChatResult:
         body = self._request_body(messages, schema, response_format)
         answer = self._post(body)
         return _chat_result(answer, response_format, self.config.display_url)
 
-    def _request_body(self, messages: Sequence[Message], schema: OutputSchema | None,
-                      response_format: ResponseFormat) -> dict[str, Any]:
+    def _request_body(
+        self,
+        messages: Sequence[Message],
+        schema: OutputSchema | None,
+        response_format: ResponseFormat,
+    ) -> dict[str, Any]:
         config = self.config
         body: dict[str, Any] = {
             "model": config.model,
@@ -129,16 +141,20 @@ class ChatClient:
 
     def _post(self, body: dict[str, Any]) -> Any:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "User-Agent": "mdrisk-llm"}
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "mdrisk-llm",
+        }
         if self.config.api_key:
             headers["Authorization"] = f"Bearer {self.config.api_key}"
         last_error: LLMError | None = None
         for attempt in range(self.config.retries + 1):
             if attempt:
                 self._sleep(_backoff(attempt, last_error))
-            request = urllib.request.Request(self.config.chat_url, data=data, headers=headers,
-                                             method="POST")
+            request = urllib.request.Request(
+                self.config.chat_url, data=data, headers=headers, method="POST"
+            )
             try:
                 return self._exchange(request)
             except EndpointUnreachable as error:
@@ -164,36 +180,48 @@ class ChatClient:
             retry_after = error.headers.get("Retry-After") if error.headers else None
             raise EndpointHTTPError(
                 f"the LLM endpoint {url} answered HTTP {error.code} {error.reason}"
-                + (f": {excerpt}" if excerpt else ""), error.code, excerpt,
-                _seconds(retry_after)) from None
+                + (f": {excerpt}" if excerpt else ""),
+                error.code,
+                excerpt,
+                _seconds(retry_after),
+            ) from None
         except urllib.error.URLError as error:
             if isinstance(error.reason, TimeoutError):
-                raise EndpointTimeout(f"the LLM endpoint {url} did not answer within "
-                                      f"{timeout:g} s") from None
-            raise EndpointUnreachable(f"cannot reach the LLM endpoint {url}: {error.reason} "
-                                      "(is the server running and the URL right?)") from None
+                raise EndpointTimeout(
+                    f"the LLM endpoint {url} did not answer within {timeout:g} s"
+                ) from None
+            raise EndpointUnreachable(
+                f"cannot reach the LLM endpoint {url}: {error.reason} "
+                "(is the server running and the URL right?)"
+            ) from None
         except TimeoutError:
-            raise EndpointTimeout(f"the LLM endpoint {url} did not answer within "
-                                  f"{timeout:g} s") from None
+            raise EndpointTimeout(
+                f"the LLM endpoint {url} did not answer within {timeout:g} s"
+            ) from None
         except (http.client.HTTPException, OSError) as error:
-            raise EndpointUnreachable(f"the connection to the LLM endpoint {url} broke: "
-                                      f"{type(error).__name__}: {error}") from None
+            raise EndpointUnreachable(
+                f"the connection to the LLM endpoint {url} broke: {type(error).__name__}: {error}"
+            ) from None
         if len(raw) > MAX_RESPONSE_BYTES:
-            raise EndpointBadResponse(f"the LLM endpoint {url} sent more than "
-                                      f"{MAX_RESPONSE_BYTES} bytes")
+            raise EndpointBadResponse(
+                f"the LLM endpoint {url} sent more than {MAX_RESPONSE_BYTES} bytes"
+            )
         try:
             return json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise EndpointBadResponse(
                 f"the LLM endpoint {url} answered with something that is not JSON "
                 f"(Content-Type '{content_type}'): {_excerpt(raw)} — is this an "
-                "OpenAI-compatible /v1 endpoint?") from None
+                "OpenAI-compatible /v1 endpoint?"
+            ) from None
 
 
 def _format_field(schema: OutputSchema, response_format: ResponseFormat) -> dict[str, Any]:
     if response_format == "json_schema":
-        return {"type": "json_schema",
-                "json_schema": {"name": schema.name, "schema": schema.schema, "strict": True}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": schema.name, "schema": schema.schema, "strict": True},
+        }
     if response_format == "json_object_schema":
         return {"type": "json_object", "schema": schema.schema}
     return {"type": "json_object"}
@@ -217,14 +245,20 @@ def _chat_result(answer: Any, response_format: ResponseFormat, url: str) -> Chat
         choice = answer["choices"][0]
         content = choice["message"]["content"]
     except (KeyError, IndexError, TypeError):
-        raise EndpointBadResponse(f"the LLM endpoint {url} answered JSON without "
-                                  "choices[0].message.content (not a chat completion)") from None
+        raise EndpointBadResponse(
+            f"the LLM endpoint {url} answered JSON without "
+            "choices[0].message.content (not a chat completion)"
+        ) from None
     if not isinstance(content, str):
         raise EndpointBadResponse(f"the LLM endpoint {url} answered without text content")
     served = answer.get("model") if isinstance(answer.get("model"), str) else None
     finish = choice.get("finish_reason") if isinstance(choice, dict) else None
-    return ChatResult(content=content, served_model=served, response_format=response_format,
-                      finish_reason=finish if isinstance(finish, str) else None)
+    return ChatResult(
+        content=content,
+        served_model=served,
+        response_format=response_format,
+        finish_reason=finish if isinstance(finish, str) else None,
+    )
 
 
 def _backoff(attempt: int, error: LLMError | None) -> float:

@@ -48,8 +48,9 @@ class EndpointConfig:
         if not self.model.strip():
             raise LLMConfigError("the model name is empty (set MDRISK_LLM_MODEL or --model)")
         if self.kind not in ENDPOINT_KINDS:
-            raise LLMConfigError(f"unknown endpoint kind '{self.kind}'; choose from "
-                                 f"{', '.join(ENDPOINT_KINDS)}")
+            raise LLMConfigError(
+                f"unknown endpoint kind '{self.kind}'; choose from {', '.join(ENDPOINT_KINDS)}"
+            )
         if not 0 < self.timeout <= 3600:
             raise LLMConfigError("the timeout must be between 0 and 3600 seconds")
         if not 0 <= self.retries <= 10:
@@ -79,20 +80,28 @@ class EndpointConfig:
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LLMConfigError(f"the endpoint URL '{url}' is not an http(s) URL with a host "
-                             "(example: http://127.0.0.1:8080/v1)")
+        raise LLMConfigError(
+            f"the endpoint URL '{url}' is not an http(s) URL with a host "
+            "(example: http://127.0.0.1:8080/v1)"
+        )
     if parts.username or parts.password:
-        raise LLMConfigError("the endpoint URL holds credentials; put the key in "
-                             "MDRISK_LLM_API_KEY instead")
+        raise LLMConfigError(
+            "the endpoint URL holds credentials; put the key in MDRISK_LLM_API_KEY instead"
+        )
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
-    "timeout": float, "retries": int, "temperature": float, "seed": int, "max_tokens": int,
+    "timeout": float,
+    "retries": int,
+    "temperature": float,
+    "seed": int,
+    "max_tokens": int,
 }
 
 
-def endpoint_from(overrides: Mapping[str, Any] | None = None,
-                  env: Mapping[str, str] | None = None) -> EndpointConfig:
+def endpoint_from(
+    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> EndpointConfig:
     """The endpoint from flags (``overrides``; None values are ignored) over the environment.
 
     Raises LLMConfigError when no endpoint is configured or a value is malformed.
@@ -111,12 +120,15 @@ def endpoint_from(overrides: Mapping[str, Any] | None = None,
         try:
             values[name] = parse(raw)
         except ValueError:
-            raise LLMConfigError(f"{ENV_PREFIX}{name.upper()}='{raw}' is not a valid "
-                                 f"{parse.__name__}") from None
+            raise LLMConfigError(
+                f"{ENV_PREFIX}{name.upper()}='{raw}' is not a valid {parse.__name__}"
+            ) from None
     missing = [name for name in ("base_url", "model") if not values.get(name)]
     if missing:
         raise EndpointNotConfigured(
-            "no LLM endpoint configured: set " +
-            " and ".join(f"{ENV_PREFIX}{name.upper()} (or --{name.replace('_', '-')})"
-                         for name in missing))
+            "no LLM endpoint configured: set "
+            + " and ".join(
+                f"{ENV_PREFIX}{name.upper()} (or --{name.replace('_', '-')})" for name in missing
+            )
+        )
     return EndpointConfig(**values)

@@ -45,14 +45,23 @@ def sha256_text(text: str) -> str:
 
 def _feedback(prompt: GroundedPrompt, reasons: list[str]) -> Message:
     shape = prompt.task.shape.replace("{subject}", prompt.subject)
-    return Message("user", "Your answer was rejected: " + "; ".join(reasons) +
-                   f". Answer again with one JSON object of the shape {shape}, citing only "
-                   "ids listed under ALLOWED IDS.")
+    return Message(
+        "user",
+        "Your answer was rejected: "
+        + "; ".join(reasons)
+        + f". Answer again with one JSON object of the shape {shape}, citing only "
+        "ids listed under ALLOWED IDS.",
+    )
 
 
-def ask(client: ChatClient, prompt: GroundedPrompt, call_id: str,
-        max_attempts: int = DEFAULT_ATTEMPTS, now: Callable[[], str] = utc_now,
-        schema: OutputSchema | None = None) -> Outcome:
+def ask(
+    client: ChatClient,
+    prompt: GroundedPrompt,
+    call_id: str,
+    max_attempts: int = DEFAULT_ATTEMPTS,
+    now: Callable[[], str] = utc_now,
+    schema: OutputSchema | None = None,
+) -> Outcome:
     """Put ``prompt`` to the endpoint until an answer is accepted or the attempts run out.
 
     ``schema`` replaces the prompt's answer schema sent to the endpoint (the validator still
@@ -69,35 +78,57 @@ def ask(client: ChatClient, prompt: GroundedPrompt, call_id: str,
         verdict = judge(prompt, result.content)
         response_sha = sha256_text(result.content)
         record = dict(
-            id=call_id, task=prompt.task.name, subject=prompt.subject, model=config.model,
-            served_model=result.served_model, endpoint_kind=config.kind,
-            endpoint=config.display_url, response_format=result.response_format,
-            prompt_sha256=prompt.sha256, response_sha256=response_sha,
-            temperature=config.temperature, seed=config.seed, attempts=attempt)
+            id=call_id,
+            task=prompt.task.name,
+            subject=prompt.subject,
+            model=config.model,
+            served_model=result.served_model,
+            endpoint_kind=config.kind,
+            endpoint=config.display_url,
+            response_format=result.response_format,
+            prompt_sha256=prompt.sha256,
+            response_sha256=response_sha,
+            temperature=config.temperature,
+            seed=config.seed,
+            attempts=attempt,
+        )
         if verdict.answer is not None:
             enrichment = LLMEnrichment(
-                id=call_id, task=prompt.task.name, subject=prompt.subject,
+                id=call_id,
+                task=prompt.task.name,
+                subject=prompt.subject,
                 content=verdict.answer.model_dump(mode="json"),
-                cited_ids=list(verdict.cited_ids), model=config.model,
-                endpoint_kind=config.kind, prompt_sha256=prompt.sha256,
-                response_sha256=response_sha, temperature=config.temperature, seed=config.seed)
-            call = LLMCall(status="accepted", time=now(), problems=problems,
-                           unknown_ids=list(unknown), **record)
+                cited_ids=list(verdict.cited_ids),
+                model=config.model,
+                endpoint_kind=config.kind,
+                prompt_sha256=prompt.sha256,
+                response_sha256=response_sha,
+                temperature=config.temperature,
+                seed=config.seed,
+            )
+            call = LLMCall(
+                status="accepted",
+                time=now(),
+                problems=problems,
+                unknown_ids=list(unknown),
+                **record,
+            )
             return Outcome(call, enrichment)
         reasons = list(verdict.problems)
         if result.finish_reason == "length":
             reasons.append("the answer was cut off at the token limit: write less")
         problems += [f"attempt {attempt}: {reason}" for reason in reasons]
         unknown.update(dict.fromkeys(verdict.unknown_ids))
-        messages += [Message("assistant", result.content[:_ECHO_LIMIT]),
-                     _feedback(prompt, reasons)]
-    call = LLMCall(status="rejected", time=now(), problems=problems, unknown_ids=list(unknown),
-                   **record)
+        messages += [Message("assistant", result.content[:_ECHO_LIMIT]), _feedback(prompt, reasons)]
+    call = LLMCall(
+        status="rejected", time=now(), problems=problems, unknown_ids=list(unknown), **record
+    )
     return Outcome(call, None)
 
 
-def prompts_for(assessment: Assessment, task_name: str, subjects: Sequence[str] = (),
-                limit: int = 3) -> list[GroundedPrompt]:
+def prompts_for(
+    assessment: Assessment, task_name: str, subjects: Sequence[str] = (), limit: int = 3
+) -> list[GroundedPrompt]:
     """The prompts for a task: the named subjects, or the first ``limit`` attack scenarios
     (loss scenarios when the assessment has none).
 
@@ -106,21 +137,30 @@ def prompts_for(assessment: Assessment, task_name: str, subjects: Sequence[str] 
     task = TASKS[task_name]
     if task_name == "model_draft_review":
         if any(subject != "device" for subject in subjects):
-            raise UnknownSubject("model_draft_review is about the whole device; give no "
-                                 "subject (or 'device')")
-        return [build_prompt(task, model_review_facts(assessment.device_model(),
-                                                      list(assessment.checks)))]
+            raise UnknownSubject(
+                "model_draft_review is about the whole device; give no subject (or 'device')"
+            )
+        return [
+            build_prompt(
+                task, model_review_facts(assessment.device_model(), list(assessment.checks))
+            )
+        ]
     # Attack scenarios are ranked by exploitability: the first are the ones worth narrating.
     ranked = [s.id for s in assessment.scenarios] or sorted(
-        (s.id for s in assessment.loss_scenarios), key=natural)
+        (s.id for s in assessment.loss_scenarios), key=natural
+    )
     chosen = list(dict.fromkeys(subjects)) or ranked[:limit]
     return [build_prompt(task, scenario_facts(assessment, subject)) for subject in chosen]
 
 
-def enrich(assessment: Assessment, client: ChatClient, prompts: Iterable[GroundedPrompt],
-           max_attempts: int = DEFAULT_ATTEMPTS, now: Callable[[], str] = utc_now,
-           on_outcome: Callable[[Outcome], None] | None = None
-           ) -> tuple[Assessment, list[Outcome]]:
+def enrich(
+    assessment: Assessment,
+    client: ChatClient,
+    prompts: Iterable[GroundedPrompt],
+    max_attempts: int = DEFAULT_ATTEMPTS,
+    now: Callable[[], str] = utc_now,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> tuple[Assessment, list[Outcome]]:
     """A copy of ``assessment`` with the accepted answers added and every call recorded.
 
     An accepted answer replaces an earlier enrichment of the same task and subject; call ids
@@ -140,8 +180,10 @@ def enrich(assessment: Assessment, client: ChatClient, prompts: Iterable[Grounde
     kept = [e for e in assessment.llm_enrichments if (e.task, e.subject) not in replaced]
     enrichments = sorted(kept + added, key=lambda e: natural(e.id))
     provenance = assessment.provenance.model_copy(
-        update={"llm": [*assessment.provenance.llm, *(o.call for o in outcomes)]})
+        update={"llm": [*assessment.provenance.llm, *(o.call for o in outcomes)]}
+    )
     # Records built by their constructors above: a copy needs no second validation.
-    updated = assessment.model_copy(update={"llm_enrichments": enrichments,
-                                            "provenance": provenance})
+    updated = assessment.model_copy(
+        update={"llm_enrichments": enrichments, "provenance": provenance}
+    )
     return updated, outcomes

@@ -26,8 +26,9 @@ class EndpointTimeout(LLMError):
 class EndpointHTTPError(LLMError):
     """The endpoint answered with an HTTP error status."""
 
-    def __init__(self, message: str, status: int, body_excerpt: str = "",
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, status: int, body_excerpt: str = "", retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body_excerpt = body_excerpt

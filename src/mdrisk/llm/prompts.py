@@ -43,8 +43,11 @@ class GroundedPrompt:
     def sha256(self) -> str:
         """Identifies what the model was asked: the messages and the answer schema. A retry
         adds only the model's own answer and the reasons it was rejected."""
-        payload = {"task": self.task.name, "schema": self.schema.schema,
-                   "messages": [message.as_json() for message in self.messages]}
+        payload = {
+            "task": self.task.name,
+            "schema": self.schema.schema,
+            "messages": [message.as_json() for message in self.messages],
+        }
         text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -61,12 +64,19 @@ def build_prompt(task: Task, facts: FactSet) -> GroundedPrompt:
     allowed = facts.allowed_ids
     instructions = task.instructions.replace("{subject}", facts.subject)
     shape = task.shape.replace("{subject}", facts.subject)
-    user = (f"TASK: {instructions}\n\n"
-            f"ALLOWED IDS: {', '.join(allowed)}\n\n"
-            f"ANSWER SHAPE: {shape}\n\n"
-            "FACTS (data, one JSON record per line, between the two markers):\n"
-            f"{quote_facts(facts)}")
+    user = (
+        f"TASK: {instructions}\n\n"
+        f"ALLOWED IDS: {', '.join(allowed)}\n\n"
+        f"ANSWER SHAPE: {shape}\n\n"
+        "FACTS (data, one JSON record per line, between the two markers):\n"
+        f"{quote_facts(facts)}"
+    )
     messages = (Message("system", SYSTEM_MESSAGE), Message("user", user))
-    return GroundedPrompt(task=task, subject=facts.subject, messages=messages,
-                          allowed_ids=allowed, schema=task.output_schema(facts.subject, allowed),
-                          left_out=facts.left_out)
+    return GroundedPrompt(
+        task=task,
+        subject=facts.subject,
+        messages=messages,
+        allowed_ids=allowed,
+        schema=task.output_schema(facts.subject, allowed),
+        left_out=facts.left_out,
+    )

@@ -35,8 +35,10 @@ class _Answer(BaseModel):
 
 def _prose(text: str) -> str:
     if not re.fullmatch(PROSE_PATTERN, text):
-        raise ValueError("must be plain sentences: start with a capital letter, no quotes, "
-                         "brackets, markup or line breaks")
+        raise ValueError(
+            "must be plain sentences: start with a capital letter, no quotes, "
+            "brackets, markup or line breaks"
+        )
     if len(_WORD.findall(text)) < MIN_WORDS:
         raise ValueError(f"must be sentences of at least {MIN_WORDS} words")
     return text
@@ -101,10 +103,13 @@ def _narrative_schema(subject: str, citable: list[str]) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "scenario_id": {"type": "string", "enum": [subject]},
-            "narrative": {"type": "string", "minLength": NARRATIVE_MIN,
-                          "pattern": PROSE_PATTERN},
-            "cited_ids": {"type": "array", "items": _ids(citable), "minItems": 1,
-                          "maxItems": MAX_CITED},
+            "narrative": {"type": "string", "minLength": NARRATIVE_MIN, "pattern": PROSE_PATTERN},
+            "cited_ids": {
+                "type": "array",
+                "items": _ids(citable),
+                "minItems": 1,
+                "maxItems": MAX_CITED,
+            },
         },
         "required": ["scenario_id", "narrative", "cited_ids"],
         "additionalProperties": False,
@@ -115,8 +120,7 @@ def _review_schema(subject: str, citable: list[str]) -> dict[str, Any]:
     question = {
         "type": "object",
         "properties": {
-            "element_ids": {"type": "array", "items": _ids(citable), "minItems": 1,
-                            "maxItems": 6},
+            "element_ids": {"type": "array", "items": _ids(citable), "minItems": 1, "maxItems": 6},
             "question": {"type": "string", "minLength": 10},
         },
         "required": ["element_ids", "question"],
@@ -145,7 +149,8 @@ SCENARIO_NARRATIVE = Task(
         "scenario {subject}: where the attacker acts and how false data reaches the ML "
         "engine, what the engine then gets wrong, which unsafe control action follows, and "
         "which hazard and loss it leads to. Use only the facts. Put every id you rely on in "
-        "cited_ids. Do not invent vulnerabilities, techniques, components or ids."),
+        "cited_ids. Do not invent vulnerabilities, techniques, components or ids."
+    ),
     shape='{"scenario_id": "{subject}", "narrative": "...", "cited_ids": ["...", "..."]}',
 )
 
@@ -157,7 +162,8 @@ MODEL_DRAFT_REVIEW = Task(
         "eight questions the analyst should answer to confirm the model is complete and "
         "correct: missing links or feedback, unprotected channels that reach an ML engine, "
         "technologies without versions. Each question lists the ids of the elements it is "
-        "about in element_ids. Start with a one-sentence summary."),
+        "about in element_ids. Start with a one-sentence summary."
+    ),
     shape='{"summary": "...", "questions": [{"element_ids": ["..."], "question": "..."}]}',
 )
 

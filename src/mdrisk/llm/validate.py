@@ -71,8 +71,10 @@ def parse_json_object(content: str) -> dict[str, Any]:
     except _DuplicateKey as duplicate:
         raise ValueError(f"the JSON object has the key '{duplicate}' twice") from None
     except json.JSONDecodeError as error:
-        raise ValueError(f"the answer is not valid JSON ({error.msg} at line {error.lineno} "
-                         f"column {error.colno}); answer with one JSON object only") from None
+        raise ValueError(
+            f"the answer is not valid JSON ({error.msg} at line {error.lineno} "
+            f"column {error.colno}); answer with one JSON object only"
+        ) from None
     if not isinstance(value, dict):
         raise ValueError(f"the answer is JSON but a {type(value).__name__}, not an object")
     return value
@@ -92,8 +94,9 @@ def judge(prompt: GroundedPrompt, content: str) -> Verdict:
     problems: list[str] = []
     subject = task.answered_subject(answer)
     if subject is not None and subject != prompt.subject:
-        problems.append(f"the answer is about '{subject}' but the question was about "
-                        f"'{prompt.subject}'")
+        problems.append(
+            f"the answer is about '{subject}' but the question was about '{prompt.subject}'"
+        )
     allowed = set(prompt.allowed_ids)
     cited = tuple(dict.fromkeys(task.cited_ids(answer)))
     unknown = [i for i in cited if i not in allowed]
@@ -103,8 +106,9 @@ def judge(prompt: GroundedPrompt, content: str) -> Verdict:
     in_prose = [m.group(0) for text in task.free_text(answer) for m in ID_SHAPED.finditer(text)]
     invented = [i for i in dict.fromkeys(in_prose) if i.casefold() not in allowed_folded]
     if invented:
-        problems.append(f"the text mentions ids that are not among the facts: "
-                        f"{', '.join(invented)}")
+        problems.append(
+            f"the text mentions ids that are not among the facts: {', '.join(invented)}"
+        )
     unknown_ids = tuple(dict.fromkeys(unknown + invented))
     if problems:
         return Verdict(None, tuple(problems), unknown_ids, cited)

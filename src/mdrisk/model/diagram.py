@@ -64,18 +64,16 @@ def to_dot(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> str:
         attributes = [f"label={quote(label)}", _EDGE_STYLES[link.kind], f"id={quote(link.id)}"]
         if link.id in highlight:
             attributes += [f'fontcolor="{FDI_COLOR}"', f'color="{FDI_COLOR}"']
-        lines.append(
-            f"  {quote(link.source)} -> {quote(link.target)} [{', '.join(attributes)}];"
-        )
+        lines.append(f"  {quote(link.source)} -> {quote(link.target)} [{', '.join(attributes)}];")
     lines += [
         "  subgraph cluster_legend {",
         '    label="Legend"; fontsize=9; style=dashed; color="#9e9e9e";',
-        "    node [shape=plaintext, style=solid, fontsize=8, label=\"\"];",
+        '    node [shape=plaintext, style=solid, fontsize=8, label=""];',
         "    lg_a; lg_b; lg_c; lg_d; lg_e; lg_f; lg_g; lg_h;",
-        f"    lg_a -> lg_b [label=\"control action\", {_EDGE_STYLES[LinkKind.control_action]}];",
-        f"    lg_c -> lg_d [label=\"feedback\", {_EDGE_STYLES[LinkKind.feedback]}];",
-        f"    lg_e -> lg_f [label=\"data\", {_EDGE_STYLES[LinkKind.data]}];",
-        f"    lg_g -> lg_h [label=\"update\", {_EDGE_STYLES[LinkKind.update]}];",
+        f'    lg_a -> lg_b [label="control action", {_EDGE_STYLES[LinkKind.control_action]}];',
+        f'    lg_c -> lg_d [label="feedback", {_EDGE_STYLES[LinkKind.feedback]}];',
+        f'    lg_e -> lg_f [label="data", {_EDGE_STYLES[LinkKind.data]}];',
+        f'    lg_g -> lg_h [label="update", {_EDGE_STYLES[LinkKind.update]}];',
         f'    lg_fdi [shape=box, style=filled, fillcolor="#ffebee", color="{FDI_COLOR}", '
         'penwidth=2.5, label="FDI point"];',
         "  }",
@@ -96,8 +94,11 @@ def render_svg(dot_text: str, timeout_s: float = 60.0) -> bytes:
             "Graphviz's 'dot' program is not installed (Debian: apt-get install -y graphviz)"
         )
     completed = subprocess.run(
-        [executable, "-Tsvg"], input=dot_text.encode("utf-8"), capture_output=True,
-        timeout=timeout_s, check=False,
+        [executable, "-Tsvg"],
+        input=dot_text.encode("utf-8"),
+        capture_output=True,
+        timeout=timeout_s,
+        check=False,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"dot failed: {completed.stderr.decode('utf-8', 'replace').strip()}")

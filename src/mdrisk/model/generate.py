@@ -103,11 +103,23 @@ class _Builder:
     def emit(self, component_id: str, signal: str) -> None:
         self.holds[component_id][signal] = None
 
-    def link(self, source: str, target: str, kind: str, carries: list[Any],
-             channel: dict[str, Any] | None = None, description: str = "") -> str:
+    def link(
+        self,
+        source: str,
+        target: str,
+        kind: str,
+        carries: list[Any],
+        channel: dict[str, Any] | None = None,
+        description: str = "",
+    ) -> str:
         link_id = f"link_{len(self.links) + 1:05d}"
-        entry: dict[str, Any] = {"id": link_id, "from": source, "to": target, "kind": kind,
-                                 "carries": carries}
+        entry: dict[str, Any] = {
+            "id": link_id,
+            "from": source,
+            "to": target,
+            "kind": kind,
+            "carries": carries,
+        }
         if description:
             entry["description"] = description
         entry["channel"] = channel if channel is not None else self.channel(source, target)
@@ -126,20 +138,35 @@ class _Builder:
         if "controlled_process" in kinds:
             return {}
         if "cloud" in kinds or "ehr" in kinds or "storage" in kinds:
-            return {"technology": {"name": "HTTPS", "version": "TLS 1.2"},
-                    "protections": {"encryption": True, "authentication": True,
-                                    "integrity": True, "replay_protection": rng.random() < 0.5}}
+            return {
+                "technology": {"name": "HTTPS", "version": "TLS 1.2"},
+                "protections": {
+                    "encryption": True,
+                    "authentication": True,
+                    "integrity": True,
+                    "replay_protection": rng.random() < 0.5,
+                },
+            }
         if "sensor" in kinds or "actuator" in kinds or "imaging_device" in kinds:
             name, version, config = _SENSOR_TECH[rng.randrange(len(_SENSOR_TECH))]
-            return {"technology": {"name": name, "version": version, "config": dict(config)},
-                    "protections": {"encryption": rng.random() < 0.7,
-                                    "authentication": rng.random() < 0.4,
-                                    "integrity": rng.random() < 0.6}}
+            return {
+                "technology": {"name": name, "version": version, "config": dict(config)},
+                "protections": {
+                    "encryption": rng.random() < 0.7,
+                    "authentication": rng.random() < 0.4,
+                    "integrity": rng.random() < 0.6,
+                },
+            }
         if "human" in kinds or "display" in kinds:
             return {"technology": {"name": "Touchscreen entry"}}
-        return {"technology": {"name": "MQTT over TLS", "version": "3.1.1"},
-                "protections": {"encryption": True, "authentication": rng.random() < 0.8,
-                                "integrity": rng.random() < 0.8}}
+        return {
+            "technology": {"name": "MQTT over TLS", "version": "3.1.1"},
+            "protections": {
+                "encryption": True,
+                "authentication": rng.random() < 0.8,
+                "integrity": rng.random() < 0.8,
+            },
+        }
 
 
 def _spread(count: int, sites: int) -> list[list[int]]:
@@ -168,8 +195,9 @@ def _counts(components: int, engines: int) -> dict[str, int]:
     return counts
 
 
-def generate_model(components: int, links: int, seed: int = 0,
-                   ml_engines: int | None = None) -> DeviceModel:
+def generate_model(
+    components: int, links: int, seed: int = 0, ml_engines: int | None = None
+) -> DeviceModel:
     """A valid device model with exactly ``components`` components and ``links`` links.
 
     ``ml_engines`` defaults to one per 50 components. Raises ValueError when the numbers
@@ -187,54 +215,105 @@ def generate_model(components: int, links: int, seed: int = 0,
     # Losses and hazards: three hazards per site (too much therapy, too little, missed alert)
     # and one for the data.
     losses = [
-        {"id": "L-1", "description": "Death or serious injury of a patient",
-         "severity": "catastrophic"},
-        {"id": "L-2", "description": "Harm to a patient that needs medical intervention",
-         "severity": "serious"},
+        {
+            "id": "L-1",
+            "description": "Death or serious injury of a patient",
+            "severity": "catastrophic",
+        },
+        {
+            "id": "L-2",
+            "description": "Harm to a patient that needs medical intervention",
+            "severity": "serious",
+        },
         {"id": "L-3", "description": "Disclosure of patients' health data", "severity": "minor"},
-        {"id": "L-4", "description": "Loss of trust in the monitoring service",
-         "severity": "minor"},
+        {
+            "id": "L-4",
+            "description": "Loss of trust in the monitoring service",
+            "severity": "minor",
+        },
     ]
     hazards: list[dict[str, Any]] = []
     site_hazards: list[tuple[str, str, str]] = []
     for site in sites:
         ids = tuple(f"H-{3 * site + n}" for n in (1, 2, 3))
         hazards += [
-            {"id": ids[0], "description": f"Site {site + 1}: more therapy is delivered than the "
-             "patient's state calls for", "losses": ["L-1", "L-2"]},
-            {"id": ids[1], "description": f"Site {site + 1}: less therapy is delivered than the "
-             "patient needs", "losses": ["L-1", "L-2"]},
-            {"id": ids[2], "description": f"Site {site + 1}: a deterioration is not announced "
-             "to the clinician in time", "losses": ["L-1", "L-2", "L-4"]},
+            {
+                "id": ids[0],
+                "description": f"Site {site + 1}: more therapy is delivered than the "
+                "patient's state calls for",
+                "losses": ["L-1", "L-2"],
+            },
+            {
+                "id": ids[1],
+                "description": f"Site {site + 1}: less therapy is delivered than the patient needs",
+                "losses": ["L-1", "L-2"],
+            },
+            {
+                "id": ids[2],
+                "description": f"Site {site + 1}: a deterioration is not announced "
+                "to the clinician in time",
+                "losses": ["L-1", "L-2", "L-4"],
+            },
         ]
         site_hazards.append(ids)
-    hazards.append({"id": f"H-{3 * engines + 1}", "description": "Health data leaves the "
-                    "hospital's control unprotected", "losses": ["L-3"]})
+    hazards.append(
+        {
+            "id": f"H-{3 * engines + 1}",
+            "description": "Health data leaves the hospital's control unprotected",
+            "losses": ["L-3"],
+        }
+    )
 
     # Components, dealt to sites round-robin so every site has at least one of each role.
     def dealt(role: str) -> list[list[int]]:
         return _spread(counts[role], engines)
 
-    clouds = [b.add_component("cloud", "cloud", "Monitoring cloud", zone="vendor cloud",
-                              technologies=[{"name": "HTTPS REST API", "version": "TLS 1.2"},
-                                            {"name": "Amazon Web Services", "vendor": "Amazon",
-                                             "product": "AWS"}])
-              for _ in range(counts["cloud"])]
-    ehrs = [b.add_component("ehr", "ehr", "Hospital EHR", zone="hospital",
-                            technologies=[{"name": "HL7 FHIR server", "version": "R4"}])
-            for _ in range(counts["ehr"])]
-    stores = [b.add_component("store", "storage", "Training data lake", zone="vendor cloud")
-              for _ in range(counts["storage"])]
-    displays = [b.add_component("display", "display", "Central station display", zone="hospital")
-                for _ in range(counts["display"])]
+    clouds = [
+        b.add_component(
+            "cloud",
+            "cloud",
+            "Monitoring cloud",
+            zone="vendor cloud",
+            technologies=[
+                {"name": "HTTPS REST API", "version": "TLS 1.2"},
+                {"name": "Amazon Web Services", "vendor": "Amazon", "product": "AWS"},
+            ],
+        )
+        for _ in range(counts["cloud"])
+    ]
+    ehrs = [
+        b.add_component(
+            "ehr",
+            "ehr",
+            "Hospital EHR",
+            zone="hospital",
+            technologies=[{"name": "HL7 FHIR server", "version": "R4"}],
+        )
+        for _ in range(counts["ehr"])
+    ]
+    stores = [
+        b.add_component("store", "storage", "Training data lake", zone="vendor cloud")
+        for _ in range(counts["storage"])
+    ]
+    displays = [
+        b.add_component("display", "display", "Central station display", zone="hospital")
+        for _ in range(counts["display"])
+    ]
 
     site_data: list[dict[str, Any]] = []
     for site in sites:
         kinds_at_site = rng.sample(range(len(_VITALS)), k=min(len(_VITALS), rng.randint(3, 5)))
         task = _TASKS[site % len(_TASKS)]
         therapy = _THERAPIES[site % len(_THERAPIES)]
-        site_data.append({"vitals": kinds_at_site, "task": task, "therapy": therapy,
-                          "zone": f"ward {site + 1}", "cloud": clouds[site % len(clouds)]})
+        site_data.append(
+            {
+                "vitals": kinds_at_site,
+                "task": task,
+                "therapy": therapy,
+                "zone": f"ward {site + 1}",
+                "cloud": clouds[site % len(clouds)],
+            }
+        )
 
     per_site: dict[str, list[list[str]]] = {}
     role_specs = (
@@ -258,15 +337,22 @@ def generate_model(components: int, links: int, seed: int = 0,
                     tech, version, config = _SENSOR_TECH[rng.randrange(len(_SENSOR_TECH))]
                     extra["technologies"] = [
                         {"name": tech, "version": version, "config": dict(config)},
-                        {"name": f"{name} firmware", "vendor": "Example Sensors Ltd.",
-                         "version": f"{rng.randint(1, 4)}.{rng.randint(0, 9)}"},
+                        {
+                            "name": f"{name} firmware",
+                            "vendor": "Example Sensors Ltd.",
+                            "version": f"{rng.randint(1, 4)}.{rng.randint(0, 9)}",
+                        },
                     ]
                 elif kind == "actuator":
                     therapy_label = site_data[site]["therapy"][0]
                     version = f"{rng.randint(1, 9)}.{rng.randint(0, 9)}"
-                    extra["technologies"] = [{"name": f"{therapy_label} firmware",
-                                              "vendor": "Example Devices Inc.",
-                                              "version": version}]
+                    extra["technologies"] = [
+                        {
+                            "name": f"{therapy_label} firmware",
+                            "vendor": "Example Devices Inc.",
+                            "version": version,
+                        }
+                    ]
                     label = therapy_label.capitalize()
                 elif kind in ("gateway", "app", "controller"):
                     extra["technologies"] = [{"name": "Embedded Linux", "version": "5.15"}]
@@ -274,8 +360,9 @@ def generate_model(components: int, links: int, seed: int = 0,
 
     engine_ids: list[str] = []
     for site in sites:
-        engine_ids.append(b.add_component("ml", "ml_engine", "ML engine",
-                                          zone=site_data[site]["zone"]))
+        engine_ids.append(
+            b.add_component("ml", "ml_engine", "ML engine", zone=site_data[site]["zone"])
+        )
 
     # Measurement: each sensor measures one process of its site and sends it to a collector
     # (a gateway or an app of the site); gateways forward everything to an app.
@@ -296,8 +383,13 @@ def generate_model(components: int, links: int, seed: int = 0,
                 signal = f"{vital[0]}_s{site + 1}"
                 physical = f"{vital[0]}_level"
             used[signal] = None
-            b.link(processes[j % len(processes)], sensor, "feedback", [physical],
-                   description="Physical measurement.")
+            b.link(
+                processes[j % len(processes)],
+                sensor,
+                "feedback",
+                [physical],
+                description="Physical measurement.",
+            )
             b.emit(sensor, signal)
             b.link(sensor, collectors[j % len(collectors)], "data", [signal])
         data["inputs"] = list(used)
@@ -324,8 +416,13 @@ def generate_model(components: int, links: int, seed: int = 0,
         for app in per_site["app"][site]:
             feeding = [s for s in data["inputs"] if s in b.holds[app]]
             if feeding:
-                b.link(app, engine, "data", feeding, channel={"technology": {
-                    "name": "In-process call"}})
+                b.link(
+                    app,
+                    engine,
+                    "data",
+                    feeding,
+                    channel={"technology": {"name": "In-process call"}},
+                )
         if site in chained:
             upstream = chained[site]
             b.link(engine_ids[upstream], engine, "data", [outputs[upstream][0]])
@@ -348,8 +445,13 @@ def generate_model(components: int, links: int, seed: int = 0,
         model_signal = f"model_s{site + 1}"
         cloud_derives[cloud][model_signal] = summaries
         b.emit(cloud, model_signal)
-        update_links[site] = b.link(cloud, engine_ids[site], "update", [model_signal],
-                                    description="New model versions are pushed at night.")
+        update_links[site] = b.link(
+            cloud,
+            engine_ids[site],
+            "update",
+            [model_signal],
+            description="New model versions are pushed at night.",
+        )
     for j, store in enumerate(stores):
         cloud = clouds[j % len(clouds)]
         archived = [s for s in b.received[cloud] if s.startswith("summary_")][:1]
@@ -377,9 +479,18 @@ def generate_model(components: int, links: int, seed: int = 0,
         cloud = data["cloud"]
         settings = f"therapy_settings_s{site + 1}"
         b.emit(humans[0], settings)
-        b.link(humans[0], cloud, "control_action", [{
-            "name": settings, "description": "Targets and limits for the site's therapy",
-            "hazards": [over, under]}])
+        b.link(
+            humans[0],
+            cloud,
+            "control_action",
+            [
+                {
+                    "name": settings,
+                    "description": "Targets and limits for the site's therapy",
+                    "hazards": [over, under],
+                }
+            ],
+        )
         for controller in controllers:
             b.link(engine_ids[site], controller, "data", list(outputs[site]))
             b.link(cloud, controller, "data", [settings])
@@ -391,31 +502,58 @@ def generate_model(components: int, links: int, seed: int = 0,
                 signal: dict[str, Any] = {"name": command, "hazards": [over, under]}
                 if ca_index % 3 == 0:
                     signal["unsafe_when"] = {
-                        "provided_unsafe": {"context": f"the patient's state does not call "
-                                            f"for {command.replace('_', ' ')}",
-                                            "hazards": [over]},
-                        "not_provided": {"context": f"the patient's state calls for "
-                                         f"{command.replace('_', ' ')} and none is given",
-                                         "hazards": [under]},
+                        "provided_unsafe": {
+                            "context": f"the patient's state does not call "
+                            f"for {command.replace('_', ' ')}",
+                            "hazards": [over],
+                        },
+                        "not_provided": {
+                            "context": f"the patient's state calls for "
+                            f"{command.replace('_', ' ')} and none is given",
+                            "hazards": [under],
+                        },
                     }
                 carries.append(signal)
             b.link(controller, actuator, "control_action", carries)
-            b.link(actuator, processes[j % len(processes)], "control_action", [delivery],
-                   description=f"The {therapy_label} acts on the patient.")
+            b.link(
+                actuator,
+                processes[j % len(processes)],
+                "control_action",
+                [delivery],
+                description=f"The {therapy_label} acts on the patient.",
+            )
             status = f"status_{actuator}"
             b.emit(actuator, status)
             b.link(actuator, controller, "feedback", [status])
         for j, controller in enumerate(controllers):
             human = humans[j % len(humans)]
             alert = f"alert_{controller}"
-            b.link(controller, human, "control_action", [{
-                "name": alert, "description": "Alarm that the patient is deteriorating",
-                "hazards": [missed]}])
+            b.link(
+                controller,
+                human,
+                "control_action",
+                [
+                    {
+                        "name": alert,
+                        "description": "Alarm that the patient is deteriorating",
+                        "hazards": [missed],
+                    }
+                ],
+            )
             confirm = f"confirm_{controller}"
             b.emit(human, confirm)
-            b.link(human, controller, "control_action", [{
-                "name": confirm, "description": "Clinician confirms or overrides the therapy",
-                "hazards": [over, under]}])
+            b.link(
+                human,
+                controller,
+                "control_action",
+                [
+                    {
+                        "name": confirm,
+                        "description": "Clinician confirms or overrides the therapy",
+                        "hazards": [over, under],
+                    }
+                ],
+            )
     for j, display in enumerate(displays):
         all_controllers = [c for site_list in per_site["controller"] for c in site_list]
         controller = all_controllers[j % len(all_controllers)]
@@ -430,8 +568,10 @@ def generate_model(components: int, links: int, seed: int = 0,
 
     structural = len(b.links)
     if links < structural:
-        raise ValueError(f"{components} components with {engines} ML engines need at least "
-                         f"{structural} links for their control structure; {links} asked")
+        raise ValueError(
+            f"{components} components with {engines} ML engines need at least "
+            f"{structural} links for their control structure; {links} asked"
+        )
 
     # Make up the count with data links between random pairs: the sender forwards something it
     # holds (or its own telemetry); now and then a component that holds an engine's input
@@ -446,8 +586,11 @@ def generate_model(components: int, links: int, seed: int = 0,
         if rng.random() < 0.03:
             engine = engine_ids[rng.randrange(engines)]
             signal_name = rng.choice(engine_inputs[engine])
-            holders = [c for c in candidates if signal_name in b.holds[c] and c != engine
-                       and (c, engine) not in b.pairs]
+            holders = [
+                c
+                for c in candidates
+                if signal_name in b.holds[c] and c != engine and (c, engine) not in b.pairs
+            ]
             if not holders:
                 continue
             b.link(rng.choice(holders), engine, "data", [signal_name])
@@ -476,9 +619,15 @@ def generate_model(components: int, links: int, seed: int = 0,
             inputs.append(outputs[chained[site]][0])
         task, task_type, model_type = data["task"]
         runtime, vendor, version, purl = _ML_RUNTIMES[site % len(_ML_RUNTIMES)]
-        by_id[engine]["technologies"] = [{"name": runtime, "vendor": vendor,
-                                          "product": runtime, "version": version,
-                                          "purl": purl}]
+        by_id[engine]["technologies"] = [
+            {
+                "name": runtime,
+                "vendor": vendor,
+                "product": runtime,
+                "version": version,
+                "purl": purl,
+            }
+        ]
         ml_inputs = []
         for name in inputs:
             entry: dict[str, Any] = {"signal": name}
@@ -496,10 +645,15 @@ def generate_model(components: int, links: int, seed: int = 0,
             "inputs": ml_inputs,
             "outputs": outputs[site],
             "training_data": [
-                {"source": "De-identified records of a clinical study population",
-                 "description": "Frozen at release"},
-                {"source": data["cloud"], "description": "Field summaries for the next version",
-                 "continuous": True},
+                {
+                    "source": "De-identified records of a clinical study population",
+                    "description": "Frozen at release",
+                },
+                {
+                    "source": data["cloud"],
+                    "description": "Field summaries for the next version",
+                    "continuous": True,
+                },
             ],
             "update_path": [update_links[site]],
             "locked": rng.random() < 0.7,
@@ -507,26 +661,42 @@ def generate_model(components: int, links: int, seed: int = 0,
         for controller in per_site["controller"][site]:
             received = b.received[controller]
             variables = [
-                {"name": "patient_state", "values": ["stable", "deteriorating", "critical"],
-                 "from_signals": list(outputs[site])},
-                {"name": "therapy_parameters",
-                 "from_signals": [f"therapy_settings_s{site + 1}"]},
+                {
+                    "name": "patient_state",
+                    "values": ["stable", "deteriorating", "critical"],
+                    "from_signals": list(outputs[site]),
+                },
+                {"name": "therapy_parameters", "from_signals": [f"therapy_settings_s{site + 1}"]},
             ]
             statuses = [s for s in received if s.startswith("status_")]
             if statuses:
-                variables.append({"name": "actuator_state", "values": ["idle", "delivering"],
-                                  "from_signals": statuses})
+                variables.append(
+                    {
+                        "name": "actuator_state",
+                        "values": ["idle", "delivering"],
+                        "from_signals": statuses,
+                    }
+                )
             confirms = [s for s in received if s.startswith("confirm_")]
             if confirms:
-                variables.append({"name": "clinician_intent", "values": ["confirm", "override"],
-                                  "from_signals": confirms})
+                variables.append(
+                    {
+                        "name": "clinician_intent",
+                        "values": ["confirm", "override"],
+                        "from_signals": confirms,
+                    }
+                )
             by_id[controller]["process_model"] = variables
         for human in per_site["human"][site]:
             alerts = [s for s in b.received[human] if s.startswith("alert_")]
             if alerts:
-                by_id[human]["process_model"] = [{"name": "patient_concern",
-                                                  "values": ["none", "watch", "act"],
-                                                  "from_signals": alerts}]
+                by_id[human]["process_model"] = [
+                    {
+                        "name": "patient_concern",
+                        "values": ["none", "watch", "act"],
+                        "from_signals": alerts,
+                    }
+                ]
     for cloud, derives in cloud_derives.items():
         if derives:
             by_id[cloud]["derives"] = derives
@@ -535,10 +705,10 @@ def generate_model(components: int, links: int, seed: int = 0,
         "schema_version": 1,
         "device": {
             "name": f"Generated hospital monitoring system ({components} components, "
-                    f"{links} links, seed {seed})",
+            f"{links} links, seed {seed})",
             "manufacturer": "mdrisk benchmark generator",
             "description": f"{engines} wards, each with its own ML engine, sharing "
-                           f"{len(clouds)} cloud platform(s).",
+            f"{len(clouds)} cloud platform(s).",
             "intended_use": "Benchmark and scale testing of the STPA-Sec analysis.",
             "data_use": ["therapy", "diagnosis", "personal_health_data"],
         },
@@ -559,8 +729,9 @@ class _NoAliasDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ig
 
 
 def _compact(link: dict[str, Any]) -> dict[str, Any]:
-    link["carries"] = [signal["name"] if set(signal) == {"name"} else signal
-                       for signal in link["carries"]]
+    link["carries"] = [
+        signal["name"] if set(signal) == {"name"} else signal for signal in link["carries"]
+    ]
     return link
 
 
@@ -569,5 +740,6 @@ def model_to_yaml(model: DeviceModel) -> str:
     data = model.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     document = {"schema_version": model.schema_version, **data}
     document["links"] = [_compact(link) for link in document.get("links", [])]
-    return yaml.dump(document, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True,
-                     width=100)
+    return yaml.dump(
+        document, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=100
+    )

@@ -79,8 +79,11 @@ def _fix_for(error: dict[str, Any]) -> str:
 def _schema_problems(exc: ValidationError, source: SourceDocument) -> list[Problem]:
     problems = []
     for error in exc.errors(include_url=False):
-        loc = tuple(part for part in error["loc"] if not isinstance(part, str) or
-                    not part.startswith(("function-", "tagged-union")))
+        loc = tuple(
+            part
+            for part in error["loc"]
+            if not isinstance(part, str) or not part.startswith(("function-", "tagged-union"))
+        )
         message = error["msg"].removeprefix("Value error, ")
         fix = _fix_for(error)
         if message.endswith(")") and " (fix: " in message:
@@ -90,34 +93,53 @@ def _schema_problems(exc: ValidationError, source: SourceDocument) -> list[Probl
             message = f"unknown field '{loc[-1]}'"
         elif error["type"] == "missing":
             message = f"required field '{loc[-1]}' is missing"
-        elif loc and loc[-1] == "version" and isinstance(error["input"], (int, float)) \
-                and not isinstance(error["input"], bool):
+        elif (
+            loc
+            and loc[-1] == "version"
+            and isinstance(error["input"], (int, float))
+            and not isinstance(error["input"], bool)
+        ):
             # YAML turned 1.10 into 1.1 (or 010 into 8): quote what the analyst wrote.
             written = source.numbers.get(loc, str(error["input"]))
             message = f"version {written} was read as the number {error['input']!r}"
             fix = f'quote it: version: "{written}"'
-        problems.append(Problem(message, field=source.render_path(loc),
-                                line=source.line_of(loc), fix=fix))
+        problems.append(
+            Problem(message, field=source.render_path(loc), line=source.line_of(loc), fix=fix)
+        )
     return problems
 
 
 def model_from_document(source: SourceDocument) -> DeviceModel:
     """Validate parsed data against the schema and the structural rules."""
     if not isinstance(source.data, dict):
-        raise InputError(source.file, [Problem(
-            "the top level must be a mapping with device, components, links, losses, hazards",
-            line=source.line_of(()) or 1, fix="start the file with 'device:'")])
+        raise InputError(
+            source.file,
+            [
+                Problem(
+                    "the top level must be a mapping with device, components, links, losses, hazards",
+                    line=source.line_of(()) or 1,
+                    fix="start the file with 'device:'",
+                )
+            ],
+        )
     try:
         model = DeviceModel.model_validate(source.data)
     except ValidationError as exc:
         raise InputError(source.file, _schema_problems(exc, source)) from None
     located = structural_problems(model)
     if located:
-        raise InputError(source.file, [
-            Problem(problem.message, field=source.render_path(path), line=source.line_of(path),
-                    fix=problem.fix)
-            for problem, path in located
-        ])
+        raise InputError(
+            source.file,
+            [
+                Problem(
+                    problem.message,
+                    field=source.render_path(path),
+                    line=source.line_of(path),
+                    fix=problem.fix,
+                )
+                for problem, path in located
+            ],
+        )
     return model
 
 

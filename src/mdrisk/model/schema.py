@@ -92,7 +92,7 @@ class Technology(_Strict):
         # silently match vulnerabilities against a version nobody wrote.
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             raise ValueError(
-                f"version {value!r} was read as a number; quote it (version: \"{value}\")"
+                f'version {value!r} was read as a number; quote it (version: "{value}")'
             )
         return value
 
@@ -126,12 +126,16 @@ class UnsafeContext(_Strict):
     @model_validator(mode="after")
     def _context_or_reason(self) -> UnsafeContext:
         if (self.context is None) == (self.not_applicable is None):
-            raise ValueError("give either context (when it is unsafe) or not_applicable "
-                             "(why this type cannot occur), not both or neither "
-                             "(fix: keep exactly one of context: and not_applicable:)")
+            raise ValueError(
+                "give either context (when it is unsafe) or not_applicable "
+                "(why this type cannot occur), not both or neither "
+                "(fix: keep exactly one of context: and not_applicable:)"
+            )
         if self.not_applicable is not None and self.hazards:
-            raise ValueError("a type that is not applicable has no hazards "
-                             "(fix: remove hazards: or the not_applicable: reason)")
+            raise ValueError(
+                "a type that is not applicable has no hazards "
+                "(fix: remove hazards: or the not_applicable: reason)"
+            )
         return self
 
 

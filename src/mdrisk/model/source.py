@@ -67,54 +67,100 @@ class _ComposeLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         line = self.peek_event().start_mark.line + 1
         if self.check_event(yaml.AliasEvent):
-            raise _Abort(Problem("YAML anchors and aliases are not supported", line=line,
-                                 fix="write the value out in full"))
+            raise _Abort(
+                Problem(
+                    "YAML anchors and aliases are not supported",
+                    line=line,
+                    fix="write the value out in full",
+                )
+            )
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise _Abort(Problem(f"nesting deeper than {MAX_DEPTH} levels", line=line,
-                                     fix="flatten the structure"))
+                raise _Abort(
+                    Problem(
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        line=line,
+                        fix="flatten the structure",
+                    )
+                )
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
 
-_PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map",
-               yaml.SequenceNode: "tag:yaml.org,2002:seq"}
+_PLAIN_TAGS = {
+    yaml.MappingNode: "tag:yaml.org,2002:map",
+    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+}
 
 
-def _convert(node: yaml.Node, loader: _ComposeLoader, path: PathKey, lines: dict, seen: set,
-             depth: int, problems: list[tuple[Problem, PathKey]], numbers: dict) -> Any:
+def _convert(
+    node: yaml.Node,
+    loader: _ComposeLoader,
+    path: PathKey,
+    lines: dict,
+    seen: set,
+    depth: int,
+    problems: list[tuple[Problem, PathKey]],
+    numbers: dict,
+) -> Any:
     if depth > MAX_DEPTH:
-        raise _Abort(Problem(f"nesting deeper than {MAX_DEPTH} levels",
-                             line=node.start_mark.line + 1, fix="flatten the structure"))
+        raise _Abort(
+            Problem(
+                f"nesting deeper than {MAX_DEPTH} levels",
+                line=node.start_mark.line + 1,
+                fix="flatten the structure",
+            )
+        )
     if id(node) in seen:
-        raise _Abort(Problem("YAML anchors and aliases are not supported",
-                             line=node.start_mark.line + 1, fix="write the value out in full"))
+        raise _Abort(
+            Problem(
+                "YAML anchors and aliases are not supported",
+                line=node.start_mark.line + 1,
+                fix="write the value out in full",
+            )
+        )
     seen.add(id(node))
     lines[path] = node.start_mark.line + 1
     if type(node) in _PLAIN_TAGS and node.tag != _PLAIN_TAGS[type(node)]:
         tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-        raise _Abort(Problem(f"unsupported YAML tag {tag}", line=node.start_mark.line + 1,
-                             fix="remove the tag; use plain lists and mappings"))
+        raise _Abort(
+            Problem(
+                f"unsupported YAML tag {tag}",
+                line=node.start_mark.line + 1,
+                fix="remove the tag; use plain lists and mappings",
+            )
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise _Abort(Problem("YAML merge keys (<<) are not supported",
-                                     line=key_node.start_mark.line + 1,
-                                     fix="write the keys out in full"))
-            key = _convert(key_node, loader, path + ("<key>",), {}, seen, depth + 1, problems,
-                           {})
+                raise _Abort(
+                    Problem(
+                        "YAML merge keys (<<) are not supported",
+                        line=key_node.start_mark.line + 1,
+                        fix="write the keys out in full",
+                    )
+                )
+            key = _convert(key_node, loader, path + ("<key>",), {}, seen, depth + 1, problems, {})
             if not isinstance(key, (str, int, float, bool)) or isinstance(key, bool):
                 key = str(key)
             key = str(key)
             if key in result:
-                problems.append((Problem(f"key '{key}' appears twice in the same mapping",
-                                         line=key_node.start_mark.line + 1,
-                                         fix="keep one of them"), path + (key,)))
-            result[key] = _convert(value_node, loader, path + (key,), lines, seen, depth + 1,
-                                   problems, numbers)
+                problems.append(
+                    (
+                        Problem(
+                            f"key '{key}' appears twice in the same mapping",
+                            line=key_node.start_mark.line + 1,
+                            fix="keep one of them",
+                        ),
+                        path + (key,),
+                    )
+                )
+            result[key] = _convert(
+                value_node, loader, path + (key,), lines, seen, depth + 1, problems, numbers
+            )
             # A field's line is its key's, also when its value starts on the next line.
             lines[path + (key,)] = key_node.start_mark.line + 1
         return result
@@ -130,18 +176,31 @@ def _convert(node: yaml.Node, loader: _ComposeLoader, path: PathKey, lines: dict
         value = loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as exc:
         problem = (exc.problem or "").replace("tag:yaml.org,2002:", "!!")
-        raise _Abort(Problem(
-            f"unsupported YAML value: {problem}", line=node.start_mark.line + 1,
-            fix="use plain strings, numbers, booleans, lists and mappings")) from None
+        raise _Abort(
+            Problem(
+                f"unsupported YAML value: {problem}",
+                line=node.start_mark.line + 1,
+                fix="use plain strings, numbers, booleans, lists and mappings",
+            )
+        ) from None
     except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError):
         # An explicit tag that does not fit (!!bool maybe), or a number too long to read.
         shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
-        raise _Abort(Problem(f"cannot read '{shown}' as {node.tag.rsplit(':', 1)[-1]}",
-                             line=node.start_mark.line + 1,
-                             fix="write a plain value, or quote it as text")) from None
+        raise _Abort(
+            Problem(
+                f"cannot read '{shown}' as {node.tag.rsplit(':', 1)[-1]}",
+                line=node.start_mark.line + 1,
+                fix="write a plain value, or quote it as text",
+            )
+        ) from None
     if isinstance(value, bytes):
-        raise _Abort(Problem("binary values are not supported", line=node.start_mark.line + 1,
-                             fix="write the value as plain text"))
+        raise _Abort(
+            Problem(
+                "binary values are not supported",
+                line=node.start_mark.line + 1,
+                fix="write the value as plain text",
+            )
+        )
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         numbers[path] = node.value
     return value
@@ -156,10 +215,16 @@ def _parse_yaml(text: str, file: str) -> SourceDocument:
     try:
         loader = _ComposeLoader(text)
     except yaml.reader.ReaderError as exc:
-        raise InputError(file, [Problem(
-            f"not valid YAML: character #x{exc.character:04x} is not allowed ({exc.reason})",
-            line=text.count("\n", 0, exc.position) + 1,
-            fix="remove the character or save the file again as plain text")]) from None
+        raise InputError(
+            file,
+            [
+                Problem(
+                    f"not valid YAML: character #x{exc.character:04x} is not allowed ({exc.reason})",
+                    line=text.count("\n", 0, exc.position) + 1,
+                    fix="remove the character or save the file again as plain text",
+                )
+            ],
+        ) from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -182,8 +247,9 @@ def _parse_yaml(text: str, file: str) -> SourceDocument:
             fix = "check the indentation there: the keys of one mapping line up"
         raise InputError(file, [Problem(message, line=line, fix=fix)]) from None
     except yaml.YAMLError as exc:
-        raise InputError(file, [Problem(f"not valid YAML: {exc}",
-                                        fix="correct the syntax")]) from None
+        raise InputError(
+            file, [Problem(f"not valid YAML: {exc}", fix="correct the syntax")]
+        ) from None
     except _Abort as abort:
         raise InputError(file, [abort.problem]) from None
     except RecursionError:
@@ -192,9 +258,18 @@ def _parse_yaml(text: str, file: str) -> SourceDocument:
         loader.dispose()
     document = SourceDocument(file=file, data=data, lines=lines, numbers=numbers)
     if problems:
-        raise InputError(file, [Problem(problem.message, field=document.render_path(path),
-                                        line=problem.line, fix=problem.fix)
-                                for problem, path in problems])
+        raise InputError(
+            file,
+            [
+                Problem(
+                    problem.message,
+                    field=document.render_path(path),
+                    line=problem.line,
+                    fix=problem.fix,
+                )
+                for problem, path in problems
+            ],
+        )
     return document
 
 
@@ -233,43 +308,77 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _JSONValueError(Problem(f"key '{key}' appears twice in the same object",
-                                          fix="keep one of them"))
+            raise _JSONValueError(
+                Problem(f"key '{key}' appears twice in the same object", fix="keep one of them")
+            )
         result[key] = value
     return result
 
 
 def _reject_constant(name: str) -> Any:
-    raise _JSONValueError(Problem(f"{name} is not a number JSON allows",
-                                  fix="write a number, or leave the value out"), name)
+    raise _JSONValueError(
+        Problem(
+            f"{name} is not a number JSON allows", fix="write a number, or leave the value out"
+        ),
+        name,
+    )
 
 
 def _checked_int(literal: str) -> int:
     try:
         return int(literal)
     except ValueError:
-        raise _JSONValueError(Problem(f"a number of {len(literal)} digits is too long to read",
-                                      fix="write a shorter number, or quote it as text"),
-                              literal) from None
+        raise _JSONValueError(
+            Problem(
+                f"a number of {len(literal)} digits is too long to read",
+                fix="write a shorter number, or quote it as text",
+            ),
+            literal,
+        ) from None
 
 
 def _parse_json(text: str, file: str) -> SourceDocument:
     try:
-        data = json.loads(text, object_pairs_hook=_reject_duplicate_keys,
-                          parse_constant=_reject_constant, parse_int=_checked_int)
+        data = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_constant=_reject_constant,
+            parse_int=_checked_int,
+        )
     except json.JSONDecodeError as exc:
-        before = text[:exc.pos].rstrip()
-        if before.endswith(",") and text[exc.pos:exc.pos + 1] in ("]", "}"):
-            raise InputError(file, [Problem(
-                "not valid JSON: a comma after the last item", line=before.count("\n") + 1,
-                fix="remove that comma; JSON allows none after the last item")]) from None
-        if text.startswith(("//", "/*"), exc.pos):
-            raise InputError(file, [Problem(
-                "not valid JSON: JSON has no comments", line=exc.lineno,
-                fix="remove the comment, or write the model in YAML, where # starts one")]
+        before = text[: exc.pos].rstrip()
+        if before.endswith(",") and text[exc.pos : exc.pos + 1] in ("]", "}"):
+            raise InputError(
+                file,
+                [
+                    Problem(
+                        "not valid JSON: a comma after the last item",
+                        line=before.count("\n") + 1,
+                        fix="remove that comma; JSON allows none after the last item",
+                    )
+                ],
             ) from None
-        raise InputError(file, [Problem(f"not valid JSON: {exc.msg}", line=exc.lineno,
-                                        fix="correct the syntax at that line")]) from None
+        if text.startswith(("//", "/*"), exc.pos):
+            raise InputError(
+                file,
+                [
+                    Problem(
+                        "not valid JSON: JSON has no comments",
+                        line=exc.lineno,
+                        fix="remove the comment, or write the model in YAML, where # starts one",
+                    )
+                ],
+            ) from None
+        raise InputError(
+            file,
+            [
+                Problem(
+                    f"not valid JSON: {exc.msg}",
+                    line=exc.lineno,
+                    fix="correct the syntax at that line",
+                )
+            ],
+        ) from None
     except _JSONValueError as exc:
         problem = exc.problem
         if not exc.literal:  # a duplicate key: the YAML reader knows its line and field
@@ -279,23 +388,46 @@ def _parse_json(text: str, file: str) -> SourceDocument:
                 twice = [p for p in error.problems if "appears twice" in p.message]
                 if twice:
                     raise InputError(file, twice) from None
-        raise InputError(file, [Problem(f"not valid JSON: {problem.message}",
-                                        line=_json_line_of(text, exc.literal) if exc.literal
-                                        else None, fix=problem.fix)]) from None
+        raise InputError(
+            file,
+            [
+                Problem(
+                    f"not valid JSON: {problem.message}",
+                    line=_json_line_of(text, exc.literal) if exc.literal else None,
+                    fix=problem.fix,
+                )
+            ],
+        ) from None
     except RecursionError:
-        raise InputError(file, [Problem(f"nesting deeper than {MAX_DEPTH} levels",
-                                        line=_json_line_of(text, depth=MAX_DEPTH),
-                                        fix="flatten the structure")]) from None
+        raise InputError(
+            file,
+            [
+                Problem(
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    line=_json_line_of(text, depth=MAX_DEPTH),
+                    fix="flatten the structure",
+                )
+            ],
+        ) from None
     except ValueError as exc:
-        raise InputError(file, [Problem(f"not valid JSON: {exc}",
-                                        fix="correct the value")]) from None
+        raise InputError(
+            file, [Problem(f"not valid JSON: {exc}", fix="correct the value")]
+        ) from None
     try:  # JSON is (nearly) YAML: borrow the YAML reader for line numbers only.
         shadow = _parse_yaml(text, file)
     except InputError:
         line = _json_line_of(text, depth=MAX_DEPTH)
         if line is not None:  # the same limit as for YAML
-            raise InputError(file, [Problem(f"nesting deeper than {MAX_DEPTH} levels", line=line,
-                                            fix="flatten the structure")]) from None
+            raise InputError(
+                file,
+                [
+                    Problem(
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        line=line,
+                        fix="flatten the structure",
+                    )
+                ],
+            ) from None
         return SourceDocument(file=file, data=data)
     return SourceDocument(file=file, data=data, lines=shadow.lines, numbers=shadow.numbers)
 
@@ -306,34 +438,58 @@ def read_text(path: Path) -> str:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise InputError(file, [Problem(f"cannot read the file: {exc.strerror}",
-                                        fix="check the path")]) from None
+        raise InputError(
+            file, [Problem(f"cannot read the file: {exc.strerror}", fix="check the path")]
+        ) from None
     if path.is_dir():
         raise InputError(file, [Problem("is a folder, not a file", fix="name a file")])
     if size > MAX_FILE_BYTES:
-        raise InputError(file, [Problem(f"the file is {size} bytes, over the {MAX_FILE_BYTES} "
-                                        "limit", fix="check it is the right file")])
+        raise InputError(
+            file,
+            [
+                Problem(
+                    f"the file is {size} bytes, over the {MAX_FILE_BYTES} limit",
+                    fix="check it is the right file",
+                )
+            ],
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(file, [Problem(f"cannot read the file: {exc.strerror}",
-                                        fix="check the path and its permissions")]) from None
+        raise InputError(
+            file,
+            [
+                Problem(
+                    f"cannot read the file: {exc.strerror}",
+                    fix="check the path and its permissions",
+                )
+            ],
+        ) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         what = f"not UTF-8 text (byte {exc.start})"
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             what = "the file is UTF-16 text, not UTF-8"
-        raise InputError(file, [Problem(what, line=data.count(b"\n", 0, exc.start) + 1,
-                                        fix="save the file as UTF-8")]) from None
+        raise InputError(
+            file,
+            [Problem(what, line=data.count(b"\n", 0, exc.start) + 1, fix="save the file as UTF-8")],
+        ) from None
 
 
 def parse_document(text: str, file: str) -> SourceDocument:
     """Parse YAML or JSON (chosen by content: JSON starts with '{' or '[')."""
     if "\x00" in text:
-        raise InputError(file, [Problem("the file contains NUL bytes; it is not a text model",
-                                        line=text.count("\n", 0, text.index("\x00")) + 1,
-                                        fix="save the model again as plain UTF-8 text")])
+        raise InputError(
+            file,
+            [
+                Problem(
+                    "the file contains NUL bytes; it is not a text model",
+                    line=text.count("\n", 0, text.index("\x00")) + 1,
+                    fix="save the model again as plain UTF-8 text",
+                )
+            ],
+        )
     stripped = text.lstrip()
     if file.endswith(".json") or stripped.startswith(("{", "[")):
         document = _parse_json(text, file)

@@ -18,10 +18,14 @@ from mdrisk.model.source import SourceDocument
 ExtraFix = Callable[[dict[str, Any]], str]
 
 
-def located_problem(error: dict[str, Any], source: SourceDocument,
-                    more_fixes: ExtraFix | None = None) -> Problem:
-    loc = tuple(part for part in error["loc"]
-                if not (isinstance(part, str) and part.startswith(("function-", "list["))))
+def located_problem(
+    error: dict[str, Any], source: SourceDocument, more_fixes: ExtraFix | None = None
+) -> Problem:
+    loc = tuple(
+        part
+        for part in error["loc"]
+        if not (isinstance(part, str) and part.startswith(("function-", "list[")))
+    )
     message = error["msg"].removeprefix("Value error, ")
     fix = ""
     if error["type"] == "extra_forbidden":
@@ -33,7 +37,7 @@ def located_problem(error: dict[str, Any], source: SourceDocument,
     return Problem(message, field=source.render_path(loc), line=source.line_of(loc), fix=fix)
 
 
-def located_problems(exc: ValidationError, source: SourceDocument,
-                     more_fixes: ExtraFix | None = None) -> list[Problem]:
-    return [located_problem(error, source, more_fixes)
-            for error in exc.errors(include_url=False)]
+def located_problems(
+    exc: ValidationError, source: SourceDocument, more_fixes: ExtraFix | None = None
+) -> list[Problem]:
+    return [located_problem(error, source, more_fixes) for error in exc.errors(include_url=False)]

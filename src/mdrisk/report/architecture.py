@@ -98,10 +98,19 @@ def architecture_views(assessment: Assessment) -> ArchitectureViews:
     for component in assessment.device.components:
         zones.setdefault(zone_of[component.id], []).append(component.id)
     crossings = [
-        ZoneCrossing(link.id, link.source, link.target, zone_of[link.source], zone_of[link.target],
-                     link.kind.value, _channel_name(assessment, link.id), protections_of(link))
+        ZoneCrossing(
+            link.id,
+            link.source,
+            link.target,
+            zone_of[link.source],
+            zone_of[link.target],
+            link.kind.value,
+            _channel_name(assessment, link.id),
+            protections_of(link),
+        )
         for link in assessment.device.links
-        if zone_of[link.source] != zone_of[link.target] and zone_of[link.source] != UNZONED
+        if zone_of[link.source] != zone_of[link.target]
+        and zone_of[link.source] != UNZONED
         and zone_of[link.target] != UNZONED
     ]
 
@@ -117,40 +126,67 @@ def architecture_views(assessment: Assessment) -> ArchitectureViews:
         hazards = {h for p in points for h in hazards_of_point.get(p, set())}
         return FleetElement(element, why, sorted_ids(points), sorted_ids(hazards))
 
-    fleet_elements = [fleet(c.id, f"{c.kind.value}: one instance serves every device")
-                      for c in assessment.device.components if c.kind in FLEET_KINDS]
-    fleet_elements += [fleet(link.id, "update link: one change reaches every device")
-                       for link in assessment.device.links if link.kind == LinkKind.update]
+    fleet_elements = [
+        fleet(c.id, f"{c.kind.value}: one instance serves every device")
+        for c in assessment.device.components
+        if c.kind in FLEET_KINDS
+    ]
+    fleet_elements += [
+        fleet(link.id, "update link: one change reaches every device")
+        for link in assessment.device.links
+        if link.kind == LinkKind.update
+    ]
     for engine in assessment.device.components:
         if engine.ml is None:
             continue
         for data in engine.ml.training_data:
             if data.continuous:
-                fleet_elements.append(FleetElement(
-                    engine.id, f"retrained from field data ({data.source}): poisoned data "
-                    "changes the model for every patient", [], []))
+                fleet_elements.append(
+                    FleetElement(
+                        engine.id,
+                        f"retrained from field data ({data.source}): poisoned data "
+                        "changes the model for every patient",
+                        [],
+                        [],
+                    )
+                )
 
     updates = []
     for component in assessment.device.components:
-        incoming = [link for link in assessment.device.links
-                    if link.target == component.id and link.kind == LinkKind.update]
-        versions = "; ".join(t.name + (f" {t.version}" if t.version else "")
-                             for t in component.technologies) or "—"
+        incoming = [
+            link
+            for link in assessment.device.links
+            if link.target == component.id and link.kind == LinkKind.update
+        ]
+        versions = (
+            "; ".join(
+                t.name + (f" {t.version}" if t.version else "") for t in component.technologies
+            )
+            or "—"
+        )
         if incoming:
             routes = ", ".join(f"{link.id} from {link.source}" for link in incoming)
-            shield = "; ".join(f"{link.id}: {', '.join(protections_of(link)) or 'none'}"
-                               for link in incoming)
+            shield = "; ".join(
+                f"{link.id}: {', '.join(protections_of(link)) or 'none'}" for link in incoming
+            )
             unsigned = [link.id for link in incoming if "integrity" not in protections_of(link)]
-            note = (f"no integrity protection of the update on {', '.join(unsigned)}"
-                    if unsigned else "updates are integrity-protected")
+            note = (
+                f"no integrity protection of the update on {', '.join(unsigned)}"
+                if unsigned
+                else "updates are integrity-protected"
+            )
         else:
             routes, shield = "no update link in the model", "—"
-            note = ("state how this component is patched" if component.technologies
-                    and component.kind not in (ComponentKind.human,
-                                               ComponentKind.controlled_process) else "")
+            note = (
+                "state how this component is patched"
+                if component.technologies
+                and component.kind not in (ComponentKind.human, ComponentKind.controlled_process)
+                else ""
+            )
         if component.ml is not None:
             note = (note + "; " if note else "") + (
-                "ML model locked" if component.ml.locked else "ML model adapts in the field")
+                "ML model locked" if component.ml.locked else "ML model adapts in the field"
+            )
         updates.append(UpdateRoute(component.id, versions, routes, shield, note))
 
     ucas_of: dict[str, list[str]] = {}
@@ -164,14 +200,24 @@ def architecture_views(assessment: Assessment) -> ArchitectureViews:
             points_of_ca.setdefault(action, set()).add(scenario.fdi_point)
     links = {link.id: link for link in assessment.device.links}
     use_cases = [
-        UseCase(ca.id, ca.name, components[ca.controller].name if ca.controller in components
-                else ca.controller,
-                components[ca.controlled].name if ca.controlled in components else ca.controlled,
-                ca.link, protections_of(links[ca.link]) if ca.link in links else [],
-                ca.feedback_links, id_ranges(ucas_of.get(ca.id, [])),
-                sorted_ids(points_of_ca.get(ca.id, set())), ca.hazards)
+        UseCase(
+            ca.id,
+            ca.name,
+            components[ca.controller].name if ca.controller in components else ca.controller,
+            components[ca.controlled].name if ca.controlled in components else ca.controlled,
+            ca.link,
+            protections_of(links[ca.link]) if ca.link in links else [],
+            ca.feedback_links,
+            id_ranges(ucas_of.get(ca.id, [])),
+            sorted_ids(points_of_ca.get(ca.id, set())),
+            ca.hazards,
+        )
         for ca in assessment.control_actions
     ]
     return ArchitectureViews(
         zones=[Zone(name, ids) for name, ids in zones.items()],
-        crossings=crossings, fleet=fleet_elements, updates=updates, use_cases=use_cases)
+        crossings=crossings,
+        fleet=fleet_elements,
+        updates=updates,
+        use_cases=use_cases,
+    )

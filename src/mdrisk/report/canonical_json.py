@@ -13,8 +13,9 @@ def canonical_dict(assessment: Assessment) -> dict:
 
 
 def canonical_json(assessment: Assessment) -> str:
-    return json.dumps(canonical_dict(assessment), sort_keys=True, indent=2,
-                      ensure_ascii=False) + "\n"
+    return (
+        json.dumps(canonical_dict(assessment), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 class CanonicalJsonWriter(ReportWriter):

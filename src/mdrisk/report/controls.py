@@ -33,8 +33,13 @@ def external_links(assessment: Assessment, element: str) -> list[Link]:
     own = [link for link in links if link.id == element]
     if own:
         return own
-    return [link for link in links if element in (link.source, link.target)
-            and link.channel.technology is not None and not link.channel.in_process]
+    return [
+        link
+        for link in links
+        if element in (link.source, link.target)
+        and link.channel.technology is not None
+        and not link.channel.in_process
+    ]
 
 
 def controls_in_place(assessment: Assessment, element: str) -> list[str]:

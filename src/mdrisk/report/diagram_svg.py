@@ -13,13 +13,53 @@ from mdrisk.assessment import Assessment
 from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
 
 SVG_NS = "http://www.w3.org/2000/svg"
-_ALLOWED_TAGS = {"svg", "g", "title", "polygon", "polyline", "ellipse", "path", "text", "line",
-                 "rect", "circle", "tspan"}
+_ALLOWED_TAGS = {
+    "svg",
+    "g",
+    "title",
+    "polygon",
+    "polyline",
+    "ellipse",
+    "path",
+    "text",
+    "line",
+    "rect",
+    "circle",
+    "tspan",
+}
 _ALLOWED_ATTRIBUTES = {
-    "id", "class", "viewBox", "width", "height", "x", "y", "x1", "x2", "y1", "y2", "cx", "cy",
-    "rx", "ry", "r", "d", "points", "transform", "fill", "stroke", "stroke-width",
-    "stroke-dasharray", "font-family", "font-size", "font-weight", "font-style", "text-anchor",
-    "fill-opacity", "stroke-opacity", "opacity", "preserveAspectRatio",
+    "id",
+    "class",
+    "viewBox",
+    "width",
+    "height",
+    "x",
+    "y",
+    "x1",
+    "x2",
+    "y1",
+    "y2",
+    "cx",
+    "cy",
+    "rx",
+    "ry",
+    "r",
+    "d",
+    "points",
+    "transform",
+    "fill",
+    "stroke",
+    "stroke-width",
+    "stroke-dasharray",
+    "font-family",
+    "font-size",
+    "font-weight",
+    "font-style",
+    "text-anchor",
+    "fill-opacity",
+    "stroke-opacity",
+    "opacity",
+    "preserveAspectRatio",
 }
 
 
@@ -29,8 +69,11 @@ def _local(name: str) -> str:
 
 def _clean(node: ET.Element) -> None:
     for child in list(node):
-        if _local(child.tag) not in _ALLOWED_TAGS or child.tag.startswith("{") and \
-                not child.tag.startswith("{" + SVG_NS):
+        if (
+            _local(child.tag) not in _ALLOWED_TAGS
+            or child.tag.startswith("{")
+            and not child.tag.startswith("{" + SVG_NS)
+        ):
             node.remove(child)
             continue
         _clean(child)

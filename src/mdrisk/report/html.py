@@ -33,8 +33,10 @@ from mdrisk.report.tables import report_tables
 from mdrisk.report.verification import impact_findings, impact_plots, tests_for
 from mdrisk.report.vulnerability_status import vulnerability_statuses
 
-FDA_GUIDANCE = ("FDA, \u201cCybersecurity in Medical Devices: Quality System Considerations and "
-                "Content of Premarket Submissions\u201d (2023, updated 2025)")
+FDA_GUIDANCE = (
+    "FDA, \u201cCybersecurity in Medical Devices: Quality System Considerations and "
+    "Content of Premarket Submissions\u201d (2023, updated 2025)"
+)
 _ID = re.compile(r"\b(?:CVE-\d{4}-\d{4,}|[A-Z]{1,4}-\d+)\b")
 UCA_TITLES = {
     UCAType.not_provided: "not provided",
@@ -46,9 +48,14 @@ UCA_TITLES = {
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    environment = Environment(loader=PackageLoader("mdrisk", "templates"), autoescape=True,
-                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True)
+    environment = Environment(
+        loader=PackageLoader("mdrisk", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     return environment
 
 
@@ -59,8 +66,10 @@ def stylesheet() -> str:
 
 def content_security_policy(css: str) -> str:
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
-    return (f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
-            "base-uri 'none'; form-action 'none'")
+    return (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
 
 
 def _linker(anchored: set[str]):
@@ -73,7 +82,7 @@ def _linker(anchored: set[str]):
         for match in _ID.finditer(text):
             if match.group() not in anchored:
                 continue
-            out.append(str(escape(text[last:match.start()])))
+            out.append(str(escape(text[last : match.start()])))
             identifier = match.group()
             out.append(f'<a href="#{identifier}">{identifier}</a>')
             last = match.end()
@@ -89,12 +98,21 @@ def _summary(assessment: Assessment, statuses: list, risk_records: list) -> list
     cards = [
         ("components", len(assessment.device.components), f"{len(assessment.device.links)} links"),
         ("FDI points", len(assessment.fdi_points), "where false data can reach an ML engine"),
-        ("loss scenarios", len(assessment.loss_scenarios), f"{len(assessment.ucas)} unsafe "
-                                                            "control actions"),
-        ("threats", len(assessment.threats),
-         f"{sum(len(t.pack_rules) for t in assessment.threats)} technology-pack findings"),
-        ("known vulnerabilities", len({s.vulnerability.id for s in statuses}),
-         f"{unresolved} unresolved"),
+        (
+            "loss scenarios",
+            len(assessment.loss_scenarios),
+            f"{len(assessment.ucas)} unsafe control actions",
+        ),
+        (
+            "threats",
+            len(assessment.threats),
+            f"{sum(len(t.pack_rules) for t in assessment.threats)} technology-pack findings",
+        ),
+        (
+            "known vulnerabilities",
+            len({s.vulnerability.id for s in statuses}),
+            f"{unresolved} unresolved",
+        ),
     ]
     if risk_records:
         levels = Counter(str(getattr(r, "level", "")) for r in risk_records)
@@ -111,10 +129,15 @@ def _protection_matrix(assessment: Assessment) -> list[dict[str, Any]]:
         if technology is None or link.channel.in_process:
             continue
         present = protections_of(link)
-        rows.append({"link": link, "technology": technology.name + (
-            f" {technology.version}" if technology.version else ""),
-            "marks": [(name in present) for name in PROTECTIONS],
-            "notes": link.channel.protections.notes})
+        rows.append(
+            {
+                "link": link,
+                "technology": technology.name
+                + (f" {technology.version}" if technology.version else ""),
+                "marks": [(name in present) for name in PROTECTIONS],
+                "notes": link.channel.protections.notes,
+            }
+        )
     return rows
 
 
@@ -131,14 +154,20 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
     verified = tests_for(assessment)
     tables = report_tables(assessment, verified)
     diagram, diagram_note = control_structure_svg(assessment)
-    anchored = ({c.id for c in assessment.checks} | {f.id for f in assessment.fdi_points}
-                | {s.id for s in assessment.loss_scenarios} | {t.id for t in assessment.threats}
-                | {u.id for u in assessment.ucas} | {c.id for c in assessment.control_actions}
-                | {h.id for h in assessment.hazards} | {loss.id for loss in assessment.losses}
-                | {s.vulnerability.id for s in statuses}
-                | {str(getattr(r, "id", "")) for r in risk_records}
-                | {str(getattr(s, "id", "")) for s in attack_scenarios(assessment)}
-                | {str(getattr(f, "id", "")) for f in impact_findings(assessment)})
+    anchored = (
+        {c.id for c in assessment.checks}
+        | {f.id for f in assessment.fdi_points}
+        | {s.id for s in assessment.loss_scenarios}
+        | {t.id for t in assessment.threats}
+        | {u.id for u in assessment.ucas}
+        | {c.id for c in assessment.control_actions}
+        | {h.id for h in assessment.hazards}
+        | {loss.id for loss in assessment.losses}
+        | {s.vulnerability.id for s in statuses}
+        | {str(getattr(r, "id", "")) for r in risk_records}
+        | {str(getattr(s, "id", "")) for s in attack_scenarios(assessment)}
+        | {str(getattr(f, "id", "")) for f in impact_findings(assessment)}
+    )
     if for_print:  # the print variant leaves the loss-scenario list to the HTML and CSV
         anchored -= {s.id for s in assessment.loss_scenarios}
     css = stylesheet()
@@ -155,8 +184,9 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
         "heatmap": heatmap(assessment),
         "risk_details": risk_details(assessment),
         "residual_rule": _common_residual_rule(risk_records),
-        "plots": [(title, Markup(svg), caption) for title, svg, caption in
-                  impact_plots(assessment)],
+        "plots": [
+            (title, Markup(svg), caption) for title, svg, caption in impact_plots(assessment)
+        ],
         "statuses": statuses,
         "unresolved": [s for s in statuses if s.unresolved],
         "resolved": [s for s in statuses if not s.unresolved],
@@ -175,8 +205,9 @@ def render_html(assessment: Assessment, for_print: bool = False) -> str:
     context = html_context(assessment, for_print)
     environment = _environment()
     template = environment.get_template("report.html.j2")
-    return template.render(**context, ids=_linker(context["anchored"]),
-                           level_colour=colour_of, print=for_print)
+    return template.render(
+        **context, ids=_linker(context["anchored"]), level_colour=colour_of, print=for_print
+    )
 
 
 class HtmlWriter(ReportWriter):

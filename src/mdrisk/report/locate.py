@@ -29,12 +29,14 @@ class Locator:
         self.technologies: dict[tuple[str, str], str] = {}
         for component in assessment.device.components:
             for index, technology in enumerate(component.technologies):
-                self.technologies[(component.id, technology_label(technology))] = \
+                self.technologies[(component.id, technology_label(technology))] = (
                     f"components[{component.id}].technologies[{index}]"
+                )
         for link in assessment.device.links:
             if link.channel.technology is not None:
-                self.technologies[(link.id, technology_label(link.channel.technology))] = \
+                self.technologies[(link.id, technology_label(link.channel.technology))] = (
                     f"links[{link.id}].channel.technology"
+                )
 
     def path_of(self, element: str, technology: str | None = None) -> str | None:
         if technology is not None:

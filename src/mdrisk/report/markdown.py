@@ -70,20 +70,41 @@ def _threats_section(assessment: Assessment) -> list[str]:
     """Pack rules and known vulnerabilities per element; absent unless analysed with --kb."""
     if not assessment.threats:
         return []
-    out = ["", "## Threats and known vulnerabilities", "",
-           "What the technology pack and the knowledge base tie to each component and link: "
-           "pack rules with their CWE, CAPEC, ATT&CK (ICS, Enterprise) and ATLAS ids, and "
-           "published vulnerabilities matched to the technology.", ""]
+    out = [
+        "",
+        "## Threats and known vulnerabilities",
+        "",
+        "What the technology pack and the knowledge base tie to each component and link: "
+        "pack rules with their CWE, CAPEC, ATT&CK (ICS, Enterprise) and ATLAS ids, and "
+        "published vulnerabilities matched to the technology.",
+        "",
+    ]
     out += table(
-        ["id", "element", "technology", "FDI points", "pack rules", "CWE", "CAPEC",
-         "ATT&CK", "ATLAS", "known vulnerabilities"],
         [
-            (t.id, f"{t.element} ({t.element_type})", t.technology or "(element)",
-             ", ".join(t.fdi_points) or "—", ", ".join(f.rule for f in t.pack_rules) or "—",
-             _some(t.references.cwe), _some(t.references.capec),
-             _some(t.references.attack_ics + t.references.attack_enterprise),
-             _some(t.references.atlas),
-             ", ".join(v.id for v in t.vulnerabilities) or "—")
+            "id",
+            "element",
+            "technology",
+            "FDI points",
+            "pack rules",
+            "CWE",
+            "CAPEC",
+            "ATT&CK",
+            "ATLAS",
+            "known vulnerabilities",
+        ],
+        [
+            (
+                t.id,
+                f"{t.element} ({t.element_type})",
+                t.technology or "(element)",
+                ", ".join(t.fdi_points) or "—",
+                ", ".join(f.rule for f in t.pack_rules) or "—",
+                _some(t.references.cwe),
+                _some(t.references.capec),
+                _some(t.references.attack_ics + t.references.attack_enterprise),
+                _some(t.references.atlas),
+                ", ".join(v.id for v in t.vulnerabilities) or "—",
+            )
             for t in assessment.threats
         ],
     )
@@ -93,16 +114,37 @@ def _threats_section(assessment: Assessment) -> list[str]:
             rules.setdefault(finding.rule, finding)
     if rules:
         out += ["", "### Technology pack rules applied", ""]
-        out += table(["rule", "title", "why"],
-                     [(f.rule, f.title, f.rationale) for _, f in sorted(rules.items())])
+        out += table(
+            ["rule", "title", "why"],
+            [(f.rule, f.title, f.rationale) for _, f in sorted(rules.items())],
+        )
     known = [(t, v) for t in assessment.threats for v in t.vulnerabilities]
     if known:
         out += ["", "### Known vulnerabilities", ""]
         out += table(
-            ["id", "threat", "element", "technology", "confidence", "exploitation", "CWE",
-             "why it matches"],
-            [(v.id, t.id, t.element, t.technology or "", f"{v.confidence:.2f}", _kev_epss(v),
-              ", ".join(v.references.cwe), v.reason) for t, v in known],
+            [
+                "id",
+                "threat",
+                "element",
+                "technology",
+                "confidence",
+                "exploitation",
+                "CWE",
+                "why it matches",
+            ],
+            [
+                (
+                    v.id,
+                    t.id,
+                    t.element,
+                    t.technology or "",
+                    f"{v.confidence:.2f}",
+                    _kev_epss(v),
+                    ", ".join(v.references.cwe),
+                    v.reason,
+                )
+                for t, v in known
+            ],
         )
     return out
 
@@ -149,27 +191,43 @@ def render_markdown(assessment: Assessment) -> str:
             ("false-data injection points", len(assessment.fdi_points)),
             ("loss scenarios", len(assessment.loss_scenarios)),
             ("check findings (warnings)", f"{len(assessment.checks)} ({warnings})"),
-        ] + ([("threats (pack findings, known vulnerabilities)",
-               f"{len(assessment.threats)} ({sum(len(t.pack_rules) for t in assessment.threats)}"
-               f", {len({v.id for t in assessment.threats for v in t.vulnerabilities})})")]
-             if assessment.threats else []),
+        ]
+        + (
+            [
+                (
+                    "threats (pack findings, known vulnerabilities)",
+                    f"{len(assessment.threats)} ({sum(len(t.pack_rules) for t in assessment.threats)}"
+                    f", {len({v.id for t in assessment.threats for v in t.vulnerabilities})})",
+                )
+            ]
+            if assessment.threats
+            else []
+        ),
     )
     out += [""]
 
     out += ["## Losses and hazards", ""]
-    out += table(["id", "loss", "severity"],
-                 [(loss.id, loss.description, loss.severity or "") for loss in assessment.losses])
+    out += table(
+        ["id", "loss", "severity"],
+        [(loss.id, loss.description, loss.severity or "") for loss in assessment.losses],
+    )
     out += [""]
-    out += table(["id", "hazard", "losses"],
-                 [(h.id, h.description, ", ".join(h.losses)) for h in assessment.hazards])
+    out += table(
+        ["id", "hazard", "losses"],
+        [(h.id, h.description, ", ".join(h.losses)) for h in assessment.hazards],
+    )
     out += [""]
 
     out += ["## Control structure", "", "### Components", ""]
     out += table(
         ["id", "name", "kind", "technologies"],
         [
-            (c.id, c.name, c.kind.value,
-             "; ".join(" ".join(filter(None, (t.name, t.version))) for t in c.technologies))
+            (
+                c.id,
+                c.name,
+                c.kind.value,
+                "; ".join(" ".join(filter(None, (t.name, t.version))) for t in c.technologies),
+            )
             for c in assessment.device.components
         ],
     )
@@ -177,8 +235,14 @@ def render_markdown(assessment: Assessment) -> str:
     out += table(
         ["id", "from → to", "kind", "carries", "channel", "protections"],
         [
-            (link.id, f"{link.source} → {link.target}", link.kind.value,
-             ", ".join(s.name for s in link.carries), _channel(link), _protections(link))
+            (
+                link.id,
+                f"{link.source} → {link.target}",
+                link.kind.value,
+                ", ".join(s.name for s in link.carries),
+                _channel(link),
+                _protections(link),
+            )
             for link in assessment.device.links
         ],
     )
@@ -188,8 +252,13 @@ def render_markdown(assessment: Assessment) -> str:
     out += table(
         ["id", "controller → controlled", "action", "hazards", "feedback path"],
         [
-            (ca.id, f"{ca.controller} → {ca.controlled}", ca.name, ", ".join(ca.hazards),
-             " → ".join(ca.feedback_links) or "none")
+            (
+                ca.id,
+                f"{ca.controller} → {ca.controlled}",
+                ca.name,
+                ", ".join(ca.hazards),
+                " → ".join(ca.feedback_links) or "none",
+            )
             for ca in assessment.control_actions
         ],
     )
@@ -206,15 +275,22 @@ def render_markdown(assessment: Assessment) -> str:
     )
 
     out += ["", "## False-data injection points", ""]
-    out += ["Every component and link upstream of an ML engine input, with the shortest path "
-            "by which false data reaches the engine.", ""]
+    out += [
+        "Every component and link upstream of an ML engine input, with the shortest path "
+        "by which false data reaches the engine.",
+        "",
+    ]
     out += table(
         ["id", "element", "ML engine", "input", "path", "channel protections"],
         [
-            (p.id, f"{p.element} ({p.element_type})", p.ml_engine,
-             p.ml_input if p.target == "inference_input" else "model (update)",
-             " → ".join(step.element for step in p.path),
-             ", ".join(p.protections) if p.element_type == "link" else "")
+            (
+                p.id,
+                f"{p.element} ({p.element_type})",
+                p.ml_engine,
+                p.ml_input if p.target == "inference_input" else "model (update)",
+                " → ".join(step.element for step in p.path),
+                ", ".join(p.protections) if p.element_type == "link" else "",
+            )
             for p in assessment.fdi_points
         ],
     )
@@ -224,8 +300,15 @@ def render_markdown(assessment: Assessment) -> str:
     out += table(
         ["id", "FDI point", "ML input", "ML misbehaviour", "UCA", "hazards", "losses"],
         [
-            (s.id, s.fdi_point, s.ml_input, s.ml_misbehaviour, s.uca, ", ".join(s.hazards),
-             ", ".join(s.losses))
+            (
+                s.id,
+                s.fdi_point,
+                s.ml_input,
+                s.ml_misbehaviour,
+                s.uca,
+                ", ".join(s.hazards),
+                ", ".join(s.losses),
+            )
             for s in assessment.loss_scenarios
         ],
     )

@@ -21,24 +21,40 @@ def _table(found: Table) -> list[str]:
 def risk_section(tables: dict[str, Table], assessment: Assessment) -> list[str]:
     if not risks(assessment):
         return []
-    return ["", "## Cybersecurity risks (FDA V.A.2)", "",
-            "Each risk rated by severity and exploitability before and after its controls.",
-            "", *_table(tables["risks"])]
+    return [
+        "",
+        "## Cybersecurity risks (FDA V.A.2)",
+        "",
+        "Each risk rated by severity and exploitability before and after its controls.",
+        "",
+        *_table(tables["risks"]),
+    ]
 
 
 def impact_section(tables: dict[str, Table]) -> list[str]:
     if not tables["impact"].rows:
         return []
-    return ["", "## Measured patient impact", "",
-            "Loss scenarios replayed as attacks in the closed-loop glucose simulator, against "
-            "each virtual patient's clean day (the charts are in report.html).", "",
-            *_table(tables["impact"])]
+    return [
+        "",
+        "## Measured patient impact",
+        "",
+        "Loss scenarios replayed as attacks in the closed-loop glucose simulator, against "
+        "each virtual patient's clean day (the charts are in report.html).",
+        "",
+        *_table(tables["impact"]),
+    ]
 
 
 def sbom_section(tables: dict[str, Table]) -> list[str]:
-    return ["", "## Third-party components and support status (FDA V.A.4)", "",
-            "Every technology of the device with its support status from a CycloneDX SBOM in "
-            "the knowledge base, or from the device model.", "", *_table(tables["sbom"])]
+    return [
+        "",
+        "## Third-party components and support status (FDA V.A.4)",
+        "",
+        "Every technology of the device with its support status from a CycloneDX SBOM in "
+        "the knowledge base, or from the device model.",
+        "",
+        *_table(tables["sbom"]),
+    ]
 
 
 def anomalies_section(assessment: Assessment) -> list[str]:
@@ -47,11 +63,24 @@ def anomalies_section(assessment: Assessment) -> list[str]:
     unresolved = [s for s in statuses if s.unresolved]
     if not statuses:
         return out + ["No known vulnerabilities matched the device's technologies."]
-    out += ["Known vulnerabilities that no control stated in the model counters (the VEX "
-            "analysis in vex.cdx.json).", ""]
-    out += table(["vulnerability", "element", "technology", "state", "assessment"],
-                 [(s.vulnerability.id, s.threat.element, s.threat.technology or "",
-                   s.state.replace("_", " "), s.detail) for s in unresolved])
+    out += [
+        "Known vulnerabilities that no control stated in the model counters (the VEX "
+        "analysis in vex.cdx.json).",
+        "",
+    ]
+    out += table(
+        ["vulnerability", "element", "technology", "state", "assessment"],
+        [
+            (
+                s.vulnerability.id,
+                s.threat.element,
+                s.threat.technology or "",
+                s.state.replace("_", " "),
+                s.detail,
+            )
+            for s in unresolved
+        ],
+    )
     countered = [s for s in statuses if not s.unresolved]
     if countered:
         out += ["", "Not affected (countered by a stated control):", ""]
@@ -61,39 +90,88 @@ def anomalies_section(assessment: Assessment) -> list[str]:
 
 def architecture_section(assessment: Assessment) -> list[str]:
     views = architecture_views(assessment)
-    out = ["", "## Security architecture views (FDA V.B.2)", "", "### Global system view", "",
-           "The control-structure diagram (control-structure.svg) with its trust zones; links "
-           "that cross from one zone to another:", ""]
-    out += table(["link", "from zone → to zone", "kind", "channel", "protections"],
-                 [(c.link, f"{c.from_zone} → {c.to_zone}", c.kind, c.channel,
-                   ", ".join(c.protections) or "none") for c in views.crossings])
+    out = [
+        "",
+        "## Security architecture views (FDA V.B.2)",
+        "",
+        "### Global system view",
+        "",
+        "The control-structure diagram (control-structure.svg) with its trust zones; links "
+        "that cross from one zone to another:",
+        "",
+    ]
+    out += table(
+        ["link", "from zone → to zone", "kind", "channel", "protections"],
+        [
+            (
+                c.link,
+                f"{c.from_zone} → {c.to_zone}",
+                c.kind,
+                c.channel,
+                ", ".join(c.protections) or "none",
+            )
+            for c in views.crossings
+        ],
+    )
     out += ["", "### Multi-patient harm view", ""]
-    out += table(["element", "why a compromise reaches many patients", "FDI points", "hazards"],
-                 [(f.element, f.why, ", ".join(f.fdi_points) or "—",
-                   ", ".join(f.hazards) or "—") for f in views.fleet])
+    out += table(
+        ["element", "why a compromise reaches many patients", "FDI points", "hazards"],
+        [
+            (f.element, f.why, ", ".join(f.fdi_points) or "—", ", ".join(f.hazards) or "—")
+            for f in views.fleet
+        ],
+    )
     out += ["", "### Updatability and patchability view", ""]
-    out += table(["component", "technologies", "update routes", "update protections", "note"],
-                 [(u.component, u.technologies, u.routes, u.protections, u.note)
-                  for u in views.updates])
+    out += table(
+        ["component", "technologies", "update routes", "update protections", "note"],
+        [(u.component, u.technologies, u.routes, u.protections, u.note) for u in views.updates],
+    )
     out += ["", "### Security use case views", ""]
-    out += table(["control action", "controller → controlled", "channel protections",
-                  "feedback", "UCAs", "FDI points", "hazards"],
-                 [(f"{u.control_action} {u.name}", f"{u.controller} → {u.controlled}",
-                   ", ".join(u.protections) or "none", " → ".join(u.feedback) or "none",
-                   u.ucas, ", ".join(u.fdi_points) or "—", ", ".join(u.hazards))
-                  for u in views.use_cases])
+    out += table(
+        [
+            "control action",
+            "controller → controlled",
+            "channel protections",
+            "feedback",
+            "UCAs",
+            "FDI points",
+            "hazards",
+        ],
+        [
+            (
+                f"{u.control_action} {u.name}",
+                f"{u.controller} → {u.controlled}",
+                ", ".join(u.protections) or "none",
+                " → ".join(u.feedback) or "none",
+                u.ucas,
+                ", ".join(u.fdi_points) or "—",
+                ", ".join(u.hazards),
+            )
+            for u in views.use_cases
+        ],
+    )
     return out
 
 
 def traceability_section(tables: dict[str, Table]) -> list[str]:
-    return ["", "## Traceability: threat ↔ scenario ↔ risk ↔ control ↔ test (FDA V.C)", "",
-            "A row without a risk, a control or a test is a gap to close before submission.",
-            "", *_table(tables["traceability"])]
+    return [
+        "",
+        "## Traceability: threat ↔ scenario ↔ risk ↔ control ↔ test (FDA V.C)",
+        "",
+        "A row without a risk, a control or a test is a gap to close before submission.",
+        "",
+        *_table(tables["traceability"]),
+    ]
 
 
 def package_sections(assessment: Assessment) -> list[str]:
     """The evidence-package sections, as Markdown lines."""
     tables = report_tables(assessment, tests_for(assessment))
-    return [*risk_section(tables, assessment), *impact_section(tables), *sbom_section(tables),
-            *anomalies_section(assessment), *architecture_section(assessment),
-            *traceability_section(tables)]
+    return [
+        *risk_section(tables, assessment),
+        *impact_section(tables),
+        *sbom_section(tables),
+        *anomalies_section(assessment),
+        *architecture_section(assessment),
+        *traceability_section(tables),
+    ]

@@ -36,7 +36,7 @@ def chromium_executable() -> str | None:
 
 
 def pdf_engine() -> str | None:
-    """"weasyprint", "chromium", or None when neither is installed."""
+    """ "weasyprint", "chromium", or None when neither is installed."""
     if importlib.util.find_spec("weasyprint") is not None:
         return "weasyprint"
     if chromium_executable() is not None:
@@ -57,10 +57,22 @@ def _weasyprint(html: str) -> bytes:
 
 def chromium_command(executable: str, profile: Path, source: Path, target: Path) -> list[str]:
     """Headless Chromium with nothing that reaches out (no sync, no component updates)."""
-    return [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--disable-extensions", f"--user-data-dir={profile}",
-            "--no-pdf-header-footer", f"--print-to-pdf={target}", source.as_uri()]
+    return [
+        executable,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={target}",
+        source.as_uri(),
+    ]
 
 
 def _chromium(html: str) -> bytes:
@@ -73,7 +85,10 @@ def _chromium(html: str) -> bytes:
         source.write_text(html, encoding="utf-8")
         completed = subprocess.run(
             chromium_command(executable, work / "profile", source, target),
-            capture_output=True, timeout=CHROMIUM_TIMEOUT_S, check=False)
+            capture_output=True,
+            timeout=CHROMIUM_TIMEOUT_S,
+            check=False,
+        )
         if completed.returncode != 0 or not target.is_file():
             tail = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
             raise RuntimeError(f"Chromium could not print the report: {' '.join(tail)}")
@@ -86,7 +101,8 @@ def render_pdf(assessment: Assessment, engine: str | None = None) -> bytes:
     if engine is None:
         raise PdfEngineMissing(
             "PDF needs WeasyPrint (pip install 'mdrisk[pdf]'; Debian: apt-get install -y "
-            "libpango-1.0-0 libpangoft2-1.0-0) or Chromium (Debian: apt-get install -y chromium)")
+            "libpango-1.0-0 libpangoft2-1.0-0) or Chromium (Debian: apt-get install -y chromium)"
+        )
     html = render_html(assessment, for_print=True)
     return _weasyprint(html) if engine == "weasyprint" else _chromium(html)
 

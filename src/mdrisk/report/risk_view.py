@@ -14,9 +14,21 @@ from mdrisk.report.stages import field, risks, text_of
 
 SEVERITIES = ("negligible", "minor", "serious", "critical", "catastrophic")
 # Exploitability words from least to most likely, as ISO 14971-style matrices name them.
-EXPLOITABILITY_ORDER = ("improbable", "remote", "very low", "low", "unlikely", "occasional",
-                        "medium", "possible", "probable", "high", "likely", "very high",
-                        "frequent")
+EXPLOITABILITY_ORDER = (
+    "improbable",
+    "remote",
+    "very low",
+    "low",
+    "unlikely",
+    "occasional",
+    "medium",
+    "possible",
+    "probable",
+    "high",
+    "likely",
+    "very high",
+    "frequent",
+)
 
 
 def _rank(word: str, order: tuple[str, ...]) -> tuple[int, str]:
@@ -40,11 +52,17 @@ def _grid(records: list[Any], residual: bool) -> tuple[dict, dict, list[str]]:
         source = field(risk, "residual") if residual else risk
         if source is None:
             continue
-        severity = text_of(field(field(risk, "severity"), "level")) if not residual else \
-            text_of(field(source, "severity"))
+        severity = (
+            text_of(field(field(risk, "severity"), "level"))
+            if not residual
+            else text_of(field(source, "severity"))
+        )
         exploitability = field(source, "exploitability")
-        exploitability = text_of(field(exploitability, "level") if not isinstance(
-            exploitability, str) else exploitability)
+        exploitability = text_of(
+            field(exploitability, "level")
+            if not isinstance(exploitability, str)
+            else exploitability
+        )
         if not severity or not exploitability:
             continue
         cells.setdefault((severity, exploitability), []).append(text_of(field(risk, "id")))
@@ -63,8 +81,7 @@ def _matrix_named(name: str) -> tuple[tuple[str, ...], tuple[str, ...], dict] | 
     matrix = load_matrix().matrix
     if matrix.name != name:
         return None
-    return (tuple(matrix.severity), tuple(matrix.exploitability_levels),
-            heat_map_cells(matrix))
+    return (tuple(matrix.severity), tuple(matrix.exploitability_levels), heat_map_cells(matrix))
 
 
 def heatmap(assessment: Assessment) -> Heatmap | None:
@@ -74,25 +91,38 @@ def heatmap(assessment: Assessment) -> Heatmap | None:
         return None
     cells, levels, seen = _grid(records, residual=False)
     after, after_levels, seen_after = _grid(records, residual=True)
-    exploitabilities = tuple(sorted(set(seen + seen_after),
-                                    key=lambda w: _rank(w, EXPLOITABILITY_ORDER)))
-    severities = tuple(sorted({s for s, _ in cells} | {s for s, _ in after} | set(SEVERITIES),
-                              key=lambda w: _rank(w, SEVERITIES)))
+    exploitabilities = tuple(
+        sorted(set(seen + seen_after), key=lambda w: _rank(w, EXPLOITABILITY_ORDER))
+    )
+    severities = tuple(
+        sorted(
+            {s for s, _ in cells} | {s for s, _ in after} | set(SEVERITIES),
+            key=lambda w: _rank(w, SEVERITIES),
+        )
+    )
     names = {text_of(field(r, "matrix")) for r in records}
     known = _matrix_named(names.pop()) if len(names) == 1 else None
-    if known is not None and set(severities) <= set(known[0]) \
-            and set(exploitabilities) <= set(known[1]):
+    if (
+        known is not None
+        and set(severities) <= set(known[0])
+        and set(exploitabilities) <= set(known[1])
+    ):
         severities, exploitabilities, grid = known
         levels = {**grid, **levels}
         after_levels = {**grid, **after_levels}
     if not exploitabilities:
         return None
-    before_svg = heatmap_svg(severities, exploitabilities, cells, levels,
-                             "Risks before controls")
-    after_svg = heatmap_svg(severities, exploitabilities, after, after_levels,
-                            "Residual risks after controls") if after else None
-    return Heatmap(Markup(before_svg), severities, exploitabilities,
-                   Markup(after_svg) if after_svg else None)
+    before_svg = heatmap_svg(severities, exploitabilities, cells, levels, "Risks before controls")
+    after_svg = (
+        heatmap_svg(
+            severities, exploitabilities, after, after_levels, "Residual risks after controls"
+        )
+        if after
+        else None
+    )
+    return Heatmap(
+        Markup(before_svg), severities, exploitabilities, Markup(after_svg) if after_svg else None
+    )
 
 
 @dataclass(frozen=True)
@@ -110,12 +140,20 @@ def risk_details(assessment: Assessment) -> list[RiskDetail]:
     for risk in risks(assessment):
         residual = field(risk, "residual")
         exploitability = field(risk, "exploitability")
-        details.append(RiskDetail(
-            record=risk, cvss=list(field(risk, "cvss", default=[])),
-            controls=list(field(risk, "controls", default=[])),
-            residual_steps=[text_of(s) for s in field(residual, "steps", default=[])]
-            if residual is not None else [],
-            exploitability_steps=[text_of(s) for s in field(exploitability, "steps", default=[])]
-            if exploitability is not None else [],
-            open_questions=[text_of(q) for q in field(risk, "open_questions", default=[])]))
+        details.append(
+            RiskDetail(
+                record=risk,
+                cvss=list(field(risk, "cvss", default=[])),
+                controls=list(field(risk, "controls", default=[])),
+                residual_steps=[text_of(s) for s in field(residual, "steps", default=[])]
+                if residual is not None
+                else [],
+                exploitability_steps=[
+                    text_of(s) for s in field(exploitability, "steps", default=[])
+                ]
+                if exploitability is not None
+                else [],
+                open_questions=[text_of(q) for q in field(risk, "open_questions", default=[])],
+            )
+        )
     return details

@@ -49,17 +49,30 @@ class _Run:
         self.rules: dict[str, dict[str, Any]] = {}
         self.results: list[dict[str, Any]] = []
 
-    def rule(self, rule_id: str, short: str, full: str, help_text: str, level: str,
-             tags: list[str], help_uri: str | None = None, score: str | None = None) -> None:
+    def rule(
+        self,
+        rule_id: str,
+        short: str,
+        full: str,
+        help_text: str,
+        level: str,
+        tags: list[str],
+        help_uri: str | None = None,
+        score: str | None = None,
+    ) -> None:
         if rule_id in self.rules:
             return
         rule: dict[str, Any] = {
-            "id": rule_id, "name": _slug(rule_id).replace("-", "_"),
-            "shortDescription": {"text": short}, "fullDescription": {"text": full or short},
+            "id": rule_id,
+            "name": _slug(rule_id).replace("-", "_"),
+            "shortDescription": {"text": short},
+            "fullDescription": {"text": full or short},
             "help": {"text": help_text or full or short},
             "defaultConfiguration": {"level": level},
-            "properties": {"tags": ["security", *tags],
-                           "security-severity": score or _SEVERITY_SCORE[level]},
+            "properties": {
+                "tags": ["security", *tags],
+                "security-severity": score or _SEVERITY_SCORE[level],
+            },
         }
         if help_uri:
             rule["helpUri"] = help_uri
@@ -76,18 +89,30 @@ class _Run:
         location: dict[str, Any] = {"physicalLocation": physical}
         path = self.locator.path_of(element, technology) if element else None
         if element:
-            location["logicalLocations"] = [{"name": element, "kind": "object",
-                                             "fullyQualifiedName": path or element}]
+            location["logicalLocations"] = [
+                {"name": element, "kind": "object", "fullyQualifiedName": path or element}
+            ]
         return location
 
-    def result(self, rule_id: str, level: str, message: str, element: str | None,
-               ids: list[str], technology: str | None = None, **extra: Any) -> None:
+    def result(
+        self,
+        rule_id: str,
+        level: str,
+        message: str,
+        element: str | None,
+        ids: list[str],
+        technology: str | None = None,
+        **extra: Any,
+    ) -> None:
         key = "|".join([rule_id, element or "", technology or "", *ids])
         result: dict[str, Any] = {
-            "ruleId": rule_id, "level": level, "message": {"text": message},
+            "ruleId": rule_id,
+            "level": level,
+            "message": {"text": message},
             "locations": [self.location(element, technology)],
             "partialFingerprints": {
-                "mdriskFinding/v1": hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]},
+                "mdriskFinding/v1": hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+            },
             "properties": {"mdrisk": {"ids": ids}},
         }
         result.update(extra)
@@ -98,23 +123,29 @@ class _Run:
         for result in self.results:
             result["ruleIndex"] = order[result["ruleId"]]
         provenance = self.assessment.provenance
-        artifact: dict[str, Any] = {"location": {"uri": self.uri},
-                                    "hashes": {"sha-256": provenance.model_sha256},
-                                    "roles": ["analysisTarget"]}
+        artifact: dict[str, Any] = {
+            "location": {"uri": self.uri},
+            "hashes": {"sha-256": provenance.model_sha256},
+            "roles": ["analysisTarget"],
+        }
         if self.relative:
             artifact["location"]["uriBaseId"] = "SRCROOT"
         run: dict[str, Any] = {
-            "tool": {"driver": {
-                "name": provenance.tool, "version": provenance.tool_version,
-                "semanticVersion": provenance.tool_version,
-                "rules": list(self.rules.values())}},
+            "tool": {
+                "driver": {
+                    "name": provenance.tool,
+                    "version": provenance.tool_version,
+                    "semanticVersion": provenance.tool_version,
+                    "rules": list(self.rules.values()),
+                }
+            },
             "artifacts": [artifact],
             "invocations": [{"executionSuccessful": True, "endTimeUtc": provenance.created}],
             "results": self.results,
             "properties": {
                 "device": self.assessment.device.info.name,
-                "knowledgeBase": [f"{s.source} sha256:{s.sha256}"
-                                  for s in provenance.kb_snapshots]},
+                "knowledgeBase": [f"{s.source} sha256:{s.sha256}" for s in provenance.kb_snapshots],
+            },
         }
         return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
@@ -123,35 +154,58 @@ def _checks(run: _Run) -> None:
     for check in run.assessment.checks:
         rule_id = f"stpa/{check.rule}"
         level = "warning" if check.severity == "warning" else "note"
-        run.rule(rule_id, _sentence(check.rule), f"STPA completeness check: "
-                 f"{_sentence(check.rule).lower()}.", check.fix, level, ["stpa"])
+        run.rule(
+            rule_id,
+            _sentence(check.rule),
+            f"STPA completeness check: {_sentence(check.rule).lower()}.",
+            check.fix,
+            level,
+            ["stpa"],
+        )
         element, _ = run.locator.first_line(check.elements)
-        run.result(rule_id, level, f"{check.id}: {check.message}. Fix: {check.fix}",
-                   element, [check.id, *check.elements])
+        run.result(
+            rule_id,
+            level,
+            f"{check.id}: {check.message}. Fix: {check.fix}",
+            element,
+            [check.id, *check.elements],
+        )
 
 
 def _fdi_points(run: _Run) -> None:
-    run.rule(FDI_RULE, "False-data injection point without authentication and integrity",
-             "A component or channel upstream of an ML engine input (or of its model-update "
-             "path) where false data can enter, with no authenticated, integrity-protected "
-             "channel in the model to stop it.",
-             "Authenticate the source and protect the integrity (and freshness) of the data on "
-             "this path, or validate the data at the ML engine's input; record the control in "
-             "the device model.", "warning", ["stpa-sec", "fdi"])
+    run.rule(
+        FDI_RULE,
+        "False-data injection point without authentication and integrity",
+        "A component or channel upstream of an ML engine input (or of its model-update "
+        "path) where false data can enter, with no authenticated, integrity-protected "
+        "channel in the model to stop it.",
+        "Authenticate the source and protect the integrity (and freshness) of the data on "
+        "this path, or validate the data at the ML engine's input; record the control in "
+        "the device model.",
+        "warning",
+        ["stpa-sec", "fdi"],
+    )
     for point in run.assessment.fdi_points:
         protected = {"authentication", "integrity"} <= set(point.protections)
         if protected:
             continue
         what = "channel" if point.element_type == "link" else "component"
-        target = (f"input '{point.ml_input}'" if point.target == "inference_input"
-                  else "model update path")
+        target = (
+            f"input '{point.ml_input}'"
+            if point.target == "inference_input"
+            else "model update path"
+        )
         level = "warning" if point.element_type == "link" else "note"
         have = ", ".join(point.protections) or "no protection"
-        run.result(FDI_RULE, level,
-                   f"{point.id}: false data can enter at {what} {point.element} ({have}) and "
-                   f"reach ML engine {point.ml_engine} {target} via "
-                   f"{' -> '.join(step.element for step in point.path)}.",
-                   point.element, [point.id, point.ml_engine])
+        run.result(
+            FDI_RULE,
+            level,
+            f"{point.id}: false data can enter at {what} {point.element} ({have}) and "
+            f"reach ML engine {point.ml_engine} {target} via "
+            f"{' -> '.join(step.element for step in point.path)}.",
+            point.element,
+            [point.id, point.ml_engine],
+        )
 
 
 def _threats(run: _Run) -> None:
@@ -159,18 +213,37 @@ def _threats(run: _Run) -> None:
         for finding in threat.pack_rules:
             level = "warning" if threat.fdi_points else "note"
             references = finding.references
-            run.rule(finding.rule, finding.title, finding.rationale,
-                     "Mitigations: " + (", ".join(
-                         finding.mitigations.attack_ics + finding.mitigations.attack_enterprise
-                         + finding.mitigations.atlas) or "none listed"), level,
-                     ["technology-pack", *references.cwe])
+            run.rule(
+                finding.rule,
+                finding.title,
+                finding.rationale,
+                "Mitigations: "
+                + (
+                    ", ".join(
+                        finding.mitigations.attack_ics
+                        + finding.mitigations.attack_enterprise
+                        + finding.mitigations.atlas
+                    )
+                    or "none listed"
+                ),
+                level,
+                ["technology-pack", *references.cwe],
+            )
             on = threat.technology or threat.element
-            reach = (f" It is a false-data injection point ({', '.join(threat.fdi_points)})."
-                     if threat.fdi_points else "")
-            run.result(finding.rule, level,
-                       f"{threat.id}: {finding.title} — {on} in {threat.element} "
-                       f"(matched on {finding.matched_on}).{reach}",
-                       threat.element, [threat.id, *threat.fdi_points], threat.technology)
+            reach = (
+                f" It is a false-data injection point ({', '.join(threat.fdi_points)})."
+                if threat.fdi_points
+                else ""
+            )
+            run.result(
+                finding.rule,
+                level,
+                f"{threat.id}: {finding.title} — {on} in {threat.element} "
+                f"(matched on {finding.matched_on}).{reach}",
+                threat.element,
+                [threat.id, *threat.fdi_points],
+                threat.technology,
+            )
 
 
 def _vulnerability_level(status: VulnerabilityStatus) -> tuple[str, str | None]:
@@ -189,24 +262,34 @@ def _vulnerabilities(run: _Run) -> None:
     for status in vulnerability_statuses(run.assessment):
         vulnerability = status.vulnerability
         level, score = _vulnerability_level(status)
-        run.rule(vulnerability.id, f"Known vulnerability {vulnerability.id}",
-                 f"{vulnerability.id}, published for a technology of the device "
-                 f"({vulnerability.source or 'knowledge base'}).",
-                 "Update the component to a fixed version, or record the control that counters "
-                 "the weakness and the VEX justification.",
-                 "error" if level == "error" else "warning",
-                 ["vulnerability", *vulnerability.references.cwe],
-                 help_uri=f"https://www.cve.org/CVERecord?id={vulnerability.id}"
-                 if vulnerability.id.startswith("CVE-") else None, score=score)
+        run.rule(
+            vulnerability.id,
+            f"Known vulnerability {vulnerability.id}",
+            f"{vulnerability.id}, published for a technology of the device "
+            f"({vulnerability.source or 'knowledge base'}).",
+            "Update the component to a fixed version, or record the control that counters "
+            "the weakness and the VEX justification.",
+            "error" if level == "error" else "warning",
+            ["vulnerability", *vulnerability.references.cwe],
+            help_uri=f"https://www.cve.org/CVERecord?id={vulnerability.id}"
+            if vulnerability.id.startswith("CVE-")
+            else None,
+            score=score,
+        )
         extra: dict[str, Any] = {}
         if status.state == NOT_AFFECTED:
-            extra["suppressions"] = [{"kind": "external", "status": "accepted",
-                                      "justification": status.detail}]
-        run.result(vulnerability.id, level,
-                   f"{vulnerability.id} ({status.state.replace('_', ' ')}): {status.detail}",
-                   status.threat.element, [vulnerability.id, status.threat.id,
-                                           *status.threat.fdi_points],
-                   status.threat.technology, **extra)
+            extra["suppressions"] = [
+                {"kind": "external", "status": "accepted", "justification": status.detail}
+            ]
+        run.result(
+            vulnerability.id,
+            level,
+            f"{vulnerability.id} ({status.state.replace('_', ' ')}): {status.detail}",
+            status.threat.element,
+            [vulnerability.id, status.threat.id, *status.threat.fdi_points],
+            status.threat.technology,
+            **extra,
+        )
 
 
 def _risks(run: _Run) -> None:
@@ -216,22 +299,40 @@ def _risks(run: _Run) -> None:
         after = text_of(field(residual, "acceptability")) if residual is not None else ""
         rule_id = f"risk/{_slug(acceptability)}"
         worst = "unacceptable" in (after or acceptability).casefold()
-        level = "error" if worst else ("warning" if after and after != acceptability
-                                       or "alarp" in after.casefold() else "note")
-        run.rule(rule_id, f"Cybersecurity risk rated {acceptability}",
-                 f"A risk (attack scenario to hazard) whose level before controls is "
-                 f"{acceptability} under the risk matrix.",
-                 "Reduce exploitability with controls, or justify acceptance in the risk "
-                 "management file.", level, ["risk"])
+        level = (
+            "error"
+            if worst
+            else (
+                "warning"
+                if after and after != acceptability or "alarp" in after.casefold()
+                else "note"
+            )
+        )
+        run.rule(
+            rule_id,
+            f"Cybersecurity risk rated {acceptability}",
+            f"A risk (attack scenario to hazard) whose level before controls is "
+            f"{acceptability} under the risk matrix.",
+            "Reduce exploitability with controls, or justify acceptance in the risk "
+            "management file.",
+            level,
+            ["risk"],
+        )
         risk_id = text_of(field(risk, "id"))
         element = text_of(field(risk, "element")) or None
-        message = (f"{risk_id}: {text_of(field(risk, 'title'))} — level "
-                   f"{text_of(field(risk, 'level'))} ({acceptability})")
+        message = (
+            f"{risk_id}: {text_of(field(risk, 'title'))} — level "
+            f"{text_of(field(risk, 'level'))} ({acceptability})"
+        )
         if residual is not None:
-            message += (f"; residual {text_of(field(residual, 'level'))} ({after}) after "
-                        "controls")
-        run.result(rule_id, level, message + ".", element,
-                   [risk_id, *ids_in(risk, "scenario", "threats", "hazards")])
+            message += f"; residual {text_of(field(residual, 'level'))} ({after}) after controls"
+        run.result(
+            rule_id,
+            level,
+            message + ".",
+            element,
+            [risk_id, *ids_in(risk, "scenario", "threats", "hazards")],
+        )
 
 
 def sarif_document(assessment: Assessment) -> dict[str, Any]:
@@ -246,5 +347,6 @@ class SarifWriter(ReportWriter):
     file_name = "findings.sarif"
 
     def render(self, assessment: Assessment) -> bytes:
-        return (json.dumps(sarif_document(assessment), indent=2, ensure_ascii=False)
-                + "\n").encode("utf-8")
+        return (json.dumps(sarif_document(assessment), indent=2, ensure_ascii=False) + "\n").encode(
+            "utf-8"
+        )

@@ -55,8 +55,10 @@ def sbom_rows(assessment: Assessment, statuses: list[VulnerabilityStatus]) -> li
         if stated is not None:
             level = stated.level_of_support or NOT_STATED
             end = stated.end_of_support or NOT_STATED
-            source = f"SBOM {stated.sbom or '(no serial)'}: {stated.sbom_component} " \
-                     f"(matched on {stated.matched_on})"
+            source = (
+                f"SBOM {stated.sbom or '(no serial)'}: {stated.sbom_component} "
+                f"(matched on {stated.matched_on})"
+            )
         elif "level_of_support" in technology.config or "end_of_support" in technology.config:
             level = technology.config.get("level_of_support", NOT_STATED)
             end = technology.config.get("end_of_support", NOT_STATED)
@@ -64,11 +66,19 @@ def sbom_rows(assessment: Assessment, statuses: list[VulnerabilityStatus]) -> li
         else:
             level, end, source = NOT_STATED, NOT_STATED, ""
         found = known.get((element, label), [])
-        rows.append(SbomRow(
-            element=element, element_name=name, technology=technology.name,
-            vendor=technology.vendor or "", version=technology.version or "",
-            identifiers=" ".join(filter(None, (technology.purl, technology.cpe))),
-            level_of_support=level, end_of_support=end, support_source=source,
-            vulnerabilities=[s.vulnerability.id for s in found],
-            unresolved=[s.vulnerability.id for s in found if s.unresolved]))
+        rows.append(
+            SbomRow(
+                element=element,
+                element_name=name,
+                technology=technology.name,
+                vendor=technology.vendor or "",
+                version=technology.version or "",
+                identifiers=" ".join(filter(None, (technology.purl, technology.cpe))),
+                level_of_support=level,
+                end_of_support=end,
+                support_source=source,
+                vulnerabilities=[s.vulnerability.id for s in found],
+                unresolved=[s.vulnerability.id for s in found if s.unresolved],
+            )
+        )
     return rows

@@ -64,8 +64,11 @@ def ids_in(record: Any, *names: str) -> list[str]:
     found: list[str] = []
     for name in names:
         value = field(record, name)
-        items = value if isinstance(value, Sequence) and not isinstance(value, str) else (
-            [value] if value is not None else [])
+        items = (
+            value
+            if isinstance(value, Sequence) and not isinstance(value, str)
+            else ([value] if value is not None else [])
+        )
         for item in items:
             identifier = item if isinstance(item, str) else field(item, "id")
             if isinstance(identifier, str) and identifier:

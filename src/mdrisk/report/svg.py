@@ -31,7 +31,14 @@ def text(x: float, y: float, value: object, **attributes: object) -> str:
 
 def document(width: float, height: float, body: list[str], label: str) -> str:
     """An inline ``<svg>`` with a title for screen readers."""
-    return element("svg", element("title", escape(label)) + "".join(body),
-                   xmlns="http://www.w3.org/2000/svg", viewBox=f"0 0 {num(width)} {num(height)}",
-                   width=num(width), height=num(height), role="img", aria_label=label,
-                   class_="chart")
+    return element(
+        "svg",
+        element("title", escape(label)) + "".join(body),
+        xmlns="http://www.w3.org/2000/svg",
+        viewBox=f"0 0 {num(width)} {num(height)}",
+        width=num(width),
+        height=num(height),
+        role="img",
+        aria_label=label,
+        class_="chart",
+    )

@@ -39,8 +39,9 @@ def _tests(ids: list[str], tests_for: Mapping[str, list[str]]) -> str:
     return ", ".join(runs) or NOT_TESTED
 
 
-def traceability(assessment: Assessment,
-                 tests_for: Mapping[str, list[str]] | None = None) -> list[TraceRow]:
+def traceability(
+    assessment: Assessment, tests_for: Mapping[str, list[str]] | None = None
+) -> list[TraceRow]:
     """``tests_for``: scenario, loss-scenario, FDI or risk id -> the runs that tested it."""
     tests_for = tests_for or {}
     threats = {t.id: t for t in assessment.threats}
@@ -75,16 +76,24 @@ def traceability(assessment: Assessment,
         residual = field(risk, "residual")
         level = text_of(field(risk, "level"))
         if residual is not None:
-            level += f" → {text_of(field(residual, 'level'))} " \
-                     f"({text_of(field(residual, 'acceptability'))})"
-        rows.append(TraceRow(
-            threats=", ".join(sorted_ids(threat_ids)) or "—", element=element,
-            fdi_points=", ".join(sorted_ids(points)) or "—",
-            scenarios=id_ranges(scenario_ids) or "—",
-            hazards=", ".join(sorted_ids(ids_in(risk, "hazards"))) or "—",
-            risk=risk_id, risk_level=level, controls="; ".join(in_place) or "none in place",
-            recommended=", ".join(sorted_ids(suggested)) or "—",
-            test=_tests([risk_id, *scenario_ids, *points], tests_for)))
+            level += (
+                f" → {text_of(field(residual, 'level'))} "
+                f"({text_of(field(residual, 'acceptability'))})"
+            )
+        rows.append(
+            TraceRow(
+                threats=", ".join(sorted_ids(threat_ids)) or "—",
+                element=element,
+                fdi_points=", ".join(sorted_ids(points)) or "—",
+                scenarios=id_ranges(scenario_ids) or "—",
+                hazards=", ".join(sorted_ids(ids_in(risk, "hazards"))) or "—",
+                risk=risk_id,
+                risk_level=level,
+                controls="; ".join(in_place) or "none in place",
+                recommended=", ".join(sorted_ids(suggested)) or "—",
+                test=_tests([risk_id, *scenario_ids, *points], tests_for),
+            )
+        )
 
     for threat in assessment.threats:
         if threat.id in covered:
@@ -92,24 +101,38 @@ def traceability(assessment: Assessment,
         scenario_ids = [s for p in threat.fdi_points for s in scenarios_of_point.get(p, [])]
         hazards = {h for p in threat.fdi_points for h in hazards_of_point.get(p, set())}
         covered_points.update(threat.fdi_points)
-        rows.append(TraceRow(
-            threats=threat.id, element=threat.element,
-            fdi_points=", ".join(threat.fdi_points) or "—",
-            scenarios=id_ranges(scenario_ids) or "—", hazards=", ".join(sorted_ids(hazards))
-            or "—", risk="—", risk_level=NOT_SCORED,
-            controls="; ".join(controls_in_place(assessment, threat.element)) or "none in place",
-            recommended=", ".join(recommended_mitigations(threats[threat.id])) or "—",
-            test=_tests([*scenario_ids, *threat.fdi_points], tests_for)))
+        rows.append(
+            TraceRow(
+                threats=threat.id,
+                element=threat.element,
+                fdi_points=", ".join(threat.fdi_points) or "—",
+                scenarios=id_ranges(scenario_ids) or "—",
+                hazards=", ".join(sorted_ids(hazards)) or "—",
+                risk="—",
+                risk_level=NOT_SCORED,
+                controls="; ".join(controls_in_place(assessment, threat.element))
+                or "none in place",
+                recommended=", ".join(recommended_mitigations(threats[threat.id])) or "—",
+                test=_tests([*scenario_ids, *threat.fdi_points], tests_for),
+            )
+        )
 
     for point in assessment.fdi_points:
         if point.id in covered_points:
             continue
         scenario_ids = scenarios_of_point.get(point.id, [])
-        rows.append(TraceRow(
-            threats="(none identified)", element=point.element, fdi_points=point.id,
-            scenarios=id_ranges(scenario_ids) or "—",
-            hazards=", ".join(sorted_ids(hazards_of_point.get(point.id, set()))) or "—",
-            risk="—", risk_level=NOT_SCORED,
-            controls="; ".join(controls_in_place(assessment, point.element)) or "none in place",
-            recommended="—", test=_tests([*scenario_ids, point.id], tests_for)))
+        rows.append(
+            TraceRow(
+                threats="(none identified)",
+                element=point.element,
+                fdi_points=point.id,
+                scenarios=id_ranges(scenario_ids) or "—",
+                hazards=", ".join(sorted_ids(hazards_of_point.get(point.id, set()))) or "—",
+                risk="—",
+                risk_level=NOT_SCORED,
+                controls="; ".join(controls_in_place(assessment, point.element)) or "none in place",
+                recommended="—",
+                test=_tests([*scenario_ids, point.id], tests_for),
+            )
+        )
     return rows

@@ -39,20 +39,31 @@ def tests_for(assessment: Assessment) -> dict[str, list[str]]:
 def _rows(finding: Any, metric: str) -> list[Row]:
     rows = []
     for patient in field(finding, "patients", default=[]):
-        clean, attacked = field(patient, "clean", default={}), field(patient, "attacked",
-                                                                     default={})
+        clean, attacked = (
+            field(patient, "clean", default={}),
+            field(patient, "attacked", default={}),
+        )
         if metric in clean and metric in attacked:
             harmed = field(patient, "induced_severity")
-            rows.append(Row(text_of(field(patient, "patient")), float(clean[metric]),
-                            float(attacked[metric]), text_of(harmed) if harmed else ""))
+            rows.append(
+                Row(
+                    text_of(field(patient, "patient")),
+                    float(clean[metric]),
+                    float(attacked[metric]),
+                    text_of(harmed) if harmed else "",
+                )
+            )
     return rows
 
 
 def _charts_for(finding: Any) -> list[tuple[str, str, tuple[Band, ...]]]:
     """(metric, label, bands) to draw: the lowest glucose when the attack brought on a
     hypoglycaemia criterion, the time above 250 mg/dL when it brought on a hyperglycaemia one."""
-    criteria = {str(c) for p in field(finding, "patients", default=[])
-                for c in field(p, "new_criteria", default=[])}
+    criteria = {
+        str(c)
+        for p in field(finding, "patients", default=[])
+        for c in field(p, "new_criteria", default=[])
+    }
     charts = []
     if any(c.startswith("HYPO") for c in criteria):
         charts.append(("min_bg", "lowest glucose (mg/dL)", GLUCOSE_BANDS))
@@ -73,12 +84,14 @@ def impact_plots(assessment: Assessment) -> list[tuple[str, str, str]]:
         finding_id = text_of(field(finding, "id"))
         harmed = field(finding, "patients_harmed", default=0)
         total = len(field(finding, "patients", default=[]))
-        caption = (f"{finding_id}: attack {text_of(field(finding, 'attack'))} on "
-                   f"{text_of(field(finding, 'signal'))} (ML output "
-                   f"{text_of(field(finding, 'forecast_error')) or 'falsified'}); "
-                   f"{harmed}/{total} virtual patients harmed, worst induced severity "
-                   f"{text_of(field(finding, 'worst_induced_severity')) or 'none'}; labels "
-                   "give the severity the attack induced.")
+        caption = (
+            f"{finding_id}: attack {text_of(field(finding, 'attack'))} on "
+            f"{text_of(field(finding, 'signal'))} (ML output "
+            f"{text_of(field(finding, 'forecast_error')) or 'falsified'}); "
+            f"{harmed}/{total} virtual patients harmed, worst induced severity "
+            f"{text_of(field(finding, 'worst_induced_severity')) or 'none'}; labels "
+            "give the severity the attack induced."
+        )
         for metric, label, bands in _charts_for(finding):
             rows = _rows(finding, metric)
             if rows:

@@ -23,8 +23,11 @@ from mdrisk.report.vulnerability_status import VulnerabilityStatus, vulnerabilit
 
 SPEC_VERSION = "1.6"
 _SERIAL_NAMESPACE = uuid.UUID("5b0c1d2e-7a7e-4c59-9a38-6d6b0e1f4a11")
-_OPERATING_SYSTEMS = re.compile(r"\b(ios|ipados|android|linux|windows|macos|freertos|zephyr|"
-                                r"vxworks|qnx|rtos)\b", re.IGNORECASE)
+_OPERATING_SYSTEMS = re.compile(
+    r"\b(ios|ipados|android|linux|windows|macos|freertos|zephyr|"
+    r"vxworks|qnx|rtos)\b",
+    re.IGNORECASE,
+)
 _CISA_ADVISORY = re.compile(r"^ICS(M)?A-\d{2}-\d{3}-\d{2}[A-Z]?$")
 _METHODS = {"2.0": "CVSSv2", "3.0": "CVSSv3", "3.1": "CVSSv31", "4.0": "CVSSv4"}
 
@@ -56,8 +59,7 @@ def _component_type(technology: Technology) -> str:
 def _technology(assessment: Assessment, element: str, label: str | None) -> Technology | None:
     for component in assessment.device.components:
         if component.id == element:
-            return next((t for t in component.technologies if technology_label(t) == label),
-                        None)
+            return next((t for t in component.technologies if technology_label(t) == label), None)
     for link in assessment.device.links:
         if link.id == element and link.channel.technology is not None:
             return link.channel.technology
@@ -67,10 +69,17 @@ def _technology(assessment: Assessment, element: str, label: str | None) -> Tech
 def _component(assessment: Assessment, ref: str, status: VulnerabilityStatus) -> dict[str, Any]:
     technology = _technology(assessment, status.threat.element, status.threat.technology)
     if technology is None:  # a threat on the element as a whole
-        return {"type": "application", "bom-ref": ref, "name": status.threat.element,
-                "description": f"{status.threat.element} ({status.threat.element_type})"}
-    component: dict[str, Any] = {"type": _component_type(technology), "bom-ref": ref,
-                                 "name": technology.product or technology.name}
+        return {
+            "type": "application",
+            "bom-ref": ref,
+            "name": status.threat.element,
+            "description": f"{status.threat.element} ({status.threat.element_type})",
+        }
+    component: dict[str, Any] = {
+        "type": _component_type(technology),
+        "bom-ref": ref,
+        "name": technology.product or technology.name,
+    }
     if technology.vendor:
         component["supplier"] = {"name": technology.vendor}
     if technology.version:
@@ -100,8 +109,13 @@ def _rating(score: CvssScore, source: str) -> dict[str, Any] | None:
 
 
 def _cwe_numbers(ids: list[str]) -> list[int]:
-    return sorted({int(i.removeprefix("CWE-")) for i in ids
-                   if i.startswith("CWE-") and i.removeprefix("CWE-").isdigit()})
+    return sorted(
+        {
+            int(i.removeprefix("CWE-"))
+            for i in ids
+            if i.startswith("CWE-") and i.removeprefix("CWE-").isdigit()
+        }
+    )
 
 
 def vex_document(assessment: Assessment) -> dict[str, Any]:
@@ -110,8 +124,10 @@ def vex_document(assessment: Assessment) -> dict[str, Any]:
     components: dict[str, dict[str, Any]] = {}
     grouped: dict[str, list[tuple[str, VulnerabilityStatus]]] = {}
     for status in statuses:
-        ref = (locator.path_of(status.threat.element, status.threat.technology)
-               or f"element:{status.threat.element}")
+        ref = (
+            locator.path_of(status.threat.element, status.threat.technology)
+            or f"element:{status.threat.element}"
+        )
         components.setdefault(ref, _component(assessment, ref, status))
         grouped.setdefault(status.vulnerability.id, []).append((ref, status))
 
@@ -122,15 +138,16 @@ def vex_document(assessment: Assessment) -> dict[str, Any]:
         # One analysis per vulnerability: the worst state among the components it affects.
         order = {"exploitable": 0, "in_triage": 1, "not_affected": 2}
         worst = min((s for _, s in entries), key=lambda s: order.get(s.state, 1))
-        analysis: dict[str, Any] = {"state": worst.state,
-                                    "detail": " ".join(dict.fromkeys(s.detail for _, s in entries))}
+        analysis: dict[str, Any] = {
+            "state": worst.state,
+            "detail": " ".join(dict.fromkeys(s.detail for _, s in entries)),
+        }
         if worst.justification:
             analysis["justification"] = worst.justification
         entry: dict[str, Any] = {"bom-ref": f"vulnerability:{vuln_id}", "id": vuln_id}
         source = first.vulnerability.source
         if vuln_id.startswith("CVE-"):
-            entry["source"] = {"name": "NVD",
-                               "url": f"https://nvd.nist.gov/vuln/detail/{vuln_id}"}
+            entry["source"] = {"name": "NVD", "url": f"https://nvd.nist.gov/vuln/detail/{vuln_id}"}
         elif source:
             entry["source"] = {"name": source}
         ratings = [r for r in (_rating(c, source) for c in first.vulnerability.cvss) if r]
@@ -142,18 +159,22 @@ def vex_document(assessment: Assessment) -> dict[str, Any]:
         advisory = _CISA_ADVISORY.match(source or "")
         if advisory:
             kind = "ics-medical-advisories" if advisory.group(1) else "ics-advisories"
-            entry["advisories"] = [{"title": source, "url": "https://www.cisa.gov/news-events/"
-                                                           f"{kind}/{source.lower()}"}]
+            entry["advisories"] = [
+                {
+                    "title": source,
+                    "url": f"https://www.cisa.gov/news-events/{kind}/{source.lower()}",
+                }
+            ]
         entry["analysis"] = analysis
         entry["affects"] = [{"ref": ref} for ref in sorted(dict.fromkeys(r for r, _ in entries))]
         properties = []
         if first.vulnerability.kev is not None:
-            properties.append({"name": "mdrisk:kev", "value": str(first.vulnerability.kev)
-                               .lower()})
+            properties.append({"name": "mdrisk:kev", "value": str(first.vulnerability.kev).lower()})
         if first.vulnerability.epss is not None:
             properties.append({"name": "mdrisk:epss", "value": f"{first.vulnerability.epss:.5f}"})
-        properties.append({"name": "mdrisk:match-confidence",
-                           "value": f"{first.vulnerability.confidence:.2f}"})
+        properties.append(
+            {"name": "mdrisk:match-confidence", "value": f"{first.vulnerability.confidence:.2f}"}
+        )
         entry["properties"] = properties
         vulnerabilities.append(entry)
 
@@ -165,8 +186,9 @@ def vex_document(assessment: Assessment) -> dict[str, Any]:
         "components": [components[ref] for ref in sorted(components)],
         "vulnerabilities": vulnerabilities,
     }
-    digest_source = json.dumps({"model": assessment.provenance.model_sha256, **body},
-                               sort_keys=True)
+    digest_source = json.dumps(
+        {"model": assessment.provenance.model_sha256, **body}, sort_keys=True
+    )
     serial = uuid.uuid5(_SERIAL_NAMESPACE, digest_source)
     provenance = assessment.provenance
     return {
@@ -176,8 +198,15 @@ def vex_document(assessment: Assessment) -> dict[str, Any]:
         "version": 1,
         "metadata": {
             "timestamp": provenance.created,
-            "tools": {"components": [{"type": "application", "name": provenance.tool,
-                                      "version": provenance.tool_version}]},
+            "tools": {
+                "components": [
+                    {
+                        "type": "application",
+                        "name": provenance.tool,
+                        "version": provenance.tool_version,
+                    }
+                ]
+            },
             "component": subject,
             "properties": [{"name": "mdrisk:model-sha256", "value": provenance.model_sha256}],
         },
@@ -190,5 +219,6 @@ class VexWriter(ReportWriter):
     file_name = "vex.cdx.json"
 
     def render(self, assessment: Assessment) -> bytes:
-        return (json.dumps(vex_document(assessment), indent=2, ensure_ascii=False)
-                + "\n").encode("utf-8")
+        return (json.dumps(vex_document(assessment), indent=2, ensure_ascii=False) + "\n").encode(
+            "utf-8"
+        )

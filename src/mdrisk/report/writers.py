@@ -12,8 +12,16 @@ from mdrisk.report.sarif import SarifWriter
 from mdrisk.report.vex import VexWriter
 
 WRITERS: dict[str, type[ReportWriter]] = {
-    writer.name: writer for writer in (CanonicalJsonWriter, MarkdownWriter, HtmlWriter, PdfWriter,
-                                       CsvWriter, SarifWriter, VexWriter)
+    writer.name: writer
+    for writer in (
+        CanonicalJsonWriter,
+        MarkdownWriter,
+        HtmlWriter,
+        PdfWriter,
+        CsvWriter,
+        SarifWriter,
+        VexWriter,
+    )
 }
 
 
@@ -21,5 +29,6 @@ def writer_for(name: str) -> ReportWriter:
     try:
         return WRITERS[name]()
     except KeyError:
-        raise ValueError(f"unknown format '{name}'; choose from {', '.join(sorted(WRITERS))}") \
-            from None
+        raise ValueError(
+            f"unknown format '{name}'; choose from {', '.join(sorted(WRITERS))}"
+        ) from None

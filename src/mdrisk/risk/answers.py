@@ -78,13 +78,22 @@ class LoadedAnswers:
             for key in keys:
                 entry = self.answers.targets.get(key, {}).get(question_id)
                 if entry is not None:
-                    specific = GivenAnswer(entry.answer, entry.justification,
-                                           f"{self.file}: targets.{key}.{question_id}")
+                    specific = GivenAnswer(
+                        entry.answer,
+                        entry.justification,
+                        f"{self.file}: targets.{key}.{question_id}",
+                    )
                     break
             general_entry = self.answers.answers.get(question_id)
-            general = None if general_entry is None else GivenAnswer(
-                general_entry.answer, general_entry.justification,
-                f"{self.file}: answers.{question_id}")
+            general = (
+                None
+                if general_entry is None
+                else GivenAnswer(
+                    general_entry.answer,
+                    general_entry.justification,
+                    f"{self.file}: answers.{question_id}",
+                )
+            )
             return specific, general
 
         return analyst
@@ -100,8 +109,7 @@ class LoadedAnswers:
         return entry if entry is not None and entry.implemented else None
 
 
-NO_ANSWERS = LoadedAnswers(AnswersFile(), "(no answers file)",
-                           ConfigSource("answers/none", ""))
+NO_ANSWERS = LoadedAnswers(AnswersFile(), "(no answers file)", ConfigSource("answers/none", ""))
 
 
 def _normalised(data: object) -> object:
@@ -120,21 +128,34 @@ def _normalised(data: object) -> object:
     return data
 
 
-def _rubric_problems(answers: AnswersFile, rubric: Rubric,
-                     source: SourceDocument) -> list[Problem]:
+def _rubric_problems(answers: AnswersFile, rubric: Rubric, source: SourceDocument) -> list[Problem]:
     problems = []
     places = [(("answers", q_id), q_id, entry) for q_id, entry in answers.answers.items()]
-    places += [(("targets", key, q_id), q_id, entry) for key, given in answers.targets.items()
-               for q_id, entry in given.items()]
+    places += [
+        (("targets", key, q_id), q_id, entry)
+        for key, given in answers.targets.items()
+        for q_id, entry in given.items()
+    ]
     for path, q_id, entry in places:
         question = rubric.questions.get(q_id)
         if question is None:
-            problems.append(problem(source, path, f"no rubric question '{q_id}'",
-                                    "use a question id of the rubric (AV-1, I-TX-2, ...)"))
+            problems.append(
+                problem(
+                    source,
+                    path,
+                    f"no rubric question '{q_id}'",
+                    "use a question id of the rubric (AV-1, I-TX-2, ...)",
+                )
+            )
         elif entry.answer not in question.answers:
-            problems.append(problem(source, path + ("answer",),
-                                    f"'{entry.answer}' is not an answer to {q_id}",
-                                    f"answer one of {', '.join(question.answers)}"))
+            problems.append(
+                problem(
+                    source,
+                    path + ("answer",),
+                    f"'{entry.answer}' is not an answer to {q_id}",
+                    f"answer one of {', '.join(question.answers)}",
+                )
+            )
     return problems
 
 
@@ -145,8 +166,9 @@ def answers_from_text(text: str, file: str, rubric: Rubric) -> LoadedAnswers:
     problems = _rubric_problems(answers, rubric, source)
     if problems:
         raise InputError(file, problems)
-    return LoadedAnswers(answers, file, ConfigSource(f"answers/{Path(file).name}",
-                                                     source.sha256), source)
+    return LoadedAnswers(
+        answers, file, ConfigSource(f"answers/{Path(file).name}", source.sha256), source
+    )
 
 
 def load_answers(path: Path | str, rubric: Rubric) -> LoadedAnswers:
@@ -154,8 +176,7 @@ def load_answers(path: Path | str, rubric: Rubric) -> LoadedAnswers:
     return answers_from_text(read_text(Path(path)), str(path), rubric)
 
 
-def check_keys(loaded: LoadedAnswers, known_targets: set[str], known_mitigations: set[str]
-               ) -> None:
+def check_keys(loaded: LoadedAnswers, known_targets: set[str], known_mitigations: set[str]) -> None:
     """Refuse target, severity and mitigation keys that name nothing in the assessment."""
     if loaded.document is None:
         return

@@ -15,15 +15,28 @@ from mdrisk.model.schema import Component, DeviceModel, Link, Technology
 
 # Reach, from the least to the most remote (the CVSS attack vector it stands for).
 CONTACT, LOCAL, NEAR, WIRED, ADJACENT, NETWORK = (
-    "contact", "local", "near", "wired", "adjacent", "network")
+    "contact",
+    "local",
+    "near",
+    "wired",
+    "adjacent",
+    "network",
+)
 _RANK = {CONTACT: 0, LOCAL: 1, NEAR: 1, WIRED: 1, ADJACENT: 2, NETWORK: 3}
 
 _IP_RADIOS = {"wifi", "cellular"}
 _SHORT_RADIOS = {"nfc"}
 _PORTS = {"usb", "debug_port"}
 # Platforms that put a component on a network whatever its links say.
-_NETWORKED_CATEGORIES = {"mobile_os", "host_os", "cloud", "ml_serving", "database",
-                         "container", "network"}
+_NETWORKED_CATEGORIES = {
+    "mobile_os",
+    "host_os",
+    "cloud",
+    "ml_serving",
+    "database",
+    "container",
+    "network",
+}
 
 
 @dataclass(frozen=True)
@@ -84,8 +97,9 @@ def link_channel(link: Link, pack: TechnologyPack) -> Channel | None:
     return Channel(link.id, _label(technology), reach[0], through_ui=reach[1])
 
 
-def component_channel(component: Component, model: DeviceModel,
-                      pack: TechnologyPack) -> Channel | None:
+def component_channel(
+    component: Component, model: DeviceModel, pack: TechnologyPack
+) -> Channel | None:
     """The most remote way into a component: its links' channels and its platforms."""
     candidates: list[Channel] = []
     for link in model.links:

@@ -45,20 +45,24 @@ def read_document(path: Path | str | None, resource: str) -> SourceDocument:
 def validate(schema: type[Schema], source: SourceDocument, what: str) -> Schema:
     """The document as ``schema``, or InputError naming every located problem."""
     if not isinstance(source.data, dict):
-        raise InputError(source.file, [Problem(f"the {what} must be a mapping of keys to values",
-                                               line=source.line_of(()) or 1,
-                                               fix="start the file with the keys shown in "
-                                                   "the documentation")])
+        raise InputError(
+            source.file,
+            [
+                Problem(
+                    f"the {what} must be a mapping of keys to values",
+                    line=source.line_of(()) or 1,
+                    fix="start the file with the keys shown in the documentation",
+                )
+            ],
+        )
     try:
         return schema.model_validate(source.data)
     except ValidationError as exc:
         raise InputError(source.file, _schema_problems(exc, source)) from None
 
 
-def problem(source: SourceDocument, path: tuple[str | int, ...], message: str,
-            fix: str) -> Problem:
-    return Problem(message, field=source.render_path(path), line=source.line_of(path),
-                   fix=fix)
+def problem(source: SourceDocument, path: tuple[str | int, ...], message: str, fix: str) -> Problem:
+    return Problem(message, field=source.render_path(path), line=source.line_of(path), fix=fix)
 
 
 def yes_no(value: Any) -> Any:

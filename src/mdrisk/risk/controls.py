@@ -26,9 +26,14 @@ from mdrisk.risk.records import RiskControl
 from mdrisk.risk.targets import RiskTarget
 
 FRAMEWORKS = {
-    "attack_ics": "ATT&CK for ICS", "attack-ics": "ATT&CK for ICS", "ics": "ATT&CK for ICS",
-    "attack_enterprise": "ATT&CK Enterprise", "attack-enterprise": "ATT&CK Enterprise",
-    "enterprise": "ATT&CK Enterprise", "atlas": "ATLAS", "capec": "CAPEC",
+    "attack_ics": "ATT&CK for ICS",
+    "attack-ics": "ATT&CK for ICS",
+    "ics": "ATT&CK for ICS",
+    "attack_enterprise": "ATT&CK Enterprise",
+    "attack-enterprise": "ATT&CK Enterprise",
+    "enterprise": "ATT&CK Enterprise",
+    "atlas": "ATLAS",
+    "capec": "CAPEC",
 }
 
 
@@ -59,10 +64,14 @@ def mitigations_from_enricher(enricher: Callable[[str], Any]) -> MitigationLooku
         for entry in entries or []:
             if isinstance(entry, dict) and isinstance(entry.get("id"), str):
                 via = entry.get("via") or []
-                found.append(MitigationRef(
-                    entry["id"], str(entry.get("name") or ""),
-                    str(entry.get("framework") or ""),
-                    ", ".join(v for v in via if isinstance(v, str))))
+                found.append(
+                    MitigationRef(
+                        entry["id"],
+                        str(entry.get("name") or ""),
+                        str(entry.get("framework") or ""),
+                        ", ".join(v for v in via if isinstance(v, str)),
+                    )
+                )
         return found
 
     return lookup
@@ -76,10 +85,16 @@ def device_controls(target: RiskTarget, device: DeviceFacts) -> list[RiskControl
     found = []
     for control in ("authentication", "encryption", "integrity", "replay_protection"):
         if getattr(shield, control):
-            found.append(RiskControl(
-                id=f"{link.id}.{control}", name=f"{control.replace('_', ' ')} on {link.id}",
-                kind="device", framework="device model",
-                source=f"links[{link.id}].channel.protections.{control}", in_place=True))
+            found.append(
+                RiskControl(
+                    id=f"{link.id}.{control}",
+                    name=f"{control.replace('_', ' ')} on {link.id}",
+                    kind="device",
+                    framework="device model",
+                    source=f"links[{link.id}].channel.protections.{control}",
+                    in_place=True,
+                )
+            )
     return found
 
 
@@ -95,8 +110,9 @@ def _framework_of(identifier: str, given: str = "") -> str:
     return ""
 
 
-def catalogue_mitigations(target: RiskTarget, threats: Sequence[ElementThreat],
-                          lookup: MitigationLookup | None) -> list[MitigationRef]:
+def catalogue_mitigations(
+    target: RiskTarget, threats: Sequence[ElementThreat], lookup: MitigationLookup | None
+) -> list[MitigationRef]:
     """Mitigations of the threats the target names, one entry per id, sources merged."""
     found: dict[str, list[MitigationRef]] = {}
     wanted = set(target.threats)
@@ -106,15 +122,24 @@ def catalogue_mitigations(target: RiskTarget, threats: Sequence[ElementThreat],
         for finding in threat.pack_rules:
             for catalog in ("attack_ics", "attack_enterprise", "atlas"):
                 for identifier in getattr(finding.mitigations, catalog):
-                    found.setdefault(identifier, []).append(MitigationRef(
-                        identifier, framework=FRAMEWORKS[catalog],
-                        via=f"pack rule {finding.rule} ({threat.id})"))
+                    found.setdefault(identifier, []).append(
+                        MitigationRef(
+                            identifier,
+                            framework=FRAMEWORKS[catalog],
+                            via=f"pack rule {finding.rule} ({threat.id})",
+                        )
+                    )
         if lookup is not None:
             for vulnerability in threat.vulnerabilities:
                 for ref in lookup(vulnerability.id):
-                    found.setdefault(ref.id, []).append(MitigationRef(
-                        ref.id, ref.name, _framework_of(ref.id, ref.framework),
-                        f"{vulnerability.id}{' via ' + ref.via if ref.via else ''}"))
+                    found.setdefault(ref.id, []).append(
+                        MitigationRef(
+                            ref.id,
+                            ref.name,
+                            _framework_of(ref.id, ref.framework),
+                            f"{vulnerability.id}{' via ' + ref.via if ref.via else ''}",
+                        )
+                    )
     merged = []
     for identifier in sorted(found, key=natural):
         refs = found[identifier]
@@ -125,28 +150,37 @@ def catalogue_mitigations(target: RiskTarget, threats: Sequence[ElementThreat],
     return merged
 
 
-def mitigation_controls(refs: Sequence[MitigationRef], answers: LoadedAnswers
-                        ) -> list[RiskControl]:
+def mitigation_controls(refs: Sequence[MitigationRef], answers: LoadedAnswers) -> list[RiskControl]:
     controls = []
     for ref in refs:
         implemented = answers.implemented(ref.id)
         name = ref.name or ref.id
-        controls.append(RiskControl(
-            id=ref.id, name=name, kind="mitigation", framework=ref.framework, source=ref.via,
-            in_place=implemented is not None,
-            justification=f"{implemented.justification} [{answers.file}: mitigations.{ref.id}]"
-            if implemented else ""))
+        controls.append(
+            RiskControl(
+                id=ref.id,
+                name=name,
+                kind="mitigation",
+                framework=ref.framework,
+                source=ref.via,
+                in_place=implemented is not None,
+                justification=f"{implemented.justification} [{answers.file}: mitigations.{ref.id}]"
+                if implemented
+                else "",
+            )
+        )
     return controls
 
 
-def credit(controls: Sequence[RiskControl], attack_kinds: frozenset[str],
-           rule: ResidualRule) -> tuple[list[RiskControl], int, list[str]]:
+def credit(
+    controls: Sequence[RiskControl], attack_kinds: frozenset[str], rule: ResidualRule
+) -> tuple[list[RiskControl], int, list[str]]:
     """Each control with its credited levels, the total reduction, and the steps."""
     rules = {r.control: r for r in rule.device_controls}
     in_place = {c.id.rsplit(".", 1)[-1] for c in controls if c.kind == "device"}
     total, steps, credited = 0, [], []
-    ordered = sorted(controls, key=lambda c: (c.kind != "device", _rule_order(c, rule),
-                                              natural(c.id)))
+    ordered = sorted(
+        controls, key=lambda c: (c.kind != "device", _rule_order(c, rule), natural(c.id))
+    )
     for control in ordered:
         levels, why = 0, ""
         if control.kind == "device":
@@ -155,8 +189,10 @@ def credit(controls: Sequence[RiskControl], attack_kinds: frozenset[str],
             if device_rule is None:
                 why = "the matrix gives this control no credit"
             elif not attack_kinds & set(device_rule.against):
-                why = (f"it addresses {', '.join(device_rule.against)}, not this attack "
-                       f"({', '.join(sorted(attack_kinds)) or 'unknown'})")
+                why = (
+                    f"it addresses {', '.join(device_rule.against)}, not this attack "
+                    f"({', '.join(sorted(attack_kinds)) or 'unknown'})"
+                )
             elif missing := [r for r in device_rule.requires if r not in in_place]:
                 why = f"it counts only with {', '.join(missing)}, which the link lacks"
             else:

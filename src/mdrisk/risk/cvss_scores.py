@@ -33,13 +33,15 @@ class CvssError(ValueError):
 
 
 def version_of(vector: str) -> str:
-    """"3.0", "3.1" or "4.0" from the prefix; CvssError for anything else (CVSS 2 included)."""
+    """ "3.0", "3.1" or "4.0" from the prefix; CvssError for anything else (CVSS 2 included)."""
     text = vector.strip()
     for version in ("3.0", "3.1", "4.0"):
         if text.startswith(f"CVSS:{version}/"):
             return version
-    raise CvssError(f"not a CVSS 3.x or 4.0 vector: {vector!r} (it must start with "
-                    "CVSS:3.0/, CVSS:3.1/ or CVSS:4.0/)")
+    raise CvssError(
+        f"not a CVSS 3.x or 4.0 vector: {vector!r} (it must start with "
+        "CVSS:3.0/, CVSS:3.1/ or CVSS:4.0/)"
+    )
 
 
 def _metrics(vector: str) -> list[tuple[str, str]]:
@@ -105,9 +107,15 @@ def _score_kind(version: str, metrics: Iterable[str]) -> str:
     return "temporal" if keys & set(TEMPORAL_3) else "base"
 
 
-def score(vector: str, origin: str, source: str = "", published_score: float | None = None,
-          context: Sequence[ContextMetric] = (), metrics: Sequence[MetricDecision] = (),
-          notes: Sequence[str] = ()) -> CvssResult:
+def score(
+    vector: str,
+    origin: str,
+    source: str = "",
+    published_score: float | None = None,
+    context: Sequence[ContextMetric] = (),
+    metrics: Sequence[MetricDecision] = (),
+    notes: Sequence[str] = (),
+) -> CvssResult:
     """Score ``vector`` (base) and ``vector`` + ``context`` (the device's view of it)."""
     version = version_of(vector)
     base = _parse(base_vector(vector))
@@ -128,12 +136,22 @@ def score(vector: str, origin: str, source: str = "", published_score: float | N
     agrees = None if published_score is None else abs(published_score - base_score) < 0.05
     clean = full.clean_vector()
     return CvssResult(
-        version=version, origin=origin, source=source,
-        base_vector=base_vector(vector), base_score=base_score, base_severity=base_severity,
-        published_score=published_score, agrees=agrees, exploitability=exploitability,
-        vector=clean, score=full_score, severity=full_severity,
+        version=version,
+        origin=origin,
+        source=source,
+        base_vector=base_vector(vector),
+        base_score=base_score,
+        base_severity=base_severity,
+        published_score=published_score,
+        agrees=agrees,
+        exploitability=exploitability,
+        vector=clean,
+        score=full_score,
+        severity=full_severity,
         score_kind=_score_kind(version, dict(_metrics(clean))),
-        context=list(context), metrics=list(metrics), notes=list(notes),
+        context=list(context),
+        metrics=list(metrics),
+        notes=list(notes),
     )
 
 
@@ -149,15 +167,27 @@ def map_3_to_4(vector: str) -> tuple[str, list[str]]:
     changed = metrics["S"] == "C"
     ui = {"N": "N", "R": "P"}[metrics["UI"]]
     mapped = {
-        "AV": metrics["AV"], "AC": metrics["AC"], "AT": "N", "PR": metrics["PR"], "UI": ui,
-        "VC": metrics["C"], "VI": metrics["I"], "VA": metrics["A"],
-        "SC": metrics["C"] if changed else "N", "SI": metrics["I"] if changed else "N",
+        "AV": metrics["AV"],
+        "AC": metrics["AC"],
+        "AT": "N",
+        "PR": metrics["PR"],
+        "UI": ui,
+        "VC": metrics["C"],
+        "VI": metrics["I"],
+        "VA": metrics["A"],
+        "SC": metrics["C"] if changed else "N",
+        "SI": metrics["I"] if changed else "N",
         "SA": metrics["A"] if changed else "N",
     }
-    notes = ["mapped from the CVSS 3.x vector; no one published this 4.0 vector",
-             "AT:N assumed: CVSS 3.x folds attack requirements into AC"]
+    notes = [
+        "mapped from the CVSS 3.x vector; no one published this 4.0 vector",
+        "AT:N assumed: CVSS 3.x folds attack requirements into AC",
+    ]
     if ui == "P":
         notes.append("UI:R read as UI:P (passive); UI:A (active) would score lower")
-    notes.append("scope changed: subsequent-system impacts set equal to the 3.x impacts"
-                 if changed else "scope unchanged: no subsequent-system impact")
+    notes.append(
+        "scope changed: subsequent-system impacts set equal to the 3.x impacts"
+        if changed
+        else "scope unchanged: no subsequent-system impact"
+    )
     return "CVSS:4.0/" + "/".join(f"{k}:{mapped[k]}" for k in BASE_4), notes

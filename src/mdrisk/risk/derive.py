@@ -50,8 +50,7 @@ class DeviceFacts:
             if element in self.links:
                 found = channels.link_channel(self.links[element], self.pack)
             elif element in self.components:
-                found = channels.component_channel(self.components[element], self.model,
-                                                   self.pack)
+                found = channels.component_channel(self.components[element], self.model, self.pack)
             else:
                 found = None
             self._channels[element] = found
@@ -102,6 +101,7 @@ def _entry(facts: Facts) -> str:
 
 # --- attack vector ---------------------------------------------------------------------------
 
+
 def _reach(facts: Facts) -> channels.Channel | None:
     return None if facts.is_person_or_body else facts.channel
 
@@ -112,13 +112,14 @@ _AV_RANK = {"physical": 0, "local": 1, "adjacent": 2, "network": 3}
 def _attacker_vector(facts: Facts) -> tuple[str, str] | None:
     """Where no channel of the model says how the element is reached (a person, a body),
     the most remote access vector among the attacker profiles of its scenarios."""
-    known = [(a.access_vector, a.id) for a in facts.target.attackers
-             if a.access_vector in _AV_RANK]
+    known = [(a.access_vector, a.id) for a in facts.target.attackers if a.access_vector in _AV_RANK]
     if not known:
         return None
     vector, attacker = max(known, key=lambda item: (_AV_RANK[item[0]], item[1]))
-    return vector, (f"no channel of the model reaches {_entry(facts)}; its most remote "
-                    f"attacker profile, {attacker}, acts with access vector {vector}")
+    return vector, (
+        f"no channel of the model reaches {_entry(facts)}; its most remote "
+        f"attacker profile, {attacker}, acts with access vector {vector}"
+    )
 
 
 def _by_attacker(facts: Facts, answers: dict[str, str]) -> Answer:
@@ -131,8 +132,9 @@ def _by_attacker(facts: Facts, answers: dict[str, str]) -> Answer:
 def uses_channel(facts: Facts) -> Answer:
     channel = _reach(facts)
     if channel is None:
-        return _by_attacker(facts, {"network": "yes", "adjacent": "yes", "local": "no",
-                                    "physical": "no"})
+        return _by_attacker(
+            facts, {"network": "yes", "adjacent": "yes", "local": "no", "physical": "no"}
+        )
     if channel.reach in (channels.NETWORK, channels.ADJACENT, channels.NEAR, channels.WIRED):
         return "yes", f"{_entry(facts)} is reached over {channel.describe()}"
     what = "an in-process call" if channel.reach == channels.LOCAL else "input by hand"
@@ -165,8 +167,10 @@ def short_range_radio(facts: Facts) -> Answer:
         return _by_attacker(facts, {"adjacent": "no"})
     if channel.reach == channels.NEAR:
         return "yes", f"{channel.describe()} works only within centimetres"
-    return "no", (f"{channel.describe()} reaches well beyond three metres (Bluetooth LE: tens "
-                  "of metres, more with a directional antenna)")
+    return "no", (
+        f"{channel.describe()} reaches well beyond three metres (Bluetooth LE: tens "
+        "of metres, more with a directional antenna)"
+    )
 
 
 def needs_physical_contact(facts: Facts) -> Answer:
@@ -176,8 +180,9 @@ def needs_physical_contact(facts: Facts) -> Answer:
     if channel.reach == channels.CONTACT:
         return "yes", f"{channel.describe()} needs a hand on the device"
     if channel.reach == channels.LOCAL:
-        return "no", (f"{channel.describe()}: the attacker needs code running on the device, "
-                      "not contact")
+        return "no", (
+            f"{channel.describe()}: the attacker needs code running on the device, not contact"
+        )
     return None
 
 
@@ -192,10 +197,14 @@ def through_user_interface(facts: Facts) -> Answer:
 
 # --- complexity and privileges ---------------------------------------------------------------
 
+
 def _shields(facts: Facts) -> list[str]:
     shield = facts.protections
-    return [name.replace("_", " ") for name in ("authentication", "encryption", "integrity")
-            if getattr(shield, name)]
+    return [
+        name.replace("_", " ")
+        for name in ("authentication", "encryption", "integrity")
+        if getattr(shield, name)
+    ]
 
 
 def at_will(facts: Facts) -> Answer:
@@ -208,10 +217,15 @@ def at_will(facts: Facts) -> Answer:
     if shield.authentication:
         return "no", f"{_entry(facts)} authenticates its peer: the attacker must defeat that"
     if shield.encryption:
-        return "no", (f"{_entry(facts)} is encrypted but not authenticated: the attacker must "
-                      "first take a man-in-the-middle position (e.g. while the devices pair)")
-    why = "no protection is declared" if facts.credit_controls else \
-        "before controls: its protections are not credited"
+        return "no", (
+            f"{_entry(facts)} is encrypted but not authenticated: the attacker must "
+            "first take a man-in-the-middle position (e.g. while the devices pair)"
+        )
+    why = (
+        "no protection is declared"
+        if facts.credit_controls
+        else "before controls: its protections are not credited"
+    )
     return "yes", f"{_entry(facts)}: {why}, so the attacker can inject at any time"
 
 
@@ -236,12 +250,16 @@ def authenticates_peer(facts: Facts) -> Answer:
     channel = facts.channel
     if channel is not None and channel.through_ui:
         return None  # who may type on the device is the analyst's to say (lock screen, PIN)
-    why = "declares no authentication" if facts.credit_controls else \
-        "before controls: its authentication is not credited"
+    why = (
+        "declares no authentication"
+        if facts.credit_controls
+        else "before controls: its authentication is not credited"
+    )
     return "no", f"{_entry(facts)} {why}"
 
 
 # --- interaction and scope ------------------------------------------------------------------
+
 
 def needs_someone_else(facts: Facts) -> Answer:
     target = facts.target
@@ -270,18 +288,22 @@ def crosses_authority(facts: Facts) -> Answer:
     if not target.ml_engines:
         return None
     entry_zone = _zone_of_entry(facts)
-    engine_zones = {facts.device.components[e].zone for e in target.ml_engines
-                    if e in facts.device.components}
+    engine_zones = {
+        facts.device.components[e].zone for e in target.ml_engines if e in facts.device.components
+    }
     if entry_zone is None or None in engine_zones or not engine_zones:
         return None
     others = sorted(z for z in engine_zones if z != entry_zone)
     if others:
-        return "yes", (f"the entry is in zone '{entry_zone}', the ML engine "
-                       f"{', '.join(target.ml_engines)} in '{', '.join(others)}'")
+        return "yes", (
+            f"the entry is in zone '{entry_zone}', the ML engine "
+            f"{', '.join(target.ml_engines)} in '{', '.join(others)}'"
+        )
     return "no", f"the entry and {', '.join(target.ml_engines)} share zone '{entry_zone}'"
 
 
 # --- confidentiality ------------------------------------------------------------------------
+
 
 def can_read_data(facts: Facts) -> Answer:
     if facts.is_person_or_body:
@@ -298,7 +320,8 @@ def can_read_data(facts: Facts) -> Answer:
     if facts.protections.encryption:
         return "no", f"{_entry(facts)} is encrypted"
     return "yes", f"{_entry(facts)} is not encrypted" + (
-        "" if facts.credit_controls else " (before controls)")
+        "" if facts.credit_controls else " (before controls)"
+    )
 
 
 def many_patients(facts: Facts) -> Answer:
@@ -309,8 +332,10 @@ def many_patients(facts: Facts) -> Answer:
         return "no", f"{facts.target.element} is a {kind.value} serving one patient"
     if facts.link is not None:
         ends = [facts.kind_of(facts.link.source), facts.kind_of(facts.link.target)]
-        if any(end in _MANY_PATIENTS for end in ends) and facts.kind_of(
-                facts.link.source) in _MANY_PATIENTS:
+        if (
+            any(end in _MANY_PATIENTS for end in ends)
+            and facts.kind_of(facts.link.source) in _MANY_PATIENTS
+        ):
             return "yes", f"{_entry(facts)} carries data out of a store of many patients"
         if any(end in _ONE_PATIENT for end in ends):
             return "no", f"{_entry(facts)} carries one patient's device data"
@@ -321,8 +346,10 @@ def can_read_secrets(facts: Facts) -> Answer:
     if facts.is_person_or_body:
         return None
     if facts.component is not None:
-        return "yes", (f"an attacker in control of {facts.target.element} reads its keys, "
-                       "tokens and any model it holds")
+        return "yes", (
+            f"an attacker in control of {facts.target.element} reads its keys, "
+            "tokens and any model it holds"
+        )
     if facts.link is None:
         return None
     if facts.link.channel.in_process:
@@ -338,12 +365,15 @@ def can_read_secrets(facts: Facts) -> Answer:
 
 # --- integrity and availability -------------------------------------------------------------
 
+
 def can_change_data(facts: Facts) -> Answer:
     target = facts.target
     if not target.fdi_points:
         return None
-    return "yes", (f"false data injected at {target.element} reaches "
-                   f"{', '.join(target.ml_engines)} ({', '.join(target.fdi_points)})")
+    return "yes", (
+        f"false data injected at {target.element} reaches "
+        f"{', '.join(target.ml_engines)} ({', '.join(target.fdi_points)})"
+    )
 
 
 def can_withhold(facts: Facts) -> Answer:
@@ -378,11 +408,25 @@ def time_critical(facts: Facts) -> Answer:
 
 
 RULES: dict[str, Rule] = {
-    rule.__name__: rule for rule in (
-        uses_channel, channel_is_ip, channel_is_wireless, short_range_radio,
-        needs_physical_contact, through_user_interface, at_will, obstacle_kind,
-        authenticates_peer, needs_someone_else, crosses_authority, can_read_data,
-        many_patients, can_read_secrets, can_change_data, can_withhold, harm_possible,
+    rule.__name__: rule
+    for rule in (
+        uses_channel,
+        channel_is_ip,
+        channel_is_wireless,
+        short_range_radio,
+        needs_physical_contact,
+        through_user_interface,
+        at_will,
+        obstacle_kind,
+        authenticates_peer,
+        needs_someone_else,
+        crosses_authority,
+        can_read_data,
+        many_patients,
+        can_read_secrets,
+        can_change_data,
+        can_withhold,
+        harm_possible,
         time_critical,
     )
 }

@@ -64,9 +64,12 @@ class RiskInputs:
 
     def resolved(self) -> RiskInputs:
         return RiskInputs(
-            rubric=self.rubric or load_rubric(), matrix=self.matrix or load_matrix(),
-            answers=self.answers or NO_ANSWERS, mitigations_for=self.mitigations_for,
-            pack=self.pack or _builtin_pack())
+            rubric=self.rubric or load_rubric(),
+            matrix=self.matrix or load_matrix(),
+            answers=self.answers or NO_ANSWERS,
+            mitigations_for=self.mitigations_for,
+            pack=self.pack or _builtin_pack(),
+        )
 
 
 @functools.cache
@@ -82,13 +85,16 @@ def attacker_profiles() -> dict[str, tuple[str, float]]:
         from mdrisk.scenarios.data import load_profiles
     except ImportError:  # pragma: no cover - the scenario stage ships with mdrisk
         return {}
-    return {p.id: (p.access_vector, float(p.reach_score))
-            for p in load_profiles().profiles}
+    return {p.id: (p.access_vector, float(p.reach_score)) for p in load_profiles().profiles}
 
 
 def _cvss_of_rubric(result: RubricResult, facts: Facts) -> list[CvssResult]:
-    v3 = score(result.vector, origin="rubric", source="medical-device CVSS rubric",
-               metrics=result.decisions)
+    v3 = score(
+        result.vector,
+        origin="rubric",
+        source="medical-device CVSS rubric",
+        metrics=result.decisions,
+    )
     mapped, notes = map_3_to_4(result.vector)
     metrics = dict(part.split(":") for part in mapped.split("/")[1:])
     for key, value in result.cvss4_base.items():
@@ -96,25 +102,41 @@ def _cvss_of_rubric(result: RubricResult, facts: Facts) -> list[CvssResult]:
         metrics[key] = value
     context = list(result.cvss4_context)
     if any(c.value == "S" for c in context):
-        context.append(ContextMetric(metric="S", value="P", reason="supplemental Safety: "
-                                     "the rubric found the exploit can harm the patient"))
+        context.append(
+            ContextMetric(
+                metric="S",
+                value="P",
+                reason="supplemental Safety: the rubric found the exploit can harm the patient",
+            )
+        )
     vector4 = "CVSS:4.0/" + "/".join(f"{k}:{v}" for k, v in metrics.items())
-    v4 = score(vector4, origin="rubric", source="medical-device CVSS rubric (4.0 from the "
-               "3.1 answers)", context=context, notes=notes)
+    v4 = score(
+        vector4,
+        origin="rubric",
+        source="medical-device CVSS rubric (4.0 from the 3.1 answers)",
+        context=context,
+        notes=notes,
+    )
     return [v3, v4]
 
 
-def _exploitability(target: RiskTarget, before: RubricResult,
-                    vulnerabilities: Sequence[VulnerabilityRating],
-                    matrix: RiskMatrix) -> ExploitabilityRating:
+def _exploitability(
+    target: RiskTarget,
+    before: RubricResult,
+    vulnerabilities: Sequence[VulnerabilityRating],
+    matrix: RiskMatrix,
+) -> ExploitabilityRating:
     levels = matrix.exploitability_levels
     rule = matrix.exploitability
     base = exploitability_3(before.vector)
     source = f"the attack before controls ({before.vector.split('/', 1)[1]})"
     for vulnerability in vulnerabilities:
         for result in vulnerability.cvss:
-            if result.origin == "published" and result.exploitability is not None \
-                    and result.exploitability > base:
+            if (
+                result.origin == "published"
+                and result.exploitability is not None
+                and result.exploitability > base
+            ):
                 base = result.exploitability
                 source = f"{vulnerability.id} as published ({result.base_vector})"
     level = matrix.exploitability_from_cvss(base)
@@ -130,24 +152,34 @@ def _exploitability(target: RiskTarget, before: RubricResult,
             if highest >= step.min:
                 if step.raise_:
                     level = shift(levels, level, step.raise_)
-                    steps.append(f"EPSS {highest:.3f} ({vuln_id}) >= {step.min}: "
-                                 f"+{step.raise_} → {level}")
+                    steps.append(
+                        f"EPSS {highest:.3f} ({vuln_id}) >= {step.min}: +{step.raise_} → {level}"
+                    )
                 break
     reaches = [a.reach for a in target.attackers if a.reach is not None]
-    if rule.attacker is not None and reaches and max(reaches) < rule.attacker.min_reach \
-            and rule.attacker.lowers:
+    if (
+        rule.attacker is not None
+        and reaches
+        and max(reaches) < rule.attacker.min_reach
+        and rule.attacker.lowers
+    ):
         level = shift(levels, level, -rule.attacker.lowers)
-        best = max((a for a in target.attackers if a.reach is not None),
-                   key=lambda a: a.reach or 0.0)
-        steps.append(f"the best placed attacker, {best.id}, reaches the device with "
-                     f"difficulty (reach {best.reach:g} < {rule.attacker.min_reach:g}): "
-                     f"-{rule.attacker.lowers} → {level}")
+        best = max(
+            (a for a in target.attackers if a.reach is not None), key=lambda a: a.reach or 0.0
+        )
+        steps.append(
+            f"the best placed attacker, {best.id}, reaches the device with "
+            f"difficulty (reach {best.reach:g} < {rule.attacker.min_reach:g}): "
+            f"-{rule.attacker.lowers} → {level}"
+        )
     hops = len(target.crossed)
     extra = max(0, hops - rule.path.free_hops) // rule.path.hops_per_level
     if extra:
         level = shift(levels, level, -extra)
-        steps.append(f"the false data crosses {hops} component(s) "
-                     f"({', '.join(target.crossed)}) before the ML engine: -{extra} → {level}")
+        steps.append(
+            f"the false data crosses {hops} component(s) "
+            f"({', '.join(target.crossed)}) before the ML engine: -{extra} → {level}"
+        )
     return ExploitabilityRating(level=level, steps=steps)
 
 
@@ -159,8 +191,15 @@ def _open_questions(*groups: Sequence[str]) -> list[str]:
     return list(seen)
 
 
-def _rate(target: RiskTarget, number: int, assessment: Assessment, device: DeviceFacts,
-          inputs: RiskInputs, losses: dict, refs: list[MitigationRef]) -> RiskItem:
+def _rate(
+    target: RiskTarget,
+    number: int,
+    assessment: Assessment,
+    device: DeviceFacts,
+    inputs: RiskInputs,
+    losses: dict,
+    refs: list[MitigationRef],
+) -> RiskItem:
     rubric: Rubric = inputs.rubric.rubric
     matrix: RiskMatrix = inputs.matrix.matrix
     answers = inputs.answers
@@ -171,9 +210,12 @@ def _rate(target: RiskTarget, number: int, assessment: Assessment, device: Devic
     harmful = SEVERITY_ORDER.index(severity.level) >= SEVERITY_ORDER.index("serious")
     safety = (harmful, harmful and bool(device.data_use & {"therapy", "monitoring"}))
     threats = {t.id: t for t in assessment.threats}
-    vulnerabilities = [rate_vulnerability(v, threats[t], device, safety)
-                       for t in target.threats if t in threats
-                       for v in threats[t].vulnerabilities]
+    vulnerabilities = [
+        rate_vulnerability(v, threats[t], device, safety)
+        for t in target.threats
+        if t in threats
+        for v in threats[t].vulnerabilities
+    ]
     exploitability = _exploitability(target, before, vulnerabilities, matrix)
     level = matrix.level_of(severity.level, exploitability.level)
     controls = device_controls(target, device) + mitigation_controls(refs, answers)
@@ -181,27 +223,45 @@ def _rate(target: RiskTarget, number: int, assessment: Assessment, device: Devic
     residual_level = shift(matrix.exploitability_levels, exploitability.level, -reduction)
     residual_risk = matrix.level_of(severity.level, residual_level)
     residual = ResidualRisk(
-        exploitability=residual_level, severity=severity.level, level=residual_risk,
+        exploitability=residual_level,
+        severity=severity.level,
+        level=residual_risk,
         acceptability=matrix.label_of(matrix.acceptability_of(residual_risk)),
         rule=" ".join(matrix.residual.rule.split()) + f" (cap: {matrix.residual.max_reduction}"
         " level(s); an implemented catalogue mitigation lowers "
         f"{matrix.residual.implemented_mitigation.lowers})",
-        steps=credit_steps + [
+        steps=credit_steps
+        + [
             f"exploitability {exploitability.level} -{reduction} → {residual_level}"
-            if reduction else f"no control credited: exploitability stays {residual_level}",
-            f"severity stays {severity.level}"])
+            if reduction
+            else f"no control credited: exploitability stays {residual_level}",
+            f"severity stays {severity.level}",
+        ],
+    )
     return RiskItem(
-        id=f"R-{number}", title=_title(target, assessment), source=target.source,
-        scenario=target.scenario, scenarios=list(target.scenarios),
-        attackers=[a.id for a in target.attackers], loss_scenarios=list(target.loss_scenarios),
-        fdi_points=list(target.fdi_points), threats=list(target.threats),
-        hazards=list(target.hazards), losses=list(target.losses), element=target.element,
+        id=f"R-{number}",
+        title=_title(target, assessment),
+        source=target.source,
+        scenario=target.scenario,
+        scenarios=list(target.scenarios),
+        attackers=[a.id for a in target.attackers],
+        loss_scenarios=list(target.loss_scenarios),
+        fdi_points=list(target.fdi_points),
+        threats=list(target.threats),
+        hazards=list(target.hazards),
+        losses=list(target.losses),
+        element=target.element,
         cvss=_cvss_of_rubric(designed, Facts(target, device, severity, True)),
-        vulnerabilities=vulnerabilities, severity=severity, exploitability=exploitability,
-        level=level, acceptability=matrix.label_of(matrix.acceptability_of(level)),
-        controls=credited, residual=residual,
-        open_questions=_open_questions(severity_open, designed.open_questions,
-                                       before.open_questions),
+        vulnerabilities=vulnerabilities,
+        severity=severity,
+        exploitability=exploitability,
+        level=level,
+        acceptability=matrix.label_of(matrix.acceptability_of(level)),
+        controls=credited,
+        residual=residual,
+        open_questions=_open_questions(
+            severity_open, designed.open_questions, before.open_questions
+        ),
         matrix=matrix.name,
     )
 
@@ -215,8 +275,11 @@ def _title(target: RiskTarget, assessment: Assessment) -> str:
     if not target.hazards:
         return f"Attacks at {target.element} → {', '.join(target.losses) or 'no loss'}"
     hazard = target.hazards[0]
-    what = "False data" if target.source == "loss_scenario" else \
-        f"{len(target.scenarios)} attack scenarios"
+    what = (
+        "False data"
+        if target.source == "loss_scenario"
+        else f"{len(target.scenarios)} attack scenarios"
+    )
     return f"{what} at {target.element} → {hazard}: {hazards.get(hazard, '')}".strip()
 
 
@@ -232,9 +295,10 @@ def assess_risks(assessment: Assessment, inputs: RiskInputs | None = None) -> li
     keys = {key for target in targets for key in target.answer_keys}
     check_keys(inputs.answers, keys, {ref.id for found in refs for ref in found})
     losses = {loss.id: loss for loss in assessment.losses}
-    return [_rate(target, number, assessment, device, inputs, losses, found)
-            for number, (target, found) in enumerate(zip(targets, refs, strict=True),
-                                                      start=1)]
+    return [
+        _rate(target, number, assessment, device, inputs, losses, found)
+        for number, (target, found) in enumerate(zip(targets, refs, strict=True), start=1)
+    ]
 
 
 def severity_rank(rating: SeverityRating) -> int:

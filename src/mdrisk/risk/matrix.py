@@ -76,10 +76,19 @@ class RiskLevel(_Strict):
 class DeviceControlRule(_Strict):
     control: Literal["authentication", "encryption", "integrity", "replay_protection"]
     lowers: Annotated[int, Field(ge=0, le=10)]
-    against: list[Literal["false_values", "replay", "model_tampering", "disclosure",
-                          "training_poisoning", "denial_of_service"]] = Field(min_length=1)
-    requires: list[Literal["authentication", "encryption", "integrity",
-                           "replay_protection"]] = Field(default_factory=list)
+    against: list[
+        Literal[
+            "false_values",
+            "replay",
+            "model_tampering",
+            "disclosure",
+            "training_poisoning",
+            "denial_of_service",
+        ]
+    ] = Field(min_length=1)
+    requires: list[Literal["authentication", "encryption", "integrity", "replay_protection"]] = (
+        Field(default_factory=list)
+    )
 
 
 class MitigationRule(_Strict):
@@ -99,8 +108,10 @@ class RiskMatrix(_Strict):
     severity: list[str] = Field(min_length=5, max_length=5)
     exploitability: Exploitability
     risk_levels: list[RiskLevel] = Field(min_length=1, max_length=10)
-    acceptability_labels: dict[Literal["acceptable", "alarp", "unacceptable"],
-                               Annotated[str, Field(min_length=1, max_length=80)]]
+    acceptability_labels: dict[
+        Literal["acceptable", "alarp", "unacceptable"],
+        Annotated[str, Field(min_length=1, max_length=80)],
+    ]
     matrix: dict[LevelId, list[LevelId]]
     residual: ResidualRule
 
@@ -137,60 +148,93 @@ def _cross_problems(matrix: RiskMatrix, source: SourceDocument) -> list[Problem]
         problems.append(problem(source, path, message, fix))
 
     if tuple(matrix.severity) != SEVERITIES:
-        add(("severity",), f"severity must be {', '.join(SEVERITIES)}",
-            "keep the five ISO 14971 severity classes in this order")
+        add(
+            ("severity",),
+            f"severity must be {', '.join(SEVERITIES)}",
+            "keep the five ISO 14971 severity classes in this order",
+        )
     levels = matrix.exploitability_levels
     if len(set(levels)) != len(levels):
-        add(("exploitability", "levels"), "an exploitability level is listed twice",
-            "give each level its own id")
+        add(
+            ("exploitability", "levels"),
+            "an exploitability level is listed twice",
+            "give each level its own id",
+        )
     for index, row in enumerate(matrix.exploitability.cvss):
         if row.level not in levels:
-            add(("exploitability", "cvss", index, "level"), f"no exploitability level "
-                f"'{row.level}'", f"use one of {', '.join(levels)}")
+            add(
+                ("exploitability", "cvss", index, "level"),
+                f"no exploitability level '{row.level}'",
+                f"use one of {', '.join(levels)}",
+            )
     if not any(row.min == 0 for row in matrix.exploitability.cvss):
-        add(("exploitability", "cvss"), "no row starts at 0, so a low score has no level",
-            "add a row with min: 0")
+        add(
+            ("exploitability", "cvss"),
+            "no row starts at 0, so a low score has no level",
+            "add a row with min: 0",
+        )
     risk_ids = [r.id for r in matrix.risk_levels]
     if len(set(risk_ids)) != len(risk_ids):
         add(("risk_levels",), "a risk level is listed twice", "give each level its own id")
     ranks = [ACCEPTABILITY.index(r.acceptability) for r in matrix.risk_levels]
     if ranks != sorted(ranks):
-        add(("risk_levels",), "a higher risk level has a more acceptable class",
-            "list risk levels from the lowest to the highest")
+        add(
+            ("risk_levels",),
+            "a higher risk level has a more acceptable class",
+            "list risk levels from the lowest to the highest",
+        )
     for name in sorted(set(matrix.matrix) - set(levels)):
-        add(("matrix", name), f"no exploitability level '{name}'",
-            f"use one of {', '.join(levels)}")
+        add(
+            ("matrix", name), f"no exploitability level '{name}'", f"use one of {', '.join(levels)}"
+        )
     for name in levels:
         row = matrix.matrix.get(name)
         if row is None:
-            add(("matrix",), f"no row for exploitability level '{name}'",
-                f"add '{name}: [five risk levels, negligible .. catastrophic]'")
+            add(
+                ("matrix",),
+                f"no row for exploitability level '{name}'",
+                f"add '{name}: [five risk levels, negligible .. catastrophic]'",
+            )
             continue
         if len(row) != len(SEVERITIES):
-            add(("matrix", name), f"{len(row)} cells; one per severity is needed",
-                "give five risk levels, negligible .. catastrophic")
+            add(
+                ("matrix", name),
+                f"{len(row)} cells; one per severity is needed",
+                "give five risk levels, negligible .. catastrophic",
+            )
         for index, cell in enumerate(row):
             if cell not in risk_ids:
-                add(("matrix", name, index), f"no risk level '{cell}'",
-                    f"use one of {', '.join(risk_ids)}")
+                add(
+                    ("matrix", name, index),
+                    f"no risk level '{cell}'",
+                    f"use one of {', '.join(risk_ids)}",
+                )
     if problems:
         return problems
     rank = {level: i for i, level in enumerate(risk_ids)}
     for e_index, name in enumerate(levels):
         row = [rank[c] for c in matrix.matrix[name]]
         if row != sorted(row):
-            add(("matrix", name), "a more severe cell is rated lower than a less severe one",
-                "make each row rise (or stay) from negligible to catastrophic")
+            add(
+                ("matrix", name),
+                "a more severe cell is rated lower than a less severe one",
+                "make each row rise (or stay) from negligible to catastrophic",
+            )
         if e_index:
             below = [rank[c] for c in matrix.matrix[levels[e_index - 1]]]
             if any(a < b for a, b in zip(row, below, strict=True)):
-                add(("matrix", name), f"rated lower than the less exploitable row "
-                    f"'{levels[e_index - 1]}'", "make each column rise (or stay) with "
-                    "exploitability")
+                add(
+                    ("matrix", name),
+                    f"rated lower than the less exploitable row '{levels[e_index - 1]}'",
+                    "make each column rise (or stay) with exploitability",
+                )
     for index, rule in enumerate(matrix.residual.device_controls):
         if rule.control in rule.requires:
-            add(("residual", "device_controls", index, "requires"), "a control cannot "
-                "require itself", "remove it from requires")
+            add(
+                ("residual", "device_controls", index, "requires"),
+                "a control cannot require itself",
+                "remove it from requires",
+            )
     return problems
 
 
@@ -226,8 +270,7 @@ def _load(path: Path | str | None) -> LoadedMatrix:
 
 def heat_map_cells(matrix: RiskMatrix) -> dict[tuple[str, str], str]:
     """(severity, exploitability) -> risk level, for drawing the matrix."""
-    return {(s, e): matrix.level_of(s, e) for s in SEVERITIES
-            for e in matrix.exploitability_levels}
+    return {(s, e): matrix.level_of(s, e) for s in SEVERITIES for e in matrix.exploitability_levels}
 
 
 def shift(levels: Sequence[str], level: str, by: int) -> str:

@@ -28,15 +28,26 @@ from mdrisk.risk.records import ContextMetric, MetricDecision, RubricStep
 RESOURCE = "medical-cvss-rubric.yaml"
 QUESTION_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 METRIC_VALUES = {
-    "AV": {"N", "A", "L", "P"}, "AC": {"L", "H"}, "PR": {"N", "L", "H"}, "UI": {"N", "R"},
-    "S": {"U", "C"}, "C": {"N", "L", "H"}, "I": {"N", "L", "H"}, "A": {"N", "L", "H"},
+    "AV": {"N", "A", "L", "P"},
+    "AC": {"L", "H"},
+    "PR": {"N", "L", "H"},
+    "UI": {"N", "R"},
+    "S": {"U", "C"},
+    "C": {"N", "L", "H"},
+    "I": {"N", "L", "H"},
+    "A": {"N", "L", "H"},
 }
 METRIC_ORDER = ("AV", "AC", "PR", "UI", "S", "C", "I", "A")
 # CVSS 4.0 metrics an answer may set, with their allowed values.
 CVSS4_VALUES = {
-    "AC": {"L", "H"}, "AT": {"N", "P"}, "UI": {"N", "P", "A"},
-    "MSI": {"N", "L", "H", "S"}, "MSA": {"N", "L", "H", "S"},
-    "MVI": {"N", "L", "H"}, "MVA": {"N", "L", "H"}, "MVC": {"N", "L", "H"},
+    "AC": {"L", "H"},
+    "AT": {"N", "P"},
+    "UI": {"N", "P", "A"},
+    "MSI": {"N", "L", "H", "S"},
+    "MSA": {"N", "L", "H", "S"},
+    "MVI": {"N", "L", "H"},
+    "MVA": {"N", "L", "H"},
+    "MVC": {"N", "L", "H"},
 }
 QuestionId = Annotated[str, Field(pattern=QUESTION_ID)]
 
@@ -53,8 +64,10 @@ class Outcome(_Strict):
     @model_validator(mode="after")
     def _one_of(self) -> Outcome:
         if (self.value is None) == (self.next is None):
-            raise ValueError("an answer leads to a metric value or to the next question "
-                             "(fix: give exactly one of value: and next:)")
+            raise ValueError(
+                "an answer leads to a metric value or to the next question "
+                "(fix: give exactly one of value: and next:)"
+            )
         return self
 
 
@@ -125,15 +138,20 @@ def _cross_problems(rubric: Rubric, source: SourceDocument) -> list[Problem]:
 
     seen = [m.metric for m in rubric.metrics]
     if tuple(seen) != METRIC_ORDER:
-        add(("metrics",), f"the metrics must be {', '.join(METRIC_ORDER)} in that order, "
-            f"found {', '.join(seen)}", "list each CVSS 3.x base metric once, in vector order")
+        add(
+            ("metrics",),
+            f"the metrics must be {', '.join(METRIC_ORDER)} in that order, found {', '.join(seen)}",
+            "list each CVSS 3.x base metric once, in vector order",
+        )
     owner: dict[str, str] = {}
     for m_index, metric in enumerate(rubric.metrics):
         allowed = METRIC_VALUES[metric.metric]
         if set(metric.order) != allowed or len(metric.order) != len(allowed):
-            add(("metrics", m_index, "order"), f"order must list each of "
-                f"{', '.join(sorted(allowed))} once", "list the metric's values from the "
-                "least to the most severe")
+            add(
+                ("metrics", m_index, "order"),
+                f"order must list each of {', '.join(sorted(allowed))} once",
+                "list the metric's values from the least to the most severe",
+            )
         for f_index, flow in enumerate(metric.flows):
             where = ("metrics", m_index, "flows", f_index, "start")
             if flow.start not in rubric.questions:
@@ -143,46 +161,86 @@ def _cross_problems(rubric: Rubric, source: SourceDocument) -> list[Problem]:
     for q_id, question in rubric.questions.items():
         where = ("questions", q_id)
         if q_id not in owner:
-            add(where, "no flow reaches this question", "start a flow at it, lead an answer "
-                "to it, or remove it")
+            add(
+                where,
+                "no flow reaches this question",
+                "start a flow at it, lead an answer to it, or remove it",
+            )
         if question.worst_case not in question.answers:
-            add(where + ("worst_case",), f"'{question.worst_case}' is not one of its answers "
-                f"({', '.join(question.answers)})", "name one of the question's answers")
+            add(
+                where + ("worst_case",),
+                f"'{question.worst_case}' is not one of its answers "
+                f"({', '.join(question.answers)})",
+                "name one of the question's answers",
+            )
         if question.derive is not None and question.derive not in RULES:
-            add(where + ("derive",), f"no model rule '{question.derive}'",
-                f"use one of {', '.join(sorted(RULES))} or remove derive:")
+            add(
+                where + ("derive",),
+                f"no model rule '{question.derive}'",
+                f"use one of {', '.join(sorted(RULES))} or remove derive:",
+            )
         for answer, outcome in question.answers.items():
             for key, value in outcome.cvss4.items():
                 if key not in CVSS4_VALUES or value not in CVSS4_VALUES[key]:
-                    add(where + ("answers", answer, "cvss4", key),
+                    add(
+                        where + ("answers", answer, "cvss4", key),
                         f"'{key}:{value}' is not a CVSS 4.0 metric an answer may set",
-                        f"use one of {', '.join(sorted(CVSS4_VALUES))} with a valid value")
+                        f"use one of {', '.join(sorted(CVSS4_VALUES))} with a valid value",
+                    )
     return problems
 
 
-def _walk(rubric: Rubric, metric: str, q_id: str, allowed: set[str], owner: dict[str, str],
-          where: tuple[str | int, ...], add: Callable[..., None], trail: list[str]) -> None:
+def _walk(
+    rubric: Rubric,
+    metric: str,
+    q_id: str,
+    allowed: set[str],
+    owner: dict[str, str],
+    where: tuple[str | int, ...],
+    add: Callable[..., None],
+    trail: list[str],
+) -> None:
     if q_id in trail:
-        add(where, f"the questions loop: {' -> '.join(trail + [q_id])}",
-            "make every chain of answers end in a value")
+        add(
+            where,
+            f"the questions loop: {' -> '.join(trail + [q_id])}",
+            "make every chain of answers end in a value",
+        )
         return
     if owner.setdefault(q_id, metric) != metric:
-        add(("questions", q_id), f"the question is used by both {owner[q_id]} and {metric}",
-            "give each metric its own questions")
+        add(
+            ("questions", q_id),
+            f"the question is used by both {owner[q_id]} and {metric}",
+            "give each metric its own questions",
+        )
         return
     question = rubric.questions[q_id]
     for answer, outcome in question.answers.items():
         here = ("questions", q_id, "answers", answer)
         if outcome.value is not None and outcome.value not in allowed:
-            add(here + ("value",), f"'{outcome.value}' is not a value of {metric}",
-                f"use one of {', '.join(sorted(allowed))}")
+            add(
+                here + ("value",),
+                f"'{outcome.value}' is not a value of {metric}",
+                f"use one of {', '.join(sorted(allowed))}",
+            )
         if outcome.next is not None:
             if outcome.next not in rubric.questions:
-                add(here + ("next",), f"no question '{outcome.next}'",
-                    "name a question under questions:")
+                add(
+                    here + ("next",),
+                    f"no question '{outcome.next}'",
+                    "name a question under questions:",
+                )
             else:
-                _walk(rubric, metric, outcome.next, allowed, owner, here + ("next",), add,
-                      trail + [q_id])
+                _walk(
+                    rubric,
+                    metric,
+                    outcome.next,
+                    allowed,
+                    owner,
+                    here + ("next",),
+                    add,
+                    trail + [q_id],
+                )
 
 
 def rubric_from_text(text: str, file: str) -> Rubric:
@@ -219,6 +277,7 @@ def _load(path: Path | str | None) -> LoadedRubric:
 
 # --- evaluation ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class GivenAnswer:
     answer: str
@@ -239,8 +298,9 @@ class RubricResult:
     open_questions: list[str] = field(default_factory=list)
 
 
-def _answer(question_id: str, question: Question, facts: Facts,
-            analyst: AnalystLookup) -> RubricStep:
+def _answer(
+    question_id: str, question: Question, facts: Facts, analyst: AnalystLookup
+) -> RubricStep:
     specific, general = analyst(question_id)
     derived = RULES[question.derive](facts) if question.derive else None
     text = " ".join(question.text.split())
@@ -248,21 +308,37 @@ def _answer(question_id: str, question: Question, facts: Facts,
         reason = specific.justification
         if derived is not None and derived[0] != specific.answer:
             reason += f" (overrides the model's '{derived[0]}': {derived[1]})"
-        return RubricStep(question=question_id, text=text, answer=specific.answer,
-                          source="analyst", reason=f"{reason} [{specific.where}]")
+        return RubricStep(
+            question=question_id,
+            text=text,
+            answer=specific.answer,
+            source="analyst",
+            reason=f"{reason} [{specific.where}]",
+        )
     if derived is not None:
-        return RubricStep(question=question_id, text=text, answer=derived[0], source="model",
-                          reason=derived[1])
+        return RubricStep(
+            question=question_id, text=text, answer=derived[0], source="model", reason=derived[1]
+        )
     if general is not None:
-        return RubricStep(question=question_id, text=text, answer=general.answer,
-                          source="analyst", reason=f"{general.justification} [{general.where}]")
-    return RubricStep(question=question_id, text=text, answer=question.worst_case,
-                      source="worst_case",
-                      reason="not answered by the model or the analyst: worst case assumed")
+        return RubricStep(
+            question=question_id,
+            text=text,
+            answer=general.answer,
+            source="analyst",
+            reason=f"{general.justification} [{general.where}]",
+        )
+    return RubricStep(
+        question=question_id,
+        text=text,
+        answer=question.worst_case,
+        source="worst_case",
+        reason="not answered by the model or the analyst: worst case assumed",
+    )
 
 
-def _walk_flow(rubric: Rubric, flow: Flow, facts: Facts, analyst: AnalystLookup,
-               result: RubricResult) -> tuple[str, list[RubricStep]]:
+def _walk_flow(
+    rubric: Rubric, flow: Flow, facts: Facts, analyst: AnalystLookup, result: RubricResult
+) -> tuple[str, list[RubricStep]]:
     steps: list[RubricStep] = []
     q_id: str | None = flow.start
     while q_id is not None:
@@ -271,15 +347,20 @@ def _walk_flow(rubric: Rubric, flow: Flow, facts: Facts, analyst: AnalystLookup,
         steps.append(step)
         if step.source == "worst_case":
             result.open_questions.append(
-                f"{q_id}: {step.text} (worst case '{step.answer}' assumed)")
+                f"{q_id}: {step.text} (worst case '{step.answer}' assumed)"
+            )
         outcome = question.answers[step.answer]
         for key, value in sorted(outcome.cvss4.items()):
             if key in ("AC", "AT", "UI"):
                 result.cvss4_base[key] = value
             elif key not in {c.metric for c in result.cvss4_context}:
-                result.cvss4_context.append(ContextMetric(
-                    metric=key, value=value,
-                    reason=f"{q_id} answered '{step.answer}' ({step.source}): {step.text}"))
+                result.cvss4_context.append(
+                    ContextMetric(
+                        metric=key,
+                        value=value,
+                        reason=f"{q_id} answered '{step.answer}' ({step.source}): {step.text}",
+                    )
+                )
         if outcome.value is not None:
             return outcome.value, steps
         q_id = outcome.next
@@ -299,8 +380,10 @@ def evaluate(loaded: Rubric, facts: Facts, analyst: AnalystLookup) -> RubricResu
         for flow in metric.flows:
             if flow.applies_when and not data_use & {w.lower() for w in flow.applies_when}:
                 if many:
-                    categories.append(f"{flow.category}: not assessed (device.data_use lists "
-                                      f"none of {', '.join(flow.applies_when)})")
+                    categories.append(
+                        f"{flow.category}: not assessed (device.data_use lists "
+                        f"none of {', '.join(flow.applies_when)})"
+                    )
                 continue
             value, walked = _walk_flow(loaded, flow, facts, analyst, result)
             steps += walked
@@ -313,10 +396,17 @@ def evaluate(loaded: Rubric, facts: Facts, analyst: AnalystLookup) -> RubricResu
             categories.append(f"no category applies to this device: worst case {best}")
             result.open_questions.append(
                 f"{metric.metric}: device.data_use names none of the kinds of data this "
-                f"metric asks about (worst case {best} assumed)")
+                f"metric asks about (worst case {best} assumed)"
+            )
         values.append(f"{metric.metric}:{best}")
-        result.decisions.append(MetricDecision(metric=metric.metric, name=metric.name,
-                                               value=best, steps=steps,
-                                               categories=categories))
+        result.decisions.append(
+            MetricDecision(
+                metric=metric.metric,
+                name=metric.name,
+                value=best,
+                steps=steps,
+                categories=categories,
+            )
+        )
     result.vector = f"CVSS:{loaded.cvss_version}/" + "/".join(values)
     return result

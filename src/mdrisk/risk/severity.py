@@ -28,39 +28,58 @@ from mdrisk.risk.targets import RiskTarget
 WORST = SEVERITY_ORDER[-1]
 
 
-def _analyst(target: RiskTarget, losses: dict[str, Loss],
-             answers: LoadedAnswers) -> tuple[SeverityRating, list[str]]:
+def _analyst(
+    target: RiskTarget, losses: dict[str, Loss], answers: LoadedAnswers
+) -> tuple[SeverityRating, list[str]]:
     given = answers.severity_for(target.answer_keys)
     if given is not None:
         key, entry = given
-        return SeverityRating(level=entry.level, source="analyst", basis=(
-            f"{entry.justification} [{answers.file}: severity.{key}]")), []
-    rated = [(losses[i].severity, i) for i in target.losses
-             if i in losses and losses[i].severity]
+        return SeverityRating(
+            level=entry.level,
+            source="analyst",
+            basis=(f"{entry.justification} [{answers.file}: severity.{key}]"),
+        ), []
+    rated = [(losses[i].severity, i) for i in target.losses if i in losses and losses[i].severity]
     unrated = [i for i in target.losses if i not in losses or not losses[i].severity]
     if rated:
         level, loss = max(rated, key=lambda pair: SEVERITY_ORDER.index(pair[0]))
         via = f" via {', '.join(target.hazards)}" if target.hazards else ""
         basis = f"{loss} ({losses[loss].description}){via}: {level} in the device model"
-        open_ = [f"severity: losses {', '.join(unrated)} have no severity in the model "
-                 "(rated without them)"] if unrated else []
+        open_ = (
+            [
+                f"severity: losses {', '.join(unrated)} have no severity in the model "
+                "(rated without them)"
+            ]
+            if unrated
+            else []
+        )
         return SeverityRating(level=level, source="analyst", basis=basis), open_
-    where = f"losses {', '.join(unrated)} have no severity" if unrated else \
-        "no loss is linked to it"
+    where = (
+        f"losses {', '.join(unrated)} have no severity" if unrated else "no loss is linked to it"
+    )
     key = target.answer_keys[0] if target.answer_keys else target.key
-    return (SeverityRating(level=WORST, source="worst_case",
-                           basis=f"{where}: worst case assumed"),
-            [f"severity: {where}; give losses[].severity in the model or 'severity' for "
-             f"{key} in the answers file (worst case {WORST} assumed)"])
+    return (
+        SeverityRating(level=WORST, source="worst_case", basis=f"{where}: worst case assumed"),
+        [
+            f"severity: {where}; give losses[].severity in the model or 'severity' for "
+            f"{key} in the answers file (worst case {WORST} assumed)"
+        ],
+    )
 
 
 def _harm(finding: ImpactFinding) -> str:
-    return (f"{finding.id} ({finding.attack}): {finding.worst_induced_severity} harm induced "
-            f"in {finding.patients_harmed} of {len(finding.patients)} virtual patients")
+    return (
+        f"{finding.id} ({finding.attack}): {finding.worst_induced_severity} harm induced "
+        f"in {finding.patients_harmed} of {len(finding.patients)} virtual patients"
+    )
 
 
-def rate_severity(target: RiskTarget, losses: dict[str, Loss], answers: LoadedAnswers,
-                  impact: Sequence[ImpactFinding] = ()) -> tuple[SeverityRating, list[str]]:
+def rate_severity(
+    target: RiskTarget,
+    losses: dict[str, Loss],
+    answers: LoadedAnswers,
+    impact: Sequence[ImpactFinding] = (),
+) -> tuple[SeverityRating, list[str]]:
     """The rating and any open question it leaves."""
     analyst, open_ = _analyst(target, losses, answers)
     mine = set(target.loss_scenarios)
@@ -71,19 +90,36 @@ def rate_severity(target: RiskTarget, losses: dict[str, Loss], answers: LoadedAn
     harmful = [f for f in simulated if f.worst_induced_severity in SEVERITY_ORDER]
     ids = ", ".join(sorted((f.id for f in simulated), key=natural))
     if not harmful:
-        note = (f"; simulated ({ids}): no attack-induced harm, which does not lower the "
-                "analyst's severity")
+        note = (
+            f"; simulated ({ids}): no attack-induced harm, which does not lower the "
+            "analyst's severity"
+        )
         return analyst.model_copy(update={"basis": analyst.basis + note}), open_
-    worst = max(harmful, key=lambda f: (SEVERITY_ORDER.index(f.worst_induced_severity),
-                                        f.patients_harmed))
+    worst = max(
+        harmful, key=lambda f: (SEVERITY_ORDER.index(f.worst_induced_severity), f.patients_harmed)
+    )
     measured = worst.worst_induced_severity
     if covered:
-        return SeverityRating(level=measured, source="measured", basis=(
-            f"{_harm(worst)}; simulations {ids} cover every loss scenario of the risk "
-            f"(the analyst rated it {analyst.level})")), []
+        return SeverityRating(
+            level=measured,
+            source="measured",
+            basis=(
+                f"{_harm(worst)}; simulations {ids} cover every loss scenario of the risk "
+                f"(the analyst rated it {analyst.level})"
+            ),
+        ), []
     if SEVERITY_ORDER.index(measured) >= SEVERITY_ORDER.index(analyst.level):
-        return SeverityRating(level=measured, source="measured", basis=(
-            f"{_harm(worst)}, at least the analyst's {analyst.level}")), []
-    return analyst.model_copy(update={"basis": analyst.basis + (
-        f"; simulated {ids} measured only {measured} ({_harm(worst)}) but do not cover every "
-        "loss scenario of the risk, so the analyst's severity stands")}), open_
+        return SeverityRating(
+            level=measured,
+            source="measured",
+            basis=(f"{_harm(worst)}, at least the analyst's {analyst.level}"),
+        ), []
+    return analyst.model_copy(
+        update={
+            "basis": analyst.basis
+            + (
+                f"; simulated {ids} measured only {measured} ({_harm(worst)}) but do not cover every "
+                "loss scenario of the risk, so the analyst's severity stands"
+            )
+        }
+    ), open_

@@ -104,20 +104,27 @@ def loss_scenario_targets(assessment: Assessment) -> list[RiskTarget]:
         kinds = {_ATTACK_OF_UCA[t] for t in uca_types if t in _ATTACK_OF_UCA}
         if "model_update" in fdi_targets:
             kinds.add("model_tampering")
-        losses = {loss for s in scenarios for loss in s.losses} & hazard_losses.get(
-            hazard, set())
-        targets.append(RiskTarget(
-            key=f"{element}|{hazard}", source=LOSS_SCENARIO,
-            title=f"False data entering at {element} leads to {hazard}",
-            element=element, element_type=shortest.element_type,
-            loss_scenarios=_ordered(s.id for s in scenarios),
-            fdi_points=_ordered(p.id for p in fdi),
-            threats=_threats_on(assessment.threats, element),
-            hazards=(hazard,), losses=_ordered(losses), uca_types=uca_types,
-            fdi_targets=fdi_targets, ml_engines=_ordered(p.ml_engine for p in fdi),
-            crossed=_crossed(shortest, components), attack_kinds=frozenset(kinds),
-            answer_keys=(element,),
-        ))
+        losses = {loss for s in scenarios for loss in s.losses} & hazard_losses.get(hazard, set())
+        targets.append(
+            RiskTarget(
+                key=f"{element}|{hazard}",
+                source=LOSS_SCENARIO,
+                title=f"False data entering at {element} leads to {hazard}",
+                element=element,
+                element_type=shortest.element_type,
+                loss_scenarios=_ordered(s.id for s in scenarios),
+                fdi_points=_ordered(p.id for p in fdi),
+                threats=_threats_on(assessment.threats, element),
+                hazards=(hazard,),
+                losses=_ordered(losses),
+                uca_types=uca_types,
+                fdi_targets=fdi_targets,
+                ml_engines=_ordered(p.ml_engine for p in fdi),
+                crossed=_crossed(shortest, components),
+                attack_kinds=frozenset(kinds),
+                answer_keys=(element,),
+            )
+        )
     return targets
 
 
@@ -142,30 +149,45 @@ def vulnerability_targets(assessment: Assessment, covered: set[str]) -> list[Ris
         attack = {"false_values", "disclosure"}
         if kinds.get(threat.element) == ComponentKind.ml_engine:
             attack.add("model_tampering")
-        targets.append(RiskTarget(
-            key=threat.id, source=VULNERABILITY,
-            title=f"Known vulnerabilities in {threat.technology or threat.element} "
-                  f"on {threat.element}",
-            element=threat.element, element_type=threat.element_type, threats=(threat.id,),
-            hazards=hazards, losses=losses, attack_kinds=frozenset(attack),
-            answer_keys=(threat.element, threat.id),
-        ))
+        targets.append(
+            RiskTarget(
+                key=threat.id,
+                source=VULNERABILITY,
+                title=f"Known vulnerabilities in {threat.technology or threat.element} "
+                f"on {threat.element}",
+                element=threat.element,
+                element_type=threat.element_type,
+                threats=(threat.id,),
+                hazards=hazards,
+                losses=losses,
+                attack_kinds=frozenset(attack),
+                answer_keys=(threat.element, threat.id),
+            )
+        )
     return targets
 
 
 _ATTACK_OF_CATEGORY = {
-    "model_update": "model_tampering", "poisoning": "training_poisoning",
-    "extraction": "disclosure", "inversion": "disclosure",
+    "model_update": "model_tampering",
+    "poisoning": "training_poisoning",
+    "extraction": "disclosure",
+    "inversion": "disclosure",
     "resource_exhaustion": "denial_of_service",
 }
 _ATTACK_OF_INJECTION = {
-    "spoof": "false_values", "bias": "false_values", "suppress": "false_values",
-    "delay": "replay", "replay": "replay", "freeze": "replay", "query": "disclosure",
+    "spoof": "false_values",
+    "bias": "false_values",
+    "suppress": "false_values",
+    "delay": "replay",
+    "replay": "replay",
+    "freeze": "replay",
+    "query": "disclosure",
 }
 
 
-def scenario_targets(assessment: Assessment,
-                     profiles: dict[str, tuple[str, float]] | None = None) -> list[RiskTarget]:
+def scenario_targets(
+    assessment: Assessment, profiles: dict[str, tuple[str, float]] | None = None
+) -> list[RiskTarget]:
     """Attack scenarios grouped like loss scenarios: one target per (entry element, hazard),
     listing every scenario (attacker, exploit family) that leads there. Scenarios without a
     hazard (reading data, stealing the model) group by entry element and losses.
@@ -187,8 +209,11 @@ def scenario_targets(assessment: Assessment,
         members = sorted(members, key=lambda s: natural(s.id))
         lead = max(members, key=lambda s: s.exploitability.score)  # first of the most exploitable
         hazard = key if key in hazard_losses else ""
-        fdi = [points[i] for i in dict.fromkeys(i for s in members for i in s.fdi_points)
-               if i in points]
+        fdi = [
+            points[i]
+            for i in dict.fromkeys(i for s in members for i in s.fdi_points)
+            if i in points
+        ]
         losses = {x for s in members for x in s.losses}
         if hazard:
             losses &= hazard_losses[hazard]
@@ -200,32 +225,39 @@ def scenario_targets(assessment: Assessment,
             access, _ = profiles.get(s.attacker, (None, None))
             kept = attackers.get(s.attacker)
             if kept is None or s.exploitability.parts.reach > (kept.reach or 0.0):
-                attackers[s.attacker] = Attacker(s.attacker, access,
-                                                 s.exploitability.parts.reach)
+                attackers[s.attacker] = Attacker(s.attacker, access, s.exploitability.parts.reach)
         shortest = min(fdi, key=lambda p: (len(p.path), natural(p.id))) if fdi else None
-        targets.append(RiskTarget(
-            key=f"{element}|{key}", source=SCENARIO,
-            title=lead.title if len(members) == 1 else
-            f"{len(members)} attack scenarios at {element} leading to {key or 'no hazard'}",
-            element=element, element_type=lead.element_type,
-            scenario=lead.id, scenarios=tuple(s.id for s in members),
-            loss_scenarios=_ordered(i for s in members for i in s.loss_scenarios),
-            fdi_points=_ordered(p.id for p in fdi),
-            threats=_ordered(t for s in members for t in s.threats),
-            hazards=(hazard,) if hazard else (), losses=_ordered(losses),
-            uca_types=frozenset(ucas[s.uca] for s in members if s.uca in ucas),
-            fdi_targets=frozenset(p.target for p in fdi),
-            ml_engines=_ordered([p.ml_engine for p in fdi] + [s.ml_engine for s in members]),
-            crossed=_crossed(shortest, components) if shortest else (),
-            attack_kinds=frozenset(kinds),
-            attackers=tuple(attackers[name] for name in sorted(attackers)),
-            answer_keys=(element,),
-        ))
+        targets.append(
+            RiskTarget(
+                key=f"{element}|{key}",
+                source=SCENARIO,
+                title=lead.title
+                if len(members) == 1
+                else f"{len(members)} attack scenarios at {element} leading to {key or 'no hazard'}",
+                element=element,
+                element_type=lead.element_type,
+                scenario=lead.id,
+                scenarios=tuple(s.id for s in members),
+                loss_scenarios=_ordered(i for s in members for i in s.loss_scenarios),
+                fdi_points=_ordered(p.id for p in fdi),
+                threats=_ordered(t for s in members for t in s.threats),
+                hazards=(hazard,) if hazard else (),
+                losses=_ordered(losses),
+                uca_types=frozenset(ucas[s.uca] for s in members if s.uca in ucas),
+                fdi_targets=frozenset(p.target for p in fdi),
+                ml_engines=_ordered([p.ml_engine for p in fdi] + [s.ml_engine for s in members]),
+                crossed=_crossed(shortest, components) if shortest else (),
+                attack_kinds=frozenset(kinds),
+                attackers=tuple(attackers[name] for name in sorted(attackers)),
+                answer_keys=(element,),
+            )
+        )
     return targets
 
 
-def risk_targets(assessment: Assessment,
-                 profiles: dict[str, tuple[str, float]] | None = None) -> list[RiskTarget]:
+def risk_targets(
+    assessment: Assessment, profiles: dict[str, tuple[str, float]] | None = None
+) -> list[RiskTarget]:
     """Every target, scenarios (or loss scenarios) first, then uncovered vulnerabilities."""
     primary = scenario_targets(assessment, profiles) or loss_scenario_targets(assessment)
     covered = {t.element for t in primary}

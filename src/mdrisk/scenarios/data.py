@@ -45,6 +45,7 @@ def _compiles(pattern: str | None) -> str | None:
 
 # --- attacker profiles -------------------------------------------------------------------
 
+
 class Reach(_Strict):
     """One way an attacker reaches an element; every condition given must hold."""
 
@@ -94,6 +95,7 @@ class ProfileSet(_Strict):
 
 # --- scenario rules ----------------------------------------------------------------------
 
+
 class UcaInjection(_Strict):
     kinds: list[InjectionKind] = Field(min_length=1)
     aim: Annotated[str, Field(min_length=5)]
@@ -126,15 +128,24 @@ class Family(_Strict):
 
 
 class Scoring(_Strict):
-    weights: dict[Literal["reach", "skill", "ease", "known_exploited", "epss",
-                          "protections_missing", "hops"], Fraction]
+    weights: dict[
+        Literal["reach", "skill", "ease", "known_exploited", "epss", "protections_missing", "hops"],
+        Fraction,
+    ]
     skill: dict[Literal["low", "medium", "high"], Fraction]
 
     @field_validator("weights")
     @classmethod
     def _complete(cls, weights: dict[str, float]) -> dict[str, float]:
-        missing = {"reach", "skill", "ease", "known_exploited", "epss", "protections_missing",
-                   "hops"} - set(weights)
+        missing = {
+            "reach",
+            "skill",
+            "ease",
+            "known_exploited",
+            "epss",
+            "protections_missing",
+            "hops",
+        } - set(weights)
         if missing:
             raise ValueError(f"weights for {', '.join(sorted(missing))} are missing")
         if abs(sum(weights.values()) - 1.0) > 1e-6:
@@ -178,6 +189,7 @@ class ScenarioRules(_Strict):
 
 # --- loading -----------------------------------------------------------------------------
 
+
 def _fix(error: dict[str, Any]) -> str:
     if error["type"] == "string_pattern_mismatch":
         return f"write a value matching {error.get('ctx', {}).get('pattern', '')}"
@@ -189,13 +201,20 @@ def _fix(error: dict[str, Any]) -> str:
 def _validated(model: type[_Strict], text: str, file: str) -> tuple[Any, SourceDocument]:
     source = parse_document(text, file)
     if not isinstance(source.data, dict):
-        raise InputError(file, [Problem("the file must be a mapping with schema_version", line=1,
-                                        fix="start with 'schema_version: 1'")])
+        raise InputError(
+            file,
+            [
+                Problem(
+                    "the file must be a mapping with schema_version",
+                    line=1,
+                    fix="start with 'schema_version: 1'",
+                )
+            ],
+        )
     try:
         return model.model_validate(source.data), source
     except ValidationError as exc:
-        raise InputError(file, located_problems(exc, source, _fix)) \
-            from None
+        raise InputError(file, located_problems(exc, source, _fix)) from None
 
 
 def _duplicates(ids: list[str], where: str, source: SourceDocument) -> list[Problem]:
@@ -204,9 +223,14 @@ def _duplicates(ids: list[str], where: str, source: SourceDocument) -> list[Prob
     for index, identifier in enumerate(ids):
         if identifier in seen:
             path = (where, index, "id")
-            problems.append(Problem(f"'{identifier}' is defined twice",
-                                    field=source.render_path(path), line=source.line_of(path),
-                                    fix="give each its own id"))
+            problems.append(
+                Problem(
+                    f"'{identifier}' is defined twice",
+                    field=source.render_path(path),
+                    line=source.line_of(path),
+                    fix="give each its own id",
+                )
+            )
         seen.add(identifier)
     return problems
 
@@ -228,20 +252,34 @@ def rules_from_text(text: str, file: str, profiles: ProfileSet) -> ScenarioRules
         for a_index, attacker in enumerate(family.attackers):
             if attacker not in profiles.by_id:
                 path = ("families", f_index, "attackers", a_index)
-                problems.append(Problem(f"unknown attacker profile '{attacker}'",
-                                        field=source.render_path(path),
-                                        line=source.line_of(path),
-                                        fix="name a profile of attacker-profiles.yaml"))
+                problems.append(
+                    Problem(
+                        f"unknown attacker profile '{attacker}'",
+                        field=source.render_path(path),
+                        line=source.line_of(path),
+                        fix="name a profile of attacker-profiles.yaml",
+                    )
+                )
         if family.category is not None and family.engine_entry is None:
             path = ("families", f_index, "engine_entry")
-            problems.append(Problem("an AI-specific family needs an engine_entry",
-                                    field=source.render_path(path), line=source.line_of(path),
-                                    fix="say where the attacker acts on the engine"))
+            problems.append(
+                Problem(
+                    "an AI-specific family needs an engine_entry",
+                    field=source.render_path(path),
+                    line=source.line_of(path),
+                    fix="say where the attacker acts on the engine",
+                )
+            )
         if family.category is not None and not family.atlas:
             path = ("families", f_index, "atlas")
-            problems.append(Problem("an AI-specific family must name its ATLAS techniques",
-                                    field=source.render_path(path), line=source.line_of(path),
-                                    fix="list the ATLAS techniques it cites"))
+            problems.append(
+                Problem(
+                    "an AI-specific family must name its ATLAS techniques",
+                    field=source.render_path(path),
+                    line=source.line_of(path),
+                    fix="list the ATLAS techniques it cites",
+                )
+            )
     if problems:
         raise InputError(file, problems)
     return rules
@@ -249,8 +287,10 @@ def rules_from_text(text: str, file: str, profiles: ProfileSet) -> ScenarioRules
 
 def _read(resource: tuple[str, str], path: Path | str | None) -> tuple[str, str]:
     if path is None:
-        return (resources.files("mdrisk").joinpath(*resource).read_text(encoding="utf-8"),
-                "mdrisk/" + "/".join(resource))
+        return (
+            resources.files("mdrisk").joinpath(*resource).read_text(encoding="utf-8"),
+            "mdrisk/" + "/".join(resource),
+        )
     return read_text(Path(path)), str(path)
 
 
@@ -262,8 +302,7 @@ def load_profiles(path: Path | str | None = None) -> ProfileSet:
     return profiles_from_text(text, label)
 
 
-def load_rules(path: Path | str | None = None, profiles: ProfileSet | None = None
-               ) -> ScenarioRules:
+def load_rules(path: Path | str | None = None, profiles: ProfileSet | None = None) -> ScenarioRules:
     """The scenario rules at ``path``, or the built-in ones, checked against ``profiles``."""
     if path is None and profiles is None:
         return builtin_rules()
@@ -283,5 +322,15 @@ def builtin_rules() -> ScenarioRules:
     return rules_from_text(text, label, builtin_profiles())
 
 
-__all__ = ["CATEGORIES", "Family", "Profile", "ProfileSet", "Reach", "ScenarioRules",
-           "builtin_profiles", "builtin_rules", "load_profiles", "load_rules"]
+__all__ = [
+    "CATEGORIES",
+    "Family",
+    "Profile",
+    "ProfileSet",
+    "Reach",
+    "ScenarioRules",
+    "builtin_profiles",
+    "builtin_rules",
+    "load_profiles",
+    "load_rules",
+]

@@ -39,16 +39,21 @@ class Entry:
 class EntryFinder:
     """Entries for one device: FDI points by engine, input and target, and who reaches them."""
 
-    def __init__(self, model: DeviceModel, fdi_points: list[FDIPoint],
-                 facts: FactsBuilder,
-                 attackers_for: Callable[[ExploitKind, str], list[str]]) -> None:
+    def __init__(
+        self,
+        model: DeviceModel,
+        fdi_points: list[FDIPoint],
+        facts: FactsBuilder,
+        attackers_for: Callable[[ExploitKind, str], list[str]],
+    ) -> None:
         self._model = model
         self._facts = facts
         self._attackers_for = attackers_for
         self._points: dict[tuple[str, str, str], list[FDIPoint]] = {}
         for point in fdi_points:
-            self._points.setdefault((point.ml_engine, point.target, point.ml_input),
-                                    []).append(point)
+            self._points.setdefault((point.ml_engine, point.target, point.ml_input), []).append(
+                point
+            )
 
     def _of(self, engine: str, target: str, signal: str) -> list[FDIPoint]:
         return self._points.get((engine, target, signal), [])
@@ -65,14 +70,18 @@ class EntryFinder:
         elif kind.engine_entry in ("upstream_inputs", "nearest_inputs"):
             farthest = kind.engine_entry == "upstream_inputs"
             for ml_input in engine.ml.inputs:
-                points = [p for p in self._of(engine.id, "inference_input", ml_input.signal)
-                          if kind.entry_origin == "any" or not self._facts[p.element].is_person]
+                points = [
+                    p
+                    for p in self._of(engine.id, "inference_input", ml_input.signal)
+                    if kind.entry_origin == "any" or not self._facts[p.element].is_person
+                ]
                 yield from self._one_per_attacker(kind, points, farthest)
         elif kind.engine_entry == "training_sources":
             yield from self._training_entries(engine, kind)
 
-    def _one_per_attacker(self, kind: ExploitKind, points: list[FDIPoint], farthest: bool
-                          ) -> Iterator[Entry]:
+    def _one_per_attacker(
+        self, kind: ExploitKind, points: list[FDIPoint], farthest: bool
+    ) -> Iterator[Entry]:
         """Per attacker, the reachable point farthest from (or nearest to) the engine: crafted
         but genuine-looking data enters as early as the attacker can place it; API use
         enters as close to the model as it gets."""
@@ -94,8 +103,12 @@ class EntryFinder:
                 continue
             if data.source in components:
                 points = [p for p in updates if p.element == data.source]
-                uploads = [link for link in self._model.links if link.target == data.source
-                           and link.kind in (LinkKind.data, LinkKind.feedback)]
+                uploads = [
+                    link
+                    for link in self._model.links
+                    if link.target == data.source
+                    and link.kind in (LinkKind.data, LinkKind.feedback)
+                ]
             else:
                 # Field data collected outside the model reaches the engine as a new model.
                 points, uploads = updates, []

@@ -103,15 +103,22 @@ class _Candidate:
 
     @property
     def vulnerabilities(self) -> dict[str, KnownVulnerability]:
-        return {v: known for exploit in self.exploits
-                for v, known in exploit.vulnerabilities.items()}
+        return {
+            v: known for exploit in self.exploits for v, known in exploit.vulnerabilities.items()
+        }
+
     hazards: set[str] = field(default_factory=set)
     losses: set[str] = field(default_factory=set)
 
 
 class _Generator:
-    def __init__(self, assessment: Assessment, pack: TechnologyPack, profiles: ProfileSet,
-                 rules: ScenarioRules) -> None:
+    def __init__(
+        self,
+        assessment: Assessment,
+        pack: TechnologyPack,
+        profiles: ProfileSet,
+        rules: ScenarioRules,
+    ) -> None:
         self.assessment = assessment
         self.rules = rules
         self.profiles = profiles
@@ -133,8 +140,11 @@ class _Generator:
         self._reach: dict[tuple[str, str], str | None] = {}
         # Points past the loss-scenario limit lead nowhere listed, so they are no entries.
         self.entries = EntryFinder(
-            self.model, [p for p in assessment.fdi_points if p.id in self.loss_scenarios],
-            self.facts, self.attackers_for)
+            self.model,
+            [p for p in assessment.fdi_points if p.id in self.loss_scenarios],
+            self.facts,
+            self.attackers_for,
+        )
         self.candidates: dict[tuple, _Candidate] = {}
 
     def _attached(self, pack: TechnologyPack) -> list[ElementThreat]:
@@ -150,9 +160,12 @@ class _Generator:
         links = [link for link in self.model.links if link.id in wanted]
         ends = {end for link in links for end in (link.source, link.target)}
         # Link rules look at the kinds of both ends, so those components come along.
-        focus = self.model.model_copy(update={
-            "components": [c for c in self.model.components if c.id in wanted | ends],
-            "links": links})
+        focus = self.model.model_copy(
+            update={
+                "components": [c for c in self.model.components if c.id in wanted | ends],
+                "links": links,
+            }
+        )
         return attach_threats(focus, pack, None, None, fdi)
 
     # --- reach --------------------------------------------------------------------------
@@ -166,13 +179,15 @@ class _Generator:
     def attackers_for(self, kind: ExploitKind, element: str) -> list[str]:
         """Profiles that can use the exploit and reach the element, in profile order."""
         allowed = set(kind.attackers) if kind.attackers else None
-        return [p.id for p in self.profiles.profiles
-                if (allowed is None or p.id in allowed) and self.reason(p.id, element)]
+        return [
+            p.id
+            for p in self.profiles.profiles
+            if (allowed is None or p.id in allowed) and self.reason(p.id, element)
+        ]
 
     # --- candidates ---------------------------------------------------------------------
 
-    def injection_for(self, kind: ExploitKind, uca_type: UCAType, category: str
-                      ) -> str | None:
+    def injection_for(self, kind: ExploitKind, uca_type: UCAType, category: str) -> str | None:
         """The false data that gives this UCA type, if the exploit can create it.
 
         A generic exploit on the update path replaces the whole model, which can misbehave
@@ -211,41 +226,99 @@ class _Generator:
                 continue
             path = entry.prefix + tuple(scenario.path)
             candidate = self._candidate(
-                exploit, entry, category, uca.id, injection, hops, path, fdi_path, reason,
-                scenario.ml_misbehaviour, (hops, natural(scenario.id)))
+                exploit,
+                entry,
+                category,
+                uca.id,
+                injection,
+                hops,
+                path,
+                fdi_path,
+                reason,
+                scenario.ml_misbehaviour,
+                (hops, natural(scenario.id)),
+            )
             candidate.loss_scenarios.add(scenario.id)
             candidate.hazards.update(scenario.hazards)
             candidate.losses.update(scenario.losses)
 
-    def _add_confidentiality(self, exploit: Exploit, entry: Entry, category: str,
-                             fdi_path: tuple[str, ...], hops: int, reason: str) -> None:
+    def _add_confidentiality(
+        self,
+        exploit: Exploit,
+        entry: Entry,
+        category: str,
+        fdi_path: tuple[str, ...],
+        hops: int,
+        reason: str,
+    ) -> None:
         pattern = re.compile(self.rules.confidentiality_losses, re.IGNORECASE)
-        losses = sorted((loss.id for loss in self.losses.values()
-                         if pattern.search(loss.description)), key=natural)
-        hazards = sorted((h.id for h in self.hazards.values() if set(h.losses) & set(losses)),
-                         key=natural)
+        losses = sorted(
+            (loss.id for loss in self.losses.values() if pattern.search(loss.description)),
+            key=natural,
+        )
+        hazards = sorted(
+            (h.id for h in self.hazards.values() if set(h.losses) & set(losses)), key=natural
+        )
         if not hazards:
             return  # the model names no confidentiality hazard for the disclosure to lead to
-        misbehaviour = ("answers every query as designed, and the answers reveal what it "
-                        "learnt from its training data")
-        candidate = self._candidate(exploit, entry, category, None, "query", hops, fdi_path,
-                                    fdi_path, reason, misbehaviour, (hops, natural(entry.point.id)))
+        misbehaviour = (
+            "answers every query as designed, and the answers reveal what it "
+            "learnt from its training data"
+        )
+        candidate = self._candidate(
+            exploit,
+            entry,
+            category,
+            None,
+            "query",
+            hops,
+            fdi_path,
+            fdi_path,
+            reason,
+            misbehaviour,
+            (hops, natural(entry.point.id)),
+        )
         candidate.hazards.update(hazards)
-        candidate.losses.update(loss for h in hazards for loss in self.hazards[h].losses
-                                if loss in losses)
+        candidate.losses.update(
+            loss for h in hazards for loss in self.hazards[h].losses if loss in losses
+        )
 
-    def _candidate(self, exploit: Exploit, entry: Entry, category: str, uca: str | None,
-                   injection: str, hops: int, path: tuple[str, ...], fdi_path: tuple[str, ...],
-                   reason: str, misbehaviour: str, order: tuple) -> _Candidate:
+    def _candidate(
+        self,
+        exploit: Exploit,
+        entry: Entry,
+        category: str,
+        uca: str | None,
+        injection: str,
+        hops: int,
+        path: tuple[str, ...],
+        fdi_path: tuple[str, ...],
+        reason: str,
+        misbehaviour: str,
+        order: tuple,
+    ) -> _Candidate:
         point = entry.point
         # One scenario per element, exploit family, attacker and UCA (and ML engine, so that
         # its steps tell one engine's misbehaviour).
         key = (category, entry.element, exploit.kind.id, entry.attacker, uca, point.ml_engine)
         candidate = self.candidates.get(key)
         if candidate is None:
-            candidate = _Candidate(category, entry.element, entry.element_type, point.ml_engine,
-                                   entry.attacker, reason, exploit.kind, uca, injection, hops,
-                                   path, fdi_path, order, misbehaviour)
+            candidate = _Candidate(
+                category,
+                entry.element,
+                entry.element_type,
+                point.ml_engine,
+                entry.attacker,
+                reason,
+                exploit.kind,
+                uca,
+                injection,
+                hops,
+                path,
+                fdi_path,
+                order,
+                misbehaviour,
+            )
             self.candidates[key] = candidate
         elif order < candidate.order:
             candidate.hops, candidate.path, candidate.fdi_path = hops, path, fdi_path
@@ -265,8 +338,11 @@ class _Generator:
                 continue
             if point.element not in exploits:
                 exploits[point.element] = exploits_on(
-                    self.threats_by_element.get(point.element, []), self.rules,
-                    engine_level=False, cite_threats=self.cite_threats)
+                    self.threats_by_element.get(point.element, []),
+                    self.rules,
+                    engine_level=False,
+                    cite_threats=self.cite_threats,
+                )
             category = self.category_at(point, tuple(step.element for step in point.path))
             for exploit in exploits[point.element]:
                 for attacker in self.attackers_for(exploit.kind, point.element):
@@ -274,12 +350,17 @@ class _Generator:
 
     def from_ml_engines(self) -> None:
         for engine in self.model.ml_engines:
-            exploits = exploits_on(self.threats_by_element.get(engine.id, []), self.rules,
-                                   engine_level=True, cite_threats=self.cite_threats)
+            exploits = exploits_on(
+                self.threats_by_element.get(engine.id, []),
+                self.rules,
+                engine_level=True,
+                cite_threats=self.cite_threats,
+            )
             for exploit in exploits:
                 for entry in self.entries.entries(engine, exploit.kind):
                     category = exploit.kind.category or self.category_at(
-                        entry.point, entry.prefix + tuple(s.element for s in entry.point.path))
+                        entry.point, entry.prefix + tuple(s.element for s in entry.point.path)
+                    )
                     self.add(exploit, entry, category)
 
     # --- records ------------------------------------------------------------------------
@@ -288,10 +369,13 @@ class _Generator:
         profile = self.profiles.by_id[candidate.attacker]
         facts = self.facts[candidate.element]
         return ScoreInputs(
-            reach=profile.reach_score, skill=profile.skill, family_ease=candidate.kind.ease,
+            reach=profile.reach_score,
+            skill=profile.skill,
+            family_ease=candidate.kind.ease,
             vulnerabilities=self.vulnerabilities_of(candidate),
             protections_missing=protections_missing(facts.protections, facts.in_process),
-            hops=candidate.hops)
+            hops=candidate.hops,
+        )
 
     @staticmethod
     def vulnerabilities_of(candidate: _Candidate) -> tuple[KnownVulnerability, ...]:
@@ -300,8 +384,9 @@ class _Generator:
         found = candidate.vulnerabilities
         return tuple(found[v] for v in sorted(found, key=natural))
 
-    def record(self, candidate: _Candidate, identifier: str, exploitability: Exploitability
-               ) -> AttackScenario:
+    def record(
+        self, candidate: _Candidate, identifier: str, exploitability: Exploitability
+    ) -> AttackScenario:
         profile = self.profiles.by_id[candidate.attacker]
         vulnerabilities = self.vulnerabilities_of(candidate)
         references = self._references(candidate, vulnerabilities)
@@ -311,7 +396,7 @@ class _Generator:
             id=identifier,
             category=candidate.category,  # type: ignore[arg-type]
             title=f"{candidate.kind.title} at {candidate.element} by the {profile.name}, "
-                  f"leading to {ending}",
+            f"leading to {ending}",
             attacker=candidate.attacker,
             exploit_family=candidate.kind.id,
             element=candidate.element,
@@ -327,14 +412,16 @@ class _Generator:
             threats=sorted(candidate.threats, key=natural),
             path=list(candidate.path),
             steps=self._steps(candidate, profile.name, references),
-            prerequisites=list(dict.fromkeys([*profile.prerequisites,
-                                              *candidate.kind.prerequisites])),
+            prerequisites=list(
+                dict.fromkeys([*profile.prerequisites, *candidate.kind.prerequisites])
+            ),
             references=references,
             exploitability=exploitability,
         )
 
-    def _references(self, candidate: _Candidate, vulnerabilities: Iterable[KnownVulnerability]
-                    ) -> ScenarioReferences:
+    def _references(
+        self, candidate: _Candidate, vulnerabilities: Iterable[KnownVulnerability]
+    ) -> ScenarioReferences:
         found: dict[str, set[str]] = {name: set() for name in _CATALOGS}
         for finding in candidate.findings.values():
             for name in _CATALOGS:
@@ -349,66 +436,102 @@ class _Generator:
         return ScenarioReferences(
             cve=[v.id for v in vulnerabilities],
             pack_rules=sorted(candidate.findings, key=natural),
-            **{name: sorted(ids, key=natural) for name, ids in found.items()})
+            **{name: sorted(ids, key=natural) for name, ids in found.items()},
+        )
 
-    def _steps(self, candidate: _Candidate, attacker_name: str,
-               references: ScenarioReferences) -> list[ScenarioStep]:
+    def _steps(
+        self, candidate: _Candidate, attacker_name: str, references: ScenarioReferences
+    ) -> list[ScenarioStep]:
         engine = candidate.engine
         uca = self.ucas[candidate.uca] if candidate.uca else None
         action = self.action_names.get(uca.control_action, "") if uca else ""
         inputs = sorted(candidate.inputs - {MODEL_UPDATE_INPUT}, key=natural)
         signals = ", ".join(inputs) or f"the data {candidate.element} passes on"
         aim = self.rules.uca_types[uca.type].aim.format(action=action) if uca else ""
-        steps = [ScenarioStep(
-            kind="access",
-            text=f"The {attacker_name} reaches {candidate.element_type} {candidate.element} "
-                 f"({candidate.reason}), {candidate.hops} hop(s) upstream of {engine}: "
-                 f"{' → '.join(candidate.fdi_path)}.",
-            ids=[candidate.element])]
-        rules = "; ".join(f"{f.title} ({f.rule})" for _, f in
-                          sorted(candidate.findings.items(), key=lambda item: natural(item[0])))
+        steps = [
+            ScenarioStep(
+                kind="access",
+                text=f"The {attacker_name} reaches {candidate.element_type} {candidate.element} "
+                f"({candidate.reason}), {candidate.hops} hop(s) upstream of {engine}: "
+                f"{' → '.join(candidate.fdi_path)}.",
+                ids=[candidate.element],
+            )
+        ]
+        rules = "; ".join(
+            f"{f.title} ({f.rule})"
+            for _, f in sorted(candidate.findings.items(), key=lambda item: natural(item[0]))
+        )
         known = ", ".join(
             v.id + (" (known exploited)" if v.kev else "")
-            for v in sorted(candidate.vulnerabilities.values(), key=lambda v: natural(v.id)))
-        detail = "; ".join(part for part in (rules, f"known vulnerabilities {known}"
-                                             if known else "") if part)
-        steps.append(ScenarioStep(
-            kind="exploit", text=f"{candidate.kind.title}: {detail}.",
-            ids=sorted(candidate.threats, key=natural) + references.all_ids()))
-        steps.append(ScenarioStep(kind="injection",
-                                  text=self._injection_text(candidate, signals, aim),
-                                  ids=sorted(candidate.fdi_points, key=natural)))
-        steps.append(ScenarioStep(kind="ml_effect", text=f"{engine} {candidate.misbehaviour}.",
-                                  ids=[engine]))
+            for v in sorted(candidate.vulnerabilities.values(), key=lambda v: natural(v.id))
+        )
+        detail = "; ".join(
+            part for part in (rules, f"known vulnerabilities {known}" if known else "") if part
+        )
+        steps.append(
+            ScenarioStep(
+                kind="exploit",
+                text=f"{candidate.kind.title}: {detail}.",
+                ids=sorted(candidate.threats, key=natural) + references.all_ids(),
+            )
+        )
+        steps.append(
+            ScenarioStep(
+                kind="injection",
+                text=self._injection_text(candidate, signals, aim),
+                ids=sorted(candidate.fdi_points, key=natural),
+            )
+        )
+        steps.append(
+            ScenarioStep(kind="ml_effect", text=f"{engine} {candidate.misbehaviour}.", ids=[engine])
+        )
         if uca is not None:
-            steps.append(ScenarioStep(kind="uca", text=f"{uca.text} ({uca.id}).",
-                                      ids=[uca.id, uca.control_action]))
+            steps.append(
+                ScenarioStep(
+                    kind="uca", text=f"{uca.text} ({uca.id}).", ids=[uca.id, uca.control_action]
+                )
+            )
         hazards = sorted(candidate.hazards, key=natural)
         losses = sorted(candidate.losses, key=natural)
-        steps.append(ScenarioStep(
-            kind="hazard", text="; ".join(f"{h}: {self.hazards[h].description}"
-                                          for h in hazards) + ".", ids=hazards))
-        steps.append(ScenarioStep(
-            kind="loss", text="; ".join(f"{loss}: {self.losses[loss].description}"
-                                        for loss in losses) + ".", ids=losses))
+        steps.append(
+            ScenarioStep(
+                kind="hazard",
+                text="; ".join(f"{h}: {self.hazards[h].description}" for h in hazards) + ".",
+                ids=hazards,
+            )
+        )
+        steps.append(
+            ScenarioStep(
+                kind="loss",
+                text="; ".join(f"{loss}: {self.losses[loss].description}" for loss in losses) + ".",
+                ids=losses,
+            )
+        )
         return steps
 
     def _injection_text(self, candidate: _Candidate, signals: str, aim: str) -> str:
-        values = {"signals": signals, "aim": aim, "element": candidate.element,
-                  "engine": candidate.engine,
-                  "sources": ", ".join(sorted(candidate.sources)) or "field data"}
+        values = {
+            "signals": signals,
+            "aim": aim,
+            "element": candidate.element,
+            "engine": candidate.engine,
+            "sources": ", ".join(sorted(candidate.sources)) or "field data",
+        }
         template = candidate.kind.injection_text
         if template is not None:
             text = " ".join(template.split()).format_map(values)
             return f"The attacker {text}."
         if candidate.category == "model_update":
             how = {"replay": "an older, weaker model", "freeze": "an older, weaker model"}.get(
-                candidate.injection, "a tampered or substituted model")
-            return (f"Over {candidate.element} the attacker installs {how} whose output {aim}.")
+                candidate.injection, "a tampered or substituted model"
+            )
+            return f"Over {candidate.element} the attacker installs {how} whose output {aim}."
         kind_text = self.rules.injection_kinds[candidate.injection].format(signals=signals)
         if candidate.category == "poisoning":
-            return (f"At {candidate.element} the attacker {kind_text}: false data that is "
-                    f"collected into the training data of the next model, which then {aim}.")
+            return (
+                f"At {candidate.element} the attacker {kind_text}: false data that is "
+                f"collected into the training data of the next model, which then {aim}."
+            )
         return f"At {candidate.element} the attacker {kind_text}: false data that {aim}."
 
     def scenarios(self, limit: ScenarioLimit) -> tuple[list[AttackScenario], int]:
@@ -419,15 +542,32 @@ class _Generator:
         ranked = []
         for candidate in self.candidates.values():
             total, parts = score_parts(self.score_inputs(candidate), self.rules.scoring)
-            ranked.append(((-total, candidate.element, category_order[candidate.category],
-                            candidate.attacker, natural(candidate.kind.id),
-                            natural(candidate.uca or ""), candidate.engine),
-                           candidate, total, parts))
+            ranked.append(
+                (
+                    (
+                        -total,
+                        candidate.element,
+                        category_order[candidate.category],
+                        candidate.attacker,
+                        natural(candidate.kind.id),
+                        natural(candidate.uca or ""),
+                        candidate.engine,
+                    ),
+                    candidate,
+                    total,
+                    parts,
+                )
+            )
         ranked.sort(key=lambda item: item[0])
-        kept = ranked[:limit.max_scenarios]
-        records = [self.record(candidate, f"SC-{index}", Exploitability(
-                       score=total, parts=ExploitabilityParts(**parts)))
-                   for index, (_, candidate, total, parts) in enumerate(kept, start=1)]
+        kept = ranked[: limit.max_scenarios]
+        records = [
+            self.record(
+                candidate,
+                f"SC-{index}",
+                Exploitability(score=total, parts=ExploitabilityParts(**parts)),
+            )
+            for index, (_, candidate, total, parts) in enumerate(kept, start=1)
+        ]
         return records, len(ranked) - len(kept)
 
 
@@ -439,9 +579,14 @@ class ScenarioLimit:
     max_scenarios: int = 2_000
 
 
-def rank_scenarios(assessment: Assessment, pack: TechnologyPack | None = None, *,
-                   profiles: ProfileSet | None = None, rules: ScenarioRules | None = None,
-                   limit: ScenarioLimit | None = None) -> tuple[list[AttackScenario], int]:
+def rank_scenarios(
+    assessment: Assessment,
+    pack: TechnologyPack | None = None,
+    *,
+    profiles: ProfileSet | None = None,
+    rules: ScenarioRules | None = None,
+    limit: ScenarioLimit | None = None,
+) -> tuple[list[AttackScenario], int]:
     """Ranked attack scenarios for the assessment (see the module docstring), and how many
     more were ranked below ``limit`` and not kept.
 
@@ -449,31 +594,44 @@ def rank_scenarios(assessment: Assessment, pack: TechnologyPack | None = None, *
     when the assessment carries no threats, to attach its rules without a store (the
     scenarios then cite pack rules but no TH ids, which the assessment does not hold).
     """
-    generator = _Generator(assessment, pack or builtin_pack(), profiles or builtin_profiles(),
-                           rules or builtin_rules())
+    generator = _Generator(
+        assessment, pack or builtin_pack(), profiles or builtin_profiles(), rules or builtin_rules()
+    )
     return generator.scenarios(limit or ScenarioLimit())
 
 
-def generate_scenarios(assessment: Assessment, pack: TechnologyPack | None = None, *,
-                       profiles: ProfileSet | None = None, rules: ScenarioRules | None = None,
-                       limit: ScenarioLimit | None = None) -> list[AttackScenario]:
+def generate_scenarios(
+    assessment: Assessment,
+    pack: TechnologyPack | None = None,
+    *,
+    profiles: ProfileSet | None = None,
+    rules: ScenarioRules | None = None,
+    limit: ScenarioLimit | None = None,
+) -> list[AttackScenario]:
     """The kept scenarios of :func:`rank_scenarios`."""
     return rank_scenarios(assessment, pack, profiles=profiles, rules=rules, limit=limit)[0]
 
 
-def with_scenarios(assessment: Assessment, pack: TechnologyPack | None = None,
-                   limit: ScenarioLimit | None = None) -> Assessment:
+def with_scenarios(
+    assessment: Assessment, pack: TechnologyPack | None = None, limit: ScenarioLimit | None = None
+) -> Assessment:
     """The assessment with its ``scenarios`` section filled; when some were ranked below the
     limit, a warning among the checks says how many."""
     scenarios, dropped = rank_scenarios(assessment, pack, limit=limit)
     update: dict = {"scenarios": scenarios}
     if dropped:
-        update["checks"] = [*assessment.checks, CheckFinding(
-            id=f"CHK-{len(assessment.checks) + 1}", rule="attack-scenarios-truncated",
-            severity="warning",
-            message=f"{dropped} further attack scenarios ranked below the "
-                    f"{len(scenarios)} kept were counted but not listed",
-            elements=[], fix="split the model or raise the scenario limit")]
+        update["checks"] = [
+            *assessment.checks,
+            CheckFinding(
+                id=f"CHK-{len(assessment.checks) + 1}",
+                rule="attack-scenarios-truncated",
+                severity="warning",
+                message=f"{dropped} further attack scenarios ranked below the "
+                f"{len(scenarios)} kept were counted but not listed",
+                elements=[],
+                fix="split the model or raise the scenario limit",
+            ),
+        ]
     return assessment.model_copy(update=update)
 
 

@@ -69,8 +69,9 @@ class FactsBuilder:
     """Facts for an element, built when first asked for (large models have thousands of
     elements no scenario reaches), with technology families looked up once per technology."""
 
-    def __init__(self, model: DeviceModel, pack: TechnologyPack, fdi_points: Iterable[FDIPoint]
-                 ) -> None:
+    def __init__(
+        self, model: DeviceModel, pack: TechnologyPack, fdi_points: Iterable[FDIPoint]
+    ) -> None:
         self._pack = pack
         self._families: dict[tuple[str, str | None], tuple[frozenset[str], frozenset[str]]] = {}
         self._feeds: dict[str, set[str]] = {}
@@ -87,8 +88,9 @@ class FactsBuilder:
             if element in self._components:
                 facts = self._component(self._components[element], self._feeds, self._sources)
             else:
-                facts = self._link(self._links[element], self._components, self._feeds,
-                                   self._sources)
+                facts = self._link(
+                    self._links[element], self._components, self._feeds, self._sources
+                )
             self._facts[element] = facts
         return facts
 
@@ -100,35 +102,58 @@ class FactsBuilder:
             key = (technology.name, technology.product)
             if key not in self._families:
                 found = self._pack.families_of(technology)
-                self._families[key] = (frozenset(f.id for f in found),
-                                       frozenset(f.category.value for f in found))
+                self._families[key] = (
+                    frozenset(f.id for f in found),
+                    frozenset(f.category.value for f in found),
+                )
             fam, cat = self._families[key]
             families |= fam
             categories |= cat
         return frozenset(families), frozenset(categories)
 
-    def _component(self, component: Component, feeds: dict[str, set[str]],
-                   sources: dict[str, list[str]]) -> ElementFacts:
+    def _component(
+        self, component: Component, feeds: dict[str, set[str]], sources: dict[str, list[str]]
+    ) -> ElementFacts:
         families, categories = self._of(component.technologies)
-        return ElementFacts(component.id, "component", component.kind.value, component.zone,
-                            families, categories,
-                            feeds_ml=frozenset(feeds.get(component.id, ())),
-                            training_source=component.id in sources)
+        return ElementFacts(
+            component.id,
+            "component",
+            component.kind.value,
+            component.zone,
+            families,
+            categories,
+            feeds_ml=frozenset(feeds.get(component.id, ())),
+            training_source=component.id in sources,
+        )
 
-    def _link(self, link: Link, components: dict[str, Component], feeds: dict[str, set[str]],
-              sources: dict[str, list[str]]) -> ElementFacts:
+    def _link(
+        self,
+        link: Link,
+        components: dict[str, Component],
+        feeds: dict[str, set[str]],
+        sources: dict[str, list[str]],
+    ) -> ElementFacts:
         technology = link.channel.technology
         families, categories = self._of([technology] if technology else [])
         source, target = components[link.source], components[link.target]
         return ElementFacts(
-            link.id, "link", link.kind.value, None, families, categories,
-            protections=link.channel.protections, in_process=link.channel.in_process,
-            source_kind=source.kind.value, target_kind=target.kind.value,
-            source_zone=source.zone, target_zone=target.zone,
+            link.id,
+            "link",
+            link.kind.value,
+            None,
+            families,
+            categories,
+            protections=link.channel.protections,
+            in_process=link.channel.in_process,
+            source_kind=source.kind.value,
+            target_kind=target.kind.value,
+            source_zone=source.zone,
+            target_zone=target.zone,
             feeds_ml=frozenset(feeds.get(link.id, ())),
             # Field data arrives as data or feedback; commands and updates are not collected.
             into_training_source=link.target in sources
-            and link.kind in (LinkKind.data, LinkKind.feedback))
+            and link.kind in (LinkKind.data, LinkKind.feedback),
+        )
 
 
 @cache
@@ -149,23 +174,26 @@ def _holds(way: Reach, facts: ElementFacts) -> bool:
         not way.link_kinds or (is_link and facts.kind in way.link_kinds),
         way.zone is None or (not is_link and _found(way.zone, facts.zone)),
         way.exclude_zone is None or not _found(way.exclude_zone, facts.zone),
-        not way.endpoint_kinds or (is_link and bool({facts.source_kind, facts.target_kind}
-                                                     & set(way.endpoint_kinds))),
+        not way.endpoint_kinds
+        or (is_link and bool({facts.source_kind, facts.target_kind} & set(way.endpoint_kinds))),
         not way.target_kinds or (is_link and facts.target_kind in way.target_kinds),
-        way.endpoint_zone is None or (is_link and _found(way.endpoint_zone, facts.source_zone,
-                                                         facts.target_zone)),
+        way.endpoint_zone is None
+        or (is_link and _found(way.endpoint_zone, facts.source_zone, facts.target_zone)),
         way.target_zone is None or (is_link and _found(way.target_zone, facts.target_zone)),
         not way.technology_families or bool(facts.families & set(way.technology_families)),
-        not way.technology_categories or bool(facts.categories
-                                              & set(way.technology_categories)),
+        not way.technology_categories or bool(facts.categories & set(way.technology_categories)),
         way.in_process is None or (is_link and facts.in_process is way.in_process),
-        not way.protections or (facts.protections is not None and all(
-            getattr(facts.protections, name) is wanted
-            for name, wanted in way.protections.items())),
+        not way.protections
+        or (
+            facts.protections is not None
+            and all(
+                getattr(facts.protections, name) is wanted
+                for name, wanted in way.protections.items()
+            )
+        ),
         not way.feeds_ml or bool(facts.feeds_ml & set(way.feeds_ml)),
         way.training_source is None or facts.training_source is way.training_source,
-        way.into_training_source is None
-        or facts.into_training_source is way.into_training_source,
+        way.into_training_source is None or facts.into_training_source is way.into_training_source,
     )
     return all(checks)
 

@@ -10,17 +10,39 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ScenarioCategory = Literal["fdi", "evasion", "poisoning", "model_update", "extraction",
-                           "inversion", "prompt_injection", "resource_exhaustion"]
+ScenarioCategory = Literal[
+    "fdi",
+    "evasion",
+    "poisoning",
+    "model_update",
+    "extraction",
+    "inversion",
+    "prompt_injection",
+    "resource_exhaustion",
+]
 StepKind = Literal["access", "exploit", "injection", "ml_effect", "uca", "hazard", "loss"]
 InjectionKind = Literal["spoof", "bias", "suppress", "delay", "replay", "freeze", "query"]
 
 # The order every scenario's steps follow (a confidentiality scenario has no UCA step).
-STEP_ORDER: tuple[StepKind, ...] = ("access", "exploit", "injection", "ml_effect", "uca",
-                                    "hazard", "loss")
-CATEGORIES: tuple[ScenarioCategory, ...] = ("fdi", "evasion", "poisoning", "model_update",
-                                            "extraction", "inversion", "prompt_injection",
-                                            "resource_exhaustion")
+STEP_ORDER: tuple[StepKind, ...] = (
+    "access",
+    "exploit",
+    "injection",
+    "ml_effect",
+    "uca",
+    "hazard",
+    "loss",
+)
+CATEGORIES: tuple[ScenarioCategory, ...] = (
+    "fdi",
+    "evasion",
+    "poisoning",
+    "model_update",
+    "extraction",
+    "inversion",
+    "prompt_injection",
+    "resource_exhaustion",
+)
 
 
 class _Record(BaseModel):

@@ -39,46 +39,66 @@ Raw = tuple[str, str, str, list[str], str]
 def _control_action_without_feedback(f: Findings) -> Iterator[Raw]:
     for action in f.control_actions:
         if not action.feedback_links:
-            yield ("control-action-without-feedback", "warning",
-                   f"{action.controller} issues {action.name} ({action.id}) to "
-                   f"{action.controlled} but no feedback or data path leads back to it",
-                   [action.id, action.controller, action.controlled],
-                   f"add a feedback link that tells {action.controller} the effect of "
-                   f"{action.name}, or record why none is needed")
+            yield (
+                "control-action-without-feedback",
+                "warning",
+                f"{action.controller} issues {action.name} ({action.id}) to "
+                f"{action.controlled} but no feedback or data path leads back to it",
+                [action.id, action.controller, action.controlled],
+                f"add a feedback link that tells {action.controller} the effect of "
+                f"{action.name}, or record why none is needed",
+            )
 
 
 def _control_action_without_hazard(f: Findings) -> Iterator[Raw]:
     for action in f.control_actions:
         if not action.hazards:
-            yield ("control-action-without-hazard", "warning",
-                   f"control action {action.name} ({action.id}) names no hazard, so its "
-                   "unsafe control actions lead to no loss scenario",
-                   [action.id, action.link],
-                   "list the hazards it can lead to under hazards: on the control action")
+            yield (
+                "control-action-without-hazard",
+                "warning",
+                f"control action {action.name} ({action.id}) names no hazard, so its "
+                "unsafe control actions lead to no loss scenario",
+                [action.id, action.link],
+                "list the hazards it can lead to under hazards: on the control action",
+            )
 
 
 def _hazard_without_loss(f: Findings) -> Iterator[Raw]:
     for hazard in f.structure.model.hazards:
         if not hazard.losses:
-            yield ("hazard-without-loss", "warning", f"hazard {hazard.id} is tied to no loss",
-                   [hazard.id], "name the losses it leads to under losses:")
+            yield (
+                "hazard-without-loss",
+                "warning",
+                f"hazard {hazard.id} is tied to no loss",
+                [hazard.id],
+                "name the losses it leads to under losses:",
+            )
 
 
 def _loss_without_hazard(f: Findings) -> Iterator[Raw]:
     named = {loss for hazard in f.structure.model.hazards for loss in hazard.losses}
     for loss in f.structure.model.losses:
         if loss.id not in named:
-            yield ("loss-without-hazard", "warning", f"loss {loss.id} is reached by no hazard",
-                   [loss.id], "add the hazard that leads to it, or remove the loss")
+            yield (
+                "loss-without-hazard",
+                "warning",
+                f"loss {loss.id} is reached by no hazard",
+                [loss.id],
+                "add the hazard that leads to it, or remove the loss",
+            )
 
 
 def _hazard_without_control_action(f: Findings) -> Iterator[Raw]:
     reached = {h for uca in f.ucas for h in uca.hazards}
     for hazard in f.structure.model.hazards:
         if hazard.id not in reached:
-            yield ("hazard-without-uca", "warning",
-                   f"no unsafe control action leads to hazard {hazard.id}", [hazard.id],
-                   "name this hazard on the control actions that can cause it")
+            yield (
+                "hazard-without-uca",
+                "warning",
+                f"no unsafe control action leads to hazard {hazard.id}",
+                [hazard.id],
+                "name this hazard on the control actions that can cause it",
+            )
 
 
 def _ml_input_without_source(f: Findings) -> Iterator[Raw]:
@@ -87,9 +107,13 @@ def _ml_input_without_source(f: Findings) -> Iterator[Raw]:
         carried = {s.name for link in f.structure.incoming[engine.id] for s in link.carries}
         for ml_input in engine.ml.inputs:
             if ml_input.signal not in carried:
-                yield ("ml-input-without-source", "warning",
-                       f"ML input '{ml_input.signal}' of {engine.id} is brought by no link",
-                       [engine.id], f"add the link that carries {ml_input.signal} to {engine.id}")
+                yield (
+                    "ml-input-without-source",
+                    "warning",
+                    f"ML input '{ml_input.signal}' of {engine.id} is brought by no link",
+                    [engine.id],
+                    f"add the link that carries {ml_input.signal} to {engine.id}",
+                )
 
 
 def _ml_output_unused(f: Findings) -> Iterator[Raw]:
@@ -98,31 +122,44 @@ def _ml_output_unused(f: Findings) -> Iterator[Raw]:
         carried = {s.name for link in f.structure.outgoing[engine.id] for s in link.carries}
         for output in engine.ml.outputs:
             if output not in carried:
-                yield ("ml-output-unused", "warning",
-                       f"ML output '{output}' of {engine.id} is carried by no link",
-                       [engine.id], f"add the link that takes {output} to whoever acts on it")
+                yield (
+                    "ml-output-unused",
+                    "warning",
+                    f"ML output '{output}' of {engine.id} is carried by no link",
+                    [engine.id],
+                    f"add the link that takes {output} to whoever acts on it",
+                )
 
 
 def _ml_without_training_data(f: Findings) -> Iterator[Raw]:
     for engine in f.structure.model.ml_engines:
         assert engine.ml is not None
         if not engine.ml.training_data:
-            yield ("ml-without-training-data", "info",
-                   f"ML engine {engine.id} names no training data, so poisoning cannot be "
-                   "analysed", [engine.id], "list its training data sources under ml.training_data")
+            yield (
+                "ml-without-training-data",
+                "info",
+                f"ML engine {engine.id} names no training data, so poisoning cannot be analysed",
+                [engine.id],
+                "list its training data sources under ml.training_data",
+            )
 
 
 def _ml_without_update_path(f: Findings) -> Iterator[Raw]:
     for engine in f.structure.model.ml_engines:
         assert engine.ml is not None
-        has_update_link = any(link.kind == LinkKind.update
-                              for link in f.structure.incoming[engine.id])
+        has_update_link = any(
+            link.kind == LinkKind.update for link in f.structure.incoming[engine.id]
+        )
         if not engine.ml.update_path and not has_update_link:
-            yield ("ml-without-update-path", "info",
-                   f"ML engine {engine.id} has no update path, so model substitution "
-                   "cannot be analysed", [engine.id],
-                   "add the update link that delivers new models, or state locked: true and "
-                   "how it is installed")
+            yield (
+                "ml-without-update-path",
+                "info",
+                f"ML engine {engine.id} has no update path, so model substitution "
+                "cannot be analysed",
+                [engine.id],
+                "add the update link that delivers new models, or state locked: true and "
+                "how it is installed",
+            )
 
 
 def _unprotected_channel_to_ml(f: Findings) -> Iterator[Raw]:
@@ -132,15 +169,20 @@ def _unprotected_channel_to_ml(f: Findings) -> Iterator[Raw]:
             continue
         seen.add(point.element)
         link = f.structure.links[point.element]
-        if link.channel.in_process or f.structure.components[link.source].kind == \
-                ComponentKind.human:
+        if (
+            link.channel.in_process
+            or f.structure.components[link.source].kind == ComponentKind.human
+        ):
             continue  # a person typing: spoofed entries are a threat, not a missing protection
         if not {"authentication", "integrity"} & set(point.protections):
-            yield ("unauthenticated-channel-to-ml", "warning",
-                   f"link {point.element} carries data toward ML engine {point.ml_engine} "
-                   "with neither authentication nor integrity protection",
-                   [point.element, point.id],
-                   "authenticate the sender and protect integrity, or justify the exposure")
+            yield (
+                "unauthenticated-channel-to-ml",
+                "warning",
+                f"link {point.element} carries data toward ML engine {point.ml_engine} "
+                "with neither authentication nor integrity protection",
+                [point.element, point.id],
+                "authenticate the sender and protect integrity, or justify the exposure",
+            )
 
 
 def _unprotected_ml_output(f: Findings) -> Iterator[Raw]:
@@ -152,14 +194,20 @@ def _unprotected_ml_output(f: Findings) -> Iterator[Raw]:
         for link in f.structure.outgoing[engine.id]:
             carried = outputs & {s.name for s in link.carries}
             shield = link.channel.protections
-            if carried and not link.channel.in_process and not (
-                    shield.authentication or shield.integrity):
-                yield ("unprotected-ml-output", "warning",
-                       f"link {link.id} carries {', '.join(sorted(carried))} from ML engine "
-                       f"{engine.id} to {link.target} with neither authentication nor "
-                       "integrity protection, so results can be altered after the model",
-                       [link.id, engine.id],
-                       "protect the integrity of results and authenticate their sender")
+            if (
+                carried
+                and not link.channel.in_process
+                and not (shield.authentication or shield.integrity)
+            ):
+                yield (
+                    "unprotected-ml-output",
+                    "warning",
+                    f"link {link.id} carries {', '.join(sorted(carried))} from ML engine "
+                    f"{engine.id} to {link.target} with neither authentication nor "
+                    "integrity protection, so results can be altered after the model",
+                    [link.id, engine.id],
+                    "protect the integrity of results and authenticate their sender",
+                )
 
 
 def _unreachable_component(f: Findings) -> Iterator[Raw]:
@@ -167,36 +215,50 @@ def _unreachable_component(f: Findings) -> Iterator[Raw]:
     for group in groups[1:]:
         for component in f.structure.model.components:
             if component.id in group:
-                yield ("unreachable-component", "warning",
-                       f"component {component.id} is not connected to the main control "
-                       "structure", [component.id],
-                       "link it to the components it exchanges data with, or remove it")
+                yield (
+                    "unreachable-component",
+                    "warning",
+                    f"component {component.id} is not connected to the main control structure",
+                    [component.id],
+                    "link it to the components it exchanges data with, or remove it",
+                )
 
 
 def _process_variable_without_feedback(f: Findings) -> Iterator[Raw]:
     for component in f.structure.model.components:
         for variable in component.process_model:
             if not variable.from_signals:
-                yield ("process-variable-without-feedback", "info",
-                       f"process variable {variable.name} of {component.id} is updated from "
-                       "no signal", [component.id],
-                       "list the feedback signals that update it under from_signals")
+                yield (
+                    "process-variable-without-feedback",
+                    "info",
+                    f"process variable {variable.name} of {component.id} is updated from no signal",
+                    [component.id],
+                    "list the feedback signals that update it under from_signals",
+                )
 
 
 def _uca_without_scenario(f: Findings) -> Iterator[Raw]:
     covered = {scenario.uca for scenario in f.loss_scenarios}
     for uca in f.ucas:
         if uca.hazards and uca.id not in covered and f.scenarios_dropped == 0:
-            yield ("uca-without-loss-scenario", "info",
-                   f"{uca.id} has no loss scenario through an ML engine", [uca.id],
-                   "analyse its non-ML causal factors (component failure, human error) by hand")
+            yield (
+                "uca-without-loss-scenario",
+                "info",
+                f"{uca.id} has no loss scenario through an ML engine",
+                [uca.id],
+                "analyse its non-ML causal factors (component failure, human error) by hand",
+            )
 
 
 def _scenarios_truncated(f: Findings) -> Iterator[Raw]:
     if f.scenarios_dropped:
-        yield ("loss-scenarios-truncated", "warning",
-               f"{f.scenarios_dropped} further loss scenarios were counted but not listed",
-               [], "split the model or raise the scenario limit")
+        yield (
+            "loss-scenarios-truncated",
+            "warning",
+            f"{f.scenarios_dropped} further loss scenarios were counted but not listed",
+            [],
+            "split the model or raise the scenario limit",
+        )
 
 
 RULES: tuple[Callable[[Findings], Iterator[Raw]], ...] = (
@@ -222,7 +284,14 @@ def run_checks(findings: Findings) -> list[CheckFinding]:
     results: list[CheckFinding] = []
     for rule in RULES:
         for name, severity, message, elements, fix in rule(findings):
-            results.append(CheckFinding(id=f"CHK-{len(results) + 1}", rule=name,
-                                        severity=severity, message=message,
-                                        elements=elements, fix=fix))
+            results.append(
+                CheckFinding(
+                    id=f"CHK-{len(results) + 1}",
+                    rule=name,
+                    severity=severity,
+                    message=message,
+                    elements=elements,
+                    fix=fix,
+                )
+            )
     return results

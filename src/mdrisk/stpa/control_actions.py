@@ -45,11 +45,7 @@ def derive_control_actions(structure: ControlStructure) -> list[ControlAction]:
         loop = structure.shortest_link_path(link.target, link.source, follow)
         decided_from = sorted(
             {variable.name for variable in controller.process_model}
-            | {
-                signal
-                for variable in controller.process_model
-                for signal in variable.from_signals
-            }
+            | {signal for variable in controller.process_model for signal in variable.from_signals}
         )
         for signal in link.carries:
             actions.append(

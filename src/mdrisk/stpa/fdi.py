@@ -42,29 +42,44 @@ def _technologies(structure: ControlStructure, reached: _Reached) -> list[str]:
     return [t.name for t in structure.components[reached.element].technologies]
 
 
-def _upstream_links(structure: ControlStructure, component: Component, signal: str) -> list[
-        tuple[Link, str]]:
+def _upstream_links(
+    structure: ControlStructure, component: Component, signal: str
+) -> list[tuple[Link, str]]:
     """Links into ``component`` that bring ``signal`` (or what it is made from), plus the
     updates of its software or firmware: a tampered update makes it send false data too."""
     incoming = structure.incoming[component.id]
-    updates = [(link, s.name) for link in incoming if link.kind == LinkKind.update
-               for s in link.carries]
-    direct = [(link, signal) for link in incoming if any(s.name == signal for s in link.carries)
-              and link.kind != LinkKind.update]
+    updates = [
+        (link, s.name) for link in incoming if link.kind == LinkKind.update for s in link.carries
+    ]
+    direct = [
+        (link, signal)
+        for link in incoming
+        if any(s.name == signal for s in link.carries) and link.kind != LinkKind.update
+    ]
     if direct:
         return direct + updates
     if signal in component.derives:
         sources = component.derives[signal]
-        return [(link, s.name) for link in incoming if link.kind != LinkKind.update
-                for s in link.carries if s.name in sources] + updates
+        return [
+            (link, s.name)
+            for link in incoming
+            if link.kind != LinkKind.update
+            for s in link.carries
+            if s.name in sources
+        ] + updates
     if component.kind in _ORIGIN_KINDS:
         return updates
-    return [(link, s.name) for link in incoming
-            if link.kind in (LinkKind.data, LinkKind.feedback) for s in link.carries] + updates
+    return [
+        (link, s.name)
+        for link in incoming
+        if link.kind in (LinkKind.data, LinkKind.feedback)
+        for s in link.carries
+    ] + updates
 
 
-def _trace(structure: ControlStructure, engine: Component, first_links: list[tuple[Link, str]]
-           ) -> list[_Reached]:
+def _trace(
+    structure: ControlStructure, engine: Component, first_links: list[tuple[Link, str]]
+) -> list[_Reached]:
     engine_step = PathStep(element=engine.id, element_type="component")
     reached: list[_Reached] = []
     listed: set[str] = {engine.id}
@@ -126,6 +141,7 @@ def derive_fdi_points(structure: ControlStructure) -> list[FDIPoint]:
         ]
         first_updates = [(link, s.name) for link in update_links for s in link.carries]
         if first_updates:
-            record(engine, "model_update", MODEL_UPDATE_INPUT,
-                   _trace(structure, engine, first_updates))
+            record(
+                engine, "model_update", MODEL_UPDATE_INPUT, _trace(structure, engine, first_updates)
+            )
     return points

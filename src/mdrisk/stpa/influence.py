@@ -20,8 +20,9 @@ class Influence:
 Hop = tuple[Link, str]
 
 
-def _downstream(structure: ControlStructure, component: Component, signal: str
-                ) -> tuple[list[Hop], bool]:
+def _downstream(
+    structure: ControlStructure, component: Component, signal: str
+) -> tuple[list[Hop], bool]:
     """Where ``signal`` goes next, and whether that is only the conservative guess (every
     outgoing link, for a component that says nothing of what it forwards)."""
     outgoing = structure.outgoing[component.id]
@@ -30,14 +31,16 @@ def _downstream(structure: ControlStructure, component: Component, signal: str
         return direct, False
     derived = {out for out, sources in component.derives.items() if signal in sources}
     if derived:
-        return [(link, s.name) for link in outgoing for s in link.carries
-                if s.name in derived], False
+        return [
+            (link, s.name) for link in outgoing for s in link.carries if s.name in derived
+        ], False
     if component.derives:
         return [], False
     # A decision made from the output (a recommendation shown, a command sent) carries its
     # influence on, so control actions count here as well as data.
-    return [(link, s.name) for link in outgoing
-            if link.kind != LinkKind.update for s in link.carries], True
+    return [
+        (link, s.name) for link in outgoing if link.kind != LinkKind.update for s in link.carries
+    ], True
 
 
 class DownstreamCache:
@@ -66,9 +69,12 @@ def _decides_with(component: Component, signal: str) -> bool:
     return not sources or signal in sources
 
 
-def ml_influences(structure: ControlStructure, engine: Component,
-                  control_actions: list[ControlAction],
-                  downstream: DownstreamCache | None = None) -> list[Influence]:
+def ml_influences(
+    structure: ControlStructure,
+    engine: Component,
+    control_actions: list[ControlAction],
+    downstream: DownstreamCache | None = None,
+) -> list[Influence]:
     """Control actions whose controller decides with the engine's outputs, shortest path each.
 
     The engine's own control actions count with a path of just the engine. A controller with a

@@ -97,8 +97,10 @@ def derive_loss_scenarios(
     points_per_engine: dict[str, int] = {}
     for point in fdi_points:
         points_per_engine[point.ml_engine] = points_per_engine.get(point.ml_engine, 0) + 1
-    totals = {engine_id: count * len(pairs_by_engine.get(engine_id, []))
-              for engine_id, count in points_per_engine.items()}
+    totals = {
+        engine_id: count * len(pairs_by_engine.get(engine_id, []))
+        for engine_id, count in points_per_engine.items()
+    }
     quotas = fair_quotas(totals, limit.max_scenarios)
     kept_per_engine: dict[str, int] = dict.fromkeys(totals, 0)
     scenarios: list[LossScenario] = []
@@ -139,4 +141,3 @@ def derive_loss_scenarios(
                 )
             )
     return scenarios, sum(totals.values()) - len(scenarios)
-

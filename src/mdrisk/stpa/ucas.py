@@ -17,11 +17,15 @@ _PHRASES = {
 def _derived_context(uca_type: UCAType, beliefs: str, sources: str) -> str:
     """The process-model flaw that makes the action unsafe, when the analyst wrote none."""
     if uca_type is UCAType.not_provided:
-        return (f"the actual state calls for it but the process model ({beliefs}), "
-                f"fed by {sources}, holds that it is not needed")
+        return (
+            f"the actual state calls for it but the process model ({beliefs}), "
+            f"fed by {sources}, holds that it is not needed"
+        )
     if uca_type is UCAType.provided_unsafe:
-        return (f"the actual state does not call for it but the process model ({beliefs}), "
-                f"fed by {sources}, holds that it is needed")
+        return (
+            f"the actual state does not call for it but the process model ({beliefs}), "
+            f"fed by {sources}, holds that it is needed"
+        )
     if uca_type is UCAType.wrong_timing:
         return f"{sources} arrive delayed, replayed or out of order, so {beliefs} lags the process"
     return f"{sources} freeze or stop updating while the action is under way, so {beliefs} is stale"
@@ -42,8 +46,9 @@ def derive_ucas(
         beliefs = ", ".join(v.name for v in controller.process_model) or "its beliefs"
         feeding = sorted({s for v in controller.process_model for s in v.from_signals})
         if not feeding:
-            feeding = sorted({s.name for link in structure.incoming[controller.id]
-                              for s in link.carries})
+            feeding = sorted(
+                {s.name for link in structure.incoming[controller.id] for s in link.carries}
+            )
         sources = ", ".join(feeding) or "its inputs"
         for uca_type in UCAType:
             if uca_type.value in action.not_applicable:

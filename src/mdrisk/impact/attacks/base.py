@@ -103,8 +103,9 @@ class Attack(ABC):
 
     def __init__(self, signal: str, window: Window | None = None, **params: Any) -> None:
         if signal not in self.targets:
-            raise ValueError(f"{self.family} cannot target {signal!r}; it targets "
-                             f"{', '.join(self.targets)}")
+            raise ValueError(
+                f"{self.family} cannot target {signal!r}; it targets {', '.join(self.targets)}"
+            )
         self.signal = signal
         self.window = window or Window()
         self.params = dict(params)
@@ -115,8 +116,9 @@ class Attack(ABC):
     def parse_param(cls, text: str) -> dict[str, float]:
         """The parameters in ``text`` (what follows ``family:``); ParamError if unreadable."""
         if text:
-            raise ParamError(f"{cls.family} takes no parameter", 0,
-                             f"write '{cls.family}@signal,...'")
+            raise ParamError(
+                f"{cls.family} takes no parameter", 0, f"write '{cls.family}@signal,...'"
+            )
         return {}
 
     @classmethod
@@ -145,8 +147,9 @@ class Attack(ABC):
         """The attacked values (only the ``active`` rows are used), same shape as ``values``."""
 
 
-def number(text: str, what: str, offset: int = 0, *, signed: bool = True,
-           units: tuple[str, ...] = ()) -> float:
+def number(
+    text: str, what: str, offset: int = 0, *, signed: bool = True, units: tuple[str, ...] = ()
+) -> float:
     """A number in a parameter, with an optional unit suffix from ``units``."""
     body = text
     for unit in sorted(units, key=len, reverse=True):
@@ -159,8 +162,9 @@ def number(text: str, what: str, offset: int = 0, *, signed: bool = True,
         value = float(body)
     except ValueError:
         hint = f" (units: {', '.join(units)})" if units else ""
-        raise ParamError(f"{text!r} is not a number{hint}", offset,
-                         f"write {what} as a number, e.g. '60'") from None
+        raise ParamError(
+            f"{text!r} is not a number{hint}", offset, f"write {what} as a number, e.g. '60'"
+        ) from None
     if not np.isfinite(value):
         raise ParamError(f"{what} must be finite, not {text!r}", offset)
     return value
@@ -178,8 +182,11 @@ def duration_minutes(text: str, what: str, offset: int = 0) -> float:
     try:
         value = float(lowered) * scale
     except ValueError:
-        raise ParamError(f"{text!r} is not a duration", offset,
-                         f"write {what} as minutes or hours, e.g. '30min' or '2h'") from None
+        raise ParamError(
+            f"{text!r} is not a duration",
+            offset,
+            f"write {what} as minutes or hours, e.g. '30min' or '2h'",
+        ) from None
     if not np.isfinite(value) or value <= 0:
         raise ParamError(f"{what} must be positive, not {text!r}", offset)
     return value

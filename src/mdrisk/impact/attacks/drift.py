@@ -23,8 +23,11 @@ class Drift(Attack):
         amount, slash, per = text.partition("/")
         per_minutes = {"min": 1.0, "m": 1.0, "h": 60.0}.get(per.lower())
         if not slash or per_minutes is None:
-            raise ParamError("a drift is a rate per minute or per hour", len(amount),
-                             "write e.g. 'drift:+1.5/min' or 'drift:+60/h'")
+            raise ParamError(
+                "a drift is a rate per minute or per hour",
+                len(amount),
+                "write e.g. 'drift:+1.5/min' or 'drift:+60/h'",
+            )
         return {"rate_per_min": number(amount, "the rate", units=UNITS) / per_minutes}
 
     @classmethod

@@ -34,8 +34,11 @@ class Drop(Attack):
         share = number(body, "the share of messages lost", signed=False)
         probability = share / 100.0 if text.endswith("%") else share
         if not 0.0 < probability <= 1.0:
-            raise ParamError(f"the share lost must be in (0, 100%], not {text!r}", 0,
-                             "write e.g. 'drop:50%' or 'drop' for all")
+            raise ParamError(
+                f"the share lost must be in (0, 100%], not {text!r}",
+                0,
+                "write e.g. 'drop:50%' or 'drop' for all",
+            )
         return {"probability": probability}
 
     @classmethod

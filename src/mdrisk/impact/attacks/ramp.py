@@ -27,8 +27,11 @@ class Ramp(Attack):
     def parse_param(cls, text: str) -> dict[str, float]:
         peak_text, slash, time_text = text.partition("/")
         if not slash:
-            raise ParamError("a ramp needs its peak and its ramp time", len(text),
-                             "write e.g. 'ramp:+60/30min' (to +60 in 30 minutes)")
+            raise ParamError(
+                "a ramp needs its peak and its ramp time",
+                len(text),
+                "write e.g. 'ramp:+60/30min' (to +60 in 30 minutes)",
+            )
         peak = number(peak_text, "the peak", units=UNITS)
         minutes = duration_minutes(time_text, "the ramp time", len(peak_text) + 1)
         return {"peak": peak, "ramp_min": minutes}

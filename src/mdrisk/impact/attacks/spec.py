@@ -50,7 +50,7 @@ class SpecError(ValueError):
 
     def render(self) -> str:
         caret = " " * self.position + "^"
-        return (f"column {self.position + 1}: {self.message}\n    {self.spec}\n    {caret}")
+        return f"column {self.position + 1}: {self.message}\n    {self.spec}\n    {caret}"
 
     def problem(self, field: str = "", line: int | None = None) -> Problem:
         return Problem(self.render(), field=field, line=line, fix=self.fix)
@@ -136,15 +136,24 @@ def _suggest(word: str, known: Sequence[str]) -> str:
 def _clock(spec: str, text: str, at: int, *, end: bool) -> int:
     match = _TIME.match(text)
     if not match:
-        raise SpecError(spec, at, f"{text!r} is not a time of day",
-                        "write times as HH:MM, e.g. 08:00")
+        raise SpecError(
+            spec, at, f"{text!r} is not a time of day", "write times as HH:MM, e.g. 08:00"
+        )
     hours, minutes = int(match.group(1)), int(match.group(2))
     if minutes > 59:
-        raise SpecError(spec, at + len(match.group(1)) + 1, f"{text!r}: minutes above 59",
-                        "write times as HH:MM between 00:00 and 24:00")
+        raise SpecError(
+            spec,
+            at + len(match.group(1)) + 1,
+            f"{text!r}: minutes above 59",
+            "write times as HH:MM between 00:00 and 24:00",
+        )
     if hours > 24 or (hours == 24 and (minutes or not end)):
-        raise SpecError(spec, at, f"{text!r} is not a time of day (00:00 to 23:59; 24:00 "
-                        "only ends a window)", "write times as HH:MM, e.g. 23:30")
+        raise SpecError(
+            spec,
+            at,
+            f"{text!r} is not a time of day (00:00 to 23:59; 24:00 only ends a window)",
+            "write times as HH:MM, e.g. 23:30",
+        )
     return hours * 60 + minutes
 
 
@@ -160,23 +169,38 @@ def _parse_one(spec: str, part: str, at: int) -> AttackSpec:
         raise SpecError(spec, at, "empty attack", "write e.g. 'bias:+60@cgm,08:00-14:00'")
     head, sign, tail = part.partition("@")
     if not sign:
-        raise SpecError(spec, at + len(part), "no '@signal': an attack names the signal it "
-                        "targets", f"add e.g. '@cgm'; signals: {', '.join(ALL_SIGNALS)}")
+        raise SpecError(
+            spec,
+            at + len(part),
+            "no '@signal': an attack names the signal it targets",
+            f"add e.g. '@cgm'; signals: {', '.join(ALL_SIGNALS)}",
+        )
     family, colon, param = head.partition(":")
     family_clean, family_at = _strip(family, at)
     if family_clean not in ATTACKS:
-        raise SpecError(spec, family_at, f"unknown attack family {family_clean!r}"
-                        f"{_suggest(family_clean, sorted(ATTACKS))}",
-                        f"families: {', '.join(sorted(ATTACKS))}")
+        raise SpecError(
+            spec,
+            family_at,
+            f"unknown attack family {family_clean!r}{_suggest(family_clean, sorted(ATTACKS))}",
+            f"families: {', '.join(sorted(ATTACKS))}",
+        )
     cls = ATTACKS[family_clean]
     param_at = at + len(family) + 1
     param_clean, param_at = _strip(param, param_at)
     if colon and not param_clean:
-        raise SpecError(spec, param_at, f"nothing after '{family_clean}:'",
-                        f"write e.g. '{family_clean}:{cls.param_example}' or drop the ':'")
+        raise SpecError(
+            spec,
+            param_at,
+            f"nothing after '{family_clean}:'",
+            f"write e.g. '{family_clean}:{cls.param_example}' or drop the ':'",
+        )
     if not param_clean and cls.param_required:
-        raise SpecError(spec, at + len(head), f"{family_clean} needs a parameter",
-                        f"write e.g. '{family_clean}:{cls.param_example}'")
+        raise SpecError(
+            spec,
+            at + len(head),
+            f"{family_clean} needs a parameter",
+            f"write e.g. '{family_clean}:{cls.param_example}'",
+        )
     try:
         params = cls.parse_param(param_clean)
     except ParamError as error:
@@ -186,38 +210,66 @@ def _parse_one(spec: str, part: str, at: int) -> AttackSpec:
     signal, comma, when = tail.partition(",")
     signal_clean, signal_at = _strip(signal, tail_at)
     if signal_clean not in ALL_SIGNALS:
-        raise SpecError(spec, signal_at, f"unknown signal {signal_clean!r}"
-                        f"{_suggest(signal_clean, ALL_SIGNALS)}",
-                        f"signals: {', '.join(ALL_SIGNALS)}")
+        raise SpecError(
+            spec,
+            signal_at,
+            f"unknown signal {signal_clean!r}{_suggest(signal_clean, ALL_SIGNALS)}",
+            f"signals: {', '.join(ALL_SIGNALS)}",
+        )
     if signal_clean not in cls.targets:
-        events = (" (carb entries and boluses are events: spoof, scale, drop, replay or "
-                  "tamper them)" if signal_clean in EVENT_SIGNALS else "")
-        raise SpecError(spec, signal_at, f"{family_clean} cannot target {signal_clean}",
-                        f"{family_clean} targets {', '.join(cls.targets)}{events}")
+        events = (
+            " (carb entries and boluses are events: spoof, scale, drop, replay or tamper them)"
+            if signal_clean in EVENT_SIGNALS
+            else ""
+        )
+        raise SpecError(
+            spec,
+            signal_at,
+            f"{family_clean} cannot target {signal_clean}",
+            f"{family_clean} targets {', '.join(cls.targets)}{events}",
+        )
 
     start = end = None
     if comma:
         when_clean, when_at = _strip(when, tail_at + len(signal) + 1)
         if not when_clean:
-            raise SpecError(spec, when_at, "nothing after ','",
-                            "give a window HH:MM-HH:MM, a time HH:MM, or drop the ','")
+            raise SpecError(
+                spec,
+                when_at,
+                "nothing after ','",
+                "give a window HH:MM-HH:MM, a time HH:MM, or drop the ','",
+            )
         first, dash, second = when_clean.partition("-")
         start = _clock(spec, first.strip(), when_at, end=False)
         if dash:
             second_clean, second_at = _strip(second, when_at + len(first) + 1)
             end = _clock(spec, second_clean, second_at, end=True)
             if end % DAY_MIN == start:
-                raise SpecError(spec, when_at, f"the window {when_clean!r} is empty (it "
-                                "starts where it ends)", "leave the window out for all day")
+                raise SpecError(
+                    spec,
+                    when_at,
+                    f"the window {when_clean!r} is empty (it starts where it ends)",
+                    "leave the window out for all day",
+                )
         elif not _one_off(family_clean, signal_clean, params):
-            raise SpecError(spec, when_at, f"a single time suits only a one-off event; "
-                            f"{family_clean}@{signal_clean} needs a window",
-                            f"write a window, e.g. '{when_clean}-{_later(start)}'")
+            raise SpecError(
+                spec,
+                when_at,
+                f"a single time suits only a one-off event; "
+                f"{family_clean}@{signal_clean} needs a window",
+                f"write a window, e.g. '{when_clean}-{_later(start)}'",
+            )
     elif _one_off(family_clean, signal_clean, params):
-        raise SpecError(spec, at + len(part), "a one-off event needs the time it happens",
-                        "add e.g. ',07:30'")
-    return AttackSpec(family=family_clean, signal=signal_clean,
-                      params=tuple(sorted(params.items())), start_min=start, end_min=end)
+        raise SpecError(
+            spec, at + len(part), "a one-off event needs the time it happens", "add e.g. ',07:30'"
+        )
+    return AttackSpec(
+        family=family_clean,
+        signal=signal_clean,
+        params=tuple(sorted(params.items())),
+        start_min=start,
+        end_min=end,
+    )
 
 
 def _one_off(family: str, signal: str, params: dict[str, float]) -> bool:
@@ -233,8 +285,9 @@ def _later(start: int) -> str:
 def parse_attack(text: str) -> AttackSpec:
     """One attack (no ``;``)."""
     if ";" in text:
-        raise SpecError(text, text.index(";"), "one attack expected, found ';'",
-                        "give each attack on its own")
+        raise SpecError(
+            text, text.index(";"), "one attack expected, found ';'", "give each attack on its own"
+        )
     return _parse_one(text, text, 0)
 
 
@@ -274,9 +327,16 @@ def load_attack_file(path: Path) -> list[AttackPlan]:
     if isinstance(data, dict) and set(data) == {"attacks"}:
         data, base = data["attacks"], ("attacks",)
     if not isinstance(data, list) or not data:
-        raise InputError(file, [Problem("an attack file is a non-empty list of attacks",
-                                        line=document.line_of(base),
-                                        fix="write e.g. '- bias:+60@cgm,08:00-14:00'")])
+        raise InputError(
+            file,
+            [
+                Problem(
+                    "an attack file is a non-empty list of attacks",
+                    line=document.line_of(base),
+                    fix="write e.g. '- bias:+60@cgm,08:00-14:00'",
+                )
+            ],
+        )
     plans, problems = [], []
     for index, item in enumerate(data):
         where = (*base, index)
@@ -284,26 +344,33 @@ def load_attack_file(path: Path) -> list[AttackPlan]:
         if isinstance(item, dict):
             unknown = sorted(set(item) - {"name", "attack"})
             if unknown or "attack" not in item:
-                problems.append(Problem(
-                    f"unknown key(s) {unknown}" if unknown else "no 'attack' key",
-                    field=f"attacks[{index}]", line=document.line_of(where),
-                    fix="an item is a spec string or {name: ..., attack: <spec or list>}"))
+                problems.append(
+                    Problem(
+                        f"unknown key(s) {unknown}" if unknown else "no 'attack' key",
+                        field=f"attacks[{index}]",
+                        line=document.line_of(where),
+                        fix="an item is a spec string or {name: ..., attack: <spec or list>}",
+                    )
+                )
                 continue
             name, texts = str(item.get("name") or ""), item["attack"]
             where = (*where, "attack")
         if isinstance(texts, str):
             texts = [texts]
-        if not isinstance(texts, list) or not texts or not all(
-                isinstance(t, str) for t in texts):
-            problems.append(Problem("an attack is a spec string or a list of them",
-                                    field=f"attacks[{index}]", line=document.line_of(where),
-                                    fix="write e.g. 'bias:+60@cgm,08:00-14:00'"))
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+            problems.append(
+                Problem(
+                    "an attack is a spec string or a list of them",
+                    field=f"attacks[{index}]",
+                    line=document.line_of(where),
+                    fix="write e.g. 'bias:+60@cgm,08:00-14:00'",
+                )
+            )
             continue
         try:
             plan = parse_plan(";".join(texts), name=name)
         except SpecError as error:
-            problems.append(error.problem(field=f"attacks[{index}]",
-                                          line=document.line_of(where)))
+            problems.append(error.problem(field=f"attacks[{index}]", line=document.line_of(where)))
             continue
         plans.append(plan)
     if problems:

@@ -39,8 +39,11 @@ class Tamper(Attack):
             if value <= 0:
                 raise ParamError("the extra dose must be positive", 1)
             return {"mode": MODES["+"], "value": value}
-        raise ParamError(f"{text!r} is not a tampering", 0,
-                         "write x<factor> (x3), =<value> (=0) or +<units> (+5U)")
+        raise ParamError(
+            f"{text!r} is not a tampering",
+            0,
+            "write x<factor> (x3), =<value> (=0) or +<units> (+5U)",
+        )
 
     @classmethod
     def format_param(cls, params: Mapping[str, float]) -> str:
@@ -60,8 +63,11 @@ class Tamper(Attack):
         period = self.context.sample_time_min
         bolus = self.signal in BOLUS_SIGNALS
         scaled = values * value
-        replaced = np.where(values > 0, value / period, 0.0) if bolus else np.broadcast_to(
-            value / 60.0, values.shape)
+        replaced = (
+            np.where(values > 0, value / period, 0.0)
+            if bolus
+            else np.broadcast_to(value / 60.0, values.shape)
+        )
         day = np.broadcast_to(self.window.day(t), values.shape)
         fire = active & (mode == MODES["+"]) & (self._fired_day != day)
         self._fired_day = np.where(fire, day, self._fired_day)

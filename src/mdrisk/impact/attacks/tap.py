@@ -16,8 +16,12 @@ class AttackTap:
     means every row. Masks are checked against the batch size when the run starts.
     """
 
-    def __init__(self, attacks: Sequence[Attack], sample_time_min: int,
-                 rows: Sequence[np.ndarray | Sequence[int] | None] | None = None) -> None:
+    def __init__(
+        self,
+        attacks: Sequence[Attack],
+        sample_time_min: int,
+        rows: Sequence[np.ndarray | Sequence[int] | None] | None = None,
+    ) -> None:
         self.attacks = tuple(attacks)
         self.sample_time_min = int(sample_time_min)
         given = list(rows) if rows is not None else [None] * len(self.attacks)
@@ -34,8 +38,9 @@ class AttackTap:
                 given = np.asarray(rows)
                 if given.dtype == bool:
                     if given.shape != (batch_size,):
-                        raise ValueError(f"row mask of shape {given.shape} for a batch of "
-                                         f"{batch_size}")
+                        raise ValueError(
+                            f"row mask of shape {given.shape} for a batch of {batch_size}"
+                        )
                     mask = given
                 else:
                     mask = np.zeros(batch_size, dtype=bool)

@@ -25,8 +25,9 @@ class BasalBolusController(Controller):
 
     name = "basal_bolus"
 
-    def __init__(self, target: float = 140.0, correction_threshold: float = CORRECTION_THRESHOLD
-                 ) -> None:
+    def __init__(
+        self, target: float = 140.0, correction_threshold: float = CORRECTION_THRESHOLD
+    ) -> None:
         self.target = float(target)
         self.correction_threshold = float(correction_threshold)
 

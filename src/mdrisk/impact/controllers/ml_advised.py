@@ -84,8 +84,10 @@ class MLAdvisedController(Controller):
             return values
         out = np.asarray(self.tap.apply(signal, t, values), dtype=float)
         if out.shape != values.shape:
-            raise ValueError(f"signal tap returned shape {out.shape} for {signal!r} at t={t}; "
-                             f"expected {values.shape}")
+            raise ValueError(
+                f"signal tap returned shape {out.shape} for {signal!r} at t={t}; "
+                f"expected {values.shape}"
+            )
         return out
 
     def act(self, observation: ControllerInput) -> InsulinCommand:
@@ -100,14 +102,22 @@ class MLAdvisedController(Controller):
 
         basal = np.where(forecast < self.suspend_below, 0.0, self._basal)
         excess = (forecast - self.target) / self._cf
-        correction = np.where(forecast > self.correction_threshold,
-                              np.maximum(excess - np.maximum(iob, 0.0), 0.0),
-                              np.minimum(excess, 0.0))
+        correction = np.where(
+            forecast > self.correction_threshold,
+            np.maximum(excess - np.maximum(iob, 0.0), 0.0),
+            np.minimum(excess, 0.0),
+        )
         meal = carbs > 0
-        correct_only = (~meal & (forecast > self.correction_above)
-                        & (t - self._last_bolus >= self.correction_interval_min))
-        units = np.where(meal, np.maximum(carbs / self._cr + correction, 0.0),
-                         np.where(correct_only, np.maximum(correction, 0.0), 0.0))
+        correct_only = (
+            ~meal
+            & (forecast > self.correction_above)
+            & (t - self._last_bolus >= self.correction_interval_min)
+        )
+        units = np.where(
+            meal,
+            np.maximum(carbs / self._cr + correction, 0.0),
+            np.where(correct_only, np.maximum(correction, 0.0), 0.0),
+        )
         self._last_bolus = np.where(units > 0, t, self._last_bolus)
         bolus = units / self._period
         builder.record_insulin(basal, bolus)

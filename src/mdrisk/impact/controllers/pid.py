@@ -41,15 +41,19 @@ class PIDController(Controller):
         self._period = float(context.sample_time_min)
         self._integral = np.zeros(context.size)
         self._previous = np.zeros(context.size)
-        self._offset = (context.patients.basal_u_per_min if self.include_basal
-                        else np.zeros(context.size))
+        self._offset = (
+            context.patients.basal_u_per_min if self.include_basal else np.zeros(context.size)
+        )
         self._no_bolus = np.zeros(context.size)
 
     def act(self, observation: ControllerInput) -> InsulinCommand:
         cgm = observation.cgm
         error = cgm - self.target
-        rate = (self.P * error + self.I * self._integral
-                + self.D * (cgm - self._previous) / self._period)
+        rate = (
+            self.P * error
+            + self.I * self._integral
+            + self.D * (cgm - self._previous) / self._period
+        )
         self._previous = cgm
         self._integral = self._integral + error * self._period
         return InsulinCommand(basal=rate + self._offset, bolus=self._no_bolus)

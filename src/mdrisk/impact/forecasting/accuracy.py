@@ -42,15 +42,21 @@ class ForecastAccuracy:
         return self.parkes["A"] + self.parkes["B"]
 
     def summary(self) -> str:
-        return (f"RMSE {self.rmse:.1f} mg/dL (no-change forecast {self.naive_rmse:.1f}), "
-                f"MAE {self.mae:.1f}; Clarke A+B {100 * self.clarke_ab:.1f} % "
-                f"(A {100 * self.clarke['A']:.1f} %), Parkes A+B {100 * self.parkes_ab:.1f} % "
-                f"on {self.n_points} points of {len(self.patients)} held-out patients")
+        return (
+            f"RMSE {self.rmse:.1f} mg/dL (no-change forecast {self.naive_rmse:.1f}), "
+            f"MAE {self.mae:.1f}; Clarke A+B {100 * self.clarke_ab:.1f} % "
+            f"(A {100 * self.clarke['A']:.1f} %), Parkes A+B {100 * self.parkes_ab:.1f} % "
+            f"on {self.n_points} points of {len(self.patients)} held-out patients"
+        )
 
 
-def forecast_accuracy(forecaster: Forecaster, config: TrainingConfig | None = None,
-                      patients: Sequence[str] = HELD_OUT_PATIENTS, *,
-                      noise: bool = True) -> ForecastAccuracy:
+def forecast_accuracy(
+    forecaster: Forecaster,
+    config: TrainingConfig | None = None,
+    patients: Sequence[str] = HELD_OUT_PATIENTS,
+    *,
+    noise: bool = True,
+) -> ForecastAccuracy:
     """Accuracy on days the model never saw: other patients, other meals, other noise."""
     config = config or TrainingConfig()
     table, scenarios = training_days(config, patients, seed_offset=1)

@@ -56,29 +56,36 @@ def _read(path: Path, key: str) -> Forecaster | None:
         if record.get("key") != key:
             return None
         return Forecaster(
-            estimator=LinearModel(coef=tuple(float(c) for c in record["coef"]),
-                                  intercept=float(record["intercept"])),
+            estimator=LinearModel(
+                coef=tuple(float(c) for c in record["coef"]), intercept=float(record["intercept"])
+            ),
             horizon_min=int(record["horizon_min"]),
             sample_time_min=int(record["sample_time_min"]),
-            description=str(record["description"]))
+            description=str(record["description"]),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def _write(path: Path, key: str, forecaster: Forecaster) -> None:
     model = forecaster.estimator
-    record = {"key": key, "coef": list(model.coef), "intercept": model.intercept,
-              "horizon_min": forecaster.horizon_min,
-              "sample_time_min": forecaster.sample_time_min,
-              "description": forecaster.description}
+    record = {
+        "key": key,
+        "coef": list(model.coef),
+        "intercept": model.intercept,
+        "horizon_min": forecaster.horizon_min,
+        "sample_time_min": forecaster.sample_time_min,
+        "description": forecaster.description,
+    }
     try:
         write_text_atomic(path, json.dumps(record, indent=1, sort_keys=True))
     except OSError:
         pass  # a read-only cache costs a retraining next time, nothing else
 
 
-def default_forecaster(config: TrainingConfig | None = None, *,
-                       use_disk: bool = True) -> Forecaster:
+def default_forecaster(
+    config: TrainingConfig | None = None, *, use_disk: bool = True
+) -> Forecaster:
     """The forecaster for ``config`` (default: :class:`TrainingConfig`'s defaults): from
     memory, else the disk cache, else trained now."""
     config = config or TrainingConfig()
@@ -93,7 +100,8 @@ def default_forecaster(config: TrainingConfig | None = None, *,
         if use_disk and linear:
             _write(path, key, forecaster)
     if forecaster.horizon_min != HORIZON_MIN:
-        raise ValueError(f"{path}: a {forecaster.horizon_min}-minute forecaster, expected "
-                         f"{HORIZON_MIN}")
+        raise ValueError(
+            f"{path}: a {forecaster.horizon_min}-minute forecaster, expected {HORIZON_MIN}"
+        )
     _MEMORY[key] = forecaster
     return forecaster

@@ -19,15 +19,17 @@ INSULIN_DURATION_MIN = 360.0
 CARB_ABSORPTION_MIN = 180.0
 
 
-def iob_fraction(minutes: np.ndarray, peak: float = INSULIN_PEAK_MIN,
-                 duration: float = INSULIN_DURATION_MIN) -> np.ndarray:
+def iob_fraction(
+    minutes: np.ndarray, peak: float = INSULIN_PEAK_MIN, duration: float = INSULIN_DURATION_MIN
+) -> np.ndarray:
     """Share of a dose still on board ``minutes`` after it was given (1 at 0, 0 at the end)."""
     t = np.clip(np.asarray(minutes, dtype=float), 0.0, duration)
     tau = peak * (1.0 - peak / duration) / (1.0 - 2.0 * peak / duration)
     a = 2.0 * tau / duration
     s = 1.0 / (1.0 - a + (1.0 + a) * np.exp(-duration / tau))
     remaining = 1.0 - s * (1.0 - a) * (
-        (t * t / (tau * duration * (1.0 - a)) - t / tau - 1.0) * np.exp(-t / tau) + 1.0)
+        (t * t / (tau * duration * (1.0 - a)) - t / tau - 1.0) * np.exp(-t / tau) + 1.0
+    )
     return np.clip(remaining, 0.0, 1.0)
 
 
@@ -36,9 +38,9 @@ def cob_fraction(minutes: np.ndarray, absorption: float = CARB_ABSORPTION_MIN) -
     return np.clip(1.0 - np.asarray(minutes, dtype=float) / absorption, 0.0, 1.0)
 
 
-
-def history_weights(fraction, sample_time_min: int, horizon_min: float,
-                    offset_periods: float = 0.5) -> np.ndarray:
+def history_weights(
+    fraction, sample_time_min: int, horizon_min: float, offset_periods: float = 0.5
+) -> np.ndarray:
     """Weights of the last ``horizon / sample_time`` periods, newest first, for a curve
     ``fraction(minutes)``: period ``j`` is ``(j + offset_periods) * sample_time`` minutes old
     (a dose spread over a period counts from the period's middle)."""

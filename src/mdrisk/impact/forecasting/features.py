@@ -48,8 +48,20 @@ RECENT_CARBS_MIN = 30
 IOB_CHANGE_MIN = 15
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "cgm", "delta_15", "delta_30", "delta_60", "delta_120", "slope", "cob", "carbs_30",
-    "carb_effect", "iob", "insulin_effect", "iob_change_15", "cf", "cr",
+    "cgm",
+    "delta_15",
+    "delta_30",
+    "delta_60",
+    "delta_120",
+    "slope",
+    "cob",
+    "carbs_30",
+    "carb_effect",
+    "iob",
+    "insulin_effect",
+    "iob_change_15",
+    "cf",
+    "cr",
 )
 
 
@@ -58,7 +70,8 @@ def check_sample_time(sample_time_min: int) -> None:
     if sample_time_min < 1 or 15 % sample_time_min:
         raise ValueError(
             f"the forecaster's features need a CGM sample time that divides 15 minutes "
-            f"(got {sample_time_min} min)")
+            f"(got {sample_time_min} min)"
+        )
 
 
 class _History:
@@ -106,8 +119,9 @@ class FeatureBuilder:
         self._iob_weights = history_weights(iob_fraction, self.period, INSULIN_DURATION_MIN)
         self._doses = _History(size, len(self._iob_weights))
         # A carb entry seen now was entered during the period that just ended.
-        self._cob_weights = history_weights(cob_fraction, self.period, CARB_ABSORPTION_MIN,
-                                            offset_periods=0.0)
+        self._cob_weights = history_weights(
+            cob_fraction, self.period, CARB_ABSORPTION_MIN, offset_periods=0.0
+        )
         self._carbs = _History(size, len(self._cob_weights))
         self._recent = int(np.ceil(RECENT_CARBS_MIN / self.period))
         self._iob_seen = _History(size, IOB_CHANGE_MIN // self.period + 1)
@@ -156,6 +170,7 @@ class FeatureBuilder:
 
     def record_insulin(self, basal: np.ndarray, bolus: np.ndarray) -> None:
         """The basal and bolus rates (U/min) decided for the period that starts now."""
-        net = (np.asarray(basal, dtype=float) - self.nominal_basal
-               + np.asarray(bolus, dtype=float)) * self.period
+        net = (
+            np.asarray(basal, dtype=float) - self.nominal_basal + np.asarray(bolus, dtype=float)
+        ) * self.period
         self._doses.push(net)

@@ -44,8 +44,9 @@ class Forecaster:
         """Forecast glucose (mg/dL) for feature rows ``(batch, n_features)``."""
         features = np.asarray(features, dtype=float)
         if features.ndim != 2 or features.shape[1] != len(self.feature_names):
-            raise ValueError(f"features must have shape (batch, {len(self.feature_names)}); "
-                             f"got {features.shape}")
+            raise ValueError(
+                f"features must have shape (batch, {len(self.feature_names)}); got {features.shape}"
+            )
         if len(features) == 0:
             return np.zeros(0)
         change = np.asarray(self.estimator.predict(features), dtype=float)

@@ -65,10 +65,12 @@ class TrainingConfig:
     max_iter: int = 200  # gbt only
 
     def key(self) -> str:
-        return (f"patients={','.join(self.patients)};scenarios={self.scenarios_per_patient};"
-                f"seed={self.seed};noise={self.noise};estimator={self.estimator};"
-                f"max_iter={self.max_iter};features={','.join(FEATURE_NAMES)};"
-                f"horizon={HORIZON_MIN}")
+        return (
+            f"patients={','.join(self.patients)};scenarios={self.scenarios_per_patient};"
+            f"seed={self.seed};noise={self.noise};estimator={self.estimator};"
+            f"max_iter={self.max_iter};features={','.join(FEATURE_NAMES)};"
+            f"horizon={HORIZON_MIN}"
+        )
 
 
 def random_day(rng: np.random.Generator, name: str = "") -> MealScenario:
@@ -80,10 +82,15 @@ def random_day(rng: np.random.Generator, name: str = "") -> MealScenario:
         (rng.uniform(17.0, 20.5), rng.uniform(40.0, 110.0)),
     ]
     if rng.random() < 0.5:
-        meals.append((rng.choice([rng.uniform(15.0, 16.5), rng.uniform(21.0, 22.5)]),
-                      rng.uniform(10.0, 30.0)))
-    announced = [(hours, grams * rng.uniform(0.7, 1.3)) for hours, grams in meals
-                 if rng.random() >= 0.1]
+        meals.append(
+            (
+                rng.choice([rng.uniform(15.0, 16.5), rng.uniform(21.0, 22.5)]),
+                rng.uniform(10.0, 30.0),
+            )
+        )
+    announced = [
+        (hours, grams * rng.uniform(0.7, 1.3)) for hours, grams in meals if rng.random() >= 0.1
+    ]
     return MealScenario.from_hours(meals, announced=announced, name=name)
 
 
@@ -125,11 +132,13 @@ class CollectingController(Controller):
         command = self.inner.act(observation)
         block, minute = divmod(t, 120)
         suspended = (minute >= self.suspend_from[:, block]) & (
-            minute < self.suspend_from[:, block] + 60.0)
+            minute < self.suspend_from[:, block] + 60.0
+        )
         basal = np.where(suspended, 0.0, self.basal * self.basal_factor[:, block])
         bolus = np.asarray(command.bolus, dtype=float) * self.bolus_factor
-        correct = ((observation.carbs_g <= 0) & (observation.cgm > 180.0)
-                   & (t - self.last_bolus >= 150.0))
+        correct = (
+            (observation.carbs_g <= 0) & (observation.cgm > 180.0) & (t - self.last_bolus >= 150.0)
+        )
         correction = np.where(correct, (observation.cgm - 140.0) / self.cf / self.period, 0.0)
         bolus = bolus + correction * self.bolus_factor
         self.last_bolus = np.where(bolus > 0, float(t), self.last_bolus)
@@ -149,12 +158,25 @@ class TrainingData:
         return len(self.target)
 
 
-def collect(patients: PatientTable, scenarios: Sequence[MealScenario], *, seed: int,
-            noise: bool = True, duration_min: int = 1440) -> TrainingData:
+def collect(
+    patients: PatientTable,
+    scenarios: Sequence[MealScenario],
+    *,
+    seed: int,
+    noise: bool = True,
+    duration_min: int = 1440,
+) -> TrainingData:
     """Run every patient with its scenario (one per row) and gather features and targets."""
     controller = CollectingController(seed=seed, duration_min=duration_min)
-    result = simulate(patients, list(scenarios), controller, duration_min=duration_min,
-                      noise=noise, seed=seed, record=())
+    result = simulate(
+        patients,
+        list(scenarios),
+        controller,
+        duration_min=duration_min,
+        noise=noise,
+        seed=seed,
+        record=(),
+    )
     features = np.stack(controller.features, axis=1)  # (rows, periods, n_features)
     cgm = np.stack(controller.cgm, axis=1)  # (rows, periods)
     ahead = HORIZON_MIN // result.sample_time_min
@@ -164,8 +186,9 @@ def collect(patients: PatientTable, scenarios: Sequence[MealScenario], *, seed: 
     return TrainingData(features=x, target=y, patient=names)
 
 
-def training_days(config: TrainingConfig, patients: Sequence[str], seed_offset: int = 0
-                  ) -> tuple[PatientTable, list[MealScenario]]:
+def training_days(
+    config: TrainingConfig, patients: Sequence[str], seed_offset: int = 0
+) -> tuple[PatientTable, list[MealScenario]]:
     """Each patient ``scenarios_per_patient`` times, each time with its own random day."""
     rng = np.random.default_rng(config.seed + seed_offset)
     table = load_patients(patients).repeat_each(config.scenarios_per_patient)
@@ -178,9 +201,14 @@ def _estimator(config: TrainingConfig):  # -> sklearn estimator
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         return HistGradientBoostingRegressor(
-            max_iter=config.max_iter, learning_rate=0.1, max_leaf_nodes=31,
-            min_samples_leaf=40, l2_regularization=1.0, early_stopping=False,
-            random_state=config.seed % 2**32)
+            max_iter=config.max_iter,
+            learning_rate=0.1,
+            max_leaf_nodes=31,
+            min_samples_leaf=40,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=config.seed % 2**32,
+        )
     if config.estimator == "ridge":
         from sklearn.linear_model import Ridge
 
@@ -198,9 +226,13 @@ def train_forecaster(config: TrainingConfig = TrainingConfig()) -> Forecaster:
     estimator = _estimator(config)
     estimator.fit(data.features, data.target - data.features[:, 0])
     if config.estimator == "ridge":
-        estimator = LinearModel(coef=tuple(float(c) for c in estimator.coef_),
-                                intercept=float(estimator.intercept_))
+        estimator = LinearModel(
+            coef=tuple(float(c) for c in estimator.coef_), intercept=float(estimator.intercept_)
+        )
     return Forecaster(
-        estimator=estimator, horizon_min=HORIZON_MIN, sample_time_min=3,
+        estimator=estimator,
+        horizon_min=HORIZON_MIN,
+        sample_time_min=3,
         description=f"{config.estimator} on {len(data)} samples from {len(table)} simulated "
-                    f"days of {len(config.patients)} patients (seed {config.seed})")
+        f"days of {len(config.patients)} patients (seed {config.seed})",
+    )

@@ -19,9 +19,12 @@ _CLOSED = re.compile(r"[.!?:;,]['\")\]]?\s*$")
 
 def _is_heading(text: str) -> bool:
     letters = [char for char in text if char.isalpha()]
-    return (0 < len(text.strip()) <= 80 and len(letters) >= 3
-            and sum(char.isupper() for char in letters) / len(letters) > 0.8
-            and not _CLOSED.search(text))
+    return (
+        0 < len(text.strip()) <= 80
+        and len(letters) >= 3
+        and sum(char.isupper() for char in letters) / len(letters) > 0.8
+        and not _CLOSED.search(text)
+    )
 
 
 def plain_blocks(lines: list[Line]) -> list[Block]:
@@ -49,9 +52,12 @@ def plain_blocks(lines: list[Line]) -> list[Block]:
             _BULLET.match(text) is not None
             or _FIELD.match(text) is not None
             or _is_heading(text)
-            or (previous is not None and not _CLOSED.search(previous.text)
+            or (
+                previous is not None
+                and not _CLOSED.search(previous.text)
                 and len(previous.text.rstrip()) < 0.7 * wrap_width
-                and text.lstrip()[:1].isupper())
+                and text.lstrip()[:1].isupper()
+            )
             or kind == BlockKind.heading
         )
         if starts_new:

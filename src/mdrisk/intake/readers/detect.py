@@ -13,8 +13,11 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 
 # Magic numbers of files analysts are likely to pass by mistake, and what to do instead.
 _NOT_DOCUMENTS = (
-    (b"PK\x03\x04", "a ZIP archive (a Word .docx or other Office file?)",
-     "save it as PDF or plain text"),
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (a Word .docx or other Office file?)",
+        "save it as PDF or plain text",
+    ),
     (b"\xd0\xcf\x11\xe0", "an old Microsoft Office file", "save it as PDF or plain text"),
     (b"{\\rtf", "an RTF file", "save it as PDF or plain text"),
     (b"\x89PNG", "a PNG image", "run OCR on it and pass the text or a searchable PDF"),
@@ -38,12 +41,17 @@ def read_bytes(path: Path) -> bytes:
             raise _refuse(file, "is a folder, not a document", "name a file")
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
-            raise _refuse(file, f"the file is {size} bytes, over the {MAX_DOCUMENT_BYTES} "
-                          "byte limit for a device document", "split it or pass the relevant part")
+            raise _refuse(
+                file,
+                f"the file is {size} bytes, over the {MAX_DOCUMENT_BYTES} "
+                "byte limit for a device document",
+                "split it or pass the relevant part",
+            )
         return path.read_bytes()
     except OSError as error:
-        raise _refuse(file, f"cannot read the file: {error.strerror}",
-                      "check the path and its permissions") from None
+        raise _refuse(
+            file, f"cannot read the file: {error.strerror}", "check the path and its permissions"
+        ) from None
 
 
 def decode_text(data: bytes, file: str) -> str:
@@ -58,17 +66,28 @@ def decode_text(data: bytes, file: str) -> str:
             raise _refuse(file, "starts like UTF-16 text but is not", "save it as UTF-8") from None
     if b"\x00" in data:
         offset = data.index(b"\x00")
-        raise _refuse(file, "contains NUL bytes: binary data, not text",
-                      "pass a text, Markdown or PDF document", data.count(b"\n", 0, offset) + 1)
+        raise _refuse(
+            file,
+            "contains NUL bytes: binary data, not text",
+            "pass a text, Markdown or PDF document",
+            data.count(b"\n", 0, offset) + 1,
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise _refuse(file, f"not UTF-8 text (byte {error.start})", "save the file as UTF-8",
-                      data.count(b"\n", 0, error.start) + 1) from None
+        raise _refuse(
+            file,
+            f"not UTF-8 text (byte {error.start})",
+            "save the file as UTF-8",
+            data.count(b"\n", 0, error.start) + 1,
+        ) from None
     controls = sum(1 for char in text if ord(char) < 32 and char not in "\n\r\t\f")
     if controls > max(8, len(text) // 100):
-        raise _refuse(file, f"{controls} control characters: binary data, not text",
-                      "pass a text, Markdown or PDF document")
+        raise _refuse(
+            file,
+            f"{controls} control characters: binary data, not text",
+            "pass a text, Markdown or PDF document",
+        )
     return text
 
 
@@ -85,8 +104,11 @@ def read_document(path: Path | str) -> Document:
     if b"%PDF-" in data[:1024]:
         return pdf_document(data, file, sha256)
     if path.suffix.lower() == ".pdf":
-        raise _refuse(file, "named .pdf but not a PDF (no %PDF- header)",
-                      "check the file; pass the real PDF, or rename a text file to .txt")
+        raise _refuse(
+            file,
+            "named .pdf but not a PDF (no %PDF- header)",
+            "check the file; pass the real PDF, or rename a text file to .txt",
+        )
     if not data.strip():
         raise _refuse(file, "the document is empty", "pass a document with text in it")
     text = decode_text(data, file)

@@ -13,8 +13,24 @@ _TOKEN = re.compile(
     re.DOTALL,
 )
 _NEVER_SHOWN = frozenset({"script", "style", "template", "head", "title", "noscript"})
-_VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base",
-                   "source", "embed", "param", "track"})
+_VOID = frozenset(
+    {
+        "br",
+        "hr",
+        "img",
+        "input",
+        "meta",
+        "link",
+        "wbr",
+        "col",
+        "area",
+        "base",
+        "source",
+        "embed",
+        "param",
+        "track",
+    }
+)
 _HIDING = re.compile(
     r"\bhidden\b|display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)"
     r"|font-size\s*:\s*0(?:\.0*)?(?:px|pt|em|rem|%)?\s*(?:[;\"']|$)"
@@ -36,7 +52,7 @@ def strip_html(text: str) -> tuple[str, int]:
 
     for match in _TOKEN.finditer(text):
         if hidden_name is None:
-            out.append(text[position:match.start()])
+            out.append(text[position : match.start()])
         position = match.end()
         if match.group("name") is None:  # a comment
             if hidden_name is None:

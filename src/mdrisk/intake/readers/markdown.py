@@ -27,7 +27,9 @@ _EMPHASIS = re.compile(r"(?<![\w*_])[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}(?![\w*_])")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _OTHER_DEVICE_HEADER = re.compile(
     r"\b(?:predicate|comparator|competitor|reference device|legacy device|previous (?:device|"
-    r"version|generation))", re.IGNORECASE)
+    r"version|generation))",
+    re.IGNORECASE,
+)
 
 
 def _inline(text: str) -> str:
@@ -50,9 +52,11 @@ def _table_rows(lines: list[tuple[int, str]], hidden: list[str]) -> list[Block]:
     header = _cells(lines[0][1])
     dropped = {index for index, cell in enumerate(header) if _OTHER_DEVICE_HEADER.search(cell)}
     if dropped:
-        hidden.append(f"line {lines[0][0]}: table column(s) "
-                      f"{', '.join(repr(header[i]) for i in sorted(dropped))} describe another "
-                      "device")
+        hidden.append(
+            f"line {lines[0][0]}: table column(s) "
+            f"{', '.join(repr(header[i]) for i in sorted(dropped))} describe another "
+            "device"
+        )
     blocks = []
     for position, (number, raw) in enumerate(lines):
         if position == 1:
@@ -61,8 +65,11 @@ def _table_rows(lines: list[tuple[int, str]], hidden: list[str]) -> list[Block]:
         cells = [cell for cell in cells if cell]
         if not cells:
             continue
-        text = "; ".join(cells) if position == 0 or len(cells) == 1 else \
-            f"{cells[0]}: {'; '.join(cells[1:])}"
+        text = (
+            "; ".join(cells)
+            if position == 0 or len(cells) == 1
+            else f"{cells[0]}: {'; '.join(cells[1:])}"
+        )
         kind = BlockKind.heading if position == 0 else BlockKind.row
         blocks.append(Block((Line(text, number),), kind))
     return blocks
@@ -91,8 +98,12 @@ def markdown_document(text: str, file: str, sha256: str) -> Document:
                 fence = None
             raw_lines[index] = ""
 
-    images = sum(1 for line in raw_lines for match in _IMAGE.finditer(line)
-                 if match.group(0)[2:].split("]")[0].strip())
+    images = sum(
+        1
+        for line in raw_lines
+        for match in _IMAGE.finditer(line)
+        if match.group(0)[2:].split("]")[0].strip()
+    )
     if images:
         hidden.append(f"{images} image(s): alt text not read")
     without_html, hidden_spans = strip_html("\n".join(raw_lines))
@@ -129,8 +140,11 @@ def markdown_document(text: str, file: str, sha256: str) -> Document:
             close()
         elif _HEADING.match(line):
             close()
-            blocks.append(Block((Line(_inline(_HEADING.sub("", line)).rstrip(" #"), number),),
-                                BlockKind.heading))
+            blocks.append(
+                Block(
+                    (Line(_inline(_HEADING.sub("", line)).rstrip(" #"), number),), BlockKind.heading
+                )
+            )
         elif _ITEM.match(line):
             close()
             kind = BlockKind.item
@@ -140,5 +154,6 @@ def markdown_document(text: str, file: str, sha256: str) -> Document:
         index += 1
     close()
     blocks = [block for block in blocks if block.text.strip()]
-    return Document(file=file, format="markdown", sha256=sha256, blocks=tuple(blocks),
-                    hidden=tuple(hidden))
+    return Document(
+        file=file, format="markdown", sha256=sha256, blocks=tuple(blocks), hidden=tuple(hidden)
+    )

@@ -41,8 +41,14 @@ _IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 def _multiply(m: Matrix, n: Matrix) -> Matrix:
     a, b, c, d, e, f = m
     a2, b2, c2, d2, e2, f2 = n
-    return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2,
-            e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
+    return (
+        a * a2 + b * c2,
+        a * b2 + b * d2,
+        c * a2 + d * c2,
+        c * b2 + d * d2,
+        e * a2 + f * c2 + e2,
+        e * b2 + f * d2 + f2,
+    )
 
 
 @dataclass
@@ -154,8 +160,9 @@ def _pypdf() -> Any:
     try:
         import pypdf
     except ImportError:
-        raise PdfSupportMissing("reading PDF documents needs pypdf: "
-                                "pip install 'mdrisk[docs]'") from None
+        raise PdfSupportMissing(
+            "reading PDF documents needs pypdf: pip install 'mdrisk[docs]'"
+        ) from None
     return pypdf
 
 
@@ -164,8 +171,9 @@ def _visible_page_text(page: Any) -> tuple[str, dict[str, int]]:
     if stream is None:
         return "", {}
     box = tuple(float(value) for value in page.mediabox)
-    visibility = _Visibility(box=(min(box[0], box[2]), min(box[1], box[3]),
-                                  max(box[0], box[2]), max(box[1], box[3])))
+    visibility = _Visibility(
+        box=(min(box[0], box[2]), min(box[1], box[3]), max(box[0], box[2]), max(box[1], box[3]))
+    )
     kept = []
     for operands, operator in stream.operations:
         if visibility.step(list(operands), operator):
@@ -206,26 +214,32 @@ def _pdf_document(pypdf: Any, data: bytes, file: str, sha256: str) -> Document:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
-            raise _refuse(file, "the PDF is encrypted with a password",
-                          "save an unprotected copy")
+            raise _refuse(file, "the PDF is encrypted with a password", "save an unprotected copy")
         # Pages are rewritten before extraction, which pypdf allows only on a writer's pages.
         pages = list(pypdf.PdfWriter(clone_from=reader).pages)
     except InputError:
         raise
     except Exception as error:  # pypdf raises many types on a broken file
-        raise _refuse(file, f"not a readable PDF: {type(error).__name__}: {error}",
-                      "check that the file is a complete PDF; re-export it") from None
+        raise _refuse(
+            file,
+            f"not a readable PDF: {type(error).__name__}: {error}",
+            "check that the file is a complete PDF; re-export it",
+        ) from None
     if len(pages) > MAX_PAGES:
-        raise _refuse(file, f"{len(pages)} pages, over the {MAX_PAGES}-page limit",
-                      "pass the relevant part")
+        raise _refuse(
+            file, f"{len(pages)} pages, over the {MAX_PAGES}-page limit", "pass the relevant part"
+        )
     lines: list[Line] = []
     hidden: list[str] = []
     for number, page in enumerate(pages, start=1):
         try:
             text, dropped = _visible_page_text(page)
         except Exception as error:
-            raise _refuse(file, f"page {number} cannot be read: {type(error).__name__}: {error}",
-                          "re-export the PDF") from None
+            raise _refuse(
+                file,
+                f"page {number} cannot be read: {type(error).__name__}: {error}",
+                "re-export the PDF",
+            ) from None
         for reason, count in sorted(dropped.items()):
             hidden.append(f"page {number}: {count} text run(s) not visible ({reason})")
         text, removed = visible_text(text)
@@ -235,8 +249,17 @@ def _pdf_document(pypdf: Any, data: bytes, file: str, sha256: str) -> Document:
             lines.append(Line(line, line_number, number))
         lines.append(Line("", 0, number))  # a page edge ends a paragraph
     if not any(line.text.strip() for line in lines):
-        raise _refuse(file, f"the PDF has no text layer ({len(pages)} page(s) of images or "
-                      "nothing visible): a scanned document?",
-                      "run OCR first (for example ocrmypdf) or pass a text version")
-    return Document(file=file, format="pdf", sha256=sha256, blocks=tuple(plain_blocks(lines)),
-                    hidden=tuple(hidden), pages=len(pages))
+        raise _refuse(
+            file,
+            f"the PDF has no text layer ({len(pages)} page(s) of images or "
+            "nothing visible): a scanned document?",
+            "run OCR first (for example ocrmypdf) or pass a text version",
+        )
+    return Document(
+        file=file,
+        format="pdf",
+        sha256=sha256,
+        blocks=tuple(plain_blocks(lines)),
+        hidden=tuple(hidden),
+        pages=len(pages),
+    )

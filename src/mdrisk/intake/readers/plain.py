@@ -35,7 +35,15 @@ def text_document(text: str, file: str, sha256: str) -> Document:
     skip = front_matter_end(raw_lines)
     if skip:
         hidden.append(f"lines 1-{skip}: front matter (metadata, not read)")
-    lines = [Line(raw.replace("\f", " ").replace("\t", " "), number)
-             for number, raw in enumerate(raw_lines, start=1) if number > skip]
-    return Document(file=file, format="text", sha256=sha256, blocks=tuple(plain_blocks(lines)),
-                    hidden=tuple(hidden))
+    lines = [
+        Line(raw.replace("\f", " ").replace("\t", " "), number)
+        for number, raw in enumerate(raw_lines, start=1)
+        if number > skip
+    ]
+    return Document(
+        file=file,
+        format="text",
+        sha256=sha256,
+        blocks=tuple(plain_blocks(lines)),
+        hidden=tuple(hidden),
+    )

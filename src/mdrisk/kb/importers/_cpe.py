@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-_FIELDS = ("part", "vendor", "product", "version", "update", "edition", "language",
-           "sw_edition", "target_sw", "target_hw", "other")
+_FIELDS = (
+    "part",
+    "vendor",
+    "product",
+    "version",
+    "update",
+    "edition",
+    "language",
+    "sw_edition",
+    "target_sw",
+    "target_hw",
+    "other",
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,7 @@ def parse_cpe(cpe: str) -> CpeName | None:
     """The CPE's names, or None when ``cpe`` is not a CPE 2.3 formatted string."""
     if not cpe.startswith("cpe:2.3:"):
         return None
-    values = _split(cpe[len("cpe:2.3:"):])
+    values = _split(cpe[len("cpe:2.3:") :])
     if len(values) != len(_FIELDS) or values[0] not in ("a", "o", "h", "*", "-"):
         return None
     if not values[1] or not values[2]:

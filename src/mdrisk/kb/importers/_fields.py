@@ -22,8 +22,10 @@ class Fields:
         self.path = path
         self.record = record
         if not isinstance(value, dict):
-            raise self.refusal(f"expected a mapping, found {type_name(value)}",
-                               fix="write this entry as a mapping of fields")
+            raise self.refusal(
+                f"expected a mapping, found {type_name(value)}",
+                fix="write this entry as a mapping of fields",
+            )
         self.value: dict[str, Any] = value
 
     def refusal(self, message: str, fix: str = "", key: str = "") -> InputError:
@@ -40,8 +42,11 @@ class Fields:
         if isinstance(value, (dt.date, dt.datetime)):  # YAML reads 2021-05-13 as a date
             return value.isoformat()
         if not isinstance(value, str):
-            raise self.refusal(f"'{key}' must be text, found {type_name(value)}",
-                               fix=f"write '{key}' as text", key=key)
+            raise self.refusal(
+                f"'{key}' must be text, found {type_name(value)}",
+                fix=f"write '{key}' as text",
+                key=key,
+            )
         if required and not value.strip():
             raise self.refusal(f"'{key}' is empty", fix=f"give '{key}' as text", key=key)
         return value
@@ -52,8 +57,9 @@ class Fields:
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise self.refusal(f"'{key}' must be a list of text",
-                               fix=f"write '{key}' as a list of text", key=key)
+            raise self.refusal(
+                f"'{key}' must be a list of text", fix=f"write '{key}' as a list of text", key=key
+            )
         return list(value)
 
     def items(self, key: str) -> list[Any]:
@@ -62,14 +68,19 @@ class Fields:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise self.refusal(f"'{key}' must be a list, found {type_name(value)}",
-                               fix=f"write '{key}' as a list", key=key)
+            raise self.refusal(
+                f"'{key}' must be a list, found {type_name(value)}",
+                fix=f"write '{key}' as a list",
+                key=key,
+            )
         return value
 
     def mappings(self, key: str) -> list[Fields]:
         """The list of mappings at ``key``, each checked; [] when absent."""
-        return [Fields(self.path, f"{self.prefix}{key}[{index}]", item)
-                for index, item in enumerate(self.items(key))]
+        return [
+            Fields(self.path, f"{self.prefix}{key}[{index}]", item)
+            for index, item in enumerate(self.items(key))
+        ]
 
     def mapping(self, key: str) -> Fields | None:
         value = self.value.get(key)
@@ -84,8 +95,11 @@ class Fields:
         if value is None:
             return False
         if not isinstance(value, bool):
-            raise self.refusal(f"'{key}' must be true or false, found {type_name(value)}",
-                               fix=f"write '{key}' as true or false", key=key)
+            raise self.refusal(
+                f"'{key}' must be true or false, found {type_name(value)}",
+                fix=f"write '{key}' as true or false",
+                key=key,
+            )
         return value
 
     def text_mapping(self, key: str) -> dict[str, list[str] | str]:
@@ -94,16 +108,30 @@ class Fields:
         if value is None:
             return {}
         ok = isinstance(value, dict) and all(
-            isinstance(k, str) and (isinstance(v, str) or (
-                isinstance(v, list) and all(isinstance(item, str) for item in v)))
-            for k, v in value.items())
+            isinstance(k, str)
+            and (
+                isinstance(v, str)
+                or (isinstance(v, list) and all(isinstance(item, str) for item in v))
+            )
+            for k, v in value.items()
+        )
         if not ok:
-            raise self.refusal(f"'{key}' must map text to text or to lists of text",
-                               fix=f"write '{key}' as a mapping of text", key=key)
+            raise self.refusal(
+                f"'{key}' must map text to text or to lists of text",
+                fix=f"write '{key}' as a mapping of text",
+                key=key,
+            )
         return dict(value)
 
 
 def type_name(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "text", bool: "true/false",
-             int: "a number", float: "a number", type(None): "nothing"}
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "nothing",
+    }
     return names.get(type(value), type(value).__name__)

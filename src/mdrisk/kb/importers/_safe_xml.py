@@ -32,10 +32,14 @@ def stream_xml(path: Path, start: Start, end: End, text: Text) -> None:
     first = [True]
 
     def hostile(what: str) -> InputError:
-        return refuse(path, f"{what} refused: XML entity declarations enable 'billion laughs' "
-                      "and external-entity (XXE) attacks, and no catalogue needs them",
-                      record="document type", line=parser.CurrentLineNumber,
-                      fix="use the catalogue as published by its maker")
+        return refuse(
+            path,
+            f"{what} refused: XML entity declarations enable 'billion laughs' "
+            "and external-entity (XXE) attacks, and no catalogue needs them",
+            record="document type",
+            line=parser.CurrentLineNumber,
+            fix="use the catalogue as published by its maker",
+        )
 
     def on_doctype(*_: object) -> None:
         raise hostile("a DOCTYPE declaration")
@@ -69,11 +73,17 @@ def stream_xml(path: Path, start: Start, end: End, text: Text) -> None:
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
     except expat.ExpatError as exc:
-        raise refuse(path, f"not well-formed XML: {expat.ErrorString(exc.code)} "
-                     f"(column {exc.offset + 1})", line=exc.lineno,
-                     fix="the file may be truncated or damaged; download it again") from None
+        raise refuse(
+            path,
+            f"not well-formed XML: {expat.ErrorString(exc.code)} (column {exc.offset + 1})",
+            line=exc.lineno,
+            fix="the file may be truncated or damaged; download it again",
+        ) from None
     except LookupError as exc:
         # The XML declaration names an encoding Python does not know.
-        raise refuse(path, f"the XML declares an unknown encoding ({exc})",
-                     line=parser.CurrentLineNumber,
-                     fix="save the file as UTF-8 with a correct XML declaration") from None
+        raise refuse(
+            path,
+            f"the XML declares an unknown encoding ({exc})",
+            line=parser.CurrentLineNumber,
+            fix="save the file as UTF-8 with a correct XML declaration",
+        ) from None

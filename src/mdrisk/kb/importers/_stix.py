@@ -33,8 +33,11 @@ class StixObject:
     def retired(self) -> bool:
         """Revoked or deprecated: the catalogue keeps it for history only."""
         status = self.fields.text("x_capec_status")
-        return (self.fields.flag("revoked") or self.fields.flag("x_mitre_deprecated")
-                or status in ("Deprecated", "Obsolete"))
+        return (
+            self.fields.flag("revoked")
+            or self.fields.flag("x_mitre_deprecated")
+            or status in ("Deprecated", "Obsolete")
+        )
 
     def external_ids(self, *source_names: str) -> list[str]:
         """``external_id`` of every external reference from one of ``source_names``."""
@@ -61,27 +64,44 @@ def load_bundle(path: Path) -> list[StixObject]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise refuse(path, f"not UTF-8 text (bad byte at offset {exc.start})",
-                     line=raw[:exc.start].count(b"\n") + 1,
-                     fix="STIX bundles are UTF-8 JSON") from None
+        raise refuse(
+            path,
+            f"not UTF-8 text (bad byte at offset {exc.start})",
+            line=raw[: exc.start].count(b"\n") + 1,
+            fix="STIX bundles are UTF-8 JSON",
+        ) from None
     try:
         data = json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
-        raise refuse(path, f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno,
-                     fix="the file may be truncated; download it again") from None
+        raise refuse(
+            path,
+            f"not valid JSON: {exc.msg} (column {exc.colno})",
+            line=exc.lineno,
+            fix="the file may be truncated; download it again",
+        ) from None
     except RecursionError:
         raise refuse(path, "JSON nested too deeply", fix="this is not a STIX bundle") from None
     except ValueError as exc:
-        raise refuse(path, f"not valid JSON: {exc}",
-                     fix="write numbers JSON allows (no NaN, no huge integers)") from None
+        raise refuse(
+            path,
+            f"not valid JSON: {exc}",
+            fix="write numbers JSON allows (no NaN, no huge integers)",
+        ) from None
     if not isinstance(data, dict) or data.get("type") != "bundle":
-        raise refuse(path, "not a STIX bundle (the top level must be an object with "
-                     "\"type\": \"bundle\")", record="bundle",
-                     fix="give the bundle as published by MITRE")
+        raise refuse(
+            path,
+            'not a STIX bundle (the top level must be an object with "type": "bundle")',
+            record="bundle",
+            fix="give the bundle as published by MITRE",
+        )
     items = data.get("objects")
     if not isinstance(items, list):
-        raise refuse(path, f"'objects' must be a list, found {type_name(items)}",
-                     record="bundle", fix="write 'objects' as a list of STIX objects")
+        raise refuse(
+            path,
+            f"'objects' must be a list, found {type_name(items)}",
+            record="bundle",
+            fix="write 'objects' as a list of STIX objects",
+        )
     return [_checked(path, index, item) for index, item in enumerate(items)]
 
 
@@ -91,14 +111,19 @@ def _checked(path: Path, index: int, item: object) -> StixObject:
     kind = fields.text("type", required=True)
     identifier = fields.text("id", required=True)
     if not _STIX_ID.fullmatch(identifier) or not identifier.startswith(f"{kind}--"):
-        raise refuse(path, f"id '{identifier[:80]}' is not a STIX id of type '{kind[:40]}'",
-                     record=record, fix="STIX ids are '<type>--<uuid>'")
+        raise refuse(
+            path,
+            f"id '{identifier[:80]}' is not a STIX id of type '{kind[:40]}'",
+            record=record,
+            fix="STIX ids are '<type>--<uuid>'",
+        )
     fields.record = f"{record} ({identifier})"
     return StixObject(index, kind, identifier, fields)
 
 
-def relationships(objects: list[StixObject], kept: dict[str, str], kind: str
-                  ) -> list[tuple[str, str, StixObject]]:
+def relationships(
+    objects: list[StixObject], kept: dict[str, str], kind: str
+) -> list[tuple[str, str, StixObject]]:
     """(source id, target id, object) of every live relationship of ``kind`` whose both ends
     are in ``kept`` (STIX id -> catalogue id); ends that were retired are left out."""
     found = []

@@ -45,8 +45,12 @@ def cvss(metric: Any, where: str, source: str, version: str | None = None) -> di
     if stated is None:
         prefix = _VECTOR_VERSION.match(vector)
         stated = prefix.group(1) if prefix else version
-    entry: dict[str, Any] = {"version": stated or "", "vector": vector, "score": score,
-                             "source": source}
+    entry: dict[str, Any] = {
+        "version": stated or "",
+        "vector": vector,
+        "score": score,
+        "source": source,
+    }
     severity = opt_text(fields, "baseSeverity", where)
     if severity:
         entry["severity"] = severity

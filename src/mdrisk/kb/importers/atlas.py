@@ -60,20 +60,24 @@ class AtlasImporter(Importer):
         version = str(version) if isinstance(version, (str, int, float)) else ""
         matrices = top.mappings("matrices")
         if not matrices:
-            raise refuse(path, "no 'matrices' list", record="matrices",
-                         fix="this is not the compiled ATLAS.yaml")
-        tactics = [entry(item, ATLAS_TACTIC_ID) for m in matrices for item in m.mappings(
-            "tactics")]
-        techniques = [entry(item, ATLAS_TECHNIQUE_ID) for m in matrices
-                      for item in m.mappings("techniques")]
-        mitigations = [entry(item, ATLAS_MITIGATION_ID) for m in matrices
-                       for item in m.mappings("mitigations")]
+            raise refuse(
+                path,
+                "no 'matrices' list",
+                record="matrices",
+                fix="this is not the compiled ATLAS.yaml",
+            )
+        tactics = [entry(item, ATLAS_TACTIC_ID) for m in matrices for item in m.mappings("tactics")]
+        techniques = [
+            entry(item, ATLAS_TECHNIQUE_ID) for m in matrices for item in m.mappings("techniques")
+        ]
+        mitigations = [
+            entry(item, ATLAS_MITIGATION_ID) for m in matrices for item in m.mappings("mitigations")
+        ]
         cases = [entry(item, ATLAS_CASE_STUDY_ID) for item in top.mappings("case-studies")]
         seen: set[str] = set()
         for identifier, item in tactics + techniques + mitigations + cases:
             if identifier in seen:
-                raise item.refusal(f"{identifier} appears more than once",
-                                   fix="give each id once")
+                raise item.refusal(f"{identifier} appears more than once", fix="give each id once")
             seen.add(identifier)
 
         records: list[Record] = []
@@ -86,22 +90,27 @@ class AtlasImporter(Importer):
             data = common(item, version)
             parent = item.text("subtechnique-of")
             if parent and parent not in technique_ids:
-                raise item.refusal(f"'subtechnique-of' names {parent[:40]}, which is not a "
-                                   "technique of this file",
-                                   fix="name a technique listed in the matrices")
-            data.update({
-                "tactics": own_tactics[identifier] or own_tactics.get(parent, []),
-                "parent": parent,
-                "is_subtechnique": bool(parent),
-                "maturity": item.text("maturity"),
-            })
+                raise item.refusal(
+                    f"'subtechnique-of' names {parent[:40]}, which is not a technique of this file",
+                    fix="name a technique listed in the matrices",
+                )
+            data.update(
+                {
+                    "tactics": own_tactics[identifier] or own_tactics.get(parent, []),
+                    "parent": parent,
+                    "is_subtechnique": bool(parent),
+                    "maturity": item.text("maturity"),
+                }
+            )
             if parent:
                 relations.append(Relation(identifier, REL_CHILD_OF, parent))
             records.append(Record(TECHNIQUE, identifier, data))
         for identifier, item in mitigations:
             data = common(item, version)
-            lifecycle, uses = [], [(f"techniques[{i}]", use)
-                                   for i, use in enumerate(item.items("techniques"))]
+            lifecycle, uses = (
+                [],
+                [(f"techniques[{i}]", use) for i, use in enumerate(item.items("techniques"))],
+            )
             for index, stage in enumerate(item.items("ml-lifecycle")):
                 if isinstance(stage, str):
                     lifecycle.append(stage)
@@ -111,16 +120,23 @@ class AtlasImporter(Importer):
                     self.skipped["technique links found under ml-lifecycle (kept)"] += 1
             mitigated = []
             for where, use in uses:
-                technique = use if isinstance(use, str) else \
-                    Fields(path, f"{item.record}.{where}", use).text("id", required=True)
+                technique = (
+                    use
+                    if isinstance(use, str)
+                    else Fields(path, f"{item.record}.{where}", use).text("id", required=True)
+                )
                 if technique in technique_ids:
                     mitigated.append(technique)
                     relations.append(Relation(technique, REL_MITIGATION, identifier))
                 else:
                     self.skipped["mitigation links to techniques not in the file"] += 1
-            data.update({"category": item.texts("category"),
-                         "ml_lifecycle": lifecycle,
-                         "mitigates": sorted(set(mitigated), key=natural)})
+            data.update(
+                {
+                    "category": item.texts("category"),
+                    "ml_lifecycle": lifecycle,
+                    "mitigates": sorted(set(mitigated), key=natural),
+                }
+            )
             records.append(Record(MITIGATION, identifier, data))
         for identifier, item in cases:
             records.append(Record(CASE_STUDY, identifier, case_study(item, version)))
@@ -136,8 +152,10 @@ class AtlasImporter(Importer):
 def entry(item: Fields, pattern: re.Pattern[str]) -> tuple[str, Fields]:
     identifier = item.text("id", required=True).strip()
     if not pattern.fullmatch(identifier):
-        raise item.refusal(f"'{identifier[:40]}' is not an id of the form {pattern.pattern}",
-                           fix="use the ATLAS id as published, e.g. AML.T0043")
+        raise item.refusal(
+            f"'{identifier[:40]}' is not an id of the form {pattern.pattern}",
+            fix="use the ATLAS id as published, e.g. AML.T0043",
+        )
     item.record = f"{item.record} ({identifier})"
     return identifier, item
 
@@ -160,8 +178,13 @@ def common(item: Fields, version: str) -> dict[str, Any]:
 def case_study(item: Fields, version: str) -> dict[str, Any]:
     procedure = []
     for step in item.mappings("procedure"):
-        procedure.append({"tactic": step.text("tactic"), "technique": step.text("technique"),
-                          "description": fold(step.text("description"))})
+        procedure.append(
+            {
+                "tactic": step.text("tactic"),
+                "technique": step.text("technique"),
+                "description": fold(step.text("description")),
+            }
+        )
     techniques = []
     for step in procedure:
         if step["technique"] and step["technique"] not in techniques:
@@ -176,8 +199,10 @@ def case_study(item: Fields, version: str) -> dict[str, Any]:
         "reporter": fold(item.text("reporter")),
         "procedure": procedure,
         "techniques": techniques,
-        "references": [{"title": fold(ref.text("title")), "url": ref.text("url")}
-                       for ref in item.mappings("references")],
+        "references": [
+            {"title": fold(ref.text("title")), "url": ref.text("url")}
+            for ref in item.mappings("references")
+        ],
         "framework": FRAMEWORK,
         "version": version,
     }

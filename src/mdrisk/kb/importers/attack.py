@@ -46,12 +46,21 @@ from mdrisk.kb.records import (
 )
 
 # ATT&CK's names for its domains -> our framework names.
-DOMAINS = {"enterprise-attack": "attack-enterprise", "ics-attack": "attack-ics",
-           "mobile-attack": "attack-mobile"}
-SOURCE_NAMES = {"mitre-attack": "attack-enterprise", "mitre-ics-attack": "attack-ics",
-                "mitre-mobile-attack": "attack-mobile"}
-_ID_PATTERNS = {TECHNIQUE: ATTACK_TECHNIQUE_ID, TACTIC: ATTACK_TACTIC_ID,
-                MITIGATION: ATTACK_MITIGATION_ID}
+DOMAINS = {
+    "enterprise-attack": "attack-enterprise",
+    "ics-attack": "attack-ics",
+    "mobile-attack": "attack-mobile",
+}
+SOURCE_NAMES = {
+    "mitre-attack": "attack-enterprise",
+    "mitre-ics-attack": "attack-ics",
+    "mitre-mobile-attack": "attack-mobile",
+}
+_ID_PATTERNS = {
+    TECHNIQUE: ATTACK_TECHNIQUE_ID,
+    TACTIC: ATTACK_TACTIC_ID,
+    MITIGATION: ATTACK_MITIGATION_ID,
+}
 _EXAMPLES = {TECHNIQUE: "T0830 or T1557.002", TACTIC: "TA0108", MITIGATION: "M0801"}
 _KINDS = {"attack-pattern": TECHNIQUE, "x-mitre-tactic": TACTIC, "course-of-action": MITIGATION}
 
@@ -65,9 +74,16 @@ class AttackImporter(Importer):
 
     @classmethod
     def sniff(cls, head: str, path: Path) -> bool:
-        return (looks_like_bundle(head) and '"x_capec_' not in head
-                and ('"x_mitre_' in head or '"mitre-attack"' in head
-                     or '"mitre-ics-attack"' in head or '"mitre-mobile-attack"' in head))
+        return (
+            looks_like_bundle(head)
+            and '"x_capec_' not in head
+            and (
+                '"x_mitre_' in head
+                or '"mitre-attack"' in head
+                or '"mitre-ics-attack"' in head
+                or '"mitre-mobile-attack"' in head
+            )
+        )
 
     def parse(self, path: Path) -> list[ImportBatch]:
         objects = load_bundle(path)
@@ -83,14 +99,18 @@ class AttackImporter(Importer):
                 continue
             attack_id = attack_id_of(obj, kind)
             if attack_id in kinds:
-                raise refuse_object(obj, f"{attack_id} is given by more than one object",
-                                    fix="keep one live object per ATT&CK id")
+                raise refuse_object(
+                    obj,
+                    f"{attack_id} is given by more than one object",
+                    fix="keep one live object per ATT&CK id",
+                )
             kept[obj.id], kinds[attack_id] = attack_id, kind
             frameworks[obj.id] = framework_of(obj)
 
         tactics = tactic_index(objects, kept, frameworks)
-        parents = {source: target for source, target, _ in
-                   relationships(objects, kept, "subtechnique-of")}
+        parents = {
+            source: target for source, target, _ in relationships(objects, kept, "subtechnique-of")
+        }
         records: list[Record] = []
         relations: list[Relation] = []
         for obj in objects:
@@ -101,13 +121,17 @@ class AttackImporter(Importer):
             if kind == TECHNIQUE:
                 data.update(technique_data(obj, frameworks[obj.id], tactics))
                 data["parent"] = parents.get(attack_id, "")
-                relations += [Relation(capec, REL_TECHNIQUE, attack_id)
-                              for capec in capec_refs(obj)]
+                relations += [
+                    Relation(capec, REL_TECHNIQUE, attack_id) for capec in capec_refs(obj)
+                ]
             elif kind == TACTIC:
                 data["shortname"] = obj.fields.text("x_mitre_shortname")
             records.append(Record(kind, attack_id, data))
-        relations += [Relation(child, REL_CHILD_OF, parent) for child, parent in parents.items()
-                      if kinds[child] == TECHNIQUE and kinds[parent] == TECHNIQUE]
+        relations += [
+            Relation(child, REL_CHILD_OF, parent)
+            for child, parent in parents.items()
+            if kinds[child] == TECHNIQUE and kinds[parent] == TECHNIQUE
+        ]
         for source, target, _ in relationships(objects, kept, "mitigates"):
             if kinds[source] == MITIGATION and kinds[target] == TECHNIQUE:
                 relations.append(Relation(target, REL_MITIGATION, source))
@@ -119,12 +143,17 @@ class AttackImporter(Importer):
 def attack_id_of(obj: StixObject, kind: str) -> str:
     ids = obj.external_ids(*SOURCE_NAMES)
     if not ids:
-        raise refuse_object(obj, f"{obj.type} without an ATT&CK id",
-                            fix="give an external reference with source_name 'mitre-attack' "
-                                "and its external_id")
+        raise refuse_object(
+            obj,
+            f"{obj.type} without an ATT&CK id",
+            fix="give an external reference with source_name 'mitre-attack' and its external_id",
+        )
     if not _ID_PATTERNS[kind].fullmatch(ids[0]):
-        raise refuse_object(obj, f"'{ids[0][:40]}' is not an ATT&CK {kind} id",
-                            fix=f"write it like {_EXAMPLES[kind]}")
+        raise refuse_object(
+            obj,
+            f"'{ids[0][:40]}' is not an ATT&CK {kind} id",
+            fix=f"write it like {_EXAMPLES[kind]}",
+        )
     return ids[0]
 
 
@@ -139,22 +168,28 @@ def framework_of(obj: StixObject) -> str:
     return "attack-enterprise"
 
 
-def tactic_index(objects: list[StixObject], kept: dict[str, str], frameworks: dict[str, str]
-                 ) -> dict[tuple[str, str], tuple[str, str]]:
+def tactic_index(
+    objects: list[StixObject], kept: dict[str, str], frameworks: dict[str, str]
+) -> dict[tuple[str, str], tuple[str, str]]:
     """(framework, shortname) -> (tactic id, name): kill-chain phases name tactics by short
     name, and Enterprise and ICS share short names such as 'initial-access'."""
     index = {}
     for obj in objects:
         if obj.type == "x-mitre-tactic" and obj.id in kept:
             shortname = obj.fields.text("x_mitre_shortname")
-            index[(frameworks[obj.id], shortname)] = (kept[obj.id],
-                                                      fold(obj.fields.text("name")))
+            index[(frameworks[obj.id], shortname)] = (kept[obj.id], fold(obj.fields.text("name")))
     return index
 
 
 def common_data(obj: StixObject, framework: str) -> dict[str, Any]:
-    url = next((r.text("url") for r in obj.fields.mappings("external_references")
-                if r.text("source_name") in SOURCE_NAMES and r.text("external_id")), "")
+    url = next(
+        (
+            r.text("url")
+            for r in obj.fields.mappings("external_references")
+            if r.text("source_name") in SOURCE_NAMES and r.text("external_id")
+        ),
+        "",
+    )
     return {
         "name": fold(obj.fields.text("name", required=True)),
         "description": plain_text(obj.fields.text("description")),
@@ -164,8 +199,9 @@ def common_data(obj: StixObject, framework: str) -> dict[str, Any]:
     }
 
 
-def technique_data(obj: StixObject, framework: str,
-                   tactics: dict[tuple[str, str], tuple[str, str]]) -> dict[str, Any]:
+def technique_data(
+    obj: StixObject, framework: str, tactics: dict[tuple[str, str], tuple[str, str]]
+) -> dict[str, Any]:
     tactic_ids, tactic_names = [], []
     for phase in obj.fields.mappings("kill_chain_phases"):
         shortname = phase.text("phase_name", required=True)
@@ -188,8 +224,9 @@ def capec_refs(obj: StixObject) -> list[str]:
     for raw in obj.external_ids("capec"):
         match = CAPEC_ID.fullmatch(raw)
         if match is None:
-            raise refuse_object(obj, f"'{raw[:40]}' is not a CAPEC id",
-                                fix="write CAPEC ids as CAPEC-<number>")
+            raise refuse_object(
+                obj, f"'{raw[:40]}' is not a CAPEC id", fix="write CAPEC ids as CAPEC-<number>"
+            )
         found.append(f"CAPEC-{int(match.group(1))}")
     return found
 

@@ -33,7 +33,8 @@ class Importer(ABC):
         """
 
 
-def refuse(path: Path, message: str, record: str = "", fix: str = "",
-           line: int | None = None) -> InputError:
+def refuse(
+    path: Path, message: str, record: str = "", fix: str = "", line: int | None = None
+) -> InputError:
     """The error an importer raises: file, record (as the field), message, fix."""
     return InputError(str(path), [Problem(message, field=record, line=line, fix=fix)])

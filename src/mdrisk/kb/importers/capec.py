@@ -66,10 +66,16 @@ class CapecImporter(Importer):
         if len(set(patterns.values())) != len(patterns):
             duplicate = Counter(patterns.values()).most_common(1)[0][0]
             obj = next(o for o in objects if patterns.get(o.id) == duplicate)
-            raise refuse_object(obj, f"{duplicate} is given by more than one attack pattern",
-                                fix="keep one attack pattern per CAPEC id")
-        mitigations = {obj.id: obj.id for obj in objects
-                       if obj.type == "course-of-action" and not obj.retired()}
+            raise refuse_object(
+                obj,
+                f"{duplicate} is given by more than one attack pattern",
+                fix="keep one attack pattern per CAPEC id",
+            )
+        mitigations = {
+            obj.id: obj.id
+            for obj in objects
+            if obj.type == "course-of-action" and not obj.retired()
+        }
 
         records: list[Record] = []
         relations: list[Relation] = []
@@ -80,8 +86,7 @@ class CapecImporter(Importer):
                 relations += links
         mitigated: dict[str, list[str]] = {}
         capec_ids = set(patterns.values())
-        for source, target, _ in relationships(objects, {**patterns, **mitigations},
-                                               "mitigates"):
+        for source, target, _ in relationships(objects, {**patterns, **mitigations}, "mitigates"):
             if source in mitigations and target in capec_ids:
                 relations.append(Relation(target, REL_MITIGATION, source))
                 mitigated.setdefault(source, []).append(target)
@@ -99,33 +104,41 @@ class CapecImporter(Importer):
 def capec_id_of(obj: StixObject) -> str:
     ids = obj.external_ids("capec")
     if not ids:
-        raise refuse_object(obj, "attack pattern without a CAPEC id",
-                            fix="give an external reference with source_name 'capec' and "
-                                "external_id 'CAPEC-<n>'")
+        raise refuse_object(
+            obj,
+            "attack pattern without a CAPEC id",
+            fix="give an external reference with source_name 'capec' and external_id 'CAPEC-<n>'",
+        )
     match = CAPEC_ID.fullmatch(ids[0])
     if match is None:
-        raise refuse_object(obj, f"'{ids[0][:40]}' is not a CAPEC id",
-                            fix="write CAPEC ids as CAPEC-<number>")
+        raise refuse_object(
+            obj, f"'{ids[0][:40]}' is not a CAPEC id", fix="write CAPEC ids as CAPEC-<number>"
+        )
     return f"CAPEC-{int(match.group(1))}"
 
 
-def pattern_record(obj: StixObject, patterns: dict[str, str], skipped: Counter[str]
-                   ) -> tuple[Record, list[Relation]]:
+def pattern_record(
+    obj: StixObject, patterns: dict[str, str], skipped: Counter[str]
+) -> tuple[Record, list[Relation]]:
     fields = obj.fields
     capec = patterns[obj.id]
     cwes = []
     for raw in obj.external_ids("cwe"):
         match = CWE_ID.fullmatch(raw)
         if match is None:
-            raise refuse_object(obj, f"'{raw[:40]}' is not a CWE id",
-                                fix="write CWE ids as CWE-<number>")
+            raise refuse_object(
+                obj, f"'{raw[:40]}' is not a CWE id", fix="write CWE ids as CWE-<number>"
+            )
         cwes.append(f"CWE-{int(match.group(1))}")
     techniques = []
     for raw in obj.external_ids("ATTACK"):
         match = ATTACK_ID.fullmatch(raw)
         if match is None:
-            raise refuse_object(obj, f"'{raw[:40]}' is not an ATT&CK technique id",
-                                fix="write T<4 digits>, or T<4 digits>.<3 digits>")
+            raise refuse_object(
+                obj,
+                f"'{raw[:40]}' is not an ATT&CK technique id",
+                fix="write T<4 digits>, or T<4 digits>.<3 digits>",
+            )
         techniques.append(f"T{match.group(1)}")
     parents = []
     for ref in fields.texts("x_capec_child_of_refs"):
@@ -133,8 +146,14 @@ def pattern_record(obj: StixObject, patterns: dict[str, str], skipped: Counter[s
             parents.append(patterns[ref])
         else:
             skipped["parent links to deprecated or missing patterns"] += 1
-    url = next((r.text("url") for r in fields.mappings("external_references")
-                if r.text("source_name") == "capec"), "")
+    url = next(
+        (
+            r.text("url")
+            for r in fields.mappings("external_references")
+            if r.text("source_name") == "capec"
+        ),
+        "",
+    )
     data: dict[str, Any] = {
         "name": fold(fields.text("name", required=True)),
         "description": plain_text(fields.text("description")),
@@ -145,11 +164,11 @@ def pattern_record(obj: StixObject, patterns: dict[str, str], skipped: Counter[s
         "severity": fields.text("x_capec_typical_severity"),
         "prerequisites": [plain_text(t) for t in fields.texts("x_capec_prerequisites")],
         "consequences": fields.text_mapping("x_capec_consequences"),
-        "skills_required": {level: plain_text(text) if isinstance(text, str) else text
-                            for level, text in fields.text_mapping(
-                                "x_capec_skills_required").items()},
-        "resources_required": [plain_text(t) for t in fields.texts(
-            "x_capec_resources_required")],
+        "skills_required": {
+            level: plain_text(text) if isinstance(text, str) else text
+            for level, text in fields.text_mapping("x_capec_skills_required").items()
+        },
+        "resources_required": [plain_text(t) for t in fields.texts("x_capec_resources_required")],
         "domains": fields.texts("x_capec_domains"),
         "execution_flow": execution_flow(fields.text("x_capec_execution_flow")),
         "cwes": sorted(set(cwes), key=natural),
@@ -167,13 +186,17 @@ def pattern_record(obj: StixObject, patterns: dict[str, str], skipped: Counter[s
 
 def mitigation_record(obj: StixObject, mitigates: list[str]) -> Record:
     description = plain_text(obj.fields.text("description"))
-    return Record(MITIGATION, obj.id, {
-        "name": shorten(description, 120) or obj.fields.text("name"),
-        "label": obj.fields.text("name"),
-        "description": description,
-        "framework": "capec",
-        "mitigates": sorted(mitigates, key=natural),
-    })
+    return Record(
+        MITIGATION,
+        obj.id,
+        {
+            "name": shorten(description, 120) or obj.fields.text("name"),
+            "label": obj.fields.text("name"),
+            "description": description,
+            "framework": "capec",
+            "mitigates": sorted(mitigates, key=natural),
+        },
+    )
 
 
 class _FlowParser(HTMLParser):
@@ -217,4 +240,3 @@ def execution_flow(html: str) -> list[dict[str, Any]]:
     except (AssertionError, ValueError):  # html.parser gives up on some broken markup
         return []
     return parser.phases
-

@@ -46,10 +46,16 @@ from mdrisk.kb.records import (
 
 _SNIFF = re.compile(r'"csaf_version"\s*:\s*"2\.|"product_tree"\s*:\s*\{')
 _RECORD_ID = re.compile(r'"tracking"\s*:\s*\{.{0,4000}?"id"\s*:\s*"([^"\\]{1,80})"', re.S)
-_STATUS = {"known_affected": "affected", "first_affected": "affected",
-           "last_affected": "affected", "fixed": "unaffected", "first_fixed": "unaffected",
-           "known_not_affected": "unaffected", "recommended": "unaffected",
-           "under_investigation": None}
+_STATUS = {
+    "known_affected": "affected",
+    "first_affected": "affected",
+    "last_affected": "affected",
+    "fixed": "unaffected",
+    "first_fixed": "unaffected",
+    "known_not_affected": "unaffected",
+    "recommended": "unaffected",
+    "under_investigation": None,
+}
 _SCORES = {"cvss_v2": "2.0", "cvss_v3": None, "cvss_v4": "4.0"}
 _DESCRIPTION_NOTES = ("description", "summary", "details", "general")
 
@@ -87,24 +93,32 @@ def advisory_batch(document: Any, importer: str = "csaf") -> ImportBatch:
     for index, item in enumerate(opt_arr(root, "vulnerabilities", "document root")):
         record, entries, links = vulnerability(item, index, tracking, products, groups)
         if record.id in first_seen:
-            raise Shape(f"vulnerabilities[{index}] ({record.id})", "already described in "
-                        f"vulnerabilities[{first_seen[record.id]}]",
-                        fix="describe each vulnerability once")
+            raise Shape(
+                f"vulnerabilities[{index}] ({record.id})",
+                f"already described in vulnerabilities[{first_seen[record.id]}]",
+                fix="describe each vulnerability once",
+            )
         first_seen[record.id] = index
         records.append(record)
         affected += entries
         relations += links
         if record.data["cve"]:
             cves.append(record.id)
-    records.insert(0, Record(ADVISORY, advisory_id, advisory_data(header, tracking, products,
-                                                                  records, cves)))
-    return ImportBatch(importer, f"csaf:{advisory_id}", records, unique_entries(affected),
-                       unique(relations))
+    records.insert(
+        0, Record(ADVISORY, advisory_id, advisory_data(header, tracking, products, records, cves))
+    )
+    return ImportBatch(
+        importer, f"csaf:{advisory_id}", records, unique_entries(affected), unique(relations)
+    )
 
 
-def advisory_data(header: dict[str, Any], tracking: dict[str, Any],
-                  products: dict[str, Product], vulnerabilities: list[Record],
-                  cves: list[str]) -> dict[str, Any]:
+def advisory_data(
+    header: dict[str, Any],
+    tracking: dict[str, Any],
+    products: dict[str, Product],
+    vulnerabilities: list[Record],
+    cves: list[str],
+) -> dict[str, Any]:
     url = ""
     for index, item in enumerate(opt_arr(header, "references", "document")):
         reference = obj(item, f"document.references[{index}]")
@@ -120,8 +134,10 @@ def advisory_data(header: dict[str, Any], tracking: dict[str, Any],
         "title": required_text(header, "title", "document"),
         "published": opt_text(tracking, "initial_release_date", "document.tracking") or "",
         "updated": opt_text(tracking, "current_release_date", "document.tracking") or "",
-        "publisher": opt_text(opt_obj(header, "publisher", "document"), "name",
-                              "document.publisher") or "",
+        "publisher": opt_text(
+            opt_obj(header, "publisher", "document"), "name", "document.publisher"
+        )
+        or "",
         "category": opt_text(header, "category", "document") or "",
         "severity": opt_text(severity, "text", "document.aggregate_severity") or "",
         "url": url,
@@ -133,16 +149,25 @@ def advisory_data(header: dict[str, Any], tracking: dict[str, Any],
     }
 
 
-def vulnerability(item: Any, index: int, tracking: dict[str, Any],
-                  products: dict[str, Product], groups: dict[str, list[str]]
-                  ) -> tuple[Record, list[AffectedEntry], list[Relation]]:
+def vulnerability(
+    item: Any,
+    index: int,
+    tracking: dict[str, Any],
+    products: dict[str, Product],
+    groups: dict[str, list[str]],
+) -> tuple[Record, list[AffectedEntry], list[Relation]]:
     advisory_id = tracking["id"]
     where = f"vulnerabilities[{index}]"
     entry = obj(item, where)
-    ids = [{"system_name": required_text(obj(found, f"{where}.ids[{number}]"), "system_name",
-                                         f"{where}.ids[{number}]"),
-            "text": required_text(found, "text", f"{where}.ids[{number}]")}
-           for number, found in enumerate(opt_arr(entry, "ids", where))]
+    ids = [
+        {
+            "system_name": required_text(
+                obj(found, f"{where}.ids[{number}]"), "system_name", f"{where}.ids[{number}]"
+            ),
+            "text": required_text(found, "text", f"{where}.ids[{number}]"),
+        }
+        for number, found in enumerate(opt_arr(entry, "ids", where))
+    ]
     cve = cve_id(entry["cve"], f"{where}.cve") if entry.get("cve") is not None else None
     vuln_id = cve or f"{advisory_id}#{index + 1}"
     where = f"{where} ({vuln_id})"
@@ -154,27 +179,38 @@ def vulnerability(item: Any, index: int, tracking: dict[str, Any],
         "title": opt_text(entry, "title", where) or "",
         "description": description(entry, where),
         "published": opt_text(entry, "release_date", where)
-        or opt_text(tracking, "initial_release_date", "document.tracking") or "",
+        or opt_text(tracking, "initial_release_date", "document.tracking")
+        or "",
         "cwes": cwes,
         "cvss": scores(entry, where, advisory_id, products),
-        "references": unique([
-            required_text(obj(found, f"{where}.references[{number}]"), "url",
-                          f"{where}.references[{number}]")
-            for number, found in enumerate(opt_arr(entry, "references", where))]),
+        "references": unique(
+            [
+                required_text(
+                    obj(found, f"{where}.references[{number}]"),
+                    "url",
+                    f"{where}.references[{number}]",
+                )
+                for number, found in enumerate(opt_arr(entry, "references", where))
+            ]
+        ),
         "remediations": remediations(entry, where, products, groups),
     }
     if ids:
         data["ids"] = ids
     statuses = opt_obj(entry, "product_status", where)
-    pending = [defined(products, pid, f"{where}.product_status.under_investigation[{n}]")
-               for n, pid in enumerate(opt_arr(statuses, "under_investigation",
-                                               f"{where}.product_status"))]
+    pending = [
+        defined(products, pid, f"{where}.product_status.under_investigation[{n}]")
+        for n, pid in enumerate(opt_arr(statuses, "under_investigation", f"{where}.product_status"))
+    ]
     if pending:
         data["under_investigation"] = [product.label() for product in pending]
     links = [Relation(vuln_id, REL_ADVISORY, advisory_id)]
     links += [Relation(vuln_id, REL_CWE, cwe) for cwe in cwes]
-    return (Record(VULNERABILITY, vuln_id, data),
-            affected_entries(vuln_id, statuses, f"{where}.product_status", products), links)
+    return (
+        Record(VULNERABILITY, vuln_id, data),
+        affected_entries(vuln_id, statuses, f"{where}.product_status", products),
+        links,
+    )
 
 
 def weaknesses(entry: dict[str, Any], where: str) -> list[str]:
@@ -201,8 +237,9 @@ def description(entry: dict[str, Any], where: str) -> str:
     return next(iter(notes.values()), "")
 
 
-def scores(entry: dict[str, Any], where: str, advisory_id: str,
-           products: dict[str, Product]) -> list[dict[str, Any]]:
+def scores(
+    entry: dict[str, Any], where: str, advisory_id: str, products: dict[str, Product]
+) -> list[dict[str, Any]]:
     found = []
     for number, item in enumerate(opt_arr(entry, "scores", where)):
         at = f"{where}.scores[{number}]"
@@ -215,31 +252,39 @@ def scores(entry: dict[str, Any], where: str, advisory_id: str,
     return unique(found)
 
 
-def remediations(entry: dict[str, Any], where: str, products: dict[str, Product],
-                 groups: dict[str, list[str]]) -> list[dict[str, Any]]:
+def remediations(
+    entry: dict[str, Any], where: str, products: dict[str, Product], groups: dict[str, list[str]]
+) -> list[dict[str, Any]]:
     found = []
     for number, item in enumerate(opt_arr(entry, "remediations", where)):
         at = f"{where}.remediations[{number}]"
         remediation = obj(item, at)
-        named = [defined(products, pid, f"{at}.product_ids[{n}]")
-                 for n, pid in enumerate(opt_arr(remediation, "product_ids", at))]
+        named = [
+            defined(products, pid, f"{at}.product_ids[{n}]")
+            for n, pid in enumerate(opt_arr(remediation, "product_ids", at))
+        ]
         for n, group_id in enumerate(opt_arr(remediation, "group_ids", at)):
             group = text(group_id, f"{at}.group_ids[{n}]")
             if group not in groups:
-                raise Shape(f"{at}.group_ids[{n}]", f"group '{group[:60]}' is not defined "
-                            "in product_tree.product_groups")
+                raise Shape(
+                    f"{at}.group_ids[{n}]",
+                    f"group '{group[:60]}' is not defined in product_tree.product_groups",
+                )
             named += [products[pid] for pid in groups[group]]
-        found.append({
-            "category": required_text(remediation, "category", at),
-            "details": opt_text(remediation, "details", at) or "",
-            "url": opt_text(remediation, "url", at) or "",
-            "products": unique([product.label() for product in named]),
-        })
+        found.append(
+            {
+                "category": required_text(remediation, "category", at),
+                "details": opt_text(remediation, "details", at) or "",
+                "url": opt_text(remediation, "url", at) or "",
+                "products": unique([product.label() for product in named]),
+            }
+        )
     return found
 
 
-def affected_entries(vuln_id: str, statuses: dict[str, Any], where: str,
-                     products: dict[str, Product]) -> list[AffectedEntry]:
+def affected_entries(
+    vuln_id: str, statuses: dict[str, Any], where: str, products: dict[str, Product]
+) -> list[AffectedEntry]:
     """One entry per vendor + product (+ CPE/purl) named in the status lists, with every
     version the lists give; an unversioned product sets the default status."""
     constraints: dict[tuple[str, str, str | None, str | None], list[dict[str, Any]]] = {}
@@ -264,6 +309,7 @@ def affected_entries(vuln_id: str, statuses: dict[str, Any], where: str,
     for key, versions in constraints.items():
         default = "affected" if "affected" in every_version.get(key, set()) else "unaffected"
         vendor, product, cpe, purl = key
-        entries.append(AffectedEntry(vuln_id, vendor, product, tuple(unique(versions)),
-                                     default, cpe, purl))
+        entries.append(
+            AffectedEntry(vuln_id, vendor, product, tuple(unique(versions)), default, cpe, purl)
+        )
     return entries

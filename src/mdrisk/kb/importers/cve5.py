@@ -40,8 +40,10 @@ from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import REL_CWE, VULNERABILITY, AffectedEntry, ImportBatch, Record, Relation
 
 # dataType and cveMetadata may both follow a long "containers" (keys sorted), beyond the head.
-_SNIFF = re.compile(r'"dataType"\s*:\s*"CVE_RECORD"|"cveMetadata"\s*:\s*\{'
-                    r'|"containers"\s*:\s*\{\s*"(?:adp|cna)"\s*:')
+_SNIFF = re.compile(
+    r'"dataType"\s*:\s*"CVE_RECORD"|"cveMetadata"\s*:\s*\{'
+    r'|"containers"\s*:\s*\{\s*"(?:adp|cna)"\s*:'
+)
 _RECORD_ID = re.compile(r'"cveId"\s*:\s*"([^"\\]{1,40})"')
 _STATUSES = ("affected", "unaffected", "unknown")
 _CVSS_KEYS = {"cvssV2_0": "2.0", "cvssV3_0": "3.0", "cvssV3_1": "3.1", "cvssV4_0": "4.0"}
@@ -70,26 +72,29 @@ def record_batch(document: Any, importer: str = "cve5") -> ImportBatch:
     vuln_id = cve_id(required(meta, "cveId", "cveMetadata"), "cveMetadata.cveId")
     state = opt_text(meta, "state", vuln_id) or "PUBLISHED"
     containers = obj(required(record, "containers", vuln_id), f"{vuln_id} containers")
-    cna = obj(required(containers, "cna", f"{vuln_id} containers"),
-              f"{vuln_id} containers.cna")
-    adps = [obj(item, f"{vuln_id} containers.adp[{index}]")
-            for index, item in enumerate(opt_arr(containers, "adp", f"{vuln_id} containers"))]
-    named = [("containers.cna", cna)] + [(f"containers.adp[{index}]", adp)
-                                         for index, adp in enumerate(adps)]
+    cna = obj(required(containers, "cna", f"{vuln_id} containers"), f"{vuln_id} containers.cna")
+    adps = [
+        obj(item, f"{vuln_id} containers.adp[{index}]")
+        for index, item in enumerate(opt_arr(containers, "adp", f"{vuln_id} containers"))
+    ]
+    named = [("containers.cna", cna)] + [
+        (f"containers.adp[{index}]", adp) for index, adp in enumerate(adps)
+    ]
 
     data: dict[str, Any] = {"state": state}
     where = f"{vuln_id} containers.cna"
     if state == "REJECTED":
-        data["description"] = english(opt_arr(cna, "rejectedReasons", where),
-                                      f"{where}.rejectedReasons")
+        data["description"] = english(
+            opt_arr(cna, "rejectedReasons", where), f"{where}.rejectedReasons"
+        )
     else:
-        data["description"] = english(opt_arr(cna, "descriptions", where),
-                                      f"{where}.descriptions")
+        data["description"] = english(opt_arr(cna, "descriptions", where), f"{where}.descriptions")
     title = opt_text(cna, "title", where)
     if title:
         data["title"] = title
-    data["published"] = (opt_text(meta, "datePublished", vuln_id)
-                         or opt_text(cna, "datePublic", where) or "")
+    data["published"] = (
+        opt_text(meta, "datePublished", vuln_id) or opt_text(cna, "datePublic", where) or ""
+    )
     data["updated"] = opt_text(meta, "dateUpdated", vuln_id) or ""
     data["assigner"] = opt_text(meta, "assignerShortName", vuln_id) or ""
 
@@ -148,8 +153,9 @@ def problem_types(container: dict[str, Any], where: str) -> tuple[list[str], lis
     return cwes, others
 
 
-def metrics(container: dict[str, Any], where: str, source: str
-            ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def metrics(
+    container: dict[str, Any], where: str, source: str
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """(CVSS entries, SSVC decision) of one container."""
     scores: list[dict[str, Any]] = []
     ssvc: dict[str, Any] | None = None
@@ -161,8 +167,7 @@ def metrics(container: dict[str, Any], where: str, source: str
                 scores.append(cvss(metric[key], f"{at}.{key}", source, version))
         other = opt_obj(metric, "other", at)
         if other.get("type") == "ssvc":
-            ssvc = ssvc_decision(required(other, "content", f"{at}.other"),
-                                 f"{at}.other.content")
+            ssvc = ssvc_decision(required(other, "content", f"{at}.other"), f"{at}.other.content")
     return scores, ssvc
 
 
@@ -180,23 +185,27 @@ def ssvc_decision(content: Any, where: str) -> dict[str, Any]:
     return decision
 
 
-def affected_entries(vuln_id: str, container: dict[str, Any], where: str
-                     ) -> list[AffectedEntry]:
+def affected_entries(vuln_id: str, container: dict[str, Any], where: str) -> list[AffectedEntry]:
     entries: list[AffectedEntry] = []
     for index, item in enumerate(opt_arr(container, "affected", where)):
         at = f"{where}.affected[{index}]"
         product_item = obj(item, at)
         vendor = opt_text(product_item, "vendor", at) or ""
-        product = (opt_text(product_item, "product", at)
-                   or opt_text(product_item, "packageName", at) or "")
+        product = (
+            opt_text(product_item, "product", at) or opt_text(product_item, "packageName", at) or ""
+        )
         cpes = texts(product_item["cpes"], f"{at}.cpes") if "cpes" in product_item else []
         if not product and not cpes:
-            raise Shape(at, "names no product, packageName or CPE",
-                        fix="give 'product' (and 'vendor') as the CVE 5 schema requires")
+            raise Shape(
+                at,
+                "names no product, packageName or CPE",
+                fix="give 'product' (and 'vendor') as the CVE 5 schema requires",
+            )
         default = opt_text(product_item, "defaultStatus", at) or "unknown"
         if default not in _STATUSES:
-            raise Shape(f"{at}.defaultStatus", f"'{default[:40]}' is not one of "
-                        + ", ".join(_STATUSES))
+            raise Shape(
+                f"{at}.defaultStatus", f"'{default[:40]}' is not one of " + ", ".join(_STATUSES)
+            )
         versions = version_constraints(opt_arr(product_item, "versions", at), f"{at}.versions")
         purl = opt_text(product_item, "packageURL", at)
         for cpe in unique(cpes) or [None]:
@@ -229,10 +238,10 @@ def version_constraints(items: list[Any], where: str) -> tuple[dict[str, Any], .
             change = obj(change_item, change_at)
             point = required_text(change, "at", change_at)
             if current != "unknown":
-                constraints.append({**common, "status": current, start_key: start,
-                                    "less_than": point})
-            start_key, start, current = "greater_than_or_equal", point, _status(change,
-                                                                                change_at)
+                constraints.append(
+                    {**common, "status": current, start_key: start, "less_than": point}
+                )
+            start_key, start, current = "greater_than_or_equal", point, _status(change, change_at)
         if current == "unknown":
             continue
         constraint = {**common, "status": current, start_key: start}
@@ -249,4 +258,3 @@ def _status(entry: dict[str, Any], where: str) -> str:
     if status not in _STATUSES:
         raise Shape(f"{where}.status", f"'{status[:40]}' is not one of " + ", ".join(_STATUSES))
     return status
-

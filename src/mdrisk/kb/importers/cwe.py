@@ -41,10 +41,22 @@ SOURCE_KEY = "mitre-cwe"
 NAMESPACE_PREFIX = "http://cwe.mitre.org/cwe-"
 ENTRIES = {"Weakness": "Weaknesses", "Category": "Categories"}
 # Subtrees nobody downstream reads: not built, which keeps the import fast and small.
-NOT_READ = {"Content_History", "Demonstrative_Examples", "Observed_Examples", "References",
-            "Taxonomy_Mappings", "Notes", "Detection_Methods", "Background_Details",
-            "Modes_Of_Introduction", "Weakness_Ordinalities", "Alternate_Terms",
-            "Affected_Resources", "Functional_Areas", "Exploitation_Factors"}
+NOT_READ = {
+    "Content_History",
+    "Demonstrative_Examples",
+    "Observed_Examples",
+    "References",
+    "Taxonomy_Mappings",
+    "Notes",
+    "Detection_Methods",
+    "Background_Details",
+    "Modes_Of_Introduction",
+    "Weakness_Ordinalities",
+    "Alternate_Terms",
+    "Affected_Resources",
+    "Functional_Areas",
+    "Exploitation_Factors",
+}
 MITIGATION_SUMMARY_CHARS = 300
 _NUMBER = re.compile(r"[0-9]{1,6}")
 RESEARCH_VIEW = "1000"  # "Research Concepts": every weakness, one primary parent each
@@ -65,22 +77,35 @@ class CweImporter(Importer):
         reader = _CatalogReader(path)
         stream_xml(path, reader.start, reader.end, reader.text)
         if not reader.root_seen:
-            raise refuse(path, "no Weakness_Catalog element", record="Weakness_Catalog",
-                         fix="give the CWE XML catalogue (cwec_v4.x.xml)")
+            raise refuse(
+                path,
+                "no Weakness_Catalog element",
+                record="Weakness_Catalog",
+                fix="give the CWE XML catalogue (cwec_v4.x.xml)",
+            )
         weaknesses = [e for e in reader.entries if e[0] == "Weakness"]
         if not weaknesses:
-            raise refuse(path, "no Weakness entries", record="Weaknesses",
-                         fix="this is not a CWE catalogue, or it is truncated")
+            raise refuse(
+                path,
+                "no Weakness entries",
+                record="Weaknesses",
+                fix="this is not a CWE catalogue, or it is truncated",
+            )
         self.skipped["views"] = reader.views
         records: dict[str, Record] = {}
         relations: list[Relation] = []
         for tag, element, line in reader.entries:
             record, links = (weakness_record if tag == "Weakness" else category_record)(
-                path, element, line, reader.version)
+                path, element, line, reader.version
+            )
             if record.id in records:
-                raise refuse(path, f"{record.id} appears more than once",
-                             record=f"{tag} {record.id}", line=line,
-                             fix="give each CWE entry once")
+                raise refuse(
+                    path,
+                    f"{record.id} appears more than once",
+                    record=f"{tag} {record.id}",
+                    line=line,
+                    fix="give each CWE entry once",
+                )
             records[record.id] = record
             relations += links
         for record in records.values():
@@ -113,9 +138,13 @@ class _CatalogReader:
         if depth == 0:
             namespace = attributes.get("{namespace}", "")
             if name != "Weakness_Catalog" or not namespace.startswith(NAMESPACE_PREFIX):
-                raise refuse(self.path, f"the root element is {{{namespace}}}{name}, not a CWE "
-                             "Weakness_Catalog", record=name, line=line,
-                             fix=f"expected namespace {NAMESPACE_PREFIX}7")
+                raise refuse(
+                    self.path,
+                    f"the root element is {{{namespace}}}{name}, not a CWE Weakness_Catalog",
+                    record=name,
+                    line=line,
+                    fix=f"expected namespace {NAMESPACE_PREFIX}7",
+                )
             self.version = attributes.get("Version", "")
             self.root_seen = True
         elif self.skip_depth:
@@ -169,19 +198,23 @@ class _Where:
 
 def cwe_id(where: _Where, raw: str | None, attribute: str = "ID") -> str:
     if raw is None or not _NUMBER.fullmatch(raw.strip()):
-        raise where.refusal(f"{attribute} '{(raw or '')[:40]}' is not a CWE number",
-                            fix="CWE ids are numbers, e.g. ID=\"287\"")
+        raise where.refusal(
+            f"{attribute} '{(raw or '')[:40]}' is not a CWE number",
+            fix='CWE ids are numbers, e.g. ID="287"',
+        )
     return f"CWE-{int(raw)}"
 
 
-def entry_basics(path: Path, element: Element, line: int, version: str
-                 ) -> tuple[str, _Where, dict[str, Any]]:
+def entry_basics(
+    path: Path, element: Element, line: int, version: str
+) -> tuple[str, _Where, dict[str, Any]]:
     identifier = cwe_id(_Where(path, element.tag, line), element.get("ID"))
     where = _Where(path, f"{element.tag} {identifier}", line)
     name = fold(element.get("Name") or "")
     if not name:
-        raise where.refusal("the Name attribute is missing or empty",
-                            fix="give every entry its Name")
+        raise where.refusal(
+            "the Name attribute is missing or empty", fix="give every entry its Name"
+        )
     data = {
         "name": name,
         "status": element.get("Status", ""),
@@ -194,8 +227,9 @@ def entry_basics(path: Path, element: Element, line: int, version: str
     return identifier, where, data
 
 
-def weakness_record(path: Path, element: Element, line: int, version: str
-                    ) -> tuple[Record, list[Relation]]:
+def weakness_record(
+    path: Path, element: Element, line: int, version: str
+) -> tuple[Record, list[Relation]]:
     identifier, where, data = entry_basics(path, element, line, version)
     parents: list[str] = []
     primary_parent = ""
@@ -214,28 +248,37 @@ def weakness_record(path: Path, element: Element, line: int, version: str
     for link in element.findall("Related_Attack_Patterns/Related_Attack_Pattern"):
         raw = (link.get("CAPEC_ID") or "").strip()
         if not _NUMBER.fullmatch(raw):
-            raise where.refusal(f"CAPEC_ID '{raw[:40]}' is not a CAPEC number",
-                                fix="CAPEC ids are numbers, e.g. CAPEC_ID=\"114\"")
+            raise where.refusal(
+                f"CAPEC_ID '{raw[:40]}' is not a CAPEC number",
+                fix='CAPEC ids are numbers, e.g. CAPEC_ID="114"',
+            )
         capecs.append(f"CAPEC-{int(raw)}")
-    data.update({
-        "entry_type": "weakness",
-        "abstraction": element.get("Abstraction", ""),
-        "structure": element.get("Structure", ""),
-        "description": text_of(element.find("Description")),
-        "extended_description": text_of(element.find("Extended_Description")),
-        "likelihood": text_of(element.find("Likelihood_Of_Exploit")),
-        "parents": parents,
-        "primary_parent": primary_parent or (parents[0] if parents else ""),
-        "related": related,
-        "capecs": sorted(set(capecs), key=natural),
-        "consequences": [{"scopes": texts_of(c, "Scope"), "impacts": texts_of(c, "Impact")}
-                         for c in element.findall("Common_Consequences/Consequence")],
-        "potential_mitigations": [mitigation_summary(m) for m in
-                        element.findall("Potential_Mitigations/Mitigation")],
-        "platforms": [f"{child.tag.replace('_', ' ')}: {child.get('Class') or child.get('Name')}"
-                      for child in element.findall("Applicable_Platforms/*")
-                      if child.get("Class") or child.get("Name")],
-    })
+    data.update(
+        {
+            "entry_type": "weakness",
+            "abstraction": element.get("Abstraction", ""),
+            "structure": element.get("Structure", ""),
+            "description": text_of(element.find("Description")),
+            "extended_description": text_of(element.find("Extended_Description")),
+            "likelihood": text_of(element.find("Likelihood_Of_Exploit")),
+            "parents": parents,
+            "primary_parent": primary_parent or (parents[0] if parents else ""),
+            "related": related,
+            "capecs": sorted(set(capecs), key=natural),
+            "consequences": [
+                {"scopes": texts_of(c, "Scope"), "impacts": texts_of(c, "Impact")}
+                for c in element.findall("Common_Consequences/Consequence")
+            ],
+            "potential_mitigations": [
+                mitigation_summary(m) for m in element.findall("Potential_Mitigations/Mitigation")
+            ],
+            "platforms": [
+                f"{child.tag.replace('_', ' ')}: {child.get('Class') or child.get('Name')}"
+                for child in element.findall("Applicable_Platforms/*")
+                if child.get("Class") or child.get("Name")
+            ],
+        }
+    )
     links = [Relation(identifier, REL_CHILD_OF, parent) for parent in parents]
     links += [Relation(identifier, REL_CAPEC, capec) for capec in capecs]
     return Record(WEAKNESS, identifier, data), links
@@ -245,8 +288,7 @@ def mitigation_summary(mitigation: Element) -> dict[str, Any]:
     summary = {
         "phases": texts_of(mitigation, "Phase"),
         "strategy": text_of(mitigation.find("Strategy")),
-        "description": shorten(text_of(mitigation.find("Description")),
-                               MITIGATION_SUMMARY_CHARS),
+        "description": shorten(text_of(mitigation.find("Description")), MITIGATION_SUMMARY_CHARS),
         "effectiveness": text_of(mitigation.find("Effectiveness")),
     }
     if mitigation.get("Mitigation_ID"):
@@ -254,16 +296,20 @@ def mitigation_summary(mitigation: Element) -> dict[str, Any]:
     return summary
 
 
-def category_record(path: Path, element: Element, line: int, version: str
-                    ) -> tuple[Record, list[Relation]]:
+def category_record(
+    path: Path, element: Element, line: int, version: str
+) -> tuple[Record, list[Relation]]:
     identifier, where, data = entry_basics(path, element, line, version)
     members: list[str] = []
     for member in element.findall("Relationships/Has_Member"):
         other = cwe_id(where, member.get("CWE_ID"), "Has_Member CWE_ID")
         if other not in members:
             members.append(other)
-    data.update({"entry_type": "category",
-                 "description": text_of(element.find("Summary")),
-                 "members": members})
+    data.update(
+        {
+            "entry_type": "category",
+            "description": text_of(element.find("Summary")),
+            "members": members,
+        }
+    )
     return Record(WEAKNESS, identifier, data), []
-

@@ -29,8 +29,10 @@ from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import SBOM_COMPONENT, ImportBatch, Record
 
 # bomFormat may come after the components (keys sorted, as in real SBOMs), beyond the head.
-_SNIFF = re.compile(r'"bomFormat"\s*:\s*"CycloneDX"|"\$schema"\s*:\s*"https?://cyclonedx\.org/'
-                    r'|"bom-ref"\s*:\s*"')
+_SNIFF = re.compile(
+    r'"bomFormat"\s*:\s*"CycloneDX"|"\$schema"\s*:\s*"https?://cyclonedx\.org/'
+    r'|"bom-ref"\s*:\s*"'
+)
 _RECORD_ID = re.compile(r'"bom-ref"\s*:\s*"([^"\\]{1,200})"')
 
 
@@ -53,23 +55,34 @@ class CycloneDxImporter(Importer):
 def sbom_batch(document: Any, file_name: str, importer: str = "cyclonedx") -> ImportBatch:
     bom = obj(document, "bom")
     if bom.get("bomFormat") != "CycloneDX":
-        raise Shape("bom.bomFormat", "is not \"CycloneDX\"",
-                    fix="a CycloneDX JSON BOM has \"bomFormat\": \"CycloneDX\"")
+        raise Shape(
+            "bom.bomFormat",
+            'is not "CycloneDX"',
+            fix='a CycloneDX JSON BOM has "bomFormat": "CycloneDX"',
+        )
     metadata = opt_obj(bom, "metadata", "bom")
     subject = opt_obj(metadata, "component", "metadata")
     subject_name = opt_text(subject, "name", "metadata.component") or ""
     subject_version = opt_text(subject, "version", "metadata.component") or ""
     serial = opt_text(bom, "serialNumber", "bom")
-    source_key = (f"cyclonedx:{serial}" if serial
-                  else f"cyclonedx:{file_name}:{subject_name}@{subject_version}")
-    about = {"serial_number": serial or "", "subject": subject_name,
-             "spec_version": opt_text(bom, "specVersion", "bom") or ""}
+    source_key = (
+        f"cyclonedx:{serial}"
+        if serial
+        else f"cyclonedx:{file_name}:{subject_name}@{subject_version}"
+    )
+    about = {
+        "serial_number": serial or "",
+        "subject": subject_name,
+        "spec_version": opt_text(bom, "specVersion", "bom") or "",
+    }
 
     records: list[Record] = []
     used: dict[str, str] = {}  # record id -> where it was first used
     repeats: dict[str, int] = {}
-    stack = [(item, f"components[{index}]", "", 1)
-             for index, item in enumerate(opt_arr(bom, "components", "bom"))]
+    stack = [
+        (item, f"components[{index}]", "", 1)
+        for index, item in enumerate(opt_arr(bom, "components", "bom"))
+    ]
     stack.reverse()
     while stack:
         item, where, parent, depth = stack.pop()
@@ -83,15 +96,22 @@ def sbom_batch(document: Any, file_name: str, importer: str = "cyclonedx") -> Im
         record_id = bom_ref or f"{data['name']}@{data['version']}"
         if record_id in used:
             if bom_ref:
-                raise Shape(f"{where}.bom-ref", f"'{bom_ref[:60]}' is also the bom-ref of "
-                            f"{used[record_id]}", fix="give every component its own bom-ref")
+                raise Shape(
+                    f"{where}.bom-ref",
+                    f"'{bom_ref[:60]}' is also the bom-ref of {used[record_id]}",
+                    fix="give every component its own bom-ref",
+                )
             repeats[record_id] = repeats.get(record_id, 1) + 1
             record_id = f"{record_id}#{repeats[record_id]}"
         used[record_id] = where
         records.append(Record(SBOM_COMPONENT, record_id, data))
         children = opt_arr(component, "components", where)
-        stack += reversed([(child, f"{where}.components[{index}]", record_id, depth + 1)
-                           for index, child in enumerate(children)])
+        stack += reversed(
+            [
+                (child, f"{where}.components[{index}]", record_id, depth + 1)
+                for index, child in enumerate(children)
+            ]
+        )
     return ImportBatch(importer, source_key, records)
 
 
@@ -134,8 +154,9 @@ def licenses(component: dict[str, Any], where: str) -> list[str]:
             found.append(text(choice["expression"], f"{at}.expression"))
             continue
         license_ = opt_obj(choice, "license", at)
-        named = (opt_text(license_, "id", f"{at}.license")
-                 or opt_text(license_, "name", f"{at}.license"))
+        named = opt_text(license_, "id", f"{at}.license") or opt_text(
+            license_, "name", f"{at}.license"
+        )
         if named:
             found.append(named)
     return found

@@ -53,15 +53,12 @@ class EpssImporter(Importer):
                 if not row:
                     continue
                 if len(row) != len(header):
-                    raise Shape(where, f"has {len(row)} fields where the header has "
-                                f"{len(header)}")
-                records.append(score_record(dict(zip(header, row, strict=True)), where,
-                                            about))
+                    raise Shape(where, f"has {len(row)} fields where the header has {len(header)}")
+                records.append(score_record(dict(zip(header, row, strict=True)), where, about))
         except Shape as bad:
             raise bad.refusal(path) from None
         except csv.Error as exc:
-            raise refuse(path, f"not valid CSV: {exc}",
-                         line=reader.line_num + first) from None
+            raise refuse(path, f"not valid CSV: {exc}", line=reader.line_num + first) from None
         return [ImportBatch(self.name, SOURCE_KEY, records)]
 
 

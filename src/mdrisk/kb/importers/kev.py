@@ -27,10 +27,17 @@ _JSON_SNIFF = re.compile(r'"catalogVersion"\s*:\s*"')  # the schema has "catalog
 _CSV_HEADER = re.compile(r"\A\s*\"?cveID\"?,\"?vendorProject\"?,")
 _RECORD_ID = re.compile(r'(?:^|"cveID"\s*:\s*")(CVE-\d+-\d+)', re.M)
 # catalog field -> record field
-_FIELDS = {"vendorProject": "vendor", "product": "product", "vulnerabilityName": "name",
-           "dateAdded": "date_added", "shortDescription": "description",
-           "requiredAction": "required_action", "dueDate": "due_date",
-           "knownRansomwareCampaignUse": "ransomware", "notes": "notes"}
+_FIELDS = {
+    "vendorProject": "vendor",
+    "product": "product",
+    "vulnerabilityName": "name",
+    "dateAdded": "date_added",
+    "shortDescription": "description",
+    "requiredAction": "required_action",
+    "dueDate": "due_date",
+    "knownRansomwareCampaignUse": "ransomware",
+    "notes": "notes",
+}
 
 
 class KevImporter(Importer):
@@ -55,10 +62,11 @@ class KevImporter(Importer):
 
 def json_rows(catalog: Any) -> list[tuple[dict[str, Any], str]]:
     """(row, where) for every entry of the JSON catalog's vulnerabilities[]."""
-    listed = arr(required(obj(catalog, "catalog"), "vulnerabilities", "catalog"),
-                 "vulnerabilities")
-    return [(obj(row, f"vulnerabilities[{index}]"), f"vulnerabilities[{index}]")
-            for index, row in enumerate(listed)]
+    listed = arr(required(obj(catalog, "catalog"), "vulnerabilities", "catalog"), "vulnerabilities")
+    return [
+        (obj(row, f"vulnerabilities[{index}]"), f"vulnerabilities[{index}]")
+        for index, row in enumerate(listed)
+    ]
 
 
 def csv_rows(path: Path, content: str) -> list[tuple[dict[str, Any], str]]:
@@ -74,16 +82,14 @@ def csv_rows(path: Path, content: str) -> list[tuple[dict[str, Any], str]]:
                 raise Shape(where, "has fewer fields than the header")
             fields: dict[str, Any] = dict(row)
             if "cwes" in fields:
-                fields["cwes"] = [cwe.strip() for cwe in fields["cwes"].split(",")
-                                  if cwe.strip()]
+                fields["cwes"] = [cwe.strip() for cwe in fields["cwes"].split(",") if cwe.strip()]
             rows.append((fields, where))
     except csv.Error as exc:
         raise refuse(path, f"not valid CSV: {exc}", line=reader.line_num) from None
     return rows
 
 
-def catalog_batch(rows: list[tuple[dict[str, Any], str]], importer: str = "kev"
-                  ) -> ImportBatch:
+def catalog_batch(rows: list[tuple[dict[str, Any], str]], importer: str = "kev") -> ImportBatch:
     records: list[Record] = []
     relations: list[Relation] = []
     for row, where in rows:

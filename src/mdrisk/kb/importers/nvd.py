@@ -31,15 +31,23 @@ from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import REL_CWE, VULNERABILITY, AffectedEntry, ImportBatch, Record, Relation
 
 # In CSAF "cve" is a string; an object holding the CVE is NVD's shape.
-_SNIFF = re.compile(r'"format"\s*:\s*"NVD_CVE"'
-                    r'|"vulnerabilities"\s*:\s*\[\s*\{\s*"cve"\s*:\s*\{')
+_SNIFF = re.compile(
+    r'"format"\s*:\s*"NVD_CVE"'
+    r'|"vulnerabilities"\s*:\s*\[\s*\{\s*"cve"\s*:\s*\{'
+)
 _RECORD_ID = re.compile(r'"id"\s*:\s*"(CVE-[^"\\]{1,40})"')
-_METRICS = {"cvssMetricV2": "2.0", "cvssMetricV30": "3.0", "cvssMetricV31": "3.1",
-            "cvssMetricV40": "4.0"}
-_BOUNDS = (("versionStartIncluding", "greater_than_or_equal"),
-           ("versionStartExcluding", "greater_than"),
-           ("versionEndIncluding", "less_than_or_equal"),
-           ("versionEndExcluding", "less_than"))
+_METRICS = {
+    "cvssMetricV2": "2.0",
+    "cvssMetricV30": "3.0",
+    "cvssMetricV31": "3.1",
+    "cvssMetricV40": "4.0",
+}
+_BOUNDS = (
+    ("versionStartIncluding", "greater_than_or_equal"),
+    ("versionStartExcluding", "greater_than"),
+    ("versionEndIncluding", "less_than_or_equal"),
+    ("versionEndExcluding", "less_than"),
+)
 
 
 class NvdImporter(Importer):
@@ -73,17 +81,22 @@ def cve_batch(item: Any, where: str, importer: str = "nvd") -> ImportBatch:
         "state": opt_text(cve, "vulnStatus", where) or "",
         "assigner": opt_text(cve, "sourceIdentifier", where) or "",
     }
-    for key, name in (("cisaExploitAdd", "kev_date_added"),
-                      ("cisaVulnerabilityName", "kev_name")):
+    for key, name in (("cisaExploitAdd", "kev_date_added"), ("cisaVulnerabilityName", "kev_name")):
         value = opt_text(cve, key, where)
         if value:
             data[name] = value
     data["cwes"] = weaknesses(cve, where)
     data["cvss"] = scores(cve, where)
-    data["references"] = unique([
-        required_text(obj(reference, f"{where}.references[{index}]"), "url",
-                      f"{where}.references[{index}]")
-        for index, reference in enumerate(opt_arr(cve, "references", where))])
+    data["references"] = unique(
+        [
+            required_text(
+                obj(reference, f"{where}.references[{index}]"),
+                "url",
+                f"{where}.references[{index}]",
+            )
+            for index, reference in enumerate(opt_arr(cve, "references", where))
+        ]
+    )
     return ImportBatch(
         importer=importer,
         source_key=f"nvd:{vuln_id}",
@@ -99,13 +112,13 @@ def weaknesses(cve: dict[str, Any], where: str) -> list[str]:
     for index, item in enumerate(opt_arr(cve, "weaknesses", where)):
         at = f"{where}.weaknesses[{index}]"
         for number, entry in enumerate(opt_arr(obj(item, at), "description", at)):
-            value = required_text(obj(entry, f"{at}.description[{number}]"), "value",
-                                  f"{at}.description[{number}]")
+            value = required_text(
+                obj(entry, f"{at}.description[{number}]"), "value", f"{at}.description[{number}]"
+            )
             if CWE_ID.fullmatch(value):
                 found.add(value)
             elif not value.startswith("NVD-CWE-"):
-                raise Shape(f"{at}.description[{number}].value",
-                            f"'{value[:60]}' is not a CWE id")
+                raise Shape(f"{at}.description[{number}].value", f"'{value[:60]}' is not a CWE id")
     return sorted(found, key=lambda cwe: int(cwe[4:]))
 
 
@@ -152,8 +165,11 @@ def cpe_match_entry(vuln_id: str, match: dict[str, Any], where: str) -> Affected
     criteria = required_text(match, "criteria", where)
     cpe = parse_cpe(criteria)
     if cpe is None:
-        raise Shape(f"{where}.criteria", f"'{criteria[:80]}' is not a CPE 2.3 name",
-                    fix="criteria must look like cpe:2.3:a:vendor:product:version:...")
+        raise Shape(
+            f"{where}.criteria",
+            f"'{criteria[:80]}' is not a CPE 2.3 name",
+            fix="criteria must look like cpe:2.3:a:vendor:product:version:...",
+        )
     bounds = {name: opt_text(match, key, where) for key, name in _BOUNDS}
     bounds = {name: value for name, value in bounds.items() if value}
     if bounds:
@@ -167,4 +183,3 @@ def cpe_match_entry(vuln_id: str, match: dict[str, Any], where: str) -> Affected
     else:
         return AffectedEntry(vuln_id, cpe.vendor, cpe.product, (), "affected", criteria)
     return AffectedEntry(vuln_id, cpe.vendor, cpe.product, versions, "unaffected", criteria)
-

@@ -22,8 +22,12 @@ def all_importers() -> tuple[type[Importer], ...]:
             continue
         module = importlib.import_module(f"{package.__name__}.{module_info.name}")
         for _, value in inspect.getmembers(module, inspect.isclass):
-            if issubclass(value, Importer) and value is not Importer \
-                    and value.__module__ == module.__name__ and not inspect.isabstract(value):
+            if (
+                issubclass(value, Importer)
+                and value is not Importer
+                and value.__module__ == module.__name__
+                and not inspect.isabstract(value)
+            ):
                 found.append(value)
     return tuple(sorted(found, key=lambda importer: importer.name))
 

@@ -56,8 +56,9 @@ def _strings(value: Any, path: str, record: str, key: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _problem(path, f"'{key}' must be a list of names", record,
-                       fix=f"write {key}: [Name, Other Name]")
+        raise _problem(
+            path, f"'{key}' must be a list of names", record, fix=f"write {key}: [Name, Other Name]"
+        )
     return tuple(v.strip() for v in value)
 
 
@@ -75,17 +76,23 @@ class AliasTable:
                     continue
                 owner = self._by_key.get(key)
                 if owner is not None and owner != group.id:
-                    raise _problem(source or "vendor aliases", f"'{name}' is listed for both "
-                                   f"'{owner}' and '{group.id}'", f"vendors.{group.id}",
-                                   fix="keep each name in one entry")
+                    raise _problem(
+                        source or "vendor aliases",
+                        f"'{name}' is listed for both '{owner}' and '{group.id}'",
+                        f"vendors.{group.id}",
+                        fix="keep each name in one entry",
+                    )
                 self._by_key[key] = group.id
                 self._by_loose.setdefault(loose_vendor_key(name), set()).add(group.id)
         for group in self.groups.values():
             for parent in group.part_of:
                 if parent not in self.groups:
-                    raise _problem(source or "vendor aliases", f"part_of names '{parent}', "
-                                   "which is not an id in the table", f"vendors.{group.id}",
-                                   fix="use the id of another entry")
+                    raise _problem(
+                        source or "vendor aliases",
+                        f"part_of names '{parent}', which is not an id in the table",
+                        f"vendors.{group.id}",
+                        fix="use the id of another entry",
+                    )
         self._related = self._relations()
 
     @classmethod
@@ -107,38 +114,55 @@ class AliasTable:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
-            raise InputError(source, [Problem(f"not valid YAML ({getattr(exc, 'problem', exc)})",
-                                              line=line)]) from None
+            raise InputError(
+                source, [Problem(f"not valid YAML ({getattr(exc, 'problem', exc)})", line=line)]
+            ) from None
         if not isinstance(data, dict) or not isinstance(data.get("vendors"), list):
-            raise _problem(source, "the table must be a mapping with a 'vendors' list", "vendors",
-                           fix="start the file with 'vendors:' and list entries under it")
+            raise _problem(
+                source,
+                "the table must be a mapping with a 'vendors' list",
+                "vendors",
+                fix="start the file with 'vendors:' and list entries under it",
+            )
         groups: list[VendorGroup] = []
         seen: set[str] = set()
         for index, entry in enumerate(data["vendors"]):
             record = f"vendors[{index}]"
             if not isinstance(entry, dict):
-                raise _problem(source, "each vendor must be a mapping", record,
-                               fix="write '- id: ...' and 'name: ...'")
+                raise _problem(
+                    source,
+                    "each vendor must be a mapping",
+                    record,
+                    fix="write '- id: ...' and 'name: ...'",
+                )
             name = entry.get("name")
             if not isinstance(name, str) or not name.strip():
                 raise _problem(source, "a vendor needs a 'name'", record)
             group_id = entry.get("id", vendor_key(name))
             if not isinstance(group_id, str) or not re.fullmatch(r"[a-z0-9_]+", group_id):
-                raise _problem(source, f"id '{group_id}' must be lower-case letters, digits "
-                               "and '_'", record)
+                raise _problem(
+                    source, f"id '{group_id}' must be lower-case letters, digits and '_'", record
+                )
             if group_id in seen:
                 raise _problem(source, f"id '{group_id}' is used twice", record)
             seen.add(group_id)
             unknown = set(entry) - {"id", "name", "aliases", "part_of", "note"}
             if unknown:
-                raise _problem(source, f"unknown key(s): {', '.join(sorted(unknown))}",
-                               f"vendors.{group_id}",
-                               fix="use id, name, aliases, part_of, note")
-            groups.append(VendorGroup(
-                group_id, name.strip(),
-                _strings(entry.get("aliases"), source, f"vendors.{group_id}", "aliases"),
-                _strings(entry.get("part_of"), source, f"vendors.{group_id}", "part_of"),
-                str(entry.get("note") or "")))
+                raise _problem(
+                    source,
+                    f"unknown key(s): {', '.join(sorted(unknown))}",
+                    f"vendors.{group_id}",
+                    fix="use id, name, aliases, part_of, note",
+                )
+            groups.append(
+                VendorGroup(
+                    group_id,
+                    name.strip(),
+                    _strings(entry.get("aliases"), source, f"vendors.{group_id}", "aliases"),
+                    _strings(entry.get("part_of"), source, f"vendors.{group_id}", "part_of"),
+                    str(entry.get("note") or ""),
+                )
+            )
         return cls(groups, source)
 
     def _relations(self) -> dict[str, frozenset[str]]:
@@ -190,8 +214,9 @@ class AliasTable:
         found = self._lookup(name)
         if found:
             return frozenset({found})
-        inner_ids = {found for found in map(self._lookup, re.findall(r"\(([^()]*)\)", name))
-                     if found}
+        inner_ids = {
+            found for found in map(self._lookup, re.findall(r"\(([^()]*)\)", name)) if found
+        }
         outer = re.sub(r"\s*\([^()]*\)", " ", name).strip()
         outer_id = self._lookup(outer) if outer else None
         if outer_id:

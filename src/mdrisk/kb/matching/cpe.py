@@ -16,8 +16,19 @@ from urllib.parse import unquote
 ANY = "*"
 NA = "-"
 
-_ATTRIBUTES = ("part", "vendor", "product", "version", "update", "edition", "language",
-               "sw_edition", "target_sw", "target_hw", "other")
+_ATTRIBUTES = (
+    "part",
+    "vendor",
+    "product",
+    "version",
+    "update",
+    "edition",
+    "language",
+    "sw_edition",
+    "target_sw",
+    "target_hw",
+    "other",
+)
 _MAX_CPE_CHARS = 1024
 
 
@@ -85,7 +96,7 @@ def _split_formatted(text: str) -> list[str]:
     while index < len(text):
         char = text[index]
         if char == "\\" and index + 1 < len(text):
-            current.append(text[index:index + 2])
+            current.append(text[index : index + 2])
             index += 2
             continue
         if char == ":":
@@ -117,19 +128,22 @@ def parse_cpe(text: str) -> Cpe:
         raise CpeError(f"a CPE of {len(text)} characters is too long")
     lowered = text.casefold()
     if lowered.startswith("cpe:2.3:"):
-        pieces = _split_formatted(text[len("cpe:2.3:"):])
+        pieces = _split_formatted(text[len("cpe:2.3:") :])
         if len(pieces) != len(_ATTRIBUTES):
-            raise CpeError(f"'{text}': a CPE 2.3 name has {len(_ATTRIBUTES)} attributes after "
-                           f"'cpe:2.3:', this one has {len(pieces)}")
+            raise CpeError(
+                f"'{text}': a CPE 2.3 name has {len(_ATTRIBUTES)} attributes after "
+                f"'cpe:2.3:', this one has {len(pieces)}"
+            )
     elif lowered.startswith("cpe:/"):
-        pieces = [unquote(p) for p in text[len("cpe:/"):].split(":")]
+        pieces = [unquote(p) for p in text[len("cpe:/") :].split(":")]
         if len(pieces) > 7:
             raise CpeError(f"'{text}': a CPE 2.2 URI has at most 7 components")
         pieces = [p if p else ANY for p in pieces] + [ANY] * (len(_ATTRIBUTES) - len(pieces))
     else:
         raise CpeError(f"'{text}' does not start with 'cpe:2.3:' (or 'cpe:/')")
-    values = [_check_value(name, value, text) for name, value in zip(_ATTRIBUTES, pieces,
-                                                                       strict=True)]
+    values = [
+        _check_value(name, value, text) for name, value in zip(_ATTRIBUTES, pieces, strict=True)
+    ]
     if values[0] not in ("a", "o", "h", ANY):
         raise CpeError(f"'{text}': part '{values[0]}' must be a, o or h")
     return Cpe(*values)
@@ -143,8 +157,10 @@ def _value_matches(pattern: str, value: str) -> bool:
     if value == ANY:
         return False
     if _has_wildcard(pattern):
-        regex = "".join(".*" if part == "*" else "." if part == "?" else re.escape(_unescape(part))
-                        for part in re.split(r"((?<!\\)[*?])", pattern))
+        regex = "".join(
+            ".*" if part == "*" else "." if part == "?" else re.escape(_unescape(part))
+            for part in re.split(r"((?<!\\)[*?])", pattern)
+        )
         return re.fullmatch(regex, _unescape(value)) is not None
     return _unescape(pattern) == _unescape(value)
 

@@ -42,18 +42,37 @@ from mdrisk.kb.matching.query import ComponentQuery, VulnMatch
 from mdrisk.kb.matching.versions import looks_like_version, parse_version
 from mdrisk.kb.records import REL_ADVISORY, AffectedEntry
 
-VERSION_FACTOR = {verdicts.BY_RANGE: 1.0, verdicts.BY_ALL: 0.95, verdicts.BY_DEFAULT: 0.8,
-                  verdicts.NO_VERSION: 0.6, verdicts.UNREADABLE_ENTRY: 0.45,
-                  verdicts.UNREADABLE_QUERY: 0.45, verdicts.UNSTATED: 0.45}
+VERSION_FACTOR = {
+    verdicts.BY_RANGE: 1.0,
+    verdicts.BY_ALL: 0.95,
+    verdicts.BY_DEFAULT: 0.8,
+    verdicts.NO_VERSION: 0.6,
+    verdicts.UNREADABLE_ENTRY: 0.45,
+    verdicts.UNREADABLE_QUERY: 0.45,
+    verdicts.UNSTATED: 0.45,
+}
 VENDOR_FACTOR = {SAME: 1.0, RELATED: 0.9, "cpe": 1.0, "purl": 1.0, "none": 0.85}
 MIN_PRODUCT_SCORE = 0.6
 VENDOR_ONLY_FACTOR = 0.3  # the vendor matches and no product was named
 DISTINCTIVE_MAX_PRODUCTS = 3  # a word in at most this many products names one product line
 DISTINCTIVE_MIN_SCORE = 0.8
-_SUFFIX = re.compile(r"(?i)(?:build|bld|sp|sr|mr|service pack|update|hotfix|patch|p|r|u)"
-                     r"\s*\d*|(?:sp|sr|r|p|u)\d+|\d+")
-_VERSION_WORDS = {"version", "ver", "v", "firmware", "fw", "release", "rel", "rev", "revision",
-                  "software", "sw"}
+_SUFFIX = re.compile(
+    r"(?i)(?:build|bld|sp|sr|mr|service pack|update|hotfix|patch|p|r|u)"
+    r"\s*\d*|(?:sp|sr|r|p|u)\d+|\d+"
+)
+_VERSION_WORDS = {
+    "version",
+    "ver",
+    "v",
+    "firmware",
+    "fw",
+    "release",
+    "rel",
+    "rev",
+    "revision",
+    "software",
+    "sw",
+}
 
 
 @dataclass
@@ -64,8 +83,7 @@ class _Product:
     product: str
     vendor_ids: frozenset[str]
     readings: tuple[tuple[str, ...], ...]
-    rows: list[tuple[AffectedEntry, tuple[verdicts.Constraint, ...]]] = field(
-        default_factory=list)
+    rows: list[tuple[AffectedEntry, tuple[verdicts.Constraint, ...]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -93,8 +111,12 @@ class _Candidate:
 
 
 class Matcher:
-    def __init__(self, entries: Iterable[AffectedEntry], aliases: AliasTable | None = None,
-                 advisories: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        entries: Iterable[AffectedEntry],
+        aliases: AliasTable | None = None,
+        advisories: dict[str, list[str]] | None = None,
+    ) -> None:
         self.aliases = aliases or AliasTable.load()
         self.advisories = advisories or {}
         self.products: list[_Product] = []
@@ -130,11 +152,17 @@ class Matcher:
             vendor_ids = self.aliases.resolve(entry.vendor)
             phrases = self._phrases(vendor_ids)
             # each reading with and without a leading vendor name ("BD Pyxis ...")
-            readings = tuple(dict.fromkeys(
-                tokens for reading in product_alternatives(entry.product)
-                if product_tokens(reading)
-                for tokens in (strip_vendor(product_tokens(reading), phrases),
-                               product_tokens(reading))))
+            readings = tuple(
+                dict.fromkeys(
+                    tokens
+                    for reading in product_alternatives(entry.product)
+                    if product_tokens(reading)
+                    for tokens in (
+                        strip_vendor(product_tokens(reading), phrases),
+                        product_tokens(reading),
+                    )
+                )
+            )
             self.products.append(_Product(entry.vendor, entry.product, vendor_ids, readings))
             for vendor_id in vendor_ids:
                 self._by_vendor[vendor_id].append(index)
@@ -148,8 +176,9 @@ class Matcher:
         product = self.products[index]
         product.rows.append((entry, verdicts.prepare(entry.versions)))
         for model in _models_in(entry.versions):
-            reading = strip_vendor(product_tokens(f"{entry.product} {model}"),
-                                   self._phrases(product.vendor_ids))
+            reading = strip_vendor(
+                product_tokens(f"{entry.product} {model}"), self._phrases(product.vendor_ids)
+            )
             if reading not in product.readings:
                 product.readings += (reading,)
                 for token in reading:
@@ -177,8 +206,9 @@ class Matcher:
         phrases: set[tuple[str, ...]] = set()
         for vendor_id in vendor_ids:
             for linked in (vendor_id, *self.aliases.related_ids(vendor_id)):
-                phrases.update(tuple(product_tokens(" ".join(p)))
-                               for p in self.aliases.phrases(linked))
+                phrases.update(
+                    tuple(product_tokens(" ".join(p))) for p in self.aliases.phrases(linked)
+                )
         return [p for p in phrases if p]
 
     def _token_weights(self) -> dict[str, float]:
@@ -200,22 +230,40 @@ class Matcher:
             try:
                 cpe = parse_cpe(query.cpe)
             except CpeError as error:
-                raise InputError("query", [Problem(str(error), field="cpe",
-                                                   fix="write cpe:2.3:part:vendor:product:"
-                                                   "version:...")]) from None
+                raise InputError(
+                    "query",
+                    [
+                        Problem(
+                            str(error),
+                            field="cpe",
+                            fix="write cpe:2.3:part:vendor:product:version:...",
+                        )
+                    ],
+                ) from None
         if query.purl:
             try:
                 purl = parse_purl(query.purl)
             except PurlError as error:
-                raise InputError("query", [Problem(str(error), field="purl",
-                                                   fix="write pkg:type/namespace/name@version")]
-                                 ) from None
-        vendor = (query.vendor or (cpe.vendor_name if cpe else "")
-                  or (purl.vendor_hint if purl else "")).strip()
-        product = (query.product or (cpe.product_name if cpe else "")
-                   or (purl.name if purl else "")).strip()
-        version = (query.version or (cpe.version_text if cpe else "")
-                   or (purl.version if purl else "") or "").strip() or None
+                raise InputError(
+                    "query",
+                    [
+                        Problem(
+                            str(error), field="purl", fix="write pkg:type/namespace/name@version"
+                        )
+                    ],
+                ) from None
+        vendor = (
+            query.vendor or (cpe.vendor_name if cpe else "") or (purl.vendor_hint if purl else "")
+        ).strip()
+        product = (
+            query.product or (cpe.product_name if cpe else "") or (purl.name if purl else "")
+        ).strip()
+        version = (
+            query.version
+            or (cpe.version_text if cpe else "")
+            or (purl.version if purl else "")
+            or ""
+        ).strip() or None
         free_text = False
         if query.text and not product:
             vendor_found, product, version_found = self._read_text(query.text)
@@ -228,10 +276,17 @@ class Matcher:
             if found:
                 vendor, vendor_ids, product = found, self._known_ids(found), rest
         phrases = self._phrases(vendor_ids)
-        readings = tuple(dict.fromkeys(
-            strip_vendor(product_tokens(reading), phrases)
-            for reading in product_alternatives(product) if product_tokens(reading))) \
-            if product else ()
+        readings = (
+            tuple(
+                dict.fromkeys(
+                    strip_vendor(product_tokens(reading), phrases)
+                    for reading in product_alternatives(product)
+                    if product_tokens(reading)
+                )
+            )
+            if product
+            else ()
+        )
         tokens = readings[0] if readings else ()
         return _Ask(vendor, vendor_ids, product, tokens, readings, version, cpe, purl, free_text)
 
@@ -242,13 +297,13 @@ class Matcher:
         """The longest run of words naming a known vendor: (start, end) or None."""
         for length in range(min(5, len(words)), 0, -1):
             for start in range(0, len(words) - length + 1):
-                key = "".join(words[start:start + length])
+                key = "".join(words[start : start + length])
                 if len(key) >= 2 and key in self._vendor_keys:
                     return start, start + length
         return None
 
     def _leading_vendor(self, product: str) -> tuple[str, str]:
-        """"Philips IntelliVue MX40" -> ("philips", "intellivue mx40") when the product name
+        """ "Philips IntelliVue MX40" -> ("philips", "intellivue mx40") when the product name
         starts with a vendor the index or the alias table knows."""
         words = name_words(product)
         for length in range(min(5, len(words) - 1), 0, -1):
@@ -264,16 +319,21 @@ class Matcher:
         version = None
         start = end = None
         dotted = [i for i, word in enumerate(raw_words) if looks_like_version(word)]
-        named = [i for i, word in enumerate(raw_words)
-                 if i and raw_words[i - 1].casefold() in _VERSION_WORDS
-                 and any(c.isdigit() for c in word) and parse_version(word) is not None]
+        named = [
+            i
+            for i, word in enumerate(raw_words)
+            if i
+            and raw_words[i - 1].casefold() in _VERSION_WORDS
+            and any(c.isdigit() for c in word)
+            and parse_version(word) is not None
+        ]
         if dotted or named:
             # "firmware 10.0.1" says which it is; else the last one ("Xeleris 1.0 ... 10.0.1")
             start = (named or dotted)[-1] if named else dotted[-1]
             end = start + 1
         if start is not None:
             # "1.3.1 Build 13", "1.8.4 Service Pack 01", "4.20 SR1": the suffix belongs to it
-            while end < len(raw_words) and _SUFFIX.fullmatch(" ".join(raw_words[end:end + 2])):
+            while end < len(raw_words) and _SUFFIX.fullmatch(" ".join(raw_words[end : end + 2])):
                 end += 2
             while end < len(raw_words) and _SUFFIX.fullmatch(raw_words[end]):
                 end += 1
@@ -284,8 +344,8 @@ class Matcher:
         found = self._vendor_in(words)
         vendor = ""
         if found is not None:
-            vendor = " ".join(words[found[0]:found[1]])
-            words = words[:found[0]] + words[found[1]:]
+            vendor = " ".join(words[found[0] : found[1]])
+            words = words[: found[0]] + words[found[1] :]
         return vendor, " ".join(words), version
 
     # --- finding candidates ---------------------------------------------------------------
@@ -317,8 +377,10 @@ class Matcher:
             return "".join(ask.tokens) == "".join(reading)  # "PIC iX" for "PICiX"
         if "".join(ask.tokens) == "".join(reading) and len("".join(reading)) >= 4:
             common.add("".join(reading))
-        return any(len(self._by_token.get(t, ())) <= DISTINCTIVE_MAX_PRODUCTS
-                   and len(t) >= 3 for t in common)
+        return any(
+            len(self._by_token.get(t, ())) <= DISTINCTIVE_MAX_PRODUCTS and len(t) >= 3
+            for t in common
+        )
 
     def _candidates(self, ask: _Ask) -> list[_Candidate]:
         found: dict[int, _Candidate] = {}
@@ -330,12 +392,22 @@ class Matcher:
 
         if ask.cpe is not None and ask.cpe.vendor not in ("*", "-"):
             for index in self._by_cpe.get((ask.cpe.vendor, ask.cpe.product), ()):
-                offer(_Candidate(index, "cpe", f"CPE {ask.cpe.vendor}:{ask.cpe.product}", 1.0,
-                                 "CPE vendor:product equal"))
+                offer(
+                    _Candidate(
+                        index,
+                        "cpe",
+                        f"CPE {ask.cpe.vendor}:{ask.cpe.product}",
+                        1.0,
+                        "CPE vendor:product equal",
+                    )
+                )
         if ask.purl is not None:
             for index in self._by_purl.get(ask.purl.key, ()):
-                offer(_Candidate(index, "purl", f"purl {'/'.join(ask.purl.key)}", 1.0,
-                                 "package URL equal"))
+                offer(
+                    _Candidate(
+                        index, "purl", f"purl {'/'.join(ask.purl.key)}", 1.0, "package URL equal"
+                    )
+                )
         if ask.vendor_ids:
             for index, link in self._vendor_products(ask):
                 product = self.products[index]
@@ -346,22 +418,37 @@ class Matcher:
                     if score < MIN_PRODUCT_SCORE:
                         continue
                     note = _product_note(ask.product_text, product.product, score)
-                offer(_Candidate(index, link.kind,
-                                 self._vendor_note(ask.vendor_text, product, link), score, note))
+                offer(
+                    _Candidate(
+                        index,
+                        link.kind,
+                        self._vendor_note(ask.vendor_text, product, link),
+                        score,
+                        note,
+                    )
+                )
         elif ask.tokens:
             for index in set().union(*(self._token_products(r) for r in ask.readings)):
                 product = self.products[index]
                 score, reading = self._product_score(ask, product)
                 if score >= DISTINCTIVE_MIN_SCORE and self._distinctive(ask, reading):
-                    offer(_Candidate(index, "none", "no vendor given", score,
-                                     _product_note(ask.product_text, product.product, score)
-                                     + " (a distinctive name)"))
+                    offer(
+                        _Candidate(
+                            index,
+                            "none",
+                            "no vendor given",
+                            score,
+                            _product_note(ask.product_text, product.product, score)
+                            + " (a distinctive name)",
+                        )
+                    )
         return list(found.values())
 
     def _vendor_products(self, ask: _Ask) -> Iterable[tuple[int, VendorLink]]:
         seen: set[int] = set()
-        token_hits = set().union(*(self._token_products(r) for r in ask.readings)) \
-            if ask.tokens else None
+        token_hits = (
+            set().union(*(self._token_products(r) for r in ask.readings)) if ask.tokens else None
+        )
         for vendor_id in sorted(ask.vendor_ids):
             for entry_vendor in (vendor_id, *sorted(self.aliases.related_ids(vendor_id))):
                 for index in self._by_vendor.get(entry_vendor, ()):
@@ -379,9 +466,11 @@ class Matcher:
             if vendor_key(asked) == vendor_key(product.vendor):
                 return f"vendor '{product.vendor}'"
             return f"vendor '{asked}' = '{product.vendor}' (alias)"
-        return (f"vendor '{asked}' related to '{product.vendor}' "
-                f"({self.aliases.display(link.query_id)} / "
-                f"{self.aliases.display(link.entry_id)})")
+        return (
+            f"vendor '{asked}' related to '{product.vendor}' "
+            f"({self.aliases.display(link.query_id)} / "
+            f"{self.aliases.display(link.entry_id)})"
+        )
 
     def _token_products(self, tokens: tuple[str, ...]) -> set[int]:
         hits: set[int] = set()
@@ -404,20 +493,32 @@ class Matcher:
                 verdict = verdicts.judge(constraints, entry.default_status, ask.version)
                 if verdict.status == verdicts.UNAFFECTED:
                     continue
-                confidence = (VENDOR_FACTOR[candidate.vendor_kind] * candidate.product_score
-                              * VERSION_FACTOR.get(verdict.basis, 0.45))
+                confidence = (
+                    VENDOR_FACTOR[candidate.vendor_kind]
+                    * candidate.product_score
+                    * VERSION_FACTOR.get(verdict.basis, 0.45)
+                )
                 if verdict.status == verdicts.UNKNOWN:
                     confidence = min(confidence, VERSION_FACTOR[verdict.basis])
                 source = ", ".join(sorted(self.advisories.get(entry.vuln_id, [])))
-                reason = "; ".join((candidate.vendor_note, candidate.product_note,
-                                    _version_note(verdict)))
+                reason = "; ".join(
+                    (candidate.vendor_note, candidate.product_note, _version_note(verdict))
+                )
                 if source:
                     reason += f" ({source})"
-                found = VulnMatch(entry.vuln_id, round(min(confidence, 1.0), 4), reason,
-                                  entry.vendor, entry.product, source)
+                found = VulnMatch(
+                    entry.vuln_id,
+                    round(min(confidence, 1.0), 4),
+                    reason,
+                    entry.vendor,
+                    entry.product,
+                    source,
+                )
                 known = best.get(entry.vuln_id)
-                if known is None or (found.confidence, -len(found.reason)) > \
-                        (known.confidence, -len(known.reason)):
+                if known is None or (found.confidence, -len(found.reason)) > (
+                    known.confidence,
+                    -len(known.reason),
+                ):
                     best[entry.vuln_id] = found
         return sorted(best.values(), key=lambda m: (-m.confidence, m.id))
 

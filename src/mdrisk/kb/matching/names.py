@@ -16,21 +16,115 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-_CORPORATE = {"inc", "incorporated", "ltd", "limited", "co", "corp", "corporation", "company",
-              "gmbh", "ag", "nv", "bv", "sa", "spa", "se", "plc", "llc", "lp", "oy", "oyj", "ab",
-              "asa", "kg", "kgaa", "kk", "pty", "pvt", "srl", "sarl", "ev", "mbh", "ulc"}
+_CORPORATE = {
+    "inc",
+    "incorporated",
+    "ltd",
+    "limited",
+    "co",
+    "corp",
+    "corporation",
+    "company",
+    "gmbh",
+    "ag",
+    "nv",
+    "bv",
+    "sa",
+    "spa",
+    "se",
+    "plc",
+    "llc",
+    "lp",
+    "oy",
+    "oyj",
+    "ab",
+    "asa",
+    "kg",
+    "kgaa",
+    "kk",
+    "pty",
+    "pvt",
+    "srl",
+    "sarl",
+    "ev",
+    "mbh",
+    "ulc",
+}
 _JOINERS = {"and", "the", "of", "&"}
 # Words that describe the kind of company rather than name it ("Natus Medical" = "Natus").
-DESCRIPTORS = {"medical", "healthcare", "health", "technologies", "technology", "tech", "systems",
-               "system", "solutions", "diagnostics", "electronics", "instruments", "instrument",
-               "devices", "international", "holdings", "holding", "group", "industries", "labs",
-               "laboratories", "software", "americas", "usa", "us", "global", "worldwide"}
+DESCRIPTORS = {
+    "medical",
+    "healthcare",
+    "health",
+    "technologies",
+    "technology",
+    "tech",
+    "systems",
+    "system",
+    "solutions",
+    "diagnostics",
+    "electronics",
+    "instruments",
+    "instrument",
+    "devices",
+    "international",
+    "holdings",
+    "holding",
+    "group",
+    "industries",
+    "labs",
+    "laboratories",
+    "software",
+    "americas",
+    "usa",
+    "us",
+    "global",
+    "worldwide",
+}
 # Words in product names that do not tell products apart.
-NOISE = {"firmware", "software", "sw", "fw", "version", "versions", "ver", "model", "models",
-         "series", "family", "the", "a", "an", "of", "for", "with", "and", "by", "or", "all",
-         "product", "products", "line", "including", "only", "number", "no", "rev",
-         "revision", "release", "system", "systems", "device", "devices", "solution", "tm",
-         "r", "c", "inc", "v"}
+NOISE = {
+    "firmware",
+    "software",
+    "sw",
+    "fw",
+    "version",
+    "versions",
+    "ver",
+    "model",
+    "models",
+    "series",
+    "family",
+    "the",
+    "a",
+    "an",
+    "of",
+    "for",
+    "with",
+    "and",
+    "by",
+    "or",
+    "all",
+    "product",
+    "products",
+    "line",
+    "including",
+    "only",
+    "number",
+    "no",
+    "rev",
+    "revision",
+    "release",
+    "system",
+    "systems",
+    "device",
+    "devices",
+    "solution",
+    "tm",
+    "r",
+    "c",
+    "inc",
+    "v",
+}
 # Two names that each have a word the other lacks are siblings in a product line ("mylife App"
 # and "mylife Cloud"), not one product written two ways: their score is scaled down.
 SIBLING_FACTOR = 0.6
@@ -102,8 +196,12 @@ def loose_vendor_key(name: str) -> str:
 
 
 def _stem(word: str) -> str:
-    if len(word) >= 5 and word.isalpha() and word.endswith("s") \
-            and not word.endswith(("ss", "us", "is")):
+    if (
+        len(word) >= 5
+        and word.isalpha()
+        and word.endswith("s")
+        and not word.endswith(("ss", "us", "is"))
+    ):
         return word[:-1]
     return word
 
@@ -115,8 +213,13 @@ def product_tokens(name: str) -> tuple[str, ...]:
     words = [_stem(w) for w in name_words(name)]
     joined: list[str] = []
     for word in words:
-        if joined and word[:1].isdigit() and joined[-1].isalpha() and len(joined[-1]) <= 4 \
-                and joined[-1] not in NOISE:
+        if (
+            joined
+            and word[:1].isdigit()
+            and joined[-1].isalpha()
+            and len(joined[-1]) <= 4
+            and joined[-1] not in NOISE
+        ):
             joined[-1] = joined[-1] + word
         else:
             joined.append(word)
@@ -124,8 +227,9 @@ def product_tokens(name: str) -> tuple[str, ...]:
     return kept or tuple(joined)
 
 
-def strip_vendor(tokens: tuple[str, ...], vendor_phrases: Iterable[tuple[str, ...]]
-                 ) -> tuple[str, ...]:
+def strip_vendor(
+    tokens: tuple[str, ...], vendor_phrases: Iterable[tuple[str, ...]]
+) -> tuple[str, ...]:
     """Drop leading vendor names ("BD Pyxis MedStation" -> pyxis medstation; "Hillrom Welch
     Allyn Service Tool" -> service tool) unless nothing would be left."""
     phrases = sorted((p for p in vendor_phrases if p), key=len, reverse=True)
@@ -133,14 +237,13 @@ def strip_vendor(tokens: tuple[str, ...], vendor_phrases: Iterable[tuple[str, ..
     while stripped:
         stripped = False
         for phrase in phrases:
-            if tokens[:len(phrase)] == phrase and len(tokens) > len(phrase):
-                tokens, stripped = tokens[len(phrase):], True
+            if tokens[: len(phrase)] == phrase and len(tokens) > len(phrase):
+                tokens, stripped = tokens[len(phrase) :], True
                 break
     return tokens
 
 
-_CUT = re.compile(r",?\s+(?:not\s+including|excluding|except)\b.*$|\s+-\s+model\b",
-                  re.IGNORECASE)
+_CUT = re.compile(r",?\s+(?:not\s+including|excluding|except)\b.*$|\s+-\s+model\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=65536)
@@ -160,15 +263,19 @@ def product_alternatives(name: str) -> tuple[str, ...]:
     for inner in re.findall(r"\(([^()]*)\)", name):
         inner = inner.strip()
         words = inner.casefold().split()
-        if 1 <= len(words) <= 2 and re.search(r"[A-Za-z]", inner) and len(inner) >= 3 \
-                and not any(w in NOISE for w in words):
+        if (
+            1 <= len(words) <= 2
+            and re.search(r"[A-Za-z]", inner)
+            and len(inner) >= 3
+            and not any(w in NOISE for w in words)
+        ):
             readings.append(inner)  # an abbreviation or short name: "PICiX", "Spot 4400"
     words = bare.split()
     for index, word in enumerate(words):
         members = [m for m in word.split("/") if m]
         if len(members) > 1 and all(re.fullmatch(r"[\w.+-]+", m) for m in members):
             for member in members[:8]:
-                readings.append(" ".join(words[:index] + [member] + words[index + 1:]))
+                readings.append(" ".join(words[:index] + [member] + words[index + 1 :]))
     return tuple(dict.fromkeys(r for r in readings if r))
 
 
@@ -196,14 +303,16 @@ def _has_digit(token: str) -> bool:
 
 def _merge_pairs(tokens: tuple[str, ...], other: set[str]) -> tuple[str, ...]:
     """Join neighbours that the other name writes as one word ("pic ix" vs "picix")."""
-    if len(tokens) < 2 or not any(a + b in other for a, b in zip(tokens, tokens[1:],
-                                                                 strict=False)):
+    if len(tokens) < 2 or not any(a + b in other for a, b in zip(tokens, tokens[1:], strict=False)):
         return tokens
     result: list[str] = []
     index = 0
     while index < len(tokens):
-        if index + 1 < len(tokens) and tokens[index] + tokens[index + 1] in other \
-                and tokens[index] not in other:
+        if (
+            index + 1 < len(tokens)
+            and tokens[index] + tokens[index + 1] in other
+            and tokens[index] not in other
+        ):
             result.append(tokens[index] + tokens[index + 1])
             index += 2
         else:
@@ -215,8 +324,9 @@ def _merge_pairs(tokens: tuple[str, ...], other: set[str]) -> tuple[str, ...]:
 _NOTHING = Similarity(0.0, 0.0, 0.0)
 
 
-def similarity(query: tuple[str, ...], product: tuple[str, ...],
-               weight: Callable[[str], float]) -> Similarity:
+def similarity(
+    query: tuple[str, ...], product: tuple[str, ...], weight: Callable[[str], float]
+) -> Similarity:
     """Weighted overlap of two token tuples, as the F1 of the two coverages. Two different
     model numbers (each side has a word with digits the other lacks) score 0; two siblings
     (each side has a word the other lacks) are scaled by SIBLING_FACTOR."""

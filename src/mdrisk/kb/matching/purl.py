@@ -78,5 +78,11 @@ def parse_purl(text: str) -> Purl:
         if not equals or not key:
             raise PurlError(f"'{text}': qualifier '{pair}' must be key=value")
         qualifiers.append((key.casefold(), unquote(value)))
-    return Purl(kind.casefold(), "/".join(segments[:-1]), segments[-1], unquote(version),
-                tuple(sorted(qualifiers)), unquote(subpath.strip("/")))
+    return Purl(
+        kind.casefold(),
+        "/".join(segments[:-1]),
+        segments[-1],
+        unquote(version),
+        tuple(sorted(qualifiers)),
+        unquote(subpath.strip("/")),
+    )

@@ -33,5 +33,11 @@ class VulnMatch:
     source: str = ""
 
     def as_json(self) -> dict[str, object]:
-        return {"id": self.id, "confidence": round(self.confidence, 3), "reason": self.reason,
-                "vendor": self.vendor, "product": self.product, "source": self.source}
+        return {
+            "id": self.id,
+            "confidence": round(self.confidence, 3),
+            "reason": self.reason,
+            "vendor": self.vendor,
+            "product": self.product,
+            "source": self.source,
+        }

@@ -29,29 +29,55 @@ from mdrisk.kb.matching.versions import (
 
 Tri = bool | None  # True: inside, False: outside, None: cannot tell
 
-_ALL = {"*", "all", "all versions", "any", "any version", "every version", "vers:all/*",
-        "all releases", "all models", "all products"}
+_ALL = {
+    "*",
+    "all",
+    "all versions",
+    "any",
+    "any version",
+    "every version",
+    "vers:all/*",
+    "all releases",
+    "all models",
+    "all products",
+}
 _COMPARATOR = re.compile(r"^(>=|=>|<=|=<|!=|==|<|>|=|≤|≥)\s*(.+)$")
 _BETWEEN = re.compile(r"^(.+?)\s*(<=|<)\s*(.+)$")  # "A10 < A11", "A.01 <= C.0x"
-_NOTE = re.compile(r"\s+(?:\(|on\s|with\s|running\s|model\s|for\s|in\s|under\s|,\s*not\s"
-                   r"|not\s+including|and\s+later\s+models)")
-_BEFORE = re.compile(r"^(?:all\s+)?(?:versions?\s+)?(?:prior\s+to|before|earlier\s+than"
-                     r"|older\s+than|lower\s+than|below|less\s+than"
-                     r"|up\s+to\s+but\s+not\s+including)\s+(.+)$")
-_UP_TO = re.compile(r"^(?:all\s+)?(?:versions?\s+)?(?:up\s+to(?:\s+and\s+including)?|through"
-                    r"|until)\s+(.+)$")
-_AND_EARLIER = re.compile(r"^(?:all\s+)?(?:versions?\s+)?(.+?),?\s+(?:and|or|&)\s+(?:earlier|prior"
-                          r"|below|older|lower|before|previous(?:\s+versions?)?)$")
-_AND_LATER = re.compile(r"^(?:all\s+)?(?:versions?\s+)?(.+?),?\s+(?:and|or|&)\s+(?:later|newer"
-                        r"|above|higher|after|greater)$")
-_FROM = re.compile(r"^(?:all\s+)?(?:versions?\s+)?(?:from|since|starting\s+(?:with|from|at)"
-                   r"|at\s+least)\s+(.+?)(?:\s+(?:on(?:ward)?s?|and\s+up))?$")
-_SPAN = re.compile(r"^(?:all\s+)?(?:versions?\s+)?(?:from\s+|between\s+)?(.+?)\s+(?:through|thru|to"
-                   r"|until|-|–)\s+(.+)$")
+_NOTE = re.compile(
+    r"\s+(?:\(|on\s|with\s|running\s|model\s|for\s|in\s|under\s|,\s*not\s"
+    r"|not\s+including|and\s+later\s+models)"
+)
+_BEFORE = re.compile(
+    r"^(?:all\s+)?(?:versions?\s+)?(?:prior\s+to|before|earlier\s+than"
+    r"|older\s+than|lower\s+than|below|less\s+than"
+    r"|up\s+to\s+but\s+not\s+including)\s+(.+)$"
+)
+_UP_TO = re.compile(
+    r"^(?:all\s+)?(?:versions?\s+)?(?:up\s+to(?:\s+and\s+including)?|through"
+    r"|until)\s+(.+)$"
+)
+_AND_EARLIER = re.compile(
+    r"^(?:all\s+)?(?:versions?\s+)?(.+?),?\s+(?:and|or|&)\s+(?:earlier|prior"
+    r"|below|older|lower|before|previous(?:\s+versions?)?)$"
+)
+_AND_LATER = re.compile(
+    r"^(?:all\s+)?(?:versions?\s+)?(.+?),?\s+(?:and|or|&)\s+(?:later|newer"
+    r"|above|higher|after|greater)$"
+)
+_FROM = re.compile(
+    r"^(?:all\s+)?(?:versions?\s+)?(?:from|since|starting\s+(?:with|from|at)"
+    r"|at\s+least)\s+(.+?)(?:\s+(?:on(?:ward)?s?|and\s+up))?$"
+)
+_SPAN = re.compile(
+    r"^(?:all\s+)?(?:versions?\s+)?(?:from\s+|between\s+)?(.+?)\s+(?:through|thru|to"
+    r"|until|-|–)\s+(.+)$"
+)
 _BETWEEN_AND = re.compile(r"^(?:all\s+)?(?:versions?\s+)?between\s+(.+?)\s+and\s+(.+)$")
 _LETTER_SPAN = re.compile(r"^(?:rev\.?\s*)?([a-z])\s*-\s*([a-z])$")
-_LEAD_NOISE = re.compile(r"^(?:all\s+)?(?:versions?|releases?|firmware|software|distributed|shipped"
-                         r"|manufactured|produced|sold)\s*:?\s+")
+_LEAD_NOISE = re.compile(
+    r"^(?:all\s+)?(?:versions?|releases?|firmware|software|distributed|shipped"
+    r"|manufactured|produced|sold)\s*:?\s+"
+)
 _LIST_ITEM = re.compile(r"^v?\d+(?:\.\d+)*[a-z]?$")
 
 
@@ -80,8 +106,7 @@ class Interval:
         return True
 
     def describe(self) -> str:
-        if self.lower is not None and self.upper is not None \
-                and self.lower is self.upper:
+        if self.lower is not None and self.upper is not None and self.lower is self.upper:
             return f"= {self.lower.raw}"
         pieces = []
         if self.lower is not None:
@@ -157,26 +182,27 @@ def _version(text: str) -> Version | None:
 def _cut_note(text: str) -> str:
     found = _NOTE.search(text)
     if found and found.start() > 0:
-        return text[:found.start()].strip(" ,;")
+        return text[: found.start()].strip(" ,;")
     return text
 
 
 def _listed(text: str) -> list[Version] | None:
-    """"1.3.2 1.4.0 1.4.1", "Android-8.0 Android-8.1 Android-9", "2131 and 2141"."""
+    """ "1.3.2 1.4.0 1.4.1", "Android-8.0 Android-8.1 Android-9", "2131 and 2141"."""
     words = [w for w in re.split(r"\s+(?:and|or)\s+|\s*,\s*|\s+", text) if w]
     if len(words) < 2:
         return None
     prefix = re.match(r"^([a-z][a-z ]*-)", words[0])
     if prefix and all(w.startswith(prefix.group(1)) for w in words):
-        words = [w[len(prefix.group(1)):] for w in words]
+        words = [w[len(prefix.group(1)) :] for w in words]
     if not all(_LIST_ITEM.match(w) for w in words):
         return None
     versions = [parse_version(w) for w in words]
     return [v for v in versions if v is not None] if all(versions) else None
 
 
-def _part(text: str) -> tuple[str, Version | None, Version | None] | Interval | list[Interval] \
-        | None:
+def _part(
+    text: str,
+) -> tuple[str, Version | None, Version | None] | Interval | list[Interval] | None:
     """One "|"-separated piece: a comparator, a span, a list or a single version."""
     text = _cut_note(text.strip())
     if not text:
@@ -186,11 +212,17 @@ def _part(text: str) -> tuple[str, Version | None, Version | None] | Interval | 
     found = _COMPARATOR.match(text)
     if found:
         operator = {"=>": ">=", "=<": "<=", "≤": "<=", "≥": ">=", "==": "="}.get(
-            found.group(1), found.group(1))
+            found.group(1), found.group(1)
+        )
         bound = _version(found.group(2))
         return (operator, bound, None) if bound is not None else None
-    for pattern, operator in ((_BEFORE, "<"), (_UP_TO, "<="), (_AND_EARLIER, "<="),
-                              (_AND_LATER, ">="), (_FROM, ">=")):
+    for pattern, operator in (
+        (_BEFORE, "<"),
+        (_UP_TO, "<="),
+        (_AND_EARLIER, "<="),
+        (_AND_LATER, ">="),
+        (_FROM, ">="),
+    ):
         found = pattern.match(text)
         if found:
             bound = _version(found.group(1))
@@ -289,7 +321,7 @@ def _parse_range(text: str) -> VersionRange:
     for _ in range(2):
         cleaned = _LEAD_NOISE.sub("", cleaned)
     if cleaned in _ALL or cleaned.startswith("all versions"):
-        rest = cleaned[len("all versions"):].strip(" ,")
+        rest = cleaned[len("all versions") :].strip(" ,")
         if not rest or cleaned in _ALL:
             return VersionRange(text, everything=True)
         cleaned = rest
@@ -314,8 +346,9 @@ def _parse_range(text: str) -> VersionRange:
         return VersionRange(text, problem="'!=' exclusions are not interpreted")
     everything = any(i.lower is None and i.upper is None for i in intervals + combined)
     problem = "; ".join(f"'{item}' is not a version or range" for item in unread)
-    return VersionRange(text, tuple(combined + intervals), everything=everything and not unread,
-                        problem=problem)
+    return VersionRange(
+        text, tuple(combined + intervals), everything=everything and not unread, problem=problem
+    )
 
 
 # --- normalised constraint dicts (CVE 5, NVD, CSAF via the importers) -----------------------
@@ -337,10 +370,31 @@ def _unreadable(text: str, why: str) -> VersionRange:
 
 def _looks_like_expression(text: str) -> bool:
     lowered = text.casefold()
-    return any(mark in lowered for mark in ("|", "<", ">", "vers:", " and ", " through ", " to ",
-                                            "prior", "before", "earlier", "later", "below",
-                                            "all versions", ".x", "*", " or ", "(")) \
+    return (
+        any(
+            mark in lowered
+            for mark in (
+                "|",
+                "<",
+                ">",
+                "vers:",
+                " and ",
+                " through ",
+                " to ",
+                "prior",
+                "before",
+                "earlier",
+                "later",
+                "below",
+                "all versions",
+                ".x",
+                "*",
+                " or ",
+                "(",
+            )
+        )
         or _listed(normalise(text)) is not None
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -350,14 +404,17 @@ def _constraint_range(frozen: str) -> VersionRange:
         return parse_range(str(constraint["expression"]))
     version = str(constraint.get("version") or "").strip()
     version_type = str(constraint.get("version_type") or "").casefold()
-    upper_keys = [k for k in ("less_than", "less_than_or_equal") if constraint.get(k) not in
-                  (None, "")]
-    lower_keys = [k for k in ("greater_than", "greater_than_or_equal")
-                  if constraint.get(k) not in (None, "")]
+    upper_keys = [
+        k for k in ("less_than", "less_than_or_equal") if constraint.get(k) not in (None, "")
+    ]
+    lower_keys = [
+        k for k in ("greater_than", "greater_than_or_equal") if constraint.get(k) not in (None, "")
+    ]
     described = describe_constraint(constraint)
     bounds = [version] + [str(constraint[k]) for k in upper_keys + lower_keys]
-    if (upper_keys or lower_keys) and (version_type in _UNCOMPARABLE_TYPES
-                                        or any(_COMMIT.match(b.casefold()) for b in bounds)):
+    if (upper_keys or lower_keys) and (
+        version_type in _UNCOMPARABLE_TYPES or any(_COMMIT.match(b.casefold()) for b in bounds)
+    ):
         return _unreadable(described, "commit ids cannot be ordered")
     if not upper_keys and not lower_keys:
         if version.casefold() in _ALL_VERSIONS:
@@ -390,8 +447,11 @@ def _constraint_range(frozen: str) -> VersionRange:
             upper = parse_version(text)
             if upper is None:
                 return _unreadable(described, f"'{text}' is not a version")
-    return VersionRange(described, (Interval(lower, lower_inclusive, upper, upper_inclusive),),
-                        everything=lower is None and upper is None)
+    return VersionRange(
+        described,
+        (Interval(lower, lower_inclusive, upper, upper_inclusive),),
+        everything=lower is None and upper is None,
+    )
 
 
 def constraint_range(constraint: Mapping[str, Any]) -> VersionRange:
@@ -409,12 +469,18 @@ def describe_constraint(constraint: Mapping[str, Any]) -> str:
         return str(constraint.get("raw") or constraint["expression"])
     pieces = []
     version = str(constraint.get("version") or "").strip()
-    has_range = any(constraint.get(k) not in (None, "") for k in
-                    ("less_than", "less_than_or_equal", "greater_than", "greater_than_or_equal"))
+    has_range = any(
+        constraint.get(k) not in (None, "")
+        for k in ("less_than", "less_than_or_equal", "greater_than", "greater_than_or_equal")
+    )
     if version and (not has_range or version.casefold() not in _UNBOUNDED_LOW):
         pieces.append(f">= {version}" if has_range else version)
-    for key, symbol in (("greater_than_or_equal", ">="), ("greater_than", ">"),
-                        ("less_than", "<"), ("less_than_or_equal", "<=")):
+    for key, symbol in (
+        ("greater_than_or_equal", ">="),
+        ("greater_than", ">"),
+        ("less_than", "<"),
+        ("less_than_or_equal", "<="),
+    ):
         if constraint.get(key) not in (None, ""):
             pieces.append(f"{symbol} {constraint[key]}")
     return ", ".join(pieces) or str(constraint.get("raw") or "all versions")

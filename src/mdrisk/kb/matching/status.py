@@ -50,8 +50,13 @@ def _status(constraint: Mapping[str, Any]) -> str:
     status = str(constraint.get("status") or AFFECTED).casefold()
     if status in ("fixed", "known_not_affected", "not_affected", "unaffected"):
         return UNAFFECTED
-    if status in ("affected", "known_affected", "first_affected", "last_affected",
-                  "under_investigation_affected"):
+    if status in (
+        "affected",
+        "known_affected",
+        "first_affected",
+        "last_affected",
+        "under_investigation_affected",
+    ):
         return AFFECTED
     return UNKNOWN
 
@@ -92,19 +97,27 @@ def prepare(constraints: Sequence[Mapping[str, Any]]) -> tuple[Constraint, ...]:
             continue
         status = _status(constraint)
         if status != UNKNOWN:
-            prepared.append(Constraint(constraint, status, constraint_range(constraint),
-                                       describe_constraint(constraint)))
+            prepared.append(
+                Constraint(
+                    constraint,
+                    status,
+                    constraint_range(constraint),
+                    describe_constraint(constraint),
+                )
+            )
     return tuple(prepared)
 
 
-def evaluate(constraints: Sequence[Mapping[str, Any]], default_status: str,
-             version_text: str | None) -> Verdict:
+def evaluate(
+    constraints: Sequence[Mapping[str, Any]], default_status: str, version_text: str | None
+) -> Verdict:
     """The verdict for one entry. ``version_text`` None or blank: the query gave no version."""
     return judge(prepare(constraints), default_status, version_text)
 
 
-def judge(constraints: tuple[Constraint, ...], default_status: str,
-          version_text: str | None) -> Verdict:
+def judge(
+    constraints: tuple[Constraint, ...], default_status: str, version_text: str | None
+) -> Verdict:
     """``evaluate`` for constraints already read by ``prepare``."""
     default = _status({"status": default_status}) if default_status else UNKNOWN
     affected = [c for c in constraints if c.status == AFFECTED]
@@ -117,8 +130,9 @@ def judge(constraints: tuple[Constraint, ...], default_status: str,
                 return Verdict(AFFECTED, BY_ALL, "all versions are affected")
             return Verdict(UNKNOWN, NO_VERSION, "no version given")
         if everything and not unaffected:
-            return Verdict(AFFECTED, BY_ALL,
-                           f"all versions are affected ({_quoted(everything[0].text)})")
+            return Verdict(
+                AFFECTED, BY_ALL, f"all versions are affected ({_quoted(everything[0].text)})"
+            )
         listed = "; ".join(_quoted(c.text) for c in affected[:3]) or "see the record"
         return Verdict(UNKNOWN, NO_VERSION, f"no version given; affected versions: {listed}")
 
@@ -126,37 +140,53 @@ def judge(constraints: tuple[Constraint, ...], default_status: str,
     outcome_unknown: list[VersionRange] = []
     for constraint in unaffected:
         if constraint.versions.contains(version, version_text) is True:
-            return Verdict(UNAFFECTED, BY_RANGE, f"{version_text} is fixed or not affected "
-                           f"({_quoted(constraint.text)})")
+            return Verdict(
+                UNAFFECTED,
+                BY_RANGE,
+                f"{version_text} is fixed or not affected ({_quoted(constraint.text)})",
+            )
     for constraint in affected:
         inside = constraint.versions.contains(version, version_text)
         if inside is True:
-            status = _with_changes(constraint.source, version, AFFECTED) if version \
-                else AFFECTED
+            status = _with_changes(constraint.source, version, AFFECTED) if version else AFFECTED
             if status == UNAFFECTED:
-                return Verdict(UNAFFECTED, BY_RANGE, f"{version_text} is fixed by a change "
-                               f"inside {_quoted(constraint.text)}")
+                return Verdict(
+                    UNAFFECTED,
+                    BY_RANGE,
+                    f"{version_text} is fixed by a change inside {_quoted(constraint.text)}",
+                )
             if constraint.versions.everything:
-                return Verdict(AFFECTED, BY_ALL, f"all versions are affected "
-                               f"({_quoted(constraint.versions.text)})")
+                return Verdict(
+                    AFFECTED,
+                    BY_ALL,
+                    f"all versions are affected ({_quoted(constraint.versions.text)})",
+                )
             return Verdict(AFFECTED, BY_RANGE, f"{version_text} within {_quoted(constraint.text)}")
         if inside is None:
             outcome_unknown.append(constraint.versions)
     if version is None:
-        return Verdict(UNKNOWN, UNREADABLE_QUERY,
-                       f"version {_quoted(version_text)} cannot be interpreted")
+        return Verdict(
+            UNKNOWN, UNREADABLE_QUERY, f"version {_quoted(version_text)} cannot be interpreted"
+        )
     if outcome_unknown:
         first = outcome_unknown[0]
         why = first.problem or "it cannot be compared with " + _quoted(version_text)
-        return Verdict(UNKNOWN, UNREADABLE_ENTRY,
-                       f"the published version {_quoted(first.text)} cannot be interpreted "
-                       f"({why})")
+        return Verdict(
+            UNKNOWN,
+            UNREADABLE_ENTRY,
+            f"the published version {_quoted(first.text)} cannot be interpreted ({why})",
+        )
     if default == AFFECTED and (unaffected or not affected):
-        return Verdict(AFFECTED, BY_DEFAULT,
-                       f"{version_text} is not listed; the record's default status is affected")
+        return Verdict(
+            AFFECTED,
+            BY_DEFAULT,
+            f"{version_text} is not listed; the record's default status is affected",
+        )
     if default == UNKNOWN and not affected:
-        return Verdict(UNKNOWN, UNSTATED, f"the record does not say whether {version_text} "
-                       "is affected")
+        return Verdict(
+            UNKNOWN, UNSTATED, f"the record does not say whether {version_text} is affected"
+        )
     listed = "; ".join(_quoted(c.text) for c in affected[:3])
-    return Verdict(UNAFFECTED, BY_DEFAULT,
-                   f"{version_text} is outside the affected versions ({listed})")
+    return Verdict(
+        UNAFFECTED, BY_DEFAULT, f"{version_text} is outside the affected versions ({listed})"
+    )

@@ -24,36 +24,118 @@ ZERO: Segment = (1, 0, "")
 MAX_VERSION_CHARS = 80
 _BIG = 10**12
 
-_PRE_RANKS = {"dev": 0, "snapshot": 0, "alpha": 1, "beta": 2, "milestone": 3, "pre": 4,
-              "preview": 4, "cr": 5, "rc": 5}
-_POST_MARKERS = ("service pack", "servicepack", "sp", "hotfix", "hf", "patch", "update", "sr",
-                 "mr", "post", "fix", "p", "u", "r")
-_NOT_VERSIONS = {"all", "any", "none", "n/a", "na", "tbd", "unknown", "unspecified", "latest",
-                 "current", "various", "see", "other", "default", "null", "nil", "-", "*"}
-_JOINING_WORDS = {"and", "or", "to", "thru", "through", "until", "from", "between", "with", "on",
-                  "for", "prior", "before", "earlier", "later", "than", "up", "below", "above",
-                  "not", "including", "versions", "all"}
-_MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
-           "sep": 9, "oct": 10, "nov": 11, "dec": 12}
+_PRE_RANKS = {
+    "dev": 0,
+    "snapshot": 0,
+    "alpha": 1,
+    "beta": 2,
+    "milestone": 3,
+    "pre": 4,
+    "preview": 4,
+    "cr": 5,
+    "rc": 5,
+}
+_POST_MARKERS = (
+    "service pack",
+    "servicepack",
+    "sp",
+    "hotfix",
+    "hf",
+    "patch",
+    "update",
+    "sr",
+    "mr",
+    "post",
+    "fix",
+    "p",
+    "u",
+    "r",
+)
+_NOT_VERSIONS = {
+    "all",
+    "any",
+    "none",
+    "n/a",
+    "na",
+    "tbd",
+    "unknown",
+    "unspecified",
+    "latest",
+    "current",
+    "various",
+    "see",
+    "other",
+    "default",
+    "null",
+    "nil",
+    "-",
+    "*",
+}
+_JOINING_WORDS = {
+    "and",
+    "or",
+    "to",
+    "thru",
+    "through",
+    "until",
+    "from",
+    "between",
+    "with",
+    "on",
+    "for",
+    "prior",
+    "before",
+    "earlier",
+    "later",
+    "than",
+    "up",
+    "below",
+    "above",
+    "not",
+    "including",
+    "versions",
+    "all",
+}
+_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
 
 _LEADING_WORDS = re.compile(
     r"^(?:version|versions|ver\.?|v\.|rev\.?|revision|release|rel\.|firmware|fw|software|sw)"
-    r"\s*[:#]?\s*(?=[0-9a-z])")
+    r"\s*[:#]?\s*(?=[0-9a-z])"
+)
 _LEADING_LETTER = re.compile(r"^[vr](?=\d)")
 _NUMERIC_DATE = re.compile(r"^((?:19|20)\d\d)([-/.])(\d{1,2})\2(\d{1,2})$")
 _COMPACT_DATE = re.compile(r"^((?:19|20)\d\d)(\d\d)(\d\d)$")
 _CALENDAR = re.compile(
     r"^(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?[\s-]+)?(?P<month>[a-z]{3})[a-z]*\.?[\s-]*"
-    r"(?:(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+)?(?P<year>(?:19|20)\d\d)$")
-_BUILD = re.compile(r"(?:\s*[-.]?\s*\b(?:build|bld)\b\s*[.#:]?\s*|\+)"
-                    r"(?P<build>[0-9a-z][0-9a-z.]*)$")
+    r"(?:(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+)?(?P<year>(?:19|20)\d\d)$"
+)
+_BUILD = re.compile(
+    r"(?:\s*[-.]?\s*\b(?:build|bld)\b\s*[.#:]?\s*|\+)"
+    r"(?P<build>[0-9a-z][0-9a-z.]*)$"
+)
 _BUILD_DASH = re.compile(r"^(?P<release>[0-9a-z.]*\d[0-9a-z.]*\.[0-9a-z.]*\d)-(?P<build>\d+)$")
-_PRE = re.compile(r"(?:(?<=\d)|[\s._-]+)"
-                  r"(?P<word>alpha|beta|rc|preview|pre|dev|snapshot|milestone|cr)"
-                  r"[\s._-]*(?P<number>\d*)$")
+_PRE = re.compile(
+    r"(?:(?<=\d)|[\s._-]+)"
+    r"(?P<word>alpha|beta|rc|preview|pre|dev|snapshot|milestone|cr)"
+    r"[\s._-]*(?P<number>\d*)$"
+)
 _POST = re.compile(
     r"(?:(?<=\d)|[\s._-]+)(?P<word>service\s*pack|sp|hotfix|hf|patch|update|sr|mr|post|fix"
-    r"|p(?=\d)|u(?=\d)|r(?=\d))[\s._-]*(?P<number>\d*)$")
+    r"|p(?=\d)|u(?=\d)|r(?=\d))[\s._-]*(?P<number>\d*)$"
+)
 _WILDCARD = re.compile(r"(?:[.\s-](?:x|\*))+$|(?<=\d)x$")
 _ALLOWED = re.compile(r"^[0-9a-z][0-9a-z.\s/-]*$")
 _RUNS = re.compile(r"\d+|[a-z]+")
@@ -106,8 +188,11 @@ def _segments(text: str) -> tuple[Segment, ...] | None:
             run = runs[index]
             if run.isdigit():
                 suffix = ""
-                if index + 1 == len(runs) - 1 and not runs[index + 1].isdigit() \
-                        and len(runs[index + 1]) <= 2:
+                if (
+                    index + 1 == len(runs) - 1
+                    and not runs[index + 1].isdigit()
+                    and len(runs[index + 1]) <= 2
+                ):
                     suffix = runs[index + 1]
                     index += 1
                 segments.append((1, min(int(run), _BIG), suffix))
@@ -131,8 +216,11 @@ def _calendar(text: str) -> Version | None:
     if not found or found.group("month")[:3] not in _MONTHS:
         return None
     day = int(found.group("d1") or found.group("d2") or 0)
-    parts = ((1, int(found.group("year")), ""), (1, _MONTHS[found.group("month")[:3]], ""),
-             (1, day, ""))
+    parts = (
+        (1, int(found.group("year")), ""),
+        (1, _MONTHS[found.group("month")[:3]], ""),
+        (1, day, ""),
+    )
     return Version(text, parts, calendar=True)
 
 
@@ -187,7 +275,7 @@ def _parse(text: str) -> Version | None:
     found = _BUILD.search(text)
     if found and found.start() > 0:
         build = _segments(found.group("build")) or ()
-        text = text[:found.start()].strip(" .-")
+        text = text[: found.start()].strip(" .-")
     else:
         dashed = _BUILD_DASH.match(text)
         if dashed:
@@ -201,7 +289,7 @@ def _parse(text: str) -> Version | None:
         if found_pre and found_pre.start() > 0 and pre is None:
             number = found_pre.group("number")
             pre = (_PRE_RANKS[found_pre.group("word")], min(int(number), _BIG) if number else 0)
-            text = text[:found_pre.start()].strip(" .-")
+            text = text[: found_pre.start()].strip(" .-")
             continue
         found_post = _POST.search(text)
         if found_post and found_post.start() > 0:
@@ -209,7 +297,7 @@ def _parse(text: str) -> Version | None:
             word = "sp" if word == "servicepack" else word
             number = found_post.group("number")
             post = [(0, 0, word), (1, min(int(number), _BIG) if number else 0, "")] + post
-            text = text[:found_post.start()].strip(" .-")
+            text = text[: found_post.start()].strip(" .-")
             continue
         break
 
@@ -217,7 +305,7 @@ def _parse(text: str) -> Version | None:
     found_wild = _WILDCARD.search(text)
     if found_wild and found_wild.start() > 0:
         wildcard = True
-        text = text[:found_wild.start()].strip(" .-")
+        text = text[: found_wild.start()].strip(" .-")
     if not text or not _ALLOWED.match(text):
         return None
     parts = _segments(text)
@@ -276,5 +364,10 @@ def wildcard_ends(version: Version) -> tuple[Version, Version]:
 
 def looks_like_version(token: str) -> bool:
     """True for tokens an analyst writes as a version ("2.9", "v10.0.1a", "R4.3", "9.19.2")."""
-    return bool(re.fullmatch(r"(?:v|r|ver\.?|version)?\s*\d+(?:[._-]\d+)+[a-z]?\d*"
-                             r"(?:[-_.]?(?:rc|beta|alpha|sp|build|b)\d*)?", token.casefold()))
+    return bool(
+        re.fullmatch(
+            r"(?:v|r|ver\.?|version)?\s*\d+(?:[._-]\d+)+[a-z]?\d*"
+            r"(?:[-_.]?(?:rc|beta|alpha|sp|build|b)\d*)?",
+            token.casefold(),
+        )
+    )

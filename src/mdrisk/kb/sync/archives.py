@@ -22,8 +22,9 @@ _CHUNK = 1 << 16
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def gunzip_capped(data: bytes, max_bytes: int = DEFAULT_MAX_UNPACKED, name: str = "download"
-                  ) -> bytes:
+def gunzip_capped(
+    data: bytes, max_bytes: int = DEFAULT_MAX_UNPACKED, name: str = "download"
+) -> bytes:
     """The decompressed content of a gzip file, refused once it grows past ``max_bytes``.
 
     Decompresses in bounded steps, so a gzip bomb is stopped at the cap instead of filling
@@ -34,8 +35,10 @@ def gunzip_capped(data: bytes, max_bytes: int = DEFAULT_MAX_UNPACKED, name: str 
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
             while chunk := stream.read(_CHUNK):
                 if out.tell() + len(chunk) > max_bytes:
-                    raise UnsafeArchive(f"{name}: refused, unpacks to more than "
-                                        f"{max_bytes:,} bytes (a gzip bomb or the wrong file)")
+                    raise UnsafeArchive(
+                        f"{name}: refused, unpacks to more than "
+                        f"{max_bytes:,} bytes (a gzip bomb or the wrong file)"
+                    )
                 out.write(chunk)
     except (OSError, EOFError, zlib.error) as error:
         raise UnsafeArchive(f"{name}: not a complete gzip file ({error})") from None
@@ -55,8 +58,9 @@ def safe_member_name(name: str) -> str | None:
     return None
 
 
-def unzip_capped(data: bytes, pattern: str, max_bytes: int = DEFAULT_MAX_UNPACKED,
-                 name: str = "download") -> dict[str, bytes]:
+def unzip_capped(
+    data: bytes, pattern: str, max_bytes: int = DEFAULT_MAX_UNPACKED, name: str = "download"
+) -> dict[str, bytes]:
     """The members whose base name matches ``pattern`` (a regex), keyed by base name.
 
     The whole archive is refused, before anything is unpacked, if any member is unsafe:
@@ -78,14 +82,16 @@ def unzip_capped(data: bytes, pattern: str, max_bytes: int = DEFAULT_MAX_UNPACKE
             if why:
                 raise UnsafeArchive(f"{name}: refused, member {member.filename!r} has {why}")
             if stat.S_ISLNK(member.external_attr >> 16):
-                raise UnsafeArchive(f"{name}: refused, member {member.filename!r} is a "
-                                    "symbolic link")
+                raise UnsafeArchive(
+                    f"{name}: refused, member {member.filename!r} is a symbolic link"
+                )
             if member.flag_bits & 0x1:
                 raise UnsafeArchive(f"{name}: refused, member {member.filename!r} is encrypted")
             declared += member.file_size
         if declared > max_bytes:
-            raise UnsafeArchive(f"{name}: refused, unpacks to {declared:,} bytes, more than "
-                                f"{max_bytes:,}")
+            raise UnsafeArchive(
+                f"{name}: refused, unpacks to {declared:,} bytes, more than {max_bytes:,}"
+            )
         wanted = re.compile(pattern)
         found: dict[str, bytes] = {}
         unpacked = 0
@@ -99,12 +105,14 @@ def unzip_capped(data: bytes, pattern: str, max_bytes: int = DEFAULT_MAX_UNPACKE
                     while chunk := stream.read(_CHUNK):
                         unpacked += len(chunk)
                         if unpacked > max_bytes:
-                            raise UnsafeArchive(f"{name}: refused, unpacks to more than "
-                                                f"{max_bytes:,} bytes")
+                            raise UnsafeArchive(
+                                f"{name}: refused, unpacks to more than {max_bytes:,} bytes"
+                            )
                         out.write(chunk)
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
-                raise UnsafeArchive(f"{name}: member {member.filename!r} is damaged "
-                                    f"({error})") from None
+                raise UnsafeArchive(
+                    f"{name}: member {member.filename!r} is damaged ({error})"
+                ) from None
             if base in found:
                 raise UnsafeArchive(f"{name}: refused, two members named {base!r}")
             found[base] = out.getvalue()

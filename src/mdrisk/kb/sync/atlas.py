@@ -22,8 +22,11 @@ class AtlasSource(FileSource):
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise UnexpectedContent(f"{self.url(path)}: expected ATLAS YAML, got bytes that "
-                                    f"are not UTF-8 ({error})") from None
+            raise UnexpectedContent(
+                f"{self.url(path)}: expected ATLAS YAML, got bytes that are not UTF-8 ({error})"
+            ) from None
         if {m.group(1) for m in _TOP_LEVEL.finditer(text)} != {"id", "matrices"}:
-            raise UnexpectedContent(f"{self.url(path)}: expected ATLAS YAML with top-level "
-                                    f"'id' and 'matrices', got text starting {preview(body)}")
+            raise UnexpectedContent(
+                f"{self.url(path)}: expected ATLAS YAML with top-level "
+                f"'id' and 'matrices', got text starting {preview(body)}"
+            )

@@ -75,8 +75,9 @@ class Source(ABC):
         """What ``fetch`` would request now, one line each; never touches the network."""
 
     @abstractmethod
-    def fetch(self, client: HttpClient, dest_dir: Path, state: SyncState,
-              progress: Progress = no_progress) -> list[Path]:
+    def fetch(
+        self, client: HttpClient, dest_dir: Path, state: SyncState, progress: Progress = no_progress
+    ) -> list[Path]:
         """Download into ``dest_dir``; returns the files written, each also recorded in
         ``state`` as waiting for import. Raises ``SyncError`` with a message for the analyst.
         """
@@ -109,8 +110,9 @@ class FileSource(Source):
     def check(self, path: str, body: bytes) -> None:
         """Raise ``UnexpectedContent`` unless ``body`` looks like what ``path`` publishes."""
 
-    def fetch(self, client: HttpClient, dest_dir: Path, state: SyncState,
-              progress: Progress = no_progress) -> list[Path]:
+    def fetch(
+        self, client: HttpClient, dest_dir: Path, state: SyncState, progress: Progress = no_progress
+    ) -> list[Path]:
         saved: list[Path] = []
         validators: dict[str, Any] = state.get("validators", {})
         for done, path in enumerate(self.paths):
@@ -122,8 +124,9 @@ class FileSource(Source):
                     headers["If-None-Match"] = known["etag"]
                 if known.get("last_modified"):
                     headers["If-Modified-Since"] = known["last_modified"]
-            response = client.get(self.url(path), headers=headers,
-                                  max_bytes=self.options.max_download_bytes)
+            response = client.get(
+                self.url(path), headers=headers, max_bytes=self.options.max_download_bytes
+            )
             if response.not_modified:
                 continue
             files = self.unpack(path, response)
@@ -131,9 +134,11 @@ class FileSource(Source):
             for name, content in files:
                 saved.append(self.save(dest_dir, name, content, state))
                 names.append(name)
-            validators[path] = {"etag": response.headers.get("etag", ""),
-                                "last_modified": response.headers.get("last-modified", ""),
-                                "files": names}
+            validators[path] = {
+                "etag": response.headers.get("etag", ""),
+                "last_modified": response.headers.get("last-modified", ""),
+                "files": names,
+            }
             state.set("validators", validators)
         progress(f"{self.name}: done", len(self.paths), len(self.paths))
         return saved
@@ -144,8 +149,10 @@ def parse_json(body: bytes, where: str, what: str) -> Any:
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UnexpectedContent(f"{where}: expected {what}, got something that is not JSON "
-                                f"({error}; it starts {preview(body)})") from None
+        raise UnexpectedContent(
+            f"{where}: expected {what}, got something that is not JSON "
+            f"({error}; it starts {preview(body)})"
+        ) from None
 
 
 def preview(body: bytes, length: int = 60) -> str:
@@ -155,7 +162,12 @@ def preview(body: bytes, length: int = 60) -> str:
 
 def check_stix_bundle(body: bytes, where: str) -> None:
     document = parse_json(body, where, "a STIX bundle")
-    if not isinstance(document, dict) or document.get("type") != "bundle" \
-            or not isinstance(document.get("objects"), list):
-        raise UnexpectedContent(f"{where}: expected a STIX bundle (type 'bundle' with "
-                                "'objects'), got another JSON document")
+    if (
+        not isinstance(document, dict)
+        or document.get("type") != "bundle"
+        or not isinstance(document.get("objects"), list)
+    ):
+        raise UnexpectedContent(
+            f"{where}: expected a STIX bundle (type 'bundle' with "
+            "'objects'), got another JSON document"
+        )

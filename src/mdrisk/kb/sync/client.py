@@ -70,12 +70,18 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 class HttpClient:
     """GET only. One client per sync run; every source shares it."""
 
-    def __init__(self, *, timeout: float = 60.0, max_attempts: int = 5,
-                 backoff_base: float = 2.0, backoff_cap: float = 120.0,
-                 max_retry_after: float = 600.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep,
-                 user_agent: str = f"mdrisk/{__version__} (kb sync)") -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = 60.0,
+        max_attempts: int = 5,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 120.0,
+        max_retry_after: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        user_agent: str = f"mdrisk/{__version__} (kb sync)",
+    ) -> None:
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
         self.backoff_base = backoff_base
@@ -90,9 +96,15 @@ class HttpClient:
         """A rate limiter on this client's clock and sleep."""
         return TokenBucket(requests, period, clock=self.clock, sleep=self.sleep)
 
-    def get(self, url: str, *, params: Mapping[str, object] | None = None,
-            headers: Mapping[str, str] | None = None, limiter: TokenBucket | None = None,
-            max_bytes: int = DEFAULT_MAX_BYTES) -> Response:
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        limiter: TokenBucket | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Response:
         """The response to GET ``url``; 304 is returned, other errors raise ``SyncError``.
 
         ``limiter`` is asked for a token before every attempt, retries included.
@@ -114,8 +126,10 @@ class HttpClient:
                 if delay is None:
                     delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
                 if delay > self.max_retry_after:
-                    raise SyncError(f"{retry.error}; the server asks to wait {delay:.0f} s "
-                                    "before retrying: run 'mdrisk kb sync' again later") from None
+                    raise SyncError(
+                        f"{retry.error}; the server asks to wait {delay:.0f} s "
+                        "before retrying: run 'mdrisk kb sync' again later"
+                    ) from None
                 self.sleep(delay)
         raise AssertionError("unreachable")  # the loop always returns or raises
 
@@ -125,13 +139,20 @@ class HttpClient:
             with self._opener.open(request, timeout=self.timeout) as answer:
                 length = answer.headers.get("Content-Length")
                 if length and length.isdigit() and int(length) > max_bytes:
-                    raise SyncError(f"{host} offers {int(length):,} bytes for {url}, more than "
-                                    f"the {max_bytes:,}-byte limit")
+                    raise SyncError(
+                        f"{host} offers {int(length):,} bytes for {url}, more than "
+                        f"the {max_bytes:,}-byte limit"
+                    )
                 body = _read_capped(answer, max_bytes, host, url)
                 if length and length.isdigit() and len(body) < int(length):
                     # http.client returns a short body quietly when the peer hangs up early.
-                    raise _Retry(ConnectionLost(host, f"response cut short after {len(body):,} "
-                                                f"of {int(length):,} bytes", 1))
+                    raise _Retry(
+                        ConnectionLost(
+                            host,
+                            f"response cut short after {len(body):,} of {int(length):,} bytes",
+                            1,
+                        )
+                    )
                 return Response(answer.geturl(), answer.status, _lower(answer.headers), body)
         except urllib.error.HTTPError as error:
             status = error.code
@@ -146,8 +167,16 @@ class HttpClient:
             raise failure from None
         except urllib.error.URLError as error:
             reason = error.reason
-            if isinstance(reason, (TimeoutError, socket.timeout, ConnectionResetError,
-                                   ConnectionAbortedError, BrokenPipeError)):
+            if isinstance(
+                reason,
+                (
+                    TimeoutError,
+                    socket.timeout,
+                    ConnectionResetError,
+                    ConnectionAbortedError,
+                    BrokenPipeError,
+                ),
+            ):
                 raise _Retry(ConnectionLost(host, reason, 1)) from None
             raise Unreachable(host, reason) from None
         except (http.client.HTTPException, ConnectionError, TimeoutError) as error:
@@ -157,8 +186,7 @@ class HttpClient:
             raise Unreachable(host, error) from None
 
 
-def _read_capped(answer: http.client.HTTPResponse, max_bytes: int, host: str, url: str
-                 ) -> bytes:
+def _read_capped(answer: http.client.HTTPResponse, max_bytes: int, host: str, url: str) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:

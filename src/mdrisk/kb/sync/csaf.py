@@ -34,13 +34,19 @@ class CsafSource(Source):
 
     def plan(self, state: SyncState) -> list[str]:
         since = self.options.since
-        which = f"changed since {since.date().isoformat()}" if since else (
-            "new or changed since the last sync" if state.get("seen") else "all")
-        return [f"GET {self.url(f'{FOLDER}/changes.csv')} (or index.txt)",
-                f"GET {self.url(f'{FOLDER}/<year>/icsma-*.json')} for {which} ICSMA advisories"]
+        which = (
+            f"changed since {since.date().isoformat()}"
+            if since
+            else ("new or changed since the last sync" if state.get("seen") else "all")
+        )
+        return [
+            f"GET {self.url(f'{FOLDER}/changes.csv')} (or index.txt)",
+            f"GET {self.url(f'{FOLDER}/<year>/icsma-*.json')} for {which} ICSMA advisories",
+        ]
 
-    def fetch(self, client: HttpClient, dest_dir: Path, state: SyncState,
-              progress: Progress = no_progress) -> list[Path]:
+    def fetch(
+        self, client: HttpClient, dest_dir: Path, state: SyncState, progress: Progress = no_progress
+    ) -> list[Path]:
         progress("csaf: advisory list", 0, None)
         listing = self.listing(client)
         seen: dict[str, str] = dict(state.get("seen", {}))
@@ -100,8 +106,10 @@ def parse_listing(body: bytes, where: str) -> dict[str, str]:
     except csv.Error as error:
         raise UnexpectedContent(f"{where}: not a CSAF listing ({error})") from None
     if not any_csaf:
-        raise UnexpectedContent(f"{where}: expected a CSAF listing (lines like "
-                                f"'2024/icsma-24-011-01.json'), got {preview(body)}")
+        raise UnexpectedContent(
+            f"{where}: expected a CSAF listing (lines like "
+            f"'2024/icsma-24-011-01.json'), got {preview(body)}"
+        )
     return found
 
 
@@ -119,7 +127,12 @@ def _before(changed: str, since: dt.datetime) -> bool:
 def _check_advisory(body: bytes, where: str) -> None:
     document = parse_json(body, where, "a CSAF 2.0 advisory")
     head = document.get("document") if isinstance(document, dict) else None
-    if not isinstance(head, dict) or not str(head.get("category", "")).startswith("csaf_") \
-            or not isinstance(head.get("tracking"), dict):
-        raise UnexpectedContent(f"{where}: expected a CSAF 2.0 advisory (document.category "
-                                "csaf_..., document.tracking), got another JSON document")
+    if (
+        not isinstance(head, dict)
+        or not str(head.get("category", "")).startswith("csaf_")
+        or not isinstance(head.get("tracking"), dict)
+    ):
+        raise UnexpectedContent(
+            f"{where}: expected a CSAF 2.0 advisory (document.category "
+            "csaf_..., document.tracking), got another JSON document"
+        )

@@ -16,12 +16,14 @@ class CweSource(FileSource):
 
     def unpack(self, path: str, response: Response) -> list[tuple[str, bytes]]:
         where = self.url(path)
-        members = unzip_capped(response.body, r"cwec_v[0-9.]+\.xml",
-                               self.options.max_unpacked_bytes, where)
+        members = unzip_capped(
+            response.body, r"cwec_v[0-9.]+\.xml", self.options.max_unpacked_bytes, where
+        )
         if not members:
             raise UnexpectedContent(f"{where}: the zip holds no cwec_v*.xml catalogue")
         for name, content in members.items():
             if b"Weakness_Catalog" not in content[:4096]:
-                raise UnexpectedContent(f"{where}: {name} is not a CWE Weakness_Catalog "
-                                        f"(it starts {preview(content)})")
+                raise UnexpectedContent(
+                    f"{where}: {name} is not a CWE Weakness_Catalog (it starts {preview(content)})"
+                )
         return sorted(members.items())

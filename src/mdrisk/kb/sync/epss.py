@@ -26,8 +26,10 @@ class EpssSource(FileSource):
         text = gunzip_capped(response.body, self.options.max_unpacked_bytes, where)
         first_line = text[:200].split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
         if not (first_line.startswith("#model_version") or first_line.startswith("cve,epss")):
-            raise UnexpectedContent(f"{where}: expected the EPSS CSV (a '#model_version' line "
-                                    f"or a 'cve,epss,percentile' header), got {preview(text)}")
+            raise UnexpectedContent(
+                f"{where}: expected the EPSS CSV (a '#model_version' line "
+                f"or a 'cve,epss,percentile' header), got {preview(text)}"
+            )
         # The feed redirects "current" to a dated file; name the copy by the scores' date.
         date = _SCORE_DATE.search(first_line)
         dated = _DATED_NAME.fullmatch(PurePosixPath(urlsplit(response.url).path).name)

@@ -21,8 +21,10 @@ class ConnectionLost(SyncError):
     """The connection broke or timed out on every attempt."""
 
     def __init__(self, host: str, reason: object, attempts: int) -> None:
-        super().__init__(f"connection to {host} lost ({reason}) on {attempts} attempt(s); "
-                         "run 'mdrisk kb sync' again later: it resumes where it stopped")
+        super().__init__(
+            f"connection to {host} lost ({reason}) on {attempts} attempt(s); "
+            "run 'mdrisk kb sync' again later: it resumes where it stopped"
+        )
         self.host = host
         self.reason = reason
 
@@ -33,8 +35,9 @@ class ConnectionLost(SyncError):
 class HttpStatusError(SyncError):
     """The server answered with an error status we do not retry, or kept failing."""
 
-    def __init__(self, host: str, status: int, url: str, detail: str = "",
-                 attempts: int = 1) -> None:
+    def __init__(
+        self, host: str, status: int, url: str, detail: str = "", attempts: int = 1
+    ) -> None:
         text = f"{host} answered HTTP {status} for {url}"
         if detail:
             text += f" ({detail})"

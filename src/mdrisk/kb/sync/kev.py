@@ -15,7 +15,12 @@ class KevSource(FileSource):
     def check(self, path: str, body: bytes) -> None:
         where = self.url(path)
         catalog = parse_json(body, where, "the KEV catalog")
-        if not isinstance(catalog, dict) or not isinstance(catalog.get("vulnerabilities"), list) \
-                or "catalogVersion" not in catalog:
-            raise UnexpectedContent(f"{where}: expected the KEV catalog (catalogVersion and "
-                                    "vulnerabilities), got another JSON document")
+        if (
+            not isinstance(catalog, dict)
+            or not isinstance(catalog.get("vulnerabilities"), list)
+            or "catalogVersion" not in catalog
+        ):
+            raise UnexpectedContent(
+                f"{where}: expected the KEV catalog (catalogVersion and "
+                "vulnerabilities), got another JSON document"
+            )

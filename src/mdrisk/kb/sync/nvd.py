@@ -54,8 +54,7 @@ class NvdSource(Source):
     description = "NIST NVD CVE API 2.0 (CVE records with CPE configurations and CVSS)"
     default_base_url = "https://services.nvd.nist.gov/rest/json/cves/2.0"
 
-    def __init__(self, options: SyncOptions | None = None,
-                 page_size: int = MAX_PAGE_SIZE) -> None:
+    def __init__(self, options: SyncOptions | None = None, page_size: int = MAX_PAGE_SIZE) -> None:
         super().__init__(options)
         self.page_size = max(1, min(MAX_PAGE_SIZE, page_size))
 
@@ -75,8 +74,13 @@ class NvdSource(Source):
         until = self.options.now().astimezone(dt.UTC).replace(microsecond=0)
         since = self._since(state)
         spans: list[list[str] | None] = [None] if since is None else list(windows(since, until))
-        return {"since": nvd_time(since) if since else None, "until": nvd_time(until),
-                "windows": spans, "window": 0, "next_start": 0}
+        return {
+            "since": nvd_time(since) if since else None,
+            "until": nvd_time(until),
+            "windows": spans,
+            "window": 0,
+            "next_start": 0,
+        }
 
     def _current_plan(self, state: SyncState) -> dict[str, Any] | None:
         """The unfinished plan of an earlier run, if this run asks for the same thing."""
@@ -94,28 +98,37 @@ class NvdSource(Source):
         rate = KEY_RATE if self.api_key else PUBLIC_RATE
         lines = []
         if resuming:
-            lines.append(f"resume the interrupted run at window {plan['window'] + 1}, "
-                         f"startIndex {plan['next_start']}")
+            lines.append(
+                f"resume the interrupted run at window {plan['window'] + 1}, "
+                f"startIndex {plan['next_start']}"
+            )
         if plan["windows"] == [None]:
-            lines.append(f"GET {self.base_url}?startIndex=0&resultsPerPage={self.page_size} "
-                         "and following pages: every CVE (first sync; ~150 pages of 2,000)")
+            lines.append(
+                f"GET {self.base_url}?startIndex=0&resultsPerPage={self.page_size} "
+                "and following pages: every CVE (first sync; ~150 pages of 2,000)"
+            )
         else:
             count = len(plan["windows"])
             if count == 0:
                 lines.append("nothing to fetch: the last sync ended now")
             else:
                 first, last = plan["windows"][0], plan["windows"][-1]
-                lines.append(f"GET {self.base_url}?lastModStartDate=...&lastModEndDate=... "
-                             f"in {count} window(s) of <= 120 days, {first[0]} to {last[1]}, "
-                             f"{self.page_size} per page")
-        lines.append(f"rate limit {rate[0]} requests / {rate[1]:.0f} s "
-                     f"({'with' if self.api_key else 'without'} an API key)")
+                lines.append(
+                    f"GET {self.base_url}?lastModStartDate=...&lastModEndDate=... "
+                    f"in {count} window(s) of <= 120 days, {first[0]} to {last[1]}, "
+                    f"{self.page_size} per page"
+                )
+        lines.append(
+            f"rate limit {rate[0]} requests / {rate[1]:.0f} s "
+            f"({'with' if self.api_key else 'without'} an API key)"
+        )
         return lines
 
     # --- fetching --------------------------------------------------------------------------
 
-    def fetch(self, client: HttpClient, dest_dir: Path, state: SyncState,
-              progress: Progress = no_progress) -> list[Path]:
+    def fetch(
+        self, client: HttpClient, dest_dir: Path, state: SyncState, progress: Progress = no_progress
+    ) -> list[Path]:
         plan = self._current_plan(state) or self._new_plan(state)
         state.set("plan", plan)
         limiter = client.bucket(*(KEY_RATE if self.api_key else PUBLIC_RATE))
@@ -124,16 +137,23 @@ class NvdSource(Source):
         pages = 0
         while plan["window"] < len(plan["windows"]):
             if pages == MAX_PAGES_PER_RUN:
-                raise SyncError(f"nvd: stopped after {MAX_PAGES_PER_RUN} pages in one run; run "
-                                "'mdrisk kb sync --source nvd' again to continue")
+                raise SyncError(
+                    f"nvd: stopped after {MAX_PAGES_PER_RUN} pages in one run; run "
+                    "'mdrisk kb sync --source nvd' again to continue"
+                )
             pages += 1
             span = plan["windows"][plan["window"]]
             start = plan["next_start"]
             params: dict[str, object] = {"startIndex": start, "resultsPerPage": self.page_size}
             if span is not None:
                 params["lastModStartDate"], params["lastModEndDate"] = span
-            response = client.get(self.base_url, params=params, headers=headers,
-                                  limiter=limiter, max_bytes=MAX_PAGE_BYTES)
+            response = client.get(
+                self.base_url,
+                params=params,
+                headers=headers,
+                limiter=limiter,
+                max_bytes=MAX_PAGE_BYTES,
+            )
             vulnerabilities, total = _check_page(response.body, response.url, start)
             if vulnerabilities:
                 name = f"nvd-{_tag(plan, span)}-{start:07d}.json"
@@ -145,9 +165,12 @@ class NvdSource(Source):
             else:
                 plan["next_start"] = following
             state.set("plan", plan)
-            progress(f"nvd: window {min(plan['window'] + 1, len(plan['windows']))}"
-                     f"/{len(plan['windows'])}", math.ceil(following / self.page_size),
-                     max(1, math.ceil(total / self.page_size)))
+            progress(
+                f"nvd: window {min(plan['window'] + 1, len(plan['windows']))}"
+                f"/{len(plan['windows'])}",
+                math.ceil(following / self.page_size),
+                max(1, math.ceil(total / self.page_size)),
+            )
         state.data.pop("plan", None)
         state.data["last_mod_end"] = plan["until"]
         state.save()
@@ -166,16 +189,23 @@ def _tag(plan: dict[str, Any], span: list[str] | None) -> str:
 def _check_page(body: bytes, where: str, start: int) -> tuple[list[Any], int]:
     """(vulnerabilities, totalResults) of one API page, or ``UnexpectedContent``."""
     page = parse_json(body, where, "an NVD CVE API 2.0 page")
-    if not isinstance(page, dict) or page.get("format") != "NVD_CVE" \
-            or not isinstance(page.get("vulnerabilities"), list) \
-            or not isinstance(page.get("totalResults"), int):
-        raise UnexpectedContent(f"{where}: expected an NVD CVE API 2.0 page (format NVD_CVE, "
-                                "totalResults, vulnerabilities), got another JSON document")
+    if (
+        not isinstance(page, dict)
+        or page.get("format") != "NVD_CVE"
+        or not isinstance(page.get("vulnerabilities"), list)
+        or not isinstance(page.get("totalResults"), int)
+    ):
+        raise UnexpectedContent(
+            f"{where}: expected an NVD CVE API 2.0 page (format NVD_CVE, "
+            "totalResults, vulnerabilities), got another JSON document"
+        )
     if page.get("startIndex", start) != start:
-        raise UnexpectedContent(f"{where}: asked for startIndex {start}, got page "
-                                f"{page.get('startIndex')}")
+        raise UnexpectedContent(
+            f"{where}: asked for startIndex {start}, got page {page.get('startIndex')}"
+        )
     vulnerabilities = page["vulnerabilities"]
     if not vulnerabilities and start < page["totalResults"]:
-        raise UnexpectedContent(f"{where}: empty page at startIndex {start} of "
-                                f"{page['totalResults']} results")
+        raise UnexpectedContent(
+            f"{where}: empty page at startIndex {start} of {page['totalResults']} results"
+        )
     return vulnerabilities, page["totalResults"]

@@ -13,9 +13,14 @@ from collections.abc import Callable
 
 
 class TokenBucket:
-    def __init__(self, requests: int, period: float, capacity: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        requests: int,
+        period: float,
+        capacity: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if requests <= 0 or period <= 0 or capacity < 1:
             raise ValueError("a token bucket needs requests > 0, period > 0, capacity >= 1")
         self.rate = requests / period  # tokens per second

@@ -10,8 +10,7 @@ from functools import cache
 from mdrisk.kb import sync as package
 from mdrisk.kb.sync.base import FileSource, Source, SyncOptions
 
-_NOT_SOURCES = {"archives", "base", "client", "errors", "ratelimit", "registry", "runner",
-                "state"}
+_NOT_SOURCES = {"archives", "base", "client", "errors", "ratelimit", "registry", "runner", "state"}
 
 
 @cache
@@ -22,8 +21,12 @@ def source_classes() -> tuple[type[Source], ...]:
             continue
         module = importlib.import_module(f"{package.__name__}.{module_info.name}")
         for _, value in inspect.getmembers(module, inspect.isclass):
-            if issubclass(value, Source) and value not in (Source, FileSource) \
-                    and value.__module__ == module.__name__ and not inspect.isabstract(value):
+            if (
+                issubclass(value, Source)
+                and value not in (Source, FileSource)
+                and value.__module__ == module.__name__
+                and not inspect.isabstract(value)
+            ):
                 if value.name in found:
                     raise RuntimeError(f"two sync sources are named {value.name!r}")
                 found[value.name] = value

@@ -41,8 +41,9 @@ class SyncResult:
         return [outcome for outcome in self.outcomes if outcome.error is not None]
 
 
-def fetch_source(source: Source, client: HttpClient, downloads: Path,
-                 progress: Progress = no_progress) -> tuple[SourceOutcome, SyncState]:
+def fetch_source(
+    source: Source, client: HttpClient, downloads: Path, progress: Progress = no_progress
+) -> tuple[SourceOutcome, SyncState]:
     folder = downloads / source.name
     state = SyncState.load(folder)
     outcome = SourceOutcome(source.name, warning=state.warning)
@@ -54,9 +55,14 @@ def fetch_source(source: Source, client: HttpClient, downloads: Path,
     return outcome, state
 
 
-def run_sync(store: Store, sources: list[Source], client: HttpClient, downloads: Path,
-             progress_for: Callable[[str], Progress] | None = None,
-             import_progress: Callable[[str, int, int], None] | None = None) -> SyncResult:
+def run_sync(
+    store: Store,
+    sources: list[Source],
+    client: HttpClient,
+    downloads: Path,
+    progress_for: Callable[[str], Progress] | None = None,
+    import_progress: Callable[[str, int, int], None] | None = None,
+) -> SyncResult:
     """Fetch each source into ``downloads/<name>/``, then import everything waiting.
 
     Raises ``ImportRefused`` (nothing written; the files stay waiting for the next run) when

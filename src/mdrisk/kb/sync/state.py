@@ -19,8 +19,7 @@ STATE_VERSION = 1
 
 
 class SyncState:
-    def __init__(self, path: Path, data: dict[str, Any] | None = None,
-                 warning: str = "") -> None:
+    def __init__(self, path: Path, data: dict[str, Any] | None = None, warning: str = "") -> None:
         self.path = path
         self.data: dict[str, Any] = data if data is not None else {}
         self.data.setdefault("version", STATE_VERSION)
@@ -37,8 +36,11 @@ class SyncState:
             return cls(path)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             return cls(path, warning=f"{path}: unreadable sync state ({error}); starting afresh")
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION \
-                or not isinstance(data.get("pending_import", []), list):
+        if (
+            not isinstance(data, dict)
+            or data.get("version") != STATE_VERSION
+            or not isinstance(data.get("pending_import", []), list)
+        ):
             return cls(path, warning=f"{path}: sync state of another version; starting afresh")
         return cls(path, data)
 

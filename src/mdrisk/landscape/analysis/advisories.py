@@ -37,18 +37,34 @@ def unify(csaf: list[MedicalAdvisory], table: list[IcsAdvisoryRow]) -> list[Medi
         if known is None:
             first = min(listed, key=lambda row: row.published)
             merged[number] = MedicalAdvisory(
-                id=number, revision_id=first.number, title=first.title,
+                id=number,
+                revision_id=first.number,
+                title=first.title,
                 published=first.published,
                 vendors=sorted({row.vendor for row in listed if row.vendor}),
-                products=sorted({part for row in listed
-                                 for part in (row.product, row.products_affected) if part}),
-                cves=cves, cwes=cwes, cvss_max=max(scores) if scores else None,
-                source="ics-table", record=f"ics-table {records}")
+                products=sorted(
+                    {
+                        part
+                        for row in listed
+                        for part in (row.product, row.products_affected)
+                        if part
+                    }
+                ),
+                cves=cves,
+                cwes=cwes,
+                cvss_max=max(scores) if scores else None,
+                source="ics-table",
+                record=f"ics-table {records}",
+            )
         else:
-            merged[number] = known.model_copy(update={
-                "cves": sorted(set(known.cves) | set(cves)),
-                "cwes": sorted(set(known.cwes) | set(cwes), key=lambda c: int(c[4:])),
-                "source": "csaf+ics-table", "record": f"{known.record}; ics-table {records}"})
+            merged[number] = known.model_copy(
+                update={
+                    "cves": sorted(set(known.cves) | set(cves)),
+                    "cwes": sorted(set(known.cwes) | set(cwes), key=lambda c: int(c[4:])),
+                    "source": "csaf+ics-table",
+                    "record": f"{known.record}; ics-table {records}",
+                }
+            )
     return [merged[number] for number in sorted(merged)]
 
 
@@ -57,21 +73,33 @@ def advisory_year(advisory: MedicalAdvisory) -> int:
     return 2000 + int(advisory.id.split("-")[1])
 
 
-def advisory_rows(advisories: list[MedicalAdvisory], aliases: AliasTable,
-                  rules: KeywordRules, kev: set[str]) -> list[AdvisoryRow]:
+def advisory_rows(
+    advisories: list[MedicalAdvisory], aliases: AliasTable, rules: KeywordRules, kev: set[str]
+) -> list[AdvisoryRow]:
     rows = []
     for advisory in advisories:
         products = " | ".join([advisory.title] + advisory.products)
         everything = f"{products} {advisory.descriptions}"
-        companies = sorted({company for vendor in advisory.vendors
-                            for company in aliases.resolve(vendor)})
-        rows.append(AdvisoryRow(
-            id=advisory.id, title=advisory.title, published=advisory.published,
-            year=advisory_year(advisory), vendors=advisory.vendors, companies=companies,
-            cves=advisory.cves, kev_cves=[cve for cve in advisory.cves if cve in kev],
-            cwes=advisory.cwes, device_classes=matching_rules(rules.device_classes, products),
-            platforms=matching_rules(rules.platforms, everything),
-            cvss_max=advisory.cvss_max, source=advisory.source))
+        companies = sorted(
+            {company for vendor in advisory.vendors for company in aliases.resolve(vendor)}
+        )
+        rows.append(
+            AdvisoryRow(
+                id=advisory.id,
+                title=advisory.title,
+                published=advisory.published,
+                year=advisory_year(advisory),
+                vendors=advisory.vendors,
+                companies=companies,
+                cves=advisory.cves,
+                kev_cves=[cve for cve in advisory.cves if cve in kev],
+                cwes=advisory.cwes,
+                device_classes=matching_rules(rules.device_classes, products),
+                platforms=matching_rules(rules.platforms, everything),
+                cvss_max=advisory.cvss_max,
+                source=advisory.source,
+            )
+        )
     return rows
 
 
@@ -79,9 +107,15 @@ def by_year(rows: list[AdvisoryRow]) -> list[CountRow]:
     if not rows:
         return []
     counts = Counter(row.year for row in rows)
-    return [CountRow(key=str(year), label=str(year), count=counts.get(year, 0),
-                     share=counts.get(year, 0) / len(rows))
-            for year in range(min(counts), max(counts) + 1)]
+    return [
+        CountRow(
+            key=str(year),
+            label=str(year),
+            count=counts.get(year, 0),
+            share=counts.get(year, 0) / len(rows),
+        )
+        for year in range(min(counts), max(counts) + 1)
+    ]
 
 
 def by_vendor(rows: list[AdvisoryRow], aliases: AliasTable) -> list[VendorRow]:
@@ -96,12 +130,18 @@ def by_vendor(rows: list[AdvisoryRow], aliases: AliasTable) -> list[VendorRow]:
     found = []
     for company, listed in grouped.items():
         cves = {cve for row in listed for cve in row.cves}
-        found.append(VendorRow(
-            company=company, name=display(aliases, company, spellings[company]),
-            advisories=len(listed), cves=len(cves),
-            kev_cves=len({cve for row in listed for cve in row.kev_cves}),
-            first_year=min(row.year for row in listed), last_year=max(row.year for row in listed),
-            written_as=sorted(spellings[company])))
+        found.append(
+            VendorRow(
+                company=company,
+                name=display(aliases, company, spellings[company]),
+                advisories=len(listed),
+                cves=len(cves),
+                kev_cves=len({cve for row in listed for cve in row.kev_cves}),
+                first_year=min(row.year for row in listed),
+                last_year=max(row.year for row in listed),
+                written_as=sorted(spellings[company]),
+            )
+        )
     return sorted(found, key=lambda row: (-row.advisories, -row.cves, row.name.casefold()))
 
 
@@ -114,22 +154,38 @@ def display(aliases: AliasTable, company: str, spellings: set[str]) -> str:
 
 def by_cwe(rows: list[AdvisoryRow], names: dict[str, str]) -> list[CweRow]:
     counts = Counter(cwe for row in rows for cwe in row.cwes)
-    return sorted((CweRow(cwe=cwe, name=names.get(cwe, ""), advisories=number,
-                          share=number / len(rows)) for cwe, number in counts.items()),
-                  key=lambda row: (-row.advisories, int(row.cwe[4:])))
+    return sorted(
+        (
+            CweRow(cwe=cwe, name=names.get(cwe, ""), advisories=number, share=number / len(rows))
+            for cwe, number in counts.items()
+        ),
+        key=lambda row: (-row.advisories, int(row.cwe[4:])),
+    )
 
 
 def by_rule(rows: list[AdvisoryRow], rules: list, attribute: str) -> list[CountRow]:
     """Advisories per device class or platform (an advisory may count under several);
     the last row counts the advisories no rule matched."""
     counts = Counter(rule for row in rows for rule in getattr(row, attribute))
-    found = [CountRow(key=rule.id, label=rule.label, count=counts.get(rule.id, 0),
-                      share=counts.get(rule.id, 0) / len(rows) if rows else 0.0)
-             for rule in rules]
+    found = [
+        CountRow(
+            key=rule.id,
+            label=rule.label,
+            count=counts.get(rule.id, 0),
+            share=counts.get(rule.id, 0) / len(rows) if rows else 0.0,
+        )
+        for rule in rules
+    ]
     found.sort(key=lambda row: (-row.count, row.key))
     unmatched = sum(1 for row in rows if not getattr(row, attribute))
-    found.append(CountRow(key="none", label="none of these", count=unmatched,
-                          share=unmatched / len(rows) if rows else 0.0))
+    found.append(
+        CountRow(
+            key="none",
+            label="none of these",
+            count=unmatched,
+            share=unmatched / len(rows) if rows else 0.0,
+        )
+    )
     return found
 
 
@@ -139,7 +195,14 @@ def kev_rows(rows: list[AdvisoryRow], kev: list[KevEntry]) -> list[KevRow]:
     for row in rows:
         for cve in row.kev_cves:
             cited[cve].append(row.id)
-    return [KevRow(cve=cve, advisories=sorted(ids), vendor=catalog[cve].vendor,
-                   product=catalog[cve].product, date_added=catalog[cve].date_added,
-                   ransomware=catalog[cve].ransomware)
-            for cve, ids in sorted(cited.items())]
+    return [
+        KevRow(
+            cve=cve,
+            advisories=sorted(ids),
+            vendor=catalog[cve].vendor,
+            product=catalog[cve].product,
+            date_added=catalog[cve].date_added,
+            ransomware=catalog[cve].ransomware,
+        )
+        for cve, ids in sorted(cited.items())
+    ]

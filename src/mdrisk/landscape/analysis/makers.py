@@ -16,8 +16,9 @@ from mdrisk.landscape.linking import company_relation
 from mdrisk.landscape.records import AIDevice
 
 
-def ai_makers(devices: list[AIDevice], aliases: AliasTable
-              ) -> tuple[dict[str, list[AIDevice]], dict[str, set[str]]]:
+def ai_makers(
+    devices: list[AIDevice], aliases: AliasTable
+) -> tuple[dict[str, list[AIDevice]], dict[str, set[str]]]:
     """(company id -> its AI devices, company id -> the names it is listed under)."""
     by_company: dict[str, list[AIDevice]] = defaultdict(list)
     names: dict[str, set[str]] = defaultdict(set)
@@ -28,8 +29,9 @@ def ai_makers(devices: list[AIDevice], aliases: AliasTable
     return by_company, names
 
 
-def maker_overlap(devices: list[AIDevice], advisories: list[AdvisoryRow],
-                  aliases: AliasTable) -> list[OverlapRow]:
+def maker_overlap(
+    devices: list[AIDevice], advisories: list[AdvisoryRow], aliases: AliasTable
+) -> list[OverlapRow]:
     makers, maker_names = ai_makers(devices, aliases)
     vendors: dict[str, list[AdvisoryRow]] = defaultdict(list)
     vendor_names: dict[str, set[str]] = defaultdict(set)
@@ -46,12 +48,27 @@ def maker_overlap(devices: list[AIDevice], advisories: list[AdvisoryRow],
             if relation is None:
                 continue
             listed = vendors[vendor]
-            rows.append(OverlapRow(
-                company=maker, name=display(aliases, maker, maker_names[maker]),
-                relation=relation[0], advisory_company=vendor,
-                advisory_name=display(aliases, vendor, vendor_names[vendor]),
-                ai_devices=len(makers[maker]), advisories=len(listed),
-                ai_names=sorted(maker_names[maker]), advisory_names=sorted(vendor_names[vendor]),
-                advisory_ids=sorted(row.id for row in listed)))
-    return sorted(rows, key=lambda row: (row.relation != "same company", -row.ai_devices,
-                                         -row.advisories, row.company, row.advisory_company))
+            rows.append(
+                OverlapRow(
+                    company=maker,
+                    name=display(aliases, maker, maker_names[maker]),
+                    relation=relation[0],
+                    advisory_company=vendor,
+                    advisory_name=display(aliases, vendor, vendor_names[vendor]),
+                    ai_devices=len(makers[maker]),
+                    advisories=len(listed),
+                    ai_names=sorted(maker_names[maker]),
+                    advisory_names=sorted(vendor_names[vendor]),
+                    advisory_ids=sorted(row.id for row in listed),
+                )
+            )
+    return sorted(
+        rows,
+        key=lambda row: (
+            row.relation != "same company",
+            -row.ai_devices,
+            -row.advisories,
+            row.company,
+            row.advisory_company,
+        ),
+    )

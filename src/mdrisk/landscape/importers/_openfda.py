@@ -53,14 +53,19 @@ def _check_meta(path: Path, meta: Any, held: int) -> None:
         return
     paging = meta["results"]
     skip, limit, total = (paging.get(key) for key in ("skip", "limit", "total"))
-    if not all(isinstance(value, int) and not isinstance(value, bool)
-               for value in (skip, limit, total)):
+    if not all(
+        isinstance(value, int) and not isinstance(value, bool) for value in (skip, limit, total)
+    ):
         return
     expected = max(0, min(limit, total - skip))
     if held != expected:
-        raise refuse(path, f"holds {held} records but meta.results promises {expected} "
-                     f"(skip {skip}, limit {limit}, total {total}): a partial download",
-                     record="meta.results", fix="download the file again, or sync again")
+        raise refuse(
+            path,
+            f"holds {held} records but meta.results promises {expected} "
+            f"(skip {skip}, limit {limit}, total {total}): a partial download",
+            record="meta.results",
+            fix="download the file again, or sync again",
+        )
 
 
 def opt_string(record: dict[str, Any], key: str, where: str) -> str:
@@ -69,8 +74,9 @@ def opt_string(record: dict[str, Any], key: str, where: str) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return " ".join(text(item, f"{where}.{key}[{n}]") for n, item in enumerate(value)
-                        if item is not None).strip()
+        return " ".join(
+            text(item, f"{where}.{key}[{n}]") for n, item in enumerate(value) if item is not None
+        ).strip()
     return text(value, f"{where}.{key}").strip()
 
 
@@ -79,5 +85,8 @@ def strings(record: dict[str, Any], key: str, where: str) -> list[str]:
     value = record.get(key)
     if isinstance(value, str):
         return [value.strip()] if value.strip() else []
-    return [text(item, f"{where}.{key}[{n}]").strip()
-            for n, item in enumerate(opt_arr(record, key, where)) if item]
+    return [
+        text(item, f"{where}.{key}[{n}]").strip()
+        for n, item in enumerate(opt_arr(record, key, where))
+        if item
+    ]

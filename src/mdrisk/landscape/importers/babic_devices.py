@@ -19,10 +19,16 @@ from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AECoverage
 
 WINDOWS = {"ae_3mths": 90, "ae_6mths": 182, "ae_9mths": 273, "ae_1yr": 365, "ae_2yr": 730}
-COLUMNS = {"idnumber": ("idnumber",), "applicant": ("applicant",),
-           "productcode": ("productcode",), "classadvisecomm": ("classadvisecomm",),
-           "devicename": ("devicename",), "dtrec": ("dtrec",), "dtdec": ("dtdec",),
-           "adverse_events": ("adverse_events",)} | {name: (name,) for name in WINDOWS}
+COLUMNS = {
+    "idnumber": ("idnumber",),
+    "applicant": ("applicant",),
+    "productcode": ("productcode",),
+    "classadvisecomm": ("classadvisecomm",),
+    "devicename": ("devicename",),
+    "dtrec": ("dtrec",),
+    "dtdec": ("dtdec",),
+    "adverse_events": ("adverse_events",),
+} | {name: (name,) for name in WINDOWS}
 
 
 class BabicDevicesImporter(LandscapeImporter[AECoverage]):
@@ -39,28 +45,42 @@ class BabicDevicesImporter(LandscapeImporter[AECoverage]):
                 where, values = row.where, row.values
                 submission = fields.submission(values["idnumber"], f"{where}.idnumber")
                 if submission.id in seen:
-                    raise Shape(where, f"{submission.id} is listed again (first at "
-                                f"{seen[submission.id]})")
+                    raise Shape(
+                        where, f"{submission.id} is listed again (first at {seen[submission.id]})"
+                    )
                 seen[submission.id] = where
                 reports = fields.count(values["adverse_events"], f"{where}.adverse_events")
-                within = {days: fields.count(values[column], f"{where}.{column}")
-                          for column, days in WINDOWS.items()}
+                within = {
+                    days: fields.count(values[column], f"{where}.{column}")
+                    for column, days in WINDOWS.items()
+                }
                 for days, number in within.items():
                     if number > reports:
-                        raise Shape(f"{where}.reports within {days} days",
-                                    f"{number} is more than the {reports} reports in all")
-                found.append(AECoverage(
-                    submission=submission.id,
-                    applicant=fields.name(values["applicant"], f"{where}.applicant"),
-                    device=fields.name(values["devicename"], f"{where}.devicename"),
-                    product_code=fields.product_code(values["productcode"],
-                                                     f"{where}.productcode"),
-                    panel_code=values["classadvisecomm"].strip().upper(),
-                    decision_date=fields.parse_date(values["dtdec"], f"{where}.dtdec",
-                                                    (fields.ISO_DATE,)),
-                    received_date=fields.optional_date(values["dtrec"], f"{where}.dtrec",
-                                                       (fields.ISO_DATE,)),
-                    reports=reports, reports_within=within, source=source, record=where))
+                        raise Shape(
+                            f"{where}.reports within {days} days",
+                            f"{number} is more than the {reports} reports in all",
+                        )
+                found.append(
+                    AECoverage(
+                        submission=submission.id,
+                        applicant=fields.name(values["applicant"], f"{where}.applicant"),
+                        device=fields.name(values["devicename"], f"{where}.devicename"),
+                        product_code=fields.product_code(
+                            values["productcode"], f"{where}.productcode"
+                        ),
+                        panel_code=values["classadvisecomm"].strip().upper(),
+                        decision_date=fields.parse_date(
+                            values["dtdec"], f"{where}.dtdec", (fields.ISO_DATE,)
+                        ),
+                        received_date=fields.optional_date(
+                            values["dtrec"], f"{where}.dtrec", (fields.ISO_DATE,)
+                        ),
+                        reports=reports,
+                        reports_within=within,
+                        source=source,
+                        record=where,
+                    )
+                )
             if not found:
                 raise Shape("header", "the table has no rows")
         except Shape as bad:

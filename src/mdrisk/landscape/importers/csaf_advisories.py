@@ -31,22 +31,28 @@ class CsafAdvisoryImporter(LandscapeImporter[MedicalAdvisory]):
         advisories = []
         for batch in CsafImporter().parse(path):
             header = next(record for record in batch.records if record.kind == ADVISORY)
-            vulnerabilities = [record for record in batch.records
-                               if record.kind == VULNERABILITY]
+            vulnerabilities = [record for record in batch.records if record.kind == VULNERABILITY]
             data = header.data
-            scores = [score["score"] for record in vulnerabilities
-                      for score in record.data["cvss"]]
-            advisories.append(MedicalAdvisory(
-                id=base_number(header.id), revision_id=header.id,
-                title=_TITLE_PREFIX.sub("", data["title"]).strip(),
-                published=_day(data["published"]),
-                vendors=list(data["vendors"]), products=list(data["products"]),
-                cves=list(data["cves"]),
-                cwes=sorted({cwe for record in vulnerabilities for cwe in record.data["cwes"]},
-                            key=lambda cwe: int(cwe[4:])),
-                descriptions=" ".join(record.data["description"] for record in vulnerabilities),
-                cvss_max=max(scores) if scores else None,
-                source="csaf", record=f"{label(path)} ({header.id})"))
+            scores = [score["score"] for record in vulnerabilities for score in record.data["cvss"]]
+            advisories.append(
+                MedicalAdvisory(
+                    id=base_number(header.id),
+                    revision_id=header.id,
+                    title=_TITLE_PREFIX.sub("", data["title"]).strip(),
+                    published=_day(data["published"]),
+                    vendors=list(data["vendors"]),
+                    products=list(data["products"]),
+                    cves=list(data["cves"]),
+                    cwes=sorted(
+                        {cwe for record in vulnerabilities for cwe in record.data["cwes"]},
+                        key=lambda cwe: int(cwe[4:]),
+                    ),
+                    descriptions=" ".join(record.data["description"] for record in vulnerabilities),
+                    cvss_max=max(scores) if scores else None,
+                    source="csaf",
+                    record=f"{label(path)} ({header.id})",
+                )
+            )
         return Parsed(advisories)
 
 

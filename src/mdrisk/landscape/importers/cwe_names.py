@@ -12,5 +12,9 @@ from mdrisk.kb.records import WEAKNESS
 
 
 def read_cwe_names(path: Path) -> dict[str, str]:
-    return {record.id: record.data["name"] for batch in CweImporter().parse(path)
-            for record in batch.records if record.kind == WEAKNESS}
+    return {
+        record.id: record.data["name"]
+        for batch in CweImporter().parse(path)
+        for record in batch.records
+        if record.kind == WEAKNESS
+    }

@@ -15,12 +15,14 @@ from mdrisk.landscape.importers._csv import read_rows
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AIDevice
 
-COLUMNS = {"date": ("Date of Final Decision", "Decision Date"),
-           "submission": ("Submission Number",),
-           "device": ("Device", "Device Name"),
-           "company": ("Company", "Applicant"),
-           "panel": ("Panel (Lead)", "Panel"),
-           "product_code": ("Primary Product Code", "Product Code")}
+COLUMNS = {
+    "date": ("Date of Final Decision", "Decision Date"),
+    "submission": ("Submission Number",),
+    "device": ("Device", "Device Name"),
+    "company": ("Company", "Applicant"),
+    "panel": ("Panel (Lead)", "Panel"),
+    "product_code": ("Primary Product Code", "Product Code"),
+}
 
 
 class FdaAiCsvImporter(LandscapeImporter[AIDevice]):
@@ -31,8 +33,7 @@ class FdaAiCsvImporter(LandscapeImporter[AIDevice]):
         rows = read_rows(path, COLUMNS, key="submission")
         source = label(path)
         try:
-            devices = [ai_device(dict(row.values), row.where, source, row.where)
-                       for row in rows]
+            devices = [ai_device(dict(row.values), row.where, source, row.where) for row in rows]
             if not devices:
                 raise Shape("header", "the table has no rows")
             refuse_repeats(devices)

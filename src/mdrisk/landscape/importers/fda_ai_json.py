@@ -20,8 +20,14 @@ from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AIDevice
 
 _RECORD = re.compile(r'"submission_id"\s*:\s*"([^"\\]{1,40})"')
-_KEYS = {"date": "date", "submission_id": "submission", "device": "device",
-         "company": "company", "panel": "panel", "code": "product_code"}
+_KEYS = {
+    "date": "date",
+    "submission_id": "submission",
+    "device": "device",
+    "company": "company",
+    "panel": "panel",
+    "code": "product_code",
+}
 
 
 class FdaAiJsonImporter(LandscapeImporter[AIDevice]):
@@ -48,13 +54,18 @@ class FdaAiJsonImporter(LandscapeImporter[AIDevice]):
                 device = ai_device(values, where, source, where)
                 year = entry.get("year")
                 if year is not None and year != device.decision_date.year:
-                    raise Shape(f"{where}.year", f"{year!r:.10} disagrees with the date "
-                                f"{values['date']}")
-                received = fields.optional_date(opt_text(entry, "received_date", where),
-                                                f"{where}.received_date", (fields.ISO_DATE,))
+                    raise Shape(
+                        f"{where}.year", f"{year!r:.10} disagrees with the date {values['date']}"
+                    )
+                received = fields.optional_date(
+                    opt_text(entry, "received_date", where),
+                    f"{where}.received_date",
+                    (fields.ISO_DATE,),
+                )
                 summary = opt_text(entry, "summary_url", where) or ""
-                devices.append(device.model_copy(update={"received_date": received,
-                                                         "summary_url": summary}))
+                devices.append(
+                    device.model_copy(update={"received_date": received, "summary_url": summary})
+                )
             refuse_repeats(devices)
         except Shape as bad:
             raise bad.refusal(path) from None

@@ -17,9 +17,14 @@ from mdrisk.landscape.importers._ai_list import ai_device, refuse_repeats
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AIDevice
 
-FIELDS = {"Date_of_final_decision": "date", "Submission_number": "submission",
-          "Device": "device", "Company": "company", "Panel": "panel",
-          "Primary_product_code": "product_code"}
+FIELDS = {
+    "Date_of_final_decision": "date",
+    "Submission_number": "submission",
+    "Device": "device",
+    "Company": "company",
+    "Panel": "panel",
+    "Primary_product_code": "product_code",
+}
 
 
 class FdaAiXmlImporter(LandscapeImporter[AIDevice]):
@@ -52,8 +57,12 @@ class FdaAiXmlImporter(LandscapeImporter[AIDevice]):
 
         stream_xml(path, start, end, text)
         if not rows:
-            raise refuse(path, "no <row> elements: not FDA's AI-enabled device list",
-                         record="data", fix="download the list's XML form again")
+            raise refuse(
+                path,
+                "no <row> elements: not FDA's AI-enabled device list",
+                record="data",
+                fix="download the list's XML form again",
+            )
         source = label(path)
         devices = []
         try:

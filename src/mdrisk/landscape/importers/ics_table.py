@@ -23,11 +23,19 @@ from mdrisk.landscape.records import DataNote, IcsAdvisoryRow
 
 # Update letters ("...-01A") and supplements ("...-02-Supplement") follow the number.
 NUMBER = re.compile(r"(ICSM?A-\d{2}-\d{3}-\d{2})(?:[A-Z]|-SUPPLEMENT[A-Z]?)?")
-COLUMNS = {"number": ("ICS-CERT_Number",), "released": ("Original_Release_Date",),
-           "year": ("Year",), "title": ("ICS-CERT_Advisory_Title",), "vendor": ("Vendor",),
-           "product": ("Product",), "affected": ("Products_Affected",),
-           "cves": ("CVE_Number",), "cwes": ("CWE_Number",), "cvss": ("Cumulative_CVSS",),
-           "sectors": ("Critical_Infrastructure_Sector",)}
+COLUMNS = {
+    "number": ("ICS-CERT_Number",),
+    "released": ("Original_Release_Date",),
+    "year": ("Year",),
+    "title": ("ICS-CERT_Advisory_Title",),
+    "vendor": ("Vendor",),
+    "product": ("Product",),
+    "affected": ("Products_Affected",),
+    "cves": ("CVE_Number",),
+    "cwes": ("CWE_Number",),
+    "cvss": ("Cumulative_CVSS",),
+    "sectors": ("Critical_Infrastructure_Sector",),
+}
 _NO_SCORE = {"", "not applicable", "not assigned", "n/a", "na"}
 
 
@@ -45,30 +53,46 @@ class IcsTableImporter(LandscapeImporter[IcsAdvisoryRow]):
                 where, values = row.where, row.values
                 number = values["number"].strip().upper()
                 if not NUMBER.fullmatch(number):
-                    raise Shape(f"{where}.ICS-CERT_Number", f"'{number[:30]}' is not a CISA "
-                                "advisory number (ICSA-YY-DDD-NN or ICSMA-YY-DDD-NN)")
-                published = fields.parse_date(values["released"],
-                                              f"{where}.Original_Release_Date",
-                                              (fields.US_DATE,))
+                    raise Shape(
+                        f"{where}.ICS-CERT_Number",
+                        f"'{number[:30]}' is not a CISA "
+                        "advisory number (ICSA-YY-DDD-NN or ICSMA-YY-DDD-NN)",
+                    )
+                published = fields.parse_date(
+                    values["released"], f"{where}.Original_Release_Date", (fields.US_DATE,)
+                )
                 # "Year" is the table's own filing year; it differs from the release year in
                 # about 3% of rows (re-filed updates), so it is kept but not checked.
                 year = fields.count(values["year"], f"{where}.Year")
                 cves, bad_cves = fields.id_list(values["cves"], "CVE")
                 cwes, bad_cwes = fields.id_list(values["cwes"], "CWE")
-                notes += [DataNote(file=source, record=where, message=(
-                    f"unreadable {kind} '{token[:40]}' left out"))
+                notes += [
+                    DataNote(
+                        file=source,
+                        record=where,
+                        message=(f"unreadable {kind} '{token[:40]}' left out"),
+                    )
                     for kind, tokens in (("CVE", bad_cves), ("CWE", bad_cwes))
-                    for token in tokens]
-                found.append(IcsAdvisoryRow(
-                    number=number, published=published, year=year,
-                    title=fields.name(values["title"], f"{where}.title"),
-                    vendor=fields.name(values["vendor"], f"{where}.Vendor", required=False),
-                    product=fields.name(values["product"], f"{where}.Product", required=False),
-                    products_affected=fields.name(values["affected"], "", required=False),
-                    cves=cves, cwes=cwes, cvss=_score(values["cvss"], f"{where}.Cumulative_CVSS"),
-                    sectors=[part.strip() for part in values["sectors"].split(";")
-                             if part.strip()],
-                    line=row.line))
+                    for token in tokens
+                ]
+                found.append(
+                    IcsAdvisoryRow(
+                        number=number,
+                        published=published,
+                        year=year,
+                        title=fields.name(values["title"], f"{where}.title"),
+                        vendor=fields.name(values["vendor"], f"{where}.Vendor", required=False),
+                        product=fields.name(values["product"], f"{where}.Product", required=False),
+                        products_affected=fields.name(values["affected"], "", required=False),
+                        cves=cves,
+                        cwes=cwes,
+                        cvss=_score(values["cvss"], f"{where}.Cumulative_CVSS"),
+                        sectors=[
+                            part.strip() for part in values["sectors"].split(";") if part.strip()
+                        ],
+                        line=row.line,
+                    )
+                )
             if not found:
                 raise Shape("header", "the table has no rows")
         except Shape as bad:

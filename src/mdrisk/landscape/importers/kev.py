@@ -19,10 +19,16 @@ class KevCatalogImporter(LandscapeImporter[KevEntry]):
     description = "CISA KEV catalog (via the knowledge base's KEV importer)"
 
     def parse(self, path: Path) -> Parsed[KevEntry]:
-        entries = [KevEntry(cve=record.id, vendor=record.data["vendor"],
-                            product=record.data["product"],
-                            date_added=record.data["date_added"],
-                            ransomware=record.data["ransomware"])
-                   for batch in KevImporter().parse(path) for record in batch.records
-                   if record.kind == KEV]
+        entries = [
+            KevEntry(
+                cve=record.id,
+                vendor=record.data["vendor"],
+                product=record.data["product"],
+                date_added=record.data["date_added"],
+                ransomware=record.data["ransomware"],
+            )
+            for batch in KevImporter().parse(path)
+            for record in batch.records
+            if record.kind == KEV
+        ]
         return Parsed(sorted(entries, key=lambda entry: entry.cve))

@@ -18,10 +18,20 @@ from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AdverseEvent
 
 # MAUDE event type codes (openFDA's maude enums) and the words openFDA serves instead.
-EVENT_TYPES = {"M": "malfunction", "IN": "injury", "D": "death", "O": "other",
-               "*": "unknown", "": "unknown"}
-COLUMNS = {"idnumber": ("idnumber",), "mdr_report_key": ("mdr_report_key",),
-           "date_received": ("date_received",), "event_type": ("event_type",)}
+EVENT_TYPES = {
+    "M": "malfunction",
+    "IN": "injury",
+    "D": "death",
+    "O": "other",
+    "*": "unknown",
+    "": "unknown",
+}
+COLUMNS = {
+    "idnumber": ("idnumber",),
+    "mdr_report_key": ("mdr_report_key",),
+    "date_received": ("date_received",),
+    "event_type": ("event_type",),
+}
 OPTIONAL = {"date_of_event": ("date_of_event",)}
 
 
@@ -46,16 +56,26 @@ class MaudeRowsImporter(LandscapeImporter[AdverseEvent]):
                 submission = fields.submission(values["idnumber"], f"{where}.idnumber")
                 code = values["event_type"].strip().upper()
                 if code not in EVENT_TYPES:
-                    raise Shape(f"{where}.event_type", f"'{code[:20]}' is not a MAUDE event "
-                                f"type ({', '.join(c for c in EVENT_TYPES if c.strip('*'))})")
-                events.append(AdverseEvent(
-                    report_key=key, submissions=[submission.link_key],
-                    date_received=fields.parse_date(values["date_received"],
-                                                    f"{where}.date_received", (fields.US_DATE,)),
-                    date_of_event=fields.optional_date(values.get("date_of_event"),
-                                                       f"{where}.date_of_event",
-                                                       (fields.US_DATE,)),
-                    event_type=EVENT_TYPES[code], source=source, record=where))
+                    raise Shape(
+                        f"{where}.event_type",
+                        f"'{code[:20]}' is not a MAUDE event "
+                        f"type ({', '.join(c for c in EVENT_TYPES if c.strip('*'))})",
+                    )
+                events.append(
+                    AdverseEvent(
+                        report_key=key,
+                        submissions=[submission.link_key],
+                        date_received=fields.parse_date(
+                            values["date_received"], f"{where}.date_received", (fields.US_DATE,)
+                        ),
+                        date_of_event=fields.optional_date(
+                            values.get("date_of_event"), f"{where}.date_of_event", (fields.US_DATE,)
+                        ),
+                        event_type=EVENT_TYPES[code],
+                        source=source,
+                        record=where,
+                    )
+                )
             if not events:
                 raise Shape("header", "the table has no rows")
         except Shape as bad:

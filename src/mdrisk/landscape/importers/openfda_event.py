@@ -18,9 +18,19 @@ from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AdverseEvent, DataNote
 from mdrisk.landscape.submission import parse_submission
 
-EVENT_TYPES = {"malfunction": "malfunction", "m": "malfunction", "injury": "injury",
-               "in": "injury", "death": "death", "d": "death", "other": "other", "o": "other",
-               "no answer provided": "unknown", "*": "unknown", "": "unknown"}
+EVENT_TYPES = {
+    "malfunction": "malfunction",
+    "m": "malfunction",
+    "injury": "injury",
+    "in": "injury",
+    "death": "death",
+    "d": "death",
+    "other": "other",
+    "o": "other",
+    "no answer provided": "unknown",
+    "*": "unknown",
+    "": "unknown",
+}
 # The schema spells the 510(k) field with a double underscore; served records use one.
 _510K_FIELDS = ("baseline_510_k_number", "baseline_510_k__number", "baseline_pma_number")
 
@@ -61,29 +71,51 @@ class OpenFdaEventImporter(LandscapeImporter[AdverseEvent]):
                         if parsed:
                             submissions.append(parsed.link_key)
                         else:
-                            notes.append(DataNote(file=source, record=f"{at}.{field}", message=(
-                                f"'{value[:40]}' is not a submission number; not linked by it")))
+                            notes.append(
+                                DataNote(
+                                    file=source,
+                                    record=f"{at}.{field}",
+                                    message=(
+                                        f"'{value[:40]}' is not a submission number; not linked by it"
+                                    ),
+                                )
+                            )
                     code = opt_string(device, "device_report_product_code", at)
                     if code:
                         codes.append(fields.product_code(code, f"{at}.device_report_product_code"))
                     makers += [m for m in [opt_string(device, "manufacturer_d_name", at)] if m]
                     brands += [b for b in [opt_string(device, "brand_name", at)] if b]
-                narratives = [opt_string(obj(item, f"{where}.mdr_text[{n}]"), "text",
-                                         f"{where}.mdr_text[{n}]")
-                              for n, item in enumerate(opt_arr(record, "mdr_text", where))]
+                narratives = [
+                    opt_string(
+                        obj(item, f"{where}.mdr_text[{n}]"), "text", f"{where}.mdr_text[{n}]"
+                    )
+                    for n, item in enumerate(opt_arr(record, "mdr_text", where))
+                ]
                 problems = strings(record, "product_problems", where)
-                events.append(AdverseEvent(
-                    report_key=key, submissions=sorted(set(submissions)),
-                    product_codes=sorted(set(codes)), makers=sorted(set(makers)),
-                    brand_names=sorted(set(brands)),
-                    date_received=fields.parse_date(opt_string(record, "date_received", where),
-                                                    f"{where}.date_received", OPENFDA_DATES),
-                    date_of_event=fields.optional_date(
-                        opt_string(record, "date_of_event", where), f"{where}.date_of_event",
-                        OPENFDA_DATES),
-                    event_type=EVENT_TYPES[kind], product_problems=problems,
-                    text=" ".join(part for part in narratives + problems if part),
-                    source=source, record=where))
+                events.append(
+                    AdverseEvent(
+                        report_key=key,
+                        submissions=sorted(set(submissions)),
+                        product_codes=sorted(set(codes)),
+                        makers=sorted(set(makers)),
+                        brand_names=sorted(set(brands)),
+                        date_received=fields.parse_date(
+                            opt_string(record, "date_received", where),
+                            f"{where}.date_received",
+                            OPENFDA_DATES,
+                        ),
+                        date_of_event=fields.optional_date(
+                            opt_string(record, "date_of_event", where),
+                            f"{where}.date_of_event",
+                            OPENFDA_DATES,
+                        ),
+                        event_type=EVENT_TYPES[kind],
+                        product_problems=problems,
+                        text=" ".join(part for part in narratives + problems if part),
+                        source=source,
+                        record=where,
+                    )
+                )
         except Shape as bad:
             raise bad.refusal(path) from None
         return Parsed(events, notes)
