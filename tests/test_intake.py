@@ -372,7 +372,7 @@ def _without_document_identity(assessment) -> dict:
     # Where the draft's lines stand and what the documents were called differ between twins.
     for key in ("provenance", "model_lines"):
         data.pop(key, None)
-    data["device"].pop("info")
+    data["device"].pop("device")
     return data
 
 

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import EXAMPLES, example_models
 
-from mdrisk.assessment import Assessment, ElementThreat
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.threats import ElementThreat
 from mdrisk.cli import main
 from mdrisk.kb.attach import attach_threats, query_for
 from mdrisk.kb.matching.query import ComponentQuery, VulnMatch

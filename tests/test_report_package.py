@@ -267,7 +267,7 @@ def test_support_status_comes_from_the_sbom_in_the_knowledge_base(dana_store, tm
 
 
 def test_the_report_draws_the_measured_harm_and_traces_it_to_the_loss_scenarios():
-    from mdrisk.assessment import ImpactFinding, ImpactPatient
+    from mdrisk.assessment.impact import ImpactFinding, ImpactPatient
 
     base = assess(load_model(BGMS), created="2026-01-01T00:00:00Z")
     metrics = {"min_bg": 92.0, "mean_bg": 131.0, "minutes_above_250": 0.0}

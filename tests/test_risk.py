@@ -17,7 +17,9 @@ from conftest import EXAMPLES, example_models
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mdrisk.assessment import Assessment, ImpactFinding, ImpactPatient
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.impact import ImpactFinding, ImpactPatient
+from mdrisk.assessment.risk import RiskItem
 from mdrisk.cli import main
 from mdrisk.errors import InputError
 from mdrisk.kb.matching.query import VulnMatch
@@ -29,7 +31,6 @@ from mdrisk.risk.answers import answers_from_text, load_answers
 from mdrisk.risk.cvss_scores import CvssError, exploitability_3, map_3_to_4, score
 from mdrisk.risk.engine import RiskInputs, _exploitability, assess_risks
 from mdrisk.risk.matrix import SEVERITIES, load_matrix, matrix_from_text
-from mdrisk.risk.records import RiskItem
 from mdrisk.risk.rubric import RubricResult, load_rubric, rubric_from_text
 from mdrisk.risk.targets import Attacker, RiskTarget
 

@@ -18,7 +18,9 @@ from conftest import EXAMPLES, PROJECT_ROOT, example_models
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mdrisk.assessment import Assessment, CvssScore
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.scenarios import STEP_ORDER, AttackScenario
+from mdrisk.assessment.threats import CvssScore
 from mdrisk.cli import main
 from mdrisk.errors import InputError
 from mdrisk.kb.matching.query import ComponentQuery, VulnMatch
@@ -34,7 +36,6 @@ from mdrisk.scenarios.data import (
 )
 from mdrisk.scenarios.exploitability import read_vector
 from mdrisk.scenarios.generate import ScenarioLimit, generate_scenarios, with_scenarios
-from mdrisk.scenarios.records import STEP_ORDER, AttackScenario
 
 PACK = load_pack()
 DATA = PROJECT_ROOT / "src" / "mdrisk" / "data"

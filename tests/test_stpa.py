@@ -40,7 +40,7 @@ def test_ucas_of_all_four_types(path):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_sensor_to_ml_channel_is_an_fdi_point(path):
     assessment = _assessment(path)
-    model = assessment.device_model()
+    model = assessment.device
     kinds = {c.id: c.kind for c in model.components}
     points = {(p.element, p.ml_engine) for p in assessment.fdi_points}
     for engine in model.ml_engines:
@@ -114,7 +114,7 @@ def test_loss_scenarios_resolve_and_follow_the_structure(path):
     known = assessment.known_ids()
     points = {p.id: p for p in assessment.fdi_points}
     ucas = {u.id: u for u in assessment.ucas}
-    hazards = {h.id: h for h in assessment.hazards}
+    hazards = {h.id: h for h in assessment.device.hazards}
     links = {link.id: link for link in assessment.device.links}
     for scenario in assessment.loss_scenarios:
         assert scenario.fdi_point in known and scenario.uca in known
@@ -133,7 +133,7 @@ def test_loss_scenarios_resolve_and_follow_the_structure(path):
         ):
             if link_id in links:
                 assert (links[link_id].source, links[link_id].target) == (before, after)
-    engines = {e.id for e in assessment.device_model().ml_engines}
+    engines = {e.id for e in assessment.device.ml_engines}
     assert engines == {s.ml_engine for s in assessment.loss_scenarios}
 
 

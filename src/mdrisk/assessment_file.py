@@ -13,6 +13,23 @@ from mdrisk.errors import InputError, Problem
 MAX_ASSESSMENT_BYTES = 256 * 1024 * 1024
 
 
+def _with_whole_model(data: dict) -> dict:
+    """``data`` in the current layout. Files written before the assessment carried the device
+    model whole held ``device: {info, components, links}`` with ``losses`` and ``hazards``
+    beside it; anything else is returned as it is."""
+    device = data.get("device")
+    if not (isinstance(device, dict) and "info" in device and "losses" in data):
+        return data
+    upgraded = {key: value for key, value in data.items() if key not in ("losses", "hazards")}
+    upgraded["device"] = {
+        "device": device["info"],
+        **{key: value for key, value in device.items() if key != "info"},
+        "losses": data["losses"],
+        "hazards": data.get("hazards", []),
+    }
+    return upgraded
+
+
 def load_assessment(path: Path) -> Assessment:
     """The assessment in ``path`` (as written by ``mdrisk analyze``).
 
@@ -47,7 +64,7 @@ def load_assessment(path: Path) -> Assessment:
     if not isinstance(data, dict):
         raise InputError(name, [Problem("an assessment is a JSON object")])
     try:
-        return Assessment.model_validate(data)
+        return Assessment.model_validate(_with_whole_model(data))
     except ValidationError as error:
         problems = [
             Problem(item["msg"], field=".".join(str(p) for p in item["loc"]))

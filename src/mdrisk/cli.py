@@ -61,7 +61,7 @@ def _render_package(
         writer = writer_for(name)
         files.update(writer.render_files(assessment))
     highlight = frozenset(point.element for point in assessment.fdi_points)
-    dot_text = to_dot(assessment.device_model(), highlight)
+    dot_text = to_dot(assessment.device, highlight)
     files["control-structure.dot"] = dot_text.encode("utf-8")
     if with_svg:
         try:
@@ -195,7 +195,7 @@ def analyze(
 
 def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInputs, list[str]]:
     """The pack, and the store's matcher, enricher and snapshots when the store exists."""
-    from mdrisk.assessment import SnapshotRef
+    from mdrisk.assessment.provenance import SnapshotRef
     from mdrisk.cli_kb import open_store
     from mdrisk.kb.enrich import enrich_vulnerability
     from mdrisk.kb.matching.matcher import Matcher

@@ -76,7 +76,7 @@ def render_package(
             package.notes.append(f"no PDF: {missing}")
     if with_diagram:
         highlight = frozenset(point.element for point in assessment.fdi_points)
-        dot_text = to_dot(assessment.device_model(), highlight)
+        dot_text = to_dot(assessment.device, highlight)
         package.files["control-structure.dot"] = dot_text.encode("utf-8")
         try:
             package.files["control-structure.svg"] = render_svg(dot_text)

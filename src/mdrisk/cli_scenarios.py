@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from mdrisk.assessment.scenarios import CATEGORIES, AttackScenario
 from mdrisk.cli_common import err_console, guarded, out_console, progress_bar
-from mdrisk.scenarios.records import CATEGORIES, AttackScenario
 
 
 def _model_path(model: str) -> Path:

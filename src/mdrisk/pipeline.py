@@ -7,15 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mdrisk import __version__
-from mdrisk.assessment import (
-    Assessment,
-    DeviceSection,
-    ElementThreat,
-    FDIPoint,
-    ImpactFinding,
-    Provenance,
-    SnapshotRef,
-)
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.impact import ImpactFinding
+from mdrisk.assessment.provenance import Provenance, SnapshotRef
+from mdrisk.assessment.stpa import FDIPoint
+from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.attach import Enricher, VulnerabilityMatcher, attach_threats
 from mdrisk.kb.pack import LoadedPack
 from mdrisk.kb.support import SbomEntry, support_status
@@ -76,9 +72,7 @@ def assess(
     model = loaded.model
     stpa = analyze_stpa(model)
     assessment = Assessment(
-        device=DeviceSection(info=model.device, components=model.components, links=model.links),
-        losses=model.losses,
-        hazards=model.hazards,
+        device=model,
         control_actions=stpa.control_actions,
         ucas=stpa.ucas,
         fdi_points=stpa.fdi_points,

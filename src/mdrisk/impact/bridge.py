@@ -21,13 +21,8 @@ from typing import Any
 
 import yaml
 
-from mdrisk.assessment import (
-    ControlAction,
-    ImpactFinding,
-    ImpactPatient,
-    LossScenario,
-    UnsafeControlAction,
-)
+from mdrisk.assessment.impact import ImpactFinding, ImpactPatient
+from mdrisk.assessment.stpa import ControlAction, LossScenario, UnsafeControlAction
 from mdrisk.impact.attacks.spec import AttackPlan, parse_plan
 from mdrisk.impact.experiment import AttackRuns, RunSetup, run_attacks
 from mdrisk.impact.harm import PatientHarm

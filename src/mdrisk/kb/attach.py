@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from mdrisk.assessment import (
+from mdrisk.assessment.threats import (
     CvssScore,
     ElementThreat,
     KnownVulnerability,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mdrisk.assessment import ComponentSupport
+from mdrisk.assessment.support import ComponentSupport
 from mdrisk.kb.matching.cpe import CpeError, parse_cpe
 from mdrisk.kb.matching.names import fold
 from mdrisk.kb.matching.purl import PurlError, parse_purl

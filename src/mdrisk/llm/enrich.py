@@ -14,7 +14,9 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from mdrisk.assessment import Assessment, LLMCall, LLMEnrichment
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.llm import LLMEnrichment
+from mdrisk.assessment.provenance import LLMCall
 from mdrisk.kb.catalog_ids import natural
 from mdrisk.llm.client import ChatClient, Message, OutputSchema
 from mdrisk.llm.facts import UnknownSubject, model_review_facts, scenario_facts
@@ -140,11 +142,7 @@ def prompts_for(
             raise UnknownSubject(
                 "model_draft_review is about the whole device; give no subject (or 'device')"
             )
-        return [
-            build_prompt(
-                task, model_review_facts(assessment.device_model(), list(assessment.checks))
-            )
-        ]
+        return [build_prompt(task, model_review_facts(assessment.device, list(assessment.checks)))]
     # Attack scenarios are ranked by exploitability: the first are the ones worth narrating.
     ranked = [s.id for s in assessment.scenarios] or sorted(
         (s.id for s in assessment.loss_scenarios), key=natural

@@ -12,7 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mdrisk.assessment import Assessment, CheckFinding, ElementThreat
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.stpa import CheckFinding
+from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.catalog_ids import natural
 from mdrisk.model.schema import Component, DeviceModel, Link
 
@@ -209,8 +211,8 @@ def attack_scenario_facts(
 def _hazards_and_losses(
     assessment: Assessment, hazard_ids: list[str], loss_ids: list[str]
 ) -> list[Fact]:
-    hazards = {h.id: h for h in assessment.hazards}
-    losses = {loss.id: loss for loss in assessment.losses}
+    hazards = {h.id: h for h in assessment.device.hazards}
+    losses = {loss.id: loss for loss in assessment.device.losses}
     facts = [
         Fact(h, "hazard", {"description": hazards[h].description})
         for h in hazard_ids

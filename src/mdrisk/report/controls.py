@@ -7,7 +7,8 @@ Channel protections are named after the control categories of the FDA premarket 
 
 from __future__ import annotations
 
-from mdrisk.assessment import Assessment, ElementThreat
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.threats import ElementThreat
 from mdrisk.model.schema import Link
 from mdrisk.report.idlists import sorted_ids
 

@@ -102,11 +102,11 @@ def safe_svg(svg_bytes: bytes, label: str) -> str:
 def control_structure_svg(assessment: Assessment) -> tuple[str | None, str | None]:
     """(inline SVG, None), or (None, why it could not be drawn)."""
     highlight = frozenset(point.element for point in assessment.fdi_points)
-    dot_text = to_dot(assessment.device_model(), highlight)
+    dot_text = to_dot(assessment.device, highlight)
     try:
         drawn = render_svg(dot_text)
     except GraphvizMissing as missing:
         return None, str(missing)
     except (RuntimeError, OSError) as failed:
         return None, f"Graphviz could not draw the diagram: {failed}"
-    return safe_svg(drawn, f"{assessment.device.info.name}: control structure"), None
+    return safe_svg(drawn, f"{assessment.device.device.name}: control structure"), None

@@ -161,8 +161,8 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
         | {t.id for t in assessment.threats}
         | {u.id for u in assessment.ucas}
         | {c.id for c in assessment.control_actions}
-        | {h.id for h in assessment.hazards}
-        | {loss.id for loss in assessment.losses}
+        | {h.id for h in assessment.device.hazards}
+        | {loss.id for loss in assessment.device.losses}
         | {s.vulnerability.id for s in statuses}
         | {str(getattr(r, "id", "")) for r in risk_records}
         | {str(getattr(s, "id", "")) for s in attack_scenarios(assessment)}
@@ -173,7 +173,7 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
     css = stylesheet()
     return {
         "a": assessment,
-        "info": assessment.device.info,
+        "info": assessment.device.device,
         "css": Markup(css),
         "csp": content_security_policy(css),
         "guidance": FDA_GUIDANCE,

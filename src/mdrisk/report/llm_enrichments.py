@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mdrisk.assessment import Assessment, LLMCall, LLMEnrichment
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.llm import LLMEnrichment
+from mdrisk.assessment.provenance import LLMCall
 from mdrisk.report.interface import ReportWriter
 from mdrisk.report.markdown import escape, table
 
@@ -39,7 +41,7 @@ def _marking(enrichment: LLMEnrichment, calls: dict[str, LLMCall]) -> str:
 def render_llm_enrichments(assessment: Assessment) -> str:
     calls = {call.id: call for call in assessment.provenance.llm}
     out = [
-        f"# LLM drafts: {escape(assessment.device.info.name)}",
+        f"# LLM drafts: {escape(assessment.device.device.name)}",
         "",
         "Drafted by a language model from the assessment's own facts. Each answer was "
         "checked for its shape and for citing only ids among the facts it was given; its "

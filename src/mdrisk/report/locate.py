@@ -20,9 +20,9 @@ class Locator:
             self.paths[component.id] = f"components[{component.id}]"
         for link in assessment.device.links:
             self.paths[link.id] = f"links[{link.id}]"
-        for loss in assessment.losses:
+        for loss in assessment.device.losses:
             self.paths[loss.id] = f"losses[{loss.id}]"
-        for hazard in assessment.hazards:
+        for hazard in assessment.device.hazards:
             self.paths[hazard.id] = f"hazards[{hazard.id}]"
         for action in assessment.control_actions:
             self.paths.setdefault(action.id, f"links[{action.link}]")

@@ -10,7 +10,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from mdrisk.assessment import Assessment, KnownVulnerability, PackFinding
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.threats import KnownVulnerability, PackFinding
 from mdrisk.model.schema import Link, UCAType
 from mdrisk.report.interface import ReportWriter
 
@@ -171,7 +172,7 @@ def _scenarios_section(assessment: Assessment) -> list[str]:
 
 
 def render_markdown(assessment: Assessment) -> str:
-    info = assessment.device.info
+    info = assessment.device.device
     out: list[str] = [f"# STPA-Sec assessment: {escape(info.name)}", ""]
     if info.manufacturer:
         out += [f"Manufacturer: {escape(info.manufacturer)}", ""]
@@ -184,8 +185,8 @@ def render_markdown(assessment: Assessment) -> str:
         [
             ("components", len(assessment.device.components)),
             ("links", len(assessment.device.links)),
-            ("losses", len(assessment.losses)),
-            ("hazards", len(assessment.hazards)),
+            ("losses", len(assessment.device.losses)),
+            ("hazards", len(assessment.device.hazards)),
             ("control actions", len(assessment.control_actions)),
             ("unsafe control actions", len(assessment.ucas)),
             ("false-data injection points", len(assessment.fdi_points)),
@@ -209,12 +210,12 @@ def render_markdown(assessment: Assessment) -> str:
     out += ["## Losses and hazards", ""]
     out += table(
         ["id", "loss", "severity"],
-        [(loss.id, loss.description, loss.severity or "") for loss in assessment.losses],
+        [(loss.id, loss.description, loss.severity or "") for loss in assessment.device.losses],
     )
     out += [""]
     out += table(
         ["id", "hazard", "losses"],
-        [(h.id, h.description, ", ".join(h.losses)) for h in assessment.hazards],
+        [(h.id, h.description, ", ".join(h.losses)) for h in assessment.device.hazards],
     )
     out += [""]
 

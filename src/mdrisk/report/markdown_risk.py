@@ -10,7 +10,7 @@ analyst. Every cell is escaped by ``markdown.table``.
 from __future__ import annotations
 
 from mdrisk.assessment import Assessment
-from mdrisk.risk.records import CvssResult, RiskItem
+from mdrisk.assessment.risk import CvssResult, RiskItem
 
 
 def _rubric_pair(risk: RiskItem) -> tuple[CvssResult | None, CvssResult | None]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 
 from mdrisk.assessment import Assessment
+from mdrisk.assessment.scenarios import CATEGORIES, AttackScenario
 from mdrisk.report.markdown import escape, table
-from mdrisk.scenarios.records import CATEGORIES, AttackScenario
 
 DETAILED = 10  # scenarios shown step by step
 

@@ -143,7 +143,7 @@ class _Run:
             "invocations": [{"executionSuccessful": True, "endTimeUtc": provenance.created}],
             "results": self.results,
             "properties": {
-                "device": self.assessment.device.info.name,
+                "device": self.assessment.device.device.name,
                 "knowledgeBase": [f"{s.source} sha256:{s.sha256}" for s in provenance.kb_snapshots],
             },
         }

@@ -14,7 +14,8 @@ import re
 import uuid
 from typing import Any
 
-from mdrisk.assessment import Assessment, CvssScore
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.threats import CvssScore
 from mdrisk.model.schema import Technology
 from mdrisk.report.interface import ReportWriter
 from mdrisk.report.locate import Locator
@@ -178,7 +179,7 @@ def vex_document(assessment: Assessment) -> dict[str, Any]:
         entry["properties"] = properties
         vulnerabilities.append(entry)
 
-    info = assessment.device.info
+    info = assessment.device.device
     subject: dict[str, Any] = {"type": "device", "bom-ref": "device", "name": info.name}
     if info.manufacturer:
         subject["manufacturer"] = {"name": info.manufacturer}

@@ -1,9 +1,5 @@
 """Risk scoring: CVSS 3.1/4.0, the medical-device CVSS rubric, an ISO 14971-style matrix.
 
-Only the records are imported here (``mdrisk.assessment`` holds them); the stage itself is
-``mdrisk.risk.engine.assess_risks``.
+The stage is ``mdrisk.risk.engine.assess_risks``; the records it writes live in
+``mdrisk.assessment.risk``.
 """
-
-from mdrisk.risk.records import RiskItem
-
-__all__ = ["RiskItem"]

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mdrisk.assessment import ElementThreat
+from mdrisk.assessment.risk import RiskControl
+from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.catalog_ids import natural
 from mdrisk.risk.answers import LoadedAnswers
 from mdrisk.risk.derive import DeviceFacts
 from mdrisk.risk.matrix import ResidualRule
-from mdrisk.risk.records import RiskControl
 from mdrisk.risk.targets import RiskTarget
 
 FRAMEWORKS = {

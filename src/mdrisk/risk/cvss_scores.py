@@ -19,7 +19,7 @@ from decimal import Decimal
 from cvss import CVSS3, CVSS4
 from cvss.exceptions import CVSSError
 
-from mdrisk.risk.records import ContextMetric, CvssResult, MetricDecision
+from mdrisk.assessment.risk import ContextMetric, CvssResult, MetricDecision
 
 BASE_3 = ("AV", "AC", "PR", "UI", "S", "C", "I", "A")
 TEMPORAL_3 = ("E", "RL", "RC")

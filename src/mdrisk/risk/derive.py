@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from mdrisk.assessment.risk import SeverityRating
 from mdrisk.kb.pack import TechnologyPack
 from mdrisk.model.schema import (
     Component,
@@ -25,7 +26,6 @@ from mdrisk.model.schema import (
     Protections,
 )
 from mdrisk.risk import channels
-from mdrisk.risk.records import SeverityRating
 from mdrisk.risk.targets import RiskTarget
 
 SEVERITY_ORDER = ("negligible", "minor", "serious", "critical", "catastrophic")

@@ -23,6 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mdrisk.assessment import Assessment
+from mdrisk.assessment.risk import (
+    ContextMetric,
+    CvssResult,
+    ExploitabilityRating,
+    ResidualRisk,
+    RiskItem,
+    SeverityRating,
+    VulnerabilityRating,
+)
 from mdrisk.kb.catalog_ids import natural
 from mdrisk.kb.pack import TechnologyPack, load_pack
 from mdrisk.risk.answers import NO_ANSWERS, LoadedAnswers, check_keys
@@ -37,15 +46,6 @@ from mdrisk.risk.controls import (
 from mdrisk.risk.cvss_scores import exploitability_3, map_3_to_4, score
 from mdrisk.risk.derive import SEVERITY_ORDER, DeviceFacts, Facts
 from mdrisk.risk.matrix import LoadedMatrix, RiskMatrix, load_matrix, shift
-from mdrisk.risk.records import (
-    ContextMetric,
-    CvssResult,
-    ExploitabilityRating,
-    ResidualRisk,
-    RiskItem,
-    SeverityRating,
-    VulnerabilityRating,
-)
 from mdrisk.risk.rubric import LoadedRubric, Rubric, RubricResult, evaluate, load_rubric
 from mdrisk.risk.severity import rate_severity
 from mdrisk.risk.targets import RiskTarget, risk_targets
@@ -271,7 +271,7 @@ def _title(target: RiskTarget, assessment: Assessment) -> str:
         return target.title
     if target.source == "scenario" and len(target.scenarios) == 1:
         return target.title
-    hazards = {h.id: h.description for h in assessment.hazards}
+    hazards = {h.id: h.description for h in assessment.device.hazards}
     if not target.hazards:
         return f"Attacks at {target.element} → {', '.join(target.losses) or 'no loss'}"
     hazard = target.hazards[0]
@@ -286,7 +286,7 @@ def _title(target: RiskTarget, assessment: Assessment) -> str:
 def assess_risks(assessment: Assessment, inputs: RiskInputs | None = None) -> list[RiskItem]:
     """Rate every target of the assessment (see the module docstring)."""
     inputs = (inputs or RiskInputs()).resolved()
-    device = DeviceFacts(assessment.device_model(), inputs.pack)
+    device = DeviceFacts(assessment.device, inputs.pack)
     targets = risk_targets(assessment, attacker_profiles())
     lookup = inputs.mitigations_for
     if lookup is not None:
@@ -294,7 +294,7 @@ def assess_risks(assessment: Assessment, inputs: RiskInputs | None = None) -> li
     refs = [catalogue_mitigations(target, assessment.threats, lookup) for target in targets]
     keys = {key for target in targets for key in target.answer_keys}
     check_keys(inputs.answers, keys, {ref.id for found in refs for ref in found})
-    losses = {loss.id: loss for loss in assessment.losses}
+    losses = {loss.id: loss for loss in assessment.device.losses}
     return [
         _rate(target, number, assessment, device, inputs, losses, found)
         for number, (target, found) in enumerate(zip(targets, refs, strict=True), start=1)

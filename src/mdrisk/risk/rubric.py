@@ -19,11 +19,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mdrisk.assessment.risk import ContextMetric, MetricDecision, RubricStep
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.source import SourceDocument, parse_document
 from mdrisk.risk.config_files import ConfigSource, problem, read_document, validate, yes_no
 from mdrisk.risk.derive import RULES, Facts
-from mdrisk.risk.records import ContextMetric, MetricDecision, RubricStep
 
 RESOURCE = "medical-cvss-rubric.yaml"
 QUESTION_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"

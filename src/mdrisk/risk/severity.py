@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mdrisk.assessment import ImpactFinding
+from mdrisk.assessment.impact import ImpactFinding
+from mdrisk.assessment.risk import SeverityRating
 from mdrisk.kb.catalog_ids import natural
 from mdrisk.model.schema import Loss
 from mdrisk.risk.answers import LoadedAnswers
 from mdrisk.risk.derive import SEVERITY_ORDER
-from mdrisk.risk.records import SeverityRating
 from mdrisk.risk.targets import RiskTarget
 
 WORST = SEVERITY_ORDER[-1]

@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from mdrisk.assessment import Assessment, ElementThreat, FDIPoint, LossScenario
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.scenarios import AttackScenario
+from mdrisk.assessment.stpa import FDIPoint, LossScenario
+from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.catalog_ids import natural
 from mdrisk.model.schema import ComponentKind
-from mdrisk.scenarios.records import AttackScenario
 
 SCENARIO, LOSS_SCENARIO, VULNERABILITY = "scenario", "loss_scenario", "vulnerability"
 
@@ -86,7 +88,7 @@ def loss_scenario_targets(assessment: Assessment) -> list[RiskTarget]:
     """One target per (FDI element, hazard), in the order of the first loss scenario."""
     points = {p.id: p for p in assessment.fdi_points}
     ucas = {u.id: u for u in assessment.ucas}
-    hazard_losses = {h.id: set(h.losses) for h in assessment.hazards}
+    hazard_losses = {h.id: set(h.losses) for h in assessment.device.hazards}
     components = {c.id for c in assessment.device.components}
     groups: dict[tuple[str, str], list[LossScenario]] = {}
     for scenario in assessment.loss_scenarios:
@@ -138,7 +140,7 @@ def vulnerability_targets(assessment: Assessment, covered: set[str]) -> list[Ris
     for action in assessment.control_actions:
         for element in (action.controller, action.controlled, action.link):
             hazards_of.setdefault(element, set()).update(action.hazards)
-    hazard_losses = {h.id: set(h.losses) for h in assessment.hazards}
+    hazard_losses = {h.id: set(h.losses) for h in assessment.device.hazards}
     kinds = {c.id: c.kind for c in assessment.device.components}
     targets = []
     for threat in assessment.threats:
@@ -196,7 +198,7 @@ def scenario_targets(
     """
     profiles = profiles or {}
     points = {p.id: p for p in assessment.fdi_points}
-    hazard_losses = {h.id: set(h.losses) for h in assessment.hazards}
+    hazard_losses = {h.id: set(h.losses) for h in assessment.device.hazards}
     components = {c.id for c in assessment.device.components}
     ucas = {u.id: u.type.value for u in assessment.ucas}
     groups: dict[tuple[str, str], list[AttackScenario]] = {}

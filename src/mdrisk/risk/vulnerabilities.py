@@ -17,11 +17,11 @@ marked as such (origin "mapped").
 
 from __future__ import annotations
 
-from mdrisk.assessment import ElementThreat, KnownVulnerability
+from mdrisk.assessment.risk import ContextMetric, CvssResult, VulnerabilityRating
+from mdrisk.assessment.threats import ElementThreat, KnownVulnerability
 from mdrisk.risk import channels
 from mdrisk.risk.cvss_scores import CvssError, map_3_to_4, metric_values, score, version_of
 from mdrisk.risk.derive import DeviceFacts
-from mdrisk.risk.records import ContextMetric, CvssResult, VulnerabilityRating
 
 _AV_OF_REACH = {
     channels.NETWORK: "N",

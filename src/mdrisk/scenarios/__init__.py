@@ -2,6 +2,5 @@
 -> loss (``generate.generate_scenarios``), from the attacker profiles and scenario rules in
 ``mdrisk/data/``.
 
-Nothing is imported here: ``assessment.py`` imports ``scenarios.records``, and the generator
-imports ``assessment``, so an eager import would be a cycle.
+The records the stage writes live in ``mdrisk.assessment.scenarios``.
 """

@@ -15,12 +15,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mdrisk.assessment.scenarios import CATEGORIES, InjectionKind, ScenarioCategory
 from mdrisk.errors import InputError, Problem
 from mdrisk.kb.pack import ATLAS_TECHNIQUE, RULE_ID, Category, ProtectionName
 from mdrisk.model.schema import ComponentKind, LinkKind, UCAType
 from mdrisk.model.source import SourceDocument, parse_document, read_text
 from mdrisk.model.validation import located_problems
-from mdrisk.scenarios.records import CATEGORIES, InjectionKind, ScenarioCategory
 
 PROFILES_RESOURCE = ("data", "attacker-profiles.yaml")
 RULES_RESOURCE = ("data", "scenario-rules.yaml")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from mdrisk.assessment import FDIPoint
+from mdrisk.assessment.stpa import FDIPoint
 from mdrisk.kb.catalog_ids import natural
 from mdrisk.model.schema import Component, DeviceModel, LinkKind
 from mdrisk.scenarios.exploits import ExploitKind

@@ -28,15 +28,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
-from mdrisk.assessment import (
-    Assessment,
-    CheckFinding,
-    ElementThreat,
-    FDIPoint,
-    KnownVulnerability,
-    LossScenario,
-    PackFinding,
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.scenarios import (
+    CATEGORIES,
+    AttackScenario,
+    Exploitability,
+    ExploitabilityParts,
+    ScenarioReferences,
+    ScenarioStep,
 )
+from mdrisk.assessment.stpa import CheckFinding, FDIPoint, LossScenario
+from mdrisk.assessment.threats import ElementThreat, KnownVulnerability, PackFinding
 from mdrisk.kb.attach import attach_threats
 from mdrisk.kb.catalog_ids import natural as _natural
 from mdrisk.kb.pack import TechnologyPack, load_pack
@@ -46,14 +48,6 @@ from mdrisk.scenarios.entries import Entry, EntryFinder
 from mdrisk.scenarios.exploitability import ScoreInputs, protections_missing, score_parts
 from mdrisk.scenarios.exploits import Exploit, ExploitKind, exploits_on
 from mdrisk.scenarios.reach import FactsBuilder, reach_reason
-from mdrisk.scenarios.records import (
-    CATEGORIES,
-    AttackScenario,
-    Exploitability,
-    ExploitabilityParts,
-    ScenarioReferences,
-    ScenarioStep,
-)
 from mdrisk.stpa.fdi import MODEL_UPDATE_INPUT
 
 _CATALOGS = ("cwe", "capec", "attack_ics", "attack_enterprise", "atlas")
@@ -122,7 +116,7 @@ class _Generator:
         self.assessment = assessment
         self.rules = rules
         self.profiles = profiles
-        self.model: DeviceModel = assessment.device_model()
+        self.model: DeviceModel = assessment.device
         self.facts = FactsBuilder(self.model, pack, assessment.fdi_points)
         self.link_kinds = {link.id: link.kind for link in self.model.links}
         self.loss_scenarios: dict[str, list[LossScenario]] = {}
@@ -135,8 +129,8 @@ class _Generator:
             self.threats_by_element.setdefault(threat.element, []).append(threat)
         self.ucas = {uca.id: uca for uca in assessment.ucas}
         self.action_names = {ca.id: ca.name for ca in assessment.control_actions}
-        self.hazards: dict[str, Hazard] = {h.id: h for h in assessment.hazards}
-        self.losses: dict[str, Loss] = {loss.id: loss for loss in assessment.losses}
+        self.hazards: dict[str, Hazard] = {h.id: h for h in assessment.device.hazards}
+        self.losses: dict[str, Loss] = {loss.id: loss for loss in assessment.device.losses}
         self._reach: dict[tuple[str, str], str | None] = {}
         # Points past the loss-scenario limit lead nowhere listed, so they are no entries.
         self.entries = EntryFinder(

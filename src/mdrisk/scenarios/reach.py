@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from mdrisk.assessment import FDIPoint
+from mdrisk.assessment.stpa import FDIPoint
 from mdrisk.kb.pack import TechnologyPack
 from mdrisk.model.schema import (
     Component,

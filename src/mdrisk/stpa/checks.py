@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from mdrisk.assessment import (
+from mdrisk.assessment.stpa import (
     CheckFinding,
     ControlAction,
     FDIPoint,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mdrisk.assessment import ControlAction
+from mdrisk.assessment.stpa import ControlAction
 from mdrisk.model.schema import ACTUATING_KINDS, LinkKind, Signal, UCAType
 from mdrisk.stpa.graph import ControlStructure
 

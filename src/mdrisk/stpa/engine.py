@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mdrisk.assessment import (
+from mdrisk.assessment.stpa import (
     CheckFinding,
     ControlAction,
     FDIPoint,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from mdrisk.assessment import FDIPoint, PathStep
+from mdrisk.assessment.stpa import FDIPoint, PathStep
 from mdrisk.model.schema import MEASURING_KINDS, Component, ComponentKind, Link, LinkKind
 from mdrisk.stpa.graph import ControlStructure
 

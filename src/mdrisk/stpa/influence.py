@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from mdrisk.assessment import ControlAction
+from mdrisk.assessment.stpa import ControlAction
 from mdrisk.model.schema import Component, Link, LinkKind
 from mdrisk.stpa.graph import ControlStructure
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mdrisk.assessment import ControlAction, FDIPoint, LossScenario, UnsafeControlAction
+from mdrisk.assessment.stpa import ControlAction, FDIPoint, LossScenario, UnsafeControlAction
 from mdrisk.model.schema import Hazard, UCAType
 from mdrisk.stpa.fdi import MODEL_UPDATE_INPUT
 from mdrisk.stpa.graph import ControlStructure

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mdrisk.assessment import ControlAction, UnsafeControlAction
+from mdrisk.assessment.stpa import ControlAction, UnsafeControlAction
 from mdrisk.model.schema import Signal, UCAType
 from mdrisk.stpa.graph import ControlStructure
 

@@ -1,14 +1,13 @@
-"""What an attack scenario is, as it is stored in the Assessment and written to reports.
-
-Kept free of imports from the rest of mdrisk so that ``assessment.py`` can hold these records
-without an import cycle.
-"""
+"""What the scenarios stage adds to an Assessment: attack scenarios SC-n, from an attacker's
+entry to a loss, with their steps, references and exploitability."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from mdrisk.assessment.base import Record
 
 ScenarioCategory = Literal[
     "fdi",
@@ -45,11 +44,7 @@ CATEGORIES: tuple[ScenarioCategory, ...] = (
 )
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ScenarioStep(_Record):
+class ScenarioStep(Record):
     """One step of the attack, in words, with the ids it stands on."""
 
     kind: StepKind
@@ -57,7 +52,7 @@ class ScenarioStep(_Record):
     ids: list[str] = Field(default_factory=list)
 
 
-class ScenarioReferences(_Record):
+class ScenarioReferences(Record):
     """Everything the exploit cites: known vulnerabilities, pack rules and catalog ids."""
 
     cve: list[str] = Field(default_factory=list)
@@ -75,7 +70,7 @@ class ScenarioReferences(_Record):
         return [*self.cve, *self.pack_rules, *self.catalog_ids()]
 
 
-class ExploitabilityParts(_Record):
+class ExploitabilityParts(Record):
     """The parts of the exploitability score, each in [0, 1] (None: not known).
 
     ``ease`` is the CVSS exploitability subscore scaled to [0, 1] when a vector exists
@@ -93,12 +88,12 @@ class ExploitabilityParts(_Record):
     hop_factor: float
 
 
-class Exploitability(_Record):
+class Exploitability(Record):
     score: float
     parts: ExploitabilityParts
 
 
-class AttackScenario(_Record):
+class AttackScenario(Record):
     """An attacker's way from an entry point to a loss, through an ML engine.
 
     ``path`` is the hops from the element the attacker acts on to the controller issuing the

@@ -1,22 +1,18 @@
 """What the risk stage adds to an Assessment: one ``RiskItem`` per scenario, with its scores.
 
-Plain pydantic records with no behaviour and no imports from the rest of mdrisk, so that
-``mdrisk.assessment`` can hold them without a cycle. Every value says where it came from: a
-CVSS metric names the questions and answers that set it, a severity its source (measured,
-analyst, worst case), an exploitability level each step that moved it, a residual risk the
-rule that lowered it.
+Every value says where it came from: a CVSS metric names the questions and answers that set
+it, a severity its source (measured, analyst, worst case), an exploitability level each step
+that moved it, a residual risk the rule that lowered it.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from mdrisk.assessment.base import Record
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RubricStep(_Record):
+class RubricStep(Record):
     """One question of the medical-device rubric as it was answered for one target."""
 
     question: str  # "AV-1"
@@ -26,7 +22,7 @@ class RubricStep(_Record):
     reason: str  # why the model says so, the analyst's justification, or the assumption made
 
 
-class MetricDecision(_Record):
+class MetricDecision(Record):
     """A CVSS metric's value and the decision flow that set it."""
 
     metric: str  # "AV"
@@ -38,7 +34,7 @@ class MetricDecision(_Record):
     categories: list[str] = Field(default_factory=list)
 
 
-class ContextMetric(_Record):
+class ContextMetric(Record):
     """A temporal, threat or environmental metric set from the device context, and why."""
 
     metric: str  # "CR", "MAV", "E", "MSI"
@@ -46,7 +42,7 @@ class ContextMetric(_Record):
     reason: str
 
 
-class CvssResult(_Record):
+class CvssResult(Record):
     """One CVSS vector, scored by the ``cvss`` package.
 
     ``origin``: "published" (from an advisory or CVE record; ``published_score`` is what it
@@ -76,7 +72,7 @@ class CvssResult(_Record):
     notes: list[str] = Field(default_factory=list)
 
 
-class VulnerabilityRating(_Record):
+class VulnerabilityRating(Record):
     """A known vulnerability on the attack's entry element, scored in the device's context."""
 
     id: str
@@ -90,18 +86,18 @@ class VulnerabilityRating(_Record):
     unscored: list[str] = Field(default_factory=list)
 
 
-class SeverityRating(_Record):
+class SeverityRating(Record):
     level: str  # negligible | minor | serious | critical | catastrophic
     source: str  # "measured" | "analyst" | "worst_case"
     basis: str
 
 
-class ExploitabilityRating(_Record):
+class ExploitabilityRating(Record):
     level: str  # a level of the matrix, e.g. remote | unlikely | possible | likely | frequent
     steps: list[str] = Field(default_factory=list)
 
 
-class RiskControl(_Record):
+class RiskControl(Record):
     """A control in place on the device, or a mitigation from the catalogues.
 
     ``in_place``: a device control the model declares, or a catalogue mitigation the analyst
@@ -119,7 +115,7 @@ class RiskControl(_Record):
     justification: str = ""
 
 
-class ResidualRisk(_Record):
+class ResidualRisk(Record):
     exploitability: str
     severity: str
     level: str
@@ -128,7 +124,7 @@ class ResidualRisk(_Record):
     steps: list[str] = Field(default_factory=list)
 
 
-class RiskItem(_Record):
+class RiskItem(Record):
     """One risk: an attack that ends in a hazard, rated before and after its controls.
 
     ``source`` is "scenario" (the attack scenarios SC-n of one entry element and hazard),
