@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from mdrisk.assessment import Assessment
+from mdrisk.assessment.risk import RiskItem
 from mdrisk.model.schema import UCAType
 from mdrisk.report.architecture import architecture_views
 from mdrisk.report.controls import CONTROL_CATEGORY, PROTECTIONS, protections_of
@@ -28,10 +29,9 @@ from mdrisk.report.diagram_svg import control_structure_svg
 from mdrisk.report.heatmap import colour_of
 from mdrisk.report.interface import ReportWriter
 from mdrisk.report.risk_view import heatmap, risk_details
-from mdrisk.report.stages import attack_scenarios, risks
 from mdrisk.report.tables import report_tables
-from mdrisk.report.verification import impact_findings, impact_plots, tests_for
-from mdrisk.report.vulnerability_status import vulnerability_statuses
+from mdrisk.report.verification import impact_plots, tests_for
+from mdrisk.report.vulnerability_status import VulnerabilityStatus, vulnerability_statuses
 
 FDA_GUIDANCE = (
     "FDA, \u201cCybersecurity in Medical Devices: Quality System Considerations and "
@@ -92,7 +92,7 @@ def _linker(anchored: set[str]):
     return link_ids
 
 
-def _summary(assessment: Assessment, statuses: list, risk_records: list) -> list[tuple]:
+def _summary(assessment: Assessment, statuses: list[VulnerabilityStatus]) -> list[tuple]:
     warnings = sum(1 for check in assessment.checks if check.severity == "warning")
     unresolved = len({s.vulnerability.id for s in statuses if s.unresolved})
     cards = [
@@ -114,10 +114,10 @@ def _summary(assessment: Assessment, statuses: list, risk_records: list) -> list
             f"{unresolved} unresolved",
         ),
     ]
-    if risk_records:
-        levels = Counter(str(getattr(r, "level", "")) for r in risk_records)
+    if assessment.risks:
+        levels = Counter(r.level for r in assessment.risks)
         shown = ", ".join(f"{count} {level}" for level, count in sorted(levels.items()))
-        cards.append(("risks", len(risk_records), shown))
+        cards.append(("risks", len(assessment.risks), shown))
     cards.append(("checks", len(assessment.checks), f"{warnings} warnings"))
     return cards
 
@@ -141,16 +141,15 @@ def _protection_matrix(assessment: Assessment) -> list[dict[str, Any]]:
     return rows
 
 
-def _common_residual_rule(risk_records: list[Any]) -> str | None:
+def _common_residual_rule(risks: list[RiskItem]) -> str | None:
     """The residual-risk rule, when every risk was lowered under the same one (said once)."""
-    rules = {str(getattr(getattr(r, "residual", None), "rule", "")) for r in risk_records}
+    rules = {r.residual.rule for r in risks}
     return rules.pop() if len(rules) == 1 and "" not in rules else None
 
 
 def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, Any]:
     """Everything the template shows, computed once."""
     statuses = vulnerability_statuses(assessment)
-    risk_records = risks(assessment)
     verified = tests_for(assessment)
     tables = report_tables(assessment, verified)
     diagram, diagram_note = control_structure_svg(assessment)
@@ -164,9 +163,9 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
         | {h.id for h in assessment.device.hazards}
         | {loss.id for loss in assessment.device.losses}
         | {s.vulnerability.id for s in statuses}
-        | {str(getattr(r, "id", "")) for r in risk_records}
-        | {str(getattr(s, "id", "")) for s in attack_scenarios(assessment)}
-        | {str(getattr(f, "id", "")) for f in impact_findings(assessment)}
+        | {r.id for r in assessment.risks}
+        | {s.id for s in assessment.scenarios}
+        | {f.id for f in assessment.impact}
     )
     if for_print:  # the print variant leaves the loss-scenario list to the HTML and CSV
         anchored -= {s.id for s in assessment.loss_scenarios}
@@ -177,13 +176,13 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
         "css": Markup(css),
         "csp": content_security_policy(css),
         "guidance": FDA_GUIDANCE,
-        "cards": _summary(assessment, statuses, risk_records),
+        "cards": _summary(assessment, statuses),
         "tables": tables,
         "diagram": Markup(diagram) if diagram else None,
         "diagram_note": diagram_note,
         "heatmap": heatmap(assessment),
         "risk_details": risk_details(assessment),
-        "residual_rule": _common_residual_rule(risk_records),
+        "residual_rule": _common_residual_rule(assessment.risks),
         "plots": [
             (title, Markup(svg), caption) for title, svg, caption in impact_plots(assessment)
         ],
@@ -194,7 +193,7 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
         "protection_matrix": _protection_matrix(assessment),
         "protection_names": [CONTROL_CATEGORY[name] for name in PROTECTIONS],
         "uca_titles": UCA_TITLES,
-        "has_scenarios": bool(attack_scenarios(assessment)),
+        "has_scenarios": bool(assessment.scenarios),
         "anchored": anchored,
     }
 

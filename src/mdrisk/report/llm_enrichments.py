@@ -11,7 +11,7 @@ from mdrisk.assessment import Assessment
 from mdrisk.assessment.llm import LLMEnrichment
 from mdrisk.assessment.provenance import LLMCall
 from mdrisk.report.interface import ReportWriter
-from mdrisk.report.markdown import escape, table
+from mdrisk.report.markdown_text import escape, table
 
 
 def _body(enrichment: LLMEnrichment) -> list[str]:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from mdrisk.assessment import Assessment
 from mdrisk.report.architecture import architecture_views
-from mdrisk.report.markdown import escape, table
-from mdrisk.report.stages import risks
+from mdrisk.report.markdown_text import escape, table
 from mdrisk.report.tables import Table, report_tables
 from mdrisk.report.verification import tests_for
 from mdrisk.report.vulnerability_status import vulnerability_statuses
@@ -19,7 +18,7 @@ def _table(found: Table) -> list[str]:
 
 
 def risk_section(tables: dict[str, Table], assessment: Assessment) -> list[str]:
-    if not risks(assessment):
+    if not assessment.risks:
         return []
     return [
         "",

@@ -4,13 +4,14 @@ The risk register itself is a table of the evidence-package sections; this secti
 the reasoning behind it: the medical-device CVSS rubric's questions and answers for every
 metric (grouped where risks share one rationale), the exploitability and residual steps,
 the known vulnerabilities re-scored in the device's context, and the questions left for the
-analyst. Every cell is escaped by ``markdown.table``.
+analyst. Every cell is escaped by ``markdown_text.table``.
 """
 
 from __future__ import annotations
 
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.risk import CvssResult, RiskItem
+from mdrisk.report.markdown_text import escape, table
 
 
 def _rubric_pair(risk: RiskItem) -> tuple[CvssResult | None, CvssResult | None]:
@@ -32,8 +33,6 @@ def _rationale_key(risk: RiskItem) -> tuple:
 
 
 def _cvss_groups(risks: list[RiskItem]) -> list[str]:
-    from mdrisk.report.markdown import escape, table
-
     groups: dict[tuple, list[RiskItem]] = {}
     for risk in risks:
         groups.setdefault(_rationale_key(risk), []).append(risk)
@@ -90,8 +89,6 @@ def _cvss_groups(risks: list[RiskItem]) -> list[str]:
 
 
 def _exploitability(risks: list[RiskItem]) -> list[str]:
-    from mdrisk.report.markdown import escape, table
-
     out = ["", "### Exploitability, controls and residual risk", ""]
     if risks:
         out += [escape(risks[0].residual.rule), ""]
@@ -112,8 +109,6 @@ def _exploitability(risks: list[RiskItem]) -> list[str]:
 
 
 def _vulnerabilities(risks: list[RiskItem]) -> list[str]:
-    from mdrisk.report.markdown import table
-
     rows = []
     for risk in risks:
         for vulnerability in risk.vulnerabilities:
@@ -163,8 +158,6 @@ def _vulnerabilities(risks: list[RiskItem]) -> list[str]:
 
 
 def _open_questions(risks: list[RiskItem]) -> list[str]:
-    from mdrisk.report.markdown import table
-
     asked: dict[str, list[str]] = {}
     for risk in risks:
         for question in risk.open_questions:
@@ -184,11 +177,9 @@ def _open_questions(risks: list[RiskItem]) -> list[str]:
 
 def risk_scoring_section(assessment: Assessment) -> list[str]:
     """How each risk score was reached, or nothing when there are no risks."""
-    risks = list(getattr(assessment, "risks", []) or [])
+    risks = assessment.risks
     if not risks:
         return []
-    from mdrisk.report.markdown import escape
-
     out = [
         "",
         "## Risk scoring: how each score was reached",

@@ -7,14 +7,10 @@ from collections import Counter
 
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.scenarios import CATEGORIES, AttackScenario
-from mdrisk.report.markdown import escape, table
+from mdrisk.report.markdown_text import escape, first_ids, table
 
 DETAILED = 10  # scenarios shown step by step
-
-
-def _some(ids: list[str], limit: int = 6) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown + (f" … (+{len(ids) - limit})" if len(ids) > limit else "")
+SHOWN_IDS = 6  # ids shown per cell of the ranked list
 
 
 def _parts(scenario: AttackScenario) -> str:
@@ -98,8 +94,8 @@ def scenarios_section(assessment: Assessment) -> list[str]:
                 s.uca or "—",
                 ", ".join(s.hazards),
                 ", ".join(s.losses),
-                _some(s.loss_scenarios),
-                _some(s.references.cve + s.references.pack_rules),
+                first_ids(s.loss_scenarios, SHOWN_IDS),
+                first_ids(s.references.cve + s.references.pack_rules, SHOWN_IDS),
             )
             for s in scenarios
         ],

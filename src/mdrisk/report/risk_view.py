@@ -4,13 +4,12 @@ how each score was reached (CVSS metrics and rubric answers, controls, residual 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from markupsafe import Markup
 
 from mdrisk.assessment import Assessment
+from mdrisk.assessment.risk import CvssResult, RiskControl, RiskItem
 from mdrisk.report.heatmap import heatmap_svg
-from mdrisk.report.stages import field, risks, text_of
 
 SEVERITIES = ("negligible", "minor", "serious", "critical", "catastrophic")
 # Exploitability words from least to most likely, as ISO 14971-style matrices name them.
@@ -44,29 +43,28 @@ class Heatmap:
     residual_svg: Markup | None
 
 
-def _grid(records: list[Any], residual: bool) -> tuple[dict, dict, list[str]]:
+# A risk placed on the heat map: (risk id, severity, exploitability, level of the cell).
+Placed = tuple[str, str, str, str]
+
+
+def _before(risk: RiskItem) -> Placed:
+    return risk.id, risk.severity.level, risk.exploitability.level, risk.level
+
+
+def _after(risk: RiskItem) -> Placed:
+    residual = risk.residual
+    return risk.id, residual.severity, residual.exploitability, residual.level
+
+
+def _grid(placed: list[Placed]) -> tuple[dict, dict, list[str]]:
     cells: dict[tuple[str, str], list[str]] = {}
     levels: dict[tuple[str, str], str] = {}
     seen: list[str] = []
-    for risk in records:
-        source = field(risk, "residual") if residual else risk
-        if source is None:
-            continue
-        severity = (
-            text_of(field(field(risk, "severity"), "level"))
-            if not residual
-            else text_of(field(source, "severity"))
-        )
-        exploitability = field(source, "exploitability")
-        exploitability = text_of(
-            field(exploitability, "level")
-            if not isinstance(exploitability, str)
-            else exploitability
-        )
+    for risk_id, severity, exploitability, level in placed:
         if not severity or not exploitability:
             continue
-        cells.setdefault((severity, exploitability), []).append(text_of(field(risk, "id")))
-        levels[(severity, exploitability)] = text_of(field(source, "level"))
+        cells.setdefault((severity, exploitability), []).append(risk_id)
+        levels[(severity, exploitability)] = level
         seen.append(exploitability)
     return cells, levels, seen
 
@@ -86,11 +84,11 @@ def _matrix_named(name: str) -> tuple[tuple[str, ...], tuple[str, ...], dict] | 
 
 def heatmap(assessment: Assessment) -> Heatmap | None:
     """The heat maps of the risks before and after their controls, or None without risks."""
-    records = risks(assessment)
+    records = assessment.risks
     if not records:
         return None
-    cells, levels, seen = _grid(records, residual=False)
-    after, after_levels, seen_after = _grid(records, residual=True)
+    cells, levels, seen = _grid([_before(r) for r in records])
+    after, after_levels, seen_after = _grid([_after(r) for r in records])
     exploitabilities = tuple(
         sorted(set(seen + seen_after), key=lambda w: _rank(w, EXPLOITABILITY_ORDER))
     )
@@ -100,7 +98,7 @@ def heatmap(assessment: Assessment) -> Heatmap | None:
             key=lambda w: _rank(w, SEVERITIES),
         )
     )
-    names = {text_of(field(r, "matrix")) for r in records}
+    names = {r.matrix for r in records}
     known = _matrix_named(names.pop()) if len(names) == 1 else None
     if (
         known is not None
@@ -127,33 +125,23 @@ def heatmap(assessment: Assessment) -> Heatmap | None:
 
 @dataclass(frozen=True)
 class RiskDetail:
-    record: Any
-    cvss: list[Any]
-    controls: list[Any]
+    record: RiskItem
+    cvss: list[CvssResult]
+    controls: list[RiskControl]
     residual_steps: list[str]
     exploitability_steps: list[str]
     open_questions: list[str]
 
 
 def risk_details(assessment: Assessment) -> list[RiskDetail]:
-    details = []
-    for risk in risks(assessment):
-        residual = field(risk, "residual")
-        exploitability = field(risk, "exploitability")
-        details.append(
-            RiskDetail(
-                record=risk,
-                cvss=list(field(risk, "cvss", default=[])),
-                controls=list(field(risk, "controls", default=[])),
-                residual_steps=[text_of(s) for s in field(residual, "steps", default=[])]
-                if residual is not None
-                else [],
-                exploitability_steps=[
-                    text_of(s) for s in field(exploitability, "steps", default=[])
-                ]
-                if exploitability is not None
-                else [],
-                open_questions=[text_of(q) for q in field(risk, "open_questions", default=[])],
-            )
+    return [
+        RiskDetail(
+            record=risk,
+            cvss=list(risk.cvss),
+            controls=list(risk.controls),
+            residual_steps=list(risk.residual.steps),
+            exploitability_steps=list(risk.exploitability.steps),
+            open_questions=list(risk.open_questions),
         )
-    return details
+        for risk in assessment.risks
+    ]

@@ -19,7 +19,6 @@ from typing import Any
 from mdrisk.assessment import Assessment
 from mdrisk.report.interface import ReportWriter
 from mdrisk.report.locate import Locator, artifact_uri
-from mdrisk.report.stages import field, ids_in, risks, text_of
 from mdrisk.report.vulnerability_status import (
     EXPLOITABLE,
     NOT_AFFECTED,
@@ -293,10 +292,9 @@ def _vulnerabilities(run: _Run) -> None:
 
 
 def _risks(run: _Run) -> None:
-    for risk in risks(run.assessment):
-        acceptability = text_of(field(risk, "acceptability")) or "unrated"
-        residual = field(risk, "residual")
-        after = text_of(field(residual, "acceptability")) if residual is not None else ""
+    for risk in run.assessment.risks:
+        acceptability = risk.acceptability or "unrated"
+        after = risk.residual.acceptability
         rule_id = f"risk/{_slug(acceptability)}"
         worst = "unacceptable" in (after or acceptability).casefold()
         level = (
@@ -318,20 +316,17 @@ def _risks(run: _Run) -> None:
             level,
             ["risk"],
         )
-        risk_id = text_of(field(risk, "id"))
-        element = text_of(field(risk, "element")) or None
         message = (
-            f"{risk_id}: {text_of(field(risk, 'title'))} — level "
-            f"{text_of(field(risk, 'level'))} ({acceptability})"
+            f"{risk.id}: {risk.title} — level {risk.level} ({acceptability}); "
+            f"residual {risk.residual.level} ({after}) after controls."
         )
-        if residual is not None:
-            message += f"; residual {text_of(field(residual, 'level'))} ({after}) after controls"
+        scenario = [risk.scenario] if risk.scenario else []
         run.result(
             rule_id,
             level,
-            message + ".",
-            element,
-            [risk_id, *ids_in(risk, "scenario", "threats", "hazards")],
+            message,
+            risk.element or None,
+            [risk.id, *scenario, *risk.threats, *risk.hazards],
         )
 
 

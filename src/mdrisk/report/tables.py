@@ -3,17 +3,14 @@ CSV writers: the same rows, with the same ids, in every format."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
-
-from pydantic import BaseModel
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
 
 from mdrisk.assessment import Assessment
+from mdrisk.assessment.risk import RiskItem
 from mdrisk.report.idlists import id_ranges
 from mdrisk.report.sbom_summary import sbom_rows
-from mdrisk.report.stages import attack_scenarios, field, risks, text_of
 from mdrisk.report.traceability import TraceRow, traceability
-from mdrisk.report.verification import impact_findings
 from mdrisk.report.vulnerability_status import VulnerabilityStatus, vulnerability_statuses
 
 
@@ -25,8 +22,24 @@ class Table:
     rows: list[tuple[str, ...]]
 
 
-def _row(*cells: Any) -> tuple[str, ...]:
-    return tuple(text_of(cell) for cell in cells)
+Cell = str | int | float | bool | Sequence[str] | None
+
+
+def _text(cell: Cell) -> str:
+    """A cell as one line of text: lists joined, None empty."""
+    if cell is None:
+        return ""
+    if isinstance(cell, bool):
+        return "yes" if cell else "no"
+    if isinstance(cell, float):
+        return f"{cell:g}"
+    if isinstance(cell, str | int):
+        return str(cell)
+    return ", ".join(filter(None, cell))
+
+
+def _row(*cells: Cell) -> tuple[str, ...]:
+    return tuple(_text(cell) for cell in cells)
 
 
 def fdi_table(assessment: Assessment) -> Table:
@@ -102,66 +115,30 @@ def loss_scenario_table(assessment: Assessment) -> Table:
     )
 
 
-def _simple(value: Any) -> bool:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return True
-    return isinstance(value, list) and all(isinstance(item, str | int | float) for item in value)
-
-
-def generic_table(key: str, title: str, records: list[Any]) -> Table:
-    """A table of records whose shape this module does not know: every field holding text,
-    a number or a list of them becomes a column, ``id`` first."""
-    headers: list[str] = []
-    dumped = [r.model_dump(mode="json") if isinstance(r, BaseModel) else dict(r) for r in records]
-    for data in dumped:
-        for name, value in data.items():
-            if name not in headers and _simple(value):
-                headers.append(name)
-    if "id" in headers:
-        headers.insert(0, headers.pop(headers.index("id")))
-    return Table(
-        key,
-        title,
-        tuple(h.replace("_", " ") for h in headers),
-        [_row(*(data.get(h) for h in headers)) for data in dumped],
-    )
-
-
-def _cves(scenario: Any) -> list[str]:
-    references = field(scenario, "references")
-    return list(field(references, "cve", default=[])) if references is not None else []
-
-
 def scenario_table(assessment: Assessment) -> Table:
     """Attack scenarios (SC-n) when the scenario stage has run, else the loss scenarios."""
-    found = attack_scenarios(assessment)
-    if not found:
+    if not assessment.scenarios:
         table = loss_scenario_table(assessment)
         return Table("scenarios", table.title, table.headers, table.rows)
-    if not all(field(s, "title") is not None and field(s, "element") is not None for s in found):
-        return generic_table("scenarios", "Attack scenarios", found)
-    rows = []
-    for s in found:
-        exploitability = field(s, "exploitability")
-        score = field(exploitability, "score") if exploitability is not None else None
-        rows.append(
-            _row(
-                field(s, "id"),
-                field(s, "category"),
-                field(s, "title"),
-                field(s, "attacker"),
-                field(s, "element"),
-                field(s, "ml_engine"),
-                field(s, "injection"),
-                field(s, "uca") or "—",
-                field(s, "hazards"),
-                field(s, "fdi_points"),
-                id_ranges(field(s, "loss_scenarios", default=[])),
-                field(s, "threats"),
-                _cves(s),
-                f"{score:.2f}" if isinstance(score, float) else text_of(score),
-            )
+    rows = [
+        _row(
+            s.id,
+            s.category,
+            s.title,
+            s.attacker,
+            s.element,
+            s.ml_engine,
+            s.injection,
+            s.uca or "—",
+            s.hazards,
+            s.fdi_points,
+            id_ranges(s.loss_scenarios),
+            s.threats,
+            s.references.cve,
+            f"{s.exploitability.score:.2f}",
         )
+        for s in assessment.scenarios
+    ]
     return Table(
         "scenarios",
         "Attack scenarios",
@@ -185,46 +162,34 @@ def scenario_table(assessment: Assessment) -> Table:
     )
 
 
-def _best_cvss(risk: Any) -> tuple[str, str]:
+def _best_cvss(risk: RiskItem) -> tuple[str, str]:
     """(score and version, vector) of the highest-scoring CVSS result of a risk."""
-    scores = field(risk, "cvss", default=[])
-    if not scores:
+    if not risk.cvss:
         return "", ""
-    best = max(scores, key=lambda s: field(s, "score", default=0) or 0)
-    return (
-        f"{text_of(field(best, 'score'))} (CVSS {text_of(field(best, 'version'))})",
-        text_of(field(best, "vector")),
-    )
+    best = max(risk.cvss, key=lambda s: s.score)
+    return f"{best.score:g} (CVSS {best.version})", best.vector
 
 
 def risk_table(assessment: Assessment) -> Table:
-    rows = []
-    for risk in risks(assessment):
-        severity = field(risk, "severity")
-        exploitability = field(risk, "exploitability")
-        residual = field(risk, "residual")
-        controls = field(risk, "controls", default=[])
-        rows.append(
-            _row(
-                field(risk, "id"),
-                field(risk, "title"),
-                field(risk, "element"),
-                field(risk, "scenario") or id_ranges(field(risk, "loss_scenarios", default=[])),
-                field(risk, "threats"),
-                field(risk, "hazards"),
-                f"{text_of(field(severity, 'level'))} ({text_of(field(severity, 'source'))})"
-                if severity is not None
-                else "",
-                text_of(field(exploitability, "level")) if exploitability is not None else "",
-                field(risk, "level"),
-                field(risk, "acceptability"),
-                *_best_cvss(risk),
-                "; ".join(text_of(field(c, "name", "id")) for c in controls if field(c, "in_place"))
-                or "none in place",
-                text_of(field(residual, "level")) if residual is not None else "",
-                text_of(field(residual, "acceptability")) if residual is not None else "",
-            )
+    rows = [
+        _row(
+            risk.id,
+            risk.title,
+            risk.element,
+            risk.scenario or id_ranges(risk.loss_scenarios),
+            risk.threats,
+            risk.hazards,
+            f"{risk.severity.level} ({risk.severity.source})",
+            risk.exploitability.level,
+            risk.level,
+            risk.acceptability,
+            *_best_cvss(risk),
+            "; ".join(c.name for c in risk.controls if c.in_place) or "none in place",
+            risk.residual.level,
+            risk.residual.acceptability,
         )
+        for risk in assessment.risks
+    ]
     return Table(
         "risks",
         "Risks",
@@ -369,7 +334,6 @@ def sbom_table(assessment: Assessment, statuses: list[VulnerabilityStatus]) -> T
 
 
 def traceability_table(rows: list[TraceRow]) -> Table:
-    names = [f.name for f in fields(TraceRow)]
     headers = (
         "threats",
         "element",
@@ -386,28 +350,28 @@ def traceability_table(rows: list[TraceRow]) -> Table:
         "traceability",
         "Traceability: threat ↔ scenario ↔ risk ↔ control ↔ test",
         headers,
-        [tuple(getattr(row, name) for name in names) for row in rows],
+        [astuple(row) for row in rows],
     )
 
 
 def impact_table(assessment: Assessment) -> Table:
     rows = []
-    for f in impact_findings(assessment):
-        patients = field(f, "patients", default=[])
+    for f in assessment.impact:
+        patients = len(f.patients)
         rows.append(
             _row(
-                field(f, "id"),
-                field(f, "status"),
-                field(f, "attack") or "",
-                field(f, "signal") or "",
-                field(f, "ml_input") or "",
-                field(f, "forecast_error") or "",
-                id_ranges(field(f, "loss_scenarios", default=[])),
-                field(f, "fdi_points"),
-                f"{field(f, 'patients_harmed', default=0)}/{len(patients)}" if patients else "",
-                field(f, "worst_induced_severity") or ("none" if patients else ""),
-                f"{field(f, 'stealthy_patients', default=0)}/{len(patients)}" if patients else "",
-                field(f, "reason") or "",
+                f.id,
+                f.status,
+                f.attack or "",
+                f.signal or "",
+                f.ml_input or "",
+                f.forecast_error or "",
+                id_ranges(f.loss_scenarios),
+                f.fdi_points,
+                f"{f.patients_harmed}/{patients}" if patients else "",
+                f.worst_induced_severity or ("none" if patients else ""),
+                f"{f.stealthy_patients}/{patients}" if patients else "",
+                f.reason,
             )
         )
     return Table(
@@ -456,6 +420,6 @@ def report_tables(
         check_table(assessment),
         impact_table(assessment),
     ]
-    if attack_scenarios(assessment):
+    if assessment.scenarios:
         tables.append(loss_scenario_table(assessment))
     return {table.key: table for table in tables}

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from mdrisk.assessment import Assessment
 from mdrisk.report.controls import controls_in_place, recommended_mitigations
 from mdrisk.report.idlists import id_ranges, sorted_ids
-from mdrisk.report.stages import attack_scenarios, field, ids_in, risks, text_of
 
 NOT_TESTED = "not yet tested"
 NOT_SCORED = "not scored"
@@ -53,45 +52,37 @@ def traceability(
     for scenario in assessment.loss_scenarios:
         scenarios_of_point.setdefault(scenario.fdi_point, []).append(scenario.id)
         hazards_of_point.setdefault(scenario.fdi_point, set()).update(scenario.hazards)
-    attack_of = {text_of(field(s, "id")): s for s in attack_scenarios(assessment)}
+    attack_of = {s.id: s for s in assessment.scenarios}
     rows: list[TraceRow] = []
     covered: set[str] = set()
     covered_points: set[str] = set()
 
-    for risk in risks(assessment):
-        risk_id = text_of(field(risk, "id"))
-        threat_ids = ids_in(risk, "threats")
-        element = text_of(field(risk, "element"))
-        points = ids_in(risk, "fdi_points")
-        scenario_ids = ids_in(risk, "scenario") + ids_in(risk, "loss_scenarios")
-        scenario = attack_of.get(text_of(field(risk, "scenario")))
+    for risk in assessment.risks:
+        threat_ids = list(risk.threats)
+        points = list(risk.fdi_points)
+        scenario_ids = ([risk.scenario] if risk.scenario else []) + risk.loss_scenarios
+        scenario = attack_of.get(risk.scenario or "")
         if scenario is not None:
-            threat_ids += ids_in(scenario, "threats")
-            points += ids_in(scenario, "fdi_points", "fdi_point")
+            threat_ids += scenario.threats
+            points += scenario.fdi_points
         covered.update(threat_ids)
         covered_points.update(points)
-        controls = field(risk, "controls", default=[])
-        in_place = [text_of(field(c, "name", "id")) for c in controls if field(c, "in_place")]
-        suggested = [text_of(field(c, "id")) for c in controls if not field(c, "in_place")]
-        residual = field(risk, "residual")
-        level = text_of(field(risk, "level"))
-        if residual is not None:
-            level += (
-                f" → {text_of(field(residual, 'level'))} "
-                f"({text_of(field(residual, 'acceptability'))})"
-            )
+        in_place = [c.name for c in risk.controls if c.in_place]
+        suggested = [c.id for c in risk.controls if not c.in_place]
+        residual = risk.residual
+        level = f"{risk.level} → {residual.level} ({residual.acceptability})"
         rows.append(
             TraceRow(
                 threats=", ".join(sorted_ids(threat_ids)) or "—",
-                element=element,
+                element=risk.element,
                 fdi_points=", ".join(sorted_ids(points)) or "—",
                 scenarios=id_ranges(scenario_ids) or "—",
-                hazards=", ".join(sorted_ids(ids_in(risk, "hazards"))) or "—",
-                risk=risk_id,
+                hazards=", ".join(sorted_ids(risk.hazards)) or "—",
+                risk=risk.id,
                 risk_level=level,
                 controls="; ".join(in_place) or "none in place",
                 recommended=", ".join(sorted_ids(suggested)) or "—",
-                test=_tests([risk_id, *scenario_ids, *points], tests_for),
+                test=_tests([risk.id, *scenario_ids, *points], tests_for),
             )
         )
 

@@ -4,11 +4,9 @@ measured (``Assessment.impact``, IM-n)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from mdrisk.assessment import Assessment
+from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.report.dumbbell import Band, Row, dumbbell_svg
-from mdrisk.report.stages import field, section, text_of
 
 SIMULATED = "simulated"
 # Glucose bands of the consensus targets (mg/dL), for the charts' background.
@@ -21,49 +19,34 @@ GLUCOSE_BANDS = (
 )
 
 
-def impact_findings(assessment: Assessment) -> list[Any]:
-    return section(assessment, "impact")
-
-
 def tests_for(assessment: Assessment) -> dict[str, list[str]]:
     """Loss-scenario id -> the simulation findings (IM-n) that measured its harm."""
     tested: dict[str, list[str]] = {}
-    for finding in impact_findings(assessment):
-        if field(finding, "status") != SIMULATED:
+    for finding in assessment.impact:
+        if finding.status != SIMULATED:
             continue
-        for scenario in field(finding, "loss_scenarios", default=[]):
-            tested.setdefault(str(scenario), []).append(f"simulation {field(finding, 'id')}")
+        for scenario in finding.loss_scenarios:
+            tested.setdefault(scenario, []).append(f"simulation {finding.id}")
     return tested
 
 
-def _rows(finding: Any, metric: str) -> list[Row]:
-    rows = []
-    for patient in field(finding, "patients", default=[]):
-        clean, attacked = (
-            field(patient, "clean", default={}),
-            field(patient, "attacked", default={}),
+def _rows(finding: ImpactFinding, metric: str) -> list[Row]:
+    return [
+        Row(
+            patient.patient,
+            float(patient.clean[metric]),
+            float(patient.attacked[metric]),
+            patient.induced_severity or "",
         )
-        if metric in clean and metric in attacked:
-            harmed = field(patient, "induced_severity")
-            rows.append(
-                Row(
-                    text_of(field(patient, "patient")),
-                    float(clean[metric]),
-                    float(attacked[metric]),
-                    text_of(harmed) if harmed else "",
-                )
-            )
-    return rows
+        for patient in finding.patients
+        if metric in patient.clean and metric in patient.attacked
+    ]
 
 
-def _charts_for(finding: Any) -> list[tuple[str, str, tuple[Band, ...]]]:
+def _charts_for(finding: ImpactFinding) -> list[tuple[str, str, tuple[Band, ...]]]:
     """(metric, label, bands) to draw: the lowest glucose when the attack brought on a
     hypoglycaemia criterion, the time above 250 mg/dL when it brought on a hyperglycaemia one."""
-    criteria = {
-        str(c)
-        for p in field(finding, "patients", default=[])
-        for c in field(p, "new_criteria", default=[])
-    }
+    criteria = {c for p in finding.patients for c in p.new_criteria}
     charts = []
     if any(c.startswith("HYPO") for c in criteria):
         charts.append(("min_bg", "lowest glucose (mg/dL)", GLUCOSE_BANDS))
@@ -78,23 +61,19 @@ def impact_plots(assessment: Assessment) -> list[tuple[str, str, str]]:
     """(title, inline SVG, caption) for each simulated attack that harmed a patient: each
     virtual patient's clean day against the attacked one, on the measure of the harm."""
     plots = []
-    for finding in impact_findings(assessment):
-        if field(finding, "status") != SIMULATED or not field(finding, "patients_harmed"):
+    for finding in assessment.impact:
+        if finding.status != SIMULATED or not finding.patients_harmed:
             continue
-        finding_id = text_of(field(finding, "id"))
-        harmed = field(finding, "patients_harmed", default=0)
-        total = len(field(finding, "patients", default=[]))
         caption = (
-            f"{finding_id}: attack {text_of(field(finding, 'attack'))} on "
-            f"{text_of(field(finding, 'signal'))} (ML output "
-            f"{text_of(field(finding, 'forecast_error')) or 'falsified'}); "
-            f"{harmed}/{total} virtual patients harmed, worst induced severity "
-            f"{text_of(field(finding, 'worst_induced_severity')) or 'none'}; labels "
-            "give the severity the attack induced."
+            f"{finding.id}: attack {finding.attack or ''} on {finding.signal or ''} (ML output "
+            f"{finding.forecast_error or 'falsified'}); {finding.patients_harmed}/"
+            f"{len(finding.patients)} virtual patients harmed, worst induced severity "
+            f"{finding.worst_induced_severity or 'none'}; labels give the severity the attack "
+            "induced."
         )
         for metric, label, bands in _charts_for(finding):
             rows = _rows(finding, metric)
             if rows:
-                title = f"{finding_id}: {label.split(' (')[0]}, clean vs attacked"
+                title = f"{finding.id}: {label.split(' (')[0]}, clean vs attacked"
                 plots.append((title, dumbbell_svg(title, label, rows, bands), caption))
     return plots
