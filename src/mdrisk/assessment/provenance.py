@@ -1,6 +1,5 @@
 """Where an assessment came from: tool version, model file, knowledge-base snapshots and every
-LLM call, the only place times are kept.
-"""
+LLM call, the only place times are kept."""
 
 from __future__ import annotations
 

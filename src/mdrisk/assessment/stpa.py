@@ -1,6 +1,5 @@
 """What the STPA-Sec stage adds: control actions, unsafe control actions, false-data injection
-points, loss scenarios and the model checks.
-"""
+points, loss scenarios and the model checks."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """What the knowledge base ties to each component and link: technology-pack rules, known
-vulnerabilities and the catalog ids (CWE, CAPEC, ATT&CK, ATLAS) they cite.
-"""
+vulnerabilities and the catalog ids (CWE, CAPEC, ATT&CK, ATLAS) they cite."""
 
 from __future__ import annotations
 
