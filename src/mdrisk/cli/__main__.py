@@ -2,4 +2,4 @@
 
 from mdrisk.cli.main import main
 
-main()
+main(prog_name="mdrisk")
