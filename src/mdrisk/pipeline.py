@@ -108,7 +108,8 @@ def run(
     step("loading the model")
     loaded = load_model(model_path)
     with ExitStack() as stack:
-        knowledge, notes = None, []
+        knowledge: KnowledgeInputs | None = None
+        notes: list[str] = []
         if use_kb or store_path is not None:
             step("opening the knowledge base")
             knowledge, notes = open_knowledge(stack, store_path)

@@ -136,14 +136,3 @@ def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
 def print_notes(notes: Iterable[str]) -> None:
     for note in notes:
         err_console.print(f"note: {note}", markup=False)
-
-
-def print_written(out_dir: Path, files: Iterable[str]) -> None:
-    """The files written, with each sub-folder (``csv/``) as one line and its file count."""
-    names = list(files)
-    folders = sorted({name.split("/", 1)[0] for name in names if "/" in name})
-    for name in sorted(name for name in names if "/" not in name):
-        out_console.print(f"wrote {out_dir / name}", markup=False)
-    for folder in folders:
-        count = sum(1 for name in names if name.startswith(folder + "/"))
-        out_console.print(f"wrote {out_dir / folder}/ ({count} files)", markup=False)

@@ -8,6 +8,7 @@ Every file is rendered in memory first (``mdrisk.report.package``) and only then
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,9 +16,9 @@ import click
 
 from mdrisk.cli.common import (
     guarded,
+    out_console,
     parse_formats,
     print_notes,
-    print_written,
     progress_bar,
     require_sim_extra,
     write_files,
@@ -51,6 +52,17 @@ def _assessment_of(
     from mdrisk.pipeline import run
 
     return run(source, use_kb=use_kb, store_path=store_path, simulate=simulate)
+
+
+def _print_written(out_dir: Path, files: Iterable[str]) -> None:
+    """The files written, with each sub-folder (``csv/``) as one line and its file count."""
+    names = list(files)
+    folders = sorted({name.split("/", 1)[0] for name in names if "/" in name})
+    for name in sorted(name for name in names if "/" not in name):
+        out_console.print(f"wrote {out_dir / name}", markup=False)
+    for folder in folders:
+        count = sum(1 for name in names if name.startswith(folder + "/"))
+        out_console.print(f"wrote {out_dir / folder}/ ({count} files)", markup=False)
 
 
 @click.command("report")
@@ -126,4 +138,4 @@ def report(
         write_files(out_dir, package.files)
         progress.update(task, advance=1)
     print_notes(notes + package.notes)
-    print_written(out_dir, package.files)
+    _print_written(out_dir, package.files)
