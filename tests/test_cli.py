@@ -21,7 +21,7 @@ def run(*args: str):
 
 
 def _subcommands() -> list[str]:
-    return sorted(main.commands)
+    return main.list_commands(None)
 
 
 @pytest.mark.parametrize(
@@ -82,6 +82,26 @@ def test_demo_runs_the_chain_into_the_named_folder(tmp_path):
     assert (tmp_path / "demo" / "assessment.json").is_file()
     assert (tmp_path / "demo" / "report.md").is_file()
     assert str((tmp_path / "demo").resolve()) in result.output
+    first_screen = result.output.splitlines()[:12]
+    assert first_screen[0].startswith("mdrisk demo: GlucoGuide")
+    assert "ran: STPA-Sec" in first_screen[1] and "risk register" in first_screen[1]
+    for finding in ("known vulnerabilities matched", "attack scenarios", "risks, "):
+        assert any(finding in line for line in first_screen), finding
+    guide = result.output.split("results in", 1)[1].splitlines()
+    assert "report.html" in guide[1] and "open this first" in guide[1]
+    assert "assessment.json" in guide[2] and "canonical record" in guide[2]
+
+
+def test_demo_without_the_sim_extra_says_the_simulation_was_skipped(tmp_path, monkeypatch):
+    monkeypatch.setenv("MDRISK_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("mdrisk.cli.demo.missing_sim_modules", lambda: ["simglucose"])
+    result = run("demo", "--out", str(tmp_path / "demo"))
+    assert result.exit_code == 0, result.output
+    assert "patient simulation (skipped" in result.output
+    assert "simulated harm: not simulated" in result.output
+    assert "note: no simulation of patient harm" in result.output
+    assert "note: no knowledge base at" in result.output
+    assert "technology-pack rules only" in result.output.splitlines()[1]
 
 
 def test_validate_reports_findings_and_strict_fails_on_warnings():

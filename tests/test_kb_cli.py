@@ -101,6 +101,6 @@ def test_stats_lists_the_snapshots(full_store):
 
 @pytest.mark.parametrize("group", ["kb"])
 def test_every_kb_subcommand_has_help(group):
-    for name in main.commands[group].commands:
+    for name in main.get_command(None, group).commands:
         result = run(group, name, "--help")
         assert result.exit_code == 0 and "Usage:" in result.output

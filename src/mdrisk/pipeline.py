@@ -1,10 +1,14 @@
-"""The chain of stages, from a loaded device model to an Assessment."""
+"""The chain of stages, from a loaded device model to an Assessment; and the one place that
+opens the knowledge (technology pack, knowledge-base store) the stages read."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from mdrisk import __version__
 from mdrisk.assessment import Assessment
@@ -15,7 +19,7 @@ from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.attach import Enricher, VulnerabilityMatcher, attach_threats
 from mdrisk.kb.pack import LoadedPack
 from mdrisk.kb.support import SbomEntry, support_status
-from mdrisk.model import LoadedModel
+from mdrisk.model import LoadedModel, load_model
 from mdrisk.model.lines import element_lines
 from mdrisk.risk.controls import mitigations_from_enricher
 from mdrisk.risk.engine import RiskInputs, assess_risks
@@ -42,6 +46,74 @@ class KnowledgeInputs:
     def provenance(self) -> list[SnapshotRef]:
         pack = SnapshotRef(source=f"technology-pack/{self.pack.source}", sha256=self.pack.sha256)
         return sorted([pack, *self.snapshots], key=lambda s: (s.source, s.sha256))
+
+
+def open_knowledge(
+    stack: ExitStack, store_path: Path | None = None
+) -> tuple[KnowledgeInputs, list[str]]:
+    """The technology pack, and the matcher, enricher, snapshots and SBOM entries of the
+    knowledge-base store at ``store_path`` (default: :func:`default_store_path`) when it
+    exists. The store stays open until ``stack`` closes; the notes say what was missing.
+    Raises :class:`mdrisk.kb.store.StoreError` when the file is not a usable store."""
+    from mdrisk.kb.enrich import enrich_vulnerability
+    from mdrisk.kb.matching.matcher import Matcher
+    from mdrisk.kb.pack import load_pack
+    from mdrisk.kb.paths import default_store_path
+    from mdrisk.kb.store import Store
+    from mdrisk.kb.support import sbom_entries
+
+    pack = load_pack()
+    path = store_path or default_store_path()
+    if not path.is_file():
+        return KnowledgeInputs(pack), [
+            f"no knowledge base at {path}: technology-pack rules "
+            "only (add data with 'mdrisk kb import')"
+        ]
+    store = stack.enter_context(Store.open(path))
+    notes: list[str] = []
+    snapshots = tuple(
+        SnapshotRef(source=f"{s.importer}/{s.file}", sha256=s.sha256, imported=s.imported)
+        for s in store.snapshots()
+    )
+    if not snapshots:
+        notes.append(f"the knowledge base at {path} is empty: technology-pack rules only")
+    matcher = Matcher.from_store(store)
+
+    def enricher(cve_id: str) -> dict:
+        return enrich_vulnerability(store, cve_id).model_dump(mode="json")
+
+    sbom = tuple(sbom_entries(store.records("sbom_component")))
+    return KnowledgeInputs(pack, matcher, enricher, snapshots, sbom), notes
+
+
+def run(
+    model_path: Path,
+    *,
+    use_kb: bool = False,
+    store_path: Path | None = None,
+    risk: RiskInputs | None = None,
+    simulate: bool = False,
+    created: str | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> tuple[Assessment, list[str]]:
+    """Load the device model at ``model_path``, open the knowledge when asked (``use_kb``, or
+    a ``store_path``) and run every stage (:func:`assess`). Returns the assessment and the
+    notes on what the knowledge lacked. ``on_step`` hears the name of each step as it
+    starts (for a progress bar)."""
+    step = on_step or (lambda _name: None)
+    step("loading the model")
+    loaded = load_model(model_path)
+    with ExitStack() as stack:
+        knowledge: KnowledgeInputs | None = None
+        notes: list[str] = []
+        if use_kb or store_path is not None:
+            step("opening the knowledge base")
+            knowledge, notes = open_knowledge(stack, store_path)
+        step("analysing and simulating" if simulate else "analysing")
+        assessment = assess(
+            loaded, created=created, knowledge=knowledge, risk=risk, simulate=simulate
+        )
+    return assessment, notes
 
 
 def _threats(

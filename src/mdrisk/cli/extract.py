@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from mdrisk.atomic import write_text_atomic
-from mdrisk.cli_common import EXIT_FAILED, err_console, guarded, out_console
+from mdrisk.cli.common import EXIT_FAILED, err_console, guarded, out_console
 
 
 @click.command("extract")

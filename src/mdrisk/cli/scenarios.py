@@ -7,27 +7,29 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from mdrisk.assessment.scenarios import CATEGORIES, AttackScenario
-from mdrisk.cli_common import err_console, guarded, out_console, progress_bar
+from mdrisk.cli.common import (
+    err_console,
+    guarded,
+    model_path,
+    out_console,
+    print_notes,
+    progress_bar,
+)
 
+if TYPE_CHECKING:
+    from rich.table import Table
 
-def _model_path(model: str) -> Path:
-    """A model file, or the name of a built-in example (``bgms``)."""
-    path = Path(model)
-    if path.exists() or path.suffix in (".yaml", ".yml", ".json"):
-        return path
-    from mdrisk.cli import example_path
-
-    return example_path(model)
+    from mdrisk.assessment.scenarios import AttackScenario
 
 
 def _table(scenarios: list[AttackScenario]) -> Table:
+    from rich.table import Table
+
     table = Table(show_lines=False, header_style="bold")
     for header in (
         "scenario",
@@ -57,6 +59,8 @@ def _table(scenarios: list[AttackScenario]) -> Table:
 
 
 def _counts(scenarios: list[AttackScenario]) -> str:
+    from mdrisk.assessment.scenarios import CATEGORIES
+
     by_category = Counter(s.category for s in scenarios)
     return ", ".join(f"{by_category[c]} {c}" for c in CATEGORIES if by_category[c])
 
@@ -102,22 +106,18 @@ def scenarios_command(
     loss scenarios (LS-n) and threats (TH-n) it realises. The order is by exploitability;
     the JSON gives every part of the score.
     """
-    from mdrisk.model import load_model
-    from mdrisk.pipeline import assess
+    from mdrisk.pipeline import run
 
-    path = _model_path(model)
-    notes: list[str] = []
-    with progress_bar() as progress, ExitStack() as stack:
-        task = progress.add_task("loading", total=2)
-        loaded = load_model(path)
-        knowledge = None
-        if use_kb or store_path is not None:
-            from mdrisk.cli import _knowledge
+    path = model_path(model)
+    with progress_bar() as progress:
+        task = progress.add_task("loading", total=None)
 
-            knowledge, notes = _knowledge(stack, store_path)
-        progress.update(task, advance=1, description="generating scenarios")
-        assessment = assess(loaded, created="", knowledge=knowledge)
-        progress.update(task, advance=1)
+        def step(name: str) -> None:
+            progress.update(task, description=name)
+
+        assessment, notes = run(
+            path, use_kb=use_kb, store_path=store_path, created="", on_step=step
+        )
     ranked = assessment.scenarios
     shown = ranked[:top] if top else ranked
     if as_json:
@@ -139,5 +139,4 @@ def scenarios_command(
     for check in assessment.checks:
         if check.rule == "attack-scenarios-truncated":
             err_console.print(f"note: {check.message}", markup=False)
-    for note in notes:
-        err_console.print(f"note: {note}", markup=False)
+    print_notes(notes)

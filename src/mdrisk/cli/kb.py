@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from mdrisk.cli_common import (
+from mdrisk.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     err_console,
@@ -17,7 +18,9 @@ from mdrisk.cli_common import (
     progress_bar,
 )
 from mdrisk.kb.paths import default_store_path
-from mdrisk.kb.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from mdrisk.kb.store import Store
 
 store_option = click.option(
     "--store",
@@ -30,11 +33,10 @@ store_option = click.option(
 
 
 def open_store(store_path: Path | None) -> Store:
-    try:
-        return Store.open(store_path or default_store_path())
-    except StoreError as error:
-        err_console.print(f"error: {error}", markup=False)
-        sys.exit(EXIT_FAILED)
+    """The knowledge base (a StoreError, when the file is not one, exits with status 1)."""
+    from mdrisk.kb.store import Store
+
+    return Store.open(store_path or default_store_path())
 
 
 @click.group("kb")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from mdrisk.atomic import write_bytes_atomic
-from mdrisk.cli_common import err_console, guarded, out_console, progress_bar
+from mdrisk.cli.common import err_console, guarded, out_console, progress_bar
 
 
 def default_data_dir() -> Path:
@@ -217,7 +217,7 @@ def sync_command(
     """
     import sys
 
-    from mdrisk.cli_common import EXIT_FAILED
+    from mdrisk.cli.common import EXIT_FAILED
     from mdrisk.kb.sync.client import HttpClient
     from mdrisk.kb.sync.errors import SyncError
     from mdrisk.landscape.sync import OpenFdaSync, product_code_searches

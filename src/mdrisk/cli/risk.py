@@ -6,26 +6,20 @@ Only argument parsing and printing here; the work is in ``mdrisk.risk``.
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
-from mdrisk.cli_common import err_console, guarded, out_console, progress_bar
+from mdrisk.cli.common import guarded, model_path, out_console, print_notes, progress_bar
 
-
-def _model_path(model: str) -> Path:
-    """A model file, or the name of a built-in example (``bgms``)."""
-    path = Path(model)
-    if path.exists() or path.suffix in (".yaml", ".yml", ".json"):
-        return path
-    from mdrisk.cli import example_path
-
-    return example_path(model)
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _table(risks: list) -> Table:
+    from rich.table import Table
+
     table = Table(show_lines=False, header_style="bold")
     for header in (
         "risk",
@@ -123,32 +117,28 @@ def risk(
     controls and mitigations, and the residual risk. Questions neither the model nor the
     answers file answers take their worst case and are listed as open.
     """
-    from mdrisk.model import load_model
-    from mdrisk.pipeline import assess
+    from mdrisk.pipeline import run
     from mdrisk.risk.answers import load_answers
     from mdrisk.risk.engine import RiskInputs
     from mdrisk.risk.matrix import load_matrix
     from mdrisk.risk.rubric import load_rubric
 
-    path = _model_path(model)
-    notes: list[str] = []
-    with progress_bar() as progress, ExitStack() as stack:
-        task = progress.add_task("loading", total=2)
-        loaded = load_model(path)
+    path = model_path(model)
+    with progress_bar() as progress:
+        task = progress.add_task("loading", total=None)
         rubric = load_rubric()
         inputs = RiskInputs(
             rubric=rubric,
             matrix=load_matrix(matrix_file) if matrix_file else None,
             answers=load_answers(answers_file, rubric.rubric) if answers_file else None,
         )
-        knowledge = None
-        if use_kb or store_path is not None:
-            from mdrisk.cli import _knowledge
 
-            knowledge, notes = _knowledge(stack, store_path)
-        progress.update(task, advance=1, description="scoring risks")
-        assessment = assess(loaded, created="", knowledge=knowledge, risk=inputs)
-        progress.update(task, advance=1)
+        def step(name: str) -> None:
+            progress.update(task, description=name)
+
+        assessment, notes = run(
+            path, use_kb=use_kb, store_path=store_path, risk=inputs, created="", on_step=step
+        )
     risks = assessment.risks
     if as_json:
         data = [r.model_dump(mode="json") for r in risks]
@@ -165,5 +155,4 @@ def risk(
         )
         for line in _open_summary(risks):
             out_console.print(f"open question {line}", markup=False)
-    for note in notes:
-        err_console.print(f"note: {note}", markup=False)
+    print_notes(notes)

@@ -6,7 +6,6 @@ starts fast without the ``sim`` extra).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,53 +13,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mdrisk.atomic import write_bytes_atomic
-from mdrisk.cli_common import guarded, out_console, progress_bar
+from mdrisk.cli.common import guarded, out_console, progress_bar, require_sim_extra
 from mdrisk.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from mdrisk.assessment import Assessment
     from mdrisk.impact.attacks.spec import AttackPlan
     from mdrisk.impact.scenario import MealScenario
 
 DEFAULT_MEALS = "07:00=45,12:00=70,18:00=80,21:00=15"
 CONTROLLER_NAMES = ("basal_bolus", "pid", "ml_advised")
-
-
-def require_sim_extra() -> None:
-    """Stop with the fix when the simulator's dependencies are missing."""
-    missing = [
-        name
-        for name in ("simglucose", "sklearn", "numpy")
-        if importlib.util.find_spec(name) is None
-    ]
-    if missing:
-        raise click.ClickException(
-            f"the glucose simulator needs {', '.join(missing)} (fix: pip install 'mdrisk[sim]')"
-        )
-
-
-def impact_lines(assessment: Assessment) -> list[str]:
-    """A short account of the impact section for the terminal."""
-    simulated = [f for f in assessment.impact if f.status == "simulated"]
-    skipped = [f for f in assessment.impact if f.status != "simulated"]
-    covered = sum(len(f.loss_scenarios) for f in simulated)
-    lines = [
-        f"impact: {covered} loss scenarios simulated under {len(simulated)} attacks, "
-        f"{sum(len(f.loss_scenarios) for f in skipped)} not simulated"
-    ]
-    for finding in simulated:
-        lines.append(
-            f"  {finding.id} {finding.attack}: {finding.patients_harmed}/"
-            f"{len(finding.patients)} patients harmed (worst: "
-            f"{finding.worst_induced_severity or 'none'}), "
-            f"{finding.stealthy_patients}/{len(finding.patients)} stealthy; "
-            f"{len(finding.loss_scenarios)} loss scenarios"
-        )
-    for finding in skipped:
-        lines.append(
-            f"  {finding.id} {len(finding.loss_scenarios)} loss scenarios {finding.reason}"
-        )
-    return lines
 
 
 def _patients(text: str) -> tuple[str, ...]:

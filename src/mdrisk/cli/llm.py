@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from mdrisk.atomic import write_bytes_atomic
-from mdrisk.cli_common import EXIT_FAILED, err_console, guarded, out_console, progress_bar
+from mdrisk.cli.common import EXIT_FAILED, err_console, guarded, out_console, progress_bar
 from mdrisk.llm.config import ENDPOINT_KINDS
 from mdrisk.llm.enrich import DEFAULT_ATTEMPTS
 from mdrisk.llm.tasks import TASKS

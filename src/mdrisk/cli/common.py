@@ -1,0 +1,138 @@
+"""What every ``mdrisk`` subcommand shares: consoles, exit codes, error handling, progress,
+model and format arguments, and writing a rendered package."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from mdrisk.errors import InputError
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+# What the glucose simulator needs (the ``sim`` extra).
+SIM_MODULES = ("simglucose", "sklearn", "numpy")
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, status: int) -> None:
+    err_console.print(message, markup=False)
+    sys.exit(status)
+
+
+def _could_not_finish(error: Exception) -> bool:
+    """A program the run needs is not installed, or the knowledge-base file cannot be used:
+    the tool could not finish, through no fault of the input. (Imported here, on the
+    error path, so that starting a command does not load the report writers.)"""
+    from mdrisk.kb.store import StoreError
+    from mdrisk.model.diagram import GraphvizMissing
+    from mdrisk.report.pdf import PdfEngineMissing
+
+    return isinstance(error, (GraphvizMissing, PdfEngineMissing, StoreError))
+
+
+def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn known errors into messages and exit codes instead of tracebacks."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except InputError as error:
+            _fail(f"error: {len(error.problems)} problem(s) in the input\n{error}", EXIT_BAD_INPUT)
+        except OSError as error:
+            _fail(f"error: {error.filename or ''}: {error.strerror}", EXIT_FAILED)
+        except Exception as error:  # the last line of defence: no traceback for a user
+            if _could_not_finish(error):
+                _fail(f"error: {error}", EXIT_FAILED)
+            if os.environ.get("MDRISK_DEBUG"):
+                raise
+            _fail(
+                f"internal error: {type(error).__name__}: {error} "
+                "(set MDRISK_DEBUG=1 for the traceback and report it)",
+                EXIT_FAILED,
+            )
+
+    return wrapper
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+def example_path(name: str) -> Path:
+    """A built-in reference device model, by name (``bgms``) or file name."""
+    stem = name.removesuffix(".yaml")
+    resource = resources.files("mdrisk") / "examples" / f"{stem}.yaml"
+    with resources.as_file(resource) as path:
+        if not path.is_file():
+            raise click.BadParameter(f"no built-in example '{name}'; see 'mdrisk examples'")
+        return path
+
+
+def model_path(model: str) -> Path:
+    """A model file, or the name of a built-in example (``bgms``)."""
+    path = Path(model)
+    if path.exists() or path.suffix in (".yaml", ".yml", ".json"):
+        return path
+    return example_path(model)
+
+
+def parse_formats(values: Iterable[str]) -> tuple[str, ...]:
+    """Format names from repeated and comma-separated ``--format`` options."""
+    from mdrisk.report.package import UnknownFormat, resolve_formats
+
+    try:
+        return resolve_formats(values)
+    except UnknownFormat as unknown:
+        raise click.BadParameter(str(unknown), param_hint="--format") from None
+
+
+def missing_sim_modules() -> list[str]:
+    return [name for name in SIM_MODULES if importlib.util.find_spec(name) is None]
+
+
+def require_sim_extra() -> None:
+    """Stop with the fix when the simulator's dependencies are missing."""
+    missing = missing_sim_modules()
+    if missing:
+        raise click.ClickException(
+            f"the glucose simulator needs {', '.join(missing)} (fix: pip install 'mdrisk[sim]')"
+        )
+
+
+def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
+    """Each file of a rendered package, atomically (a folder may still be partly new)."""
+    from mdrisk.atomic import write_bytes_atomic
+
+    for file_name, data in sorted(files.items()):
+        write_bytes_atomic(out_dir / file_name, data)
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    for note in notes:
+        err_console.print(f"note: {note}", markup=False)

@@ -1,0 +1,86 @@
+"""The evidence package: every report file of an assessment, rendered in memory.
+
+Nothing here writes a file: the caller writes the package only once every file is rendered,
+so a failure leaves no half-written folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from mdrisk.assessment import Assessment
+from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
+from mdrisk.report.pdf import PdfEngineMissing
+from mdrisk.report.writers import WRITERS, writer_for
+
+# The formats of a package when none are named (JSON and the diagram always come with it).
+PACKAGE_FORMATS = ("html", "markdown", "pdf", "csv", "sarif", "vex")
+ALIASES = {"md": "markdown", "htm": "html", "cyclonedx": "vex", "cdx": "vex"}
+DIAGRAM_DOT = "control-structure.dot"
+DIAGRAM_SVG = "control-structure.svg"
+
+
+class UnknownFormat(ValueError):
+    """A format name no writer has."""
+
+
+def resolve_formats(values: Iterable[str]) -> tuple[str, ...]:
+    """Format names from repeated and comma-separated values (``html,md pdf``), aliases
+    resolved, "all" for every format, in the order given, each once."""
+    names: list[str] = []
+    for value in values:
+        for part in value.replace(" ", ",").split(","):
+            name = ALIASES.get(part.strip().casefold(), part.strip().casefold())
+            if not name:
+                continue
+            names += list(WRITERS) if name == "all" else [name]
+    unknown = [name for name in names if name not in WRITERS]
+    if unknown:
+        raise UnknownFormat(
+            f"unknown format {', '.join(unknown)}; choose from "
+            f"{', '.join(sorted(WRITERS))} (or md, all)"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+@dataclass
+class Package:
+    """File names (``csv/risks.csv`` for a file in a folder) and their bytes, and notes on
+    what was left out and why."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def render_package(
+    assessment: Assessment,
+    formats: Iterable[str],
+    *,
+    svg: bool = True,
+    pdf_optional: bool = False,
+    on_format: Callable[[str], None] | None = None,
+) -> Package:
+    """The control-structure diagram (DOT, and SVG unless ``svg`` is False; without Graphviz
+    a note instead of the SVG) and the files of each of ``formats``. ``pdf_optional``:
+    without a PDF engine, leave the PDF out with a note instead of raising
+    :class:`PdfEngineMissing`. ``on_format`` hears each format's name before it renders."""
+    package = Package()
+    highlight = frozenset(point.element for point in assessment.fdi_points)
+    dot_text = to_dot(assessment.device, highlight)
+    package.files[DIAGRAM_DOT] = dot_text.encode("utf-8")
+    if svg:
+        try:
+            package.files[DIAGRAM_SVG] = render_svg(dot_text)
+        except GraphvizMissing as missing:
+            package.notes.append(f"no SVG diagram: {missing}")
+    for name in dict.fromkeys(formats):
+        if on_format is not None:
+            on_format(name)
+        try:
+            package.files.update(writer_for(name).render_files(assessment))
+        except PdfEngineMissing as missing:
+            if not pdf_optional:
+                raise
+            package.notes.append(f"no PDF: {missing}")
+    return package
