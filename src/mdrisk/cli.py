@@ -197,14 +197,14 @@ def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInpu
     """The pack, and the store's matcher, enricher and snapshots when the store exists."""
     from mdrisk.assessment import SnapshotRef
     from mdrisk.cli_kb import open_store
+    from mdrisk.kb.bundled import store_to_read
     from mdrisk.kb.enrich import enrich_vulnerability
     from mdrisk.kb.matching.matcher import Matcher
     from mdrisk.kb.pack import load_pack
-    from mdrisk.kb.paths import default_store_path
     from mdrisk.pipeline import KnowledgeInputs
 
     pack = load_pack()
-    path = store_path or default_store_path()
+    path = store_to_read(store_path)
     if not path.is_file():
         return KnowledgeInputs(pack), [
             f"no knowledge base at {path}: technology-pack rules "
