@@ -33,7 +33,7 @@ from mdrisk.cli_risk import risk
 from mdrisk.cli_scenarios import scenarios_command
 from mdrisk.cli_simulate import simulate_group
 from mdrisk.model import load_model
-from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
+from mdrisk.model.diagram import to_dot, to_svg
 
 if TYPE_CHECKING:
     from mdrisk.pipeline import KnowledgeInputs
@@ -64,10 +64,7 @@ def _render_package(
     dot_text = to_dot(assessment.device_model(), highlight)
     files["control-structure.dot"] = dot_text.encode("utf-8")
     if with_svg:
-        try:
-            files["control-structure.svg"] = render_svg(dot_text)
-        except GraphvizMissing as missing:
-            notes.append(f"no SVG diagram: {missing}")
+        files["control-structure.svg"] = to_svg(assessment.device_model(), highlight)
     return files, notes
 
 
@@ -295,8 +292,11 @@ def diagram(model: Path, out_file: Path) -> None:
         raise click.BadParameter("the file name must end in .dot, .gv or .svg", param_hint="--out")
     loaded = load_model(model)
     points = derive_fdi_points(ControlStructure.of(loaded.model))
-    dot_text = to_dot(loaded.model, frozenset(point.element for point in points))
-    data = render_svg(dot_text) if out_file.suffix == ".svg" else dot_text.encode("utf-8")
+    highlight = frozenset(point.element for point in points)
+    if out_file.suffix == ".svg":
+        data = to_svg(loaded.model, highlight)
+    else:
+        data = to_dot(loaded.model, highlight).encode("utf-8")
     write_bytes_atomic(out_file, data)
     out_console.print(f"wrote {out_file}", markup=False)
 

@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from mdrisk.errors import InputError
-from mdrisk.model.diagram import GraphvizMissing
 from mdrisk.report.pdf import PdfEngineMissing
 
 EXIT_FAILED = 1
@@ -39,7 +38,7 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except InputError as error:
             _fail(f"error: {len(error.problems)} problem(s) in the input\n{error}", EXIT_BAD_INPUT)
-        except (GraphvizMissing, PdfEngineMissing) as error:
+        except PdfEngineMissing as error:
             _fail(f"error: {error}", EXIT_FAILED)
         except OSError as error:
             _fail(f"error: {error.filename or ''}: {error.strerror}", EXIT_FAILED)

@@ -58,10 +58,9 @@ def render_package(
     with_diagram: bool = True,
     pdf_optional: bool = False,
 ) -> Package:
-    """The files of ``formats`` in memory, and the control-structure diagram (DOT, and SVG when
-    Graphviz is installed). ``pdf_optional``: without a PDF engine, leave the PDF out with a
-    note instead of failing."""
-    from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
+    """The files of ``formats`` in memory, and the control-structure diagram (DOT and SVG).
+    ``pdf_optional``: without a PDF engine, leave the PDF out with a note instead of failing."""
+    from mdrisk.model.diagram import to_dot, to_svg
     from mdrisk.report.pdf import PdfEngineMissing
     from mdrisk.report.writers import writer_for
 
@@ -78,10 +77,7 @@ def render_package(
         highlight = frozenset(point.element for point in assessment.fdi_points)
         dot_text = to_dot(assessment.device_model(), highlight)
         package.files["control-structure.dot"] = dot_text.encode("utf-8")
-        try:
-            package.files["control-structure.svg"] = render_svg(dot_text)
-        except GraphvizMissing as missing:
-            package.notes.append(f"no SVG diagram: {missing}")
+        package.files["control-structure.svg"] = to_svg(assessment.device_model(), highlight)
     return package
 
 
