@@ -116,6 +116,8 @@ def test_analyze_with_kb_uses_the_snapshot_and_says_so(fresh_user):
     assert f"{BUNDLE_IMPORTER}/{manifest()['label']}" in sources
     assert "csaf/icsma-20-345-01.json" in sources
     assert "no knowledge base" not in result.output
+    (unpacked,) = (fresh_user / "cache").iterdir()  # read only: not even its header changed
+    assert bundled.sha256_hex(unpacked.read_bytes()) == manifest()["sqlite_sha256"]
 
 
 def test_a_user_store_takes_precedence(fresh_user):

@@ -778,6 +778,7 @@ def test_demo_writes_the_whole_package_and_names_its_folder(tmp_path, monkeypatc
     assert result.exit_code == 0, result.output
     folder = tmp_path / "demo"
     assert "knowledge base" not in result.output  # no "no knowledge base" note
+    assert "known vulnerabilities)" in result.output and "(0 known" not in result.output
     assessment = json.loads((folder / "assessment.json").read_text(encoding="utf-8"))
     known = {v["id"] for threat in assessment["threats"] for v in threat["vulnerabilities"]}
     assert "CVE-2020-27256" in known  # the bgms insulin pump, ICSMA-20-345-01

@@ -335,6 +335,10 @@ def demo(out_dir: Path, example: str) -> None:
     model = example_path(example)
     assessment = run_demo(model, out_dir)
     out_console.print(f"{model.name}: {_summary(assessment)}", markup=False)
+    known = len({v.id for threat in assessment.threats for v in threat.vulnerabilities})
+    out_console.print(
+        f"threats: {len(assessment.threats)} ({known} known vulnerabilities)", markup=False
+    )
     out_console.print(f"demo results in {out_dir.resolve()}", markup=False)
 
 

@@ -33,10 +33,11 @@ store_option = click.option(
 def open_store(store_path: Path | None, writing: bool = False) -> Store:
     """The store named, else the default one; when that does not exist, the bundled snapshot
     (a writing command starts the default store as a copy of it)."""
-    from mdrisk.kb.bundled import store_to_read, store_to_write
+    from mdrisk.kb.bundled import is_unpacked_snapshot, store_to_read, store_to_write
 
     try:
-        return Store.open(store_to_write(store_path) if writing else store_to_read(store_path))
+        path = store_to_write(store_path) if writing else store_to_read(store_path)
+        return Store.open(path, read_only=not writing and is_unpacked_snapshot(path))
     except StoreError as error:
         err_console.print(f"error: {error}", markup=False)
         sys.exit(EXIT_FAILED)

@@ -127,6 +127,11 @@ def _write_whole(target: Path, data: bytes) -> None:
         raise
 
 
+def is_unpacked_snapshot(path: Path) -> bool:
+    """Whether ``path`` is a snapshot unpacked into the cache (to be opened read-only)."""
+    return path.parent == cache_dir() and path.name.startswith("kb-snapshot-")
+
+
 def store_to_read(store_path: Path | None) -> Path:
     """The store a reading command opens: the one named, else the user's default store when
     it exists, else the bundled snapshot (else the default path, which does not exist)."""
