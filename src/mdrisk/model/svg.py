@@ -62,9 +62,11 @@ def clean(text: str) -> str:
     return "".join(_xml_char(char) for char in text)
 
 
-def text_width(text: str, size: float) -> float:
-    """An estimate good enough to size boxes: wide East Asian characters count double."""
-    units = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.58 for c in text)
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """An estimate good enough to size boxes, for the widest common fallback font (DejaVu
+    Sans, where Helvetica and Arial are missing); wide East Asian characters count double."""
+    narrow = 0.7 if bold else 0.62
+    units = sum(1.0 if unicodedata.east_asian_width(c) in "WF" else narrow for c in text)
     return units * size
 
 
@@ -107,7 +109,8 @@ def _node_text(component: Component) -> _NodeText:
     name = wrap(component.name, 24, 4)
     kind = f"[{component.kind.value}]"
     width = max(
-        [text_width(line, NAME_SIZE) for line in name] + [text_width(kind, KIND_SIZE), 90.0]
+        [text_width(line, NAME_SIZE, bold=True) for line in name]
+        + [text_width(kind, KIND_SIZE), 90.0]
     )
     height = (len(name) * NAME_SIZE + KIND_SIZE) * LINE_HEIGHT + 2 * PADDING
     return _NodeText(name, kind, width + 2 * PADDING, height)
