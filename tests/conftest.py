@@ -38,6 +38,14 @@ def simglucose_tables() -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Never the user's ~/.cache: the bundled knowledge base is unpacked here, once per run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MDRISK_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def isolated_model_cache(tmp_path_factory):
     """A fresh forecaster cache per test module, never the user's ~/.cache."""

@@ -773,10 +773,16 @@ def test_report_refuses_unknown_formats_and_bad_input(tmp_path):
 
 
 def test_demo_writes_the_whole_package_and_names_its_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("MDRISK_HOME", str(tmp_path / "home"))  # no knowledge base: pack only
+    monkeypatch.setenv("MDRISK_HOME", str(tmp_path / "home"))  # no store: the bundled snapshot
     result = _run("demo", "--out", str(tmp_path / "demo"))
     assert result.exit_code == 0, result.output
     folder = tmp_path / "demo"
+    assert "knowledge base" not in result.output  # no "no knowledge base" note
+    assert "known vulnerabilities matched" in result.output
+    assert " 0 known vulnerabilities" not in result.output
+    assessment = json.loads((folder / "assessment.json").read_text(encoding="utf-8"))
+    known = {v["id"] for threat in assessment["threats"] for v in threat["vulnerabilities"]}
+    assert "CVE-2020-27256" in known  # the bgms insulin pump, ICSMA-20-345-01
     for name in (
         "assessment.json",
         "report.html",

@@ -52,24 +52,25 @@ def open_knowledge(
     stack: ExitStack, store_path: Path | None = None
 ) -> tuple[KnowledgeInputs, list[str]]:
     """The technology pack, and the matcher, enricher, snapshots and SBOM entries of the
-    knowledge-base store at ``store_path`` (default: :func:`default_store_path`) when it
-    exists. The store stays open until ``stack`` closes; the notes say what was missing.
+    knowledge-base store at ``store_path`` (default: the user's default store, else the
+    snapshot bundled with mdrisk, see :mod:`mdrisk.kb.bundled`) when it exists. The store stays open until ``stack``
+    closes; the notes say what was missing.
     Raises :class:`mdrisk.kb.store.StoreError` when the file is not a usable store."""
+    from mdrisk.kb.bundled import is_unpacked_snapshot, store_to_read
     from mdrisk.kb.enrich import enrich_vulnerability
     from mdrisk.kb.matching.matcher import Matcher
     from mdrisk.kb.pack import load_pack
-    from mdrisk.kb.paths import default_store_path
     from mdrisk.kb.store import Store
     from mdrisk.kb.support import sbom_entries
 
     pack = load_pack()
-    path = store_path or default_store_path()
+    path = store_to_read(store_path)
     if not path.is_file():
         return KnowledgeInputs(pack), [
             f"no knowledge base at {path}: technology-pack rules "
             "only (add data with 'mdrisk kb import')"
         ]
-    store = stack.enter_context(Store.open(path))
+    store = stack.enter_context(Store.open(path, read_only=is_unpacked_snapshot(path)))
     notes: list[str] = []
     snapshots = tuple(
         SnapshotRef(source=f"{s.importer}/{s.file}", sha256=s.sha256, imported=s.imported)

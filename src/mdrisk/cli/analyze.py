@@ -198,7 +198,7 @@ def diagram(model: Path, out_file: Path) -> None:
     """Draw the control structure: control actions, feedback, data, updates; FDI points red."""
     from mdrisk.atomic import write_bytes_atomic
     from mdrisk.model import load_model
-    from mdrisk.model.diagram import render_svg, to_dot
+    from mdrisk.model.diagram import to_dot, to_svg
     from mdrisk.stpa.fdi import derive_fdi_points
     from mdrisk.stpa.graph import ControlStructure
 
@@ -206,8 +206,11 @@ def diagram(model: Path, out_file: Path) -> None:
         raise click.BadParameter("the file name must end in .dot, .gv or .svg", param_hint="--out")
     loaded = load_model(model)
     points = derive_fdi_points(ControlStructure.of(loaded.model))
-    dot_text = to_dot(loaded.model, frozenset(point.element for point in points))
-    data = render_svg(dot_text) if out_file.suffix == ".svg" else dot_text.encode("utf-8")
+    highlight = frozenset(point.element for point in points)
+    if out_file.suffix == ".svg":
+        data = to_svg(loaded.model, highlight)
+    else:
+        data = to_dot(loaded.model, highlight).encode("utf-8")
     write_bytes_atomic(out_file, data)
     out_console.print(f"wrote {out_file}", markup=False)
 

@@ -34,14 +34,13 @@ def _fail(message: str, status: int) -> None:
 
 
 def _could_not_finish(error: Exception) -> bool:
-    """A program the run needs is not installed, or the knowledge-base file cannot be used:
+    """A PDF engine the run needs is not installed, or the knowledge-base file cannot be used:
     the tool could not finish, through no fault of the input. (Imported here, on the
     error path, so that starting a command does not load the report writers.)"""
     from mdrisk.kb.store import StoreError
-    from mdrisk.model.diagram import GraphvizMissing
     from mdrisk.report.pdf import PdfEngineMissing
 
-    return isinstance(error, (GraphvizMissing, PdfEngineMissing, StoreError))
+    return isinstance(error, (PdfEngineMissing, StoreError))
 
 
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -70,9 +70,9 @@ def _harm_line(assessment: Assessment) -> str:
 
 def header_lines(assessment: Assessment, model: Path, out_dir: Path, files: set[str]) -> list[str]:
     """What the demo ran on, what it found, and which of its files to open first."""
-    store_used = bool(assessment.provenance.kb_snapshots) and any(
-        not ref.source.startswith("technology-pack/") for ref in assessment.provenance.kb_snapshots
-    )
+    sources = [ref.source for ref in assessment.provenance.kb_snapshots]
+    store_used = any(not source.startswith("technology-pack/") for source in sources)
+    bundled = any(source.startswith("bundled-snapshot/") for source in sources)
     simulated = any(f.status == "simulated" for f in assessment.impact)
     unacceptable = sum(1 for r in assessment.risks if r.acceptability == "unacceptable")
     residual = sum(1 for r in assessment.risks if r.residual.acceptability == "unacceptable")
@@ -80,7 +80,11 @@ def header_lines(assessment: Assessment, model: Path, out_dir: Path, files: set[
     steps = [
         "STPA-Sec",
         "knowledge-base matching"
-        + ("" if store_used else " (technology-pack rules only: no knowledge base)"),
+        + (
+            " (the public-data snapshot bundled with mdrisk)"
+            if bundled
+            else ("" if store_used else " (technology-pack rules only: no knowledge base)")
+        ),
         "attack scenarios",
         "patient simulation" if simulated else "patient simulation (skipped: see the note)",
         "risk register",

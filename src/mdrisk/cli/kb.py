@@ -28,15 +28,20 @@ store_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Knowledge-base file (default: $MDRISK_HOME/kb.sqlite or "
-    "~/.local/share/mdrisk/kb.sqlite).",
+    "~/.local/share/mdrisk/kb.sqlite; while that does not exist, the snapshot bundled "
+    "with mdrisk, which a first import or sync copies there).",
 )
 
 
-def open_store(store_path: Path | None) -> Store:
-    """The knowledge base (a StoreError, when the file is not one, exits with status 1)."""
+def open_store(store_path: Path | None, writing: bool = False) -> Store:
+    """The store named, else the default one; when that does not exist, the bundled snapshot
+    (a writing command starts the default store as a copy of it). A StoreError, when the file
+    is not a knowledge base, exits with status 1."""
+    from mdrisk.kb.bundled import is_unpacked_snapshot, store_to_read, store_to_write
     from mdrisk.kb.store import Store
 
-    return Store.open(store_path or default_store_path())
+    path = store_to_write(store_path) if writing else store_to_read(store_path)
+    return Store.open(path, read_only=not writing and is_unpacked_snapshot(path))
 
 
 @click.group("kb")
@@ -57,7 +62,7 @@ def import_command(paths: tuple[Path, ...], store_path: Path | None) -> None:
     """
     from mdrisk.kb.importing import ImportRefused, import_paths
 
-    with open_store(store_path) as store, progress_bar() as progress:
+    with open_store(store_path, writing=True) as store, progress_bar() as progress:
         task = progress.add_task("importing", total=None)
 
         def tick(name: str, done: int, total: int) -> None:
@@ -96,18 +101,19 @@ def stats(store_path: Path | None, as_json: bool) -> None:
     with open_store(store_path) as store:
         counts = store.counts()
         snapshots = store.snapshots()
+        opened = store.path
     if as_json:
         out_console.print_json(
             json.dumps(
                 {
-                    "path": str(store_path or default_store_path()),
+                    "path": str(opened),
                     "counts": counts,
                     "snapshots": [s.__dict__ for s in snapshots],
                 }
             )
         )
         return
-    out_console.print(f"knowledge base: {store_path or default_store_path()}", markup=False)
+    out_console.print(f"knowledge base: {opened}", markup=False)
     for kind, count in counts.items():
         out_console.print(f"  {kind:28} {count:>8}", markup=False)
     by_importer: dict[str, int] = {}
@@ -292,7 +298,7 @@ def sync_command(
         out_console.print("dry run: nothing fetched, nothing imported", markup=False)
         return
 
-    with open_store(store_path) as store, progress_bar() as progress:
+    with open_store(store_path, writing=True) as store, progress_bar() as progress:
         tasks: dict[str, int] = {}
 
         def progress_for(name: str):

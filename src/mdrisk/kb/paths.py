@@ -1,4 +1,5 @@
-"""Where the knowledge base lives: $MDRISK_HOME, else the user's data directory."""
+"""Where the knowledge base lives: $MDRISK_HOME, else the user's data directory; and where
+the bundled snapshot is unpacked: $MDRISK_CACHE_DIR, else the user's cache directory."""
 
 from __future__ import annotations
 
@@ -15,3 +16,11 @@ def mdrisk_home() -> Path:
 
 def default_store_path() -> Path:
     return mdrisk_home() / "kb.sqlite"
+
+
+def cache_dir() -> Path:
+    """The same folder the forecaster cache uses (impact.forecasting.cache)."""
+    if os.environ.get("MDRISK_CACHE_DIR"):
+        return Path(os.environ["MDRISK_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mdrisk"

@@ -115,18 +115,28 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path | str) -> Store:
+    def open(cls, path: Path | str, read_only: bool = False) -> Store:
+        """Open (or create) the store at ``path``. ``read_only``: an existing store that is
+        only read, never changed, not even its journal mode."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = sqlite3.connect(path, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA foreign_keys=ON")
+            if read_only:
+                connection = sqlite3.connect(
+                    f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+                )
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(path, isolation_level=None)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a usable knowledge base ({exc})") from None
         store = cls(connection, path)
-        store._migrate()
+        if read_only:
+            store._check_version()
+        else:
+            store._migrate()
         return store
 
     @classmethod
@@ -167,6 +177,17 @@ class Store:
         except BaseException:
             self._rollback()
             raise
+
+    def _check_version(self) -> None:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable knowledge base ({exc})") from None
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: knowledge base schema {row[0] if row else 'unknown'}, this "
+                f"mdrisk reads {SCHEMA_VERSION}"
+            )
 
     def _rollback(self) -> None:
         if self._db.in_transaction:

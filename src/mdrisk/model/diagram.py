@@ -1,4 +1,5 @@
-"""Draw the control structure with Graphviz: DOT text, and SVG through the ``dot`` program.
+"""Draw the control structure: SVG by mdrisk's own layered layout (``model.svg``), and DOT
+text for those who want to lay it out with Graphviz themselves.
 
 Control actions, feedback, data and updates are drawn differently; elements passed in
 ``highlight`` (the FDI points, chosen by the caller) are drawn in red.
@@ -6,10 +7,8 @@ Control actions, feedback, data and updates are drawn differently; elements pass
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
+from mdrisk.model.svg import draw_svg
 
 _SHAPES = {
     ComponentKind.ml_engine: "doubleoctagon",
@@ -82,24 +81,6 @@ def to_dot(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> str:
     return "\n".join(lines) + "\n"
 
 
-class GraphvizMissing(RuntimeError):
-    pass
-
-
-def render_svg(dot_text: str, timeout_s: float = 60.0) -> bytes:
-    """Run Graphviz ``dot`` on the text. Raises GraphvizMissing when it is not installed."""
-    executable = shutil.which("dot")
-    if executable is None:
-        raise GraphvizMissing(
-            "Graphviz's 'dot' program is not installed (Debian: apt-get install -y graphviz)"
-        )
-    completed = subprocess.run(
-        [executable, "-Tsvg"],
-        input=dot_text.encode("utf-8"),
-        capture_output=True,
-        timeout=timeout_s,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"dot failed: {completed.stderr.decode('utf-8', 'replace').strip()}")
-    return completed.stdout
+def to_svg(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> bytes:
+    """The SVG drawing: controllers above what they control, needing no Graphviz."""
+    return draw_svg(model, highlight)

@@ -1,6 +1,6 @@
 """The control-structure diagram as SVG safe to inline in the HTML report.
 
-Graphviz escapes the labels it draws, but the SVG is still passed through an allow-list:
+model.svg escapes the labels it draws, but the SVG is still passed through an allow-list:
 only drawing elements and presentation attributes survive, so no script, event handler,
 link or foreign object can reach the page whatever the device model says.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from mdrisk.assessment import Assessment
-from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
+from mdrisk.model.diagram import to_svg
 
 SVG_NS = "http://www.w3.org/2000/svg"
 _ALLOWED_TAGS = {
@@ -85,7 +85,7 @@ def _clean(node: ET.Element) -> None:
 
 
 def safe_svg(svg_bytes: bytes, label: str) -> str:
-    """Graphviz SVG reduced to drawing elements, without XML prolog, sized by the page."""
+    """An SVG reduced to drawing elements, without XML prolog, sized by the page."""
     root = ET.fromstring(svg_bytes)  # expat: no external entities are fetched
     if _local(root.tag) != "svg":
         raise ValueError("not an SVG document")
@@ -102,11 +102,5 @@ def safe_svg(svg_bytes: bytes, label: str) -> str:
 def control_structure_svg(assessment: Assessment) -> tuple[str | None, str | None]:
     """(inline SVG, None), or (None, why it could not be drawn)."""
     highlight = frozenset(point.element for point in assessment.fdi_points)
-    dot_text = to_dot(assessment.device, highlight)
-    try:
-        drawn = render_svg(dot_text)
-    except GraphvizMissing as missing:
-        return None, str(missing)
-    except (RuntimeError, OSError) as failed:
-        return None, f"Graphviz could not draw the diagram: {failed}"
+    drawn = to_svg(assessment.device, highlight)
     return safe_svg(drawn, f"{assessment.device.device.name}: control structure"), None

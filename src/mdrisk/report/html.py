@@ -3,7 +3,7 @@ external resource), its sections following the FDA premarket cybersecurity guida
 
 Every value from the device model, the knowledge base or a later stage reaches the page
 through Jinja2's autoescaping; the only markup inserted as-is is SVG this package drew (the
-heat map, the plots) or sanitised (the Graphviz diagram). A Content-Security-Policy allows no
+heat map, the plots) or sanitised (the control-structure diagram). A Content-Security-Policy allows no
 script at all and no style but the page's own style sheet (by its hash).
 """
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mdrisk.assessment import Assessment
-from mdrisk.model.diagram import GraphvizMissing, render_svg, to_dot
+from mdrisk.model.diagram import to_dot, to_svg
 from mdrisk.report.pdf import PdfEngineMissing
 from mdrisk.report.writers import WRITERS, writer_for
 
@@ -61,19 +61,14 @@ def render_package(
     pdf_optional: bool = False,
     on_format: Callable[[str], None] | None = None,
 ) -> Package:
-    """The control-structure diagram (DOT, and SVG unless ``svg`` is False; without Graphviz
-    a note instead of the SVG) and the files of each of ``formats``. ``pdf_optional``:
+    """The control-structure diagram (DOT, and SVG unless ``svg`` is False) and the files of each of ``formats``. ``pdf_optional``:
     without a PDF engine, leave the PDF out with a note instead of raising
     :class:`PdfEngineMissing`. ``on_format`` hears each format's name before it renders."""
     package = Package()
     highlight = frozenset(point.element for point in assessment.fdi_points)
-    dot_text = to_dot(assessment.device, highlight)
-    package.files[DIAGRAM_DOT] = dot_text.encode("utf-8")
+    package.files[DIAGRAM_DOT] = to_dot(assessment.device, highlight).encode("utf-8")
     if svg:
-        try:
-            package.files[DIAGRAM_SVG] = render_svg(dot_text)
-        except GraphvizMissing as missing:
-            package.notes.append(f"no SVG diagram: {missing}")
+        package.files[DIAGRAM_SVG] = to_svg(assessment.device, highlight)
     for name in dict.fromkeys(formats):
         if on_format is not None:
             on_format(name)
