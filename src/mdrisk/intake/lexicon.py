@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.schema import ComponentKind
-from mdrisk.model.source import parse_document, read_text
+from mdrisk.parsing.source import parse_document, read_text
 
 # Numbers followed by these are measurements, not versions ("2.4 GHz", "6 m", "2 GB").
 UNITS = (

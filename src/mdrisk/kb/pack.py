@@ -33,8 +33,8 @@ from mdrisk.model.schema import (
     Protections,
     Technology,
 )
-from mdrisk.model.source import SourceDocument, parse_document, read_text
-from mdrisk.model.validation import located_problems
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.validation import located_problems
 
 PACK_RESOURCE = ("data", "technology-pack.yaml")
 BUILTIN_LABEL = "mdrisk/data/technology-pack.yaml"

@@ -43,8 +43,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import parse_document, read_text
-from mdrisk.model.validation import located_problems
+from mdrisk.parsing.source import parse_document, read_text
+from mdrisk.parsing.validation import located_problems
 
 RESOURCE = ("data", "landscape-keywords.yaml")
 BUILTIN_LABEL = "mdrisk/data/landscape-keywords.yaml"

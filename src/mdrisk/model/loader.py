@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.integrity import structural_problems
 from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
-from mdrisk.model.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
 
 _ENUM_CHOICES = {
     "kind": f"{', '.join(k.value for k in ComponentKind)} (components) or "

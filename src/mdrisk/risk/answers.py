@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
 from mdrisk.risk.config_files import ConfigSource, problem, validate, yes_no
 from mdrisk.risk.rubric import QUESTION_ID, GivenAnswer, Rubric
 

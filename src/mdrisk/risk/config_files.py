@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.loader import _schema_problems
-from mdrisk.model.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
 
 Schema = TypeVar("Schema", bound=BaseModel)
 

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import SourceDocument, parse_document
+from mdrisk.parsing.source import SourceDocument, parse_document
 from mdrisk.risk.config_files import ConfigSource, problem, read_document, validate
 
 RESOURCE = "risk-matrix.yaml"

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import SourceDocument, parse_document
+from mdrisk.parsing.source import SourceDocument, parse_document
 from mdrisk.risk.config_files import ConfigSource, problem, read_document, validate, yes_no
 from mdrisk.risk.derive import RULES, Facts
 from mdrisk.risk.records import ContextMetric, MetricDecision, RubricStep

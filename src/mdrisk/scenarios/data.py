@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mdrisk.errors import InputError, Problem
 from mdrisk.kb.pack import ATLAS_TECHNIQUE, RULE_ID, Category, ProtectionName
 from mdrisk.model.schema import ComponentKind, LinkKind, UCAType
-from mdrisk.model.source import SourceDocument, parse_document, read_text
-from mdrisk.model.validation import located_problems
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.validation import located_problems
 from mdrisk.scenarios.records import CATEGORIES, InjectionKind, ScenarioCategory
 
 PROFILES_RESOURCE = ("data", "attacker-profiles.yaml")

@@ -10,7 +10,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from mdrisk.errors import InputError, Problem
 from mdrisk.kb.records import ImportBatch
 
 HEAD_BYTES = 65536
@@ -31,10 +30,3 @@ class Importer(ABC):
 
         Pure: reads the file, writes nothing.
         """
-
-
-def refuse(
-    path: Path, message: str, record: str = "", fix: str = "", line: int | None = None
-) -> InputError:
-    """The error an importer raises: file, record (as the field), message, fix."""
-    return InputError(str(path), [Problem(message, field=record, line=line, fix=fix)])

@@ -14,7 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers._shape import (
+from mdrisk.kb.importers.base import Importer
+from mdrisk.kb.records import SBOM_COMPONENT, ImportBatch, Record
+from mdrisk.parsing.shape import (
     MAX_DEPTH,
     Shape,
     obj,
@@ -24,9 +26,7 @@ from mdrisk.kb.importers._shape import (
     required_text,
     text,
 )
-from mdrisk.kb.importers._strict_json import read_json
-from mdrisk.kb.importers.base import Importer
-from mdrisk.kb.records import SBOM_COMPONENT, ImportBatch, Record
+from mdrisk.parsing.strict_json import read_json
 
 # bomFormat may come after the components (keys sorted, as in real SBOMs), beyond the head.
 _SNIFF = re.compile(

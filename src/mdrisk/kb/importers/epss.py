@@ -15,11 +15,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers._shape import Shape
-from mdrisk.kb.importers._strict_json import read_text
 from mdrisk.kb.importers._vuln_fields import cve_id
-from mdrisk.kb.importers.base import Importer, refuse
+from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import EPSS, ImportBatch, Record
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.shape import Shape
+from mdrisk.parsing.strict_json import read_text
 
 SOURCE_KEY = "first-epss"
 _RECORD_ID = re.compile(r"^(CVE-\d+-\d+),", re.M)

@@ -16,11 +16,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers._shape import Shape, arr, obj, required, texts
-from mdrisk.kb.importers._strict_json import parse_json, read_text
 from mdrisk.kb.importers._vuln_fields import CWE_ID, cve_id
-from mdrisk.kb.importers.base import Importer, refuse
+from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import KEV, REL_CWE, ImportBatch, Record, Relation
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.shape import Shape, arr, obj, required, texts
+from mdrisk.parsing.strict_json import parse_json, read_text
 
 SOURCE_KEY = "cisa-kev"
 _JSON_SNIFF = re.compile(r'"catalogVersion"\s*:\s*"')  # the schema has "catalogVersion": {

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers._shape import Shape, arr, obj, opt_arr, text
-from mdrisk.kb.importers._strict_json import read_json
-from mdrisk.kb.importers.base import refuse
 from mdrisk.landscape import fields
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.shape import Shape, arr, obj, opt_arr, text
+from mdrisk.parsing.strict_json import read_json
 
 OPENFDA_DATES = (fields.BASIC_DATE, fields.ISO_DATE, fields.US_DATE)
 

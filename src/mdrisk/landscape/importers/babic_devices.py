@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape
 from mdrisk.landscape import fields
 from mdrisk.landscape.importers._csv import read_rows
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AECoverage
+from mdrisk.parsing.shape import Shape
 
 WINDOWS = {"ae_3mths": 90, "ae_6mths": 182, "ae_9mths": 273, "ae_1yr": 365, "ae_2yr": 730}
 COLUMNS = {

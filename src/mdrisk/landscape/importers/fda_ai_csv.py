@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape
 from mdrisk.landscape.importers._ai_list import ai_device, refuse_repeats
 from mdrisk.landscape.importers._csv import read_rows
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AIDevice
+from mdrisk.parsing.shape import Shape
 
 COLUMNS = {
     "date": ("Date of Final Decision", "Decision Date"),

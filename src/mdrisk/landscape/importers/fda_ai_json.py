@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape, arr, obj, opt_text
-from mdrisk.kb.importers._strict_json import read_json
 from mdrisk.landscape import fields
 from mdrisk.landscape.importers._ai_list import ai_device, refuse_repeats
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AIDevice
+from mdrisk.parsing.shape import Shape, arr, obj, opt_text
+from mdrisk.parsing.strict_json import read_json
 
 _RECORD = re.compile(r'"submission_id"\s*:\s*"([^"\\]{1,40})"')
 _KEYS = {

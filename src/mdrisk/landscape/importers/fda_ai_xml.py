@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mdrisk.kb.importers._safe_xml import stream_xml
-from mdrisk.kb.importers._shape import Shape
-from mdrisk.kb.importers.base import refuse
 from mdrisk.landscape.importers._ai_list import ai_device, refuse_repeats
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AIDevice
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.safe_xml import stream_xml
+from mdrisk.parsing.shape import Shape
 
 FIELDS = {
     "Date_of_final_decision": "date",

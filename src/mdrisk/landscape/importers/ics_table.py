@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape
 from mdrisk.landscape import fields
 from mdrisk.landscape.importers._csv import read_rows
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import DataNote, IcsAdvisoryRow
+from mdrisk.parsing.shape import Shape
 
 # Update letters ("...-01A") and supplements ("...-02-Supplement") follow the number.
 NUMBER = re.compile(r"(ICSM?A-\d{2}-\d{3}-\d{2})(?:[A-Z]|-SUPPLEMENT[A-Z]?)?")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape
 from mdrisk.landscape import fields
 from mdrisk.landscape.importers._csv import read_rows
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AdverseEvent
+from mdrisk.parsing.shape import Shape
 
 # MAUDE event type codes (openFDA's maude enums) and the words openFDA serves instead.
 EVENT_TYPES = {

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape, obj, opt_arr
 from mdrisk.landscape import fields
 from mdrisk.landscape.importers._openfda import OPENFDA_DATES, opt_string, read_results, strings
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AdverseEvent, DataNote
 from mdrisk.landscape.submission import parse_submission
+from mdrisk.parsing.shape import Shape, obj, opt_arr
 
 EVENT_TYPES = {
     "malfunction": "malfunction",

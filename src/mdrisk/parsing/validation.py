@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mdrisk.errors import Problem
-from mdrisk.model.source import SourceDocument
+from mdrisk.parsing.source import SourceDocument
 
 ExtraFix = Callable[[dict[str, Any]], str]
 
