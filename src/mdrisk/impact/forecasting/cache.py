@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mdrisk import __version__
 from mdrisk.atomic import write_text_atomic
-from mdrisk.impact.forecasting.model import Forecaster, LinearModel
+from mdrisk.impact.forecast_model.model import Forecaster, LinearModel
 from mdrisk.impact.forecasting.training import HORIZON_MIN, TrainingConfig, train_forecaster
 
 _MEMORY: dict[str, Forecaster] = {}
