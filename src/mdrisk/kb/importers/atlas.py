@@ -55,7 +55,7 @@ class AtlasImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return bool(_HEAD.match(head))
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         top = Fields(path, "", load_yaml(path))
         version = top.value.get("version")
         version = str(version) if isinstance(version, (str, int, float)) else ""

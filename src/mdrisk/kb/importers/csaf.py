@@ -68,12 +68,9 @@ class CsafImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return _SNIFF.search(head) is not None
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         document = read_json(path, record_pattern=_RECORD_ID)
-        try:
-            return [advisory_batch(document, self.name)]
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        return [advisory_batch(document, self.name)]
 
 
 def advisory_batch(document: Any, importer: str = "csaf") -> ImportBatch:

@@ -74,7 +74,7 @@ class CweImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return "<Weakness_Catalog" in head
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         reader = _CatalogReader(path)
         stream_xml(path, reader.start, reader.end, reader.text)
         if not reader.root_seen:

@@ -44,12 +44,9 @@ class CycloneDxImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return _SNIFF.search(head) is not None
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         bom = read_json(path, "bom", _RECORD_ID)
-        try:
-            return [sbom_batch(bom, path.name, self.name)]
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        return [sbom_batch(bom, path.name, self.name)]
 
 
 def sbom_batch(document: Any, file_name: str, importer: str = "cyclonedx") -> ImportBatch:

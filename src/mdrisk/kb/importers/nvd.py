@@ -58,16 +58,13 @@ class NvdImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return _SNIFF.search(head) is not None
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         response = read_json(path, "response", _RECORD_ID)
-        try:
-            page = obj(response, "response")
-            batches = []
-            for index, item in enumerate(opt_arr(page, "vulnerabilities", "response")):
-                batches.append(cve_batch(item, f"vulnerabilities[{index}]", self.name))
-            return batches
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        page = obj(response, "response")
+        batches = []
+        for index, item in enumerate(opt_arr(page, "vulnerabilities", "response")):
+            batches.append(cve_batch(item, f"vulnerabilities[{index}]", self.name))
+        return batches
 
 
 def cve_batch(item: Any, where: str, importer: str = "nvd") -> ImportBatch:
