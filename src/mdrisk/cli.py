@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mdrisk import __version__
+from mdrisk import __version__, bundled
 from mdrisk.assessment import Assessment
 from mdrisk.atomic import write_bytes_atomic
 from mdrisk.cli_common import (
@@ -199,11 +199,10 @@ def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInpu
     from mdrisk.cli_kb import open_store
     from mdrisk.kb.enrich import enrich_vulnerability
     from mdrisk.kb.matching.matcher import Matcher
-    from mdrisk.kb.pack import load_pack
     from mdrisk.kb.paths import default_store_path
     from mdrisk.pipeline import KnowledgeInputs
 
-    pack = load_pack()
+    pack = bundled.technology_pack()
     path = store_path or default_store_path()
     if not path.is_file():
         return KnowledgeInputs(pack), [
@@ -218,7 +217,7 @@ def _knowledge(stack: ExitStack, store_path: Path | None) -> tuple[KnowledgeInpu
     )
     if not snapshots:
         notes.append(f"the knowledge base at {path} is empty: technology-pack rules only")
-    matcher = Matcher.from_store(store)
+    matcher = Matcher.from_store(store, bundled.vendor_aliases())
 
     def enricher(cve_id: str) -> dict:
         return enrich_vulnerability(store, cve_id).model_dump(mode="json")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from mdrisk import bundled
 from mdrisk.cli_common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -188,7 +189,9 @@ def match(
     )
     with open_store(store_path) as store:
         matches = [
-            m for m in Matcher.from_store(store).match(query) if m.confidence >= min_confidence
+            m
+            for m in Matcher.from_store(store, bundled.vendor_aliases()).match(query)
+            if m.confidence >= min_confidence
         ]
     if as_json:
         sys.stdout.write(

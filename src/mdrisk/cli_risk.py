@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from mdrisk import bundled
 from mdrisk.cli_common import err_console, guarded, out_console, progress_bar
 
 
@@ -126,18 +127,16 @@ def risk(
     from mdrisk.model import load_model
     from mdrisk.pipeline import assess
     from mdrisk.risk.answers import load_answers
-    from mdrisk.risk.engine import RiskInputs
     from mdrisk.risk.matrix import load_matrix
-    from mdrisk.risk.rubric import load_rubric
 
     path = _model_path(model)
     notes: list[str] = []
     with progress_bar() as progress, ExitStack() as stack:
         task = progress.add_task("loading", total=2)
         loaded = load_model(path)
-        rubric = load_rubric()
-        inputs = RiskInputs(
-            rubric=rubric,
+        rubric = bundled.rubric()
+        inputs = bundled.risk_inputs(
+            rubric,
             matrix=load_matrix(matrix_file) if matrix_file else None,
             answers=load_answers(answers_file, rubric.rubric) if answers_file else None,
         )

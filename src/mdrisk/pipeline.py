@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from mdrisk import __version__
+from mdrisk import __version__, bundled
 from mdrisk.assessment import (
     Assessment,
     DeviceSection,
@@ -70,7 +70,8 @@ def assess(
 ) -> Assessment:
     """Run every stage on the model. ``created`` is the only time in the result (with the
     knowledge-base import times in ``provenance.kb_snapshots``). ``risk``: the rubric,
-    matrix and analyst answers for the risk stage (built-in defaults when None).
+    matrix and analyst answers for the risk stage (``bundled.risk_inputs()`` when None; the
+    knowledge's pack, when given, replaces its pack).
     ``simulate``: measure the patient harm of the loss scenarios the glucose simulator can
     stand for (the ``impact`` section; needs the ``sim`` extra)."""
     model = loaded.model
@@ -96,22 +97,29 @@ def assess(
             kb_snapshots=knowledge.provenance() if knowledge else [],
         ),
     )
-    assessment = with_scenarios(assessment, knowledge.pack.pack if knowledge else None)
+    assessment = with_scenarios(
+        assessment,
+        (knowledge.pack if knowledge else bundled.technology_pack()).pack,
+        profiles=bundled.attacker_profiles(),
+        rules=bundled.scenario_rules(),
+    )
     return _with_risks(assessment, knowledge, risk)
 
 
 def _impact(stpa: StpaResult) -> list[ImpactFinding]:
     from mdrisk.impact.bridge import measure_impact
 
-    return measure_impact(stpa.control_actions, stpa.ucas, stpa.loss_scenarios)
+    return measure_impact(
+        stpa.control_actions, stpa.ucas, stpa.loss_scenarios, bundled.glucose_impact()
+    )
 
 
 def _with_risks(
     assessment: Assessment, knowledge: KnowledgeInputs | None, risk: RiskInputs | None
 ) -> Assessment:
     """The risk stage runs last: it reads every earlier section (scenarios, impact)."""
-    risk = risk or RiskInputs()
-    if knowledge is not None and risk.pack is None:
+    risk = risk or bundled.risk_inputs()
+    if knowledge is not None:
         risk = dataclasses.replace(risk, pack=knowledge.pack.pack)
     if knowledge is not None and knowledge.enricher is not None and risk.mitigations_for is None:
         risk = dataclasses.replace(

@@ -8,6 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from mdrisk import bundled
 from mdrisk.assessment import Assessment
 from mdrisk.report.heatmap import heatmap_svg
 from mdrisk.report.stages import field, risks, text_of
@@ -75,10 +76,10 @@ def _matrix_named(name: str) -> tuple[tuple[str, ...], tuple[str, ...], dict] | 
     """(severities, exploitabilities, cell levels) of the built-in risk matrix when the risks
     were rated with it, so that empty cells are coloured too; None for another matrix."""
     try:
-        from mdrisk.risk.matrix import heat_map_cells, load_matrix
+        from mdrisk.risk.matrix import heat_map_cells
     except ImportError:
         return None
-    matrix = load_matrix().matrix
+    matrix = bundled.risk_matrix().matrix
     if matrix.name != name:
         return None
     return (tuple(matrix.severity), tuple(matrix.exploitability_levels), heat_map_cells(matrix))
