@@ -1,6 +1,7 @@
 """The risk matrix: severity x exploitability -> risk level -> acceptability, and its rules.
 
-``load_matrix`` reads ``data/risk-matrix.yaml`` (or a file of the same shape) and checks it:
+``matrix_from_document`` checks ``data/risk-matrix.yaml`` (read by ``mdrisk.bundled``) or a
+user's file of the same shape (``load_matrix``):
 every exploitability level has a row of five cells, every cell names a risk level, every
 risk level an acceptability, and the matrix is monotone (a less exploitable or less severe
 cell is never rated higher), so lowering exploitability can only lower a risk.

@@ -1,7 +1,7 @@
 """The medical-device CVSS rubric as data, and the engine that walks it for one target.
 
-``load_rubric`` reads and checks ``data/medical-cvss-rubric.yaml`` (or another file of the
-same shape): every flow reaches a metric value, no question loops, every model rule exists.
+``rubric_from_document`` checks ``data/medical-cvss-rubric.yaml`` (read by ``mdrisk.bundled``)
+or a user's file of the same shape (``load_rubric``): every flow reaches a metric value, no question loops, every model rule exists.
 ``evaluate`` walks each metric's flows for one target. Each question is answered, in order,
 by the analyst for this target, by the device model (the question's ``derive`` rule), by the
 analyst for every target, or else by its stated worst case, which is then listed as open.
