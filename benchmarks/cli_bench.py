@@ -49,11 +49,11 @@ BASELINE = (
 )
 
 
-def _environment(bytecode: Path) -> dict[str, str]:
-    """This tree first on the path; compiled bytecode kept (in ``bytecode``), as an installed
+def _environment(bytecode: Path, src: Path = SRC) -> dict[str, str]:
+    """``src`` first on the path; compiled bytecode kept (in ``bytecode``), as an installed
     mdrisk has it, even where PYTHONDONTWRITEBYTECODE is set."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH", "")]))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(bytecode)
     return env
@@ -87,15 +87,24 @@ def timed(code: str, args: list[str], repeats: int, env: dict[str, str]) -> Timi
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another mdrisk source folder (e.g. a checkout of main's src/) timed alongside",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mdrisk-cli-bench-") as scratch:
-        return _bench(Path(scratch), args.repeats)
+        return _bench(Path(scratch), args.repeats, args.against)
 
 
-def _bench(scratch: Path, repeats: int) -> int:
+def _bench(scratch: Path, repeats: int, against: Path | None) -> int:
     env = _environment(scratch / "bytecode")
-    # Compile this tree's bytecode once, outside the timings.
-    timed(RUN, ["analyze", str(EXAMPLES / "bgms.yaml"), "--out", str(scratch / "warm")], 1, env)
+    other = _environment(scratch / "bytecode-other", against) if against else None
+    # Compile the bytecode once, outside the timings.
+    warm = ["analyze", str(EXAMPLES / "bgms.yaml"), "--out", str(scratch / "warm")]
+    timed(RUN, warm, 1, env)
+    if other is not None:
+        timed(RUN, warm, 1, other)
     ok = True
     help_run = timed(RUN, ["--help"], repeats, env)
     ok &= help_run.wall < HELP_GOAL_S
@@ -106,7 +115,8 @@ def _bench(scratch: Path, repeats: int) -> int:
     print(f"load average before the analyses: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print()
     header = f"{'device':14} {'analyze':>8} {'cpu':>7} {'goal':>6} {'baseline':>9} {'cpu':>7} "
-    print(header + f"{'speed-up':>8} {'published':>10} {'x faster':>9}  verdict")
+    header += f"{'speed-up':>8} {'published':>10} {'x faster':>9}  verdict"
+    print(header + (f"   {'--against':>9} {'cpu':>7}" if other else ""))
     for path in sorted(EXAMPLES.glob("*.yaml")):
         command = ["analyze", str(path), "--out", str(scratch / path.stem)]
         run = timed(RUN, command, repeats, env)
@@ -116,9 +126,15 @@ def _bench(scratch: Path, repeats: int) -> int:
             f"{path.stem:14} {run.wall:7.3f}s {run.cpu:6.3f}s {ANALYZE_GOAL_S:5.2f}s "
             f"{baseline.wall:8.3f}s {baseline.cpu:6.3f}s {baseline.cpu / run.cpu:7.1f}x "
             f"{PUBLISHED_S:9.2f}s {PUBLISHED_S / run.wall:8.0f}x  "
-            f"{_verdict(run.wall, ANALYZE_GOAL_S)}"
+            f"{_verdict(run.wall, ANALYZE_GOAL_S):7}"
+            + (_against(command, repeats, other) if other else "")
         )
     return 0 if ok else 1
+
+
+def _against(command: list[str], repeats: int, env: dict[str, str]) -> str:
+    run = timed(RUN, command, repeats, env)
+    return f"   {run.wall:8.3f}s {run.cpu:6.3f}s"
 
 
 def _verdict(seconds: float, goal: float) -> str:
