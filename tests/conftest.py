@@ -38,6 +38,14 @@ def simglucose_tables() -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_data_cache(tmp_path_factory):
+    """The built-in data cache (mdrisk.data_cache) in a fresh folder, never the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MDRISK_DATA_CACHE", str(tmp_path_factory.mktemp("data-cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def isolated_model_cache(tmp_path_factory):
     """A fresh forecaster cache per test module, never the user's ~/.cache."""

@@ -6,16 +6,19 @@ located by ``mdrisk.parsing.validation``; a broken built-in file is an InputErro
 ``mdrisk/data/<file>``, its line and field, like any user file.
 
 Stages never read these files: the edge (pipeline, CLI, benchmarks) calls the functions here
-and passes what they return. A user's file given on the command line (``--matrix``,
+and passes what they return. What the analysis always needs (pack, attacker profiles,
+scenario rules, rubric, matrix) is also kept, validated, in the user's data cache
+(``mdrisk.data_cache``), so a new process skips parsing and validating it. A user's file given on the command line (``--matrix``,
 ``--answers``, a pack, keyword rules) replaces the built-in one and is read by the stage
 module's own ``load_*``; it is not cached.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # the loaders import their stages; each is imported when first needed
     from mdrisk.impact.bridge import ImpactMapping
@@ -31,6 +34,8 @@ if TYPE_CHECKING:  # the loaders import their stages; each is imported when firs
     from mdrisk.risk.rubric import LoadedRubric
     from mdrisk.scenarios.data import ProfileSet, ScenarioRules
 
+T = TypeVar("T")
+
 TECHNOLOGY_PACK = "technology-pack.yaml"
 ATTACKER_PROFILES = "attacker-profiles.yaml"
 SCENARIO_RULES = "scenario-rules.yaml"
@@ -43,34 +48,55 @@ VENDOR_ALIASES = "vendor-aliases.yaml"
 
 
 @cache
+def raw(name: str) -> bytes:
+    """The bytes of the built-in file ``mdrisk/data/<name>``."""
+    return resources.files("mdrisk").joinpath("data", name).read_bytes()
+
+
+@cache
 def document(name: str) -> SourceDocument:
     """The parsed built-in file ``mdrisk/data/<name>`` (parsed once per process)."""
     from mdrisk.parsing.source import parse_document
 
-    text = resources.files("mdrisk").joinpath("data", name).read_text("utf-8")
-    return parse_document(text, f"mdrisk/data/{name}")
+    return parse_document(raw(name).decode("utf-8"), f"mdrisk/data/{name}")
+
+
+def _built(what: str, names: tuple[str, ...], build: Callable[[], T]) -> T:
+    """``build()``, or its copy in the user's data cache made from the same files."""
+    from mdrisk.data_cache import cached
+
+    return cached(what, [raw(name) for name in names], build)
 
 
 @cache
 def technology_pack() -> LoadedPack:
-    from mdrisk.kb.pack import BUILTIN_LABEL, LoadedPack, pack_from_document
+    def build() -> LoadedPack:
+        from mdrisk.kb.pack import BUILTIN_LABEL, LoadedPack, pack_from_document
 
-    source = document(TECHNOLOGY_PACK)
-    return LoadedPack(pack_from_document(source), BUILTIN_LABEL, source.sha256)
+        source = document(TECHNOLOGY_PACK)
+        return LoadedPack(pack_from_document(source), BUILTIN_LABEL, source.sha256)
+
+    return _built("technology_pack", (TECHNOLOGY_PACK,), build)
 
 
 @cache
 def attacker_profiles() -> ProfileSet:
-    from mdrisk.scenarios.data import profiles_from_document
+    def build() -> ProfileSet:
+        from mdrisk.scenarios.data import profiles_from_document
 
-    return profiles_from_document(document(ATTACKER_PROFILES))
+        return profiles_from_document(document(ATTACKER_PROFILES))
+
+    return _built("attacker_profiles", (ATTACKER_PROFILES,), build)
 
 
 @cache
 def scenario_rules() -> ScenarioRules:
-    from mdrisk.scenarios.data import rules_from_document
+    def build() -> ScenarioRules:
+        from mdrisk.scenarios.data import rules_from_document
 
-    return rules_from_document(document(SCENARIO_RULES), attacker_profiles())
+        return rules_from_document(document(SCENARIO_RULES), attacker_profiles())
+
+    return _built("scenario_rules", (ATTACKER_PROFILES, SCENARIO_RULES), build)
 
 
 @cache
@@ -81,16 +107,22 @@ def attacker_reach() -> AttackerReach:
 
 @cache
 def rubric() -> LoadedRubric:
-    from mdrisk.risk.rubric import loaded_rubric
+    def build() -> LoadedRubric:
+        from mdrisk.risk.rubric import loaded_rubric
 
-    return loaded_rubric(document(RUBRIC), "builtin")
+        return loaded_rubric(document(RUBRIC), "builtin")
+
+    return _built("rubric", (RUBRIC,), build)
 
 
 @cache
 def risk_matrix() -> LoadedMatrix:
-    from mdrisk.risk.matrix import loaded_matrix
+    def build() -> LoadedMatrix:
+        from mdrisk.risk.matrix import loaded_matrix
 
-    return loaded_matrix(document(RISK_MATRIX), "builtin")
+        return loaded_matrix(document(RISK_MATRIX), "builtin")
+
+    return _built("risk_matrix", (RISK_MATRIX,), build)
 
 
 def risk_inputs(

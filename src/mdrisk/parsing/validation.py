@@ -22,7 +22,7 @@ ExtraFix = Callable[[dict[str, Any]], str]
 class StrictModel(BaseModel):
     """Base of every data-file schema: unknown fields are refused, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 Schema = TypeVar("Schema", bound=BaseModel)
