@@ -22,10 +22,10 @@ from pathlib import Path
 
 import yaml
 
+from mdrisk import bundled
 from mdrisk.intake.draft import draft_model
 from mdrisk.intake.evaluate import annotated_corpus, overall, score
 from mdrisk.intake.extract import extract_files
-from mdrisk.intake.lexicon import load_lexicon
 from mdrisk.intake.readers import read_document
 from mdrisk.pipeline import assess
 
@@ -35,7 +35,7 @@ PRECISION_GOAL, RECALL_GOAL = 1.0, 0.95
 
 def naive_scan(path: Path) -> set[tuple[str, None]]:
     """Every lexicon name found anywhere in the document's text, as a plain keyword search."""
-    lexicon = load_lexicon()
+    lexicon = bundled.technology_lexicon()
     text = "\n".join(block.text for block in read_document(path).blocks)
     found = set()
     for entry in lexicon.data.technologies:
@@ -68,11 +68,12 @@ def run_split(label: str, folder: Path, repeat: int) -> tuple[list, list, list]:
         f"{'ms':>7} {'base ms':>7} {'ratio':>6} {'draft ms':>8}"
     )
     scores, baseline_scores, ratios = [], [], []
+    lexicon = bundled.technology_lexicon()
     for path, annotation in annotated_corpus(folder):
-        seconds, reading = _timed(lambda p=path: extract_files([p]), repeat)
+        seconds, reading = _timed(lambda p=path: extract_files([p], lexicon), repeat)
         base_seconds, naive = _timed(lambda p=path: naive_scan(p), repeat)
         draft_seconds, _ = _timed(
-            lambda r=reading: assess(draft_model(r).loaded, created="x"), repeat
+            lambda r=reading: assess(draft_model(r, lexicon).loaded, created="x"), repeat
         )
         result = score(path.name, annotation, reading.extraction.pairs())
         scores.append(result)
@@ -108,9 +109,10 @@ def run_injected(repeat: int) -> bool:
         "plus the declared additions)"
     )
     same = 0
+    lexicon = bundled.technology_lexicon()
     for case in cases:
-        injected = extract_files([folder / case["document"]]).extraction
-        twin = extract_files([CORPUS / case["twin"]]).extraction
+        injected = extract_files([folder / case["document"]], lexicon).extraction
+        twin = extract_files([CORPUS / case["twin"]], lexicon).extraction
         adds = {(item["name"], item.get("version")) for item in case["adds"]}
         ok = injected.pairs() == twin.pairs() | adds
         same += ok

@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 
 import csaf_truth  # noqa: E402
 
+from mdrisk import bundled  # noqa: E402
 from mdrisk.kb.importers.registry import all_importers  # noqa: E402
 from mdrisk.kb.importing import import_paths  # noqa: E402
 from mdrisk.kb.matching import status as verdicts  # noqa: E402
@@ -153,7 +154,7 @@ def naive_match(rows, query: ComponentQuery) -> set[str]:
 
 def bench_speed(store: Store, data: Path) -> None:
     started = time.perf_counter()
-    matcher = Matcher.from_store(store)
+    matcher = Matcher.from_store(store, bundled.vendor_aliases())
     index_time = time.perf_counter() - started
     queries = realistic_components(store, data)
     times = []
@@ -200,7 +201,7 @@ def evaluate(
 ) -> tuple[list[csaf_truth.Query], list[set[str]], Matcher]:
     store = Store.in_memory()
     import_paths(store, [data / "cisa-csaf-icsma"])
-    matcher = Matcher.from_store(store)
+    matcher = Matcher.from_store(store, bundled.vendor_aliases())
     queries, _ = csaf_truth.all_queries(data, select)
     return queries, [answer(matcher, q, threshold) for q in queries], matcher
 

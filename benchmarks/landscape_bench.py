@@ -20,10 +20,9 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from mdrisk import bundled
 from mdrisk.atomic import write_bytes_atomic
-from mdrisk.kb.matching.aliases import AliasTable
 from mdrisk.landscape.analysis import analyse
-from mdrisk.landscape.keywords import load_keyword_rules
 from mdrisk.landscape.package import render_package
 from mdrisk.landscape.sources import load_corpus
 
@@ -85,8 +84,8 @@ def main() -> int:
     if not options.data.is_dir():
         print(f"no data at {options.data} (set MDRISK_DATA_DIR)", file=sys.stderr)
         return 2
-    rules = load_keyword_rules()
-    aliases = AliasTable.load()
+    rules = bundled.landscape_keywords()
+    aliases = bundled.vendor_aliases()
 
     baseline, raw_records = timed(lambda: read_raw(options.data), options.repeat)
     load_time, corpus = timed(lambda: load_corpus(options.data), options.repeat)

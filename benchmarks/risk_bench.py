@@ -22,13 +22,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 GOAL_RATIO = 1.0
 
-from mdrisk import pipeline  # noqa: E402
-from mdrisk.kb.pack import load_pack  # noqa: E402
+from mdrisk import bundled, pipeline  # noqa: E402
 from mdrisk.model import load_model  # noqa: E402
 from mdrisk.pipeline import KnowledgeInputs, assess  # noqa: E402
 from mdrisk.risk import cvss_scores  # noqa: E402
 from mdrisk.risk.cvss_scores import score  # noqa: E402
-from mdrisk.risk.engine import RiskInputs, assess_risks  # noqa: E402
+from mdrisk.risk.engine import assess_risks  # noqa: E402
 
 
 def _best(function, repeat: int) -> float:
@@ -42,8 +41,8 @@ def _best(function, repeat: int) -> float:
 
 def bench_devices(repeat: int) -> bool:
     examples = sorted((HERE.parent / "src" / "mdrisk" / "examples").glob("*.yaml"))
-    knowledge = KnowledgeInputs(load_pack())
-    inputs = RiskInputs().resolved()
+    knowledge = KnowledgeInputs(bundled.technology_pack())
+    inputs = bundled.risk_inputs()
     ok = True
     print(f"{'device':14} {'risks':>5} {'before risk (s)':>16} {'risk stage (s)':>15} {'ratio':>6}")
     for path in examples:

@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import mdrisk
-from mdrisk.kb.pack import load_pack
+from mdrisk import bundled
 from mdrisk.model import load_model
 from mdrisk.pipeline import KnowledgeInputs, assess
-from mdrisk.scenarios import data as scenario_data
-from mdrisk.scenarios.generate import builtin_pack, rank_scenarios
+from mdrisk.scenarios.generate import rank_scenarios
 from mdrisk.stpa import analyze_stpa
 
 EXAMPLES = Path(mdrisk.__file__).resolve().parent / "examples"
@@ -51,14 +50,28 @@ def median_time(action: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 
 def cold_time(action: Callable[[], Any]) -> float:
-    """One run after dropping the cached pack, profiles and rules."""
-    builtin_pack.cache_clear()
-    scenario_data.builtin_profiles.cache_clear()
-    scenario_data.builtin_rules.cache_clear()
+    """One run after dropping the cached pack, profiles and rules (read again by the run)."""
+    for cached in (
+        bundled.document,
+        bundled.technology_pack,
+        bundled.attacker_profiles,
+        bundled.scenario_rules,
+    ):
+        cached.cache_clear()
     gc.collect()
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
+
+
+def _rank(assessment: Any) -> tuple[list, int]:
+    """The scenario stage with the built-in data, as the pipeline runs it."""
+    return rank_scenarios(
+        assessment,
+        bundled.technology_pack().pack,
+        profiles=bundled.attacker_profiles(),
+        rules=bundled.scenario_rules(),
+    )
 
 
 def ms(seconds: float) -> str:
@@ -69,7 +82,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    knowledge = KnowledgeInputs(load_pack())
+    knowledge = KnowledgeInputs(bundled.technology_pack())
     header = (
         "device",
         "STPA",
@@ -91,9 +104,9 @@ def main() -> int:
             update={"scenarios": []}
         )
         without_kb = with_kb.model_copy(update={"threats": [], "scenarios": []})
-        cold_s = cold_time(lambda a=with_kb: rank_scenarios(a))
-        kb_s, (kept, dropped) = median_time(lambda a=with_kb: rank_scenarios(a), args.repeats)
-        plain_s, _ = median_time(lambda a=without_kb: rank_scenarios(a), args.repeats)
+        cold_s = cold_time(lambda a=with_kb: _rank(a))
+        kb_s, (kept, dropped) = median_time(lambda a=with_kb: _rank(a), args.repeats)
+        plain_s, _ = median_time(lambda a=without_kb: _rank(a), args.repeats)
         worst = max(cold_s, kb_s, plain_s)
         ok = worst < GOAL_S
         all_ok &= ok

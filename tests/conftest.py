@@ -40,7 +40,8 @@ def simglucose_tables() -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory):
-    """Never the user's ~/.cache: the bundled knowledge base is unpacked here, once per run."""
+    """Never the user's ~/.cache: the bundled knowledge base
+    is unpacked here and the built-in data cached, once per run."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MDRISK_CACHE_DIR", str(tmp_path_factory.mktemp("session-cache")))
         yield

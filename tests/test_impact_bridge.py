@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from mdrisk import bundled
 from mdrisk.assessment import Assessment
-from mdrisk.impact.bridge import ImpactMapping, findings_by_scenario
+from mdrisk.impact.bridge import findings_by_scenario
 from mdrisk.model import load_model
 from tests.conftest import EXAMPLES
 
@@ -120,7 +121,7 @@ def test_a_device_without_glucose_signals_is_told_nothing_can_be_simulated() -> 
 def test_the_mapping_names_only_attacks_that_parse() -> None:
     from mdrisk.impact.attacks import parse_plan
 
-    mapping = ImpactMapping.load()
+    mapping = bundled.glucose_impact()
     for entry in mapping.inputs.values():
         for text in entry["attacks"].values():
             assert parse_plan(text).signals == (entry["signal"],)

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mdrisk import bundled
 from mdrisk.cli import main
 from mdrisk.errors import InputError
 from mdrisk.intake.draft import DRAFT_NOTE, draft_model
@@ -30,6 +31,8 @@ from mdrisk.pipeline import assess
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pdfgen  # noqa: E402
 
+LEXICON = bundled.technology_lexicon()
+
 CORPUS = Path(__file__).resolve().parent / "corpus" / "documents"
 INJECTED = CORPUS / "injected"
 CASES = yaml.safe_load((INJECTED / "cases.yaml").read_text("utf-8"))["cases"]
@@ -38,7 +41,7 @@ DOCUMENTS = [path for path, _ in annotated_corpus(CORPUS) + annotated_corpus(COR
 
 def found(text: str, name: str = "doc.txt") -> set[tuple[str, str | None]]:
     reader = markdown_document if name.endswith(".md") else text_document
-    return extract_documents([reader(text, name, "0")]).extraction.pairs()
+    return extract_documents([reader(text, name, "0")], LEXICON).extraction.pairs()
 
 
 def run(*args: str):
@@ -51,7 +54,7 @@ def run(*args: str):
 @pytest.mark.parametrize("folder", [CORPUS, CORPUS / "heldout"], ids=["development", "held-out"])
 def test_precision_is_perfect_and_recall_meets_the_goal_on_the_annotated_corpus(folder):
     scores = [
-        score(path.name, annotation, extract_files([path]).extraction.pairs())
+        score(path.name, annotation, extract_files([path], LEXICON).extraction.pairs())
         for path, annotation in annotated_corpus(folder)
     ]
     precision, recall, *_ = overall(scores)
@@ -73,7 +76,7 @@ def test_committed_pdfs_are_exactly_what_the_generator_builds():
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
 def test_every_finding_cites_a_sentence_that_names_it_where_it_stands(path):
-    reading = extract_files([path])
+    reading = extract_files([path], LEXICON)
     assert not reading.extraction.instructions_ignored, "a clean document was read as orders"
     lines = None if path.suffix == ".pdf" else path.read_text("utf-8").splitlines()
     for finding in reading.extraction.findings:
@@ -172,7 +175,7 @@ def test_markdown_hides_what_a_rendered_page_hides_and_keeps_line_numbers():
         "| Feature | Subject | Predicate device |\n"
         "|---|---|---|\n| Radio | BLE | Wi-Fi |\n"
     )
-    reading = extract_documents([markdown_document(text, "d.md", "0")])
+    reading = extract_documents([markdown_document(text, "d.md", "0")], LEXICON)
     assert reading.extraction.pairs() == {("Bluetooth Low Energy", None)}
     lines = {e.line for f in reading.extraction.findings for e in f.evidence}
     assert lines == {13, 17}
@@ -183,7 +186,7 @@ def test_markdown_hides_what_a_rendered_page_hides_and_keeps_line_numbers():
 def test_invisible_characters_are_removed_before_reading():
     smuggled = "".join(chr(0xE0000 + ord(c)) for c in "The pump uses Zigbee.")
     reading = extract_documents(
-        [text_document(f"The insulin pump uses B\u200bLE.{smuggled}\n", "t", "0")]
+        [text_document(f"The insulin pump uses B\u200bLE.{smuggled}\n", "t", "0")], LEXICON
     )
     assert reading.extraction.pairs() == {("Bluetooth Low Energy", None), ("Insulin pump", None)}
     assert "invisible" in reading.extraction.documents[0].hidden[0]
@@ -198,7 +201,7 @@ def test_a_pdf_gives_page_and_line_and_drops_text_nobody_can_see(tmp_path):
             "[[offpage]]And USB.\n"
         )
     )
-    reading = extract_files([path])
+    reading = extract_files([path], LEXICON)
     assert reading.extraction.pairs() == {("Bluetooth Low Energy", "5.0"), ("ECG patch", None)}
     evidence = reading.extraction.findings[0].evidence[0]
     assert (evidence.page, evidence.line) == (2, 1)
@@ -228,7 +231,7 @@ def test_utf16_text_with_a_byte_order_mark_is_read():
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "doc.txt"
         path.write_bytes("The app uses NFC.".encode("utf-16"))
-        assert extract_files([path]).extraction.pairs() == {("NFC", None)}
+        assert extract_files([path], LEXICON).extraction.pairs() == {("NFC", None)}
 
 
 @pytest.mark.parametrize(
@@ -264,14 +267,14 @@ def test_any_text_is_read_or_refused_cleanly_and_evidence_stays_in_the_file(text
         path = Path(folder) / f"doc{suffix}"
         path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
         try:
-            reading = extract_files([path])
+            reading = extract_files([path], LEXICON)
         except InputError as error:
             assert error.file == str(path)
             return
         line_count = text.count("\n") + text.count("\r") + 1
         for finding in reading.extraction.findings:
             assert all(1 <= e.line <= line_count for e in finding.evidence)
-        draft_model(reading)
+        draft_model(reading, LEXICON)
 
 
 @_FUZZ
@@ -281,7 +284,7 @@ def test_any_bytes_are_read_or_refused_cleanly(data):
         path = Path(folder) / "doc.txt"
         path.write_bytes(data)
         try:
-            extract_files([path])
+            extract_files([path], LEXICON)
         except InputError as error:
             assert error.file == str(path)
 
@@ -302,7 +305,7 @@ def test_damaged_pdfs_are_read_or_refused_cleanly(cut, flips):
         path = Path(folder) / "doc.pdf"
         path.write_bytes(bytes(data[: max(cut, 10)]))
         try:
-            extract_files([path])
+            extract_files([path], LEXICON)
         except InputError as error:
             assert error.file == str(path)
 
@@ -311,7 +314,7 @@ def test_damaged_pdfs_are_read_or_refused_cleanly(cut, flips):
 
 
 def test_the_built_in_lexicon_loads_and_names_each_technology_once():
-    lexicon = load_lexicon()
+    lexicon = bundled.technology_lexicon()
     names = [entry.name.casefold() for entry in lexicon.data.technologies]
     assert len(names) == len(set(names)) and len(names) >= 60
 
@@ -322,7 +325,7 @@ def test_the_built_in_lexicon_loads_and_names_each_technology_once():
         (lambda d: d["technologies"][0].update(patterns=["(unclosed"]), "regular expression"),
         (lambda d: d["technologies"].append(copy.deepcopy(d["technologies"][0])), "more than once"),
         (lambda d: d["technologies"][0].update(generic_of=["nothing_here"]), "not an id"),
-        (lambda d: d["technologies"][0].update(colour="blue"), "Extra inputs"),
+        (lambda d: d["technologies"][0].update(colour="blue"), "unknown field 'colour'"),
     ],
 )
 def test_a_broken_lexicon_is_refused_with_the_line(change, message):
@@ -339,12 +342,12 @@ def test_a_broken_lexicon_is_refused_with_the_line(change, message):
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
 def test_the_draft_model_validates_is_marked_as_a_draft_and_runs_through_the_pipeline(path):
-    reading = extract_files([path])
-    draft = draft_model(reading)
+    reading = extract_files([path], LEXICON)
+    draft = draft_model(reading, LEXICON)
     model = draft.loaded.model
     assert model.device.description == DRAFT_NOTE and draft.text.startswith("# DRAFT")
     assert load_model_text(draft.text).model == model
-    assert draft_model(extract_files([path])).text == draft.text
+    assert draft_model(extract_files([path], LEXICON), LEXICON).text == draft.text
     placed = {(t.name, t.version) for c in model.components for t in c.technologies}
     placed |= {(c.name, None) for c in model.components}
     for finding in reading.extraction.findings:
@@ -354,14 +357,14 @@ def test_the_draft_model_validates_is_marked_as_a_draft_and_runs_through_the_pip
 
 
 def test_the_glucose_documents_draft_links_with_their_channels_and_an_ml_input():
-    reading = extract_files([CORPUS / "bgms-510k-summary.md"])
-    model = draft_model(reading).loaded.model
+    reading = extract_files([CORPUS / "bgms-510k-summary.md"], LEXICON)
+    model = draft_model(reading, LEXICON).loaded.model
     links = {(link.source, link.target): link for link in model.links}
     assert links[("cgm", "smartphone_app")].channel.technology.name == "Bluetooth Low Energy"
     assert links[("smartphone_app", "insulin_pump")].kind.value == "control_action"
     assert links[("smartphone_app", "aws")].channel.protections.encryption
     assert links[("smartphone_app", "ml_model")].channel.in_process
-    assert assess(draft_model(reading).loaded, created="x").fdi_points
+    assert assess(draft_model(reading, LEXICON).loaded, created="x").fdi_points
 
 
 # --- documents are data -------------------------------------------------------------------
@@ -378,8 +381,8 @@ def _without_document_identity(assessment) -> dict:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c["document"])
 def test_an_injected_document_extracts_what_its_clean_twin_does_plus_only_what_it_states(case):
-    injected = extract_files([INJECTED / case["document"]])
-    twin = extract_files([CORPUS / case["twin"]])
+    injected = extract_files([INJECTED / case["document"]], LEXICON)
+    twin = extract_files([CORPUS / case["twin"]], LEXICON)
     adds = {(item["name"], item.get("version")) for item in case["adds"]}
     assert injected.extraction.pairs() == twin.extraction.pairs() | adds
     if case["expect"] in ("hidden", "both"):
@@ -395,15 +398,20 @@ def test_an_injected_document_extracts_what_its_clean_twin_does_plus_only_what_i
 
 @pytest.mark.parametrize("case", [c for c in CASES if not c["adds"]], ids=lambda c: c["document"])
 def test_an_injected_document_changes_nothing_in_the_analysis_of_its_draft(case):
-    injected = assess(draft_model(extract_files([INJECTED / case["document"]])).loaded, created="x")
-    twin = assess(draft_model(extract_files([CORPUS / case["twin"]])).loaded, created="x")
+    injected = assess(
+        draft_model(extract_files([INJECTED / case["document"]], LEXICON), LEXICON).loaded,
+        created="x",
+    )
+    twin = assess(
+        draft_model(extract_files([CORPUS / case["twin"]], LEXICON), LEXICON).loaded, created="x"
+    )
     assert _without_document_identity(injected) == _without_document_identity(twin)
 
 
 def test_a_plain_claim_beside_an_instruction_is_data_but_the_instruction_is_not():
     case = next(c for c in CASES if c["adds"])
-    model = draft_model(extract_files([INJECTED / case["document"]])).loaded.model
-    twin = draft_model(extract_files([CORPUS / case["twin"]])).loaded.model
+    model = draft_model(extract_files([INJECTED / case["document"]], LEXICON), LEXICON).loaded.model
+    twin = draft_model(extract_files([CORPUS / case["twin"]], LEXICON), LEXICON).loaded.model
     technologies = {(t.name, t.version) for c in model.components for t in c.technologies}
     twin_technologies = {(t.name, t.version) for c in twin.components for t in c.technologies}
     assert technologies - twin_technologies == {("Zigbee", "3.0")}
@@ -423,7 +431,7 @@ def test_a_plain_claim_beside_an_instruction_is_data_but_the_instruction_is_not(
 )
 def test_instructions_and_what_follows_them_in_their_paragraph_are_not_findings(text):
     document = text_document(f"The insulin pump uses NFC.\n\n{text}\n", "t.txt", "0")
-    reading = extract_documents([document])
+    reading = extract_documents([document], LEXICON)
     assert reading.extraction.pairs() == {("NFC", None), ("Insulin pump", None)}
     assert reading.extraction.instructions_ignored
 

@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 from conftest import EXAMPLES, example_models
 
+from mdrisk import bundled
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.threats import ElementThreat
 from mdrisk.cli import main
 from mdrisk.kb.attach import attach_threats, query_for
 from mdrisk.kb.matching.query import ComponentQuery, VulnMatch
-from mdrisk.kb.pack import load_pack
 from mdrisk.kb.records import AffectedEntry, ImportBatch, Record
 from mdrisk.kb.store import ParsedFile, Store
 from mdrisk.model import load_model
@@ -24,7 +24,7 @@ from mdrisk.report.markdown import render_markdown
 
 BGMS = EXAMPLES / "bgms.yaml"
 DANA_ADVISORY = Path("cisa-csaf-icsma") / "2021" / "icsma-21-012-01.json"
-PACK = load_pack()
+PACK = bundled.technology_pack()
 
 
 def _assess(model_path: Path, knowledge: KnowledgeInputs | None = None) -> Assessment:
@@ -149,7 +149,7 @@ def _knowledge(store: Store) -> KnowledgeInputs:
     enrich = pytest.importorskip("mdrisk.kb.enrich")
     return KnowledgeInputs(
         PACK,
-        matching.Matcher.from_store(store),
+        matching.Matcher.from_store(store, bundled.vendor_aliases()),
         lambda cve: enrich.enrich_vulnerability(store, cve),
     )
 
@@ -409,5 +409,9 @@ def test_a_hand_built_store_row_matches_like_an_imported_one():
         ],
     )
     store.write([ParsedFile(Path("dana.json"), "test", "0" * 64, [batch])])
-    threats = attach_threats(load_model(BGMS).model, PACK.pack, matching.Matcher.from_store(store))
+    threats = attach_threats(
+        load_model(BGMS).model,
+        PACK.pack,
+        matching.Matcher.from_store(store, bundled.vendor_aliases()),
+    )
     assert {v.id for t in threats for v in t.vulnerabilities} == {"CVE-2020-27256"}

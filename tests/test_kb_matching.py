@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mdrisk import bundled
 from mdrisk.errors import InputError
 from mdrisk.kb.matching.aliases import RELATED, SAME, AliasTable
 from mdrisk.kb.matching.cpe import CpeError, cpe_matches, parse_cpe
@@ -539,7 +540,7 @@ def test_malformed_package_urls_are_refused_with_a_reason(case):
 
 # --- vendor aliases and product names -------------------------------------------------------------
 
-ALIASES = AliasTable.load()
+ALIASES = bundled.vendor_aliases()
 
 
 @pytest.mark.parametrize(
@@ -810,7 +811,7 @@ def model_matcher() -> Matcher:
         relations=[Relation("CVE-2020-25165", "described_in", "ICSMA-20-317-01")],
     )
     store.write([ParsedFile(Path("model.json"), "test", "0" * 64, [batch])])
-    return Matcher.from_store(store)
+    return Matcher.from_store(store, bundled.vendor_aliases())
 
 
 def _ids(matches) -> list[str]:
@@ -928,7 +929,7 @@ def real_matcher(shared_data) -> Matcher:
         store,
         [shared_data / "cisa-csaf-icsma", shared_data / "cve-records-vulnrichment" / "records"],
     )
-    return Matcher.from_store(store)
+    return Matcher.from_store(store, bundled.vendor_aliases())
 
 
 def test_real_advisories_alaris_pc_unit(real_matcher):

@@ -31,9 +31,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mdrisk import bundled
 from mdrisk.cli import main
 from mdrisk.errors import InputError
-from mdrisk.kb.matching.aliases import AliasTable
 from mdrisk.kb.sync.client import HttpClient
 from mdrisk.kb.sync.errors import SyncError
 from mdrisk.landscape.analysis import analyse
@@ -48,7 +48,7 @@ from mdrisk.landscape.importers.maude_rows import MaudeRowsImporter
 from mdrisk.landscape.importers.openfda_clearance import OpenFdaClearanceImporter
 from mdrisk.landscape.importers.openfda_event import OpenFdaEventImporter
 from mdrisk.landscape.importers.openfda_recall import OpenFdaRecallImporter
-from mdrisk.landscape.keywords import Classifier, load_keyword_rules, rules_from_text
+from mdrisk.landscape.keywords import Classifier, rules_from_text
 from mdrisk.landscape.sources import load_corpus
 from mdrisk.landscape.submission import parse_submission
 from mdrisk.landscape.sync import OpenFdaSync, product_code_searches, slug
@@ -58,7 +58,7 @@ VALID = CORPUS / "valid"
 MALFORMED = CORPUS / "malformed"
 OPENFDA = CORPUS / "openfda"
 EXPECTED = yaml.safe_load((MALFORMED / "expected.yaml").read_text("utf-8"))
-RULES = load_keyword_rules().rules
+RULES = bundled.landscape_keywords().rules
 CLASSIFIER = Classifier(RULES)
 HYPERLINK_TEXT = re.compile(r'"([A-Z]+\d{6}(?:/S\d+)?)"\)$')
 CVE = re.compile(r"CVE-\d{4}-\d{4,}")
@@ -81,7 +81,7 @@ def importer_for(name: str) -> LandscapeImporter:
 
 
 def analysed(data: Path, openfda: list[Path] | None = None) -> Landscape:
-    return analyse(load_corpus(data, openfda), RULES, AliasTable.load())
+    return analyse(load_corpus(data, openfda), RULES, bundled.vendor_aliases())
 
 
 # --- the real data, read a second way -------------------------------------------------------

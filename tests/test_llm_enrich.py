@@ -14,9 +14,9 @@ from fake_openai import FakeEndpoint, Reply, chat_reply
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mdrisk import bundled
 from mdrisk.assessment import Assessment
 from mdrisk.cli import main
-from mdrisk.kb.pack import load_pack
 from mdrisk.llm.client import ChatClient
 from mdrisk.llm.config import EndpointConfig
 from mdrisk.llm.enrich import ask, enrich, prompts_for
@@ -35,7 +35,9 @@ NOW = "2030-01-02T03:04:05Z"
 @pytest.fixture(scope="module")
 def assessment() -> Assessment:
     loaded = load_model(EXAMPLES / "bgms.yaml")
-    return assess(loaded, created="2030-01-01T00:00:00Z", knowledge=KnowledgeInputs(load_pack()))
+    return assess(
+        loaded, created="2030-01-01T00:00:00Z", knowledge=KnowledgeInputs(bundled.technology_pack())
+    )
 
 
 def narrative(subject: str, cited: list[str], text: str | None = None) -> str:

@@ -24,9 +24,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import EXAMPLES
 
+from mdrisk import bundled
 from mdrisk.assessment import Assessment
 from mdrisk.cli import main
-from mdrisk.kb.pack import load_pack
 from mdrisk.llm.client import ChatClient, OutputSchema
 from mdrisk.llm.config import EndpointConfig
 from mdrisk.llm.enrich import ask, enrich, prompts_for
@@ -150,7 +150,7 @@ def assessment() -> Assessment:
     return assess(
         load_model(EXAMPLES / "bgms.yaml"),
         created="2030-01-01T00:00:00Z",
-        knowledge=KnowledgeInputs(load_pack()),
+        knowledge=KnowledgeInputs(bundled.technology_pack()),
     )
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from mdrisk.errors import InputError
 from mdrisk.model import load_model, load_model_text
 from mdrisk.model.loader import LoadedModel
-from mdrisk.model.source import parse_document
+from mdrisk.parsing.source import parse_document
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

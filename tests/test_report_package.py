@@ -26,9 +26,9 @@ import yaml
 from click.testing import CliRunner
 from conftest import EXAMPLES
 
+from mdrisk import bundled
 from mdrisk.assessment import Assessment
 from mdrisk.cli import main
-from mdrisk.kb.pack import load_pack
 from mdrisk.kb.store import Store
 from mdrisk.kb.support import sbom_entries
 from mdrisk.model import load_model
@@ -45,7 +45,7 @@ from mdrisk.report.writers import WRITERS, writer_for
 BGMS = EXAMPLES / "bgms.yaml"
 DANA_ADVISORY = Path("cisa-csaf-icsma") / "2021" / "icsma-21-012-01.json"
 CASE_STUDY_SBOM = Path("medical-device-sboms") / "case-study-extended.sbom.cdx.json"
-PACK = load_pack()
+PACK = bundled.technology_pack()
 IN_CI = os.environ.get("CI") == "true"
 
 
@@ -83,7 +83,7 @@ def _knowledge(store: Store) -> KnowledgeInputs:
 
     return KnowledgeInputs(
         PACK,
-        Matcher.from_store(store),
+        Matcher.from_store(store, bundled.vendor_aliases()),
         lambda cve: enrich_vulnerability(store, cve),
         sbom=tuple(sbom_entries(store.records("sbom_component"))),
     )

@@ -17,36 +17,36 @@ from conftest import EXAMPLES, example_models
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mdrisk import bundled
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.impact import ImpactFinding, ImpactPatient
 from mdrisk.assessment.risk import RiskItem
 from mdrisk.cli import main
 from mdrisk.errors import InputError
 from mdrisk.kb.matching.query import VulnMatch
-from mdrisk.kb.pack import load_pack
 from mdrisk.model import load_model, load_model_text
 from mdrisk.pipeline import KnowledgeInputs, assess
 from mdrisk.report.markdown import render_markdown
 from mdrisk.risk.answers import answers_from_text, load_answers
 from mdrisk.risk.cvss_scores import CvssError, exploitability_3, map_3_to_4, score
-from mdrisk.risk.engine import RiskInputs, _exploitability, assess_risks
+from mdrisk.risk.engine import _exploitability, assess_risks
 from mdrisk.risk.matrix import SEVERITIES, load_matrix, matrix_from_text
-from mdrisk.risk.rubric import RubricResult, load_rubric, rubric_from_text
+from mdrisk.risk.rubric import RubricResult, rubric_from_text
 from mdrisk.risk.targets import Attacker, RiskTarget
 
 CORPUS = Path(__file__).parent / "corpus" / "risk"
 BGMS = EXAMPLES / "bgms.yaml"
 RETINOPATHY = EXAMPLES / "retinopathy.yaml"
 BGMS_ANSWERS = EXAMPLES / "answers" / "bgms-risk-answers.yaml"
-RUBRIC = load_rubric().rubric
-MATRIX = load_matrix().matrix
-PACK = load_pack()
+RUBRIC = bundled.rubric().rubric
+MATRIX = bundled.risk_matrix().matrix
+PACK = bundled.technology_pack()
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @functools.cache
 def _assessed(path: Path, with_pack: bool = False, answers: Path | None = None) -> Assessment:
-    risk = RiskInputs(answers=load_answers(answers, RUBRIC)) if answers else None
+    risk = bundled.risk_inputs(answers=load_answers(answers, RUBRIC)) if answers else None
     return assess(
         load_model(path),
         created="2000-01-01T00:00:00Z",
@@ -538,7 +538,9 @@ def test_a_matrix_of_ones_own_is_used_and_named(tmp_path):
     )
     path = tmp_path / "matrix.yaml"
     path.write_text(text, "utf-8")
-    risk = assess(load_model(BGMS), created="x", risk=RiskInputs(matrix=load_matrix(path))).risks[0]
+    risk = assess(
+        load_model(BGMS), created="x", risk=bundled.risk_inputs(matrix=load_matrix(path))
+    ).risks[0]
     assert risk.matrix == "ACME cautious matrix"
 
 
@@ -564,7 +566,7 @@ def test_the_risks_of_one_device_trace_to_ids_the_assessment_holds():
 
 def test_without_attack_scenarios_loss_scenarios_make_the_risks():
     assessment = _assessed(BGMS).model_copy(update={"scenarios": [], "risks": []})
-    risks = assess_risks(assessment)
+    risks = assess_risks(assessment, bundled.risk_inputs())
     assert risks and {r.source for r in risks} == {"loss_scenario"}
     by_ls = {ls: r for r in risks for ls in r.loss_scenarios}
     for scenario in assessment.loss_scenarios:
@@ -589,7 +591,9 @@ def test_the_dana_pump_advisory_is_rescored_in_the_device_context(shared_data):
     store = Store.in_memory()
     import_paths(store, [shared_data / "cisa-csaf-icsma" / "2021" / "icsma-21-012-01.json"])
     knowledge = KnowledgeInputs(
-        PACK, Matcher.from_store(store), lambda cve: enrich_vulnerability(store, cve)
+        PACK,
+        Matcher.from_store(store, bundled.vendor_aliases()),
+        lambda cve: enrich_vulnerability(store, cve),
     )
     assessment = assess(load_model(BGMS), created="x", knowledge=knowledge)
     pump = _risks_at(assessment, "insulin_pump")[0]
@@ -794,7 +798,9 @@ def _finding(loss_scenarios: list[str], worst: str | None, harmed: int = 0) -> I
 def _with_impact(findings: list[ImpactFinding]) -> tuple[RiskItem, RiskItem]:
     base = _assessed(BGMS)
     before = _risks_at(base, "user_to_app")[0]
-    after = assess_risks(base.model_copy(update={"impact": findings, "risks": []}))
+    after = assess_risks(
+        base.model_copy(update={"impact": findings, "risks": []}), bundled.risk_inputs()
+    )
     return before, next(r for r in after if r.id == before.id)
 
 

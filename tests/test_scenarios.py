@@ -18,26 +18,26 @@ from conftest import EXAMPLES, PROJECT_ROOT, example_models
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mdrisk import bundled
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.scenarios import STEP_ORDER, AttackScenario
 from mdrisk.assessment.threats import CvssScore
 from mdrisk.cli import main
 from mdrisk.errors import InputError
 from mdrisk.kb.matching.query import ComponentQuery, VulnMatch
-from mdrisk.kb.pack import load_pack
 from mdrisk.model import load_model, load_model_text
 from mdrisk.pipeline import KnowledgeInputs, assess
 from mdrisk.report.markdown import render_markdown
 from mdrisk.scenarios.data import (
-    builtin_profiles,
-    builtin_rules,
     profiles_from_text,
     rules_from_text,
 )
 from mdrisk.scenarios.exploitability import read_vector
 from mdrisk.scenarios.generate import ScenarioLimit, generate_scenarios, with_scenarios
 
-PACK = load_pack()
+PACK = bundled.technology_pack()
+PROFILES = bundled.attacker_profiles()
+RULES = bundled.scenario_rules()
 DATA = PROJECT_ROOT / "src" / "mdrisk" / "data"
 PROFILES_FILE = DATA / "attacker-profiles.yaml"
 RULES_FILE = DATA / "scenario-rules.yaml"
@@ -107,7 +107,7 @@ def atlas_techniques(shared_data: Path) -> set[str]:
 def _applicable(assessment: Assessment, element: str) -> bool:
     """A threat on the element that can create false data: a pack rule of an exploit family
     that injects something, or a known vulnerability."""
-    rules = builtin_rules()
+    rules = bundled.scenario_rules()
     for threat in assessment.threats:
         if threat.element != element:
             continue
@@ -224,7 +224,7 @@ def test_ids_follow_the_rank_and_scores_add_up_from_their_parts(model_path):
     assert [s.id for s in scenarios] == [f"SC-{i}" for i in range(1, len(scenarios) + 1)]
     scores = [s.exploitability.score for s in scenarios]
     assert scores == sorted(scores, reverse=True)
-    weights = builtin_rules().scoring.weights
+    weights = bundled.scenario_rules().scoring.weights
     for s in scenarios:
         parts = s.exploitability.parts
         total = (
@@ -279,7 +279,7 @@ def test_two_runs_give_the_same_scenarios_and_the_same_canonical_json():
     first = assess(load_model(BGMS), created=CREATED, knowledge=KnowledgeInputs(PACK))
     second = assess(load_model(BGMS), created=CREATED, knowledge=KnowledgeInputs(PACK))
     assert first.scenarios == second.scenarios
-    assert generate_scenarios(first) == first.scenarios
+    assert generate_scenarios(first, PACK.pack, profiles=PROFILES, rules=RULES) == first.scenarios
     writer = writer_for("json")
     assert writer.render(first) == writer.render(second)
 
@@ -546,7 +546,7 @@ def test_a_known_exploited_vulnerability_ranks_above_an_otherwise_equal_one():
     unlisted = {s.uca: s for s in known if s.references.cve == ["CVE-2099-1002"]}
     assert listed and listed.keys() == unlisted.keys()
     rank = {s.id: i for i, s in enumerate(assessment.scenarios)}
-    kev_weight = builtin_rules().scoring.weights["known_exploited"]
+    kev_weight = bundled.scenario_rules().scoring.weights["known_exploited"]
     for uca, kev_scenario in listed.items():
         other = unlisted[uca]
         assert rank[kev_scenario.id] < rank[other.id]
@@ -583,7 +583,9 @@ def test_the_pump_advisory_cves_become_radio_scenarios_that_resolve_in_the_store
     store = Store.in_memory()
     import_paths(store, [shared_data / "cisa-csaf-icsma" / "2021" / "icsma-21-012-01.json"])
     knowledge = KnowledgeInputs(
-        PACK, Matcher.from_store(store), lambda cve: enrich_vulnerability(store, cve)
+        PACK,
+        Matcher.from_store(store, bundled.vendor_aliases()),
+        lambda cve: enrich_vulnerability(store, cve),
     )
     assessment = assess(load_model(BGMS), created=CREATED, knowledge=knowledge)
     pump = [s for s in assessment.scenarios if s.references.cve]
@@ -596,7 +598,13 @@ def test_the_pump_advisory_cves_become_radio_scenarios_that_resolve_in_the_store
 
 def test_past_the_limit_the_lowest_ranked_are_counted_in_a_check_not_listed():
     full = _assessed(BGMS)
-    cut = with_scenarios(full.model_copy(update={"scenarios": []}), limit=ScenarioLimit(5))
+    cut = with_scenarios(
+        full.model_copy(update={"scenarios": []}),
+        PACK.pack,
+        profiles=PROFILES,
+        rules=RULES,
+        limit=ScenarioLimit(5),
+    )
     assert cut.scenarios == full.scenarios[:5]
     truncated = [c for c in cut.checks if c.rule == "attack-scenarios-truncated"]
     assert len(truncated) == 1 and truncated[0].id == f"CHK-{len(full.checks) + 1}"
@@ -634,14 +642,14 @@ def test_any_vector_text_is_read_or_ignored_never_crashes(vector, version):
 
 
 def test_every_pack_rule_belongs_to_an_exploit_family_and_every_family_rule_exists():
-    rules = builtin_rules()
+    rules = bundled.scenario_rules()
     assert set(PACK.pack.rules_by_id) == set(rules.families_of_rule)
 
 
 def test_family_atlas_techniques_exist_and_resolve_through_the_pack(shared_data):
     real = atlas_techniques(shared_data)
     in_pack = {i for rule in PACK.pack.rules for i in rule.references.atlas}
-    for family in builtin_rules().families:
+    for family in bundled.scenario_rules().families:
         for technique in family.atlas:
             assert technique in real, (family.id, technique)
             assert any(i == technique or i.startswith(technique + ".") for i in in_pack)
@@ -649,7 +657,7 @@ def test_family_atlas_techniques_exist_and_resolve_through_the_pack(shared_data)
 
 def test_templates_use_only_the_placeholders_the_generator_fills():
     allowed = {"signals", "aim", "element", "engine", "sources", "action"}
-    rules = builtin_rules()
+    rules = bundled.scenario_rules()
     texts = [f.injection for f in rules.families if f.injection]
     texts += [u.aim for u in rules.uca_types.values()] + list(rules.injection_kinds.values())
     for text in texts:
@@ -658,8 +666,8 @@ def test_templates_use_only_the_placeholders_the_generator_fills():
 
 
 def test_every_profile_is_used_by_some_family():
-    used = {a for family in builtin_rules().families for a in family.attackers}
-    assert used == set(builtin_profiles().by_id)
+    used = {a for family in bundled.scenario_rules().families for a in family.attackers}
+    assert used == set(bundled.attacker_profiles().by_id)
 
 
 def _broken(text: str, old: str, new: str) -> str:
@@ -754,7 +762,7 @@ RULE_CASES = [
 def test_a_broken_rules_file_is_refused_naming_line_and_field(old, new, field, words):
     text = _broken(RULES_FILE.read_text(encoding="utf-8"), old, new)
     with pytest.raises(InputError) as refused:
-        rules_from_text(text, "rules.yaml", builtin_profiles())
+        rules_from_text(text, "rules.yaml", bundled.attacker_profiles())
     matching = [p for p in refused.value.problems if words in p.message + " " + p.fix]
     assert matching and all(p.line for p in refused.value.problems), str(refused.value)
     assert any(p.field == field for p in matching), str(refused.value)
@@ -764,7 +772,7 @@ def test_a_file_that_is_not_a_mapping_is_refused():
     with pytest.raises(InputError, match="mapping"):
         profiles_from_text("- just\n- a list\n", "list.yaml")
     with pytest.raises(InputError):
-        rules_from_text("{broken", "broken.yaml", builtin_profiles())
+        rules_from_text("{broken", "broken.yaml", bundled.attacker_profiles())
 
 
 _LINES = {
@@ -790,7 +798,7 @@ def test_any_mangled_line_loads_or_is_refused_with_a_located_error(which, where,
         if which == "profiles":
             profiles_from_text(text, "mangled.yaml")
         else:
-            rules_from_text(text, "mangled.yaml", builtin_profiles())
+            rules_from_text(text, "mangled.yaml", bundled.attacker_profiles())
     except InputError as error:
         assert error.problems and error.file == "mangled.yaml"
 

@@ -14,6 +14,7 @@ from conftest import PROJECT_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mdrisk import bundled
 from mdrisk.errors import InputError
 from mdrisk.kb.pack import (
     BUILTIN_LABEL,
@@ -31,7 +32,7 @@ PACK_FILE = PROJECT_ROOT / "src" / "mdrisk" / "data" / "technology-pack.yaml"
 
 @cache
 def builtin() -> TechnologyPack:
-    return load_pack().pack
+    return bundled.technology_pack().pack
 
 
 # --- the catalogs, read straight from the public files -------------------------------------
@@ -142,7 +143,7 @@ def test_catalog_reading_is_strict_enough_to_catch_a_deprecated_id(catalogs):
 
 
 def test_the_built_in_pack_loads_as_a_package_resource():
-    loaded = load_pack()
+    loaded = bundled.technology_pack()
     assert loaded.source == BUILTIN_LABEL
     assert re.fullmatch(r"[0-9a-f]{64}", loaded.sha256)
     assert len(loaded.pack.rules) >= 60

@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from mdrisk import __version__
+from mdrisk import __version__, bundled
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.provenance import Provenance, SnapshotRef
@@ -53,17 +53,16 @@ def open_knowledge(
 ) -> tuple[KnowledgeInputs, list[str]]:
     """The technology pack, and the matcher, enricher, snapshots and SBOM entries of the
     knowledge-base store at ``store_path`` (default: the user's default store, else the
-    snapshot bundled with mdrisk, see :mod:`mdrisk.kb.bundled`) when it exists. The store stays open until ``stack``
-    closes; the notes say what was missing.
+    snapshot bundled with mdrisk, see :mod:`mdrisk.kb.store_location`) when it exists. The store
+    stays open until ``stack`` closes; the notes say what was missing.
     Raises :class:`mdrisk.kb.store.StoreError` when the file is not a usable store."""
-    from mdrisk.kb.bundled import is_unpacked_snapshot, store_to_read
     from mdrisk.kb.enrich import enrich_vulnerability
     from mdrisk.kb.matching.matcher import Matcher
-    from mdrisk.kb.pack import load_pack
     from mdrisk.kb.store import Store
+    from mdrisk.kb.store_location import is_unpacked_snapshot, store_to_read
     from mdrisk.kb.support import sbom_entries
 
-    pack = load_pack()
+    pack = bundled.technology_pack()
     path = store_to_read(store_path)
     if not path.is_file():
         return KnowledgeInputs(pack), [
@@ -78,7 +77,7 @@ def open_knowledge(
     )
     if not snapshots:
         notes.append(f"the knowledge base at {path} is empty: technology-pack rules only")
-    matcher = Matcher.from_store(store)
+    matcher = Matcher.from_store(store, bundled.vendor_aliases())
 
     def enricher(cve_id: str) -> dict:
         return enrich_vulnerability(store, cve_id).model_dump(mode="json")
@@ -139,7 +138,8 @@ def assess(
 ) -> Assessment:
     """Run every stage on the model. ``created`` is the only time in the result (with the
     knowledge-base import times in ``provenance.kb_snapshots``). ``risk``: the rubric,
-    matrix and analyst answers for the risk stage (built-in defaults when None).
+    matrix and analyst answers for the risk stage (``bundled.risk_inputs()`` when None; the
+    knowledge's pack, when given, replaces its pack).
     ``simulate``: measure the patient harm of the loss scenarios the glucose simulator can
     stand for (the ``impact`` section; needs the ``sim`` extra)."""
     model = loaded.model
@@ -163,22 +163,29 @@ def assess(
             kb_snapshots=knowledge.provenance() if knowledge else [],
         ),
     )
-    assessment = with_scenarios(assessment, knowledge.pack.pack if knowledge else None)
+    assessment = with_scenarios(
+        assessment,
+        (knowledge.pack if knowledge else bundled.technology_pack()).pack,
+        profiles=bundled.attacker_profiles(),
+        rules=bundled.scenario_rules(),
+    )
     return _with_risks(assessment, knowledge, risk)
 
 
 def _impact(stpa: StpaResult) -> list[ImpactFinding]:
     from mdrisk.impact.bridge import measure_impact
 
-    return measure_impact(stpa.control_actions, stpa.ucas, stpa.loss_scenarios)
+    return measure_impact(
+        stpa.control_actions, stpa.ucas, stpa.loss_scenarios, bundled.glucose_impact()
+    )
 
 
 def _with_risks(
     assessment: Assessment, knowledge: KnowledgeInputs | None, risk: RiskInputs | None
 ) -> Assessment:
     """The risk stage runs last: it reads every earlier section (scenarios, impact)."""
-    risk = risk or RiskInputs()
-    if knowledge is not None and risk.pack is None:
+    risk = risk or bundled.risk_inputs()
+    if knowledge is not None:
         risk = dataclasses.replace(risk, pack=knowledge.pack.pack)
     if knowledge is not None and knowledge.enricher is not None and risk.mitigations_for is None:
         risk = dataclasses.replace(

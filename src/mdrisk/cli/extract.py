@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mdrisk import bundled
 from mdrisk.atomic import write_text_atomic
 from mdrisk.cli.common import EXIT_FAILED, err_console, guarded, out_console
 
@@ -51,11 +52,11 @@ def extract_command(
     from mdrisk.intake.readers.pdf import PdfSupportMissing
 
     try:
-        reading = extract_files(documents)
+        reading = extract_files(documents, bundled.technology_lexicon())
     except PdfSupportMissing as missing:
         err_console.print(f"error: {missing}", markup=False)
         raise SystemExit(EXIT_FAILED) from None
-    draft = draft_model(reading, name=name)
+    draft = draft_model(reading, bundled.technology_lexicon(), name=name)
     extraction = reading.extraction
     if out_file is not None:
         write_text_atomic(out_file, draft.text)

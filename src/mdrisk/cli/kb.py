@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mdrisk import bundled
 from mdrisk.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -37,8 +38,8 @@ def open_store(store_path: Path | None, writing: bool = False) -> Store:
     """The store named, else the default one; when that does not exist, the bundled snapshot
     (a writing command starts the default store as a copy of it). A StoreError, when the file
     is not a knowledge base, exits with status 1."""
-    from mdrisk.kb.bundled import is_unpacked_snapshot, store_to_read, store_to_write
     from mdrisk.kb.store import Store
+    from mdrisk.kb.store_location import is_unpacked_snapshot, store_to_read, store_to_write
 
     path = store_to_write(store_path) if writing else store_to_read(store_path)
     return Store.open(path, read_only=not writing and is_unpacked_snapshot(path))
@@ -196,7 +197,9 @@ def match(
     )
     with open_store(store_path) as store:
         matches = [
-            m for m in Matcher.from_store(store).match(query) if m.confidence >= min_confidence
+            m
+            for m in Matcher.from_store(store, bundled.vendor_aliases()).match(query)
+            if m.confidence >= min_confidence
         ]
     if as_json:
         sys.stdout.write(
@@ -272,12 +275,12 @@ def sync_command(
     not be fetched or a download was refused; what did arrive is still imported.
     """
     from mdrisk.kb.importing import ImportRefused
-    from mdrisk.kb.paths import mdrisk_home
     from mdrisk.kb.sync import registry
     from mdrisk.kb.sync.base import SyncOptions
     from mdrisk.kb.sync.client import HttpClient
     from mdrisk.kb.sync.runner import run_sync
     from mdrisk.kb.sync.state import SyncState
+    from mdrisk.user_dirs import mdrisk_home
 
     options = SyncOptions(since=since, nvd_api_key=nvd_api_key or None)
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from mdrisk import bundled
 from mdrisk.atomic import write_bytes_atomic
 from mdrisk.cli.common import err_console, guarded, out_console, progress_bar
 
@@ -76,13 +77,12 @@ def landscape_group(
 def _run(
     out_dir: Path, data_dir: Path, openfda: list[Path], rules_file: Path | None, with_plots: bool
 ) -> None:
-    from mdrisk.kb.matching.aliases import AliasTable
     from mdrisk.landscape.analysis import analyse
     from mdrisk.landscape.keywords import load_keyword_rules
     from mdrisk.landscape.package import HTML, package_steps, render_package
     from mdrisk.landscape.sources import load_corpus, load_steps
 
-    rules = load_keyword_rules(rules_file)
+    rules = load_keyword_rules(rules_file) if rules_file else bundled.landscape_keywords()
     if not data_dir.is_dir():
         raise click.BadParameter(
             f"{data_dir} is not a folder (set MDRISK_DATA_DIR or give --data)", param_hint="--data"
@@ -98,7 +98,7 @@ def _run(
 
         corpus = load_corpus(data_dir, openfda, on_step=step)
         step("analysing")
-        landscape = analyse(corpus, rules.rules, AliasTable.load())
+        landscape = analyse(corpus, rules.rules, bundled.vendor_aliases())
         progress.update(task, total=done[0] + package_steps(landscape, with_plots) + 1)
         files, notes = render_package(landscape, with_plots, rules.source, on_step=step)
         step("writing files")

@@ -117,18 +117,17 @@ def risk(
     controls and mitigations, and the residual risk. Questions neither the model nor the
     answers file answers take their worst case and are listed as open.
     """
+    from mdrisk import bundled
     from mdrisk.pipeline import run
     from mdrisk.risk.answers import load_answers
-    from mdrisk.risk.engine import RiskInputs
     from mdrisk.risk.matrix import load_matrix
-    from mdrisk.risk.rubric import load_rubric
 
     path = model_path(model)
     with progress_bar() as progress:
         task = progress.add_task("loading", total=None)
-        rubric = load_rubric()
-        inputs = RiskInputs(
-            rubric=rubric,
+        rubric = bundled.rubric()
+        inputs = bundled.risk_inputs(
+            rubric,
             matrix=load_matrix(matrix_file) if matrix_file else None,
             answers=load_answers(answers_file, rubric.rubric) if answers_file else None,
         )

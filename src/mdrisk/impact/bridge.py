@@ -2,24 +2,21 @@
 
 ``data/glucose-impact.yaml`` says which ML inputs of a device map onto which simulator signals,
 which control actions the simulated loop issues, how the ML output must err for each unsafe
-control action, and which attack stands for each kind of error. :func:`measure_impact` reads
-it, groups the loss scenarios by the attack that stands for them (many scenarios share one:
+control action, and which attack stands for each kind of error. :func:`measure_impact` takes
+it (read once by ``mdrisk.bundled``), groups the loss scenarios by the attack that stands for them (many scenarios share one:
 the four FDI points on the CGM path all falsify the same reading), simulates every attack on
 every patient of the mapping's run in one batch against the clean day, and returns one
 :class:`~mdrisk.assessment.ImpactFinding` per attack, plus one per reason for the scenarios it
 cannot simulate.
 
-Pure apart from reading the mapping and simglucose's parameter tables.
+Pure apart from reading simglucose's parameter tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from mdrisk.assessment.impact import ImpactFinding, ImpactPatient
 from mdrisk.assessment.stpa import ControlAction, LossScenario, UnsafeControlAction
@@ -28,6 +25,8 @@ from mdrisk.impact.experiment import AttackRuns, RunSetup, run_attacks
 from mdrisk.impact.harm import PatientHarm
 from mdrisk.impact.params import patient_names
 from mdrisk.impact.selection import parse_meals, select_patients
+from mdrisk.parsing.source import SourceDocument, parse_document
+from mdrisk.parsing.validation import StrictModel, validated
 
 MAPPING_FILE = "glucose-impact.yaml"
 ERROR_ORDER = ("too_high", "too_low", "delayed", "frozen")
@@ -49,6 +48,14 @@ NO_SIGNAL = (
 )
 
 
+class _MappingFile(StrictModel):
+    simulator: str = "glucose"
+    run: dict[str, Any]
+    inputs: dict[str, dict[str, Any]]
+    errors: dict[str, dict[str, str]]
+    control_actions: dict[str, str]
+
+
 @dataclass(frozen=True)
 class ImpactMapping:
     """The contents of ``glucose-impact.yaml``."""
@@ -59,15 +66,22 @@ class ImpactMapping:
     control_actions: dict[str, str]
 
     @classmethod
-    def load(cls, text: str | None = None) -> ImpactMapping:
-        if text is None:
-            text = (resources.files("mdrisk") / "data" / MAPPING_FILE).read_text("utf-8")
-        data = yaml.safe_load(text)
+    def from_text(cls, text: str, file: str = MAPPING_FILE) -> ImpactMapping:
+        return cls.from_document(parse_document(text, file))
+
+    @classmethod
+    def from_document(cls, source: SourceDocument) -> ImpactMapping:
+        """The mapping of a parsed document; InputError naming the line of a wrong field."""
+        checked = validated(
+            _MappingFile,
+            source,
+            "the mapping must be a mapping with run, inputs, errors and control_actions",
+        )
         return cls(
-            run=data["run"],
-            inputs=data["inputs"],
-            errors=data["errors"],
-            control_actions=data["control_actions"],
+            run=checked.run,
+            inputs=checked.inputs,
+            errors=checked.errors,
+            control_actions=checked.control_actions,
         )
 
     def setup(self) -> RunSetup:
@@ -168,12 +182,11 @@ def measure_impact(
     control_actions: Sequence[ControlAction],
     ucas: Sequence[UnsafeControlAction],
     loss_scenarios: Sequence[LossScenario],
-    mapping: ImpactMapping | None = None,
+    mapping: ImpactMapping,
 ) -> list[ImpactFinding]:
     """Measured harm for every loss scenario the simulator can stand for; the rest listed
     with the reason. Finding ids: simulated attacks first (by input and kind of error), then
     the reasons, in order of first appearance."""
-    mapping = mapping or ImpactMapping.load()
     action_of = {ca.id: ca.name for ca in control_actions}
     uca_of = {u.id: u for u in ucas}
     groups: dict[tuple[str, str], list[LossScenario]] = {}

@@ -119,7 +119,7 @@ def meals_text(scenario: MealScenario) -> str:
 
 def load_meals_file(path: Path) -> MealScenario:
     """Meals from a YAML or JSON file (see the module docstring)."""
-    from mdrisk.model.source import parse_document, read_text
+    from mdrisk.parsing.source import parse_document, read_text
 
     file = str(path)
     document = parse_document(read_text(path), file)

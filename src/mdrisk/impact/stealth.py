@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mdrisk.impact.fdi_signals import FORECAST
-from mdrisk.impact.forecasting.features import FeatureBuilder
-from mdrisk.impact.forecasting.model import Forecaster
+from mdrisk.impact.forecast_model.features import FeatureBuilder
+from mdrisk.impact.forecast_model.model import Forecaster
 from mdrisk.impact.params import PatientTable
 
 DETECTORS = ("range", "rate", "residual", "forecast_residual")

@@ -19,7 +19,7 @@ import yaml
 from mdrisk.intake.cues import Status
 from mdrisk.intake.extract import LocatedMention, Reading
 from mdrisk.intake.findings import Evidence, Finding
-from mdrisk.intake.lexicon import Category, Implies, Lexicon, TechnologyEntry, load_lexicon
+from mdrisk.intake.lexicon import Category, Implies, Lexicon, TechnologyEntry
 from mdrisk.intake.sentences import Sentence
 from mdrisk.model import LoadedModel, load_model_text
 from mdrisk.model.schema import CONTROLLER_KINDS, ComponentKind
@@ -365,9 +365,8 @@ def _evidence_comments(evidence: list[Evidence], limit: int = 3) -> list[str]:
     return comments
 
 
-def draft_model(reading: Reading, name: str | None = None, lexicon: Lexicon | None = None) -> Draft:
+def draft_model(reading: Reading, lexicon: Lexicon, name: str | None = None) -> Draft:
     """A draft device model from a reading. The YAML validates with load_model_text."""
-    lexicon = lexicon or load_lexicon()
     drafter = _Drafter(reading, lexicon)
     drafter.build()
     files = [PurePath(doc.file).name for doc in reading.extraction.documents]

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import parse_document, read_text
+from mdrisk.parsing.source import parse_document, read_text
 
 
 class AnnotatedTechnology(BaseModel):

@@ -16,7 +16,7 @@ from pathlib import Path
 from mdrisk.intake.cues import CueEngine, Status, Verdict
 from mdrisk.intake.document import Document
 from mdrisk.intake.findings import DocumentRead, Evidence, Extraction, Finding, SetAside
-from mdrisk.intake.lexicon import Lexicon, TechnologyEntry, load_lexicon
+from mdrisk.intake.lexicon import Lexicon, TechnologyEntry
 from mdrisk.intake.mentions import Mention, find_mentions
 from mdrisk.intake.readers import read_document
 from mdrisk.intake.sentences import Sentence, sentences_of
@@ -124,9 +124,8 @@ def _finding(
     )
 
 
-def extract_documents(documents: Iterable[Document], lexicon: Lexicon | None = None) -> Reading:
+def extract_documents(documents: Iterable[Document], lexicon: Lexicon) -> Reading:
     """Findings over a set of documents about one device (pure: no I/O)."""
-    lexicon = lexicon or load_lexicon()
     engine = CueEngine(lexicon.data.cues)
     documents = tuple(documents)
     all_sentences: list[Sentence] = []
@@ -201,6 +200,6 @@ def extract_documents(documents: Iterable[Document], lexicon: Lexicon | None = N
     )
 
 
-def extract_files(paths: Iterable[Path | str], lexicon: Lexicon | None = None) -> Reading:
+def extract_files(paths: Iterable[Path | str], lexicon: Lexicon) -> Reading:
     """Read each document (InputError naming the file when one cannot be read) and extract."""
     return extract_documents([read_document(path) for path in paths], lexicon)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.schema import ComponentKind
-from mdrisk.model.source import parse_document, read_text
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.validation import StrictModel, validated
 
 # Numbers followed by these are measurements, not versions ("2.4 GHz", "6 m", "2 GB").
 UNITS = (
@@ -62,11 +61,7 @@ def _check_regex(value: str) -> str:
 Regex = Annotated[str, Field(min_length=1)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TechnologyEntry(_Strict):
+class TechnologyEntry(StrictModel):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     name: Annotated[str, Field(min_length=1, max_length=100)]
     category: Category
@@ -91,7 +86,7 @@ class TechnologyEntry(_Strict):
         return value
 
 
-class Cue(_Strict):
+class Cue(StrictModel):
     cue: Regex
     window: Annotated[int, Field(ge=1, le=60)]
     # How a comma between cue and mention is read: "list" continues only into a list of
@@ -104,13 +99,13 @@ class Cue(_Strict):
         return _check_regex(value)
 
 
-class CueSet(_Strict):
+class CueSet(StrictModel):
     before: list[Cue] = Field(default_factory=list)
     after: list[Cue] = Field(default_factory=list)
     clause: list[Regex] = Field(default_factory=list)
 
 
-class Cues(_Strict):
+class Cues(StrictModel):
     clause_breaks: list[Regex]
     negation: CueSet
     hypothetical: CueSet
@@ -127,7 +122,7 @@ class Cues(_Strict):
         return value
 
 
-class LexiconFile(_Strict):
+class LexiconFile(StrictModel):
     schema_version: Literal[1]
     technologies: list[TechnologyEntry] = Field(min_length=1)
     cues: Cues
@@ -213,27 +208,20 @@ class Lexicon:
         return version
 
 
-def _problems(error: ValidationError, document: object) -> list[Problem]:
-    problems = []
-    for item in error.errors(include_url=False):
-        path = tuple(item["loc"])
-        problems.append(
-            Problem(
-                item["msg"].removeprefix("Value error, "),
-                field=document.render_path(path),  # type: ignore[attr-defined]
-                line=document.line_of(path),
-            )
-        )  # type: ignore[attr-defined]
-    return problems
-
-
 def lexicon_from_text(text: str, source: str) -> Lexicon:
     """Parse and check a lexicon; InputError with located problems when it is wrong."""
-    document = parse_document(text, source)
-    try:
-        data = LexiconFile.model_validate(document.data)
-    except ValidationError as error:
-        raise InputError(source, _problems(error, document)) from None
+    return lexicon_from_document(parse_document(text, source))
+
+
+def lexicon_from_document(document: SourceDocument, label: str = "") -> Lexicon:
+    """The checked lexicon of a parsed document; ``label`` names it in what it finds (default:
+    the document's file)."""
+    source = document.file
+    data = validated(
+        LexiconFile,
+        document,
+        "the lexicon must be a mapping with schema_version, technologies and cues",
+    )
     ids = [entry.id for entry in data.technologies]
     problems = []
     for index, entry in enumerate(data.technologies):
@@ -265,20 +253,9 @@ def lexicon_from_text(text: str, source: str) -> Lexicon:
             )
     if problems:
         raise InputError(source, problems)
-    return Lexicon(
-        data=data, source=source, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()
-    )
+    return Lexicon(data=data, source=label or source, sha256=document.sha256)
 
 
-_DEFAULT: Lexicon | None = None
-
-
-def load_lexicon(path: Path | str | None = None) -> Lexicon:
-    """The built-in lexicon (cached), or one from a file."""
-    global _DEFAULT
-    if path is not None:
-        return lexicon_from_text(read_text(Path(path)), str(path))
-    if _DEFAULT is None:
-        resource = resources.files("mdrisk") / "data" / "technology-lexicon.yaml"
-        _DEFAULT = lexicon_from_text(resource.read_text("utf-8"), "technology-lexicon.yaml")
-    return _DEFAULT
+def load_lexicon(path: Path | str) -> Lexicon:
+    """The user's lexicon at ``path`` (the built-in one comes from ``mdrisk.bundled``)."""
+    return lexicon_from_text(read_text(Path(path)), str(path))

@@ -11,17 +11,15 @@ element of a device model.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.schema import (
@@ -33,10 +31,9 @@ from mdrisk.model.schema import (
     Protections,
     Technology,
 )
-from mdrisk.model.source import SourceDocument, parse_document, read_text
-from mdrisk.model.validation import located_problems
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.validation import StrictModel, validated
 
-PACK_RESOURCE = ("data", "technology-pack.yaml")
 BUILTIN_LABEL = "mdrisk/data/technology-pack.yaml"
 
 CWE_ID = r"^CWE-[1-9][0-9]*$"
@@ -64,10 +61,6 @@ def fold(value: str) -> str:
     return text
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 CweIds = list[Annotated[str, Field(pattern=CWE_ID)]]
 CapecIds = list[Annotated[str, Field(pattern=CAPEC_ID)]]
 IcsTechniqueIds = list[Annotated[str, Field(pattern=ICS_TECHNIQUE)]]
@@ -78,7 +71,7 @@ EnterpriseMitigationIds = list[Annotated[str, Field(pattern=ENTERPRISE_MITIGATIO
 AtlasMitigationIds = list[Annotated[str, Field(pattern=ATLAS_MITIGATION)]]
 
 
-class References(_Strict):
+class References(StrictModel):
     """Catalog ids a rule (or a finding) cites, one list per catalog."""
 
     cwe: CweIds = Field(default_factory=list)
@@ -91,7 +84,7 @@ class References(_Strict):
         return [*self.cwe, *self.capec, *self.attack_ics, *self.attack_enterprise, *self.atlas]
 
 
-class Mitigations(_Strict):
+class Mitigations(StrictModel):
     attack_ics: IcsMitigationIds = Field(default_factory=list)
     attack_enterprise: EnterpriseMitigationIds = Field(default_factory=list)
     atlas: AtlasMitigationIds = Field(default_factory=list)
@@ -127,7 +120,7 @@ class Category(StrEnum):
 FAMILY_ID = r"^[a-z][a-z0-9_]*$"
 
 
-class TechnologyFamily(_Strict):
+class TechnologyFamily(StrictModel):
     """A technology as the pack recognises it in a model, by name or product."""
 
     id: Annotated[str, Field(pattern=FAMILY_ID)]
@@ -171,7 +164,7 @@ MLTarget = Literal["inference_input", "model_update"]
 TASK_TYPES = r"^(classification|regression|forecasting|ranking|detection|segmentation|generation)$"
 
 
-class MLConditions(_Strict):
+class MLConditions(StrictModel):
     """Conditions on a component's ML engine; an empty mapping means 'is an ML engine'."""
 
     locked: bool | None = None
@@ -180,7 +173,7 @@ class MLConditions(_Strict):
     task_types: list[Annotated[str, Field(pattern=TASK_TYPES)]] = Field(default_factory=list)
 
 
-class Conditions(_Strict):
+class Conditions(StrictModel):
     """One way a rule applies: every condition given must hold (an AND)."""
 
     elements: list[ElementType] = Field(min_length=1)
@@ -242,7 +235,7 @@ def _one_or_many(value: Any) -> Any:
 RULE_ID = r"^TP-[A-Z0-9]+(-[A-Z0-9]+)*$"
 
 
-class Rule(_Strict):
+class Rule(StrictModel):
     id: Annotated[str, Field(pattern=RULE_ID, max_length=80)]
     title: Annotated[str, Field(min_length=5, max_length=200)]
     # Alternatives: the rule applies when any one of them holds.
@@ -266,7 +259,7 @@ class Rule(_Strict):
         return references
 
 
-class TechnologyPack(_Strict):
+class TechnologyPack(StrictModel):
     schema_version: Literal[1]
     name: Annotated[str, Field(min_length=1)]
     version: Annotated[str, Field(min_length=1)]
@@ -390,40 +383,27 @@ def _cross_reference_problems(pack: TechnologyPack, source: SourceDocument) -> l
 
 def pack_from_text(text: str, file: str) -> TechnologyPack:
     """Validate pack text; InputError names file, line, rule id and field of each problem."""
-    source = parse_document(text, file)
-    if not isinstance(source.data, dict):
-        raise InputError(
-            file,
-            [
-                Problem(
-                    "the pack must be a mapping with schema_version, "
-                    "name, version, technologies and rules",
-                    line=1,
-                )
-            ],
-        )
-    try:
-        pack = TechnologyPack.model_validate(source.data)
-    except ValidationError as exc:
-        raise InputError(file, located_problems(exc, source, _fix)) from None
+    return pack_from_document(parse_document(text, file))
+
+
+def pack_from_document(source: SourceDocument) -> TechnologyPack:
+    """The validated pack of a parsed document (see :func:`pack_from_text`)."""
+    pack = validated(
+        TechnologyPack,
+        source,
+        "the pack must be a mapping with schema_version, name, version, technologies and rules",
+        more_fixes=_fix,
+    )
     problems = _cross_reference_problems(pack, source)
     if problems:
-        raise InputError(file, problems)
+        raise InputError(source.file, problems)
     return pack
 
 
-def load_pack(path: Path | str | None = None) -> LoadedPack:
-    """The pack at ``path``, or the one built into mdrisk (read as a package resource)."""
-    if path is None:
-        resource = resources.files("mdrisk").joinpath(*PACK_RESOURCE)
-        data = resource.read_bytes()
-        label = BUILTIN_LABEL
-    else:
-        path = Path(path)
-        data = read_text(path).encode("utf-8")
-        label = str(path)
-    text = data.decode("utf-8")
-    return LoadedPack(pack_from_text(text, label), label, hashlib.sha256(data).hexdigest())
+def load_pack(path: Path | str) -> LoadedPack:
+    """The user's pack at ``path`` (the built-in one comes from ``mdrisk.bundled``)."""
+    source = parse_document(read_text(Path(path)), str(path))
+    return LoadedPack(pack_from_document(source), str(path), source.sha256)
 
 
 # --- evaluation ---------------------------------------------------------------------------

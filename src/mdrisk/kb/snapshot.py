@@ -19,9 +19,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from mdrisk.kb.bundled import MANIFEST_FILE, MANIFEST_FORMAT, SNAPSHOT_FILE, sha256_hex
 from mdrisk.kb.importing import import_paths
 from mdrisk.kb.store import SCHEMA_VERSION, Store
+from mdrisk.kb.store_location import MANIFEST_FILE, MANIFEST_FORMAT, SNAPSHOT_FILE, sha256_hex
 
 # Folders of the shared data, in import order. Each SOURCE.md states a licence that allows
 # redistribution (NOTICE.md beside the snapshot reproduces what the licences require).

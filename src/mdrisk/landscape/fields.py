@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from mdrisk.kb.importers._shape import Shape
 from mdrisk.landscape.submission import Submission, parse_submission, written_number
+from mdrisk.parsing.shape import Shape
 
 US_DATE = "%m/%d/%Y"  # 09/29/2025 and 8/13/2026
 ISO_DATE = "%Y-%m-%d"

@@ -32,28 +32,21 @@ not understood; the evidence column of the output lets a reader check each call.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import parse_document, read_text
-from mdrisk.model.validation import located_problems
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.validation import StrictModel, validated
 
-RESOURCE = ("data", "landscape-keywords.yaml")
 BUILTIN_LABEL = "mdrisk/data/landscape-keywords.yaml"
 _SENTENCE_END = re.compile(r"[.;:!?](?=\s|$)|\n\s*\n")
 _WORD = re.compile(r"[\w'’-]+")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _compiles(patterns: list[str], flags: int) -> list[str]:
@@ -65,7 +58,7 @@ def _compiles(patterns: list[str], flags: int) -> list[str]:
     return patterns
 
 
-class Category(_Strict):
+class Category(StrictModel):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     label: Annotated[str, Field(min_length=1)]
     description: str = ""
@@ -85,7 +78,7 @@ class Category(_Strict):
         )
 
 
-class Negation(_Strict):
+class Negation(StrictModel):
     window: Annotated[int, Field(ge=1, le=20)] = 6
     before: list[str] = Field(min_length=1)
     after: list[str] = Field(default_factory=list)
@@ -118,7 +111,7 @@ class Negation(_Strict):
         )
 
 
-class TextRule(_Strict):
+class TextRule(StrictModel):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     label: Annotated[str, Field(min_length=1)]
     patterns: list[str] = Field(min_length=1)
@@ -133,7 +126,7 @@ class TextRule(_Strict):
         return re.compile("|".join(f"(?:{p})" for p in self.patterns), re.IGNORECASE)
 
 
-class KeywordRules(_Strict):
+class KeywordRules(StrictModel):
     version: Literal[1]
     categories: list[Category] = Field(min_length=1)
     negation: Negation
@@ -164,16 +157,15 @@ class LoadedRules:
 
 
 def rules_from_text(text: str, file: str) -> KeywordRules:
-    source = parse_document(text, file)
-    if not isinstance(source.data, dict):
-        raise InputError(
-            file,
-            [Problem("the rules must be a mapping with version, categories and negation", line=1)],
-        )
-    try:
-        rules = KeywordRules.model_validate(source.data)
-    except ValidationError as exc:
-        raise InputError(file, located_problems(exc, source)) from None
+    return rules_from_document(parse_document(text, file))
+
+
+def rules_from_document(source: SourceDocument) -> KeywordRules:
+    """The checked rules of a parsed document; InputError naming line and field."""
+    file = source.file
+    rules = validated(
+        KeywordRules, source, "the rules must be a mapping with version, categories and negation"
+    )
     problems = []
     for section in ("categories", "device_classes", "platforms"):
         seen: set[str] = set()
@@ -194,18 +186,13 @@ def rules_from_text(text: str, file: str) -> KeywordRules:
     return rules
 
 
-def load_keyword_rules(path: Path | str | None = None) -> LoadedRules:
-    """The rules at ``path``, or the ones built into mdrisk."""
-    if path is None:
-        data = resources.files("mdrisk").joinpath(*RESOURCE).read_bytes()
-        label = BUILTIN_LABEL
-    else:
-        path = Path(path)
-        data = read_text(path).encode("utf-8")
-        label = str(path)
-    return LoadedRules(
-        rules_from_text(data.decode("utf-8"), label), label, hashlib.sha256(data).hexdigest()
-    )
+def load_keyword_rules(path: Path | str) -> LoadedRules:
+    """The user's rules at ``path`` (the built-in ones come from ``mdrisk.bundled``)."""
+    return loaded_rules(parse_document(read_text(Path(path)), str(path)))
+
+
+def loaded_rules(source: SourceDocument) -> LoadedRules:
+    return LoadedRules(rules_from_document(source), source.file, source.sha256)
 
 
 # --- classifying --------------------------------------------------------------------------

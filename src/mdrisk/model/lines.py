@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mdrisk.model.source import PathKey, SourceDocument
+from mdrisk.parsing.source import PathKey, SourceDocument
 
 
 def _items(data: Any, key: str) -> list[tuple[int, dict]]:

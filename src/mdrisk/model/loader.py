@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.integrity import structural_problems
 from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
-from mdrisk.model.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.validation import located_problem, source_path
 
 _ENUM_CHOICES = {
     "kind": f"{', '.join(k.value for k in ComponentKind)} (components) or "
@@ -27,7 +28,7 @@ class LoadedModel:
     source: SourceDocument
 
 
-def _fix_for(error: dict[str, Any]) -> str:
+def schema_fix(error: dict[str, Any]) -> str:
     kind = error["type"]
     if kind == "missing":
         return f"add '{error['loc'][-1]}'"
@@ -76,36 +77,28 @@ def _fix_for(error: dict[str, Any]) -> str:
     return ""
 
 
-def _schema_problems(exc: ValidationError, source: SourceDocument) -> list[Problem]:
+def schema_problems(exc: ValidationError, source: SourceDocument) -> list[Problem]:
+    """The located problems of a device model (or a file validated like one)."""
     problems = []
     for error in exc.errors(include_url=False):
-        loc = tuple(
-            part
-            for part in error["loc"]
-            if not isinstance(part, str) or not part.startswith(("function-", "tagged-union"))
-        )
-        message = error["msg"].removeprefix("Value error, ")
-        fix = _fix_for(error)
-        if message.endswith(")") and " (fix: " in message:
-            # A schema validator states its own fix at the end of its message.
-            message, fix = message[:-1].split(" (fix: ", 1)
-        if error["type"] == "extra_forbidden":
-            message = f"unknown field '{loc[-1]}'"
-        elif error["type"] == "missing":
-            message = f"required field '{loc[-1]}' is missing"
-        elif (
-            loc
+        problem = located_problem(error, source, schema_fix)
+        loc = tuple(source_path(error))
+        if (
+            error["type"] not in ("extra_forbidden", "missing")
+            and loc
             and loc[-1] == "version"
             and isinstance(error["input"], (int, float))
             and not isinstance(error["input"], bool)
         ):
             # YAML turned 1.10 into 1.1 (or 010 into 8): quote what the analyst wrote.
             written = source.numbers.get(loc, str(error["input"]))
-            message = f"version {written} was read as the number {error['input']!r}"
-            fix = f'quote it: version: "{written}"'
-        problems.append(
-            Problem(message, field=source.render_path(loc), line=source.line_of(loc), fix=fix)
-        )
+            problem = Problem(
+                f"version {written} was read as the number {error['input']!r}",
+                field=problem.field,
+                line=problem.line,
+                fix=f'quote it: version: "{written}"',
+            )
+        problems.append(problem)
     return problems
 
 
@@ -125,7 +118,7 @@ def model_from_document(source: SourceDocument) -> DeviceModel:
     try:
         model = DeviceModel.model_validate(source.data)
     except ValidationError as exc:
-        raise InputError(source.file, _schema_problems(exc, source)) from None
+        raise InputError(source.file, schema_problems(exc, source)) from None
     located = structural_problems(model)
     if located:
         raise InputError(

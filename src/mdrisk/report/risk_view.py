@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from mdrisk import bundled
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.risk import CvssResult, RiskControl, RiskItem
 from mdrisk.report.heatmap import heatmap_svg
@@ -73,10 +74,10 @@ def _matrix_named(name: str) -> tuple[tuple[str, ...], tuple[str, ...], dict] | 
     """(severities, exploitabilities, cell levels) of the built-in risk matrix when the risks
     were rated with it, so that empty cells are coloured too; None for another matrix."""
     try:
-        from mdrisk.risk.matrix import heat_map_cells, load_matrix
+        from mdrisk.risk.matrix import heat_map_cells
     except ImportError:
         return None
-    matrix = load_matrix().matrix
+    matrix = bundled.risk_matrix().matrix
     if matrix.name != name:
         return None
     return (tuple(matrix.severity), tuple(matrix.exploitability_levels), heat_map_cells(matrix))

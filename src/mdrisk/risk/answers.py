@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.validation import StrictModel
 from mdrisk.risk.config_files import ConfigSource, problem, validate, yes_no
 from mdrisk.risk.rubric import QUESTION_ID, GivenAnswer, Rubric
 
@@ -35,26 +36,22 @@ QuestionId = Annotated[str, Field(pattern=QUESTION_ID)]
 Key = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AnswerEntry(_Strict):
+class AnswerEntry(StrictModel):
     answer: Annotated[str, Field(min_length=1, max_length=80)]
     justification: Text
 
 
-class SeverityEntry(_Strict):
+class SeverityEntry(StrictModel):
     level: Literal["negligible", "minor", "serious", "critical", "catastrophic"]
     justification: Text
 
 
-class MitigationEntry(_Strict):
+class MitigationEntry(StrictModel):
     implemented: bool
     justification: Text
 
 
-class AnswersFile(_Strict):
+class AnswersFile(StrictModel):
     schema_version: Literal[1] = 1
     answers: dict[QuestionId, AnswerEntry] = Field(default_factory=dict)
     targets: dict[Key, dict[QuestionId, AnswerEntry]] = Field(default_factory=dict)

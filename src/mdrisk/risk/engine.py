@@ -19,7 +19,7 @@ For each target:
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mdrisk.assessment import Assessment
@@ -33,7 +33,7 @@ from mdrisk.assessment.risk import (
     VulnerabilityRating,
 )
 from mdrisk.kb.catalog_ids import natural
-from mdrisk.kb.pack import TechnologyPack, load_pack
+from mdrisk.kb.pack import TechnologyPack
 from mdrisk.risk.answers import NO_ANSWERS, LoadedAnswers, check_keys
 from mdrisk.risk.controls import (
     MitigationLookup,
@@ -45,47 +45,28 @@ from mdrisk.risk.controls import (
 )
 from mdrisk.risk.cvss_scores import exploitability_3, map_3_to_4, score
 from mdrisk.risk.derive import SEVERITY_ORDER, DeviceFacts, Facts
-from mdrisk.risk.matrix import LoadedMatrix, RiskMatrix, load_matrix, shift
-from mdrisk.risk.rubric import LoadedRubric, Rubric, RubricResult, evaluate, load_rubric
+from mdrisk.risk.matrix import LoadedMatrix, RiskMatrix, shift
+from mdrisk.risk.rubric import LoadedRubric, Rubric, RubricResult, evaluate
 from mdrisk.risk.severity import rate_severity
 from mdrisk.risk.targets import RiskTarget, risk_targets
 from mdrisk.risk.vulnerabilities import rate_vulnerability
 
+# Attacker id -> (CVSS access vector, reach score), from the scenario stage's profiles.
+AttackerReach = Mapping[str, tuple[str, float]]
+
 
 @dataclass(frozen=True)
 class RiskInputs:
-    """What the risk stage reads besides the assessment; every part has a default."""
+    """What the risk stage reads besides the assessment, all loaded before it runs
+    (``mdrisk.bundled.risk_inputs`` fills what the user did not give with the built-in
+    files)."""
 
-    rubric: LoadedRubric | None = None
-    matrix: LoadedMatrix | None = None
-    answers: LoadedAnswers | None = None
+    rubric: LoadedRubric
+    matrix: LoadedMatrix
+    pack: TechnologyPack
+    attackers: AttackerReach
+    answers: LoadedAnswers = NO_ANSWERS
     mitigations_for: MitigationLookup | None = None
-    pack: TechnologyPack | None = None
-
-    def resolved(self) -> RiskInputs:
-        return RiskInputs(
-            rubric=self.rubric or load_rubric(),
-            matrix=self.matrix or load_matrix(),
-            answers=self.answers or NO_ANSWERS,
-            mitigations_for=self.mitigations_for,
-            pack=self.pack or _builtin_pack(),
-        )
-
-
-@functools.cache
-def _builtin_pack() -> TechnologyPack:
-    return load_pack().pack
-
-
-@functools.cache
-def attacker_profiles() -> dict[str, tuple[str, float]]:
-    """Attacker id -> (CVSS access vector, reach score), from the scenario stage's built-in
-    profiles; empty when that stage is not installed."""
-    try:
-        from mdrisk.scenarios.data import load_profiles
-    except ImportError:  # pragma: no cover - the scenario stage ships with mdrisk
-        return {}
-    return {p.id: (p.access_vector, float(p.reach_score)) for p in load_profiles().profiles}
 
 
 def _cvss_of_rubric(result: RubricResult, facts: Facts) -> list[CvssResult]:
@@ -283,11 +264,10 @@ def _title(target: RiskTarget, assessment: Assessment) -> str:
     return f"{what} at {target.element} → {hazard}: {hazards.get(hazard, '')}".strip()
 
 
-def assess_risks(assessment: Assessment, inputs: RiskInputs | None = None) -> list[RiskItem]:
+def assess_risks(assessment: Assessment, inputs: RiskInputs) -> list[RiskItem]:
     """Rate every target of the assessment (see the module docstring)."""
-    inputs = (inputs or RiskInputs()).resolved()
     device = DeviceFacts(assessment.device, inputs.pack)
-    targets = risk_targets(assessment, attacker_profiles())
+    targets = risk_targets(assessment, dict(inputs.attackers))
     lookup = inputs.mitigations_for
     if lookup is not None:
         lookup = functools.cache(lookup)  # many risks share an entry and its vulnerabilities

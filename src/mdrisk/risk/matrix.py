@@ -1,6 +1,7 @@
 """The risk matrix: severity x exploitability -> risk level -> acceptability, and its rules.
 
-``load_matrix`` reads ``data/risk-matrix.yaml`` (or a file of the same shape) and checks it:
+``matrix_from_document`` checks ``data/risk-matrix.yaml`` (read by ``mdrisk.bundled``) or a
+user's file of the same shape (``load_matrix``):
 every exploitability level has a row of five cells, every cell names a risk level, every
 risk level an acceptability, and the matrix is monotone (a less exploitable or less severe
 cell is never rated higher), so lowering exploitability can only lower a risk.
@@ -8,58 +9,53 @@ cell is never rated higher), so lowering exploitability can only lower a risk.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import SourceDocument, parse_document
+from mdrisk.parsing.source import SourceDocument, parse_document
+from mdrisk.parsing.validation import StrictModel
 from mdrisk.risk.config_files import ConfigSource, problem, read_document, validate
 
-RESOURCE = "risk-matrix.yaml"
 SEVERITIES = ("negligible", "minor", "serious", "critical", "catastrophic")
 ACCEPTABILITY = ("acceptable", "alarp", "unacceptable")
 LevelId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ExploitabilityLevel(_Strict):
+class ExploitabilityLevel(StrictModel):
     id: LevelId
     label: Annotated[str, Field(min_length=1, max_length=80)]
 
 
-class CvssThreshold(_Strict):
+class CvssThreshold(StrictModel):
     min: Annotated[float, Field(ge=0, le=10)]
     level: LevelId
 
 
-class EpssStep(_Strict):
+class EpssStep(StrictModel):
     min: Annotated[float, Field(ge=0, le=1)]
     raise_: Annotated[int, Field(ge=0, le=10, alias="raise")]
 
 
-class KevStep(_Strict):
+class KevStep(StrictModel):
     raise_: Annotated[int, Field(ge=0, le=10, alias="raise")]
 
 
-class PathRule(_Strict):
+class PathRule(StrictModel):
     free_hops: Annotated[int, Field(ge=0, le=100)]
     hops_per_level: Annotated[int, Field(ge=1, le=100)]
 
 
-class AttackerRule(_Strict):
+class AttackerRule(StrictModel):
     min_reach: Annotated[float, Field(ge=0, le=1)]
     lowers: Annotated[int, Field(ge=0, le=10)]
 
 
-class Exploitability(_Strict):
+class Exploitability(StrictModel):
     levels: list[ExploitabilityLevel] = Field(min_length=2, max_length=10)
     cvss: list[CvssThreshold] = Field(min_length=1)
     kev: KevStep
@@ -68,12 +64,12 @@ class Exploitability(_Strict):
     attacker: AttackerRule | None = None
 
 
-class RiskLevel(_Strict):
+class RiskLevel(StrictModel):
     id: LevelId
     acceptability: Literal["acceptable", "alarp", "unacceptable"]
 
 
-class DeviceControlRule(_Strict):
+class DeviceControlRule(StrictModel):
     control: Literal["authentication", "encryption", "integrity", "replay_protection"]
     lowers: Annotated[int, Field(ge=0, le=10)]
     against: list[
@@ -91,18 +87,18 @@ class DeviceControlRule(_Strict):
     )
 
 
-class MitigationRule(_Strict):
+class MitigationRule(StrictModel):
     lowers: Annotated[int, Field(ge=0, le=10)]
 
 
-class ResidualRule(_Strict):
+class ResidualRule(StrictModel):
     rule: Annotated[str, Field(min_length=1, max_length=4000)]
     device_controls: list[DeviceControlRule] = Field(default_factory=list)
     implemented_mitigation: MitigationRule
     max_reduction: Annotated[int, Field(ge=0, le=10)]
 
 
-class RiskMatrix(_Strict):
+class RiskMatrix(StrictModel):
     schema_version: Literal[1]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     severity: list[str] = Field(min_length=5, max_length=5)
@@ -250,22 +246,16 @@ def matrix_from_document(source: SourceDocument) -> RiskMatrix:
     return matrix
 
 
-def load_matrix(path: Path | str | None = None) -> LoadedMatrix:
-    """The matrix at ``path``, or the built-in default (read once per process)."""
-    if path is None:
-        return _builtin()
-    return _load(path)
+def load_matrix(path: Path | str) -> LoadedMatrix:
+    """The user's matrix at ``path`` (the built-in one comes from ``mdrisk.bundled``)."""
+    return loaded_matrix(read_document(path), Path(path).name)
 
 
-@functools.cache
-def _builtin() -> LoadedMatrix:
-    return _load(None)
-
-
-def _load(path: Path | str | None) -> LoadedMatrix:
-    source = read_document(path, RESOURCE)
-    label = f"risk-matrix/{'builtin' if path is None else Path(path).name}"
-    return LoadedMatrix(matrix_from_document(source), ConfigSource(label, source.sha256))
+def loaded_matrix(source: SourceDocument, name: str) -> LoadedMatrix:
+    """The matrix of a parsed document; ``name`` labels it in the provenance."""
+    return LoadedMatrix(
+        matrix_from_document(source), ConfigSource(f"risk-matrix/{name}", source.sha256)
+    )
 
 
 def heat_map_cells(matrix: RiskMatrix) -> dict[tuple[str, str], str]:

@@ -1,7 +1,7 @@
 """The medical-device CVSS rubric as data, and the engine that walks it for one target.
 
-``load_rubric`` reads and checks ``data/medical-cvss-rubric.yaml`` (or another file of the
-same shape): every flow reaches a metric value, no question loops, every model rule exists.
+``rubric_from_document`` checks ``data/medical-cvss-rubric.yaml`` (read by ``mdrisk.bundled``)
+or a user's file of the same shape (``load_rubric``): every flow reaches a metric value, no question loops, every model rule exists.
 ``evaluate`` walks each metric's flows for one target. Each question is answered, in order,
 by the analyst for this target, by the device model (the question's ``derive`` rule), by the
 analyst for every target, or else by its stated worst case, which is then listed as open.
@@ -11,21 +11,20 @@ the CVSS 4.0 metrics the answers chose, and the open questions.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from mdrisk.assessment.risk import ContextMetric, MetricDecision, RubricStep
 from mdrisk.errors import InputError, Problem
-from mdrisk.model.source import SourceDocument, parse_document
+from mdrisk.parsing.source import SourceDocument, parse_document
+from mdrisk.parsing.validation import StrictModel
 from mdrisk.risk.config_files import ConfigSource, problem, read_document, validate, yes_no
 from mdrisk.risk.derive import RULES, Facts
 
-RESOURCE = "medical-cvss-rubric.yaml"
 QUESTION_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 METRIC_VALUES = {
     "AV": {"N", "A", "L", "P"},
@@ -52,11 +51,7 @@ CVSS4_VALUES = {
 QuestionId = Annotated[str, Field(pattern=QUESTION_ID)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Outcome(_Strict):
+class Outcome(StrictModel):
     value: str | None = None
     next: QuestionId | None = None
     cvss4: dict[str, str] = Field(default_factory=dict)
@@ -71,7 +66,7 @@ class Outcome(_Strict):
         return self
 
 
-class Question(_Strict):
+class Question(StrictModel):
     text: Annotated[str, Field(min_length=1)]
     guidance: str = ""
     rubric_ref: str | None = None
@@ -80,20 +75,20 @@ class Question(_Strict):
     answers: dict[Annotated[str, Field(min_length=1)], Outcome] = Field(min_length=2)
 
 
-class Flow(_Strict):
+class Flow(StrictModel):
     category: Annotated[str, Field(min_length=1)]
     start: QuestionId
     applies_when: list[str] = Field(default_factory=list)
 
 
-class Metric(_Strict):
+class Metric(StrictModel):
     metric: Literal["AV", "AC", "PR", "UI", "S", "C", "I", "A"]
     name: Annotated[str, Field(min_length=1)]
     order: list[str] = Field(min_length=2)
     flows: list[Flow] = Field(min_length=1)
 
 
-class Rubric(_Strict):
+class Rubric(StrictModel):
     schema_version: Literal[1]
     name: Annotated[str, Field(min_length=1)]
     cvss_version: Literal["3.0", "3.1"]
@@ -257,22 +252,14 @@ def rubric_from_document(source: SourceDocument) -> Rubric:
     return rubric
 
 
-def load_rubric(path: Path | str | None = None) -> LoadedRubric:
-    """The rubric at ``path``, or the built-in one (read once per process)."""
-    if path is None:
-        return _builtin()
-    return _load(path)
+def load_rubric(path: Path | str) -> LoadedRubric:
+    """The user's rubric at ``path`` (the built-in one comes from ``mdrisk.bundled``)."""
+    return loaded_rubric(read_document(path), Path(path).name)
 
 
-@functools.cache
-def _builtin() -> LoadedRubric:
-    return _load(None)
-
-
-def _load(path: Path | str | None) -> LoadedRubric:
-    source = read_document(path, RESOURCE)
-    label = f"rubric/{'builtin' if path is None else Path(path).name}"
-    return LoadedRubric(rubric_from_document(source), ConfigSource(label, source.sha256))
+def loaded_rubric(source: SourceDocument, name: str) -> LoadedRubric:
+    """The rubric of a parsed document; ``name`` labels it in the provenance."""
+    return LoadedRubric(rubric_from_document(source), ConfigSource(f"rubric/{name}", source.sha256))
 
 
 # --- evaluation ------------------------------------------------------------------------------

@@ -1,37 +1,31 @@
 """The scenario generator's data: attacker profiles and scenario rules, validated.
 
 Both files live in ``mdrisk/data/`` (``attacker-profiles.yaml``, ``scenario-rules.yaml``),
-are written by the project and reviewed like code. ``load_profiles`` and ``load_rules`` give
-located errors (file, line, field, fix) for a broken file, as the technology pack does.
+are written by the project and reviewed like code; ``mdrisk.bundled`` reads them once.
+``*_from_document`` and ``load_*`` (a user's file) give located errors (file, line, field,
+fix) for a broken file, as the technology pack does.
 """
 
 from __future__ import annotations
 
 import re
-from functools import cache, cached_property
-from importlib import resources
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from mdrisk.assessment.scenarios import CATEGORIES, InjectionKind, ScenarioCategory
 from mdrisk.errors import InputError, Problem
 from mdrisk.kb.pack import ATLAS_TECHNIQUE, RULE_ID, Category, ProtectionName
 from mdrisk.model.schema import ComponentKind, LinkKind, UCAType
-from mdrisk.model.source import SourceDocument, parse_document, read_text
-from mdrisk.model.validation import located_problems
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.validation import Schema, StrictModel, validated
 
-PROFILES_RESOURCE = ("data", "attacker-profiles.yaml")
-RULES_RESOURCE = ("data", "scenario-rules.yaml")
 SNAKE_ID = r"^[a-z][a-z0-9_]*$"
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 SnakeId = Annotated[str, Field(pattern=SNAKE_ID)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _compiles(pattern: str | None) -> str | None:
@@ -46,7 +40,7 @@ def _compiles(pattern: str | None) -> str | None:
 # --- attacker profiles -------------------------------------------------------------------
 
 
-class Reach(_Strict):
+class Reach(StrictModel):
     """One way an attacker reaches an element; every condition given must hold."""
 
     elements: list[Literal["component", "link"]] = Field(min_length=1)
@@ -73,7 +67,7 @@ class Reach(_Strict):
         return _compiles(value)
 
 
-class Profile(_Strict):
+class Profile(StrictModel):
     id: SnakeId
     name: Annotated[str, Field(min_length=3, max_length=120)]
     description: Annotated[str, Field(min_length=20, max_length=2000)]
@@ -84,7 +78,7 @@ class Profile(_Strict):
     reaches: list[Reach] = Field(min_length=1)
 
 
-class ProfileSet(_Strict):
+class ProfileSet(StrictModel):
     schema_version: Literal[1]
     profiles: list[Profile] = Field(min_length=1)
 
@@ -96,7 +90,7 @@ class ProfileSet(_Strict):
 # --- scenario rules ----------------------------------------------------------------------
 
 
-class UcaInjection(_Strict):
+class UcaInjection(StrictModel):
     kinds: list[InjectionKind] = Field(min_length=1)
     aim: Annotated[str, Field(min_length=5)]
 
@@ -104,7 +98,7 @@ class UcaInjection(_Strict):
 EngineEntry = Literal["upstream_inputs", "nearest_inputs", "model_updates", "training_sources"]
 
 
-class Family(_Strict):
+class Family(StrictModel):
     id: SnakeId
     title: Annotated[str, Field(min_length=5, max_length=200)]
     category: ScenarioCategory | None = None
@@ -127,7 +121,7 @@ class Family(_Strict):
         return value
 
 
-class Scoring(_Strict):
+class Scoring(StrictModel):
     weights: dict[
         Literal["reach", "skill", "ease", "known_exploited", "epss", "protections_missing", "hops"],
         Fraction,
@@ -153,7 +147,7 @@ class Scoring(_Strict):
         return weights
 
 
-class ScenarioRules(_Strict):
+class ScenarioRules(StrictModel):
     schema_version: Literal[1]
     uca_types: dict[UCAType, UcaInjection]
     injection_kinds: dict[InjectionKind, Annotated[str, Field(min_length=3)]]
@@ -198,23 +192,14 @@ def _fix(error: dict[str, Any]) -> str:
     return ""
 
 
-def _validated(model: type[_Strict], text: str, file: str) -> tuple[Any, SourceDocument]:
-    source = parse_document(text, file)
-    if not isinstance(source.data, dict):
-        raise InputError(
-            file,
-            [
-                Problem(
-                    "the file must be a mapping with schema_version",
-                    line=1,
-                    fix="start with 'schema_version: 1'",
-                )
-            ],
-        )
-    try:
-        return model.model_validate(source.data), source
-    except ValidationError as exc:
-        raise InputError(file, located_problems(exc, source, _fix)) from None
+def _validated(model: type[Schema], source: SourceDocument) -> Schema:
+    return validated(
+        model,
+        source,
+        "the file must be a mapping with schema_version",
+        fix="start with 'schema_version: 1'",
+        more_fixes=_fix,
+    )
 
 
 def _duplicates(ids: list[str], where: str, source: SourceDocument) -> list[Problem]:
@@ -237,7 +222,13 @@ def _duplicates(ids: list[str], where: str, source: SourceDocument) -> list[Prob
 
 def profiles_from_text(text: str, file: str) -> ProfileSet:
     """Validate attacker-profile text; InputError names file, line, profile and field."""
-    profiles, source = _validated(ProfileSet, text, file)
+    return profiles_from_document(parse_document(text, file))
+
+
+def profiles_from_document(source: SourceDocument) -> ProfileSet:
+    """The validated attacker profiles of a parsed document."""
+    file = source.file
+    profiles = _validated(ProfileSet, source)
     problems = _duplicates([p.id for p in profiles.profiles], "profiles", source)
     if problems:
         raise InputError(file, problems)
@@ -246,7 +237,13 @@ def profiles_from_text(text: str, file: str) -> ProfileSet:
 
 def rules_from_text(text: str, file: str, profiles: ProfileSet) -> ScenarioRules:
     """Validate scenario-rule text against the attacker profiles it names."""
-    rules, source = _validated(ScenarioRules, text, file)
+    return rules_from_document(parse_document(text, file), profiles)
+
+
+def rules_from_document(source: SourceDocument, profiles: ProfileSet) -> ScenarioRules:
+    """The validated scenario rules of a parsed document, checked against ``profiles``."""
+    file = source.file
+    rules = _validated(ScenarioRules, source)
     problems = _duplicates([f.id for f in rules.families], "families", source)
     for f_index, family in enumerate(rules.families):
         for a_index, attacker in enumerate(family.attackers):
@@ -285,41 +282,14 @@ def rules_from_text(text: str, file: str, profiles: ProfileSet) -> ScenarioRules
     return rules
 
 
-def _read(resource: tuple[str, str], path: Path | str | None) -> tuple[str, str]:
-    if path is None:
-        return (
-            resources.files("mdrisk").joinpath(*resource).read_text(encoding="utf-8"),
-            "mdrisk/" + "/".join(resource),
-        )
-    return read_text(Path(path)), str(path)
+def load_profiles(path: Path | str) -> ProfileSet:
+    """The user's attacker profiles at ``path`` (built-in ones come from ``mdrisk.bundled``)."""
+    return profiles_from_text(read_text(Path(path)), str(path))
 
 
-def load_profiles(path: Path | str | None = None) -> ProfileSet:
-    """The attacker profiles at ``path``, or the built-in ones."""
-    if path is None:
-        return builtin_profiles()
-    text, label = _read(PROFILES_RESOURCE, path)
-    return profiles_from_text(text, label)
-
-
-def load_rules(path: Path | str | None = None, profiles: ProfileSet | None = None) -> ScenarioRules:
-    """The scenario rules at ``path``, or the built-in ones, checked against ``profiles``."""
-    if path is None and profiles is None:
-        return builtin_rules()
-    text, label = _read(RULES_RESOURCE, path)
-    return rules_from_text(text, label, profiles or builtin_profiles())
-
-
-@cache
-def builtin_profiles() -> ProfileSet:
-    text, label = _read(PROFILES_RESOURCE, None)
-    return profiles_from_text(text, label)
-
-
-@cache
-def builtin_rules() -> ScenarioRules:
-    text, label = _read(RULES_RESOURCE, None)
-    return rules_from_text(text, label, builtin_profiles())
+def load_rules(path: Path | str, profiles: ProfileSet) -> ScenarioRules:
+    """The user's scenario rules at ``path``, checked against ``profiles``."""
+    return rules_from_text(read_text(Path(path)), str(path), profiles)
 
 
 __all__ = [
@@ -329,8 +299,8 @@ __all__ = [
     "ProfileSet",
     "Reach",
     "ScenarioRules",
-    "builtin_profiles",
-    "builtin_rules",
+    "profiles_from_document",
+    "rules_from_document",
     "load_profiles",
     "load_rules",
 ]

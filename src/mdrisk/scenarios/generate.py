@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.scenarios import (
@@ -41,9 +41,9 @@ from mdrisk.assessment.stpa import CheckFinding, FDIPoint, LossScenario
 from mdrisk.assessment.threats import ElementThreat, KnownVulnerability, PackFinding
 from mdrisk.kb.attach import attach_threats
 from mdrisk.kb.catalog_ids import natural as _natural
-from mdrisk.kb.pack import TechnologyPack, load_pack
+from mdrisk.kb.pack import TechnologyPack
 from mdrisk.model.schema import DeviceModel, Hazard, LinkKind, Loss, UCAType
-from mdrisk.scenarios.data import ProfileSet, ScenarioRules, builtin_profiles, builtin_rules
+from mdrisk.scenarios.data import ProfileSet, ScenarioRules
 from mdrisk.scenarios.entries import Entry, EntryFinder
 from mdrisk.scenarios.exploitability import ScoreInputs, protections_missing, score_parts
 from mdrisk.scenarios.exploits import Exploit, ExploitKind, exploits_on
@@ -54,11 +54,6 @@ _CATALOGS = ("cwe", "capec", "attack_ics", "attack_enterprise", "atlas")
 _POISONING_KINDS = frozenset({"spoof", "bias", "suppress"})
 # The same few hundred ids are sorted over and over on large models.
 natural = lru_cache(maxsize=65_536)(_natural)
-
-
-@cache
-def builtin_pack() -> TechnologyPack:
-    return load_pack().pack
 
 
 @dataclass
@@ -575,31 +570,29 @@ class ScenarioLimit:
 
 def rank_scenarios(
     assessment: Assessment,
-    pack: TechnologyPack | None = None,
+    pack: TechnologyPack,
     *,
-    profiles: ProfileSet | None = None,
-    rules: ScenarioRules | None = None,
+    profiles: ProfileSet,
+    rules: ScenarioRules,
     limit: ScenarioLimit | None = None,
 ) -> tuple[list[AttackScenario], int]:
     """Ranked attack scenarios for the assessment (see the module docstring), and how many
     more were ranked below ``limit`` and not kept.
 
-    ``pack`` defaults to the built-in technology pack, used to recognise technologies and,
-    when the assessment carries no threats, to attach its rules without a store (the
-    scenarios then cite pack rules but no TH ids, which the assessment does not hold).
+    ``pack`` recognises technologies and, when the assessment carries no threats, attaches
+    its rules without a store (the scenarios then cite pack rules but no TH ids, which the
+    assessment does not hold).
     """
-    generator = _Generator(
-        assessment, pack or builtin_pack(), profiles or builtin_profiles(), rules or builtin_rules()
-    )
+    generator = _Generator(assessment, pack, profiles, rules)
     return generator.scenarios(limit or ScenarioLimit())
 
 
 def generate_scenarios(
     assessment: Assessment,
-    pack: TechnologyPack | None = None,
+    pack: TechnologyPack,
     *,
-    profiles: ProfileSet | None = None,
-    rules: ScenarioRules | None = None,
+    profiles: ProfileSet,
+    rules: ScenarioRules,
     limit: ScenarioLimit | None = None,
 ) -> list[AttackScenario]:
     """The kept scenarios of :func:`rank_scenarios`."""
@@ -607,11 +600,18 @@ def generate_scenarios(
 
 
 def with_scenarios(
-    assessment: Assessment, pack: TechnologyPack | None = None, limit: ScenarioLimit | None = None
+    assessment: Assessment,
+    pack: TechnologyPack,
+    *,
+    profiles: ProfileSet,
+    rules: ScenarioRules,
+    limit: ScenarioLimit | None = None,
 ) -> Assessment:
     """The assessment with its ``scenarios`` section filled; when some were ranked below the
     limit, a warning among the checks says how many."""
-    scenarios, dropped = rank_scenarios(assessment, pack, limit=limit)
+    scenarios, dropped = rank_scenarios(
+        assessment, pack, profiles=profiles, rules=rules, limit=limit
+    )
     update: dict = {"scenarios": scenarios}
     if dropped:
         update["checks"] = [

@@ -318,7 +318,7 @@ def plans_from_texts(texts: Sequence[str], source: str = "--attack") -> list[Att
 
 def load_attack_file(path: Path) -> list[AttackPlan]:
     """Plans from a YAML or JSON attack file, errors located by line."""
-    from mdrisk.model.source import parse_document, read_text
+    from mdrisk.parsing.source import parse_document, read_text
 
     file = str(path)
     document = parse_document(read_text(path), file)

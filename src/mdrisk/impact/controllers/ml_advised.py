@@ -1,7 +1,7 @@
 """An ML-advised bolus controller: the reference device's bolus advisor, dosing from a forecast.
 
 Each control period the controller feeds the CGM value and carb entries it sees to a
-:class:`~mdrisk.impact.forecasting.features.FeatureBuilder`, computes the insulin on board
+:class:`~mdrisk.impact.forecast_model.features.FeatureBuilder`, computes the insulin on board
 from its own past commands, and asks the 30-minute glucose forecaster. Then, with ``f`` the
 forecast, ``iob`` the insulin on board and each patient's own ``CR`` and ``CF``:
 
@@ -22,8 +22,9 @@ signal): ``iob`` (the insulin on board given to the forecaster and the advisor, 
 forecast, and ``forecast`` (mg/dL) before dosing. A poisoned model update is an attack on
 ``forecast``; a falsified pump status is one on ``iob``.
 
-Without a ``forecaster`` the default one is used (:func:`mdrisk.impact.forecasting
-.default_forecaster`: trained on first use, then cached).
+The caller gives the ``forecaster`` (usually :func:`mdrisk.impact.forecasting
+.default_forecaster`: trained on first use, then cached); the controllers sit below the
+training, which simulates days with them.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from mdrisk.impact.controllers.base import (
     InsulinCommand,
 )
 from mdrisk.impact.fdi_signals import FORECAST, IOB
-from mdrisk.impact.forecasting.features import FeatureBuilder
-from mdrisk.impact.forecasting.model import Forecaster
+from mdrisk.impact.forecast_model.features import FeatureBuilder
+from mdrisk.impact.forecast_model.model import Forecaster
 from mdrisk.impact.taps import SignalTap
 
 
@@ -49,7 +50,7 @@ class MLAdvisedController(Controller):
 
     def __init__(
         self,
-        forecaster: Forecaster | None = None,
+        forecaster: Forecaster,
         *,
         tap: SignalTap | None = None,
         target: float = 140.0,
@@ -67,10 +68,6 @@ class MLAdvisedController(Controller):
         self.correction_interval_min = float(correction_interval_min)
 
     def reset(self, context: ControllerContext) -> None:
-        if self.forecaster is None:
-            from mdrisk.impact.forecasting.cache import default_forecaster
-
-            self.forecaster = default_forecaster()
         self._builder = FeatureBuilder(context.patients, context.sample_time_min)
         self._basal = np.asarray(context.patients.basal_u_per_min, dtype=float)
         self._cr = np.asarray(context.patients.params["CR"], dtype=float)
@@ -96,7 +93,6 @@ class MLAdvisedController(Controller):
         carbs = np.asarray(observation.carbs_g, dtype=float)
         builder.observe(observation.cgm, carbs)
         iob = self._tapped(IOB, t, builder.insulin_on_board())
-        assert self.forecaster is not None
         forecast = self._tapped(FORECAST, t, self.forecaster.predict(builder.features(iob)))
         self.last_forecast = forecast
 

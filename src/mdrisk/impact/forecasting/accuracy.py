@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mdrisk.impact.forecast_model.model import Forecaster
 from mdrisk.impact.forecasting.error_grid import clarke_zones, parkes_zones, zone_shares
-from mdrisk.impact.forecasting.model import Forecaster
 from mdrisk.impact.forecasting.training import (
     HELD_OUT_PATIENTS,
     TrainingConfig,

@@ -16,25 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from importlib import metadata
 from pathlib import Path
 
 from mdrisk import __version__
 from mdrisk.atomic import write_text_atomic
-from mdrisk.impact.forecasting.model import Forecaster, LinearModel
+from mdrisk.impact.forecast_model.model import Forecaster, LinearModel
 from mdrisk.impact.forecasting.training import HORIZON_MIN, TrainingConfig, train_forecaster
+from mdrisk.user_dirs import cache_dir
 
 _MEMORY: dict[str, Forecaster] = {}
 FORMAT = 1
-
-
-def cache_dir() -> Path:
-    """Where trained forecasters are kept."""
-    if os.environ.get("MDRISK_CACHE_DIR"):
-        return Path(os.environ["MDRISK_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mdrisk"
 
 
 def _full_key(config: TrainingConfig) -> str:

@@ -9,7 +9,7 @@ fall under every insulin and carbohydrate situation the ML-advised controller ca
 Nothing is attacked. The CGM has simglucose's noise (seeded).
 
 The controller that runs those days (:class:`CollectingController`) feeds the same
-:class:`~mdrisk.impact.forecasting.features.FeatureBuilder` the ML-advised controller uses,
+:class:`~mdrisk.impact.forecast_model.features.FeatureBuilder` the ML-advised controller uses,
 so the model is trained on exactly what it will see. The target is the CGM value the
 controller sees 30 minutes later.
 
@@ -31,8 +31,8 @@ from mdrisk.impact.controllers.base import (
     ControllerInput,
     InsulinCommand,
 )
-from mdrisk.impact.forecasting.features import FEATURE_NAMES, FeatureBuilder
-from mdrisk.impact.forecasting.model import Forecaster, LinearModel
+from mdrisk.impact.forecast_model.features import FEATURE_NAMES, FeatureBuilder
+from mdrisk.impact.forecast_model.model import Forecaster, LinearModel
 from mdrisk.impact.params import PatientTable, load_patients, patient_names
 from mdrisk.impact.scenario import MealScenario
 from mdrisk.impact.simulate import simulate

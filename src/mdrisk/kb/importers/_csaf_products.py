@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mdrisk.kb.importers._cpe import parse_cpe
-from mdrisk.kb.importers._shape import (
+from mdrisk.parsing.shape import (
     MAX_DEPTH,
     Shape,
     obj,

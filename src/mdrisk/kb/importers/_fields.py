@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mdrisk.errors import InputError
-from mdrisk.kb.importers.base import refuse
+from mdrisk.parsing.errors import refuse
 
 
 class Fields:

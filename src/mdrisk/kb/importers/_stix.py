@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mdrisk.errors import InputError
 from mdrisk.kb.importers._fields import Fields, type_name
-from mdrisk.kb.importers.base import refuse
+from mdrisk.parsing.errors import refuse
 
 _STIX_ID = re.compile(r"[a-z0-9][a-z0-9-]*--[0-9a-fA-F-]{8,64}")
 _BUNDLE_HEAD = re.compile(r'^\s*\{.{0,400}?"type"\s*:\s*"bundle"', re.S)

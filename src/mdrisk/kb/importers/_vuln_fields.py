@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mdrisk.kb.importers._shape import Shape, number, obj, opt_text, required_text, text
 from mdrisk.kb.records import AffectedEntry
+from mdrisk.parsing.shape import Shape, number, obj, opt_text, required_text, text
 
 CVE_ID = re.compile(r"CVE-\d{4}-\d{4,19}")
 CWE_ID = re.compile(r"CWE-[1-9]\d{0,5}")

@@ -23,9 +23,8 @@ from mdrisk.kb.catalog_ids import (
     natural,
 )
 from mdrisk.kb.importers._fields import Fields
-from mdrisk.kb.importers._safe_yaml import load_yaml
 from mdrisk.kb.importers._text import fold
-from mdrisk.kb.importers.base import Importer, refuse
+from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import (
     CASE_STUDY,
     MITIGATION,
@@ -37,6 +36,8 @@ from mdrisk.kb.records import (
     Record,
     Relation,
 )
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.safe_yaml import load_yaml
 
 SOURCE_KEY = "mitre-atlas"
 FRAMEWORK = "atlas"
@@ -54,7 +55,7 @@ class AtlasImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return bool(_HEAD.match(head))
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         top = Fields(path, "", load_yaml(path))
         version = top.value.get("version")
         version = str(version) if isinstance(version, (str, int, float)) else ""

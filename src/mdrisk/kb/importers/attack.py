@@ -85,7 +85,7 @@ class AttackImporter(Importer):
             )
         )
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         objects = load_bundle(path)
         kept: dict[str, str] = {}  # STIX id -> ATT&CK id
         kinds: dict[str, str] = {}  # ATT&CK id -> kind

@@ -1,7 +1,9 @@
 """The one interface every importer implements: recognise a file by content, parse it whole.
 
 ``sniff`` looks at the first bytes only, so a truncated or broken file of a known format is
-still recognised and then refused by ``parse`` with a message naming file and record.
+still recognised and then refused by ``parse`` with a message naming file and record:
+``parse`` runs the importer's ``read`` and turns what it raises into a located InputError,
+so an importer keeps only its format's own checks.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from mdrisk.errors import InputError, Problem
 from mdrisk.kb.records import ImportBatch
+from mdrisk.parsing.shape import located_refusals
 
 HEAD_BYTES = 65536
 
@@ -25,16 +27,15 @@ class Importer(ABC):
     def sniff(cls, head: str, path: Path) -> bool:
         """True when ``head`` (the file's first characters) is this importer's format."""
 
-    @abstractmethod
     def parse(self, path: Path) -> list[ImportBatch]:
         """Every batch in the file, or InputError(file, problems) naming the record at fault.
 
         Pure: reads the file, writes nothing.
         """
+        with located_refusals(path):
+            return self.read(path)
 
-
-def refuse(
-    path: Path, message: str, record: str = "", fix: str = "", line: int | None = None
-) -> InputError:
-    """The error an importer raises: file, record (as the field), message, fix."""
-    return InputError(str(path), [Problem(message, field=record, line=line, fix=fix)])
+    @abstractmethod
+    def read(self, path: Path) -> list[ImportBatch]:
+        """The format's own reading. A wrong shape may be raised as ``parsing.shape.Shape``
+        (``parse`` names the file); any other refusal as an InputError."""

@@ -53,7 +53,7 @@ class CapecImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return looks_like_bundle(head) and '"x_capec_' in head
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         objects = load_bundle(path)
         patterns: dict[str, str] = {}  # STIX id -> CAPEC-n
         for obj in objects:

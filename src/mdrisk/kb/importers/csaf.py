@@ -19,18 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from mdrisk.kb.importers._csaf_products import Product, defined, product_map
-from mdrisk.kb.importers._shape import (
-    Shape,
-    obj,
-    opt_arr,
-    opt_obj,
-    opt_text,
-    required,
-    required_text,
-    text,
-    unique,
-)
-from mdrisk.kb.importers._strict_json import read_json
 from mdrisk.kb.importers._vuln_fields import cve_id, cvss, cwe_id, unique_entries
 from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import (
@@ -43,6 +31,18 @@ from mdrisk.kb.records import (
     Record,
     Relation,
 )
+from mdrisk.parsing.shape import (
+    Shape,
+    obj,
+    opt_arr,
+    opt_obj,
+    opt_text,
+    required,
+    required_text,
+    text,
+    unique,
+)
+from mdrisk.parsing.strict_json import read_json
 
 _SNIFF = re.compile(r'"csaf_version"\s*:\s*"2\.|"product_tree"\s*:\s*\{')
 _RECORD_ID = re.compile(r'"tracking"\s*:\s*\{.{0,4000}?"id"\s*:\s*"([^"\\]{1,80})"', re.S)
@@ -68,12 +68,9 @@ class CsafImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return _SNIFF.search(head) is not None
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         document = read_json(path, record_pattern=_RECORD_ID)
-        try:
-            return [advisory_batch(document, self.name)]
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        return [advisory_batch(document, self.name)]
 
 
 def advisory_batch(document: Any, importer: str = "csaf") -> ImportBatch:

@@ -15,7 +15,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers._shape import (
+from mdrisk.kb.importers._vuln_fields import (
+    cve_id,
+    cvss,
+    cwe_id,
+    cwe_in_text,
+    english,
+    unique_entries,
+)
+from mdrisk.kb.importers.base import Importer
+from mdrisk.kb.records import REL_CWE, VULNERABILITY, AffectedEntry, ImportBatch, Record, Relation
+from mdrisk.parsing.shape import (
     Shape,
     obj,
     opt_arr,
@@ -27,17 +37,7 @@ from mdrisk.kb.importers._shape import (
     texts,
     unique,
 )
-from mdrisk.kb.importers._strict_json import read_json
-from mdrisk.kb.importers._vuln_fields import (
-    cve_id,
-    cvss,
-    cwe_id,
-    cwe_in_text,
-    english,
-    unique_entries,
-)
-from mdrisk.kb.importers.base import Importer
-from mdrisk.kb.records import REL_CWE, VULNERABILITY, AffectedEntry, ImportBatch, Record, Relation
+from mdrisk.parsing.strict_json import read_json
 
 # dataType and cveMetadata may both follow a long "containers" (keys sorted), beyond the head.
 _SNIFF = re.compile(
@@ -57,12 +57,9 @@ class Cve5Importer(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return _SNIFF.search(head) is not None
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         document = read_json(path, record_pattern=_RECORD_ID)
-        try:
-            return [record_batch(document, self.name)]
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        return [record_batch(document, self.name)]
 
 
 def record_batch(document: Any, importer: str = "cve5") -> ImportBatch:

@@ -8,7 +8,7 @@ platforms, parents, the primary parent in the research view 1000) and per Catego
 as CWE-264), and the relations CWE -child_of-> CWE (ChildOf in any view) and CWE
 -exploited_by-> CAPEC. Deprecated entries are kept, with their status, because published
 vulnerabilities cite them. Views are not imported (counted in ``skipped``). A DOCTYPE or
-entity declaration is refused (see ``_safe_xml``).
+entity declaration is refused (see ``mdrisk.parsing.safe_xml``).
 
 The CWE CSV views (1000.csv, 699.csv, 1194.csv) are deliberately not imported: they are
 subsets of the same release's XML and would only repeat its weaknesses under a second source.
@@ -25,9 +25,8 @@ from xml.etree.ElementTree import Element, TreeBuilder
 
 from mdrisk.errors import InputError
 from mdrisk.kb.catalog_ids import natural
-from mdrisk.kb.importers._safe_xml import stream_xml
 from mdrisk.kb.importers._text import fold, shorten
-from mdrisk.kb.importers.base import Importer, refuse
+from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import (
     REL_CAPEC,
     REL_CHILD_OF,
@@ -36,6 +35,8 @@ from mdrisk.kb.records import (
     Record,
     Relation,
 )
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.safe_xml import stream_xml
 
 SOURCE_KEY = "mitre-cwe"
 NAMESPACE_PREFIX = "http://cwe.mitre.org/cwe-"
@@ -73,7 +74,7 @@ class CweImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return "<Weakness_Catalog" in head
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         reader = _CatalogReader(path)
         stream_xml(path, reader.start, reader.end, reader.text)
         if not reader.root_seen:

@@ -14,7 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers._shape import (
+from mdrisk.kb.importers.base import Importer
+from mdrisk.kb.records import SBOM_COMPONENT, ImportBatch, Record
+from mdrisk.parsing.shape import (
     MAX_DEPTH,
     Shape,
     obj,
@@ -24,9 +26,7 @@ from mdrisk.kb.importers._shape import (
     required_text,
     text,
 )
-from mdrisk.kb.importers._strict_json import read_json
-from mdrisk.kb.importers.base import Importer
-from mdrisk.kb.records import SBOM_COMPONENT, ImportBatch, Record
+from mdrisk.parsing.strict_json import read_json
 
 # bomFormat may come after the components (keys sorted, as in real SBOMs), beyond the head.
 _SNIFF = re.compile(
@@ -44,12 +44,9 @@ class CycloneDxImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return _SNIFF.search(head) is not None
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         bom = read_json(path, "bom", _RECORD_ID)
-        try:
-            return [sbom_batch(bom, path.name, self.name)]
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        return [sbom_batch(bom, path.name, self.name)]
 
 
 def sbom_batch(document: Any, file_name: str, importer: str = "cyclonedx") -> ImportBatch:

@@ -15,11 +15,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers._shape import Shape
-from mdrisk.kb.importers._strict_json import read_text
 from mdrisk.kb.importers._vuln_fields import cve_id
-from mdrisk.kb.importers.base import Importer, refuse
+from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import EPSS, ImportBatch, Record
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.shape import Shape
+from mdrisk.parsing.strict_json import read_text
 
 SOURCE_KEY = "first-epss"
 _RECORD_ID = re.compile(r"^(CVE-\d+-\d+),", re.M)
@@ -34,7 +35,7 @@ class EpssImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return _SNIFF.match(head.replace("\r\n", "\n")) is not None
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         content = read_text(path, "scores", _RECORD_ID)
         lines = content.splitlines()
         about: dict[str, str] = {}
@@ -55,8 +56,6 @@ class EpssImporter(Importer):
                 if len(row) != len(header):
                     raise Shape(where, f"has {len(row)} fields where the header has {len(header)}")
                 records.append(score_record(dict(zip(header, row, strict=True)), where, about))
-        except Shape as bad:
-            raise bad.refusal(path) from None
         except csv.Error as exc:
             raise refuse(path, f"not valid CSV: {exc}", line=reader.line_num + first) from None
         return [ImportBatch(self.name, SOURCE_KEY, records)]

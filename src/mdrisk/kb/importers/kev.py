@@ -16,11 +16,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers._shape import Shape, arr, obj, required, texts
-from mdrisk.kb.importers._strict_json import parse_json, read_text
 from mdrisk.kb.importers._vuln_fields import CWE_ID, cve_id
-from mdrisk.kb.importers.base import Importer, refuse
+from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import KEV, REL_CWE, ImportBatch, Record, Relation
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.shape import Shape, arr, obj, required, texts
+from mdrisk.parsing.strict_json import parse_json, read_text
 
 SOURCE_KEY = "cisa-kev"
 _JSON_SNIFF = re.compile(r'"catalogVersion"\s*:\s*"')  # the schema has "catalogVersion": {
@@ -48,16 +49,13 @@ class KevImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return _CSV_HEADER.match(head) is not None or _JSON_SNIFF.search(head) is not None
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         content = read_text(path, "catalog", _RECORD_ID)
-        try:
-            if _CSV_HEADER.match(content):
-                rows = csv_rows(path, content)
-            else:
-                rows = json_rows(parse_json(path, content, "catalog", _RECORD_ID))
-            return [catalog_batch(rows, self.name)]
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        if _CSV_HEADER.match(content):
+            rows = csv_rows(path, content)
+        else:
+            rows = json_rows(parse_json(path, content, "catalog", _RECORD_ID))
+        return [catalog_batch(rows, self.name)]
 
 
 def json_rows(catalog: Any) -> list[tuple[dict[str, Any], str]]:

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mdrisk.kb.importers._cpe import parse_cpe
-from mdrisk.kb.importers._shape import (
+from mdrisk.kb.importers._vuln_fields import CWE_ID, cve_id, cvss, english, unique_entries
+from mdrisk.kb.importers.base import Importer
+from mdrisk.kb.records import REL_CWE, VULNERABILITY, AffectedEntry, ImportBatch, Record, Relation
+from mdrisk.parsing.shape import (
     Shape,
     obj,
     opt_arr,
@@ -25,10 +28,7 @@ from mdrisk.kb.importers._shape import (
     required_text,
     unique,
 )
-from mdrisk.kb.importers._strict_json import read_json
-from mdrisk.kb.importers._vuln_fields import CWE_ID, cve_id, cvss, english, unique_entries
-from mdrisk.kb.importers.base import Importer
-from mdrisk.kb.records import REL_CWE, VULNERABILITY, AffectedEntry, ImportBatch, Record, Relation
+from mdrisk.parsing.strict_json import read_json
 
 # In CSAF "cve" is a string; an object holding the CVE is NVD's shape.
 _SNIFF = re.compile(
@@ -58,16 +58,13 @@ class NvdImporter(Importer):
     def sniff(cls, head: str, path: Path) -> bool:
         return _SNIFF.search(head) is not None
 
-    def parse(self, path: Path) -> list[ImportBatch]:
+    def read(self, path: Path) -> list[ImportBatch]:
         response = read_json(path, "response", _RECORD_ID)
-        try:
-            page = obj(response, "response")
-            batches = []
-            for index, item in enumerate(opt_arr(page, "vulnerabilities", "response")):
-                batches.append(cve_batch(item, f"vulnerabilities[{index}]", self.name))
-            return batches
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        page = obj(response, "response")
+        batches = []
+        for index, item in enumerate(opt_arr(page, "vulnerabilities", "response")):
+            batches.append(cve_batch(item, f"vulnerabilities[{index}]", self.name))
+        return batches
 
 
 def cve_batch(item: Any, where: str, importer: str = "nvd") -> ImportBatch:

@@ -12,15 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mdrisk.errors import InputError, Problem
 from mdrisk.kb.matching.names import loose_vendor_key, vendor_key, vendor_words
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
 
 SAME = "alias"
 RELATED = "related"
@@ -96,27 +93,18 @@ class AliasTable:
         self._related = self._relations()
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> AliasTable:
-        """Read a table; ``None`` reads the maintained one shipped with mdrisk."""
-        if path is None:
-            return _default_table()
-        path = Path(path)
-        try:
-            text = path.read_text("utf-8")
-        except OSError as exc:
-            raise _problem(str(path), f"cannot read: {exc.strerror}", "") from None
-        return cls.from_text(text, str(path))
+    def load(cls, path: Path | str) -> AliasTable:
+        """The user's table at ``path`` (the maintained one comes from ``mdrisk.bundled``)."""
+        return cls.from_text(read_text(Path(path)), str(path))
 
     @classmethod
     def from_text(cls, text: str, source: str) -> AliasTable:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            raise InputError(
-                source, [Problem(f"not valid YAML ({getattr(exc, 'problem', exc)})", line=line)]
-            ) from None
+        return cls.from_document(parse_document(text, source))
+
+    @classmethod
+    def from_document(cls, document: SourceDocument) -> AliasTable:
+        """The table of a parsed document (no aliases or tags, nesting bounded)."""
+        source, data = document.file, document.data
         if not isinstance(data, dict) or not isinstance(data.get("vendors"), list):
             raise _problem(
                 source,
@@ -264,9 +252,3 @@ class AliasTable:
     def names(self) -> dict[str, str]:
         """Every known vendor key -> company id (for finding vendors inside free text)."""
         return dict(self._by_key)
-
-
-@cache
-def _default_table() -> AliasTable:
-    resource = resources.files("mdrisk") / "data" / "vendor-aliases.yaml"
-    return AliasTable.from_text(resource.read_text("utf-8"), str(resource))

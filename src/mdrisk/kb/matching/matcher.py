@@ -114,10 +114,10 @@ class Matcher:
     def __init__(
         self,
         entries: Iterable[AffectedEntry],
-        aliases: AliasTable | None = None,
+        aliases: AliasTable,
         advisories: dict[str, list[str]] | None = None,
     ) -> None:
-        self.aliases = aliases or AliasTable.load()
+        self.aliases = aliases
         self.advisories = advisories or {}
         self.products: list[_Product] = []
         self._by_name: dict[tuple[str, str], int] = {}
@@ -134,7 +134,7 @@ class Matcher:
         self._vendor_keys = set(self.aliases.names()) | set(self._vendor_names)
 
     @classmethod
-    def from_store(cls, store, aliases: AliasTable | None = None) -> Matcher:
+    def from_store(cls, store, aliases: AliasTable) -> Matcher:
         """Index every affected entry of ``store`` (a ``kb.store.Store``) once."""
         advisories: dict[str, list[str]] = defaultdict(list)
         for relation in store.relations(rel=REL_ADVISORY):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mdrisk.kb.importers._shape import Shape
 from mdrisk.landscape import fields
 from mdrisk.landscape.records import AIDevice
+from mdrisk.parsing.shape import Shape
 
 
 def ai_device(

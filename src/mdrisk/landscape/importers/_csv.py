@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mdrisk.kb.importers._strict_json import read_text
-from mdrisk.kb.importers.base import refuse
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.strict_json import read_text
 
 
 @dataclass(frozen=True)

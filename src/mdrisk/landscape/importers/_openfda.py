@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers._shape import Shape, arr, obj, opt_arr, text
-from mdrisk.kb.importers._strict_json import read_json
-from mdrisk.kb.importers.base import refuse
 from mdrisk.landscape import fields
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.shape import arr, obj, opt_arr, text
+from mdrisk.parsing.strict_json import read_json
 
 OPENFDA_DATES = (fields.BASIC_DATE, fields.ISO_DATE, fields.US_DATE)
 
@@ -26,26 +26,23 @@ def read_results(path: Path, key_field: str, is_record: str) -> list[tuple[dict[
     """
     pattern = re.compile(rf'"{key_field}"\s*:\s*"([^"\\]{{1,60}})"')
     document = read_json(path, "results", pattern)
-    try:
-        if isinstance(document, dict) and "results" in document:
-            results = arr(document["results"], "results")
-            _check_meta(path, document.get("meta"), len(results))
-        elif isinstance(document, dict) and is_record in document:
-            results = [document]
-        else:
-            results = arr(document, "document root")
-        lone = isinstance(document, dict) and "results" not in document
-        found = []
-        for index, item in enumerate(results):
-            record = obj(item, f"results[{index}]")
-            key = record.get(key_field)
-            where = "record" if lone else f"results[{index}]"
-            if isinstance(key, str) and key.strip():
-                where += f" ({key.strip()[:40]})"
-            found.append((record, where))
-        return found
-    except Shape as bad:
-        raise bad.refusal(path) from None
+    if isinstance(document, dict) and "results" in document:
+        results = arr(document["results"], "results")
+        _check_meta(path, document.get("meta"), len(results))
+    elif isinstance(document, dict) and is_record in document:
+        results = [document]
+    else:
+        results = arr(document, "document root")
+    lone = isinstance(document, dict) and "results" not in document
+    found = []
+    for index, item in enumerate(results):
+        record = obj(item, f"results[{index}]")
+        key = record.get(key_field)
+        where = "record" if lone else f"results[{index}]"
+        if isinstance(key, str) and key.strip():
+            where += f" ({key.strip()[:40]})"
+        found.append((record, where))
+    return found
 
 
 def _check_meta(path: Path, meta: Any, held: int) -> None:

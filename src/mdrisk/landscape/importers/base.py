@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
 from mdrisk.landscape.records import DataNote
+from mdrisk.parsing.shape import located_refusals
 
 T = TypeVar("T")
 
@@ -28,9 +29,15 @@ class LandscapeImporter(ABC, Generic[T]):
     name: ClassVar[str]
     description: ClassVar[str]
 
-    @abstractmethod
     def parse(self, path: Path) -> Parsed[T]:
         """Every record of the file, or InputError(file, problems). Reads; writes nothing."""
+        with located_refusals(path):
+            return self.read(path)
+
+    @abstractmethod
+    def read(self, path: Path) -> Parsed[T]:
+        """The format's own reading. A wrong shape may be raised as ``parsing.shape.Shape``
+        (``parse`` names the file); any other refusal as an InputError."""
 
 
 def label(path: Path) -> str:

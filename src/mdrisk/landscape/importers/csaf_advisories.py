@@ -27,7 +27,7 @@ class CsafAdvisoryImporter(LandscapeImporter[MedicalAdvisory]):
     name = "csaf-advisory"
     description = "CSAF 2.0 medical advisory (via the knowledge base's CSAF importer)"
 
-    def parse(self, path: Path) -> Parsed[MedicalAdvisory]:
+    def read(self, path: Path) -> Parsed[MedicalAdvisory]:
         advisories = []
         for batch in CsafImporter().parse(path):
             header = next(record for record in batch.records if record.kind == ADVISORY)

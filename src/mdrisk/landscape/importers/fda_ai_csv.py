@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape
 from mdrisk.landscape.importers._ai_list import ai_device, refuse_repeats
 from mdrisk.landscape.importers._csv import read_rows
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AIDevice
+from mdrisk.parsing.shape import Shape
 
 COLUMNS = {
     "date": ("Date of Final Decision", "Decision Date"),
@@ -29,14 +29,11 @@ class FdaAiCsvImporter(LandscapeImporter[AIDevice]):
     name = "fda-ai-csv"
     description = "FDA list of AI-enabled medical devices (CSV)"
 
-    def parse(self, path: Path) -> Parsed[AIDevice]:
+    def read(self, path: Path) -> Parsed[AIDevice]:
         rows = read_rows(path, COLUMNS, key="submission")
         source = label(path)
-        try:
-            devices = [ai_device(dict(row.values), row.where, source, row.where) for row in rows]
-            if not devices:
-                raise Shape("header", "the table has no rows")
-            refuse_repeats(devices)
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        devices = [ai_device(dict(row.values), row.where, source, row.where) for row in rows]
+        if not devices:
+            raise Shape("header", "the table has no rows")
+        refuse_repeats(devices)
         return Parsed(devices)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape, arr, obj, opt_text
-from mdrisk.kb.importers._strict_json import read_json
 from mdrisk.landscape import fields
 from mdrisk.landscape.importers._ai_list import ai_device, refuse_repeats
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AIDevice
+from mdrisk.parsing.shape import Shape, arr, obj, opt_text
+from mdrisk.parsing.strict_json import read_json
 
 _RECORD = re.compile(r'"submission_id"\s*:\s*"([^"\\]{1,40})"')
 _KEYS = {
@@ -34,39 +34,36 @@ class FdaAiJsonImporter(LandscapeImporter[AIDevice]):
     name = "fda-ai-json"
     description = "FDA list of AI-enabled medical devices (JSON array, enriched)"
 
-    def parse(self, path: Path) -> Parsed[AIDevice]:
+    def read(self, path: Path) -> Parsed[AIDevice]:
         document = read_json(path, "entries", _RECORD)
         source = label(path)
         devices = []
-        try:
-            entries = arr(document, "document root")
-            if not entries:
-                raise Shape("document root", "holds no devices")
-            for index, item in enumerate(entries):
-                entry = obj(item, f"[{index}]")
-                where = f"[{index}]"
-                submission = entry.get("submission_id")
-                if isinstance(submission, str) and submission.strip():
-                    where = f"[{index}] ({submission.strip()[:20]})"
-                values = {}
-                for key, field in _KEYS.items():
-                    values[field] = opt_text(entry, key, where)
-                device = ai_device(values, where, source, where)
-                year = entry.get("year")
-                if year is not None and year != device.decision_date.year:
-                    raise Shape(
-                        f"{where}.year", f"{year!r:.10} disagrees with the date {values['date']}"
-                    )
-                received = fields.optional_date(
-                    opt_text(entry, "received_date", where),
-                    f"{where}.received_date",
-                    (fields.ISO_DATE,),
+        entries = arr(document, "document root")
+        if not entries:
+            raise Shape("document root", "holds no devices")
+        for index, item in enumerate(entries):
+            entry = obj(item, f"[{index}]")
+            where = f"[{index}]"
+            submission = entry.get("submission_id")
+            if isinstance(submission, str) and submission.strip():
+                where = f"[{index}] ({submission.strip()[:20]})"
+            values = {}
+            for key, field in _KEYS.items():
+                values[field] = opt_text(entry, key, where)
+            device = ai_device(values, where, source, where)
+            year = entry.get("year")
+            if year is not None and year != device.decision_date.year:
+                raise Shape(
+                    f"{where}.year", f"{year!r:.10} disagrees with the date {values['date']}"
                 )
-                summary = opt_text(entry, "summary_url", where) or ""
-                devices.append(
-                    device.model_copy(update={"received_date": received, "summary_url": summary})
-                )
-            refuse_repeats(devices)
-        except Shape as bad:
-            raise bad.refusal(path) from None
+            received = fields.optional_date(
+                opt_text(entry, "received_date", where),
+                f"{where}.received_date",
+                (fields.ISO_DATE,),
+            )
+            summary = opt_text(entry, "summary_url", where) or ""
+            devices.append(
+                device.model_copy(update={"received_date": received, "summary_url": summary})
+            )
+        refuse_repeats(devices)
         return Parsed(devices)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mdrisk.kb.importers._safe_xml import stream_xml
-from mdrisk.kb.importers._shape import Shape
-from mdrisk.kb.importers.base import refuse
 from mdrisk.landscape.importers._ai_list import ai_device, refuse_repeats
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AIDevice
+from mdrisk.parsing.errors import refuse
+from mdrisk.parsing.safe_xml import stream_xml
 
 FIELDS = {
     "Date_of_final_decision": "date",
@@ -31,7 +30,7 @@ class FdaAiXmlImporter(LandscapeImporter[AIDevice]):
     name = "fda-ai-xml"
     description = "FDA list of AI-enabled medical devices (XML download)"
 
-    def parse(self, path: Path) -> Parsed[AIDevice]:
+    def read(self, path: Path) -> Parsed[AIDevice]:
         rows: list[tuple[int, dict[str, str | None]]] = []
         state: dict[str, object] = {"row": None, "field": None, "text": []}
 
@@ -65,11 +64,8 @@ class FdaAiXmlImporter(LandscapeImporter[AIDevice]):
             )
         source = label(path)
         devices = []
-        try:
-            for number, (line, values) in enumerate(rows, start=1):
-                where = f"row {number} (line {line})"
-                devices.append(ai_device(values, where, source, where))
-            refuse_repeats(devices)
-        except Shape as bad:
-            raise bad.refusal(path) from None
+        for number, (line, values) in enumerate(rows, start=1):
+            where = f"row {number} (line {line})"
+            devices.append(ai_device(values, where, source, where))
+        refuse_repeats(devices)
         return Parsed(devices)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape
 from mdrisk.landscape import fields
 from mdrisk.landscape.importers._csv import read_rows
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import DataNote, IcsAdvisoryRow
+from mdrisk.parsing.shape import Shape
 
 # Update letters ("...-01A") and supplements ("...-02-Supplement") follow the number.
 NUMBER = re.compile(r"(ICSM?A-\d{2}-\d{3}-\d{2})(?:[A-Z]|-SUPPLEMENT[A-Z]?)?")
@@ -43,60 +43,55 @@ class IcsTableImporter(LandscapeImporter[IcsAdvisoryRow]):
     name = "ics-advisory-table"
     description = "ICS Advisory Project master CSV of CISA ICS advisories"
 
-    def parse(self, path: Path) -> Parsed[IcsAdvisoryRow]:
+    def read(self, path: Path) -> Parsed[IcsAdvisoryRow]:
         rows = read_rows(path, COLUMNS, key="number")
         source = label(path)
         found: list[IcsAdvisoryRow] = []
         notes: list[DataNote] = []
-        try:
-            for row in rows:
-                where, values = row.where, row.values
-                number = values["number"].strip().upper()
-                if not NUMBER.fullmatch(number):
-                    raise Shape(
-                        f"{where}.ICS-CERT_Number",
-                        f"'{number[:30]}' is not a CISA "
-                        "advisory number (ICSA-YY-DDD-NN or ICSMA-YY-DDD-NN)",
-                    )
-                published = fields.parse_date(
-                    values["released"], f"{where}.Original_Release_Date", (fields.US_DATE,)
+        for row in rows:
+            where, values = row.where, row.values
+            number = values["number"].strip().upper()
+            if not NUMBER.fullmatch(number):
+                raise Shape(
+                    f"{where}.ICS-CERT_Number",
+                    f"'{number[:30]}' is not a CISA "
+                    "advisory number (ICSA-YY-DDD-NN or ICSMA-YY-DDD-NN)",
                 )
-                # "Year" is the table's own filing year; it differs from the release year in
-                # about 3% of rows (re-filed updates), so it is kept but not checked.
-                year = fields.count(values["year"], f"{where}.Year")
-                cves, bad_cves = fields.id_list(values["cves"], "CVE")
-                cwes, bad_cwes = fields.id_list(values["cwes"], "CWE")
-                notes += [
-                    DataNote(
-                        file=source,
-                        record=where,
-                        message=(f"unreadable {kind} '{token[:40]}' left out"),
-                    )
-                    for kind, tokens in (("CVE", bad_cves), ("CWE", bad_cwes))
-                    for token in tokens
-                ]
-                found.append(
-                    IcsAdvisoryRow(
-                        number=number,
-                        published=published,
-                        year=year,
-                        title=fields.name(values["title"], f"{where}.title"),
-                        vendor=fields.name(values["vendor"], f"{where}.Vendor", required=False),
-                        product=fields.name(values["product"], f"{where}.Product", required=False),
-                        products_affected=fields.name(values["affected"], "", required=False),
-                        cves=cves,
-                        cwes=cwes,
-                        cvss=_score(values["cvss"], f"{where}.Cumulative_CVSS"),
-                        sectors=[
-                            part.strip() for part in values["sectors"].split(";") if part.strip()
-                        ],
-                        line=row.line,
-                    )
+            published = fields.parse_date(
+                values["released"], f"{where}.Original_Release_Date", (fields.US_DATE,)
+            )
+            # "Year" is the table's own filing year; it differs from the release year in
+            # about 3% of rows (re-filed updates), so it is kept but not checked.
+            year = fields.count(values["year"], f"{where}.Year")
+            cves, bad_cves = fields.id_list(values["cves"], "CVE")
+            cwes, bad_cwes = fields.id_list(values["cwes"], "CWE")
+            notes += [
+                DataNote(
+                    file=source,
+                    record=where,
+                    message=(f"unreadable {kind} '{token[:40]}' left out"),
                 )
-            if not found:
-                raise Shape("header", "the table has no rows")
-        except Shape as bad:
-            raise bad.refusal(path) from None
+                for kind, tokens in (("CVE", bad_cves), ("CWE", bad_cwes))
+                for token in tokens
+            ]
+            found.append(
+                IcsAdvisoryRow(
+                    number=number,
+                    published=published,
+                    year=year,
+                    title=fields.name(values["title"], f"{where}.title"),
+                    vendor=fields.name(values["vendor"], f"{where}.Vendor", required=False),
+                    product=fields.name(values["product"], f"{where}.Product", required=False),
+                    products_affected=fields.name(values["affected"], "", required=False),
+                    cves=cves,
+                    cwes=cwes,
+                    cvss=_score(values["cvss"], f"{where}.Cumulative_CVSS"),
+                    sectors=[part.strip() for part in values["sectors"].split(";") if part.strip()],
+                    line=row.line,
+                )
+            )
+        if not found:
+            raise Shape("header", "the table has no rows")
         return Parsed(found, notes)
 
 

@@ -18,7 +18,7 @@ class KevCatalogImporter(LandscapeImporter[KevEntry]):
     name = "kev"
     description = "CISA KEV catalog (via the knowledge base's KEV importer)"
 
-    def parse(self, path: Path) -> Parsed[KevEntry]:
+    def read(self, path: Path) -> Parsed[KevEntry]:
         entries = [
             KevEntry(
                 cve=record.id,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mdrisk.kb.importers._shape import Shape
 from mdrisk.landscape import fields
 from mdrisk.landscape.importers._csv import read_rows
 from mdrisk.landscape.importers.base import LandscapeImporter, Parsed, label
 from mdrisk.landscape.records import AdverseEvent
+from mdrisk.parsing.shape import Shape
 
 # MAUDE event type codes (openFDA's maude enums) and the words openFDA serves instead.
 EVENT_TYPES = {
@@ -39,45 +39,42 @@ class MaudeRowsImporter(LandscapeImporter[AdverseEvent]):
     name = "maude-rows"
     description = "MAUDE report rows by report key (CSV with idnumber, mdr_report_key, ...)"
 
-    def parse(self, path: Path) -> Parsed[AdverseEvent]:
+    def read(self, path: Path) -> Parsed[AdverseEvent]:
         rows = read_rows(path, COLUMNS, key="mdr_report_key", optional=OPTIONAL)
         source = label(path)
         events: list[AdverseEvent] = []
         seen: dict[str, str] = {}
-        try:
-            for row in rows:
-                where, values = row.where, row.values
-                key = values["mdr_report_key"].strip()
-                if not key.isdigit():
-                    raise Shape(f"{where}.mdr_report_key", f"'{key[:30]}' is not a report key")
-                if key in seen:
-                    raise Shape(where, f"report {key} appears again (first at {seen[key]})")
-                seen[key] = where
-                submission = fields.submission(values["idnumber"], f"{where}.idnumber")
-                code = values["event_type"].strip().upper()
-                if code not in EVENT_TYPES:
-                    raise Shape(
-                        f"{where}.event_type",
-                        f"'{code[:20]}' is not a MAUDE event "
-                        f"type ({', '.join(c for c in EVENT_TYPES if c.strip('*'))})",
-                    )
-                events.append(
-                    AdverseEvent(
-                        report_key=key,
-                        submissions=[submission.link_key],
-                        date_received=fields.parse_date(
-                            values["date_received"], f"{where}.date_received", (fields.US_DATE,)
-                        ),
-                        date_of_event=fields.optional_date(
-                            values.get("date_of_event"), f"{where}.date_of_event", (fields.US_DATE,)
-                        ),
-                        event_type=EVENT_TYPES[code],
-                        source=source,
-                        record=where,
-                    )
+        for row in rows:
+            where, values = row.where, row.values
+            key = values["mdr_report_key"].strip()
+            if not key.isdigit():
+                raise Shape(f"{where}.mdr_report_key", f"'{key[:30]}' is not a report key")
+            if key in seen:
+                raise Shape(where, f"report {key} appears again (first at {seen[key]})")
+            seen[key] = where
+            submission = fields.submission(values["idnumber"], f"{where}.idnumber")
+            code = values["event_type"].strip().upper()
+            if code not in EVENT_TYPES:
+                raise Shape(
+                    f"{where}.event_type",
+                    f"'{code[:20]}' is not a MAUDE event "
+                    f"type ({', '.join(c for c in EVENT_TYPES if c.strip('*'))})",
                 )
-            if not events:
-                raise Shape("header", "the table has no rows")
-        except Shape as bad:
-            raise bad.refusal(path) from None
+            events.append(
+                AdverseEvent(
+                    report_key=key,
+                    submissions=[submission.link_key],
+                    date_received=fields.parse_date(
+                        values["date_received"], f"{where}.date_received", (fields.US_DATE,)
+                    ),
+                    date_of_event=fields.optional_date(
+                        values.get("date_of_event"), f"{where}.date_of_event", (fields.US_DATE,)
+                    ),
+                    event_type=EVENT_TYPES[code],
+                    source=source,
+                    record=where,
+                )
+            )
+        if not events:
+            raise Shape("header", "the table has no rows")
         return Parsed(events)

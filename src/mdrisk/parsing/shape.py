@@ -8,11 +8,13 @@ file and record by ``Shape.refusal``) and never as a KeyError or TypeError.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mdrisk.errors import InputError
-from mdrisk.kb.importers.base import refuse
+from mdrisk.parsing.errors import refuse
 
 MAX_DEPTH = 64  # nesting of tree-like structures (CSAF branches, SBOM components) we accept
 
@@ -28,6 +30,20 @@ class Shape(Exception):
 
     def refusal(self, path: Path) -> InputError:
         return refuse(path, self.message, record=self.where, fix=self.fix)
+
+
+@contextmanager
+def located_refusals(path: Path) -> Iterator[None]:
+    """Turn what a reader of ``path`` raises into the InputError naming the file: a ``Shape``
+    (with its record and field), and nesting too deep for the interpreter."""
+    try:
+        yield
+    except Shape as bad:
+        raise bad.refusal(path) from None
+    except RecursionError:
+        raise refuse(
+            path, "nested too deeply to read", fix="give the file as its source publishes it"
+        ) from None
 
 
 def _kind(value: Any) -> str:

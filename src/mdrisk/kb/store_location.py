@@ -20,7 +20,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.kb.paths import cache_dir, default_store_path
+from mdrisk.kb.paths import default_store_path
+from mdrisk.user_dirs import cache_dir
 
 SNAPSHOT_FILE = "kb-snapshot.sqlite.xz"
 MANIFEST_FILE = "kb-snapshot.json"

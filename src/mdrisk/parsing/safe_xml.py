@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from mdrisk.errors import InputError
-from mdrisk.kb.importers.base import refuse
+from mdrisk.parsing.errors import refuse
 
 CHUNK_BYTES = 1 << 20
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mdrisk.impact.forecasting.features import FEATURE_NAMES
+from mdrisk.impact.forecast_model.features import FEATURE_NAMES
 
 FORECAST_FLOOR = 10.0  # mg/dL: a regression can extrapolate below anything physical
 FORECAST_CEILING = 600.0

@@ -97,7 +97,7 @@ _PLAIN_TAGS = {
 
 def _convert(
     node: yaml.Node,
-    loader: _ComposeLoader,
+    loader: Any,
     path: PathKey,
     lines: dict,
     seen: set,
@@ -211,7 +211,60 @@ class _Abort(Exception):
         self.problem = problem
 
 
+_CLoader: type | None = getattr(yaml, "CSafeLoader", None)
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+
+
+def _shallow_and_alias_free(text: str) -> bool:
+    """True when the event stream has no alias and no node nested deeper than ``MAX_DEPTH``
+    (the C composer recurses without limit and shares aliased nodes)."""
+    assert _CLoader is not None
+    depth = 0
+    for event in yaml.parse(text, Loader=_CLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return False
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.ScalarEvent) and depth + 1 > MAX_DEPTH:
+            return False
+    return True
+
+
+def _parse_yaml_fast(text: str, file: str) -> SourceDocument | None:
+    """The document read with libyaml, or None for anything but a clean, plain file: the
+    pure-Python reader then reads it again and words the error exactly."""
+    if _CLoader is None or _NON_PRINTABLE.search(text):
+        return None
+    loader = None
+    try:
+        if not _shallow_and_alias_free(text):
+            return None
+        loader = _CLoader(text)
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        lines: dict[PathKey, int] = {}
+        numbers: dict[PathKey, str] = {}
+        problems: list[tuple[Problem, PathKey]] = []
+        data = _convert(root, loader, (), lines, set(), 0, problems, numbers)
+    except (yaml.YAMLError, _Abort, RecursionError, ValueError):
+        return None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if problems:
+        return None
+    return SourceDocument(file=file, data=data, lines=lines, numbers=numbers)
+
+
 def _parse_yaml(text: str, file: str) -> SourceDocument:
+    fast = _parse_yaml_fast(text, file)
+    if fast is not None:
+        return fast
     try:
         loader = _ComposeLoader(text)
     except yaml.reader.ReaderError as exc:

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import EXAMPLES, PROJECT_ROOT
 
+from mdrisk import bundled as builtin
 from mdrisk.cli import main
-from mdrisk.kb import bundled
+from mdrisk.kb import store_location
 from mdrisk.kb.importing import import_paths
 from mdrisk.kb.matching.matcher import Matcher
 from mdrisk.kb.matching.query import ComponentQuery
@@ -69,7 +70,7 @@ def test_the_snapshot_holds_what_importing_the_shared_data_gives(shared_data, fr
         import_paths(fresh, [shared_data / name for name in SOURCE_FOLDERS])
         expected_counts, expected_digest = fresh.counts(), fresh.content_digest()
         expected_files = {(s.importer, s.file, s.sha256) for s in fresh.snapshots()}
-    with Store.open(bundled.store_to_read(None)) as snapshot:
+    with Store.open(store_location.store_to_read(None)) as snapshot:
         assert snapshot.counts() == expected_counts == manifest()["counts"]
         rows = snapshot.snapshots()
     assert {(s.importer, s.file, s.sha256) for s in rows[:-1]} == expected_files
@@ -93,10 +94,10 @@ def test_the_build_is_reproducible(rebuilt, shared_data, tmp_path):
 
 
 def test_a_known_advisory_product_finds_its_cves_through_the_default(fresh_user):
-    path = bundled.store_to_read(None)
+    path = store_location.store_to_read(None)
     assert path.parent == fresh_user / "cache"  # unpacked into the cache, not site-packages
     with Store.open(path) as store:
-        matches = Matcher.from_store(store).match(
+        matches = Matcher.from_store(store, builtin.vendor_aliases()).match(
             ComponentQuery(vendor="SOOIL", product="Dana Diabecare RS", version="2.9")
         )
     assert DANA_CVES <= {m.id for m in matches}
@@ -117,13 +118,13 @@ def test_analyze_with_kb_uses_the_snapshot_and_says_so(fresh_user):
     assert "csaf/icsma-20-345-01.json" in sources
     assert "no knowledge base" not in result.output
     (unpacked,) = (fresh_user / "cache").iterdir()  # read only: not even its header changed
-    assert bundled.sha256_hex(unpacked.read_bytes()) == manifest()["sqlite_sha256"]
+    assert store_location.sha256_hex(unpacked.read_bytes()) == manifest()["sqlite_sha256"]
 
 
 def test_a_user_store_takes_precedence(fresh_user):
     own = fresh_user / "home" / "kb.sqlite"
     Store.open(own).close()
-    assert bundled.store_to_read(None) == own
+    assert store_location.store_to_read(None) == own
     out = fresh_user / "out"
     result = run("analyze", str(BGMS), "--kb", "--out", str(out), "--no-svg")
     assert result.exit_code == 0, result.output
@@ -133,7 +134,7 @@ def test_a_user_store_takes_precedence(fresh_user):
         "technology-pack/mdrisk/data/technology-pack.yaml"
     ]
     named = fresh_user / "named.sqlite"
-    assert bundled.store_to_read(named) == named
+    assert store_location.store_to_read(named) == named
 
 
 def test_an_import_into_the_default_store_starts_from_the_snapshot(fresh_user, shared_data):
@@ -153,7 +154,7 @@ def _tampered(tmp_path: Path, monkeypatch, change) -> None:
     folder = tmp_path / "shipped"
     shutil.copytree(SHIPPED, folder)
     change(folder)
-    monkeypatch.setattr(bundled, "snapshot_folder", lambda: folder)
+    monkeypatch.setattr(store_location, "snapshot_folder", lambda: folder)
 
 
 def _flip_a_byte(folder: Path) -> None:
@@ -168,7 +169,7 @@ def _truncate_and_rehash(folder: Path) -> None:
     path = folder / "kb-snapshot.sqlite.xz"
     path.write_bytes(path.read_bytes()[:5000])
     record = json.loads((folder / "kb-snapshot.json").read_text())
-    record["xz_sha256"] = bundled.sha256_hex(path.read_bytes())
+    record["xz_sha256"] = store_location.sha256_hex(path.read_bytes())
     (folder / "kb-snapshot.json").write_text(json.dumps(record))
 
 
@@ -201,7 +202,7 @@ def test_a_damaged_snapshot_is_a_clear_error_and_nothing_is_cached(
 
 
 def test_without_a_shipped_snapshot_the_default_path_is_used(fresh_user, monkeypatch):
-    monkeypatch.setattr(bundled, "snapshot_folder", lambda: fresh_user / "nothing")
-    assert bundled.store_to_read(None) == fresh_user / "home" / "kb.sqlite"
+    monkeypatch.setattr(store_location, "snapshot_folder", lambda: fresh_user / "nothing")
+    assert store_location.store_to_read(None) == fresh_user / "home" / "kb.sqlite"
     result = run("analyze", str(BGMS), "--kb", "--out", str(fresh_user / "out"), "--no-svg")
     assert result.exit_code == 0 and "no knowledge base at" in result.output

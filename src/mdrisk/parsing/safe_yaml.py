@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from mdrisk.kb.importers.base import refuse
+from mdrisk.parsing.errors import refuse
 
 MAX_DEPTH = 64
 MAX_YAML_BYTES = 64 * 1024 * 1024

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mdrisk.impact.forecasting.curves import (
+from mdrisk.impact.forecast_model.curves import (
     CARB_ABSORPTION_MIN,
     INSULIN_DURATION_MIN,
     cob_fraction,

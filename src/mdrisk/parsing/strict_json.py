@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mdrisk.kb.importers.base import refuse
+from mdrisk.parsing.errors import refuse
 
 
 def _record_before(text: str, position: int, pattern: re.Pattern[str] | None, default: str) -> str:
