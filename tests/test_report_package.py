@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import zipfile
 from html.parser import HTMLParser
 from importlib import resources
@@ -791,7 +792,11 @@ def test_demo_writes_the_whole_package_and_names_its_folder(tmp_path, monkeypatc
     assert str(folder.resolve()) in result.output
 
 
-def test_the_same_assessment_gives_the_same_pdf(bgms_with_kb, bgms_pdf):
+def test_the_same_assessment_gives_the_same_pdf(bgms_with_kb, bgms_pdf, monkeypatch):
     if pdf_engine() != "weasyprint":
         pytest.skip("Chromium stamps its own creation time into the PDF")
+    # Rendered a day later, with no reproducible-build clock set: nothing in the PDF may tell.
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    a_day_later = time.time() + 86_400
+    monkeypatch.setattr(time, "time", lambda: a_day_later)
     assert render_pdf(bgms_with_kb) == bgms_pdf
