@@ -396,7 +396,7 @@ def hostile_model() -> dict:
             "name": f"Pump {h['title']}",
             "manufacturer": h["script"],
             "intended_use": h["style"],
-            "description": f"{h['href']} {h['template']}",
+            "description": f"{h['href']} {h['template']} {h['cdata']}",
             "references": [h["onerror"]],
             "data_use": ["therapy"],
         },
@@ -572,6 +572,17 @@ def test_markup_from_the_model_is_escaped_in_the_html_source(hostile):
     )
     assert "default-src 'none'" in csp and "script-src" not in csp
     assert "'unsafe-inline'" not in csp
+
+
+def test_markup_from_the_model_is_text_in_the_diagram(hostile):
+    """The controlled process's name is drawn only in the control-structure diagram (inline
+    SVG, where a CDATA end is the markup to break out of)."""
+    assessment, _ = hostile
+    page = render_html(assessment)
+    _need('class="diagram"' in page, "Graphviz's dot (Debian: graphviz)")
+    dom = _parse(page)
+    assert dom.scripts == 0 and dom.handlers == [] and dom.script_urls == []
+    assert f"Body {PAYLOADS['cdata']}" in "".join(dom.text)
 
 
 def _chromium_dom(page: Path, tmp_path: Path) -> str:
