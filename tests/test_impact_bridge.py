@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import EXAMPLES
 
 from mdrisk.assessment import Assessment
 from mdrisk.impact.bridge import ImpactMapping, findings_by_scenario
 from mdrisk.model import load_model
-from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.usefixtures("simglucose_tables", "isolated_model_cache")
 
