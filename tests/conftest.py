@@ -25,6 +25,13 @@ def pytest_configure(config: pytest.Config) -> None:
     set_hypothesis_home_dir(PROJECT_ROOT / ".hypothesis")
 
 
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """The order's seed also under -q, which hides pytest-randomly's header line."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if config.pluginmanager.hasplugin("randomly") and isinstance(seed, int):
+        terminalreporter.write_line(f"random test order: rerun it with --randomly-seed={seed}")
+
+
 # Settings a developer may have exported that would change what a test sees: the endpoints and
 # keys of online sources and LLMs, a reproducible-build clock, tracebacks on errors.
 _USER_SETTINGS = ("MDRISK_DEBUG", "NVD_API_KEY", "OPENFDA_API_KEY", "SOURCE_DATE_EPOCH")
