@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLES
 
 from mdrisk.cli import main
-from tests.conftest import EXAMPLES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import EXAMPLES
 
 from mdrisk import bundled
 from mdrisk.assessment import Assessment
 from mdrisk.impact.bridge import findings_by_scenario
 from mdrisk.model import load_model
-from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.usefixtures("simglucose_tables", "isolated_model_cache")
 

@@ -15,6 +15,7 @@ skipped, except under CI=true, where its absence is a failure (install ``.[sim]`
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
 import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -69,7 +70,10 @@ def references() -> dict[tuple[str, str], object]:
     }
     jobs = [(name, "bb") for name in PATIENTS] + [(EXTRA_PATIENT, "noise"), (EXTRA_PATIENT, "pid")]
     workers = max(1, min(2, os.cpu_count() or 1))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Spawned, not forked: the test process has threads (pytest-xdist's, servers of other
+    # tests), and a forked child can inherit a lock one of them held and wait on it forever.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         futures = {
             job: pool.submit(run_simglucose, job[0], scenario, **options[job[1]]) for job in jobs
         }

@@ -25,6 +25,7 @@ from mdrisk.impact import (
     simulate,
 )
 from mdrisk.impact.cgm import CGMNoise, not_a_knot_weights
+from mdrisk.impact.controllers import base as controller_registry
 from mdrisk.impact.pump import InsulinPump
 from mdrisk.impact.taps import RecordingTap
 
@@ -204,7 +205,10 @@ def test_other_sensors_set_the_control_period(sensor: str) -> None:
     assert 70 < result.metrics.min_bg[0] < result.metrics.max_bg[0] < 250
 
 
-def test_a_new_controller_is_a_subclass_found_by_name() -> None:
+def test_a_new_controller_is_a_subclass_found_by_name(monkeypatch) -> None:
+    # Registered in a copy of the registry, so that no later test sees this controller.
+    monkeypatch.setattr(controller_registry, "CONTROLLERS", dict(controller_registry.CONTROLLERS))
+
     class ZeroInsulin(Controller):
         name = "test_zero_insulin"
 

@@ -14,7 +14,6 @@ import gzip
 import io
 import json
 import re
-import socket
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -165,12 +164,6 @@ def upstream(fake_time):
 @pytest.fixture
 def client(fake_time) -> HttpClient:
     return HttpClient(timeout=5, max_attempts=3, clock=fake_time.clock, sleep=fake_time.sleep)
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- a format-correct NVD CVE API 2.0 ------------------------------------------------------
@@ -830,8 +823,8 @@ def test_kb_sync_kev_downloads_and_imports_the_catalog(upstream, tmp_path, share
     assert SyncState.load(downloaded.parent).pending_files() == []
 
 
-def test_kb_sync_offline_says_so_and_exits_1_without_a_traceback(tmp_path):
-    port = closed_port()
+def test_kb_sync_offline_says_so_and_exits_1_without_a_traceback(tmp_path, refused_port):
+    port = refused_port
     result = sync(
         "--source",
         "kev",
@@ -847,7 +840,7 @@ def test_kb_sync_offline_says_so_and_exits_1_without_a_traceback(tmp_path):
 
 
 def test_kb_sync_imports_what_arrived_even_when_another_source_failed(
-    upstream, tmp_path, shared_data
+    upstream, tmp_path, shared_data, refused_port
 ):
     serve_kev(upstream, shared_data)
     result = sync(
@@ -859,7 +852,7 @@ def test_kb_sync_imports_what_arrived_even_when_another_source_failed(
         str(tmp_path / "kb.sqlite"),
         home=tmp_path,
         MDRISK_SYNC_KEV_URL=upstream.url,
-        MDRISK_SYNC_EPSS_URL=f"http://127.0.0.1:{closed_port()}",
+        MDRISK_SYNC_EPSS_URL=f"http://127.0.0.1:{refused_port}",
     )
     assert result.exit_code == 1
     assert "error: epss: cannot reach" in result.output

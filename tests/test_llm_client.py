@@ -3,8 +3,6 @@ it retries, and how each failure reads."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from fake_openai import FakeEndpoint, Reply, chat_reply, json_reply
 
@@ -184,12 +182,11 @@ def test_a_slow_endpoint_times_out_without_queueing_the_question_again():
     assert len(endpoint.seen) == 1 and sleeps == []
 
 
-def test_nothing_listening_is_reported_as_unreachable():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_nothing_listening_is_reported_as_unreachable(refused_port):
     sleeps = Sleeps()
-    client = ChatClient(EndpointConfig(f"http://127.0.0.1:{port}", "tiny", retries=2), sleep=sleeps)
+    client = ChatClient(
+        EndpointConfig(f"http://127.0.0.1:{refused_port}", "tiny", retries=2), sleep=sleeps
+    )
     with pytest.raises(EndpointUnreachable, match="cannot reach the LLM endpoint"):
         client.complete(MESSAGES)
     assert len(sleeps) == 2

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import zipfile
 from html.parser import HTMLParser
 from importlib import resources
@@ -395,7 +396,7 @@ def hostile_model() -> dict:
             "name": f"Pump {h['title']}",
             "manufacturer": h["script"],
             "intended_use": h["style"],
-            "description": f"{h['href']} {h['template']}",
+            "description": f"{h['href']} {h['template']} {h['cdata']}",
             "references": [h["onerror"]],
             "data_use": ["therapy"],
         },
@@ -571,6 +572,17 @@ def test_markup_from_the_model_is_escaped_in_the_html_source(hostile):
     )
     assert "default-src 'none'" in csp and "script-src" not in csp
     assert "'unsafe-inline'" not in csp
+
+
+def test_markup_from_the_model_is_text_in_the_diagram(hostile):
+    """The controlled process's name is drawn only in the control-structure diagram (inline
+    SVG, where a CDATA end is the markup to break out of)."""
+    assessment, _ = hostile
+    page = render_html(assessment)
+    _need('class="diagram"' in page, "Graphviz's dot (Debian: graphviz)")
+    dom = _parse(page)
+    assert dom.scripts == 0 and dom.handlers == [] and dom.script_urls == []
+    assert f"Body {PAYLOADS['cdata']}" in "".join(dom.text)
 
 
 def _chromium_dom(page: Path, tmp_path: Path) -> str:
@@ -797,7 +809,11 @@ def test_demo_writes_the_whole_package_and_names_its_folder(tmp_path, monkeypatc
     assert str(folder.resolve()) in result.output
 
 
-def test_the_same_assessment_gives_the_same_pdf(bgms_with_kb, bgms_pdf):
+def test_the_same_assessment_gives_the_same_pdf(bgms_with_kb, bgms_pdf, monkeypatch):
     if pdf_engine() != "weasyprint":
         pytest.skip("Chromium stamps its own creation time into the PDF")
+    # Rendered a day later, with no reproducible-build clock set: nothing in the PDF may tell.
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    a_day_later = time.time() + 86_400
+    monkeypatch.setattr(time, "time", lambda: a_day_later)
     assert render_pdf(bgms_with_kb) == bgms_pdf

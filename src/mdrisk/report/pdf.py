@@ -9,11 +9,15 @@ a fresh profile.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mdrisk.assessment import Assessment
@@ -48,11 +52,45 @@ def _refuse_fetch(url: str, *args: object, **kwargs: object) -> dict:
     raise ValueError(f"the report loads no external resource ({url[:80]})")
 
 
-def _weasyprint(html: str) -> bytes:
+# Serialises the only process-wide setting a PDF render changes (see _font_timestamps).
+_FONT_CLOCK = threading.Lock()
+
+
+def _epoch_seconds(created: str) -> int:
+    """The assessment's creation time in Unix seconds, 0 when it cannot be read."""
+    try:
+        moment = dt.datetime.fromisoformat(created)
+    except ValueError:
+        return 0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return max(0, int(moment.timestamp()))
+
+
+@contextmanager
+def _font_timestamps(epoch_seconds: int) -> Iterator[None]:
+    """Without HarfBuzz-Subset, WeasyPrint subsets fonts with fontTools, which stamps each
+    subset with the current time (the font's ``head.modified``) unless SOURCE_DATE_EPOCH is
+    set: the same report would give other bytes every second. A SOURCE_DATE_EPOCH the user
+    set is honoured (reproducible-builds convention); otherwise the assessment's own time is
+    used for the duration of the render."""
+    with _FONT_CLOCK:
+        if os.environ.get("SOURCE_DATE_EPOCH"):
+            yield
+            return
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch_seconds)
+        try:
+            yield
+        finally:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
+def _weasyprint(html: str, epoch_seconds: int) -> bytes:
     import weasyprint
 
     document = weasyprint.HTML(string=html, url_fetcher=_refuse_fetch, base_url=None)
-    return document.write_pdf()
+    with _font_timestamps(epoch_seconds):
+        return document.write_pdf()
 
 
 def chromium_command(executable: str, profile: Path, source: Path, target: Path) -> list[str]:
@@ -104,7 +142,9 @@ def render_pdf(assessment: Assessment, engine: str | None = None) -> bytes:
             "libpango-1.0-0 libpangoft2-1.0-0) or Chromium (Debian: apt-get install -y chromium)"
         )
     html = render_html(assessment, for_print=True)
-    return _weasyprint(html) if engine == "weasyprint" else _chromium(html)
+    if engine == "weasyprint":
+        return _weasyprint(html, _epoch_seconds(assessment.provenance.created))
+    return _chromium(html)
 
 
 class PdfWriter(ReportWriter):
