@@ -41,8 +41,9 @@ _USER_SETTING_PREFIXES = ("MDRISK_LLM_", "MDRISK_SYNC_")
 @pytest.fixture(scope="session", autouse=True)
 def isolated_user_folders(tmp_path_factory) -> Iterator[Path]:
     """The knowledge base ($MDRISK_HOME) and the cache ($MDRISK_CACHE_DIR: the unpacked
-    bundled snapshot, the validated built-in data, trained forecasters) in a folder of this session (of this worker under xdist), never ~/.local/share or ~/.cache,
-    so that no test reads what the user or another run left there, or leaves anything."""
+    bundled snapshot, the validated built-in data, trained forecasters) in a folder of this
+    session (of this worker under xdist), never ~/.local/share or ~/.cache, so that no test
+    reads what the user or another run left there, or leaves anything."""
     home = tmp_path_factory.mktemp("user")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MDRISK_HOME", str(home / "mdrisk"))
