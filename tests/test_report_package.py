@@ -817,3 +817,12 @@ def test_the_same_assessment_gives_the_same_pdf(bgms_with_kb, bgms_pdf, monkeypa
     a_day_later = time.time() + 86_400
     monkeypatch.setattr(time, "time", lambda: a_day_later)
     assert render_pdf(bgms_with_kb) == bgms_pdf
+
+
+def test_every_registered_format_names_a_writer_of_that_name():
+    from mdrisk.report.writers import WRITERS, writer_class
+
+    for name in WRITERS:
+        assert writer_class(name).name == name
+    with pytest.raises(ValueError, match="unknown format 'docx'"):
+        writer_class("docx")

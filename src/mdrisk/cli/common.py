@@ -38,7 +38,7 @@ def _could_not_finish(error: Exception) -> bool:
     the tool could not finish, through no fault of the input. (Imported here, on the
     error path, so that starting a command does not load the report writers.)"""
     from mdrisk.kb.store import StoreError
-    from mdrisk.report.pdf import PdfEngineMissing
+    from mdrisk.report.interface import PdfEngineMissing
 
     return isinstance(error, (PdfEngineMissing, StoreError))
 

@@ -8,8 +8,12 @@ from typing import ClassVar
 from mdrisk.assessment import Assessment
 
 
+class PdfEngineMissing(RuntimeError):
+    """Neither WeasyPrint nor a Chromium browser is installed."""
+
+
 class ReportWriter(ABC):
-    """A format. Adding one is a new file with a subclass, registered in ``writers``."""
+    """A format. Adding one is a new file with a subclass, registered by name in ``writers``."""
 
     name: ClassVar[str]
     file_name: ClassVar[str]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from mdrisk.assessment import Assessment
 from mdrisk.model.diagram import to_dot, to_svg
-from mdrisk.report.pdf import PdfEngineMissing
+from mdrisk.report.interface import PdfEngineMissing
 from mdrisk.report.writers import WRITERS, writer_for
 
 # The formats of a package when none are named (JSON and the diagram always come with it).

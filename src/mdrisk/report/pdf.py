@@ -22,14 +22,10 @@ from pathlib import Path
 
 from mdrisk.assessment import Assessment
 from mdrisk.report.html import render_html
-from mdrisk.report.interface import ReportWriter
+from mdrisk.report.interface import PdfEngineMissing, ReportWriter
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_TIMEOUT_S = 120.0
-
-
-class PdfEngineMissing(RuntimeError):
-    """Neither WeasyPrint nor a Chromium browser is installed."""
 
 
 def chromium_executable() -> str | None:

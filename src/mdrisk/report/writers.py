@@ -1,34 +1,34 @@
-"""The registry of report formats, by name."""
+"""The registry of report formats, by name. A writer's module is imported only when its format
+is asked for, so a command that writes JSON and Markdown does not load Jinja2 or a PDF engine."""
 
 from __future__ import annotations
 
-from mdrisk.report.canonical_json import CanonicalJsonWriter
-from mdrisk.report.csv_tables import CsvWriter
-from mdrisk.report.html import HtmlWriter
-from mdrisk.report.interface import ReportWriter
-from mdrisk.report.markdown import MarkdownWriter
-from mdrisk.report.pdf import PdfWriter
-from mdrisk.report.sarif import SarifWriter
-from mdrisk.report.vex import VexWriter
+from importlib import import_module
 
-WRITERS: dict[str, type[ReportWriter]] = {
-    writer.name: writer
-    for writer in (
-        CanonicalJsonWriter,
-        MarkdownWriter,
-        HtmlWriter,
-        PdfWriter,
-        CsvWriter,
-        SarifWriter,
-        VexWriter,
-    )
+from mdrisk.report.interface import ReportWriter
+
+# Format name -> (module, class) of its writer, in the order a package lists them.
+WRITERS: dict[str, tuple[str, str]] = {
+    "json": ("mdrisk.report.canonical_json", "CanonicalJsonWriter"),
+    "markdown": ("mdrisk.report.markdown", "MarkdownWriter"),
+    "html": ("mdrisk.report.html", "HtmlWriter"),
+    "pdf": ("mdrisk.report.pdf", "PdfWriter"),
+    "csv": ("mdrisk.report.csv_tables", "CsvWriter"),
+    "sarif": ("mdrisk.report.sarif", "SarifWriter"),
+    "vex": ("mdrisk.report.vex", "VexWriter"),
 }
 
 
-def writer_for(name: str) -> ReportWriter:
+def writer_class(name: str) -> type[ReportWriter]:
     try:
-        return WRITERS[name]()
+        module, attribute = WRITERS[name]
     except KeyError:
         raise ValueError(
             f"unknown format '{name}'; choose from {', '.join(sorted(WRITERS))}"
         ) from None
+    writer: type[ReportWriter] = getattr(import_module(module), attribute)
+    return writer
+
+
+def writer_for(name: str) -> ReportWriter:
+    return writer_class(name)()
