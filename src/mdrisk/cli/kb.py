@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -21,7 +22,10 @@ from mdrisk.cli.common import (
 from mdrisk.kb.paths import default_store_path
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from mdrisk.kb.store import Store
+    from mdrisk.kb.sync.base import Progress
 
 store_option = click.option(
     "--store",
@@ -246,7 +250,7 @@ def match(
 @guarded
 def sync_command(
     source_names: tuple[str, ...],
-    since,
+    since: datetime.datetime | None,
     nvd_api_key: str | None,
     store_path: Path | None,
     dry_run: bool,
@@ -302,9 +306,9 @@ def sync_command(
         return
 
     with open_store(store_path, writing=True) as store, progress_bar() as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
-        def progress_for(name: str):
+        def progress_for(name: str) -> Progress:
             tasks[name] = progress.add_task(name, total=None)
 
             def tick(what: str, done: int, total: int | None) -> None:

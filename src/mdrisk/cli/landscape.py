@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mdrisk import bundled
 from mdrisk.atomic import write_bytes_atomic
 from mdrisk.cli.common import err_console, guarded, out_console, progress_bar
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def default_data_dir() -> Path:
@@ -240,7 +244,7 @@ def sync_command(
         for search in wanted:
             task = progress.add_task(f"{endpoint} {search[:50]}", total=None)
 
-            def tick(done: int, total: int | None, task: int = task) -> None:
+            def tick(done: int, total: int | None, task: TaskID = task) -> None:
                 progress.update(task, completed=done, total=total)
 
             try:

@@ -19,6 +19,7 @@ from mdrisk.errors import InputError, Problem
 if TYPE_CHECKING:
     from mdrisk.impact.attacks.spec import AttackPlan
     from mdrisk.impact.scenario import MealScenario
+    from mdrisk.impact.search import SearchBudget
 
 DEFAULT_MEALS = "07:00=45,12:00=70,18:00=80,21:00=15"
 CONTROLLER_NAMES = ("basal_bolus", "pid", "ml_advised")
@@ -57,7 +58,7 @@ def _plans(attack_texts: tuple[str, ...], attack_file: Path | None) -> list[Atta
     return plans
 
 
-def _budget(text: str):  # -> SearchBudget
+def _budget(text: str) -> SearchBudget:
     from mdrisk.impact.attacks.spec import SpecError
     from mdrisk.impact.search import parse_budget
 

@@ -14,8 +14,12 @@ run's severity alone. Per patient:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mdrisk.impact.metrics import HarmAssessment, HarmMetrics, Severity, assess_severity
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DELTA_METRICS = (
     "min_bg",
@@ -77,7 +81,7 @@ def compare_runs(
     ]
 
 
-def take_rows(metrics: HarmMetrics, rows) -> HarmMetrics:
+def take_rows(metrics: HarmMetrics, rows: np.ndarray) -> HarmMetrics:
     """The metrics of some rows of a batch, in the order given."""
     values = {}
     for name in HarmMetrics.__dataclass_fields__:

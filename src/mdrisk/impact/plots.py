@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 
@@ -20,7 +21,7 @@ ATTACKED_COLOUR = "#d62728"
 SEEN_COLOUR = "#ff7f0e"
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg", force=True)

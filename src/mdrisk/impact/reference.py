@@ -95,7 +95,7 @@ def run_simglucose(
         bg_per_minute.append(bg)
         return cho, insulin, bg, cgm
 
-    env.mini_step = recording_step  # type: ignore[method-assign]
+    env.mini_step = recording_step
     sim = SimObj(
         env,
         controller if controller is not None else BBController(),

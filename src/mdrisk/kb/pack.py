@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
+from pydantic_core import ErrorDetails
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.schema import (
@@ -292,7 +293,7 @@ class LoadedPack:
 # --- loading ------------------------------------------------------------------------------
 
 
-def _fix(error: dict[str, Any]) -> str:
+def _fix(error: ErrorDetails) -> str:
     if error["type"] == "string_pattern_mismatch":
         return f"write an id matching {error.get('ctx', {}).get('pattern', '')}"
     if error["type"] in ("enum", "literal_error"):

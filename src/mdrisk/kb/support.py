@@ -65,8 +65,12 @@ def sbom_entries(records: Iterable[Any]) -> list[SbomEntry]:
     entries = []
     for record in records:
         data = record.data if isinstance(record.data, dict) else {}
-        properties = data.get("properties") if isinstance(data.get("properties"), dict) else {}
-        about = data.get("sbom") if isinstance(data.get("sbom"), dict) else {}
+        properties = data.get("properties")
+        if not isinstance(properties, dict):
+            properties = {}
+        about = data.get("sbom")
+        if not isinstance(about, dict):
+            about = {}
         entries.append(
             SbomEntry(
                 ref=str(record.id),

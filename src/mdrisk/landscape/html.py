@@ -5,7 +5,7 @@ caveats. Jinja2 with autoescaping; no script, no external resource."""
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -52,8 +52,14 @@ def _pct(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}%"
 
 
-def _cards(h: Headline) -> list[dict[str, Any]]:
-    cards = (
+class _Card(TypedDict):
+    number: str
+    what: str
+    warm: NotRequired[bool]
+
+
+def _cards(h: Headline) -> list[_Card]:
+    cards: list[_Card] = (
         []
         if not h.ai_devices
         else [

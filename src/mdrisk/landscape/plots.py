@@ -207,7 +207,7 @@ def _report_timing(plt: Any, landscape: Landscape) -> Any:
 
 def _advisories_by_year(plt: Any, landscape: Landscape) -> Any:
     rows = landscape.advisories_by_year
-    csaf = {}
+    csaf: dict[int, int] = {}
     for advisory in landscape.advisories:
         if advisory.source != "ics-table":
             csaf[advisory.year] = csaf.get(advisory.year, 0) + 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from mdrisk.errors import InputError, Problem
@@ -308,7 +309,7 @@ def load_steps(data_dir: Path, openfda: list[Path] | None = None) -> list[LoadSt
         LoadStep("MAUDE reports (Babic et al.)", _babic),
     ]
     steps += [
-        LoadStep(f"openFDA {path.name}", lambda corpus, path=path: _openfda(corpus, path))
+        LoadStep(f"openFDA {path.name}", partial(_openfda, path=path))
         for path in openfda_files(folders)
     ]
     csaf_files = sorted((data_dir / CSAF_DIR).glob("*/*.json")) + sorted(

@@ -51,7 +51,7 @@ _TASKS = (
     ("Detect arrhythmia episodes", "detection", "convolutional neural network"),
     ("Rank therapy adjustments", "ranking", "gradient boosted trees"),
 )
-_SENSOR_TECH = (
+_SENSOR_TECH: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("Bluetooth Low Energy", "4.2", {"pairing": "just_works"}),
     ("Bluetooth Low Energy", "5.0", {"pairing": "passkey"}),
     ("IEEE 802.15.4", "2015", {}),
@@ -235,7 +235,7 @@ def generate_model(
     hazards: list[dict[str, Any]] = []
     site_hazards: list[tuple[str, str, str]] = []
     for site in sites:
-        ids = tuple(f"H-{3 * site + n}" for n in (1, 2, 3))
+        ids = (f"H-{3 * site + 1}", f"H-{3 * site + 2}", f"H-{3 * site + 3}")
         hazards += [
             {
                 "id": ids[0],
@@ -496,12 +496,12 @@ def generate_model(
             b.link(cloud, controller, "data", [settings])
         for j, actuator in enumerate(actuators):
             controller = controllers[j % len(controllers)]
-            carries = []
+            action_signals = []
             for command in commands[: rng.randint(1, len(commands))]:
                 ca_index += 1
-                signal: dict[str, Any] = {"name": command, "hazards": [over, under]}
+                action_signal: dict[str, Any] = {"name": command, "hazards": [over, under]}
                 if ca_index % 3 == 0:
-                    signal["unsafe_when"] = {
+                    action_signal["unsafe_when"] = {
                         "provided_unsafe": {
                             "context": f"the patient's state does not call "
                             f"for {command.replace('_', ' ')}",
@@ -513,8 +513,8 @@ def generate_model(
                             "hazards": [under],
                         },
                     }
-                carries.append(signal)
-            b.link(controller, actuator, "control_action", carries)
+                action_signals.append(action_signal)
+            b.link(controller, actuator, "control_action", action_signals)
             b.link(
                 actuator,
                 processes[j % len(processes)],
@@ -631,11 +631,11 @@ def generate_model(
         ml_inputs = []
         for name in inputs:
             entry: dict[str, Any] = {"signal": name}
-            vital = next((v for v in _VITALS if name.startswith(v[0] + "_s")), None)
-            if vital is not None and vital[1] is not None:
-                entry["unit"] = vital[1]
-                if vital[2] is not None:
-                    entry["range"] = list(vital[2])
+            input_vital = next((v for v in _VITALS if name.startswith(v[0] + "_s")), None)
+            if input_vital is not None and input_vital[1] is not None:
+                entry["unit"] = input_vital[1]
+                if input_vital[2] is not None:
+                    entry["range"] = list(input_vital[2])
             ml_inputs.append(entry)
         by_id[engine]["name"] = f"{task} (site {site + 1})"
         by_id[engine]["ml"] = {

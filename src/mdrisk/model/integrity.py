@@ -179,18 +179,19 @@ def structural_problems(model: DeviceModel) -> list[Located]:
             )
         if component.ml is not None:
             for j, link_id in enumerate(component.ml.update_path):
-                link = links_by_id.get(link_id)
+                update_link = links_by_id.get(link_id)
                 path = ("components", i, "ml", "update_path", j)
-                if link is None:
+                if update_link is None:
                     add(
                         path,
                         f"update path '{link_id}' of {component.id} is not a link",
                         "name links of kind update",
                     )
-                elif link.kind != LinkKind.update:
+                elif update_link.kind != LinkKind.update:
                     add(
                         path,
-                        f"update path '{link_id}' of {component.id} is a {link.kind.value} link",
+                        f"update path '{link_id}' of {component.id} is a "
+                        f"{update_link.kind.value} link",
                         "set that link's kind to update",
                     )
             seen_inputs: set[str] = set()

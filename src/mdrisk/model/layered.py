@@ -194,9 +194,9 @@ def place(boxes: Sequence[Box], edges: Sequence[Edge]) -> Placement:
         start, end = rank[edge.source], rank[edge.target]
         step = 1 if end >= start else -1
         chain = [edge.source]
-        for layer in range(start + step, end, step):
-            key = f"{edge.id}\x00{layer}"
-            slots[key] = Slot(key, BEND_WIDTH, 0.0, layer, is_bend=True)
+        for bend_layer in range(start + step, end, step):
+            key = f"{edge.id}\x00{bend_layer}"
+            slots[key] = Slot(key, BEND_WIDTH, 0.0, bend_layer, is_bend=True)
             above[key], below[key] = [], []
             chain.append(key)
         chain.append(edge.target)

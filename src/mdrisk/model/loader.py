@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.integrity import structural_problems
@@ -28,7 +28,7 @@ class LoadedModel:
     source: SourceDocument
 
 
-def schema_fix(error: dict[str, Any]) -> str:
+def schema_fix(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "missing":
         return f"add '{error['loc'][-1]}'"

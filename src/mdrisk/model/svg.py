@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
@@ -153,7 +154,12 @@ class _Route:
     label_gap: int  # which segment (an index into points, even) carries the label
 
 
-def _ports(placement: Placement, layer_top: list[float], layer_bottom: list[float], links):
+def _ports(
+    placement: Placement,
+    layer_top: list[float],
+    layer_bottom: list[float],
+    links: Sequence[Link],
+) -> dict[tuple[str, int], tuple[float, float]]:
     """Attachment points: links to a lower layer leave a box's bottom, links to an upper
     layer its top, spread along the side in the order of the other end."""
     slots = placement.slots

@@ -89,7 +89,7 @@ class _ComposeLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
-_PLAIN_TAGS = {
+_PLAIN_TAGS: dict[type[yaml.Node], str] = {
     yaml.MappingNode: "tag:yaml.org,2002:map",
     yaml.SequenceNode: "tag:yaml.org,2002:seq",
 }

@@ -9,14 +9,15 @@ ones do not cover; a validator may state its own fix as a message ending ``(fix:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.parsing.source import SourceDocument
 
-ExtraFix = Callable[[dict[str, Any]], str]
+ExtraFix = Callable[[ErrorDetails], str]
 
 
 class StrictModel(BaseModel):
@@ -31,7 +32,7 @@ Schema = TypeVar("Schema", bound=BaseModel)
 _NOT_FIELDS = ("function-", "list[", "tagged-union")
 
 
-def source_path(error: dict[str, Any]) -> tuple[str | int, ...]:
+def source_path(error: ErrorDetails) -> tuple[str | int, ...]:
     """The error's location as a path into the file (validator and union names left out)."""
     return tuple(
         part
@@ -41,7 +42,7 @@ def source_path(error: dict[str, Any]) -> tuple[str | int, ...]:
 
 
 def located_problem(
-    error: dict[str, Any], source: SourceDocument, more_fixes: ExtraFix | None = None
+    error: ErrorDetails, source: SourceDocument, more_fixes: ExtraFix | None = None
 ) -> Problem:
     loc = source_path(error)
     message = error["msg"].removeprefix("Value error, ")

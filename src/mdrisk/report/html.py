@@ -13,6 +13,7 @@ import base64
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -72,7 +73,7 @@ def content_security_policy(css: str) -> str:
     )
 
 
-def _linker(anchored: set[str]):
+def _linker(anchored: set[str]) -> Callable[[Any], Markup]:
     """A filter: escaped text with every id that has a row on the page made a link to it."""
 
     def link_ids(value: Any) -> Markup:

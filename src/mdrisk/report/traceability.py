@@ -61,10 +61,10 @@ def traceability(
         threat_ids = list(risk.threats)
         points = list(risk.fdi_points)
         scenario_ids = ([risk.scenario] if risk.scenario else []) + risk.loss_scenarios
-        scenario = attack_of.get(risk.scenario or "")
-        if scenario is not None:
-            threat_ids += scenario.threats
-            points += scenario.fdi_points
+        attack = attack_of.get(risk.scenario or "")
+        if attack is not None:
+            threat_ids += attack.threats
+            points += attack.fdi_points
         covered.update(threat_ids)
         covered_points.update(points)
         in_place = [c.name for c in risk.controls if c.in_place]

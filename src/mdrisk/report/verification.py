@@ -47,7 +47,7 @@ def _charts_for(finding: ImpactFinding) -> list[tuple[str, str, tuple[Band, ...]
     """(metric, label, bands) to draw: the lowest glucose when the attack brought on a
     hypoglycaemia criterion, the time above 250 mg/dL when it brought on a hyperglycaemia one."""
     criteria = {c for p in finding.patients for c in p.new_criteria}
-    charts = []
+    charts: list[tuple[str, str, tuple[Band, ...]]] = []
     if any(c.startswith("HYPO") for c in criteria):
         charts.append(("min_bg", "lowest glucose (mg/dL)", GLUCOSE_BANDS))
     if any(c.startswith("HYPER") for c in criteria):

@@ -29,7 +29,7 @@ from mdrisk.errors import InputError, Problem
 from mdrisk.parsing.source import SourceDocument, parse_document, read_text
 from mdrisk.parsing.validation import StrictModel
 from mdrisk.risk.config_files import ConfigSource, problem, validate, yes_no
-from mdrisk.risk.rubric import QUESTION_ID, GivenAnswer, Rubric
+from mdrisk.risk.rubric import QUESTION_ID, AnalystLookup, GivenAnswer, Rubric
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 QuestionId = Annotated[str, Field(pattern=QUESTION_ID)]
@@ -66,7 +66,7 @@ class LoadedAnswers:
     source: ConfigSource
     document: SourceDocument | None = None
 
-    def lookup(self, keys: Iterable[str]):
+    def lookup(self, keys: Iterable[str]) -> AnalystLookup:
         """The analyst lookup for a target addressed by ``keys`` (most specific first)."""
         keys = list(keys)
 
@@ -127,7 +127,9 @@ def _normalised(data: object) -> object:
 
 def _rubric_problems(answers: AnswersFile, rubric: Rubric, source: SourceDocument) -> list[Problem]:
     problems = []
-    places = [(("answers", q_id), q_id, entry) for q_id, entry in answers.answers.items()]
+    places: list[tuple[tuple[str | int, ...], str, AnswerEntry]] = [
+        (("answers", q_id), q_id, entry) for q_id, entry in answers.answers.items()
+    ]
     places += [
         (("targets", key, q_id), q_id, entry)
         for key, given in answers.targets.items()

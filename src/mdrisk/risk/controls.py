@@ -22,7 +22,7 @@ from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.catalog_ids import natural
 from mdrisk.risk.answers import LoadedAnswers
 from mdrisk.risk.derive import DeviceFacts
-from mdrisk.risk.matrix import ResidualRule
+from mdrisk.risk.matrix import DeviceControlRule, ResidualRule
 from mdrisk.risk.targets import RiskTarget
 
 FRAMEWORKS = {
@@ -175,7 +175,7 @@ def credit(
     controls: Sequence[RiskControl], attack_kinds: frozenset[str], rule: ResidualRule
 ) -> tuple[list[RiskControl], int, list[str]]:
     """Each control with its credited levels, the total reduction, and the steps."""
-    rules = {r.control: r for r in rule.device_controls}
+    rules: dict[str, DeviceControlRule] = {r.control: r for r in rule.device_controls}
     in_place = {c.id.rsplit(".", 1)[-1] for c in controls if c.kind == "device"}
     total, steps, credited = 0, [], []
     ordered = sorted(

@@ -293,7 +293,7 @@ def crosses_authority(facts: Facts) -> Answer:
     }
     if entry_zone is None or None in engine_zones or not engine_zones:
         return None
-    others = sorted(z for z in engine_zones if z != entry_zone)
+    others = sorted(z for z in engine_zones if z is not None and z != entry_zone)
     if others:
         return "yes", (
             f"the entry is in zone '{entry_zone}', the ML engine "

@@ -23,6 +23,7 @@ from mdrisk.risk.config_files import ConfigSource, problem, read_document, valid
 
 SEVERITIES = ("negligible", "minor", "serious", "critical", "catastrophic")
 ACCEPTABILITY = ("acceptable", "alarp", "unacceptable")
+Acceptability = Literal["acceptable", "alarp", "unacceptable"]
 LevelId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 
@@ -66,7 +67,7 @@ class Exploitability(StrictModel):
 
 class RiskLevel(StrictModel):
     id: LevelId
-    acceptability: Literal["acceptable", "alarp", "unacceptable"]
+    acceptability: Acceptability
 
 
 class DeviceControlRule(StrictModel):
@@ -104,10 +105,7 @@ class RiskMatrix(StrictModel):
     severity: list[str] = Field(min_length=5, max_length=5)
     exploitability: Exploitability
     risk_levels: list[RiskLevel] = Field(min_length=1, max_length=10)
-    acceptability_labels: dict[
-        Literal["acceptable", "alarp", "unacceptable"],
-        Annotated[str, Field(min_length=1, max_length=80)],
-    ]
+    acceptability_labels: dict[Acceptability, Annotated[str, Field(min_length=1, max_length=80)]]
     matrix: dict[LevelId, list[LevelId]]
     residual: ResidualRule
 
@@ -118,10 +116,10 @@ class RiskMatrix(StrictModel):
     def level_of(self, severity: str, exploitability: str) -> str:
         return self.matrix[exploitability][SEVERITIES.index(severity)]
 
-    def acceptability_of(self, level: str) -> str:
+    def acceptability_of(self, level: str) -> Acceptability:
         return next(r.acceptability for r in self.risk_levels if r.id == level)
 
-    def label_of(self, acceptability: str) -> str:
+    def label_of(self, acceptability: Acceptability) -> str:
         return self.acceptability_labels.get(acceptability, acceptability)
 
     def exploitability_from_cvss(self, exploitability: float) -> str:
@@ -156,11 +154,11 @@ def _cross_problems(matrix: RiskMatrix, source: SourceDocument) -> list[Problem]
             "an exploitability level is listed twice",
             "give each level its own id",
         )
-    for index, row in enumerate(matrix.exploitability.cvss):
-        if row.level not in levels:
+    for index, threshold in enumerate(matrix.exploitability.cvss):
+        if threshold.level not in levels:
             add(
                 ("exploitability", "cvss", index, "level"),
-                f"no exploitability level '{row.level}'",
+                f"no exploitability level '{threshold.level}'",
                 f"use one of {', '.join(levels)}",
             )
     if not any(row.min == 0 for row in matrix.exploitability.cvss):
@@ -209,8 +207,8 @@ def _cross_problems(matrix: RiskMatrix, source: SourceDocument) -> list[Problem]
         return problems
     rank = {level: i for i, level in enumerate(risk_ids)}
     for e_index, name in enumerate(levels):
-        row = [rank[c] for c in matrix.matrix[name]]
-        if row != sorted(row):
+        row_ranks = [rank[c] for c in matrix.matrix[name]]
+        if row_ranks != sorted(row_ranks):
             add(
                 ("matrix", name),
                 "a more severe cell is rated lower than a less severe one",
@@ -218,7 +216,7 @@ def _cross_problems(matrix: RiskMatrix, source: SourceDocument) -> list[Problem]
             )
         if e_index:
             below = [rank[c] for c in matrix.matrix[levels[e_index - 1]]]
-            if any(a < b for a, b in zip(row, below, strict=True)):
+            if any(a < b for a, b in zip(row_ranks, below, strict=True)):
                 add(
                     ("matrix", name),
                     f"rated lower than the less exploitable row '{levels[e_index - 1]}'",

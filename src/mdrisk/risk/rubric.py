@@ -148,7 +148,7 @@ def _cross_problems(rubric: Rubric, source: SourceDocument) -> list[Problem]:
                 "list the metric's values from the least to the most severe",
             )
         for f_index, flow in enumerate(metric.flows):
-            where = ("metrics", m_index, "flows", f_index, "start")
+            where: tuple[str | int, ...] = ("metrics", m_index, "flows", f_index, "start")
             if flow.start not in rubric.questions:
                 add(where, f"no question '{flow.start}'", "name a question under questions:")
                 continue

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
+from pydantic_core import ErrorDetails
 
 from mdrisk.assessment.scenarios import CATEGORIES, InjectionKind, ScenarioCategory
 from mdrisk.errors import InputError, Problem
@@ -67,12 +68,15 @@ class Reach(StrictModel):
         return _compiles(value)
 
 
+Skill = Literal["low", "medium", "high"]
+
+
 class Profile(StrictModel):
     id: SnakeId
     name: Annotated[str, Field(min_length=3, max_length=120)]
     description: Annotated[str, Field(min_length=20, max_length=2000)]
     access_vector: Literal["physical", "local", "adjacent", "network"]
-    skill: Literal["low", "medium", "high"]
+    skill: Skill
     reach_score: Fraction
     prerequisites: list[Annotated[str, Field(min_length=3)]] = Field(min_length=1)
     reaches: list[Reach] = Field(min_length=1)
@@ -126,7 +130,7 @@ class Scoring(StrictModel):
         Literal["reach", "skill", "ease", "known_exploited", "epss", "protections_missing", "hops"],
         Fraction,
     ]
-    skill: dict[Literal["low", "medium", "high"], Fraction]
+    skill: dict[Skill, Fraction]
 
     @field_validator("weights")
     @classmethod
@@ -184,7 +188,7 @@ class ScenarioRules(StrictModel):
 # --- loading -----------------------------------------------------------------------------
 
 
-def _fix(error: dict[str, Any]) -> str:
+def _fix(error: ErrorDetails) -> str:
     if error["type"] == "string_pattern_mismatch":
         return f"write a value matching {error.get('ctx', {}).get('pattern', '')}"
     if error["type"] in ("enum", "literal_error"):
@@ -248,7 +252,7 @@ def rules_from_document(source: SourceDocument, profiles: ProfileSet) -> Scenari
     for f_index, family in enumerate(rules.families):
         for a_index, attacker in enumerate(family.attackers):
             if attacker not in profiles.by_id:
-                path = ("families", f_index, "attackers", a_index)
+                path: tuple[str | int, ...] = ("families", f_index, "attackers", a_index)
                 problems.append(
                     Problem(
                         f"unknown attacker profile '{attacker}'",

@@ -34,6 +34,8 @@ from mdrisk.assessment.scenarios import (
     AttackScenario,
     Exploitability,
     ExploitabilityParts,
+    InjectionKind,
+    ScenarioCategory,
     ScenarioReferences,
     ScenarioStep,
 )
@@ -51,7 +53,7 @@ from mdrisk.scenarios.reach import FactsBuilder, reach_reason
 from mdrisk.stpa.fdi import MODEL_UPDATE_INPUT
 
 _CATALOGS = ("cwe", "capec", "attack_ics", "attack_enterprise", "atlas")
-_POISONING_KINDS = frozenset({"spoof", "bias", "suppress"})
+_POISONING_KINDS: frozenset[InjectionKind] = frozenset({"spoof", "bias", "suppress"})
 # The same few hundred ids are sorted over and over on large models.
 natural = lru_cache(maxsize=65_536)(_natural)
 
@@ -60,7 +62,7 @@ natural = lru_cache(maxsize=65_536)(_natural)
 class _Candidate:
     """A scenario before merging and ranking."""
 
-    category: str
+    category: ScenarioCategory
     element: str
     element_type: str
     engine: str
@@ -68,7 +70,7 @@ class _Candidate:
     reason: str
     kind: ExploitKind
     uca: str | None
-    injection: str
+    injection: InjectionKind
     hops: int
     path: tuple[str, ...]
     fdi_path: tuple[str, ...]
@@ -176,7 +178,9 @@ class _Generator:
 
     # --- candidates ---------------------------------------------------------------------
 
-    def injection_for(self, kind: ExploitKind, uca_type: UCAType, category: str) -> str | None:
+    def injection_for(
+        self, kind: ExploitKind, uca_type: UCAType, category: ScenarioCategory
+    ) -> InjectionKind | None:
         """The false data that gives this UCA type, if the exploit can create it.
 
         A generic exploit on the update path replaces the whole model, which can misbehave
@@ -191,7 +195,7 @@ class _Generator:
             return kind.injections[0]
         return None
 
-    def category_at(self, point: FDIPoint, fdi_path: tuple[str, ...]) -> str:
+    def category_at(self, point: FDIPoint, fdi_path: tuple[str, ...]) -> ScenarioCategory:
         """fdi for an inference input. On the way to a model update: model_update where the
         element hands the engine a model (every link on the way is an update), poisoning
         where it hands on data that the next model is trained from."""
@@ -200,7 +204,7 @@ class _Generator:
         kinds = [self.link_kinds[hop] for hop in fdi_path if hop in self.link_kinds]
         return "model_update" if all(k == LinkKind.update for k in kinds) else "poisoning"
 
-    def add(self, exploit: Exploit, entry: Entry, category: str) -> None:
+    def add(self, exploit: Exploit, entry: Entry, category: ScenarioCategory) -> None:
         point = entry.point
         fdi_path = entry.prefix + tuple(step.element for step in point.path)
         hops = len(fdi_path) - 1
@@ -235,7 +239,7 @@ class _Generator:
         self,
         exploit: Exploit,
         entry: Entry,
-        category: str,
+        category: ScenarioCategory,
         fdi_path: tuple[str, ...],
         hops: int,
         reason: str,
@@ -276,9 +280,9 @@ class _Generator:
         self,
         exploit: Exploit,
         entry: Entry,
-        category: str,
+        category: ScenarioCategory,
         uca: str | None,
-        injection: str,
+        injection: InjectionKind,
         hops: int,
         path: tuple[str, ...],
         fdi_path: tuple[str, ...],
@@ -383,7 +387,7 @@ class _Generator:
         ending = uca.id if uca else "disclosure of training data"
         return AttackScenario(
             id=identifier,
-            category=candidate.category,  # type: ignore[arg-type]
+            category=candidate.category,
             title=f"{candidate.kind.title} at {candidate.element} by the {profile.name}, "
             f"leading to {ending}",
             attacker=candidate.attacker,
@@ -392,7 +396,7 @@ class _Generator:
             element_type=candidate.element_type,
             ml_engine=candidate.engine,
             ml_inputs=sorted(candidate.inputs, key=natural),
-            injection=candidate.injection,  # type: ignore[arg-type]
+            injection=candidate.injection,
             uca=candidate.uca,
             hazards=sorted(candidate.hazards, key=natural),
             losses=sorted(candidate.losses, key=natural),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mdrisk.assessment.stpa import ControlAction
-from mdrisk.model.schema import ACTUATING_KINDS, LinkKind, Signal, UCAType
+from mdrisk.model.schema import ACTUATING_KINDS, Link, LinkKind, Signal, UCAType
 from mdrisk.stpa.graph import ControlStructure
 
 
-def _carries_feedback(structure: ControlStructure):
-    def follow(link) -> bool:
+def _carries_feedback(structure: ControlStructure) -> Callable[[Link], bool]:
+    def follow(link: Link) -> bool:
         if link.kind in (LinkKind.feedback, LinkKind.data):
             return True
         # An actuator acting on the process is part of the loop the feedback must close.

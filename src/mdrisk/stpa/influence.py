@@ -89,7 +89,9 @@ def ml_influences(
     for output in engine.ml.outputs:
         for action in actions_by_controller.get(engine.id, []):
             found.setdefault(action.id, Influence(output, action.id, (engine.id,)))
-        queue = deque((link, s, (engine.id,)) for link, s in downstream(engine, output))
+        queue: deque[tuple[Link, str, tuple[str, ...]]] = deque(
+            (link, s, (engine.id,)) for link, s in downstream(engine, output)
+        )
         expanded: set[tuple[str, str]] = set()
         while queue:
             link, signal, upstream = queue.popleft()

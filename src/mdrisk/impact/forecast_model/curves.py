@@ -12,6 +12,8 @@ board is one matrix-vector product per period.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 INSULIN_PEAK_MIN = 75.0
@@ -39,7 +41,10 @@ def cob_fraction(minutes: np.ndarray, absorption: float = CARB_ABSORPTION_MIN) -
 
 
 def history_weights(
-    fraction, sample_time_min: int, horizon_min: float, offset_periods: float = 0.5
+    fraction: Callable[[np.ndarray], np.ndarray],
+    sample_time_min: int,
+    horizon_min: float,
+    offset_periods: float = 0.5,
 ) -> np.ndarray:
     """Weights of the last ``horizon / sample_time`` periods, newest first, for a curve
     ``fraction(minutes)``: period ``j`` is ``(j + offset_periods) * sample_time`` minutes old

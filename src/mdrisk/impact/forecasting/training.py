@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -196,7 +197,7 @@ def training_days(
     return table, scenarios
 
 
-def _estimator(config: TrainingConfig):  # -> sklearn estimator
+def _estimator(config: TrainingConfig) -> Any:  # sklearn has no type information
     if config.estimator == "gbt":
         from sklearn.ensemble import HistGradientBoostingRegressor
 

@@ -38,6 +38,12 @@ Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
+def _matrix(operands: list[Any]) -> Matrix:
+    """The six operands of ``cm`` or ``Tm`` as a matrix."""
+    a, b, c, d, e, f = (float(v) for v in operands)
+    return (a, b, c, d, e, f)
+
+
 def _multiply(m: Matrix, n: Matrix) -> Matrix:
     a, b, c, d, e, f = m
     a2, b2, c2, d2, e2, f2 = n
@@ -101,7 +107,7 @@ class _Visibility:
             elif operator == b"Q" and self.stack:
                 self.state = self.stack.pop()
             elif operator == b"cm" and len(operands) == 6:
-                state.ctm = _multiply(tuple(float(v) for v in operands), state.ctm)
+                state.ctm = _multiply(_matrix(operands), state.ctm)
             elif operator in (b"g", b"rg", b"k", b"sc", b"scn"):
                 white = self._white(operands, operator)
                 if white is not None:
@@ -125,7 +131,7 @@ class _Visibility:
                 self.line_matrix = _multiply((1, 0, 0, 1, tx, ty), self.line_matrix)
                 self.text_matrix = self.line_matrix
             elif operator == b"Tm" and len(operands) == 6:
-                self.line_matrix = self.text_matrix = tuple(float(v) for v in operands)
+                self.line_matrix = self.text_matrix = _matrix(operands)
             elif operator in (b"T*", b"'", b'"'):
                 self.line_matrix = _multiply((1, 0, 0, 1, 0, -state.leading), self.line_matrix)
                 self.text_matrix = self.line_matrix

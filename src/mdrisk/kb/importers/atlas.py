@@ -187,9 +187,9 @@ def case_study(item: Fields, version: str) -> dict[str, Any]:
             }
         )
     techniques = []
-    for step in procedure:
-        if step["technique"] and step["technique"] not in techniques:
-            techniques.append(step["technique"])
+    for entry in procedure:
+        if entry["technique"] and entry["technique"] not in techniques:
+            techniques.append(entry["technique"])
     return {
         "name": fold(item.text("name", required=True)),
         "summary": fold(item.text("summary")),

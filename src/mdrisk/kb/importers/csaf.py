@@ -305,8 +305,10 @@ def affected_entries(
     entries = []
     for key, versions in constraints.items():
         default = "affected" if "affected" in every_version.get(key, set()) else "unaffected"
-        vendor, product, cpe, purl = key
+        vendor, product_name, cpe, purl = key
         entries.append(
-            AffectedEntry(vuln_id, vendor, product, tuple(unique(versions)), default, cpe, purl)
+            AffectedEntry(
+                vuln_id, vendor, product_name, tuple(unique(versions)), default, cpe, purl
+            )
         )
     return entries

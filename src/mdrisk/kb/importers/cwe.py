@@ -286,7 +286,7 @@ def weakness_record(
 
 
 def mitigation_summary(mitigation: Element) -> dict[str, Any]:
-    summary = {
+    summary: dict[str, Any] = {
         "phases": texts_of(mitigation, "Phase"),
         "strategy": text_of(mitigation.find("Strategy")),
         "description": shorten(text_of(mitigation.find("Description")), MITIGATION_SUMMARY_CHARS),

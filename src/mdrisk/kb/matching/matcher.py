@@ -22,6 +22,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.kb.matching import status as verdicts
@@ -40,7 +41,7 @@ from mdrisk.kb.matching.names import (
 from mdrisk.kb.matching.purl import Purl, PurlError, parse_purl
 from mdrisk.kb.matching.query import ComponentQuery, VulnMatch
 from mdrisk.kb.matching.versions import looks_like_version, parse_version
-from mdrisk.kb.records import REL_ADVISORY, AffectedEntry
+from mdrisk.kb.records import REL_ADVISORY, AffectedEntry, Relation
 
 VERSION_FACTOR = {
     verdicts.BY_RANGE: 1.0,
@@ -110,6 +111,16 @@ class _Candidate:
     product_note: str
 
 
+class _AffectedSource(Protocol):
+    """What :meth:`Matcher.from_store` reads of a ``kb.store.Store``."""
+
+    def relations(
+        self, src: str | None = None, rel: str | None = None, dst: str | None = None
+    ) -> list[Relation]: ...
+
+    def affected(self, vuln_id: str | None = None) -> Iterable[AffectedEntry]: ...
+
+
 class Matcher:
     def __init__(
         self,
@@ -134,7 +145,7 @@ class Matcher:
         self._vendor_keys = set(self.aliases.names()) | set(self._vendor_names)
 
     @classmethod
-    def from_store(cls, store, aliases: AliasTable) -> Matcher:
+    def from_store(cls, store: _AffectedSource, aliases: AliasTable) -> Matcher:
         """Index every affected entry of ``store`` (a ``kb.store.Store``) once."""
         advisories: dict[str, list[str]] = defaultdict(list)
         for relation in store.relations(rel=REL_ADVISORY):
@@ -317,7 +328,8 @@ class Matcher:
         "Dana Diabecare RS firmware 2.9" or "BD Alaris Gateway Workstation 1.3.1 Build 13"."""
         raw_words = [w.strip(",;:()[]") for w in text.split()]
         version = None
-        start = end = None
+        start: int | None = None
+        end = 0  # read only once start is set
         dotted = [i for i, word in enumerate(raw_words) if looks_like_version(word)]
         named = [
             i
@@ -351,7 +363,8 @@ class Matcher:
     # --- finding candidates ---------------------------------------------------------------
 
     def _product_score(self, ask: _Ask, product: _Product) -> tuple[float, tuple[str, ...]]:
-        best, best_reading = 0.0, ()
+        best = 0.0
+        best_reading: tuple[str, ...] = ()
         for asked in ask.readings:
             for reading in product.readings:
                 found = self._similarity.get((asked, reading))

@@ -202,7 +202,7 @@ def _listed(text: str) -> list[Version] | None:
 
 def _part(
     text: str,
-) -> tuple[str, Version | None, Version | None] | Interval | list[Interval] | None:
+) -> tuple[str, Version, None] | Interval | list[Interval] | None:
     """One "|"-separated piece: a comparator, a span, a list or a single version."""
     text = _cut_note(text.strip())
     if not text:

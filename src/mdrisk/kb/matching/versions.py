@@ -342,6 +342,8 @@ def compare_to_bound(version: Version, bound: Version) -> int | None:
     """
     if version.calendar != bound.calendar:
         return None
+    left: tuple[object, ...]
+    right: tuple[object, ...]
     if bound.wildcard:
         size = len(bound.parts)
         if _padded(version.parts, size) == _padded(bound.parts, size):

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from urllib.parse import urlencode, urlsplit
 
 from mdrisk import __version__
@@ -199,7 +200,7 @@ def _read_capped(answer: http.client.HTTPResponse, max_bytes: int, host: str, ur
         chunks.append(chunk)
 
 
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+def _lower(headers: Mapping[str, str] | Message[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 

@@ -104,7 +104,7 @@ def classify_records(records: list[LinkedRecord], classifier: Classifier) -> lis
         if record.link is None or not record.text.strip():
             continue
         result = classifier.classify(record.text)
-        negated = {}
+        negated: dict[str, str] = {}
         for hit in result.hits:
             if hit.negated and hit.category not in result.categories:
                 negated.setdefault(hit.category, f"{hit.cue} … {hit.term}")
@@ -203,12 +203,12 @@ def timing(days_by_device: dict[str, list[int]]) -> list[TimingRow]:
         (LATER, None, sum(1 for d in every if d >= low), sum(1 for d in firsts if d >= low))
     )
     rows, running = [], 0
-    for label, limit, records, devices in bins:
+    for label, max_days, records, devices in bins:
         running += records
         rows.append(
             TimingRow(
                 window=label,
-                max_days=limit,
+                max_days=max_days,
                 records=records,
                 cumulative=running,
                 cumulative_share=running / len(every),

@@ -56,9 +56,10 @@ def read_rows(
             start = reader.line_num + 1
             if not fields:
                 continue  # a blank line is not a record
+            key_position = positions.get(key) if key else None
             record_key = (
-                fields[positions[key]].strip()
-                if key and positions.get(key) is not None and positions[key] < len(fields)
+                fields[key_position].strip()
+                if key_position is not None and key_position < len(fields)
                 else ""
             )
             where = f"line {line} ({record_key})" if record_key else f"line {line}"

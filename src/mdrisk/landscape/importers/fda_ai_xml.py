@@ -8,6 +8,7 @@ unreadable date or submission number, a repeated submission or a truncated file 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mdrisk.landscape.importers._ai_list import ai_device, refuse_repeats
@@ -26,33 +27,42 @@ FIELDS = {
 }
 
 
+@dataclass
+class _Reading:
+    """Where the streaming parser is: the open row, the open field and its text so far."""
+
+    row: dict[str, str | None] | None = None
+    column: str | None = None
+    text: list[str] = field(default_factory=list)
+
+
 class FdaAiXmlImporter(LandscapeImporter[AIDevice]):
     name = "fda-ai-xml"
     description = "FDA list of AI-enabled medical devices (XML download)"
 
     def read(self, path: Path) -> Parsed[AIDevice]:
         rows: list[tuple[int, dict[str, str | None]]] = []
-        state: dict[str, object] = {"row": None, "field": None, "text": []}
+        state = _Reading()
 
         def start(tag: str, _attributes: dict[str, str], line: int) -> None:
             if tag == "row":
-                state["row"] = {}
-                rows.append((line, state["row"]))  # type: ignore[arg-type]
-            elif state["row"] is not None and tag in FIELDS:
-                state["field"] = FIELDS[tag]
-                state["text"] = []
+                state.row = {}
+                rows.append((line, state.row))
+            elif state.row is not None and tag in FIELDS:
+                state.column = FIELDS[tag]
+                state.text = []
 
         def end(tag: str) -> None:
-            row = state["row"]
+            row = state.row
             if tag == "row":
-                state["row"] = None
-            elif isinstance(row, dict) and tag in FIELDS and state["field"]:
-                row[state["field"]] = "".join(state["text"])  # type: ignore[arg-type]
-                state["field"] = None
+                state.row = None
+            elif row is not None and tag in FIELDS and state.column:
+                row[state.column] = "".join(state.text)
+                state.column = None
 
         def text(data: str) -> None:
-            if state["field"]:
-                state["text"].append(data)  # type: ignore[union-attr]
+            if state.column:
+                state.text.append(data)
 
         stream_xml(path, start, end, text)
         if not rows:
