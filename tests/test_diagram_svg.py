@@ -134,3 +134,13 @@ def test_the_diagram_command_writes_svg_without_graphviz(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert ET.fromstring(out.read_bytes()).tag == f"{SVG}svg"
     assert "GlucoGuide phone app" in out.read_text(encoding="utf-8")
+
+
+def test_crossings_are_counted_as_the_pairs_of_edges_in_opposite_order():
+    from mdrisk.model.layered import _crossings
+
+    layers = [["a", "b", "c"], ["x", "y", "z"]]
+    below = {"a": ["z"], "b": ["y", "x"], "c": ["x"], "x": [], "y": [], "z": []}
+    # a-z crosses b-y, b-x and c-x; b-y crosses c-x; b-x and c-x share an end (no crossing).
+    assert _crossings(layers, below) == 4
+    assert _crossings([["a", "b"], ["x", "y"]], {"a": ["x"], "b": ["y"], "x": [], "y": []}) == 0

@@ -107,16 +107,26 @@ def ranks(boxes: Sequence[Box], edges: Sequence[Edge]) -> dict[str, int]:
 
 
 def _crossings(layers: list[list[str]], neighbours_below: dict[str, list[str]]) -> int:
+    """Edge crossings between neighbouring layers: pairs of edges whose ends are in opposite
+    order above and below. Counted as inversions with a Fenwick tree, O(E log E) per layer
+    pair, so a dense model (thousands of links) is laid out in bounded time."""
     total = 0
     for upper, lower in zip(layers, layers[1:], strict=False):
         position = {key: index for index, key in enumerate(lower)}
-        pairs = [(i, position[n]) for i, key in enumerate(upper) for n in neighbours_below[key]]
-        total += sum(
-            1
-            for a, (i1, j1) in enumerate(pairs)
-            for i2, j2 in pairs[a + 1 :]
-            if (i1 - i2) * (j1 - j2) < 0
+        pairs = sorted(
+            (i, position[n]) for i, key in enumerate(upper) for n in neighbours_below[key]
         )
+        seen = [0] * (len(lower) + 1)  # Fenwick tree over positions below, 1-based
+        for count, (_, below) in enumerate(pairs):
+            index, not_greater = below + 1, 0
+            while index > 0:
+                not_greater += seen[index]
+                index -= index & -index
+            total += count - not_greater  # earlier edges ending further right: crossings
+            index = below + 1
+            while index <= len(lower):
+                seen[index] += 1
+                index += index & -index
     return total
 
 
