@@ -18,6 +18,7 @@ from mdrisk.cli.common import (
     print_notes,
     progress_bar,
     require_sim_extra,
+    store_option,
     write_files,
 )
 
@@ -116,15 +117,7 @@ def validate(model: Path, strict: bool) -> None:
     "rules (CWE, CAPEC, ATT&CK, ATLAS) and, from the knowledge base, known "
     "vulnerabilities with KEV, EPSS and CVSS.",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Knowledge-base file for --kb (implies --kb; default: "
-    "$MDRISK_HOME/kb.sqlite or ~/.local/share/mdrisk/kb.sqlite). A missing file "
-    "means pack rules only.",
-)
+@store_option
 @click.option(
     "--simulate",
     is_flag=True,

@@ -24,6 +24,16 @@ EXIT_BAD_INPUT = 2
 # What the glucose simulator needs (the ``sim`` extra).
 SIM_MODULES = ("simglucose", "sklearn", "numpy")
 
+# The knowledge-base option of the commands that analyse a model (``kb`` has its own).
+store_option = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Knowledge-base file for --kb (implies --kb; default: $MDRISK_HOME/kb.sqlite or "
+    "~/.local/share/mdrisk/kb.sqlite, else the public-data snapshot bundled with mdrisk).",
+)
+
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 

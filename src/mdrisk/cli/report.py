@@ -21,6 +21,7 @@ from mdrisk.cli.common import (
     print_notes,
     progress_bar,
     require_sim_extra,
+    store_option,
     write_files,
 )
 
@@ -89,13 +90,7 @@ def _print_written(out_dir: Path, files: Iterable[str]) -> None:
     help="For a device model: attach threats and known vulnerabilities from the "
     "technology pack and the knowledge base.",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Knowledge-base file for --kb (implies --kb).",
-)
+@store_option
 @click.option(
     "--simulate",
     is_flag=True,

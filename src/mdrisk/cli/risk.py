@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mdrisk.cli.common import guarded, model_path, out_console, print_notes, progress_bar
+from mdrisk.cli.common import (
+    guarded,
+    model_path,
+    out_console,
+    print_notes,
+    progress_bar,
+    store_option,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -86,13 +93,7 @@ def _open_summary(risks: list) -> list[str]:
     help="Use the technology pack and the knowledge base: known vulnerabilities "
     "(CVSS, KEV, EPSS) and catalogue mitigations.",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Knowledge-base file for --kb (implies --kb).",
-)
+@store_option
 @click.option(
     "--json",
     "as_json",

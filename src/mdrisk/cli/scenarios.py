@@ -19,6 +19,7 @@ from mdrisk.cli.common import (
     out_console,
     print_notes,
     progress_bar,
+    store_option,
 )
 
 if TYPE_CHECKING:
@@ -75,13 +76,7 @@ def _counts(scenarios: list[AttackScenario]) -> str:
     "knowledge base, known vulnerabilities with KEV, EPSS and CVSS. Without it "
     "the scenarios still use the pack's rules but cite no TH ids.",
 )
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Knowledge-base file for --kb (implies --kb).",
-)
+@store_option
 @click.option(
     "--json",
     "as_json",
