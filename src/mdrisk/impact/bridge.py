@@ -22,7 +22,7 @@ from mdrisk.assessment.impact import ImpactFinding, ImpactPatient
 from mdrisk.assessment.stpa import ControlAction, LossScenario, UnsafeControlAction
 from mdrisk.impact.attacks.spec import AttackPlan, parse_plan
 from mdrisk.impact.experiment import AttackRuns, RunSetup, run_attacks
-from mdrisk.impact.harm import PatientHarm
+from mdrisk.impact.harm import REPORTED_METRICS, PatientHarm
 from mdrisk.impact.params import patient_names
 from mdrisk.impact.selection import parse_meals, select_patients
 from mdrisk.parsing.source import SourceDocument, parse_document
@@ -30,18 +30,6 @@ from mdrisk.parsing.validation import StrictModel, validated
 
 MAPPING_FILE = "glucose-impact.yaml"
 ERROR_ORDER = ("too_high", "too_low", "delayed", "frozen")
-REPORTED_METRICS = (
-    "min_bg",
-    "mean_bg",
-    "minutes_below_54",
-    "minutes_below_70",
-    "minutes_above_180",
-    "minutes_above_250",
-    "longest_below_54_min",
-    "lbgi",
-    "hbgi",
-    "gri",
-)
 NO_SIGNAL = (
     "not simulated: the device's ML engine does not take '{input}'; the simulator "
     "has signals for {known}"

@@ -34,6 +34,8 @@ DELTA_METRICS = (
     "hbgi",
     "gri",
 )
+# What findings and tables report of a run: every compared metric but the maximum.
+REPORTED_METRICS = tuple(name for name in DELTA_METRICS if name != "max_bg")
 
 
 @dataclass(frozen=True)

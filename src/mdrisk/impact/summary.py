@@ -12,27 +12,14 @@ from typing import Any
 import numpy as np
 
 from mdrisk.impact.experiment import AttackRuns
-from mdrisk.impact.harm import PatientHarm
+from mdrisk.impact.harm import REPORTED_METRICS, PatientHarm
 from mdrisk.impact.search import Outcome, SearchResult
 from mdrisk.impact.selection import meals_text
 from mdrisk.impact.stealth import StealthReport
 
-TABLE_METRICS = (
-    "min_bg",
-    "mean_bg",
-    "minutes_below_54",
-    "minutes_below_70",
-    "minutes_above_180",
-    "minutes_above_250",
-    "longest_below_54_min",
-    "lbgi",
-    "hbgi",
-    "gri",
-)
-
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
-    return {k: round(float(values[k]), 3) for k in TABLE_METRICS}
+    return {k: round(float(values[k]), 3) for k in REPORTED_METRICS}
 
 
 def patient_record(harm: PatientHarm, stealthy: bool, alarms: list[str]) -> dict[str, Any]:
@@ -41,7 +28,7 @@ def patient_record(harm: PatientHarm, stealthy: bool, alarms: list[str]) -> dict
         "patient": harm.patient,
         "clean": _rounded(harm.clean),
         "attacked": _rounded(harm.attacked),
-        "delta": {k: round(float(v), 3) for k, v in harm.delta.items() if k in TABLE_METRICS},
+        "delta": {k: round(float(v), 3) for k, v in harm.delta.items() if k in REPORTED_METRICS},
         "clean_severity": harm.clean_severity.severity.label,
         "attacked_severity": harm.attacked_severity.severity.label,
         "induced_severity": induced.label if induced else None,
@@ -163,7 +150,7 @@ def metrics_csv(record: dict[str, Any]) -> bytes:
             "run",
             "attack",
             "patient",
-            *TABLE_METRICS,
+            *REPORTED_METRICS,
             "severity",
             "induced_severity",
             "stealthy",
@@ -176,7 +163,7 @@ def metrics_csv(record: dict[str, Any]) -> bytes:
                 "clean",
                 "",
                 clean["patient"],
-                *[clean["metrics"][k] for k in TABLE_METRICS],
+                *[clean["metrics"][k] for k in REPORTED_METRICS],
                 clean["severity"],
                 "",
                 "",
@@ -190,7 +177,7 @@ def metrics_csv(record: dict[str, Any]) -> bytes:
                     f"attack {number}",
                     attack["attack"],
                     row["patient"],
-                    *[row["attacked"][k] for k in TABLE_METRICS],
+                    *[row["attacked"][k] for k in REPORTED_METRICS],
                     row["attacked_severity"],
                     row["induced_severity"] or "",
                     row["stealthy"],
