@@ -32,6 +32,7 @@ class UnsafeControlAction(Record):
     context: str
     context_source: str = Field(description="'analyst' when written in the model, else 'derived'")
     hazards: list[str]
+    hazards_source: str = "analyst"  # or "inherited from the control action"
 
 
 class PathStep(Record):
@@ -55,18 +56,44 @@ class FDIPoint(Record):
     technologies: list[str]
 
 
+class MLEffect(Record):
+    """What the falsified data does to an ML output on the way to the controller."""
+
+    output: str
+    direction: str  # up | down | either | stale | late | missing
+
+
 class LossScenario(Record):
+    """A loss-scenario class: one (entry point, signal, manipulation, UCA), with every entry
+    point folded into it and why the manipulation pushes the controller that way."""
+
     id: str
-    fdi_point: str
-    ml_engine: str
-    ml_input: str
-    ml_output: str
-    ml_misbehaviour: str
+    family: str  # feedback | control_path | controller | ml_model
+    element: str  # the representative entry point (link or component id)
+    members: list[str]  # every entry point of the class, origin first
+    signal: str
+    manipulation: str
+    effect: MLEffect | None = None  # where an ML engine is in the path
+    belief: str | None = None  # the process-model variable pushed, and which way
+    controller: str
+    control_action: str
     uca: str
+    uca_type: UCAType
     hazards: list[str]
     losses: list[str]
+    rationale: str
+    assumptions: list[str] = Field(default_factory=list)  # effects not declared in the model
+    fdi_points: list[str] = Field(default_factory=list)
+    ml_engine: str | None = None
+    ml_input: str | None = None
+    ml_output: str | None = None
     path: list[str]
     text: str
+
+    @property
+    def fdi_point(self) -> str | None:
+        """The FDI point of the representative entry, where the class has one."""
+        return self.fdi_points[0] if self.fdi_points else None
 
 
 class CheckFinding(Record):

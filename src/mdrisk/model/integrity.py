@@ -125,11 +125,26 @@ def structural_problems(model: DeviceModel) -> list[Located]:
                     f"every UCA type of '{signal.name}' is marked not_applicable",
                     "an action that can never be unsafe is not a control action; make it data",
                 )
-            if link.kind != LinkKind.control_action and (signal.hazards or signal.unsafe_when):
+            if signal.demand and link.kind == LinkKind.control_action:
+                source_component = components.get(link.source)
+                variables = (
+                    {v.name for v in source_component.process_model} if source_component else set()
+                )
+                for name in signal.demand:
+                    if name not in variables:
+                        add(
+                            ("links", i, "carries", j, "demand", name),
+                            f"demand of '{signal.name}' names '{name}', which is not a "
+                            f"process variable of {link.source}",
+                            f"use one of: {', '.join(sorted(variables)) or '(none declared)'}",
+                        )
+            if link.kind != LinkKind.control_action and (
+                signal.hazards or signal.unsafe_when or signal.demand is not None
+            ):
                 add(
                     ("links", i, "carries", j),
                     f"'{signal.name}' on {link.kind.value} link "
-                    f"{link.id} has hazards/unsafe_when, which only control actions have",
+                    f"{link.id} has hazards/unsafe_when/demand, which only control actions have",
                     "move them to the control action, or make the link a control_action",
                 )
         source = components.get(link.source)

@@ -73,6 +73,30 @@ class UCAType(StrEnum):
     wrong_duration = "wrong_duration"
 
 
+class Effect(StrEnum):
+    """How a higher value of one quantity moves another (signed influence)."""
+
+    increases = "increases"
+    decreases = "decreases"
+    non_monotonic = "non_monotonic"
+    unknown = "unknown"
+
+
+class SignalNature(StrEnum):
+    """What a signal is, which decides how it can be falsified (``stpa.truth_tables``)."""
+
+    measurement = "measurement"  # a periodic sensor stream
+    reading = "reading"  # a sporadic manual measurement, e.g. a fingerstick
+    event = "event"  # something announced or occurring, e.g. a carbohydrate entry
+    setting = "setting"  # configuration a controller decides with, e.g. therapy settings
+    image = "image"
+    record = "record"  # structured clinical data, reports, results
+    identifier = "identifier"  # patient, study or sample identity
+    model = "model"  # a model file or firmware image
+    discrete = "discrete"  # a one-shot control action: an alert, a recommendation, a bolus
+    continuous = "continuous"  # a control action that lasts: an infusion, a suspension
+
+
 class Technology(_Strict):
     """A technology a component or channel is built from, as precise as the maker knows it."""
 
@@ -163,6 +187,11 @@ class Signal(_Strict):
     # Only meaningful for control actions: the hazards this action can lead to.
     hazards: list[Identifier] = Field(default_factory=list)
     unsafe_when: UnsafeContexts | None = None
+    nature: SignalNature | None = None
+    # Only for control actions: how a higher belief in each of the controller's process
+    # variables drives the need for this action. Absent: every variable, direction unknown;
+    # {} : the action is not decided from the process model (it relays a person's decision).
+    demand: dict[Identifier, Effect] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -186,6 +215,18 @@ class ProcessVariable(_Strict):
     values: list[str] = Field(default_factory=list)
     # Signals that update this belief (feedback, ML outputs).
     from_signals: list[Identifier] = Field(default_factory=list)
+    # How a higher value of each of those signals moves the belief; unlisted: unknown.
+    effects: dict[Identifier, Effect] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _effects_of_known_signals(self) -> ProcessVariable:
+        unknown = sorted(set(self.effects) - set(self.from_signals))
+        if unknown:
+            raise ValueError(
+                f"effects names {', '.join(unknown)}, not in from_signals "
+                "(fix: add it to from_signals or remove it from effects)"
+            )
+        return self
 
 
 class MLInput(_Strict):
@@ -193,6 +234,14 @@ class MLInput(_Strict):
     description: Text = ""
     unit: str | None = None
     range: tuple[float, float] | None = None
+    nature: SignalNature | None = None
+    # How a higher input moves the outputs: one effect for all, or one per output name.
+    effect: Effect | dict[Identifier, Effect] = Effect.unknown
+
+    def effect_on(self, output: str) -> Effect:
+        if isinstance(self.effect, Effect):
+            return self.effect
+        return self.effect.get(output, Effect.unknown)
 
 
 class TrainingData(_Strict):
@@ -216,6 +265,18 @@ class MLSpec(_Strict):
     training_data: list[TrainingData] = Field(default_factory=list)
     update_path: list[Identifier] = Field(default_factory=list)
     locked: bool = True
+
+    @model_validator(mode="after")
+    def _effects_on_known_outputs(self) -> MLSpec:
+        for ml_input in self.inputs:
+            if isinstance(ml_input.effect, dict):
+                unknown = sorted(set(ml_input.effect) - set(self.outputs))
+                if unknown:
+                    raise ValueError(
+                        f"input {ml_input.signal}: effect names {', '.join(unknown)}, not an "
+                        "output of this engine (fix: use a name from outputs)"
+                    )
+        return self
 
 
 class Component(_Strict):

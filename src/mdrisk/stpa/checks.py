@@ -17,6 +17,7 @@ from mdrisk.assessment.stpa import (
     UnsafeControlAction,
 )
 from mdrisk.model.schema import ComponentKind, LinkKind
+from mdrisk.stable_ids import stable_ids
 from mdrisk.stpa.graph import ControlStructure
 
 
@@ -29,7 +30,6 @@ class Findings:
     ucas: list[UnsafeControlAction]
     fdi_points: list[FDIPoint]
     loss_scenarios: list[LossScenario]
-    scenarios_dropped: int
 
 
 # (rule, severity, message, elements, fix)
@@ -240,25 +240,49 @@ def _process_variable_without_feedback(f: Findings) -> Iterator[Raw]:
 def _uca_without_scenario(f: Findings) -> Iterator[Raw]:
     covered = {scenario.uca for scenario in f.loss_scenarios}
     for uca in f.ucas:
-        if uca.hazards and uca.id not in covered and f.scenarios_dropped == 0:
+        if uca.hazards and uca.id not in covered:
             yield (
                 "uca-without-loss-scenario",
                 "info",
-                f"{uca.id} has no loss scenario through an ML engine",
+                f"{uca.id} has no loss scenario: no input path, model or control path "
+                "can push its controller that way",
                 [uca.id],
-                "analyse its non-ML causal factors (component failure, human error) by hand",
+                "check the demand and effects declared for its control action, or analyse "
+                "its non-security causes (component failure, human error) by hand",
             )
 
 
-def _scenarios_truncated(f: Findings) -> Iterator[Raw]:
-    if f.scenarios_dropped:
+def _direction_assumed(f: Findings) -> Iterator[Raw]:
+    """Effects the model leaves unknown: the classes through them are kept both ways."""
+    assumed: dict[str, list[str]] = {}
+    for scenario in f.loss_scenarios:
+        for assumption in scenario.assumptions:
+            assumed.setdefault(assumption, []).append(scenario.id)
+    for assumption, scenarios in sorted(assumed.items()):
         yield (
-            "loss-scenarios-truncated",
-            "warning",
-            f"{f.scenarios_dropped} further loss scenarios were counted but not listed",
-            [],
-            "split the model or raise the scenario limit",
+            "direction-not-declared",
+            "info",
+            f"the effect {assumption} is not declared, so the loss scenarios through it "
+            "assume both directions",
+            sorted(scenarios)[:10],
+            "declare it (ml.inputs[].effect, process_model[].effects, or the control "
+            "action's demand) as increases, decreases or non_monotonic",
         )
+
+
+def _hazards_inherited(f: Findings) -> Iterator[Raw]:
+    """A UCA type that takes every hazard of its action: some rarely fit every type (a
+    false alarm does not hide a real one)."""
+    for uca in f.ucas:
+        if uca.hazards_source != "analyst" and len(uca.hazards) > 1:
+            yield (
+                "uca-hazards-inherited",
+                "info",
+                f"{uca.id} ({uca.type.value}) inherits all hazards of its control action "
+                f"({', '.join(uca.hazards)})",
+                [uca.id],
+                f"under unsafe_when.{uca.type.value}, list only the hazards this type leads to",
+            )
 
 
 RULES: tuple[Callable[[Findings], Iterator[Raw]], ...] = (
@@ -276,7 +300,8 @@ RULES: tuple[Callable[[Findings], Iterator[Raw]], ...] = (
     _unreachable_component,
     _process_variable_without_feedback,
     _uca_without_scenario,
-    _scenarios_truncated,
+    _direction_assumed,
+    _hazards_inherited,
 )
 
 
@@ -286,7 +311,7 @@ def run_checks(findings: Findings) -> list[CheckFinding]:
         for name, severity, message, elements, fix in rule(findings):
             results.append(
                 CheckFinding(
-                    id=f"CHK-{len(results) + 1}",
+                    id="",
                     rule=name,
                     severity=severity,
                     message=message,
@@ -294,4 +319,6 @@ def run_checks(findings: Findings) -> list[CheckFinding]:
                     fix=fix,
                 )
             )
-    return results
+    keys = [(c.rule, c.message) for c in results]
+    ids = stable_ids("CHK", keys)
+    return [c.model_copy(update={"id": ids[key]}) for c, key in zip(results, keys, strict=True)]

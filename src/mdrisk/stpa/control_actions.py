@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 from mdrisk.assessment.stpa import ControlAction
 from mdrisk.model.schema import ACTUATING_KINDS, Link, LinkKind, Signal, UCAType
+from mdrisk.stable_ids import stable_ids
 from mdrisk.stpa.graph import ControlStructure
+from mdrisk.stpa.truth_tables import NOT_APPLICABLE
 
 
 def _carries_feedback(structure: ControlStructure) -> Callable[[Link], bool]:
@@ -21,13 +23,16 @@ def _carries_feedback(structure: ControlStructure) -> Callable[[Link], bool]:
 
 
 def _ruled_out(signal: Signal) -> dict[str, str]:
+    """UCA types that cannot occur: ruled out by the analyst, or by the action's nature."""
+    ruled_out = dict(NOT_APPLICABLE.get(signal.nature, {})) if signal.nature else {}
     if signal.unsafe_when is None:
-        return {}
-    ruled_out = {}
+        return ruled_out
     for uca_type in UCAType:
         entry = getattr(signal.unsafe_when, uca_type.value)
         if entry is not None and entry.not_applicable is not None:
             ruled_out[uca_type.value] = entry.not_applicable
+        elif entry is not None:  # the analyst's context says it can occur
+            ruled_out.pop(uca_type.value, None)
     return ruled_out
 
 
@@ -52,7 +57,7 @@ def derive_control_actions(structure: ControlStructure) -> list[ControlAction]:
         for signal in link.carries:
             actions.append(
                 ControlAction(
-                    id=f"CA-{len(actions) + 1}",
+                    id="",
                     name=signal.name,
                     controller=controller.id,
                     controlled=link.target,
@@ -63,4 +68,6 @@ def derive_control_actions(structure: ControlStructure) -> list[ControlAction]:
                     not_applicable=_ruled_out(signal),
                 )
             )
-    return actions
+    keys = [(a.controller, a.name, a.controlled, a.link) for a in actions]
+    ids = stable_ids("CA", keys)
+    return [a.model_copy(update={"id": ids[key]}) for a, key in zip(actions, keys, strict=True)]

@@ -16,8 +16,7 @@ from mdrisk.stpa.checks import Findings, run_checks
 from mdrisk.stpa.control_actions import derive_control_actions
 from mdrisk.stpa.fdi import derive_fdi_points
 from mdrisk.stpa.graph import ControlStructure
-from mdrisk.stpa.influence import DownstreamCache, ml_influences
-from mdrisk.stpa.loss_scenarios import ScenarioLimit, derive_loss_scenarios
+from mdrisk.stpa.classes import derive_loss_scenarios
 from mdrisk.stpa.ucas import derive_ucas
 
 
@@ -30,20 +29,11 @@ class StpaResult:
     checks: list[CheckFinding]
 
 
-def analyze_stpa(model: DeviceModel, limit: ScenarioLimit | None = None) -> StpaResult:
+def analyze_stpa(model: DeviceModel) -> StpaResult:
     structure = ControlStructure.of(model)
     control_actions = derive_control_actions(structure)
     ucas = derive_ucas(structure, control_actions)
     fdi_points = derive_fdi_points(structure)
-    downstream = DownstreamCache(structure)
-    influences = {
-        engine.id: ml_influences(structure, engine, control_actions, downstream)
-        for engine in model.ml_engines
-    }
-    loss_scenarios, dropped = derive_loss_scenarios(
-        structure, fdi_points, control_actions, ucas, influences, limit or ScenarioLimit()
-    )
-    checks = run_checks(
-        Findings(structure, control_actions, ucas, fdi_points, loss_scenarios, dropped)
-    )
+    loss_scenarios = derive_loss_scenarios(structure, fdi_points, control_actions, ucas)
+    checks = run_checks(Findings(structure, control_actions, ucas, fdi_points, loss_scenarios))
     return StpaResult(control_actions, ucas, fdi_points, loss_scenarios, checks)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from mdrisk.assessment.stpa import FDIPoint, PathStep
 from mdrisk.model.schema import MEASURING_KINDS, Component, ComponentKind, Link, LinkKind
+from mdrisk.stable_ids import stable_ids
 from mdrisk.stpa.graph import ControlStructure
 
 MODEL_UPDATE_INPUT = "model"
@@ -114,7 +115,7 @@ def derive_fdi_points(structure: ControlStructure) -> list[FDIPoint]:
             link = structure.links.get(item.element) if item.element_type == "link" else None
             points.append(
                 FDIPoint(
-                    id=f"FDI-{len(points) + 1}",
+                    id="",
                     element=item.element,
                     element_type=item.element_type,
                     target=target,
@@ -144,4 +145,6 @@ def derive_fdi_points(structure: ControlStructure) -> list[FDIPoint]:
             record(
                 engine, "model_update", MODEL_UPDATE_INPUT, _trace(structure, engine, first_updates)
             )
-    return points
+    keys = [(p.element, p.ml_engine, p.target, p.ml_input) for p in points]
+    ids = stable_ids("FDI", keys)
+    return [p.model_copy(update={"id": ids[key]}) for p, key in zip(points, keys, strict=True)]

@@ -1,0 +1,386 @@
+"""Loss-scenario classes of both Handbook families, kept only where the direction holds.
+
+(a) Unsafe controller behaviour: a belief made wrong by false data on an input path
+(``feedback``), by a tampered setting or controller software (``controller``), or by the ML
+model itself erring, substituted or poisoned (``ml_model``); (b) the ``control_path``: a
+control action forged, dropped, changed, delayed or replayed on its way, or an ML output
+tampered with on its way to a person.
+
+A manipulation yields a class for a UCA only when it can push the controller's belief the
+way that UCA needs (``truth_tables`` and the signs of ``signed``); a UCA type that cannot
+occur, or that names no hazard, yields none. One class per (entry point, signal,
+manipulation, UCA): the points of one data path are folded into it, the representative being
+the most exposed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mdrisk.assessment.stpa import (
+    ControlAction,
+    FDIPoint,
+    LossScenario,
+    MLEffect,
+    UnsafeControlAction,
+)
+from mdrisk.model.schema import ComponentKind, Effect, Hazard, Link, SignalNature, UCAType
+from mdrisk.stable_ids import stable_ids
+from mdrisk.stpa import truth_tables as tt
+from mdrisk.stpa.graph import ControlStructure
+from mdrisk.stpa.signed import (
+    CONTROL_PATH,
+    CONTROLLER,
+    ML_MODEL,
+    InputChain,
+    ModelChain,
+    belief_chains,
+    combine,
+    deciders,
+)
+
+_DIRECTION = {Effect.increases: tt.UP, Effect.decreases: tt.DOWN}
+_OPPOSITE = {tt.UP: tt.DOWN, tt.DOWN: tt.UP}
+_PUSHED = {tt.UP: "overestimated", tt.DOWN: "underestimated", tt.EITHER: "wrong either way"}
+
+
+@dataclass
+class _Class:
+    family: str
+    signal: str
+    manipulation: str
+    controller: str
+    action: ControlAction
+    uca: UnsafeControlAction
+    members: list[str] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    effect: MLEffect | None = None
+    belief: str | None = None
+    engine: str | None = None
+    ml_input: str | None = None
+    ml_output: str | None = None
+
+    def add(self, members: tuple[str, ...], route: str, assumptions: tuple[str, ...]) -> None:
+        self.members.extend(m for m in members if m not in self.members)
+        if route not in self.routes:
+            self.routes.append(route)
+        self.assumptions.extend(a for a in assumptions if a not in self.assumptions)
+
+
+def _signed(outcome: str, sign: Effect) -> str:
+    """The direction a belief moves when the signal moves ``outcome``."""
+    if outcome == tt.EITHER or sign not in _DIRECTION:
+        return tt.EITHER
+    return outcome if sign is Effect.increases else _OPPOSITE[outcome]
+
+
+def _uca_types(belief_moves: str, demand: Effect) -> list[UCAType]:
+    """A belief pushed up of a variable that raises the need gives provided_unsafe, etc."""
+    if belief_moves == tt.EITHER or demand not in _DIRECTION:
+        return [UCAType.provided_unsafe, UCAType.not_provided]
+    need = _signed(belief_moves, demand)
+    return [UCAType.provided_unsafe if need == tt.UP else UCAType.not_provided]
+
+
+class _Builder:
+    def __init__(
+        self,
+        structure: ControlStructure,
+        control_actions: list[ControlAction],
+        ucas: list[UnsafeControlAction],
+        fdi_points: list[FDIPoint],
+    ) -> None:
+        self.structure = structure
+        self.actions_of: dict[str, list[ControlAction]] = {}
+        for action in control_actions:
+            self.actions_of.setdefault(action.controller, []).append(action)
+        self.uca_of = {(u.control_action, u.type): u for u in ucas if u.hazards}
+        self.points_of: dict[str, list[FDIPoint]] = {}
+        for point in fdi_points:
+            self.points_of.setdefault(point.element, []).append(point)
+        self.classes: dict[tuple[str, ...], _Class] = {}
+
+    def _class(
+        self,
+        family: str,
+        signal: str,
+        manipulation: str,
+        action: ControlAction,
+        uca_type: UCAType,
+        origin: str,
+    ) -> _Class | None:
+        uca = self.uca_of.get((action.id, uca_type))
+        if uca is None:
+            return None
+        key = (family, signal, manipulation, action.id, uca_type.value)
+        if key not in self.classes:
+            self.classes[key] = _Class(family, signal, manipulation, action.controller, action, uca)
+        return self.classes[key]
+
+    def _demand(self, action: ControlAction, variable: str) -> Effect | None:
+        """How ``variable`` drives ``action``; None where it does not drive it."""
+        signal = self.structure.links[action.link].carries
+        declared = next(s for s in signal if s.name == action.name).demand
+        if declared is None:
+            return Effect.unknown
+        return declared.get(variable)
+
+    def add_input(self, chain: InputChain) -> None:
+        if isinstance(chain.nature, SignalNature):
+            manipulations = tt.DATA_MANIPULATIONS.get(chain.nature, {"tamper": tt.EITHER})
+        else:
+            manipulations = tt.OUTPUT_MANIPULATIONS[chain.nature]
+        for action in self.actions_of.get(chain.controller, []):
+            demand = self._demand(action, chain.variable)
+            if demand is None:
+                continue
+            assumptions = chain.unknown_effects
+            if demand is Effect.unknown:
+                assumptions += (f"{chain.variable} -> {action.name}",)
+            for manipulation, outcome in manipulations.items():
+                if outcome in tt.UNSIGNED_UCAS:
+                    types = list(tt.UNSIGNED_UCAS[outcome])
+                    belief = None
+                else:
+                    moves = _signed(outcome, chain.sign)
+                    types = _uca_types(moves, demand)
+                    belief = f"{chain.variable} {_PUSHED[moves]}"
+                for uca_type in types:
+                    found = self._class(
+                        chain.family,
+                        chain.signal,
+                        manipulation,
+                        action,
+                        uca_type,
+                        chain.entries[0],
+                    )
+                    if found is None:
+                        continue
+                    found.add(chain.entries, self._route(chain), assumptions)
+                    found.belief = found.belief or belief
+                    if chain.engine and chain.engine_output:
+                        direction = outcome
+                        if chain.input_effect is not None and outcome in _DIRECTION.values():
+                            direction = _signed(outcome, chain.input_effect)
+                        found.effect = found.effect or MLEffect(
+                            output=chain.engine_output, direction=direction
+                        )
+                        found.engine = chain.engine
+                        found.ml_output = chain.engine_output
+                        found.ml_input = chain.signal if chain.input_effect is not None else None
+
+    def _route(self, chain: InputChain) -> str:
+        via = f" through {chain.engine}'s {chain.engine_output}" if chain.input_effect else ""
+        return f"{chain.signal}{via} updates {chain.controller}'s {chain.variable}"
+
+    def add_model(self, chain: ModelChain) -> None:
+        engine = self.structure.components[chain.engine]
+        assert engine.ml is not None
+        sources: dict[str, tuple[str, ...]] = {"error": (engine.id,)}
+        update_points = tuple(
+            p.element for p in self.points_of_engine(engine.id) if p.target == "model_update"
+        )
+        if update_points:
+            sources["substitute"] = update_points
+        field_data = tuple(
+            t.source
+            for t in engine.ml.training_data
+            if t.continuous and t.source in self.structure.components
+        )
+        learns = any(t.continuous for t in engine.ml.training_data)
+        if learns and not engine.ml.locked:
+            sources["poison"] = field_data or (engine.id,)
+        elif learns and update_points:
+            # A locked model trained on field data ships each new version through its update
+            # path: poisoned field data reaches the device as a substituted model.
+            sources["substitute"] = field_data + update_points
+        for action in self.actions_of.get(chain.controller, []):
+            demand = self._demand(action, chain.variable)
+            if demand is None:
+                continue
+            for manipulation, members in sources.items():
+                for uca_type in _uca_types(tt.EITHER, demand):
+                    found = self._class(
+                        ML_MODEL, chain.output, manipulation, action, uca_type, members[0]
+                    )
+                    if found is None:
+                        continue
+                    route = f"{chain.output} updates {chain.controller}'s {chain.variable}"
+                    found.add(members, route, chain.unknown_effects)
+                    found.effect = MLEffect(output=chain.output, direction=tt.EITHER)
+                    found.engine = engine.id
+                    found.ml_output = chain.output
+                    found.belief = f"{chain.variable} {_PUSHED[tt.EITHER]}"
+
+    def points_of_engine(self, engine: str) -> list[FDIPoint]:
+        return [p for points in self.points_of.values() for p in points if p.ml_engine == engine]
+
+    def add_controller_updates(self, controller: str) -> None:
+        """Software or firmware of a (non-ML) controller replaced through its update path."""
+        component = self.structure.components[controller]
+        if component.ml is not None:
+            return
+        for link in self.structure.incoming[controller]:
+            if link.kind.value != "update":
+                continue
+            for carried in link.carries:
+                for action in self.actions_of.get(controller, []):
+                    for uca_type in (UCAType.provided_unsafe, UCAType.not_provided):
+                        found = self._class(
+                            CONTROLLER, carried.name, "substitute", action, uca_type, link.id
+                        )
+                        if found is not None:
+                            found.add(
+                                (link.source, link.id),
+                                f"{carried.name} replaces what {controller} runs",
+                                (),
+                            )
+
+    def add_control_path(self, action: ControlAction) -> None:
+        link = self.structure.links[action.link]
+        signal = next(s for s in link.carries if s.name == action.name)
+        for manipulation, types in tt.CONTROL_PATH_UCAS.items():
+            if not self._applies(manipulation, link, signal):
+                continue
+            for uca_type in types:
+                found = self._class(
+                    CONTROL_PATH, action.name, manipulation, action, uca_type, link.id
+                )
+                if found is not None:
+                    found.add(
+                        (link.id,),
+                        f"{action.name} on its way from {action.controller} to {action.controlled}",
+                        (),
+                    )
+
+    def _applies(self, manipulation: str, link: Link, signal: object) -> bool:
+        from mdrisk.model.schema import Signal
+
+        assert isinstance(signal, Signal)
+        if manipulation in tt.AMOUNT_MANIPULATIONS and signal.unit is None and signal.range is None:
+            return False
+        if manipulation in tt.CHANNEL_MANIPULATIONS:
+            ends = (self.structure.components[link.source], self.structure.components[link.target])
+            if link.channel.in_process or any(e.kind == ComponentKind.human for e in ends):
+                return False
+        if manipulation in tt.CONTINUOUS_MANIPULATIONS:
+            return signal.nature is SignalNature.continuous
+        return True
+
+
+def _exposure(structure: ControlStructure, element: str) -> int:
+    """Lower is more exposed: an unprotected channel first, a person last."""
+    link = structure.links.get(element)
+    if link is not None:
+        shield = link.channel.protections
+        if not (shield.authentication or shield.integrity):
+            return 0
+        if not (shield.authentication and shield.integrity):
+            return 1
+        return 3
+    kind = structure.components[element].kind
+    return 4 if kind == ComponentKind.human else 2
+
+
+def derive_loss_scenarios(
+    structure: ControlStructure,
+    fdi_points: list[FDIPoint],
+    control_actions: list[ControlAction],
+    ucas: list[UnsafeControlAction],
+) -> list[LossScenario]:
+    builder = _Builder(structure, control_actions, ucas, fdi_points)
+    for controller in deciders(structure):
+        inputs, models = belief_chains(structure, controller)
+        for chain in inputs:
+            builder.add_input(chain)
+        for model_chain in models:
+            builder.add_model(model_chain)
+        builder.add_controller_updates(controller.id)
+    for action in control_actions:
+        builder.add_control_path(action)
+    return _records(structure, builder)
+
+
+def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenario]:
+    hazards: dict[str, Hazard] = {h.id: h for h in structure.model.hazards}
+    rows = []
+    for found in builder.classes.values():
+        order = {m: i for i, m in enumerate(found.members)}
+        element = min(found.members, key=lambda m: (_exposure(structure, m), order[m]))
+        rows.append((found, element))
+    keys = [
+        (f.family, element, f.signal, f.manipulation, f.controller, f.action.name, f.uca.type.value)
+        for f, element in rows
+    ]
+    ids = stable_ids("LS", keys)
+    records = []
+    for (found, element), key in zip(rows, keys, strict=True):
+        uca = found.uca
+        losses = sorted({loss for h in uca.hazards for loss in hazards[h].losses})
+        points = [p.id for m in found.members for p in builder.points_of.get(m, [])]
+        rationale = (
+            f"{found.manipulation} of {found.signal} at {', '.join(found.members)}: "
+            + "; ".join(found.routes)
+            + (f"; {found.belief}" if found.belief else "")
+            + f"; so {uca.text}"
+        )
+        text = (
+            f"{found.signal} is {_PAST[found.manipulation]} at {element}"
+            + (
+                f" (also via {', '.join(m for m in found.members if m != element)})"
+                if len(found.members) > 1
+                else ""
+            )
+            + (
+                f"; {found.engine}'s {found.effect.output} goes {found.effect.direction}"
+                if found.effect and found.engine
+                else ""
+            )
+            + (f"; {found.belief}" if found.belief else "")
+            + f"; {uca.text} ({uca.id}), leading to {', '.join(uca.hazards)}."
+        )
+        records.append(
+            LossScenario(
+                id=ids[key],
+                family=found.family,
+                element=element,
+                members=found.members,
+                signal=found.signal,
+                manipulation=found.manipulation,
+                effect=found.effect,
+                belief=found.belief,
+                controller=found.controller,
+                control_action=found.action.id,
+                uca=uca.id,
+                uca_type=uca.type,
+                hazards=list(uca.hazards),
+                losses=losses,
+                rationale=rationale,
+                assumptions=found.assumptions,
+                fdi_points=points,
+                ml_engine=found.engine,
+                ml_input=found.ml_input,
+                ml_output=found.ml_output,
+                path=[*found.members, found.controller],
+                text=text,
+            )
+        )
+    records.sort(key=lambda r: (r.family, r.element, r.signal, r.manipulation, r.uca))
+    return records
+
+
+_PAST = {
+    "raise": "raised",
+    "lower": "lowered",
+    "freeze": "frozen",
+    "delay": "delayed",
+    "suppress": "suppressed",
+    "spoof": "spoofed",
+    "tamper": "tampered with",
+    "swap": "swapped",
+    "substitute": "substituted",
+    "poison": "poisoned",
+    "error": "wrong (model error or drift, no attacker)",
+    "replay": "replayed",
+}
