@@ -35,7 +35,6 @@ from mdrisk.stpa.signed import (
     InputChain,
     ModelChain,
     belief_chains,
-    combine,
     deciders,
 )
 

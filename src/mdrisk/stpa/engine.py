@@ -13,10 +13,10 @@ from mdrisk.assessment.stpa import (
 )
 from mdrisk.model.schema import DeviceModel
 from mdrisk.stpa.checks import Findings, run_checks
+from mdrisk.stpa.classes import derive_loss_scenarios
 from mdrisk.stpa.control_actions import derive_control_actions
 from mdrisk.stpa.fdi import derive_fdi_points
 from mdrisk.stpa.graph import ControlStructure
-from mdrisk.stpa.classes import derive_loss_scenarios
 from mdrisk.stpa.ucas import derive_ucas
 
 
