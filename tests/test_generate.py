@@ -12,7 +12,6 @@ from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
 from mdrisk.pipeline import assess
 from mdrisk.stpa import analyze_stpa
 from mdrisk.stpa.fdi import MODEL_UPDATE_INPUT
-from mdrisk.stpa.loss_scenarios import ScenarioLimit
 
 CREATED = "2026-01-01T00:00:00Z"
 
@@ -121,8 +120,12 @@ def test_mid_size_analysis_ids_all_resolve(mid_size_assessment):
     known = assessment.known_ids()
     for scenario in assessment.loss_scenarios:
         cited = {
-            scenario.fdi_point,
-            scenario.ml_engine,
+            *scenario.fdi_points,
+            *scenario.members,
+            scenario.element,
+            scenario.controller,
+            scenario.control_action,
+            *([scenario.ml_engine] if scenario.ml_engine else []),
             scenario.uca,
             *scenario.hazards,
             *scenario.losses,
@@ -137,29 +140,10 @@ def test_mid_size_analysis_ids_all_resolve(mid_size_assessment):
         assert set(finding.elements) <= known
 
 
-def test_mid_size_analysis_reports_its_truncation(mid_size_assessment):
-    _, assessment = mid_size_assessment
-    assert len(assessment.loss_scenarios) == ScenarioLimit().max_scenarios
-    assert [c.rule for c in assessment.checks].count("loss-scenarios-truncated") == 1
-
-
-def test_truncated_scenarios_are_shared_among_engines_and_the_rest_are_counted():
-    model = generate_model(150, 450, seed=2)
-    full = analyze_stpa(model, ScenarioLimit(max_scenarios=10**9))
-    cut = analyze_stpa(model, ScenarioLimit(max_scenarios=500))
-    assert len(full.loss_scenarios) > 500
-    assert len(cut.loss_scenarios) == 500
-    engines = {s.ml_engine for s in full.loss_scenarios}
-    assert len(engines) > 1
-    assert {s.ml_engine for s in cut.loss_scenarios} == engines
-
-    def content(scenario):
-        return scenario.model_dump(exclude={"id"})
-
-    # What is kept is a part of the full list, in its order.
-    remaining = iter(content(s) for s in full.loss_scenarios)
-    assert all(
-        any(kept == item for item in remaining) for kept in (content(s) for s in cut.loss_scenarios)
-    )
-    truncated = [c for c in cut.checks if c.rule == "loss-scenarios-truncated"]
-    assert truncated[0].message.startswith(f"{len(full.loss_scenarios) - 500} further")
+def test_mid_size_analysis_keeps_every_class_without_truncation(mid_size_assessment):
+    """Classes grow with signals x manipulations x UCAs, not FDI points x UCAs, so every
+    one is kept: no truncation finding, and far fewer classes than the old pairs."""
+    model, assessment = mid_size_assessment
+    assert assessment.loss_scenarios
+    assert "loss-scenarios-truncated" not in {c.rule for c in assessment.checks}
+    assert len(assessment.loss_scenarios) < len(assessment.fdi_points) * len(assessment.ucas)

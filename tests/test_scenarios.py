@@ -208,9 +208,10 @@ def test_every_path_is_in_the_control_structure_and_ends_at_the_unsafe_controlle
                     assert path[index - 1] in links, (s.id, hop)
         if s.uca is not None:
             assert path[-1] == ucas[s.uca].controller
-            # The path is one of the loss scenarios' own paths, entered from the element.
+            # From the engine on, the path is one of its loss-scenario classes' own routes.
             assert any(
-                path[-len(loss_scenarios[i].path) :] == loss_scenarios[i].path
+                path[path.index(s.ml_engine) :]
+                == loss_scenarios[i].path[loss_scenarios[i].path.index(s.ml_engine) :]
                 for i in s.loss_scenarios
             )
             assert {loss_scenarios[i].uca for i in s.loss_scenarios} == {s.uca}

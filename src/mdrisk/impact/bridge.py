@@ -1,10 +1,11 @@
 """The bridge from STPA-Sec loss scenarios to measured patient harm.
 
-``data/glucose-impact.yaml`` says which ML inputs of a device map onto which simulator signals,
-which control actions the simulated loop issues, how the ML output must err for each unsafe
-control action, and which attack stands for each kind of error. :func:`measure_impact` takes
-it (read once by ``mdrisk.bundled``), groups the loss scenarios by the attack that stands for them (many scenarios share one:
-the four FDI points on the CGM path all falsify the same reading), simulates every attack on
+``data/glucose-impact.yaml`` says which falsified signals of a device map onto which simulator
+signals, which attack stands for each manipulation of them, how the forecast errs for a class
+of the ML model itself, and which control actions the simulated loop issues.
+:func:`measure_impact` takes it (read once by ``mdrisk.bundled``), groups the loss-scenario
+classes by the attack that stands for them (a raised CGM reading stands for every class that
+raises it, whichever UCA it leads to), simulates every attack on
 every patient of the mapping's run in one batch against the clean day, and returns one
 :class:`~mdrisk.assessment.ImpactFinding` per attack, plus one per reason for the scenarios it
 cannot simulate.
@@ -29,18 +30,17 @@ from mdrisk.parsing.source import SourceDocument, parse_document
 from mdrisk.parsing.validation import StrictModel, validated
 
 MAPPING_FILE = "glucose-impact.yaml"
-ERROR_ORDER = ("too_high", "too_low", "delayed", "frozen")
 NO_SIGNAL = (
-    "not simulated: the device's ML engine does not take '{input}'; the simulator "
-    "has signals for {known}"
+    "not simulated: the simulator has no counterpart of '{input}'; it stands for {known}"
 )
+MODEL = "model"
 
 
 class _MappingFile(StrictModel):
     simulator: str = "glucose"
     run: dict[str, Any]
     inputs: dict[str, dict[str, Any]]
-    errors: dict[str, dict[str, str]]
+    model: dict[str, Any] | None = None
     control_actions: dict[str, str]
 
 
@@ -50,7 +50,7 @@ class ImpactMapping:
 
     run: dict[str, Any]
     inputs: dict[str, dict[str, Any]]
-    errors: dict[str, dict[str, str]]
+    model: dict[str, Any] | None
     control_actions: dict[str, str]
 
     @classmethod
@@ -63,12 +63,12 @@ class ImpactMapping:
         checked = validated(
             _MappingFile,
             source,
-            "the mapping must be a mapping with run, inputs, errors and control_actions",
+            "the mapping must be a mapping with run, inputs, model and control_actions",
         )
         return cls(
             run=checked.run,
             inputs=checked.inputs,
-            errors=checked.errors,
+            model=checked.model,
             control_actions=checked.control_actions,
         )
 
@@ -82,8 +82,9 @@ class ImpactMapping:
             days=int(run.get("days", 1)),
         )
 
-    def reason_not_simulated(self, action: str, ml_input: str, error: str | None) -> str:
-        """Why a scenario cannot be simulated ("" when it can)."""
+    def attack_for(self, scenario: LossScenario, action: str) -> tuple[str, str] | str:
+        """The (signal, manipulation) key of the attack standing for ``scenario``, or why
+        there is none."""
         status = self.control_actions.get(action)
         if status is None:
             return (
@@ -92,15 +93,24 @@ class ImpactMapping:
             )
         if status != "simulated":
             return f"{action}: {status}"
-        entry = self.inputs.get(ml_input)
+        if scenario.family == "ml_model":
+            direction = scenario.effect.direction if scenario.effect else "either"
+            if self.model is None or direction not in self.model.get("attacks", {}):
+                return "not simulated: no forecast error is mapped for the model itself"
+            return (MODEL, direction)
+        entry = self.inputs.get(scenario.signal)
         if entry is None:
-            return NO_SIGNAL.format(input=ml_input, known=", ".join(self.inputs))
-        if error is None:
-            return f"not simulated: no kind of forecast error is mapped for {action}"
-        if error not in entry.get("attacks", {}):
-            why = entry.get("not_simulated", {}).get(error, "no attack is mapped")
-            return f"{ml_input} {error}: not simulated: {why}"
-        return ""
+            return NO_SIGNAL.format(input=scenario.signal, known=", ".join(self.inputs))
+        if scenario.manipulation not in entry.get("attacks", {}):
+            why = entry.get("not_simulated", {}).get(scenario.manipulation, "no attack is mapped")
+            return f"{scenario.signal} {scenario.manipulation}: not simulated: {why}"
+        return (scenario.signal, scenario.manipulation)
+
+    def entry(self, signal: str) -> dict[str, Any]:
+        if signal == MODEL:
+            assert self.model is not None
+            return self.model
+        return self.inputs[signal]
 
     def simulated_actions(self) -> list[str]:
         return [a for a, status in self.control_actions.items() if status == "simulated"]
@@ -134,7 +144,7 @@ def _finding(
     mapping: ImpactMapping,
     meals: str,
 ) -> ImpactFinding:
-    ml_input, error = key
+    signal, manipulation = key
     stealth = runs.plan_stealth(index)
     patients = [
         _patient(harm, bool(stealth.stealthy[row]), stealth.tripped(row))
@@ -146,12 +156,16 @@ def _finding(
         id=f"IM-{number}",
         status="simulated",
         loss_scenarios=[s.id for s in scenarios],
-        fdi_points=sorted({s.fdi_point for s in scenarios}, key=_id_key),
-        reason=f"the forecast errs {error.replace('_', ' ')} because '{ml_input}' is falsified",
-        ml_input=ml_input,
-        forecast_error=error,
+        fdi_points=sorted({p for s in scenarios for p in s.fdi_points}),
+        reason=(
+            f"the model's forecast errs {manipulation}"
+            if signal == MODEL
+            else f"'{signal}' is falsified: {manipulation}"
+        ),
+        ml_input=None if signal == MODEL else signal,
+        forecast_error=manipulation,
         attack=plan.text,
-        signal=mapping.inputs[ml_input]["signal"],
+        signal=mapping.entry(signal)["signal"],
         controller=runs.setup.controller,
         meals=meals,
         patients=patients,
@@ -159,11 +173,6 @@ def _finding(
         worst_induced_severity=max(induced, key=order.index) if induced else None,
         stealthy_patients=sum(p.stealthy for p in patients),
     )
-
-
-def _id_key(identifier: str) -> tuple[str, int]:
-    prefix, _, number = identifier.rpartition("-")
-    return (prefix, int(number) if number.isdigit() else 0)
 
 
 def measure_impact(
@@ -176,26 +185,21 @@ def measure_impact(
     with the reason. Finding ids: simulated attacks first (by input and kind of error), then
     the reasons, in order of first appearance."""
     action_of = {ca.id: ca.name for ca in control_actions}
-    uca_of = {u.id: u for u in ucas}
     groups: dict[tuple[str, str], list[LossScenario]] = {}
     unsimulated: dict[str, list[LossScenario]] = {}
     for scenario in loss_scenarios:
-        uca = uca_of[scenario.uca]
-        action = action_of[uca.control_action]
-        error = mapping.errors.get(action, {}).get(str(uca.type))
-        reason = mapping.reason_not_simulated(action, scenario.ml_input, error)
-        if reason:
-            unsimulated.setdefault(reason, []).append(scenario)
+        found = mapping.attack_for(scenario, action_of[scenario.control_action])
+        if isinstance(found, str):
+            unsimulated.setdefault(found, []).append(scenario)
         else:
-            assert error is not None
-            groups.setdefault((scenario.ml_input, error), []).append(scenario)
+            groups.setdefault(found, []).append(scenario)
 
-    input_order = list(mapping.inputs)
-    keys = sorted(groups, key=lambda k: (input_order.index(k[0]), ERROR_ORDER.index(k[1])))
+    order = [*mapping.inputs, MODEL]
+    keys = sorted(groups, key=lambda k: (order.index(k[0]), k[1]))
     findings: list[ImpactFinding] = []
     if keys:
         setup = mapping.setup()
-        plans = [parse_plan(mapping.inputs[i]["attacks"][e], name=f"{i} {e}") for i, e in keys]
+        plans = [parse_plan(mapping.entry(i)["attacks"][e], name=f"{i} {e}") for i, e in keys]
         runs = run_attacks(setup, plans)
         meals = str(mapping.run["meals"])
         for index, key in enumerate(keys):
@@ -208,7 +212,7 @@ def measure_impact(
                 id=f"IM-{len(findings) + 1}",
                 status="not_simulated",
                 loss_scenarios=[s.id for s in scenarios],
-                fdi_points=sorted({s.fdi_point for s in scenarios}, key=_id_key),
+                fdi_points=sorted({p for s in scenarios for p in s.fdi_points}),
                 reason=reason,
             )
         )

@@ -249,7 +249,7 @@ def loss_scenario_facts(
             f"{_and_attack_span(assessment)})"
         )
     scenario = scenarios[scenario_id]
-    point = next(p for p in assessment.fdi_points if p.id == scenario.fdi_point)
+    point = next((p for p in assessment.fdi_points if p.id == scenario.fdi_point), None)
     uca = next(u for u in assessment.ucas if u.id == scenario.uca)
     action = next(a for a in assessment.control_actions if a.id == uca.control_action)
 
@@ -259,28 +259,21 @@ def loss_scenario_facts(
             "loss_scenario",
             {
                 "text": scenario.text,
+                "family": scenario.family,
+                "entry_point": scenario.element,
+                "signal": scenario.signal,
+                "manipulation": scenario.manipulation,
                 "fdi_point": scenario.fdi_point,
                 "ml_engine": scenario.ml_engine,
                 "ml_input": scenario.ml_input,
                 "ml_output": scenario.ml_output,
-                "ml_misbehaviour": scenario.ml_misbehaviour,
+                "ml_effect": scenario.effect.direction if scenario.effect else None,
+                "belief": scenario.belief,
+                "rationale": scenario.rationale,
                 "uca": scenario.uca,
                 "hazards": scenario.hazards,
                 "losses": scenario.losses,
                 "path": scenario.path,
-            },
-        ),
-        Fact(
-            point.id,
-            "fdi_point",
-            {
-                "element": point.element,
-                "element_type": point.element_type,
-                "target": point.target,
-                "ml_engine": point.ml_engine,
-                "ml_input": point.ml_input,
-                "protections": point.protections,
-                "technologies": point.technologies,
             },
         ),
         Fact(
@@ -300,10 +293,28 @@ def loss_scenario_facts(
             {"name": action.name, "controller": action.controller, "controlled": action.controlled},
         ),
     ]
+    if point is not None:
+        essential.append(
+            Fact(
+                point.id,
+                "fdi_point",
+                {
+                    "element": point.element,
+                    "element_type": point.element_type,
+                    "target": point.target,
+                    "ml_engine": point.ml_engine,
+                    "ml_input": point.ml_input,
+                    "protections": point.protections,
+                    "technologies": point.technologies,
+                },
+            )
+        )
     essential += _hazards_and_losses(assessment, scenario.hazards, scenario.losses)
-    essential += _elements(assessment, [point.element, *scenario.path, scenario.ml_engine])
+    essential += _elements(assessment, [scenario.element, *scenario.path, scenario.ml_engine])
     threats = [
-        t for t in assessment.threats if point.id in t.fdi_points or t.element == point.element
+        t
+        for t in assessment.threats
+        if set(scenario.fdi_points) & set(t.fdi_points) or t.element in scenario.members
     ]
     optional = [threat_fact(t) for t in threats]
     return _within_budget(scenario.id, essential, optional, budget)

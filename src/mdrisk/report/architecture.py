@@ -119,7 +119,8 @@ def architecture_views(assessment: Assessment) -> ArchitectureViews:
         points_at.setdefault(point.element, []).append(point.id)
     hazards_of_point: dict[str, set[str]] = {}
     for scenario in assessment.loss_scenarios:
-        hazards_of_point.setdefault(scenario.fdi_point, set()).update(scenario.hazards)
+        for point_id in scenario.fdi_points:
+            hazards_of_point.setdefault(point_id, set()).update(scenario.hazards)
 
     def fleet(element: str, why: str) -> FleetElement:
         points = points_at.get(element, [])
@@ -197,7 +198,7 @@ def architecture_views(assessment: Assessment) -> ArchitectureViews:
     for scenario in assessment.loss_scenarios:
         action = uca_to_ca.get(scenario.uca)
         if action is not None:
-            points_of_ca.setdefault(action, set()).add(scenario.fdi_point)
+            points_of_ca.setdefault(action, set()).update(scenario.fdi_points)
     links = {link.id: link for link in assessment.device.links}
     use_cases = [
         UseCase(

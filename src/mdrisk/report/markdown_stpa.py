@@ -159,18 +159,27 @@ def stpa_sections(assessment: Assessment) -> list[str]:
     )
 
     out += ["", "## Loss scenarios", ""]
-    out += ["FDI point → ML input → ML misbehaviour → unsafe control action → hazard → loss.", ""]
+    out += [
+        "One class per entry point, falsified signal, manipulation and UCA, kept only where "
+        "the manipulation pushes the controller the way the UCA needs. Families: feedback "
+        "(false data into a belief), controller (tampered settings or software), ml_model "
+        "(the model's own error, a substituted or poisoned model), control_path (an action "
+        "or an ML output tampered on its way).",
+        "",
+    ]
     out += table(
-        ["id", "FDI point", "ML input", "ML misbehaviour", "UCA", "hazards", "losses"],
+        ["id", "family", "entry (members)", "signal", "manipulation", "effect", "UCA", "hazards"],
         [
             (
                 s.id,
-                s.fdi_point,
-                s.ml_input,
-                s.ml_misbehaviour,
+                s.family,
+                s.element + (f" (+{len(s.members) - 1})" if len(s.members) > 1 else ""),
+                s.signal,
+                s.manipulation,
+                (f"{s.effect.output} {s.effect.direction}" if s.effect else "")
+                + (f"; {s.belief}" if s.belief else ""),
                 s.uca,
                 ", ".join(s.hazards),
-                ", ".join(s.losses),
             )
             for s in assessment.loss_scenarios
         ],

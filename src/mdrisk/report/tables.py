@@ -45,7 +45,8 @@ def _row(*cells: Cell) -> tuple[str, ...]:
 def fdi_table(assessment: Assessment) -> Table:
     scenarios: dict[str, list[str]] = {}
     for scenario in assessment.loss_scenarios:
-        scenarios.setdefault(scenario.fdi_point, []).append(scenario.id)
+        for point_id in scenario.fdi_points:
+            scenarios.setdefault(point_id, []).append(scenario.id)
     return Table(
         "fdi_points",
         "False-data injection points",
@@ -85,29 +86,35 @@ def loss_scenario_table(assessment: Assessment) -> Table:
         "Loss scenarios",
         (
             "id",
-            "FDI point",
+            "family",
+            "entry point",
+            "members",
+            "signal",
+            "manipulation",
             "ML engine",
-            "ML input",
             "ML output",
-            "ML misbehaviour",
+            "ML effect",
+            "belief",
             "UCA",
             "hazards",
             "losses",
-            "path",
             "scenario",
         ),
         [
             _row(
                 s.id,
-                s.fdi_point,
+                s.family,
+                s.element,
+                s.members,
+                s.signal,
+                s.manipulation,
                 s.ml_engine,
-                s.ml_input,
                 s.ml_output,
-                s.ml_misbehaviour,
+                s.effect.direction if s.effect else "",
+                s.belief or "",
                 s.uca,
                 s.hazards,
                 s.losses,
-                " → ".join(s.path),
                 s.text,
             )
             for s in assessment.loss_scenarios

@@ -50,8 +50,9 @@ def traceability(
     scenarios_of_point: dict[str, list[str]] = {}
     hazards_of_point: dict[str, set[str]] = {}
     for scenario in assessment.loss_scenarios:
-        scenarios_of_point.setdefault(scenario.fdi_point, []).append(scenario.id)
-        hazards_of_point.setdefault(scenario.fdi_point, set()).update(scenario.hazards)
+        for point_id in scenario.fdi_points:
+            scenarios_of_point.setdefault(point_id, []).append(scenario.id)
+            hazards_of_point.setdefault(point_id, set()).update(scenario.hazards)
     attack_of = {s.id: s for s in assessment.scenarios}
     rows: list[TraceRow] = []
     covered: set[str] = set()

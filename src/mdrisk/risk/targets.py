@@ -92,14 +92,14 @@ def loss_scenario_targets(assessment: Assessment) -> list[RiskTarget]:
     components = {c.id for c in assessment.device.components}
     groups: dict[tuple[str, str], list[LossScenario]] = {}
     for scenario in assessment.loss_scenarios:
-        point = points.get(scenario.fdi_point)
+        point = points.get(scenario.fdi_point or "")
         if point is None:
             continue
         for hazard in scenario.hazards:
             groups.setdefault((point.element, hazard), []).append(scenario)
     targets = []
     for (element, hazard), scenarios in groups.items():
-        fdi = [points[s.fdi_point] for s in scenarios]
+        fdi = [points[p] for s in scenarios for p in s.fdi_points if p in points]
         shortest = min(fdi, key=lambda p: (len(p.path), natural(p.id)))
         uca_types = frozenset(ucas[s.uca].type.value for s in scenarios if s.uca in ucas)
         fdi_targets = frozenset(p.target for p in fdi)

@@ -2,7 +2,8 @@
 
 In: an Assessment (its FDI points, loss scenarios, UCAs and, when analysed with ``--kb``, its
 threats), the technology pack, the attacker profiles and the scenario rules. Out: a list of
-``AttackScenario`` records ``SC-1``, ``SC-2``, ... in rank order.
+``AttackScenario`` records in rank order, each with an id derived from what defines it
+(category, entry, exploit family, attacker, UCA, engine), so it survives unrelated edits.
 
 Two sources of scenarios:
 
@@ -50,10 +51,22 @@ from mdrisk.scenarios.entries import Entry, EntryFinder
 from mdrisk.scenarios.exploitability import ScoreInputs, protections_missing, score_parts
 from mdrisk.scenarios.exploits import Exploit, ExploitKind, exploits_on
 from mdrisk.scenarios.reach import FactsBuilder, reach_reason
+from mdrisk.stable_ids import stable_id, stable_ids
 from mdrisk.stpa.fdi import MODEL_UPDATE_INPUT
 
 _CATALOGS = ("cwe", "capec", "attack_ics", "attack_enterprise", "atlas")
 _POISONING_KINDS: frozenset[InjectionKind] = frozenset({"spoof", "bias", "suppress"})
+# The false data each manipulation of a loss-scenario class is made of; manipulations that
+# can go either way (tamper, swap, a substituted model) are forged or biased values.
+_INJECTIONS: dict[str, tuple[InjectionKind, ...]] = {
+    "raise": ("bias", "spoof"),
+    "lower": ("bias", "suppress"),
+    "spoof": ("spoof",),
+    "suppress": ("suppress",),
+    "delay": ("delay", "replay"),
+    "replay": ("replay",),
+    "freeze": ("freeze", "replay"),
+}
 # The same few hundred ids are sorted over and over on large models.
 natural = lru_cache(maxsize=65_536)(_natural)
 
@@ -102,6 +115,21 @@ class _Candidate:
     losses: set[str] = field(default_factory=set)
 
 
+def _misbehaviour(scenario: LossScenario) -> str:
+    """What the ML engine does with the class's false data (after the engine's name)."""
+    effect = scenario.effect
+    if effect is None:
+        return f"passes the false data on, so {scenario.belief or 'the controller is misled'}"
+    wording = {
+        "up": f"returns a {effect.output} that is too high",
+        "down": f"returns a {effect.output} that is too low",
+        "stale": f"works from stale input, so its {effect.output} lags the process",
+        "late": f"gets its input late, so its {effect.output} comes late",
+        "missing": f"lacks {scenario.signal}, so its {effect.output} is missing or unreliable",
+    }
+    return wording.get(effect.direction, f"returns a wrong {effect.output}")
+
+
 class _Generator:
     def __init__(
         self,
@@ -118,7 +146,8 @@ class _Generator:
         self.link_kinds = {link.id: link.kind for link in self.model.links}
         self.loss_scenarios: dict[str, list[LossScenario]] = {}
         for scenario in assessment.loss_scenarios:
-            self.loss_scenarios.setdefault(scenario.fdi_point, []).append(scenario)
+            for point_id in scenario.fdi_points:
+                self.loss_scenarios.setdefault(point_id, []).append(scenario)
         self.cite_threats = bool(assessment.threats)
         threats = assessment.threats or self._attached(pack)
         self.threats_by_element: dict[str, list[ElementThreat]] = {}
@@ -179,14 +208,14 @@ class _Generator:
     # --- candidates ---------------------------------------------------------------------
 
     def injection_for(
-        self, kind: ExploitKind, uca_type: UCAType, category: ScenarioCategory
+        self, kind: ExploitKind, scenario: LossScenario, category: ScenarioCategory
     ) -> InjectionKind | None:
-        """The false data that gives this UCA type, if the exploit can create it.
+        """The false data of the loss-scenario class, if the exploit can create it.
 
         A generic exploit on the update path replaces the whole model, which can misbehave
         any way; poisoned training data only makes the next model err in a direction
         (forged, biased or masked values), never at the wrong time."""
-        for wanted in self.rules.uca_types[uca_type].kinds:
+        for wanted in _INJECTIONS.get(scenario.manipulation, ("spoof", "bias")):
             if category == "poisoning" and wanted not in _POISONING_KINDS:
                 continue
             if wanted in kind.injections:
@@ -214,10 +243,11 @@ class _Generator:
             return
         for scenario in self.loss_scenarios.get(point.id, []):
             uca = self.ucas[scenario.uca]
-            injection = self.injection_for(exploit.kind, uca.type, category)
+            injection = self.injection_for(exploit.kind, scenario, category)
             if injection is None:
                 continue
-            path = entry.prefix + tuple(scenario.path)
+            tail = scenario.path[scenario.path.index(point.ml_engine) + 1 :]
+            path = fdi_path + tuple(tail)
             candidate = self._candidate(
                 exploit,
                 entry,
@@ -228,7 +258,7 @@ class _Generator:
                 path,
                 fdi_path,
                 reason,
-                scenario.ml_misbehaviour,
+                _misbehaviour(scenario),
                 (hops, natural(scenario.id)),
             )
             candidate.loss_scenarios.add(scenario.id)
@@ -553,13 +583,26 @@ class _Generator:
             )
         ranked.sort(key=lambda item: item[0])
         kept = ranked[: limit.max_scenarios]
+        keys = [
+            (
+                c.category,
+                c.element,
+                c.kind.id,
+                c.attacker,
+                self.action_names[self.ucas[c.uca].control_action] if c.uca else "",
+                self.ucas[c.uca].type.value if c.uca else "",
+                c.engine or "",
+            )
+            for _, c, _, _ in kept
+        ]
+        ids = stable_ids("SC", keys)
         records = [
             self.record(
                 candidate,
-                f"SC-{index}",
+                ids[key],
                 Exploitability(score=total, parts=ExploitabilityParts(**parts)),
             )
-            for index, (_, candidate, total, parts) in enumerate(kept, start=1)
+            for (_, candidate, total, parts), key in zip(kept, keys, strict=True)
         ]
         return records, len(ranked) - len(kept)
 
@@ -621,7 +664,7 @@ def with_scenarios(
         update["checks"] = [
             *assessment.checks,
             CheckFinding(
-                id=f"CHK-{len(assessment.checks) + 1}",
+                id=stable_id("CHK", "attack-scenarios-truncated"),
                 rule="attack-scenarios-truncated",
                 severity="warning",
                 message=f"{dropped} further attack scenarios ranked below the "

@@ -74,6 +74,14 @@ def _signed(outcome: str, sign: Effect) -> str:
     return outcome if sign is Effect.increases else _OPPOSITE[outcome]
 
 
+def _needed(uca_type: UCAType, demand: Effect, sign: Effect) -> str:
+    """Which way a signal must move (given its ``sign`` to the belief) to cause ``uca_type``."""
+    if demand not in _DIRECTION or sign not in _DIRECTION:
+        return tt.EITHER
+    need = tt.UP if uca_type is UCAType.provided_unsafe else tt.DOWN
+    return _signed(_signed(need, demand), sign)
+
+
 def _uca_types(belief_moves: str, demand: Effect) -> list[UCAType]:
     """A belief pushed up of a variable that raises the need gives provided_unsafe, etc."""
     if belief_moves == tt.EITHER or demand not in _DIRECTION:
@@ -207,7 +215,9 @@ class _Builder:
                         continue
                     route = f"{chain.output} updates {chain.controller}'s {chain.variable}"
                     found.add(members, route, chain.unknown_effects)
-                    found.effect = MLEffect(output=chain.output, direction=tt.EITHER)
+                    found.effect = MLEffect(
+                        output=chain.output, direction=_needed(uca_type, demand, chain.sign)
+                    )
                     found.engine = engine.id
                     found.ml_output = chain.output
                     found.belief = f"{chain.variable} {_PUSHED[tt.EITHER]}"
@@ -317,7 +327,7 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
     for (found, element), key in zip(rows, keys, strict=True):
         uca = found.uca
         losses = sorted({loss for h in uca.hazards for loss in hazards[h].losses})
-        points = [p.id for m in found.members for p in builder.points_of.get(m, [])]
+        points = [p.id for m in found.members for p in _points(builder, found, m)]
         rationale = (
             f"{found.manipulation} of {found.signal} at {', '.join(found.members)}: "
             + "; ".join(found.routes)
@@ -361,12 +371,48 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
                 ml_engine=found.engine,
                 ml_input=found.ml_input,
                 ml_output=found.ml_output,
-                path=[*found.members, found.controller],
+                path=_path(structure, builder, found, element),
                 text=text,
             )
         )
     records.sort(key=lambda r: (r.family, r.element, r.signal, r.manipulation, r.uca))
     return records
+
+
+def _points(builder: _Builder, found: _Class, element: str) -> list[FDIPoint]:
+    """The FDI points of ``element`` that the class goes through: its engine's, for its input
+    (or its update path, for a substituted model)."""
+    if found.engine is None:
+        return []
+    wanted = (
+        (lambda p: p.target == "model_update")
+        if found.family == ML_MODEL
+        else (lambda p: p.target == "inference_input" and p.ml_input == found.ml_input)
+    )
+    return [
+        p for p in builder.points_of.get(element, []) if p.ml_engine == found.engine and wanted(p)
+    ]
+
+
+def _path(structure: ControlStructure, builder: _Builder, found: _Class, element: str) -> list[str]:
+    """Entry point to the controller: the representative's FDI path to the engine, then the
+    links on to the controller; without an engine, the members in order."""
+    points = _points(builder, found, element)
+    if not points or found.engine is None:
+        return [*found.members, found.controller]
+    head = [step.element for step in min(points, key=lambda p: len(p.path)).path]
+    return head + engine_to_controller(structure, found.engine, found.controller)
+
+
+def engine_to_controller(structure: ControlStructure, engine: str, controller: str) -> list[str]:
+    """The links and components after ``engine`` on the shortest data path to ``controller``."""
+    links = structure.shortest_link_path(
+        engine, controller, lambda link: link.kind.value != "update"
+    )
+    tail: list[str] = []
+    for link in links or []:
+        tail += [link.id, link.target]
+    return tail
 
 
 _PAST = {
