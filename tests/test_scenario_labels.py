@@ -135,3 +135,45 @@ def test_matcher_reads_uca_ids_and_members_and_lets_forbidden_win():
     judgement = sq.judge(labels, views)
     assert (judgement.correct, len(judgement.forbidden), judgement.missed) == (1, 1, [])
     assert judgement.precision == 0.5 and judgement.recall == 1.0
+
+
+def _witnesses(pattern: dict[str, Any]) -> list[sq.ClassView]:
+    """Concrete classes meeting a pattern: its listed values crossed with the vocabulary;
+    keys it leaves open that name model elements take a value no other pattern lists."""
+    choices: dict[str, list[Any]] = {
+        "family": sorted(sq.FAMILIES),
+        "manipulation": sorted(sq.MANIPULATIONS),
+        "uca": sorted(sq.UCA_TYPES),
+    }
+    for key in ("family", "manipulation", "uca", *NAME_KEYS):
+        if key in pattern:
+            choices[key] = _values(pattern[key])
+        elif key not in choices:
+            choices[key] = [None]
+    views = [{}]
+    for key, options in choices.items():
+        views = [view | {key: option} for view in views for option in options]
+    return [
+        sq.ClassView(
+            family=v["family"],
+            element=v["through"],
+            through=frozenset({v["through"]} - {None}),
+            signal=v["signal"],
+            manipulation=v["manipulation"],
+            action=v["action"],
+            uca=v["uca"],
+            controller=v["controller"],
+        )
+        for v in views
+    ]
+
+
+@pytest.mark.parametrize("path", LABEL_FILES, ids=lambda p: p.stem)
+def test_every_expected_pattern_can_be_met_without_a_forbidden_one(path: Path):
+    labels = sq.load_labels(path)
+    impossible = [
+        pattern
+        for pattern in labels["expected"]
+        if all(sq.first_match(labels["forbidden"], v) for v in _witnesses(pattern))
+    ]
+    assert not impossible, f"expected patterns every witness of which is forbidden: {impossible}"
