@@ -101,6 +101,8 @@ def _field(record: Any, name: str) -> Any:
     """An attribute of a record, or a key of a mapping; None when absent."""
     if isinstance(record, Mapping):
         return record.get(name)
+    if isinstance(record, str):
+        return None
     return getattr(record, name, None)
 
 
@@ -131,7 +133,8 @@ def class_view(scenario: Any, result: Any) -> ClassView:
         points = {_field(p, "id"): p for p in _field(result, "fdi_points") or []}
         element = _field(points.get(_field(scenario, "fdi_point")), "element")
     members = _field(scenario, "members") or _field(scenario, "path") or []
-    through = frozenset(str(m) for m in [element, *members] if m is not None)
+    entries = [element, *(_field(m, "element") or m for m in members)]  # ids or path steps
+    through = frozenset(str(entry) for entry in entries if entry is not None)
     return ClassView(
         family=_text(_field(scenario, "family")),
         element=_text(element),
