@@ -220,9 +220,7 @@ def bench_scaling(sizes: list[int], repeats: int, known: dict[int, float]) -> li
     for size in sizes:
         model = generate_model(size, 3 * size)
         counts[size] = (len(model.ml_engines), len(model.links))
-        graph_times[size], _ = median_time(
-            lambda m=model: analyze_stpa(m), repeats
-        )
+        graph_times[size], _ = median_time(lambda m=model: analyze_stpa(m), repeats)
         if size in known:
             times[size] = known[size]
             continue

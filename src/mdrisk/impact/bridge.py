@@ -30,9 +30,7 @@ from mdrisk.parsing.source import SourceDocument, parse_document
 from mdrisk.parsing.validation import StrictModel, validated
 
 MAPPING_FILE = "glucose-impact.yaml"
-NO_SIGNAL = (
-    "not simulated: the simulator has no counterpart of '{input}'; it stands for {known}"
-)
+NO_SIGNAL = "not simulated: the simulator has no counterpart of '{input}'; it stands for {known}"
 MODEL = "model"
 
 

@@ -80,6 +80,7 @@ class Effect(StrEnum):
     decreases = "decreases"
     non_monotonic = "non_monotonic"
     unknown = "unknown"
+    none = "none"  # declared to have no influence
 
 
 class SignalNature(StrEnum):
@@ -90,6 +91,7 @@ class SignalNature(StrEnum):
     event = "event"  # something announced or occurring, e.g. a carbohydrate entry
     setting = "setting"  # configuration a controller decides with, e.g. therapy settings
     image = "image"
+    video = "video"
     record = "record"  # structured clinical data, reports, results
     identifier = "identifier"  # patient, study or sample identity
     model = "model"  # a model file or firmware image

@@ -195,13 +195,10 @@ class _Builder:
             for t in engine.ml.training_data
             if t.continuous and t.source in self.structure.components
         )
-        learns = any(t.continuous for t in engine.ml.training_data)
-        if learns and not engine.ml.locked:
+        if any(t.continuous for t in engine.ml.training_data):
+            # Field data the next model learns from: a locked model ships the poisoned
+            # version through its update path, an unlocked one learns it in the field.
             sources["poison"] = field_data or (engine.id,)
-        elif learns and update_points:
-            # A locked model trained on field data ships each new version through its update
-            # path: poisoned field data reaches the device as a substituted model.
-            sources["substitute"] = field_data + update_points
         for action in self.actions_of.get(chain.controller, []):
             demand = self._demand(action, chain.variable)
             if demand is None:

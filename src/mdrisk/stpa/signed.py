@@ -103,9 +103,10 @@ def _declared_nature(structure: ControlStructure, signal: str) -> SignalNature |
 
 
 def _inferred_nature(structure: ControlStructure, origin: str, first_link: Link) -> SignalNature:
-    """What a signal is, from where it starts, when the model does not say."""
+    """What a signal is, from where it starts, when the model does not say. Another
+    controller's decision passed on as data is a record (a result, a report)."""
     if first_link.kind == LinkKind.control_action:
-        return SignalNature.setting
+        return SignalNature.record
     if first_link.kind == LinkKind.update:
         return SignalNature.model
     kind = structure.components[origin].kind
@@ -118,9 +119,41 @@ def _inferred_nature(structure: ControlStructure, origin: str, first_link: Link)
     return SignalNature.record
 
 
-def output_nature(engine: Component) -> str:
+_NUMERIC_NATURES = (SignalNature.measurement, SignalNature.reading)
+
+
+def output_nature(structure: ControlStructure, engine: Component, output: str) -> str:
+    """Whether an ML output is a number (raised or lowered) or a class, flag or ranking
+    (tampered with): as declared on a link carrying it, else by the engine's task."""
+    declared = _declared_nature(structure, output)
+    if declared is not None:
+        return "numeric" if declared in _NUMERIC_NATURES else "categorical"
     assert engine.ml is not None
     return "numeric" if engine.ml.task_type in ("regression", "forecasting") else "categorical"
+
+
+def _is_entry(structure: ControlStructure, element: str) -> bool:
+    """Where false data can be put: not the physical process, nor a person's own look at it
+    (a link from the process straight to a person is an observation, not a channel)."""
+    component = structure.components.get(element)
+    if component is not None:
+        return component.kind != ComponentKind.controlled_process
+    link = structure.links[element]
+    return not (
+        structure.components[link.source].kind == ComponentKind.controlled_process
+        and structure.components[link.target].kind == ComponentKind.human
+    )
+
+
+def _with_updates(structure: ControlStructure, entries: tuple[str, ...]) -> tuple[str, ...]:
+    """The entries and, before each component, the update links that replace its software:
+    a tampered firmware makes a sensor or gateway send false data as well."""
+    out: list[str] = []
+    for element in entries:
+        if element in structure.components:
+            out += [u.id for u in structure.incoming[element] if u.kind == LinkKind.update]
+        out.append(element)
+    return tuple(dict.fromkeys(out))
 
 
 @dataclass
@@ -155,6 +188,7 @@ class _Walk:
         unknown: tuple[str, ...],
         engine: tuple[Component, str, Effect] | None,
         seen: set[tuple[str, str]],
+        hint: SignalNature | None = None,
     ) -> None:
         structure = self.structure
         entries = after if link.channel.in_process else (link.id, *after)
@@ -163,7 +197,10 @@ class _Walk:
             return
         seen = seen | {(sender.id, signal)}
         if link.kind == LinkKind.control_action and sender.kind not in ACTUATING_KINDS:
-            self._emit(chain_signal, sign, entries, unknown, engine, sender.id, link)
+            # Another controller's decision: relayed on as a record, or configuring how
+            # this data is made (a setting, ``hint``); that controller's own UCAs and control
+            # path are its business.
+            self._emit(chain_signal, sign, entries, unknown, engine, sender.id, link, hint)
             return
         if sender.ml is not None and signal in sender.ml.outputs and engine is None:
             self._through_engine(sender, signal, sign, entries, unknown)
@@ -188,19 +225,30 @@ class _Walk:
                 if carried.name in sources
             ]
             data = {name for up, name in feeding if up.kind != LinkKind.control_action}
+            # A setting that shapes how the data is made (routing rules, a configuration) is
+            # its own signal: tampering with it is a flawed control algorithm upstream.
+            for up, name in feeding:
+                if up.kind == LinkKind.control_action:
+                    self._follow(
+                        up, name, name, sign, here, unknown, engine, seen, SignalNature.setting
+                    )
             if len(data) > 1:
                 # A record assembled from several signals is a new record, tampered with from
                 # here on; each source is analysed where it is decided with. ML outputs in it
-                # are followed, since they carry the model's effect to whoever reads it.
+                # are followed, since they carry the model's effect to whoever reads it, and
+                # identifiers, since a swapped one misattributes the whole record.
                 self._emit(chain_signal, sign, here, unknown, engine, sender.id, link)
                 for up, name in feeding:
                     origin = structure.components[up.source]
                     if origin.ml is not None and name in origin.ml.outputs:
                         self._follow(up, name, name, sign, here, unknown, engine, seen)
+                    elif _declared_nature(structure, name) is SignalNature.identifier:
+                        self._follow(up, name, name, sign, here, unknown, engine, seen)
                 return
-            if feeding:
+            if data:
                 for up, name in feeding:
-                    self._follow(up, name, chain_signal, sign, here, unknown, engine, seen)
+                    if up.kind != LinkKind.control_action:
+                        self._follow(up, name, chain_signal, sign, here, unknown, engine, seen)
                 return
         self._emit(chain_signal, sign, here, unknown, engine, sender.id, link)
 
@@ -224,7 +272,7 @@ class _Walk:
                     controller=self.controller.id,
                     variable=self.variable,
                     signal=output,
-                    nature=output_nature(engine),
+                    nature=output_nature(self.structure, engine, output),
                     entries=after,
                     sign=sign,
                     engine=engine.id,
@@ -234,6 +282,8 @@ class _Walk:
             )
         for ml_input in engine.ml.inputs:
             effect = ml_input.effect_on(output)
+            if effect is Effect.none:
+                continue
             missing = () if effect is not Effect.unknown else (f"{ml_input.signal} -> {output}",)
             for link in self.structure.incoming[engine.id]:
                 if link.kind == LinkKind.update or not any(
@@ -260,18 +310,16 @@ class _Walk:
         engine: tuple[Component, str, Effect] | None,
         origin: str,
         first_link: Link,
+        hint: SignalNature | None = None,
     ) -> None:
         structure = self.structure
-        entries = tuple(
-            e
-            for e in entries
-            if e not in structure.components
-            or structure.components[e].kind != ComponentKind.controlled_process
-        )
+        entries = _with_updates(structure, tuple(e for e in entries if _is_entry(structure, e)))
         if not entries:
             return
-        nature = _declared_nature(structure, chain_signal) or _inferred_nature(
-            structure, origin, first_link
+        nature = (
+            hint
+            or _declared_nature(structure, chain_signal)
+            or _inferred_nature(structure, origin, first_link)
         )
         family = CONTROLLER if nature is SignalNature.setting else FEEDBACK
         self.inputs.append(
@@ -304,6 +352,8 @@ def belief_chains(
         walk = _Walk(structure, controller, name, inputs, models)
         for signal in from_signals:
             effect = effects.get(signal, Effect.unknown)
+            if effect is Effect.none:
+                continue
             unknown = (
                 () if effect is not Effect.unknown else (f"{signal} -> {controller.id}.{name}",)
             )

@@ -36,6 +36,13 @@ DATA_MANIPULATIONS: Final = MappingProxyType(
         SignalNature.event: {"spoof": UP, "suppress": DOWN},
         SignalNature.setting: {"tamper": EITHER},
         SignalNature.image: {"tamper": EITHER},
+        # A stream of frames: altered, looped (recorded frames replayed), late or cut.
+        SignalNature.video: {
+            "tamper": EITHER,
+            "freeze": STALE,
+            "delay": LATE,
+            "suppress": MISSING,
+        },
         SignalNature.record: {"tamper": EITHER},
         SignalNature.identifier: {"swap": EITHER},
         SignalNature.model: {"substitute": EITHER},
