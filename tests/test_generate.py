@@ -10,7 +10,6 @@ from mdrisk.model.generate import generate_model, model_to_yaml
 from mdrisk.model.integrity import structural_problems
 from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
 from mdrisk.pipeline import assess
-from mdrisk.stpa import analyze_stpa
 from mdrisk.stpa.fdi import MODEL_UPDATE_INPUT
 
 CREATED = "2026-01-01T00:00:00Z"

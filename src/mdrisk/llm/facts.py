@@ -310,7 +310,10 @@ def loss_scenario_facts(
             )
         )
     essential += _hazards_and_losses(assessment, scenario.hazards, scenario.losses)
-    essential += _elements(assessment, [scenario.element, *scenario.path, scenario.ml_engine])
+    essential += _elements(
+        assessment,
+        [scenario.element, *scenario.path, *([scenario.ml_engine] if scenario.ml_engine else [])],
+    )
     threats = [
         t
         for t in assessment.threats

@@ -45,7 +45,7 @@ from mdrisk.assessment.threats import ElementThreat, KnownVulnerability, PackFin
 from mdrisk.kb.attach import attach_threats
 from mdrisk.kb.catalog_ids import natural as _natural
 from mdrisk.kb.pack import TechnologyPack
-from mdrisk.model.schema import DeviceModel, Hazard, LinkKind, Loss, UCAType
+from mdrisk.model.schema import DeviceModel, Hazard, LinkKind, Loss
 from mdrisk.scenarios.data import ProfileSet, ScenarioRules
 from mdrisk.scenarios.entries import Entry, EntryFinder
 from mdrisk.scenarios.exploitability import ScoreInputs, protections_missing, score_parts
