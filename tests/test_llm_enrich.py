@@ -28,8 +28,24 @@ from mdrisk.model import load_model
 from mdrisk.pipeline import KnowledgeInputs, assess
 from mdrisk.report.canonical_json import canonical_dict, canonical_json
 from mdrisk.report.llm_enrichments import render_llm_enrichments
+from mdrisk.stpa import analyze_stpa
 
 NOW = "2030-01-02T03:04:05Z"
+
+
+def _subjects() -> tuple[str, str, str, str, str]:
+    """Ids of bgms loss-scenario classes the tests narrate (ids are derived from content,
+    so they are looked up, not numbered): two classes through an FDI point, that point, the
+    first one's UCA, and the class that passes through the most elements."""
+    result = analyze_stpa(load_model(EXAMPLES / "bgms.yaml").model)
+    through_points = [s for s in result.loss_scenarios if s.fdi_points]
+    first, second = through_points[0], through_points[1]
+    longest = max(result.loss_scenarios, key=lambda s: (len(s.path), s.id))
+    return first.id, second.id, first.fdi_points[0], first.uca, longest.id
+
+
+LS1, LS2, FDI1, UCA1, LS_LONG = _subjects()
+CHECK = analyze_stpa(load_model(EXAMPLES / "bgms.yaml").model).checks[0].id
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +74,11 @@ def client(endpoint: FakeEndpoint, **settings) -> ChatClient:
 
 
 def test_a_scenario_prompt_is_grounded_in_the_scenario_and_what_it_passes_through(assessment):
-    scenario = next(s for s in assessment.loss_scenarios if s.id == "LS-1")
-    prompt = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
+    scenario = next(s for s in assessment.loss_scenarios if s.id == LS1)
+    prompt = prompts_for(assessment, "scenario_narrative", [LS1])[0]
     allowed = set(prompt.allowed_ids)
     assert {
-        "LS-1",
+        LS1,
         scenario.fdi_point,
         scenario.uca,
         *scenario.hazards,
@@ -70,13 +86,13 @@ def test_a_scenario_prompt_is_grounded_in_the_scenario_and_what_it_passes_throug
         *scenario.path,
         scenario.ml_engine,
     } <= allowed
-    other_scenarios = {s.id for s in assessment.loss_scenarios} - {"LS-1"}
+    other_scenarios = {s.id for s in assessment.loss_scenarios} - {LS1}
     assert not allowed & other_scenarios
-    assert "LS-1" in prompt.messages[1].content
+    assert LS1 in prompt.messages[1].content
     assert prompt.schema.schema["properties"]["cited_ids"]["items"]["enum"] == list(
         prompt.allowed_ids
     )
-    assert prompt.schema.schema["properties"]["scenario_id"]["enum"] == ["LS-1"]
+    assert prompt.schema.schema["properties"]["scenario_id"]["enum"] == [LS1]
 
 
 def test_an_attack_scenario_prompt_carries_its_steps_and_references(assessment):
@@ -110,7 +126,8 @@ def test_without_subjects_the_top_ranked_attack_scenarios_are_narrated(assessmen
     prompts = prompts_for(assessment, "scenario_narrative", limit=2)
     assert [p.subject for p in prompts] == [s.id for s in assessment.scenarios[:2]]
     bare = assessment.model_copy(update={"scenarios": []})
-    assert [p.subject for p in prompts_for(bare, "scenario_narrative", limit=2)] == ["LS-1", "LS-2"]
+    first_two = [s.id for s in assessment.loss_scenarios[:2]]
+    assert [p.subject for p in prompts_for(bare, "scenario_narrative", limit=2)] == first_two
 
 
 def test_catalog_ids_of_the_threats_on_the_fdi_point_may_be_cited(assessment):
@@ -127,19 +144,19 @@ def test_catalog_ids_of_the_threats_on_the_fdi_point_may_be_cited(assessment):
 
 
 def test_the_same_assessment_gives_the_same_prompt(assessment):
-    first = prompts_for(assessment, "scenario_narrative", ["LS-2"])[0]
-    again = prompts_for(assessment.model_copy(), "scenario_narrative", ["LS-2"])[0]
+    first = prompts_for(assessment, "scenario_narrative", [LS2])[0]
+    again = prompts_for(assessment.model_copy(), "scenario_narrative", [LS2])[0]
     assert first.sha256 == again.sha256 and len(first.sha256) == 64
 
 
 def test_a_prompt_stays_within_its_budget_and_says_what_it_left_out(assessment):
-    facts = scenario_facts(assessment, "LS-300", budget=3000)
+    facts = scenario_facts(assessment, LS_LONG, budget=3000)
     assert facts.left_out
     assert not set(facts.left_out) & set(facts.allowed_ids)
 
 
 def test_an_unknown_subject_is_refused_with_the_range_that_exists(assessment):
-    with pytest.raises(UnknownSubject, match="LS-1 … LS-"):
+    with pytest.raises(UnknownSubject, match=r"it has loss scenarios \d+: LS-\w+, LS-\w+, LS-\w+, …; attack scenarios \d+: SC-"):
         prompts_for(assessment, "scenario_narrative", ["LS-99999"])
 
 
@@ -155,8 +172,8 @@ def test_instructions_hidden_in_model_text_reach_the_model_only_as_quoted_data(a
     poisoned = assessment.model_copy(
         update={"device": assessment.device.model_copy(update={"components": components})}
     )
-    clean = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
-    prompt = prompts_for(poisoned, "scenario_narrative", ["LS-1"])[0]
+    clean = prompts_for(assessment, "scenario_narrative", [LS1])[0]
+    prompt = prompts_for(poisoned, "scenario_narrative", [LS1])[0]
     assert prompt.allowed_ids == clean.allowed_ids
     assert "CWE-1" not in prompt.allowed_ids
     system, user = prompt.messages
@@ -174,8 +191,8 @@ def test_instructions_hidden_in_model_text_reach_the_model_only_as_quoted_data(a
 
 
 def test_an_answer_citing_only_given_facts_is_accepted(assessment):
-    prompt = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
-    verdict = judge(prompt, narrative("LS-1", ["LS-1", "FDI-1", "UCA-1"]))
+    prompt = prompts_for(assessment, "scenario_narrative", [LS1])[0]
+    verdict = judge(prompt, narrative(LS1, [LS1, FDI1, UCA1]))
     assert verdict.accepted and verdict.problems == ()
 
 
@@ -185,34 +202,34 @@ def test_an_answer_citing_only_given_facts_is_accepted(assessment):
         ("The scenario is bad.", "not valid JSON"),
         ("[1, 2]", "not an object"),
         (
-            '{"scenario_id": "LS-1", "scenario_id": "LS-2", "narrative": "x", "cited_ids": []}',
+            f'{{"scenario_id": "{LS1}", "scenario_id": "{LS2}", "narrative": "x", "cited_ids": []}}',
             "twice",
         ),
         (
-            json.dumps({"scenario_id": "LS-1", "narrative": "too short", "cited_ids": ["LS-1"]}),
+            json.dumps({"scenario_id": LS1, "narrative": "too short", "cited_ids": [LS1]}),
             "narrative",
         ),
-        (json.dumps({"scenario_id": "LS-1", "narrative": "x" * 60}), "cited_ids: Field required"),
+        (json.dumps({"scenario_id": LS1, "narrative": "x" * 60}), "cited_ids: Field required"),
         (
             json.dumps(
                 {
-                    "scenario_id": "LS-1",
+                    "scenario_id": LS1,
                     "narrative": "x" * 60,
-                    "cited_ids": ["LS-1"],
+                    "cited_ids": [LS1],
                     "severity": "high",
                 }
             ),
             "severity: Extra inputs",
         ),
-        (narrative("LS-2", ["LS-1"]), "about 'LS-2'"),
+        (narrative(LS2, [LS1]), f"about '{LS2}'"),
         (
-            narrative("LS-1", ["LS-1", "CWE-99999", "CVE-2099-0001"]),
+            narrative(LS1, [LS1, "CWE-99999", "CVE-2099-0001"]),
             "not among the facts: CWE-99999, CVE-2099-0001",
         ),
         (
             narrative(
-                "LS-1",
-                ["LS-1"],
+                LS1,
+                [LS1],
                 "Exploiting CVE-2024-3094 via T0830 and AML.T0043 breaks the forecaster badly.",
             ),
             "text mentions ids that are not among the facts: CVE-2024-3094, T0830, AML.T0043",
@@ -220,15 +237,15 @@ def test_an_answer_citing_only_given_facts_is_accepted(assessment):
     ],
 )
 def test_a_bad_answer_is_rejected_with_the_reason(assessment, content, words):
-    prompt = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
+    prompt = prompts_for(assessment, "scenario_narrative", [LS1])[0]
     verdict = judge(prompt, content)
     assert not verdict.accepted
     assert words in " ".join(verdict.problems)
 
 
 def test_an_answer_in_a_code_fence_is_read(assessment):
-    prompt = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
-    assert judge(prompt, "```json\n" + narrative("LS-1", ["LS-1"]) + "\n```").accepted
+    prompt = prompts_for(assessment, "scenario_narrative", [LS1])[0]
+    assert judge(prompt, "```json\n" + narrative(LS1, [LS1]) + "\n```").accepted
 
 
 @settings(max_examples=200, deadline=None)
@@ -251,7 +268,7 @@ def test_no_text_makes_the_parser_fail_other_than_with_a_reason(text):
     )
 )
 def test_no_json_value_crashes_the_judge(assessment, value):
-    prompt = build_prompt(SCENARIO_NARRATIVE, scenario_facts(assessment, "LS-1"))
+    prompt = build_prompt(SCENARIO_NARRATIVE, scenario_facts(assessment, LS1))
     verdict = judge(prompt, json.dumps(value))
     assert verdict.accepted is False or isinstance(value, dict)
 
@@ -260,20 +277,20 @@ def test_no_json_value_crashes_the_judge(assessment, value):
 
 
 def test_an_accepted_answer_is_added_with_its_provenance_and_nothing_else_changes(assessment):
-    answer = narrative("LS-1", ["LS-1", "FDI-1"])
+    answer = narrative(LS1, [LS1, FDI1])
     with FakeEndpoint([chat_reply(answer, model="tiny-q4")]) as endpoint:
-        prompts = prompts_for(assessment, "scenario_narrative", ["LS-1"])
+        prompts = prompts_for(assessment, "scenario_narrative", [LS1])
         enriched, outcomes = enrich(assessment, client(endpoint), prompts, now=lambda: NOW)
     [enrichment] = enriched.llm_enrichments
     [call] = enriched.provenance.llm
     assert enrichment.id == call.id == "LLM-1"
     assert (enrichment.subject, enrichment.task, enrichment.model) == (
-        "LS-1",
+        LS1,
         "scenario_narrative",
         "tiny",
     )
     assert enrichment.content == json.loads(answer)
-    assert enrichment.cited_ids == ["LS-1", "FDI-1"]
+    assert enrichment.cited_ids == [LS1, FDI1]
     assert enrichment.prompt_sha256 == prompts[0].sha256 == call.prompt_sha256
     assert enrichment.response_sha256 == hashlib.sha256(answer.encode()).hexdigest()
     assert (enrichment.temperature, enrichment.seed, enrichment.endpoint_kind) == (
@@ -298,10 +315,10 @@ def test_an_accepted_answer_is_added_with_its_provenance_and_nothing_else_change
 def test_invalid_json_is_fed_back_and_the_second_answer_accepted(assessment):
     replies = [
         chat_reply("Sure! Here is the narrative you asked for."),
-        chat_reply(narrative("LS-1", ["LS-1"])),
+        chat_reply(narrative(LS1, [LS1])),
     ]
     with FakeEndpoint(replies) as endpoint:
-        prompt = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
+        prompt = prompts_for(assessment, "scenario_narrative", [LS1])[0]
         outcome = ask(client(endpoint), prompt, "LLM-1", now=lambda: NOW)
     assert outcome.enrichment is not None and outcome.call.attempts == 2
     assert outcome.call.problems[0].startswith("attempt 1: the answer is not valid JSON")
@@ -314,18 +331,18 @@ def test_invalid_json_is_fed_back_and_the_second_answer_accepted(assessment):
 
 
 def test_a_schema_violation_is_fed_back_with_the_field_named(assessment):
-    missing = json.dumps({"scenario_id": "LS-1", "narrative": "x" * 80})
-    with FakeEndpoint([chat_reply(missing), chat_reply(narrative("LS-1", ["LS-1"]))]) as ep:
-        prompt = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
+    missing = json.dumps({"scenario_id": LS1, "narrative": "x" * 80})
+    with FakeEndpoint([chat_reply(missing), chat_reply(narrative(LS1, [LS1]))]) as ep:
+        prompt = prompts_for(assessment, "scenario_narrative", [LS1])[0]
         outcome = ask(client(ep), prompt, "LLM-1", now=lambda: NOW)
     assert outcome.enrichment is not None
     assert "cited_ids: Field required" in ep.seen[1].body["messages"][-1]["content"]
 
 
 def test_an_answer_citing_unknown_ids_is_rejected_and_recorded_with_them(assessment):
-    invented = narrative("LS-1", ["LS-1", "CWE-99999"])
+    invented = narrative(LS1, [LS1, "CWE-99999"])
     with FakeEndpoint([chat_reply(invented)]) as endpoint:
-        prompts = prompts_for(assessment, "scenario_narrative", ["LS-1"])
+        prompts = prompts_for(assessment, "scenario_narrative", [LS1])
         enriched, [outcome] = enrich(
             assessment, client(endpoint), prompts, max_attempts=3, now=lambda: NOW
         )
@@ -338,8 +355,8 @@ def test_an_answer_citing_unknown_ids_is_rejected_and_recorded_with_them(assessm
 
 
 def test_asking_again_replaces_the_draft_and_keeps_the_history(assessment):
-    with FakeEndpoint([chat_reply(narrative("LS-1", ["LS-1"]))]) as endpoint:
-        prompts = prompts_for(assessment, "scenario_narrative", ["LS-1"])
+    with FakeEndpoint([chat_reply(narrative(LS1, [LS1]))]) as endpoint:
+        prompts = prompts_for(assessment, "scenario_narrative", [LS1])
         once, _ = enrich(assessment, client(endpoint), prompts, now=lambda: NOW)
         twice, _ = enrich(once, client(endpoint), prompts, now=lambda: NOW)
     assert [e.id for e in twice.llm_enrichments] == ["LLM-2"]
@@ -347,16 +364,16 @@ def test_asking_again_replaces_the_draft_and_keeps_the_history(assessment):
 
 
 def test_markup_in_a_narrative_is_rejected(assessment):
-    prompt = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
+    prompt = prompts_for(assessment, "scenario_narrative", [LS1])[0]
     hostile = "The forecaster <script>alert(1)</script> breaks when false data arrives here."
-    verdict = judge(prompt, narrative("LS-1", ["LS-1"], hostile))
+    verdict = judge(prompt, narrative(LS1, [LS1], hostile))
     assert not verdict.accepted and "must be plain sentences" in verdict.problems[0]
 
 
 def test_the_drafts_report_marks_and_escapes_model_text(assessment):
     hostile = "The forecaster | breaks the table | with *stars* and `ticks` in plain words."
-    with FakeEndpoint([chat_reply(narrative("LS-1", ["LS-1"], hostile))]) as endpoint:
-        prompts = prompts_for(assessment, "scenario_narrative", ["LS-1"])
+    with FakeEndpoint([chat_reply(narrative(LS1, [LS1], hostile))]) as endpoint:
+        prompts = prompts_for(assessment, "scenario_narrative", [LS1])
         enriched, _ = enrich(assessment, client(endpoint), prompts, now=lambda: NOW)
     text = render_llm_enrichments(enriched)
     assert r"The forecaster \| breaks the table \| with \*stars\* and \`ticks\`" in text
@@ -369,7 +386,7 @@ def test_a_model_review_cites_only_elements_of_the_model(assessment):
             "summary": "The model lacks a feedback path for one action.",
             "questions": [
                 {
-                    "element_ids": ["patient_user", "CHK-1"],
+                    "element_ids": ["patient_user", CHECK],
                     "question": "What tells the user a bolus was given?",
                 }
             ],
@@ -380,7 +397,7 @@ def test_a_model_review_cites_only_elements_of_the_model(assessment):
         prompt = prompts_for(assessment, "model_draft_review")[0]
         good = ask(client(endpoint), prompt, "LLM-1", max_attempts=1, now=lambda: NOW)
         bad = ask(client(endpoint), prompt, "LLM-2", max_attempts=1, now=lambda: NOW)
-    assert good.enrichment is not None and good.enrichment.cited_ids == ["patient_user", "CHK-1"]
+    assert good.enrichment is not None and good.enrichment.cited_ids == ["patient_user", CHECK]
     assert bad.enrichment is None and bad.call.unknown_ids == ["insulin_pen"]
 
 
@@ -396,8 +413,8 @@ def write_assessment(assessment: Assessment, folder: Path) -> Path:
 def test_enrich_writes_the_assessment_with_drafts_and_a_report(assessment, tmp_path):
     source = write_assessment(assessment, tmp_path)
     replies = [
-        chat_reply(narrative("LS-1", ["LS-1"])),
-        chat_reply(narrative("LS-2", ["LS-2", "CWE-99999"])),
+        chat_reply(narrative(LS1, [LS1])),
+        chat_reply(narrative(LS2, [LS2, "CWE-99999"])),
     ]
     with FakeEndpoint(replies) as endpoint:
         result = CliRunner().invoke(
@@ -412,19 +429,19 @@ def test_enrich_writes_the_assessment_with_drafts_and_a_report(assessment, tmp_p
                 "--model",
                 "tiny",
                 "--subject",
-                "LS-1",
+                LS1,
                 "--subject",
-                "LS-2",
+                LS2,
                 "--attempts",
                 "1",
             ],
             catch_exceptions=False,
         )
     assert result.exit_code == 0, result.output
-    assert "LS-1: accepted (LLM-1, 1 attempt(s))" in result.output
-    assert "LS-2: rejected (LLM-2, 1 attempt(s))" in result.output and "CWE-99999" in result.output
+    assert f"{LS1}: accepted (LLM-1, 1 attempt(s))" in result.output
+    assert f"{LS2}: rejected (LLM-2, 1 attempt(s))" in result.output and "CWE-99999" in result.output
     written = json.loads((tmp_path / "out" / "assessment.json").read_text())
-    assert [e["subject"] for e in written["llm_enrichments"]] == ["LS-1"]
+    assert [e["subject"] for e in written["llm_enrichments"]] == [LS1]
     assert [c["status"] for c in written["provenance"]["llm"]] == ["accepted", "rejected"]
     assert "## Rejected answers" in (tmp_path / "out" / "llm-enrichments.md").read_text()
 

@@ -30,6 +30,18 @@ def _with_whole_model(data: dict) -> dict:
     return upgraded
 
 
+def _pairs_layout(data: dict) -> bool:
+    """Whether the file holds loss scenarios as FDI point x UCA pairs (before the classes)."""
+    scenarios = data.get("loss_scenarios")
+    return (
+        isinstance(scenarios, list)
+        and bool(scenarios)
+        and isinstance(scenarios[0], dict)
+        and "fdi_point" in scenarios[0]
+        and "family" not in scenarios[0]
+    )
+
+
 def load_assessment(path: Path) -> Assessment:
     """The assessment in ``path`` (as written by ``mdrisk analyze``).
 
@@ -63,6 +75,19 @@ def load_assessment(path: Path) -> Assessment:
         ) from None
     if not isinstance(data, dict):
         raise InputError(name, [Problem("an assessment is a JSON object")])
+    if _pairs_layout(data):
+        raise InputError(
+            name,
+            [
+                Problem(
+                    "the loss scenarios are FDI point x UCA pairs, written by an mdrisk before "
+                    "loss-scenario classes (direction, both STPA families, stable ids); they "
+                    "cannot be read as classes",
+                    field="loss_scenarios",
+                    fix="run 'mdrisk analyze' on the device model again",
+                )
+            ],
+        )
     try:
         return Assessment.model_validate(_with_whole_model(data))
     except ValidationError as error:

@@ -28,6 +28,7 @@ from mdrisk.impact.params import patient_names
 from mdrisk.impact.selection import parse_meals, select_patients
 from mdrisk.parsing.source import SourceDocument, parse_document
 from mdrisk.parsing.validation import StrictModel, validated
+from mdrisk.stable_ids import stable_id
 
 MAPPING_FILE = "glucose-impact.yaml"
 NO_SIGNAL = "not simulated: the simulator has no counterpart of '{input}'; it stands for {known}"
@@ -133,7 +134,6 @@ def _patient(harm: PatientHarm, stealthy: bool, alarms: list[str]) -> ImpactPati
 
 
 def _finding(
-    number: int,
     plan: AttackPlan,
     key: tuple[str, str],
     runs: AttackRuns,
@@ -151,7 +151,7 @@ def _finding(
     induced = [p.induced_severity for p in patients if p.induced_severity]
     order = ["negligible", "minor", "serious", "critical", "catastrophic"]
     return ImpactFinding(
-        id=f"IM-{number}",
+        id=stable_id("IM", *key),
         status="simulated",
         loss_scenarios=[s.id for s in scenarios],
         fdi_points=sorted({p for s in scenarios for p in s.fdi_points}),
@@ -201,13 +201,11 @@ def measure_impact(
         runs = run_attacks(setup, plans)
         meals = str(mapping.run["meals"])
         for index, key in enumerate(keys):
-            findings.append(
-                _finding(index + 1, plans[index], key, runs, index, groups[key], mapping, meals)
-            )
+            findings.append(_finding(plans[index], key, runs, index, groups[key], mapping, meals))
     for reason, scenarios in unsimulated.items():
         findings.append(
             ImpactFinding(
-                id=f"IM-{len(findings) + 1}",
+                id=stable_id("IM", reason),
                 status="not_simulated",
                 loss_scenarios=[s.id for s in scenarios],
                 fdi_points=sorted({p for s in scenarios for p in s.fdi_points}),

@@ -35,6 +35,7 @@ from mdrisk.kb.pack import (
     evaluate,
 )
 from mdrisk.model.schema import DeviceModel, Technology
+from mdrisk.stable_ids import stable_ids
 
 MIN_CONFIDENCE = 0.5
 
@@ -282,7 +283,7 @@ def attach_threats(
                 continue
             threats.append(
                 ElementThreat(
-                    id=f"TH-{len(threats) + 1}",
+                    id="",
                     element=view.element,
                     element_type=view.element_type,
                     technology=technology_label(technology) if technology else None,
@@ -299,7 +300,9 @@ def attach_threats(
                     ),
                 )
             )
-    return threats
+    keys = [(t.element, t.technology or "") for t in threats]
+    ids = stable_ids("TH", keys)
+    return [t.model_copy(update={"id": ids[key]}) for t, key in zip(threats, keys, strict=True)]
 
 
 def _targets(fdi: FdiIndex, element: str) -> frozenset[str]:

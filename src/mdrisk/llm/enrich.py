@@ -143,10 +143,9 @@ def prompts_for(
                 "model_draft_review is about the whole device; give no subject (or 'device')"
             )
         return [build_prompt(task, model_review_facts(assessment.device, list(assessment.checks)))]
-    # Attack scenarios are ranked by exploitability: the first are the ones worth narrating.
-    ranked = [s.id for s in assessment.scenarios] or sorted(
-        (s.id for s in assessment.loss_scenarios), key=natural
-    )
+    # Attack scenarios are ranked by exploitability: the first are the ones worth narrating;
+    # without them, the loss-scenario classes in the assessment's order.
+    ranked = [s.id for s in assessment.scenarios] or [s.id for s in assessment.loss_scenarios]
     chosen = list(dict.fromkeys(subjects)) or ranked[:limit]
     return [build_prompt(task, scenario_facts(assessment, subject)) for subject in chosen]
 

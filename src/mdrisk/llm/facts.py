@@ -245,7 +245,7 @@ def loss_scenario_facts(
     if scenario_id not in scenarios:
         raise UnknownSubject(
             f"no scenario '{scenario_id}' in the assessment "
-            f"(it has {_span(sorted(scenarios, key=natural))}"
+            f"(it has loss scenarios {_span(sorted(scenarios, key=natural))}"
             f"{_and_attack_span(assessment)})"
         )
     scenario = scenarios[scenario_id]
@@ -348,6 +348,8 @@ def _and_attack_span(assessment: Assessment) -> str:
 
 
 def _span(ids: list[str]) -> str:
+    """How many there are and the first few (ids are digests, so a range says nothing)."""
     if not ids:
         return "none"
-    return f"{ids[0]} … {ids[-1]}" if len(ids) > 2 else ", ".join(ids)
+    shown = ", ".join(ids[:3])
+    return f"{len(ids)}: {shown}, …" if len(ids) > 3 else shown

@@ -50,6 +50,7 @@ from mdrisk.risk.rubric import LoadedRubric, Rubric, RubricResult, evaluate
 from mdrisk.risk.severity import rate_severity
 from mdrisk.risk.targets import RiskTarget, risk_targets
 from mdrisk.risk.vulnerabilities import rate_vulnerability
+from mdrisk.stable_ids import stable_ids
 
 # Attacker id -> (CVSS access vector, reach score), from the scenario stage's profiles.
 AttackerReach = Mapping[str, tuple[str, float]]
@@ -174,7 +175,7 @@ def _open_questions(*groups: Sequence[str]) -> list[str]:
 
 def _rate(
     target: RiskTarget,
-    number: int,
+    risk_id: str,
     assessment: Assessment,
     device: DeviceFacts,
     inputs: RiskInputs,
@@ -220,7 +221,7 @@ def _rate(
         ],
     )
     return RiskItem(
-        id=f"R-{number}",
+        id=risk_id,
         title=_title(target, assessment),
         source=target.source,
         scenario=target.scenario,
@@ -275,9 +276,10 @@ def assess_risks(assessment: Assessment, inputs: RiskInputs) -> list[RiskItem]:
     keys = {key for target in targets for key in target.answer_keys}
     check_keys(inputs.answers, keys, {ref.id for found in refs for ref in found})
     losses = {loss.id: loss for loss in assessment.device.losses}
+    ids = stable_ids("R", [(target.source, target.key) for target in targets])
     return [
-        _rate(target, number, assessment, device, inputs, losses, found)
-        for number, (target, found) in enumerate(zip(targets, refs, strict=True), start=1)
+        _rate(target, ids[(target.source, target.key)], assessment, device, inputs, losses, found)
+        for target, found in zip(targets, refs, strict=True)
     ]
 
 
