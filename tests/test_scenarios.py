@@ -214,17 +214,25 @@ def test_every_path_is_in_the_control_structure_and_ends_at_the_unsafe_controlle
                 == loss_scenarios[i].path[loss_scenarios[i].path.index(s.ml_engine) :]
                 for i in s.loss_scenarios
             )
-            assert {loss_scenarios[i].uca for i in s.loss_scenarios} == {s.uca}
+            # Every UCA of the class is one of its loss scenarios'; the representative too.
+            assert {loss_scenarios[i].uca for i in s.loss_scenarios} == set(s.ucas)
+            assert s.uca in s.ucas
+            assert all(s.hazards[0] in loss_scenarios[i].hazards for i in s.loss_scenarios)
         else:
             assert path[-1] == s.ml_engine
 
 
 @pytest.mark.parametrize("model_path", example_models(), ids=lambda p: p.stem)
-def test_ids_follow_the_rank_and_scores_add_up_from_their_parts(model_path):
+def test_ranked_by_severity_times_exploitability_and_scores_add_up_from_their_parts(model_path):
     scenarios = _assessed(model_path).scenarios
-    assert [s.id for s in scenarios] == [f"SC-{i}" for i in range(1, len(scenarios) + 1)]
-    scores = [s.exploitability.score for s in scenarios]
-    assert scores == sorted(scores, reverse=True)
+    ids = [s.id for s in scenarios]
+    assert len(set(ids)) == len(ids) and all(i.startswith("SC-") for i in ids)
+    severities = ("negligible", "minor", "serious", "critical", "catastrophic")
+    ranks = [
+        round(s.exploitability.score * (severities.index(s.severity or "negligible") + 1) / 5, 6)
+        for s in scenarios
+    ]
+    assert ranks == sorted(ranks, reverse=True)
     weights = bundled.scenario_rules().scoring.weights
     for s in scenarios:
         parts = s.exploitability.parts
@@ -244,20 +252,20 @@ def test_ids_follow_the_rank_and_scores_add_up_from_their_parts(model_path):
 @pytest.mark.parametrize("model_path", example_models(), ids=lambda p: p.stem)
 def test_scenarios_are_deduplicated(model_path):
     keys = Counter(
-        (s.category, s.element, s.exploit_family, s.attacker, s.uca, s.ml_engine)
+        (s.category, s.element, s.exploit_family, s.attacker, tuple(s.hazards), s.ml_engine)
         for s in _assessed(model_path).scenarios
     )
     assert keys.most_common(1)[0][1] == 1
 
 
-def test_one_element_feeding_three_inputs_gives_one_scenario_per_uca_listing_all_three():
+def test_one_element_feeding_four_inputs_gives_one_scenario_per_hazard_listing_all_four():
     assessment = _assessed(BGMS)
     app_points = {
         p.id
         for p in assessment.fdi_points
         if p.element == "phone_app" and p.target == "inference_input"
     }
-    assert len(app_points) == 3  # cgm_glucose, carb_entry, insulin_on_board
+    assert len(app_points) == 4  # cgm_glucose, fingerstick_glucose, carb_entry, insulin_on_board
     rooted = [
         s
         for s in assessment.scenarios
@@ -265,12 +273,15 @@ def test_one_element_feeding_three_inputs_gives_one_scenario_per_uca_listing_all
         and s.exploit_family == "host_compromise"
         and s.attacker == "physical"
     ]
-    assert rooted and len({s.uca for s in rooted}) == len(rooted)
+    # One class per hazard, each listing every UCA through which the rooted phone reaches it.
+    assert rooted and len({tuple(s.hazards) for s in rooted}) == len(rooted)
     for s in rooted:
         assert set(s.fdi_points) == app_points
-        assert s.ml_inputs == ["carb_entry", "cgm_glucose", "insulin_on_board"]
+        assert s.ml_inputs == ["carb_entry", "cgm_glucose", "fingerstick_glucose", "insulin_on_board"]
+        assert len(s.ucas) >= 1 and s.uca in s.ucas
         linked = [ls for ls in assessment.loss_scenarios if ls.id in s.loss_scenarios]
-        assert {ls.fdi_point for ls in linked} == app_points
+        assert {p for ls in linked for p in ls.fdi_points} >= app_points
+        assert all(s.hazards[0] in ls.hazards for ls in linked)
         assert {"TP-MOBILE-ROOTED", "TP-ANDROID-SIDELOADING"} <= set(s.references.pack_rules)
 
 
@@ -314,16 +325,22 @@ def test_the_just_works_cgm_link_is_taken_over_from_radio_range():
     assert "CAPEC-94" in radio[0].references.capec
     # Encrypted with integrity but neither authenticated nor replay-protected: 2 of 3 missing.
     assert radio[0].exploitability.parts.protections_missing == pytest.approx(2 / 3, abs=1e-3)
-    spoofing = next(s for s in radio if s.uca == "UCA-14")  # deliver_bolus provided unsafe
-    assert spoofing.injection == "spoof" and spoofing.hazards == ["H-1"]
+    # Raised readings over the taken-over link: more insulin than glucose calls for (H-1).
+    overdose = next(s for s in radio if s.hazards == ["H-1"])
+    assert overdose.injection in {"spoof", "bias"}
+    assert overdose.severity == "catastrophic"
 
 
 def test_jamming_only_withholds_or_delays_it_never_forges():
     jammed = [s for s in _assessed(BGMS).scenarios if s.exploit_family == "radio_jamming"]
     assert jammed
     assert {s.injection for s in jammed} <= {"suppress", "delay"}
-    ucas = {u.id: u.type.value for u in _assessed(BGMS).ucas}
-    assert {ucas[s.uca] for s in jammed} == {"not_provided", "wrong_timing"}
+    # Jamming removes or delays readings: each class it stands for is a suppressed, delayed
+    # or frozen signal, whichever way that pushes the controller (fewer carbs seen raise
+    # the low alert; missing glucose withholds the suspension).
+    classes = {ls.id: ls for ls in _assessed(BGMS).loss_scenarios}
+    manipulations = {classes[i].manipulation for s in jammed for i in s.loss_scenarios}
+    assert manipulations <= {"suppress", "delay", "freeze"}
 
 
 def test_bgms_forecaster_has_evasion_poisoning_and_model_update_scenarios():
@@ -543,8 +560,8 @@ def test_a_known_exploited_vulnerability_ranks_above_an_otherwise_equal_one():
         TWIN_SENSORS, "twins.yaml", KnowledgeInputs(PACK, matcher, enricher)
     )
     known = [s for s in assessment.scenarios if s.references.cve]
-    listed = {s.uca: s for s in known if s.references.cve == ["CVE-2099-1001"]}
-    unlisted = {s.uca: s for s in known if s.references.cve == ["CVE-2099-1002"]}
+    listed = {tuple(s.hazards): s for s in known if s.references.cve == ["CVE-2099-1001"]}
+    unlisted = {tuple(s.hazards): s for s in known if s.references.cve == ["CVE-2099-1002"]}
     assert listed and listed.keys() == unlisted.keys()
     rank = {s.id: i for i, s in enumerate(assessment.scenarios)}
     kev_weight = bundled.scenario_rules().scoring.weights["known_exploited"]
@@ -608,7 +625,7 @@ def test_past_the_limit_the_lowest_ranked_are_counted_in_a_check_not_listed():
     )
     assert cut.scenarios == full.scenarios[:5]
     truncated = [c for c in cut.checks if c.rule == "attack-scenarios-truncated"]
-    assert len(truncated) == 1 and truncated[0].id == f"CHK-{len(full.checks) + 1}"
+    assert len(truncated) == 1 and truncated[0].id not in {c.id for c in full.checks}
     assert truncated[0].message.startswith(f"{len(full.scenarios) - 5} further")
     assert not [c for c in full.checks if c.rule == "attack-scenarios-truncated"]
 
@@ -815,7 +832,7 @@ def test_the_scenarios_command_prints_the_top_ranked_as_json():
     result = _run("scenarios", "bgms", "--top", "3", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert [s["id"] for s in data] == ["SC-1", "SC-2", "SC-3"]
+    assert [s["id"] for s in data] == [s.id for s in _assessed(BGMS).scenarios[:3]]
     assert set(data[0]["exploitability"]["parts"]) >= {"reach", "ease", "hops"}
 
 
@@ -839,7 +856,7 @@ def test_analyze_prints_the_scenario_count_and_the_report_lists_them(tmp_path):
     data = json.loads((tmp_path / "out" / "assessment.json").read_text(encoding="utf-8"))
     assert count == len(data["scenarios"]) > 0
     report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    assert "## Attack scenarios" in report and "### SC-1:" in report
+    assert "## Attack scenarios" in report and f"### {data['scenarios'][0]['id']}:" in report
 
 
 def test_the_report_escapes_model_text_inside_scenarios():

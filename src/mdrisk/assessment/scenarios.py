@@ -110,8 +110,10 @@ class AttackScenario(Record):
     ml_engine: str
     ml_inputs: list[str]
     injection: InjectionKind
-    uca: str | None
-    hazards: list[str]
+    uca: str | None  # the representative UCA, of the shortest path
+    hazards: list[str]  # one hazard per class (several only for a disclosure)
+    ucas: list[str] = Field(default_factory=list)  # every UCA leading there: the members
+    severity: str | None = None  # worst rated loss of the hazard: ranks with exploitability
     losses: list[str]
     fdi_points: list[str]
     loss_scenarios: list[str]

@@ -45,7 +45,7 @@ from mdrisk.assessment.threats import ElementThreat, KnownVulnerability, PackFin
 from mdrisk.kb.attach import attach_threats
 from mdrisk.kb.catalog_ids import natural as _natural
 from mdrisk.kb.pack import TechnologyPack
-from mdrisk.model.schema import DeviceModel, Hazard, LinkKind, Loss
+from mdrisk.model.schema import DeviceModel, Hazard, LinkKind, Loss, UCAType
 from mdrisk.scenarios.data import ProfileSet, ScenarioRules
 from mdrisk.scenarios.entries import Entry, EntryFinder
 from mdrisk.scenarios.exploitability import ScoreInputs, protections_missing, score_parts
@@ -60,13 +60,35 @@ _POISONING_KINDS: frozenset[InjectionKind] = frozenset({"spoof", "bias", "suppre
 # can go either way (tamper, swap, a substituted model) are forged or biased values.
 _INJECTIONS: dict[str, tuple[InjectionKind, ...]] = {
     "raise": ("bias", "spoof"),
-    "lower": ("bias", "suppress"),
+    "lower": ("bias",),  # a missing value is not a lower one (that is ``suppress``)
     "spoof": ("spoof",),
     "suppress": ("suppress",),
     "delay": ("delay", "replay"),
     "replay": ("replay",),
     "freeze": ("freeze", "replay"),
 }
+# Which manipulation tells a scenario best, when several of its classes start equally close:
+# a value pushed one way first, stale or late data last.
+_REPRESENTATIVE = (
+    "raise",
+    "lower",
+    "spoof",
+    "suppress",
+    "tamper",
+    "swap",
+    "substitute",
+    "poison",
+    "error",
+    "replay",
+    "delay",
+    "freeze",
+)
+# What a starved engine's missing or late output does to the action it informs.
+_AVAILABILITY: dict[UCAType, InjectionKind] = {
+    UCAType.not_provided: "suppress",
+    UCAType.wrong_timing: "delay",
+}
+_SEVERITIES = ("negligible", "minor", "serious", "critical", "catastrophic")
 # The same few hundred ids are sorted over and over on large models.
 natural = lru_cache(maxsize=65_536)(_natural)
 
@@ -82,13 +104,15 @@ class _Candidate:
     attacker: str
     reason: str
     kind: ExploitKind
-    uca: str | None
+    hazard: str | None  # the hazard the scenario class leads to (None: disclosure)
+    uca: str | None  # the representative UCA (of the lowest-ranked path)
     injection: InjectionKind
     hops: int
     path: tuple[str, ...]
     fdi_path: tuple[str, ...]
     order: tuple  # which merged path represents the scenario: fewest hops, lowest LS id
     misbehaviour: str
+    ucas: set[str] = field(default_factory=set)
     inputs: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
     fdi_points: set[str] = field(default_factory=set)
@@ -215,6 +239,11 @@ class _Generator:
         A generic exploit on the update path replaces the whole model, which can misbehave
         any way; poisoned training data only makes the next model err in a direction
         (forged, biased or masked values), never at the wrong time."""
+        if kind.category == "resource_exhaustion":
+            # The engine itself is starved: its output for any input goes missing or late,
+            # whatever falsification the class names.
+            wanted_kind = _AVAILABILITY.get(scenario.uca_type)
+            return wanted_kind if wanted_kind in kind.injections else None
         for wanted in _INJECTIONS.get(scenario.manipulation, ("spoof", "bias")):
             if category == "poisoning" and wanted not in _POISONING_KINDS:
                 continue
@@ -248,22 +277,29 @@ class _Generator:
                 continue
             tail = scenario.path[scenario.path.index(point.ml_engine) + 1 :]
             path = fdi_path + tuple(tail)
-            candidate = self._candidate(
-                exploit,
-                entry,
-                category,
-                uca.id,
-                injection,
-                hops,
-                path,
-                fdi_path,
-                reason,
-                _misbehaviour(scenario),
-                (hops, natural(scenario.id)),
-            )
-            candidate.loss_scenarios.add(scenario.id)
-            candidate.hazards.update(scenario.hazards)
-            candidate.losses.update(scenario.losses)
+            # One attack-scenario class per hazard: the UCAs through which this entry,
+            # exploit and attacker reach it are its members.
+            for hazard in scenario.hazards:
+                candidate = self._candidate(
+                    exploit,
+                    entry,
+                    category,
+                    hazard,
+                    uca.id,
+                    injection,
+                    hops,
+                    path,
+                    fdi_path,
+                    reason,
+                    _misbehaviour(scenario),
+                    (hops, _REPRESENTATIVE.index(scenario.manipulation), natural(scenario.id)),
+                )
+                candidate.ucas.add(uca.id)
+                candidate.loss_scenarios.add(scenario.id)
+                candidate.hazards.add(hazard)
+                candidate.losses.update(
+                    loss for loss in scenario.losses if loss in self.hazards[hazard].losses
+                )
 
     def _add_confidentiality(
         self,
@@ -293,13 +329,14 @@ class _Generator:
             entry,
             category,
             None,
+            None,
             "query",
             hops,
             fdi_path,
             fdi_path,
             reason,
             misbehaviour,
-            (hops, natural(entry.point.id)),
+            (hops, 0, natural(entry.point.id)),
         )
         candidate.hazards.update(hazards)
         candidate.losses.update(
@@ -311,6 +348,7 @@ class _Generator:
         exploit: Exploit,
         entry: Entry,
         category: ScenarioCategory,
+        hazard: str | None,
         uca: str | None,
         injection: InjectionKind,
         hops: int,
@@ -321,9 +359,9 @@ class _Generator:
         order: tuple,
     ) -> _Candidate:
         point = entry.point
-        # One scenario per element, exploit family, attacker and UCA (and ML engine, so that
-        # its steps tell one engine's misbehaviour).
-        key = (category, entry.element, exploit.kind.id, entry.attacker, uca, point.ml_engine)
+        # One scenario per element, exploit family, attacker and hazard (and ML engine, so
+        # that its steps tell one engine's misbehaviour).
+        key = (category, entry.element, exploit.kind.id, entry.attacker, hazard, point.ml_engine)
         candidate = self.candidates.get(key)
         if candidate is None:
             candidate = _Candidate(
@@ -334,6 +372,7 @@ class _Generator:
                 entry.attacker,
                 reason,
                 exploit.kind,
+                hazard,
                 uca,
                 injection,
                 hops,
@@ -346,7 +385,7 @@ class _Generator:
         elif order < candidate.order:
             candidate.hops, candidate.path, candidate.fdi_path = hops, path, fdi_path
             candidate.order, candidate.misbehaviour = order, misbehaviour
-            candidate.injection = injection
+            candidate.injection, candidate.uca = injection, uca
         candidate.inputs.add(point.ml_input)
         candidate.sources.update(entry.sources)
         candidate.fdi_points.add(point.id)
@@ -400,6 +439,17 @@ class _Generator:
             hops=candidate.hops,
         )
 
+    def severity_of(self, candidate: _Candidate) -> str | None:
+        """The worst severity of the losses the scenario's hazards lead to (as the model
+        rates them); None where no loss is rated."""
+        rated = [
+            self.losses[loss].severity
+            for hazard in candidate.hazards
+            for loss in self.hazards[hazard].losses
+            if loss in self.losses and self.losses[loss].severity
+        ]
+        return max(rated, key=_SEVERITIES.index) if rated else None
+
     @staticmethod
     def vulnerabilities_of(candidate: _Candidate) -> tuple[KnownVulnerability, ...]:
         if len(candidate.exploits) == 1:
@@ -413,8 +463,7 @@ class _Generator:
         profile = self.profiles.by_id[candidate.attacker]
         vulnerabilities = self.vulnerabilities_of(candidate)
         references = self._references(candidate, vulnerabilities)
-        uca = self.ucas[candidate.uca] if candidate.uca else None
-        ending = uca.id if uca else "disclosure of training data"
+        ending = candidate.hazard or "disclosure of training data"
         return AttackScenario(
             id=identifier,
             category=candidate.category,
@@ -428,6 +477,8 @@ class _Generator:
             ml_inputs=sorted(candidate.inputs, key=natural),
             injection=candidate.injection,
             uca=candidate.uca,
+            ucas=sorted(candidate.ucas, key=natural),
+            severity=self.severity_of(candidate),
             hazards=sorted(candidate.hazards, key=natural),
             losses=sorted(candidate.losses, key=natural),
             fdi_points=sorted(candidate.fdi_points, key=natural),
@@ -509,9 +560,12 @@ class _Generator:
             ScenarioStep(kind="ml_effect", text=f"{engine} {candidate.misbehaviour}.", ids=[engine])
         )
         if uca is not None:
+            members = [self.ucas[u] for u in sorted(candidate.ucas, key=natural)] or [uca]
             steps.append(
                 ScenarioStep(
-                    kind="uca", text=f"{uca.text} ({uca.id}).", ids=[uca.id, uca.control_action]
+                    kind="uca",
+                    text="; or ".join(f"{u.text} ({u.id})" for u in members) + ".",
+                    ids=[i for u in members for i in (u.id, u.control_action)],
                 )
             )
         hazards = sorted(candidate.hazards, key=natural)
@@ -565,15 +619,17 @@ class _Generator:
         ranked = []
         for candidate in self.candidates.values():
             total, parts = score_parts(self.score_inputs(candidate), self.rules.scoring)
+            weight = (_SEVERITIES.index(self.severity_of(candidate) or "negligible") + 1) / 5
             ranked.append(
                 (
                     (
+                        -round(total * weight, 6),  # severity x exploitability
                         -total,
                         candidate.element,
                         category_order[candidate.category],
                         candidate.attacker,
                         natural(candidate.kind.id),
-                        natural(candidate.uca or ""),
+                        natural(candidate.hazard or ""),
                         candidate.engine,
                     ),
                     candidate,
@@ -589,8 +645,7 @@ class _Generator:
                 c.element,
                 c.kind.id,
                 c.attacker,
-                self.action_names[self.ucas[c.uca].control_action] if c.uca else "",
-                self.ucas[c.uca].type.value if c.uca else "",
+                c.hazard or "",
                 c.engine or "",
             )
             for _, c, _, _ in kept
