@@ -28,27 +28,36 @@ def test_every_loss_scenario_is_either_measured_or_explained(bgms: Assessment) -
     assert set(covered) == {s.id for s in bgms.loss_scenarios}
     listed = [s for f in bgms.impact for s in f.loss_scenarios]
     assert len(listed) == len(set(listed))  # each scenario in exactly one finding
-    assert [f.id for f in bgms.impact] == [f"IM-{i}" for i in range(1, len(bgms.impact) + 1)]
+    ids = [f.id for f in bgms.impact]
+    assert len(set(ids)) == len(ids) and all(i.startswith("IM-") for i in ids)
 
 
-def test_the_four_ml_inputs_are_simulated_on_ten_adults(bgms: Assessment) -> None:
+def test_three_ml_inputs_the_model_and_the_bolus_command_are_simulated_on_ten_adults(
+    bgms: Assessment,
+) -> None:
     simulated = [f for f in bgms.impact if f.status == "simulated"]
+    # The model itself and the command to the pump are no ML input.
     assert {f.ml_input for f in simulated} == {
         "cgm_glucose",
         "carb_entry",
         "insulin_on_board",
-        "model",
+        None,
     }
-    assert {f.signal for f in simulated} == {"cgm", "carbs", "iob", "forecast"}
+    assert {f.signal for f in simulated} == {"cgm", "carbs", "iob", "forecast", "pump_bolus"}
     for finding in simulated:
         assert [p.patient for p in finding.patients] == [f"adult#{i:03d}" for i in range(1, 11)]
         assert finding.controller == "ml_advised"
         assert finding.stealthy_patients == sum(p.stealthy for p in finding.patients)
 
 
-def test_the_cgm_scenarios_of_all_four_fdi_points_share_one_measured_attack(bgms) -> None:
+def test_the_raised_cgm_classes_through_every_fdi_point_share_one_measured_attack(bgms) -> None:
     overstated = next(f for f in bgms.impact if f.attack == "bias:+60@cgm,08:00-14:00")
-    assert overstated.fdi_points == ["FDI-1", "FDI-2", "FDI-3", "FDI-4"]
+    cgm_points = {
+        p.id
+        for p in bgms.fdi_points
+        if p.ml_input == "cgm_glucose" and p.target == "inference_input"
+    }
+    assert len(cgm_points) == 4 and set(overstated.fdi_points) == cgm_points
     scenarios = {s.id: s for s in bgms.loss_scenarios}
     ucas = {u.id: u for u in bgms.ucas}
     actions = {ca.id: ca.name for ca in bgms.control_actions}
@@ -56,8 +65,9 @@ def test_the_cgm_scenarios_of_all_four_fdi_points_share_one_measured_attack(bgms
         (actions[ucas[scenarios[i].uca].control_action], ucas[scenarios[i].uca].type)
         for i in overstated.loss_scenarios
     }
+    # Readings raised: a larger dose proposed, a needed suspension withheld (the low alert
+    # withheld too, which the simulator cannot stand for: it is in another finding).
     assert kinds == {
-        ("deliver_bolus", "provided_unsafe"),
         ("bolus_recommendation", "provided_unsafe"),
         ("suspend_insulin", "not_provided"),
     }
@@ -67,7 +77,7 @@ def test_the_cgm_scenarios_of_all_four_fdi_points_share_one_measured_attack(bgms
 
 def test_a_fake_carb_entry_is_measured_as_serious_and_unnoticed(bgms: Assessment) -> None:
     spoofed = next(f for f in bgms.impact if f.attack == "spoof:60@carbs,15:00")
-    assert spoofed.forecast_error == "too_high"
+    assert spoofed.forecast_error == "spoof" and spoofed.ml_input == "carb_entry"
     assert spoofed.worst_induced_severity in ("serious", "critical", "catastrophic")
     assert spoofed.patients_harmed >= 7
     assert spoofed.stealthy_patients >= 8
@@ -76,16 +86,13 @@ def test_a_fake_carb_entry_is_measured_as_serious_and_unnoticed(bgms: Assessment
 
 
 def test_scenarios_the_simulator_cannot_stand_for_say_why(bgms: Assessment) -> None:
-    skipped = {f.reason.split(":")[0]: f for f in bgms.impact if f.status == "not_simulated"}
-    assert set(skipped) == {
-        "hypo_alert",
-        "bolus_confirmation",
-        "therapy_settings",
-        "carb_entry frozen",
-    }
-    assert "reacting to an alert" in skipped["hypo_alert"].reason
-    assert "clinician" in skipped["therapy_settings"].reason
-    for finding in skipped.values():
+    skipped = [f for f in bgms.impact if f.status == "not_simulated"]
+    reasons = " | ".join(f.reason for f in skipped)
+    assert "reacting to an alert" in reasons  # hypo_alert
+    assert "clinician" in reasons  # therapy_settings
+    assert "no counterpart of 'fingerstick_glucose'" in reasons  # the research path
+    assert "insulin_on_board suppress" in reasons  # a mapped input, an unmapped manipulation
+    for finding in skipped:
         assert finding.patients == [] and finding.attack is None
         assert finding.loss_scenarios
 

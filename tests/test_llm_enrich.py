@@ -156,7 +156,10 @@ def test_a_prompt_stays_within_its_budget_and_says_what_it_left_out(assessment):
 
 
 def test_an_unknown_subject_is_refused_with_the_range_that_exists(assessment):
-    with pytest.raises(UnknownSubject, match=r"it has loss scenarios \d+: LS-\w+, LS-\w+, LS-\w+, …; attack scenarios \d+: SC-"):
+    with pytest.raises(
+        UnknownSubject,
+        match=r"it has loss scenarios \d+: LS-\w+, LS-\w+, LS-\w+, …; attack scenarios \d+: SC-",
+    ):
         prompts_for(assessment, "scenario_narrative", ["LS-99999"])
 
 
@@ -439,7 +442,9 @@ def test_enrich_writes_the_assessment_with_drafts_and_a_report(assessment, tmp_p
         )
     assert result.exit_code == 0, result.output
     assert f"{LS1}: accepted (LLM-1, 1 attempt(s))" in result.output
-    assert f"{LS2}: rejected (LLM-2, 1 attempt(s))" in result.output and "CWE-99999" in result.output
+    assert (
+        f"{LS2}: rejected (LLM-2, 1 attempt(s))" in result.output and "CWE-99999" in result.output
+    )
     written = json.loads((tmp_path / "out" / "assessment.json").read_text())
     assert [e["subject"] for e in written["llm_enrichments"]] == [LS1]
     assert [c["status"] for c in written["provenance"]["llm"]] == ["accepted", "rejected"]

@@ -277,7 +277,12 @@ def test_one_element_feeding_four_inputs_gives_one_scenario_per_hazard_listing_a
     assert rooted and len({tuple(s.hazards) for s in rooted}) == len(rooted)
     for s in rooted:
         assert set(s.fdi_points) == app_points
-        assert s.ml_inputs == ["carb_entry", "cgm_glucose", "fingerstick_glucose", "insulin_on_board"]
+        assert s.ml_inputs == [
+            "carb_entry",
+            "cgm_glucose",
+            "fingerstick_glucose",
+            "insulin_on_board",
+        ]
         assert len(s.ucas) >= 1 and s.uca in s.ucas
         linked = [ls for ls in assessment.loss_scenarios if ls.id in s.loss_scenarios]
         assert {p for ls in linked for p in ls.fdi_points} >= app_points

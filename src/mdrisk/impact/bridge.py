@@ -160,7 +160,7 @@ def _finding(
             if signal == MODEL
             else f"'{signal}' is falsified: {manipulation}"
         ),
-        ml_input=None if signal == MODEL else signal,
+        ml_input=signal if any(s.ml_input == signal for s in scenarios) else None,
         forecast_error=manipulation,
         attack=plan.text,
         signal=mapping.entry(signal)["signal"],

@@ -7,8 +7,8 @@ false data crosses, the ML engines it reaches). Three sources, in this order:
 
 * attack scenarios (``assessment.scenarios``, SC-n) when the scenario stage produced any,
   grouped by entry element and hazard (the attackers and exploit families that lead there);
-* otherwise the loss scenarios of one entry element and one hazard together (LS-n with the
-  same FDI element and hazard are one way to one hazardous situation);
+* the loss-scenario classes no attack scenario stands for (the control path, tampered
+  settings, the model's own error), one entry element and one hazard together;
 * known vulnerabilities on elements no scenario enters at, one target per threat (TH-n).
 """
 
@@ -33,6 +33,14 @@ _ATTACK_OF_UCA = {
     "not_provided": "false_values",
     "wrong_timing": "replay",
     "wrong_duration": "replay",
+}
+
+
+_WHAT = {
+    "feedback": "False data entering",
+    "controller": "A tampered setting or controller software",
+    "ml_model": "A substituted or poisoned model",
+    "control_path": "A control action tampered with",
 }
 
 
@@ -84,23 +92,26 @@ def _ordered(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(ids), key=natural))
 
 
-def loss_scenario_targets(assessment: Assessment) -> list[RiskTarget]:
-    """One target per (FDI element, hazard), in the order of the first loss scenario."""
+def loss_scenario_targets(
+    assessment: Assessment, skip: frozenset[str] = frozenset()
+) -> list[RiskTarget]:
+    """One target per (entry element, hazard) of the loss-scenario classes not in ``skip``
+    (those an attack scenario already stands for), in the order of the first class."""
     points = {p.id: p for p in assessment.fdi_points}
     ucas = {u.id: u for u in assessment.ucas}
     hazard_losses = {h.id: set(h.losses) for h in assessment.device.hazards}
     components = {c.id for c in assessment.device.components}
     groups: dict[tuple[str, str], list[LossScenario]] = {}
     for scenario in assessment.loss_scenarios:
-        point = points.get(scenario.fdi_point or "")
-        if point is None:
+        # The model's own error has no attacker: a safety cause, not a security risk.
+        if scenario.id in skip or scenario.manipulation == "error":
             continue
         for hazard in scenario.hazards:
-            groups.setdefault((point.element, hazard), []).append(scenario)
+            groups.setdefault((scenario.element, hazard), []).append(scenario)
     targets = []
     for (element, hazard), scenarios in groups.items():
         fdi = [points[p] for s in scenarios for p in s.fdi_points if p in points]
-        shortest = min(fdi, key=lambda p: (len(p.path), natural(p.id)))
+        shortest = min(fdi, key=lambda p: (len(p.path), natural(p.id))) if fdi else None
         uca_types = frozenset(ucas[s.uca].type.value for s in scenarios if s.uca in ucas)
         fdi_targets = frozenset(p.target for p in fdi)
         kinds = {_ATTACK_OF_UCA[t] for t in uca_types if t in _ATTACK_OF_UCA}
@@ -111,9 +122,9 @@ def loss_scenario_targets(assessment: Assessment) -> list[RiskTarget]:
             RiskTarget(
                 key=f"{element}|{hazard}",
                 source=LOSS_SCENARIO,
-                title=f"False data entering at {element} leads to {hazard}",
+                title=f"{_WHAT[scenarios[0].family]} at {element} leads to {hazard}",
                 element=element,
-                element_type=shortest.element_type,
+                element_type="component" if element in components else "link",
                 loss_scenarios=_ordered(s.id for s in scenarios),
                 fdi_points=_ordered(p.id for p in fdi),
                 threats=_threats_on(assessment.threats, element),
@@ -121,8 +132,8 @@ def loss_scenario_targets(assessment: Assessment) -> list[RiskTarget]:
                 losses=_ordered(losses),
                 uca_types=uca_types,
                 fdi_targets=fdi_targets,
-                ml_engines=_ordered(p.ml_engine for p in fdi),
-                crossed=_crossed(shortest, components),
+                ml_engines=_ordered(s.ml_engine for s in scenarios if s.ml_engine),
+                crossed=_crossed(shortest, components) if shortest else (),
                 attack_kinds=frozenset(kinds),
                 answer_keys=(element,),
             )
@@ -261,6 +272,10 @@ def risk_targets(
     assessment: Assessment, profiles: dict[str, tuple[str, float]] | None = None
 ) -> list[RiskTarget]:
     """Every target, scenarios (or loss scenarios) first, then uncovered vulnerabilities."""
-    primary = scenario_targets(assessment, profiles) or loss_scenario_targets(assessment)
+    from_scenarios = scenario_targets(assessment, profiles)
+    # Loss-scenario classes no attack scenario stands for (the control path, a setting, the
+    # model's own error) still carry risk.
+    represented = frozenset(i for t in from_scenarios for i in t.loss_scenarios)
+    primary = from_scenarios + loss_scenario_targets(assessment, represented)
     covered = {t.element for t in primary}
     return primary + vulnerability_targets(assessment, covered)

@@ -386,8 +386,17 @@ def _points(builder: _Builder, found: _Class, element: str) -> list[FDIPoint]:
         if found.family == ML_MODEL
         else (lambda p: p.target == "inference_input" and p.ml_input == found.ml_input)
     )
+    # An in-process link is one point with the component that sends over it.
+    folded = [
+        link.id
+        for link in builder.structure.outgoing.get(element, [])
+        if link.channel.in_process
+    ]
     return [
-        p for p in builder.points_of.get(element, []) if p.ml_engine == found.engine and wanted(p)
+        p
+        for e in (element, *folded)
+        for p in builder.points_of.get(e, [])
+        if p.ml_engine == found.engine and wanted(p)
     ]
 
 
