@@ -48,6 +48,17 @@ READY_WITHIN = 120.0
 FORCED_IDS = ["CWE-99998", "CAPEC-99997"]
 
 
+def _first_class_through_a_point() -> str:
+    """A bgms loss-scenario class the model is asked to narrate (ids come from content)."""
+    from mdrisk.stpa import analyze_stpa
+
+    result = analyze_stpa(load_model(EXAMPLES / "bgms.yaml").model)
+    return next(s.id for s in result.loss_scenarios if s.fdi_points)
+
+
+SUBJECT = _first_class_through_a_point()
+
+
 def _missing(reason: str) -> None:
     message = (
         f"{reason}; install with: pip install 'llama-cpp-python[server]' && "
@@ -166,12 +177,12 @@ def product_client(base_url: str) -> ChatClient:
 
 def test_a_real_answer_is_validated_and_added_with_its_provenance(llama_server, assessment):
     client = product_client(llama_server)
-    prompts = prompts_for(assessment, "scenario_narrative", ["LS-1"])
+    prompts = prompts_for(assessment, "scenario_narrative", [SUBJECT])
     enriched, [outcome] = enrich(assessment, client, prompts, max_attempts=3)
     call = outcome.call
     assert outcome.enrichment is not None, call.problems
     enrichment = outcome.enrichment
-    assert enrichment.content["scenario_id"] == "LS-1"
+    assert enrichment.content["scenario_id"] == SUBJECT
     assert enrichment.cited_ids and set(enrichment.cited_ids) <= set(prompts[0].allowed_ids)
     prose_ids = {m.group(0).casefold() for m in ID_SHAPED.finditer(enrichment.content["narrative"])}
     assert prose_ids <= {i.casefold() for i in prompts[0].allowed_ids}
@@ -191,7 +202,7 @@ def test_a_schema_valid_real_answer_citing_ids_outside_the_facts_is_rejected(
     llama_server, assessment
 ):
     client = product_client(llama_server)
-    prompt = prompts_for(assessment, "scenario_narrative", ["LS-1"])[0]
+    prompt = prompts_for(assessment, "scenario_narrative", [SUBJECT])[0]
     assert not set(FORCED_IDS) & set(prompt.allowed_ids)
     forced = OutputSchema(
         "scenario_narrative", prompt.task.output_schema(prompt.subject, FORCED_IDS).schema
@@ -217,7 +228,7 @@ def test_mdrisk_enrich_against_the_real_server(llama_server, assessment, tmp_pat
             "--out",
             str(tmp_path / "out"),
             "--subject",
-            "LS-1",
+            SUBJECT,
             "--base-url",
             llama_server,
             "--model",
@@ -233,7 +244,7 @@ def test_mdrisk_enrich_against_the_real_server(llama_server, assessment, tmp_pat
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "LS-1: accepted" in result.output
+    assert f"{SUBJECT}: accepted" in result.output
     assert "1 of 1 answers accepted" in result.output
     drafts = (tmp_path / "out" / "llm-enrichments.md").read_text(encoding="utf-8")
-    assert "## LS-1 (scenario_narrative)" in drafts
+    assert f"## {SUBJECT} (scenario_narrative)" in drafts
