@@ -334,3 +334,30 @@ def test_model_update_scenarios_read_as_sentences():
         assert scenario.text.startswith("glucose_forecast is substituted at cloud_to_forecaster")
         # The direction the substituted model must push the forecast for this UCA.
         assert scenario.effect.direction in {"up", "down"}
+
+
+def test_a_hazard_worded_as_an_attack_and_hazards_a_uca_type_merely_inherits_are_flagged():
+    text = MINIMAL.replace(
+        "{id: H-1, description: Wrong treatment, losses: [L-1]}",
+        "{id: H-1, description: An attacker spoofs the sensor, losses: [L-1]}",
+    ).replace(
+        "carries: [{name: treat, hazards: [H-1]}]",
+        "carries: [{name: treat, hazards: [H-1, H-2]}]",
+    )
+    checks = analyze_stpa(load_model_text(text).model).checks
+    caused = [c for c in checks if c.rule == "hazard-names-a-cause"]
+    assert [c.elements for c in caused] == [["H-1"]] and "'attacker'" in caused[0].message
+    inherited = {c.elements[0] for c in checks if c.rule == "uca-hazards-inherited"}
+    # Every type of 'treat' took both hazards without saying which fits it.
+    assert len(inherited) == 4
+    # Said per type, nothing is inherited.
+    stated = text.replace(
+        "carries: [{name: treat, hazards: [H-1, H-2]}]",
+        "carries: [{name: treat, hazards: [H-1, H-2], unsafe_when: {"
+        "provided_unsafe: {context: no illness, hazards: [H-1]}, "
+        "not_provided: {context: illness, hazards: [H-2]}, "
+        "wrong_timing: {context: too late, hazards: [H-2]}, "
+        "wrong_duration: {context: too long, hazards: [H-1]}}}]",
+    )
+    checks = analyze_stpa(load_model_text(stated).model).checks
+    assert "uca-hazards-inherited" not in {c.rule for c in checks}

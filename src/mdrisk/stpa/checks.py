@@ -6,6 +6,7 @@ thin. Rules run in the order listed in ``RULES`` so finding ids are stable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -270,6 +271,30 @@ def _direction_assumed(f: Findings) -> Iterator[Raw]:
         )
 
 
+_CAUSE_WORDS = re.compile(
+    r"\b(attack(er|s)?|hack(ed|er)?|malware|spoof(ed|ing)?|tamper(ed|ing)?|exploit(ed|s)?|"
+    r"inject(ed|ion)?|compromised?)\b",
+    re.IGNORECASE,
+)
+
+
+def _hazard_names_a_cause(f: Findings) -> Iterator[Raw]:
+    """A hazard is a system state that leads to a loss; how it comes about (an attack, a
+    tampered message) belongs to the loss scenarios."""
+    for hazard in f.structure.model.hazards:
+        found = _CAUSE_WORDS.search(hazard.description)
+        if found:
+            yield (
+                "hazard-names-a-cause",
+                "warning",
+                f"hazard {hazard.id} names a cause ('{found.group(0)}'): a hazard is a state of "
+                "the system, whatever brings it about",
+                [hazard.id],
+                "word it as the state (e.g. 'more insulin is delivered than glucose calls for') "
+                "and leave the attack to the loss scenarios",
+            )
+
+
 def _hazards_inherited(f: Findings) -> Iterator[Raw]:
     """A UCA type that takes every hazard of its action: some rarely fit every type (a
     false alarm does not hide a real one)."""
@@ -302,6 +327,7 @@ RULES: tuple[Callable[[Findings], Iterator[Raw]], ...] = (
     _uca_without_scenario,
     _direction_assumed,
     _hazards_inherited,
+    _hazard_names_a_cause,
 )
 
 

@@ -388,9 +388,7 @@ def _points(builder: _Builder, found: _Class, element: str) -> list[FDIPoint]:
     )
     # An in-process link is one point with the component that sends over it.
     folded = [
-        link.id
-        for link in builder.structure.outgoing.get(element, [])
-        if link.channel.in_process
+        link.id for link in builder.structure.outgoing.get(element, []) if link.channel.in_process
     ]
     return [
         p
