@@ -129,10 +129,17 @@ def stpa_sections(assessment: Assessment) -> list[str]:
     counts = Counter(uca.type for uca in assessment.ucas)
     out += table(["type", "count"], [(_UCA_TITLES[t], counts[t]) for t in UCAType])
     out += [""]
+    action_names = {ca.id: ca.name for ca in assessment.control_actions}
     out += table(
         ["id", "control action", "type", "unsafe control action", "hazards"],
         [
-            (u.id, u.control_action, _UCA_TITLES[u.type], u.text, ", ".join(u.hazards) or "—")
+            (
+                u.id,
+                f"{action_names.get(u.control_action, '')} ({u.control_action})",
+                _UCA_TITLES[u.type],
+                u.text,
+                ", ".join(u.hazards) or "—",
+            )
             for u in assessment.ucas
         ],
     )
@@ -178,7 +185,7 @@ def stpa_sections(assessment: Assessment) -> list[str]:
                 s.manipulation,
                 (f"{s.effect.output} {s.effect.direction}" if s.effect else "")
                 + (f"; {s.belief}" if s.belief else ""),
-                s.uca,
+                f"{action_names.get(s.control_action, '')} {s.uca_type.value} ({s.uca})",
                 ", ".join(s.hazards),
             )
             for s in assessment.loss_scenarios
