@@ -4,10 +4,12 @@ model and format arguments, and writing a rendered package."""
 from __future__ import annotations
 
 import functools
+import gc
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,26 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
             )
 
     return wrapper
+
+
+@contextmanager
+def collector_paused(when: bool = True) -> Iterator[None]:
+    """No cyclic garbage collection inside the block (unless ``when`` is false).
+
+    Analysing a device allocates about a million objects that mostly live until the command
+    ends (pydantic's record classes, the assessment, its dump and its texts) and makes few
+    reference cycles, so CPython's collector, started every 700 net allocations, spends a
+    quarter of the run (0.3 s of the largest reference device's 1.3 s) scanning objects it
+    cannot free. Reference counting still frees the rest at once; the few cycles wait.
+    """
+    was_enabled = gc.isenabled()
+    if when:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def progress_bar() -> Progress:
