@@ -103,6 +103,14 @@ def test_the_collector_is_paused_inside_the_block_and_as_it_was_after():
     assert gc.isenabled()
 
 
+def test_after_the_pause_what_the_block_allocated_is_old_not_a_backlog():
+    with collector_paused():
+        kept = [[index] for index in range(100_000)]
+        assert gc.get_count()[0] > 100_000
+    assert gc.get_count()[0] < 1_000 and gc.isenabled()
+    assert gc.is_tracked(kept[0]) and gc.get_freeze_count() == 0
+
+
 def test_without_a_terminal_the_progress_bar_is_silent_and_loads_no_rich_progress():
     code = (
         "import sys\n"

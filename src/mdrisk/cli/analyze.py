@@ -140,12 +140,12 @@ def analyze(
     With --kb, also tie each component and link to weaknesses, attack techniques and known
     vulnerabilities (the 'threats' section); this works offline with no imported data.
     """
-    formats = tuple(dict.fromkeys(("json",) + parse_formats(formats)))
     use_kb = use_kb or store_path is not None
     if simulate:
         require_sim_extra()
     # The simulator runs for seconds on other libraries' objects: the collector stays on.
     with collector_paused(when=not simulate), progress_bar() as progress:
+        formats = tuple(dict.fromkeys(("json",) + parse_formats(formats)))  # loads report.package
         from mdrisk.pipeline import run
         from mdrisk.report.package import render_package
 

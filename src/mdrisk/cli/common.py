@@ -96,13 +96,21 @@ def collector_paused(when: bool = True) -> Iterator[None]:
     cannot free. Reference counting still frees the rest at once; the few cycles wait.
     """
     was_enabled = gc.isenabled()
-    if when:
-        gc.disable()
+    if not (when and was_enabled):
+        yield
+        return
+    gc.disable()
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        if not gc.get_freeze_count():
+            # The first collection after the pause would scan all the block allocated (0.04 s
+            # for a reference device). Freezing then unfreezing moves every object to the
+            # oldest generation, where it would be by then had the collector run: only a full
+            # collection looks at it again.
+            gc.freeze()
+            gc.unfreeze()
+        gc.enable()
 
 
 class ProgressBar(Protocol):
