@@ -45,7 +45,7 @@ BASELINE = (
     "import os; os.environ['MDRISK_DATA_CACHE'] = 'off'\n"
     "import mdrisk.parsing.source as source, mdrisk.report.canonical_json as canonical\n"
     "source._CLoader = None\n"
-    "canonical._plain = lambda data: False\n" + RUN
+    "canonical._by_orjson = lambda data: None\n" + RUN
 )
 
 

@@ -107,6 +107,13 @@ def test_values_json_dumps_refuses_are_refused_alike():
             canonical_text(data)
 
 
+def test_a_cycle_is_refused_as_json_dumps_refuses_it():
+    data: dict[str, Any] = {"a": []}
+    data["a"].append(data)
+    with pytest.raises(ValueError, match="Circular reference"):
+        canonical_text(data)
+
+
 def test_a_lone_surrogate_is_written_as_json_dumps_writes_it():
     data = {"broken": "a\ud800b", "\udfff": 1}
     assert canonical_text(data) == _reference(data)

@@ -53,12 +53,11 @@ def canonical_dict(assessment: Assessment) -> dict:
 
 def _by_orjson(data: Any) -> bytes | None:
     """The canonical text of ``data`` in UTF-8 written by orjson; None where it could differ."""
-    if not _plain(data):
-        return None
     try:
-        return orjson.dumps(data, option=_ORJSON_OPTIONS) + b"\n"
-    except orjson.JSONEncodeError:
+        text = orjson.dumps(data, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:  # also a cycle: orjson stops at 255 levels, _plain would not
         return None
+    return text + b"\n" if _plain(data) else None
 
 
 def _by_json_module(data: Any) -> str:
