@@ -45,9 +45,7 @@ BASELINE = (
     "import os; os.environ['MDRISK_DATA_CACHE'] = 'off'\n"
     "import mdrisk.parsing.source as source, mdrisk.report.canonical_json as canonical\n"
     "source._CLoader = None\n"
-    "def _plain(value):\n"
-    "    raise canonical._NotPlain\n"
-    "canonical._sorted = _plain\n" + RUN
+    "canonical._by_orjson = lambda data: None\n" + RUN
 )
 
 

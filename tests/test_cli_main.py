@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 import inspect
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import mdrisk.cli
+from mdrisk.cli.common import collector_paused
 from mdrisk.cli.main import COMMANDS, main
 
 CLI_FOLDER = Path(mdrisk.cli.__file__).parent
@@ -80,3 +82,44 @@ def test_no_command_module_imports_another():
         if path.stem in ("__init__", "__main__"):
             others -= {"mdrisk.cli.main"}
         assert not imported & others, f"{path.name} imports {sorted(imported & others)}"
+
+
+def test_the_collector_is_paused_inside_the_block_and_as_it_was_after():
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with collector_paused(when=False):
+        assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a collector off before stays off
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError), collector_paused():
+        raise ValueError
+    assert gc.isenabled()
+
+
+def test_after_the_pause_what_the_block_allocated_is_old_not_a_backlog():
+    with collector_paused():
+        kept = [[index] for index in range(100_000)]
+        assert gc.get_count()[0] > 100_000
+    assert gc.get_count()[0] < 1_000 and gc.isenabled()
+    assert gc.is_tracked(kept[0]) and gc.get_freeze_count() == 0
+
+
+def test_without_a_terminal_the_progress_bar_is_silent_and_loads_no_rich_progress():
+    code = (
+        "import sys\n"
+        "from mdrisk.cli.common import progress_bar\n"
+        "with progress_bar() as progress:\n"
+        "    task = progress.add_task('step', total=2)\n"
+        "    progress.update(task, advance=1, description='next')\n"
+        "    progress.stop()\n"
+        "print('rich.progress' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "False\n" and done.stderr == ""

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from xml.sax import saxutils
 
 import pytest
 from click.testing import CliRunner
 from conftest import EXAMPLES, example_models
 
 from mdrisk.cli import main
-from mdrisk.model import load_model
+from mdrisk.model import load_model, xml_text
 from mdrisk.model.diagram import to_svg
 from mdrisk.model.schema import DeviceModel
 from mdrisk.model.svg import FDI_COLOR
@@ -144,3 +146,16 @@ def test_crossings_are_counted_as_the_pairs_of_edges_in_opposite_order():
     # a-z crosses b-y, b-x and c-x; b-y crosses c-x; b-x and c-x share an end (no crossing).
     assert _crossings(layers, below) == 4
     assert _crossings([["a", "b"], ["x", "y"]], {"a": ["x"], "b": ["y"], "x": [], "y": []}) == 0
+
+
+def test_xml_text_escapes_as_saxutils_does():
+    """mdrisk's own escaping (no urllib import) gives saxutils' bytes for every mix of the
+    characters either function treats specially."""
+    special = ['"', "'", "&", "<", ">", "\n", "\r", "\t", "é", "&amp;", " x"]
+    for size in range(4):
+        for parts in itertools.product(special, repeat=size):
+            text = "".join(parts)
+            assert xml_text.escape(text) == saxutils.escape(text)
+            assert xml_text.quoteattr(text) == saxutils.quoteattr(text)
+    every = "".join(chr(code) for code in range(0xD800))
+    assert xml_text.quoteattr(every) == saxutils.quoteattr(every)

@@ -37,6 +37,7 @@ from mdrisk.pipeline import KnowledgeInputs, assess
 from mdrisk.report.csv_tables import CsvWriter
 from mdrisk.report.html import render_html
 from mdrisk.report.markdown import render_markdown
+from mdrisk.report.markdown_text import escape
 from mdrisk.report.pdf import chromium_executable, pdf_engine, render_pdf
 from mdrisk.report.sarif import sarif_document
 from mdrisk.report.vex import vex_document
@@ -824,3 +825,10 @@ def test_every_registered_format_names_a_writer_of_that_name():
         assert writer_class(name).name == name
     with pytest.raises(ValueError, match="unknown format 'docx'"):
         writer_class("docx")
+
+
+def test_markdown_escape_puts_a_backslash_before_each_markup_character():
+    text = "a|b *c* [d](e) <x> `y` \\ & é\n\t z"
+    assert escape(text) == "a\\|b \\*c\\* \\[d\\](e) \\<x\\> \\`y\\` \\\\ &amp; é z"
+    assert escape("plain words,  spaced") == "plain words, spaced"
+    assert escape(None) == "None" and escape(2.5) == "2.5"

@@ -9,22 +9,26 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mdrisk import __version__, bundled
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.provenance import Provenance, SnapshotRef
 from mdrisk.assessment.stpa import FDIPoint
+from mdrisk.assessment.support import ComponentSupport
 from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.attach import Enricher, VulnerabilityMatcher, attach_threats
 from mdrisk.kb.pack import LoadedPack
-from mdrisk.kb.support import SbomEntry, support_status
-from mdrisk.model import LoadedModel, load_model
+from mdrisk.model import DeviceModel, LoadedModel, load_model
 from mdrisk.model.lines import element_lines
 from mdrisk.risk.controls import mitigations_from_enricher
 from mdrisk.risk.engine import RiskInputs, assess_risks
 from mdrisk.scenarios.generate import with_scenarios
 from mdrisk.stpa import StpaResult, analyze_stpa
+
+if TYPE_CHECKING:
+    from mdrisk.kb.support import SbomEntry
 
 
 def utc_now() -> str:
@@ -152,7 +156,7 @@ def assess(
         loss_scenarios=stpa.loss_scenarios,
         checks=stpa.checks,
         threats=_threats(loaded, stpa.fdi_points, knowledge),
-        support=support_status(model, knowledge.sbom) if knowledge else [],
+        support=_support(model, knowledge),
         impact=_impact(stpa) if simulate else [],
         model_lines=element_lines(loaded.source),
         provenance=Provenance(
@@ -170,6 +174,14 @@ def assess(
         rules=bundled.scenario_rules(),
     )
     return _with_risks(assessment, knowledge, risk)
+
+
+def _support(model: DeviceModel, knowledge: KnowledgeInputs | None) -> list[ComponentSupport]:
+    if knowledge is None:
+        return []
+    from mdrisk.kb.support import support_status  # the SBOM matching: only with --kb
+
+    return support_status(model, knowledge.sbom)
 
 
 def _impact(stpa: StpaResult) -> list[ImpactFinding]:

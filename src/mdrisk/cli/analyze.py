@@ -12,6 +12,7 @@ import click
 
 from mdrisk.cli.common import (
     EXIT_FAILED,
+    collector_paused,
     guarded,
     out_console,
     parse_formats,
@@ -139,14 +140,15 @@ def analyze(
     With --kb, also tie each component and link to weaknesses, attack techniques and known
     vulnerabilities (the 'threats' section); this works offline with no imported data.
     """
-    from mdrisk.pipeline import run
-    from mdrisk.report.package import render_package
-
-    formats = tuple(dict.fromkeys(("json",) + parse_formats(formats)))
     use_kb = use_kb or store_path is not None
     if simulate:
         require_sim_extra()
-    with progress_bar() as progress:
+    # The simulator runs for seconds on other libraries' objects: the collector stays on.
+    with collector_paused(when=not simulate), progress_bar() as progress:
+        formats = tuple(dict.fromkeys(("json",) + parse_formats(formats)))  # loads report.package
+        from mdrisk.pipeline import run
+        from mdrisk.report.package import render_package
+
         task = progress.add_task("loading model", total=4)
 
         def step(name: str) -> None:

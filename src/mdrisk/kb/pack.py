@@ -276,9 +276,20 @@ class TechnologyPack(StrictModel):
     def rules_by_id(self) -> dict[str, Rule]:
         return {rule.id: rule for rule in self.rules}
 
+    @cached_property
+    def families_by_text(self) -> dict[tuple[str, str | None], list[TechnologyFamily]]:
+        """The families found so far, by the technology's name and product (all that
+        :meth:`TechnologyFamily.matches` reads): a model names the same technology many times."""
+        return {}
+
     def families_of(self, technology: Technology) -> list[TechnologyFamily]:
         """Every family the technology belongs to, in pack order."""
-        return [family for family in self.technologies if family.matches(technology)]
+        key = (technology.name, technology.product)
+        found = self.families_by_text.get(key)
+        if found is None:
+            found = [family for family in self.technologies if family.matches(technology)]
+            self.families_by_text[key] = found
+        return list(found)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import textwrap
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 from mdrisk.model.layered import Box, Edge, Placement, place
 from mdrisk.model.schema import Component, ComponentKind, DeviceModel, Link, LinkKind
+from mdrisk.model.xml_text import escape, quoteattr
 
 FONT = "Helvetica, Arial, sans-serif"
 NAME_SIZE = 12.0

@@ -1,63 +1,79 @@
 """The canonical result: sorted keys, stable ids, times only inside ``provenance``.
 
 The text is exactly ``json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False)``.
-Python's encoder is pure Python once it indents (~0.3 s for a large assessment), so the data
-is written by pydantic-core's serializer after its keys are sorted; values whose spelling the
-two serializers could write differently (floats in exponent notation, NaN, integers beyond
-64 bits, non-text keys) send the whole document to ``json.dumps`` instead.
+Python's encoder is pure Python once it indents (~0.2 s for a large assessment), so the data
+is written by orjson (C, keys sorted by code point as Python sorts them) when it holds only
+values the two spell alike: JSON's own types, and floats Python writes without an exponent.
+Anything else (NaN, 1e-05, a tuple, an Enum, ...) and anything orjson refuses (integers
+beyond 64 bits, keys that are not text, lone surrogates) sends the whole document to
+``json.dumps`` instead.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
-import pydantic_core
+import orjson
 
 from mdrisk.assessment import Assessment
 from mdrisk.report.interface import ReportWriter
 
-_INT_LIMIT = 2**63
+_ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+# Python writes a float in positional notation inside this range, with an exponent outside.
+_POSITIONAL_FLOATS = (1e-4, 1e16)
 
 
-class _NotPlain(Exception):
-    """A value only ``json.dumps`` is sure to spell as before."""
-
-
-def _sorted(value: Any) -> Any:
-    """``value`` with every mapping's keys in sorted order; _NotPlain for a risky value."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return value
-    if kind is dict:
-        if not all(type(key) is str for key in value):
-            raise _NotPlain
-        return {key: _sorted(value[key]) for key in sorted(value)}
-    if kind is list:
-        return [_sorted(item) for item in value]
-    if kind is int:
-        if not -_INT_LIMIT < value < _INT_LIMIT:
-            raise _NotPlain
-        return value
-    if kind is float:
-        # Both write the shortest round-trip digits; they differ only in exponent notation.
-        if not math.isfinite(value) or (value and not 1e-4 <= abs(value) < 1e15):
-            raise _NotPlain
-        return value
-    raise _NotPlain
+def _plain(data: Any) -> bool:
+    """Whether orjson would write ``data`` as ``json.dumps`` does (or refuse it): only dicts,
+    lists, text, integers, booleans, None, and floats in positional notation."""
+    low, high = _POSITIONAL_FLOATS
+    pending = [data]
+    take, add = pending.pop, pending.extend
+    while pending:  # a loop, not recursion: a third faster on a large assessment
+        value = take()
+        kind = type(value)
+        if kind is str:
+            continue
+        if kind is dict:
+            add(value.values())
+        elif kind is list:
+            add(value)
+        elif kind is float:
+            if not (value == 0.0 or low <= abs(value) < high):  # NaN fails both
+                return False
+        elif not (kind is int or kind is bool or value is None):
+            return False
+    return True
 
 
 def canonical_dict(assessment: Assessment) -> dict:
     return assessment.model_dump(mode="json", by_alias=True)
 
 
+def _by_orjson(data: Any) -> bytes | None:
+    """The canonical text of ``data`` in UTF-8 written by orjson; None where it could differ."""
+    try:
+        text = orjson.dumps(data, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:  # also a cycle: orjson stops at 255 levels, _plain would not
+        return None
+    return text + b"\n" if _plain(data) else None
+
+
+def _by_json_module(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def canonical_bytes(data: Any) -> bytes:
+    """``data`` as canonical JSON text in UTF-8, ending with a line break."""
+    fast = _by_orjson(data)
+    return fast if fast is not None else _by_json_module(data).encode("utf-8")
+
+
 def canonical_text(data: Any) -> str:
     """``data`` as canonical JSON text, ending with a line break."""
-    try:
-        return pydantic_core.to_json(_sorted(data), indent=2).decode("utf-8") + "\n"
-    except (_NotPlain, ValueError, pydantic_core.PydanticSerializationError):
-        return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    fast = _by_orjson(data)
+    return fast.decode("utf-8") if fast is not None else _by_json_module(data)
 
 
 def canonical_json(assessment: Assessment) -> str:
@@ -69,4 +85,4 @@ class CanonicalJsonWriter(ReportWriter):
     file_name = "assessment.json"
 
     def render(self, assessment: Assessment) -> bytes:
-        return canonical_json(assessment).encode("utf-8")
+        return canonical_bytes(canonical_dict(assessment))

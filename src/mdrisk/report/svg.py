@@ -3,7 +3,7 @@ rounded so that the same data gives the same bytes."""
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
+from mdrisk.model.xml_text import escape, quoteattr
 
 
 def num(value: float) -> str:

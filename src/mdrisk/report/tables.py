@@ -27,6 +27,8 @@ Cell = str | int | float | bool | Sequence[str] | None
 
 def _text(cell: Cell) -> str:
     """A cell as one line of text: lists joined, None empty."""
+    if type(cell) is str:  # most cells; str() of a subclass is left to the checks below
+        return cell
     if cell is None:
         return ""
     if isinstance(cell, bool):
