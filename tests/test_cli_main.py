@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 import mdrisk.cli
-from mdrisk.cli.common import collector_paused
 from mdrisk.cli.main import COMMANDS, main
+from mdrisk.collector import collector_paused
 
 CLI_FOLDER = Path(mdrisk.cli.__file__).parent
 

@@ -18,6 +18,7 @@ from mdrisk.assessment.provenance import Provenance, SnapshotRef
 from mdrisk.assessment.stpa import FDIPoint
 from mdrisk.assessment.support import ComponentSupport
 from mdrisk.assessment.threats import ElementThreat
+from mdrisk.collector import collector_paused
 from mdrisk.kb.attach import Enricher, VulnerabilityMatcher, attach_threats
 from mdrisk.kb.pack import LoadedPack
 from mdrisk.model import DeviceModel, LoadedModel, load_model
@@ -145,7 +146,22 @@ def assess(
     matrix and analyst answers for the risk stage (``bundled.risk_inputs()`` when None; the
     knowledge's pack, when given, replaces its pack).
     ``simulate``: measure the patient harm of the loss scenarios the glucose simulator can
-    stand for (the ``impact`` section; needs the ``sim`` extra)."""
+    stand for (the ``impact`` section; needs the ``sim`` extra).
+
+    The cyclic garbage collector is paused meanwhile (not while simulating): the stages build
+    objects that live until the end and make few cycles, so its scans are pure cost, half the
+    time on a large model."""
+    with collector_paused(when=not simulate):
+        return _assess(loaded, created, knowledge, risk, simulate)
+
+
+def _assess(
+    loaded: LoadedModel,
+    created: str | None,
+    knowledge: KnowledgeInputs | None,
+    risk: RiskInputs | None,
+    simulate: bool,
+) -> Assessment:
     model = loaded.model
     stpa = analyze_stpa(model)
     assessment = Assessment(

@@ -12,7 +12,6 @@ import click
 
 from mdrisk.cli.common import (
     EXIT_FAILED,
-    collector_paused,
     guarded,
     out_console,
     parse_formats,
@@ -22,6 +21,7 @@ from mdrisk.cli.common import (
     store_option,
     write_files,
 )
+from mdrisk.collector import collector_paused
 
 if TYPE_CHECKING:
     from mdrisk.assessment import Assessment

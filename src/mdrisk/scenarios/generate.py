@@ -93,6 +93,36 @@ _SEVERITIES = ("negligible", "minor", "serious", "critical", "catastrophic")
 natural = lru_cache(maxsize=65_536)(_natural)
 
 
+@dataclass(frozen=True)
+class _AtPoint:
+    """A loss-scenario class as seen from one FDI point, for one of its hazards."""
+
+    scenario: LossScenario
+    tail: tuple[str, ...]  # its path after the engine
+    rank: tuple  # which class represents a scenario: most telling manipulation, then id
+    misbehaviour: str
+    losses: frozenset[str]  # its losses that follow from this hazard
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Classes at one FDI point that share a hazard, a manipulation and a UCA type."""
+
+    best: _AtPoint  # the one that represents them
+    ids: tuple[str, ...]
+    ucas: frozenset[str]
+    losses: frozenset[str]
+
+    @classmethod
+    def of(cls, members: list[_AtPoint]) -> _Group:
+        return cls(
+            best=min(members, key=lambda m: m.rank),
+            ids=tuple(m.scenario.id for m in members),
+            ucas=frozenset(m.scenario.uca for m in members),
+            losses=frozenset().union(*(m.losses for m in members)),
+        )
+
+
 @dataclass
 class _Candidate:
     """A scenario before merging and ranking."""
@@ -112,14 +142,20 @@ class _Candidate:
     fdi_path: tuple[str, ...]
     order: tuple  # which merged path represents the scenario: fewest hops, lowest LS id
     misbehaviour: str
-    ucas: set[str] = field(default_factory=set)
     inputs: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
     fdi_points: set[str] = field(default_factory=set)
-    loss_scenarios: set[str] = field(default_factory=set)
+    # The loss-scenario classes behind it, as the groups they came in (shared between
+    # candidates, so a hundred thousand candidates do not each copy their ids).
+    groups: dict[int, _Group] = field(default_factory=dict)
     # The exploits merged into this scenario (usually one; their threats, rules and
     # vulnerabilities are combined only for the scenarios kept).
-    exploits: list[Exploit] = field(default_factory=list)
+    # By identity; a hundred thousand candidates are kept at once, so one container, not two.
+    exploits_by_id: dict[int, Exploit] = field(default_factory=dict)
+
+    @property
+    def exploits(self) -> list[Exploit]:
+        return list(self.exploits_by_id.values())
 
     @property
     def threats(self) -> set[str]:
@@ -136,7 +172,19 @@ class _Candidate:
         }
 
     hazards: set[str] = field(default_factory=set)
-    losses: set[str] = field(default_factory=set)
+    extra_losses: frozenset[str] = frozenset()  # a disclosure's, with no class
+
+    @property
+    def loss_scenarios(self) -> set[str]:
+        return {i for group in self.groups.values() for i in group.ids}
+
+    @property
+    def ucas(self) -> set[str]:
+        return {u for group in self.groups.values() for u in group.ucas}
+
+    @property
+    def losses(self) -> set[str]:
+        return set(self.extra_losses.union(*(group.losses for group in self.groups.values())))
 
 
 def _misbehaviour(scenario: LossScenario) -> str:
@@ -190,6 +238,9 @@ class _Generator:
             self.attackers_for,
         )
         self.candidates: dict[tuple, _Candidate] = {}
+        self._at_point: dict[str, dict[str, list[_Group]]] = {}
+        self._members: dict[tuple[str, str], dict[str, _AtPoint]] = {}
+        self._injections: dict[tuple, InjectionKind | None] = {}
 
     def _attached(self, pack: TechnologyPack) -> list[ElementThreat]:
         """Pack findings when the assessment has none (made without --kb); no store. Only
@@ -270,36 +321,90 @@ class _Generator:
         if exploit.kind.injections == ("query",):
             self._add_confidentiality(exploit, entry, category, fdi_path, hops, reason)
             return
-        for scenario in self.loss_scenarios.get(point.id, []):
-            uca = self.ucas[scenario.uca]
-            injection = self.injection_for(exploit.kind, scenario, category)
-            if injection is None:
+        # One attack-scenario class per hazard: the UCAs through which this entry, exploit
+        # and attacker reach it are its members; the most telling class represents it.
+        for hazard, groups in self._by_hazard(point).items():
+            chosen: tuple[tuple, _AtPoint, InjectionKind] | None = None
+            usable: list[_Group] = []
+            for group in groups:  # classes alike for the exploit: one manipulation, one type
+                injection = self._injection(exploit.kind, group.best.scenario, category)
+                if injection is None:
+                    continue
+                if chosen is None or group.best.rank < chosen[0]:
+                    chosen = (group.best.rank, group.best, injection)
+                usable.append(group)
+            if chosen is None:
                 continue
-            tail = scenario.path[scenario.path.index(point.ml_engine) + 1 :]
-            path = fdi_path + tuple(tail)
-            # One attack-scenario class per hazard: the UCAs through which this entry,
-            # exploit and attacker reach it are its members.
-            for hazard in scenario.hazards:
-                candidate = self._candidate(
-                    exploit,
-                    entry,
-                    category,
-                    hazard,
-                    uca.id,
-                    injection,
-                    hops,
-                    path,
-                    fdi_path,
-                    reason,
-                    _misbehaviour(scenario),
-                    (hops, _REPRESENTATIVE.index(scenario.manipulation), natural(scenario.id)),
+            rank, best, injection = chosen
+            candidate = self._candidate(
+                exploit,
+                entry,
+                category,
+                hazard,
+                best.scenario.uca,
+                injection,
+                hops,
+                fdi_path + best.tail,
+                fdi_path,
+                reason,
+                best.misbehaviour,
+                (hops, *rank),
+            )
+            candidate.groups.update((id(group), group) for group in usable)
+            candidate.hazards.add(hazard)
+
+    def release(self) -> None:
+        """Drop the candidates and caches: what a run keeps is the records it returned."""
+        self.candidates.clear()
+        self._at_point.clear()
+        self._members.clear()
+        self._injections.clear()
+        self._reach.clear()
+
+    def _by_hazard(self, point: FDIPoint) -> dict[str, list[_Group]]:
+        """The loss-scenario classes through ``point``, by hazard, in groups an exploit
+        treats alike (one manipulation and UCA type), with what each needs."""
+        found = self._at_point.get(point.id)
+        if found is None:
+            members: dict[str, dict[tuple[str, str], list[_AtPoint]]] = {}
+            for scenario in self.loss_scenarios.get(point.id, []):
+                alike = (scenario.manipulation, scenario.uca_type.value)
+                for hazard, member in self._member_of(scenario, point.ml_engine).items():
+                    members.setdefault(hazard, {}).setdefault(alike, []).append(member)
+            found = {
+                hazard: [_Group.of(group) for group in by_kind.values()]
+                for hazard, by_kind in members.items()
+            }
+            self._at_point[point.id] = found
+        return found
+
+    def _member_of(self, scenario: LossScenario, engine: str) -> dict[str, _AtPoint]:
+        """A class's part in any scenario through ``engine``, per hazard (the same from every
+        FDI point of the class, so worked out once)."""
+        key = (scenario.id, engine)
+        if key not in self._members:
+            tail = tuple(scenario.path[scenario.path.index(engine) + 1 :])
+            rank = (_REPRESENTATIVE.index(scenario.manipulation), natural(scenario.id))
+            words = _misbehaviour(scenario)
+            self._members[key] = {
+                hazard: _AtPoint(
+                    scenario,
+                    tail,
+                    rank,
+                    words,
+                    frozenset(x for x in scenario.losses if x in self.hazards[hazard].losses),
                 )
-                candidate.ucas.add(uca.id)
-                candidate.loss_scenarios.add(scenario.id)
-                candidate.hazards.add(hazard)
-                candidate.losses.update(
-                    loss for loss in scenario.losses if loss in self.hazards[hazard].losses
-                )
+                for hazard in scenario.hazards
+            }
+        return self._members[key]
+
+    def _injection(
+        self, kind: ExploitKind, scenario: LossScenario, category: ScenarioCategory
+    ) -> InjectionKind | None:
+        key = (kind.id, scenario.manipulation, scenario.uca_type, category)
+        if key not in self._injections:
+            self._injections[key] = self.injection_for(kind, scenario, category)
+        return self._injections[key]
 
     def _add_confidentiality(
         self,
@@ -339,7 +444,7 @@ class _Generator:
             (hops, 0, natural(entry.point.id)),
         )
         candidate.hazards.update(hazards)
-        candidate.losses.update(
+        candidate.extra_losses = candidate.extra_losses.union(
             loss for h in hazards for loss in self.hazards[h].losses if loss in losses
         )
 
@@ -389,8 +494,7 @@ class _Generator:
         candidate.inputs.add(point.ml_input)
         candidate.sources.update(entry.sources)
         candidate.fdi_points.add(point.id)
-        if not any(known is exploit for known in candidate.exploits):
-            candidate.exploits.append(exploit)
+        candidate.exploits_by_id.setdefault(id(exploit), exploit)
         return candidate
 
     def from_fdi_points(self) -> None:
@@ -686,7 +790,12 @@ def rank_scenarios(
     assessment does not hold).
     """
     generator = _Generator(assessment, pack, profiles, rules)
-    return generator.scenarios(limit or ScenarioLimit())
+    try:
+        return generator.scenarios(limit or ScenarioLimit())
+    finally:
+        # The generator refers to itself (its entry finder holds a bound method), so only the
+        # cyclic collector would free its hundred thousand candidates, and it may be paused.
+        generator.release()
 
 
 def generate_scenarios(

@@ -36,6 +36,7 @@ from mdrisk.stpa.signed import (
     ModelChain,
     belief_chains,
     deciders,
+    declared_natures,
 )
 
 _DIRECTION = {Effect.increases: tt.UP, Effect.decreases: tt.DOWN}
@@ -51,9 +52,9 @@ class _Class:
     controller: str
     action: ControlAction
     uca: UnsafeControlAction
-    members: list[str] = field(default_factory=list)
-    routes: list[str] = field(default_factory=list)
-    assumptions: list[str] = field(default_factory=list)
+    members: dict[str, None] = field(default_factory=dict)  # ordered set
+    routes: dict[str, None] = field(default_factory=dict)
+    assumptions: dict[str, None] = field(default_factory=dict)
     effect: MLEffect | None = None
     belief: str | None = None
     engine: str | None = None
@@ -61,10 +62,9 @@ class _Class:
     ml_output: str | None = None
 
     def add(self, members: tuple[str, ...], route: str, assumptions: tuple[str, ...]) -> None:
-        self.members.extend(m for m in members if m not in self.members)
-        if route not in self.routes:
-            self.routes.append(route)
-        self.assumptions.extend(a for a in assumptions if a not in self.assumptions)
+        self.members.update(dict.fromkeys(members))
+        self.routes[route] = None
+        self.assumptions.update(dict.fromkeys(assumptions))
 
 
 def _signed(outcome: str, sign: Effect) -> str:
@@ -107,6 +107,8 @@ class _Builder:
         for point in fdi_points:
             self.points_of.setdefault(point.element, []).append(point)
         self.classes: dict[tuple[str, ...], _Class] = {}
+        self._updates: dict[str, tuple[str, ...]] = {}
+        self._points: dict[tuple[str, str | None, str, str | None], list[FDIPoint]] = {}
 
     def _class(
         self,
@@ -185,9 +187,7 @@ class _Builder:
         engine = self.structure.components[chain.engine]
         assert engine.ml is not None
         sources: dict[str, tuple[str, ...]] = {"error": (engine.id,)}
-        update_points = tuple(
-            p.element for p in self.points_of_engine(engine.id) if p.target == "model_update"
-        )
+        update_points = self.update_points(engine.id)
         if update_points:
             sources["substitute"] = update_points
         field_data = tuple(
@@ -219,8 +219,18 @@ class _Builder:
                     found.ml_output = chain.output
                     found.belief = f"{chain.variable} {_PUSHED[tt.EITHER]}"
 
-    def points_of_engine(self, engine: str) -> list[FDIPoint]:
-        return [p for points in self.points_of.values() for p in points if p.ml_engine == engine]
+    def update_points(self, engine: str) -> tuple[str, ...]:
+        """Elements on the way of the engine's model updates (FDI points, model_update)."""
+        if engine not in self._updates:
+            self._updates[engine] = tuple(
+                dict.fromkeys(
+                    p.element
+                    for points in self.points_of.values()
+                    for p in points
+                    if p.ml_engine == engine and p.target == "model_update"
+                )
+            )
+        return self._updates[engine]
 
     def add_controller_updates(self, controller: str) -> None:
         """Software or firmware of a (non-ML) controller replaced through its update path."""
@@ -296,8 +306,9 @@ def derive_loss_scenarios(
     ucas: list[UnsafeControlAction],
 ) -> list[LossScenario]:
     builder = _Builder(structure, control_actions, ucas, fdi_points)
+    natures = declared_natures(structure)
     for controller in deciders(structure):
-        inputs, models = belief_chains(structure, controller)
+        inputs, models = belief_chains(structure, controller, natures)
         for chain in inputs:
             builder.add_input(chain)
         for model_chain in models:
@@ -326,7 +337,7 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
         losses = sorted({loss for h in uca.hazards for loss in hazards[h].losses})
         points = [p.id for m in found.members for p in _points(builder, found, m)]
         rationale = (
-            f"{found.manipulation} of {found.signal} at {', '.join(found.members)}: "
+            f"{found.manipulation} of {found.signal}: "
             + "; ".join(found.routes)
             + (f"; {found.belief}" if found.belief else "")
             + f"; so {uca.text}"
@@ -334,7 +345,9 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
         text = (
             f"{found.signal} is {_PAST[found.manipulation]} at {element}"
             + (
-                f" (also via {', '.join(m for m in found.members if m != element)})"
+                f" (or at any of {len(found.members) - 1} more entry points: see members)"
+                if len(found.members) > 3
+                else f" (also via {', '.join(m for m in found.members if m != element)})"
                 if len(found.members) > 1
                 else ""
             )
@@ -351,7 +364,7 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
                 id=ids[key],
                 family=found.family,
                 element=element,
-                members=found.members,
+                members=list(found.members),
                 signal=found.signal,
                 manipulation=found.manipulation,
                 effect=found.effect,
@@ -363,7 +376,7 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
                 hazards=list(uca.hazards),
                 losses=losses,
                 rationale=rationale,
-                assumptions=found.assumptions,
+                assumptions=list(found.assumptions),
                 fdi_points=points,
                 ml_engine=found.engine,
                 ml_input=found.ml_input,
@@ -379,23 +392,27 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
 def _points(builder: _Builder, found: _Class, element: str) -> list[FDIPoint]:
     """The FDI points of ``element`` that the class goes through: its engine's, for its input
     (or its update path, for a substituted model)."""
-    if found.engine is None:
-        return []
-    wanted = (
-        (lambda p: p.target == "model_update")
-        if found.family == ML_MODEL
-        else (lambda p: p.target == "inference_input" and p.ml_input == found.ml_input)
-    )
-    # An in-process link is one point with the component that sends over it.
-    folded = [
-        link.id for link in builder.structure.outgoing.get(element, []) if link.channel.in_process
-    ]
-    return [
-        p
-        for e in (element, *folded)
-        for p in builder.points_of.get(e, [])
-        if p.ml_engine == found.engine and wanted(p)
-    ]
+    if found.engine is None or (found.family != ML_MODEL and found.ml_input is None):
+        return []  # no engine on the way, or an output tampered with after the engine
+    target = "model_update" if found.family == ML_MODEL else "inference_input"
+    ml_input = None if found.family == ML_MODEL else found.ml_input
+    key = (element, found.engine, target, ml_input)
+    if key not in builder._points:
+        # An in-process link is one point with the component that sends over it.
+        folded = [
+            link.id
+            for link in builder.structure.outgoing.get(element, [])
+            if link.channel.in_process
+        ]
+        builder._points[key] = [
+            p
+            for e in (element, *folded)
+            for p in builder.points_of.get(e, [])
+            if p.ml_engine == found.engine
+            and p.target == target
+            and (target == "model_update" or p.ml_input == ml_input)
+        ]
+    return builder._points[key]
 
 
 def _path(structure: ControlStructure, builder: _Builder, found: _Class, element: str) -> list[str]:

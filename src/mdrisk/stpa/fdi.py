@@ -108,25 +108,7 @@ def _trace(
 
 
 def derive_fdi_points(structure: ControlStructure) -> list[FDIPoint]:
-    points: list[FDIPoint] = []
-
-    def record(engine: Component, target: str, ml_input: str, found: list[_Reached]) -> None:
-        for item in found:
-            link = structure.links.get(item.element) if item.element_type == "link" else None
-            points.append(
-                FDIPoint(
-                    id="",
-                    element=item.element,
-                    element_type=item.element_type,
-                    target=target,
-                    ml_engine=engine.id,
-                    ml_input=ml_input,
-                    path=list(item.path),
-                    protections=_protections(link) if link else [],
-                    technologies=_technologies(structure, item),
-                )
-            )
-
+    found: list[tuple[str, str, str, _Reached]] = []  # engine, target, input, element reached
     for engine in structure.model.ml_engines:
         assert engine.ml is not None
         for ml_input in engine.ml.inputs:
@@ -136,15 +118,30 @@ def derive_fdi_points(structure: ControlStructure) -> list[FDIPoint]:
                 if link.kind != LinkKind.update
                 and any(s.name == ml_input.signal for s in link.carries)
             ]
-            record(engine, "inference_input", ml_input.signal, _trace(structure, engine, first))
+            for item in _trace(structure, engine, first):
+                found.append((engine.id, "inference_input", ml_input.signal, item))
         update_links = [
             link for link in structure.incoming[engine.id] if link.kind == LinkKind.update
         ]
         first_updates = [(link, s.name) for link in update_links for s in link.carries]
         if first_updates:
-            record(
-                engine, "model_update", MODEL_UPDATE_INPUT, _trace(structure, engine, first_updates)
+            for item in _trace(structure, engine, first_updates):
+                found.append((engine.id, "model_update", MODEL_UPDATE_INPUT, item))
+    ids = stable_ids("FDI", [(item.element, e, t, i) for e, t, i, item in found])
+    points = []
+    for engine_id, target, signal, item in found:
+        link = structure.links.get(item.element) if item.element_type == "link" else None
+        points.append(
+            FDIPoint(
+                id=ids[(item.element, engine_id, target, signal)],
+                element=item.element,
+                element_type=item.element_type,
+                target=target,
+                ml_engine=engine_id,
+                ml_input=signal,
+                path=list(item.path),
+                protections=_protections(link) if link else [],
+                technologies=_technologies(structure, item),
             )
-    keys = [(p.element, p.ml_engine, p.target, p.ml_input) for p in points]
-    ids = stable_ids("FDI", keys)
-    return [p.model_copy(update={"id": ids[key]}) for p, key in zip(points, keys, strict=True)]
+        )
+    return points

@@ -89,17 +89,21 @@ def deciders(structure: ControlStructure) -> list[Component]:
     ]
 
 
-def _declared_nature(structure: ControlStructure, signal: str) -> SignalNature | None:
+def declared_natures(structure: ControlStructure) -> dict[str, SignalNature]:
+    """Each signal's declared nature: an ML input's first, else the first link's that says
+    (a control action's discrete/continuous says nothing of the data)."""
+    found: dict[str, SignalNature] = {}
     for engine in structure.model.ml_engines:
         assert engine.ml is not None
         for ml_input in engine.ml.inputs:
-            if ml_input.signal == signal and ml_input.nature is not None:
-                return ml_input.nature
+            if ml_input.nature is not None:
+                found.setdefault(ml_input.signal, ml_input.nature)
     for link in structure.model.links:
         for carried in link.carries:
-            if carried.name == signal and carried.nature not in _ACTION_NATURES:
-                return carried.nature
-    return None
+            if carried.nature not in _ACTION_NATURES:
+                assert carried.nature is not None
+                found.setdefault(carried.name, carried.nature)
+    return found
 
 
 def _inferred_nature(structure: ControlStructure, origin: str, first_link: Link) -> SignalNature:
@@ -122,10 +126,10 @@ def _inferred_nature(structure: ControlStructure, origin: str, first_link: Link)
 _NUMERIC_NATURES = (SignalNature.measurement, SignalNature.reading)
 
 
-def output_nature(structure: ControlStructure, engine: Component, output: str) -> str:
+def output_nature(natures: dict[str, SignalNature], engine: Component, output: str) -> str:
     """Whether an ML output is a number (raised or lowered) or a class, flag or ranking
     (tampered with): as declared on a link carrying it, else by the engine's task."""
-    declared = _declared_nature(structure, output)
+    declared = natures.get(output)
     if declared is not None:
         return "numeric" if declared in _NUMERIC_NATURES else "categorical"
     assert engine.ml is not None
@@ -161,6 +165,7 @@ class _Walk:
     """One upstream walk from a controller's belief (or an engine input) to the origins."""
 
     structure: ControlStructure
+    natures: dict[str, SignalNature]
     controller: Component
     variable: str
     inputs: list[InputChain]
@@ -173,7 +178,7 @@ class _Walk:
             if link.kind == LinkKind.control_action and link.source != self.controller.id:
                 # Another controller's decision: its own UCA and control path, unless it is a
                 # setting this controller decides with.
-                nature = _declared_nature(self.structure, signal)
+                nature = self.natures.get(signal)
                 if nature is not SignalNature.setting:
                     continue
             self._follow(link, signal, signal, sign, (), unknown, None, set())
@@ -242,7 +247,7 @@ class _Walk:
                     origin = structure.components[up.source]
                     if origin.ml is not None and name in origin.ml.outputs:
                         self._follow(up, name, name, sign, here, unknown, engine, seen)
-                    elif _declared_nature(structure, name) is SignalNature.identifier:
+                    elif self.natures.get(name) is SignalNature.identifier:
                         self._follow(up, name, name, sign, here, unknown, engine, seen)
                 return
             if data:
@@ -272,7 +277,7 @@ class _Walk:
                     controller=self.controller.id,
                     variable=self.variable,
                     signal=output,
-                    nature=output_nature(self.structure, engine, output),
+                    nature=output_nature(self.natures, engine, output),
                     entries=after,
                     sign=sign,
                     engine=engine.id,
@@ -318,7 +323,7 @@ class _Walk:
             return
         nature = (
             hint
-            or _declared_nature(structure, chain_signal)
+            or self.natures.get(chain_signal)
             or _inferred_nature(structure, origin, first_link)
         )
         family = CONTROLLER if nature is SignalNature.setting else FEEDBACK
@@ -340,16 +345,20 @@ class _Walk:
 
 
 def belief_chains(
-    structure: ControlStructure, controller: Component
+    structure: ControlStructure,
+    controller: Component,
+    natures: dict[str, SignalNature] | None = None,
 ) -> tuple[list[InputChain], list[ModelChain]]:
-    """Every path into each of ``controller``'s beliefs, and every engine behind them."""
+    """Every path into each of ``controller``'s beliefs, and every engine behind them
+    (``natures``: :func:`declared_natures` of the structure, computed once by the caller)."""
+    natures = declared_natures(structure) if natures is None else natures
     inputs: list[InputChain] = []
     models: list[ModelChain] = []
     variables = [(v.name, v.from_signals, v.effects) for v in controller.process_model]
     if controller.ml is not None:  # an engine that acts: its beliefs are its outputs
         variables += [(o, [], {}) for o in controller.ml.outputs]
     for name, from_signals, effects in variables:
-        walk = _Walk(structure, controller, name, inputs, models)
+        walk = _Walk(structure, natures, controller, name, inputs, models)
         for signal in from_signals:
             effect = effects.get(signal, Effect.unknown)
             if effect is Effect.none:
