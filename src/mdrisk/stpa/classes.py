@@ -117,7 +117,6 @@ class _Builder:
         manipulation: str,
         action: ControlAction,
         uca_type: UCAType,
-        origin: str,
     ) -> _Class | None:
         uca = self.uca_of.get((action.id, uca_type))
         if uca is None:
@@ -162,7 +161,6 @@ class _Builder:
                         manipulation,
                         action,
                         uca_type,
-                        chain.entries[0],
                     )
                     if found is None:
                         continue
@@ -205,9 +203,7 @@ class _Builder:
                 continue
             for manipulation, members in sources.items():
                 for uca_type in _uca_types(tt.EITHER, demand):
-                    found = self._class(
-                        ML_MODEL, chain.output, manipulation, action, uca_type, members[0]
-                    )
+                    found = self._class(ML_MODEL, chain.output, manipulation, action, uca_type)
                     if found is None:
                         continue
                     route = f"{chain.output} updates {chain.controller}'s {chain.variable}"
@@ -244,7 +240,7 @@ class _Builder:
                 for action in self.actions_of.get(controller, []):
                     for uca_type in (UCAType.provided_unsafe, UCAType.not_provided):
                         found = self._class(
-                            CONTROLLER, carried.name, "substitute", action, uca_type, link.id
+                            CONTROLLER, carried.name, "substitute", action, uca_type
                         )
                         if found is not None:
                             found.add(
@@ -260,9 +256,7 @@ class _Builder:
             if not self._applies(manipulation, link, signal):
                 continue
             for uca_type in types:
-                found = self._class(
-                    CONTROL_PATH, action.name, manipulation, action, uca_type, link.id
-                )
+                found = self._class(CONTROL_PATH, action.name, manipulation, action, uca_type)
                 if found is not None:
                     found.add(
                         (link.id,),
