@@ -10,7 +10,8 @@ import pytest
 import yaml
 from conftest import EXAMPLES
 
-from mdrisk.model import load_model
+from mdrisk.errors import InputError
+from mdrisk.model import load_model, load_model_text
 from mdrisk.pipeline import run
 from mdrisk.stpa import analyze_stpa
 
@@ -171,3 +172,28 @@ def test_adding_a_component_to_bgms_changes_no_existing_id(tmp_path):
         new = {record.id for record in getattr(after, section)}
         assert old, section
         assert old <= new, (section, sorted(old - new))
+
+
+@pytest.mark.parametrize("device", ["embryo", "retinopathy", "bone-density", "lung-cade"])
+def test_only_a_manipulation_that_can_misattribute_leads_to_a_wrong_patient_hazard(device):
+    """A model's error or a raised value cannot put a result on the wrong patient; a swapped
+    identifier, a tampered record or a forged command can (hazards with concerns: identity)."""
+    model = load_model(EXAMPLES / f"{device}.yaml").model
+    identity = {h.id for h in model.hazards if h.concerns == "identity"}
+    assert identity
+    classes = analyze_stpa(model).loss_scenarios
+    reaching = [s for s in classes if identity & set(s.hazards)]
+    assert reaching  # the wrong-patient hazard still has classes
+    for scenario in reaching:
+        assert scenario.manipulation in {"swap", "tamper", "spoof", "replay"}, scenario.id
+    model_errors = [s for s in classes if s.family == "ml_model"]
+    assert model_errors and not any(identity & set(s.hazards) for s in model_errors)
+
+
+def test_a_hazard_concern_other_than_identity_is_refused():
+    text = BGMS.read_text(encoding="utf-8").replace(
+        "    losses: [L-3]\n", "    losses: [L-3]\n    concerns: privacy\n", 1
+    )
+    with pytest.raises(InputError) as raised:
+        load_model_text(text, "bgms.yaml")
+    assert any("concerns" in (p.field or "") for p in raised.value.problems)

@@ -324,6 +324,9 @@ class Hazard(_Strict):
     id: Identifier
     description: Annotated[str, Field(min_length=1, max_length=4000)]
     losses: list[Identifier] = Field(default_factory=list)
+    # "identity": the hazard is a result or action attributed to the wrong patient or sample,
+    # which only falsified identity can bring about (not a wrong value or a model's error).
+    concerns: str | None = Field(default=None, pattern=r"^identity$")
 
 
 class DeviceInfo(_Strict):

@@ -52,6 +52,7 @@ class _Class:
     controller: str
     action: ControlAction
     uca: UnsafeControlAction
+    nature: str  # the signal's nature, "command" on the control path, "model" for a model
     members: dict[str, None] = field(default_factory=dict)  # ordered set
     routes: dict[str, None] = field(default_factory=dict)
     assumptions: dict[str, None] = field(default_factory=dict)
@@ -117,13 +118,16 @@ class _Builder:
         manipulation: str,
         action: ControlAction,
         uca_type: UCAType,
+        nature: str,
     ) -> _Class | None:
         uca = self.uca_of.get((action.id, uca_type))
         if uca is None:
             return None
         key = (family, signal, manipulation, action.id, uca_type.value)
         if key not in self.classes:
-            self.classes[key] = _Class(family, signal, manipulation, action.controller, action, uca)
+            self.classes[key] = _Class(
+                family, signal, manipulation, action.controller, action, uca, nature
+            )
         return self.classes[key]
 
     def _demand(self, action: ControlAction, variable: str) -> Effect | None:
@@ -161,6 +165,7 @@ class _Builder:
                         manipulation,
                         action,
                         uca_type,
+                        str(chain.nature),
                     )
                     if found is None:
                         continue
@@ -203,7 +208,9 @@ class _Builder:
                 continue
             for manipulation, members in sources.items():
                 for uca_type in _uca_types(tt.EITHER, demand):
-                    found = self._class(ML_MODEL, chain.output, manipulation, action, uca_type)
+                    found = self._class(
+                        ML_MODEL, chain.output, manipulation, action, uca_type, "model"
+                    )
                     if found is None:
                         continue
                     route = f"{chain.output} updates {chain.controller}'s {chain.variable}"
@@ -240,7 +247,7 @@ class _Builder:
                 for action in self.actions_of.get(controller, []):
                     for uca_type in (UCAType.provided_unsafe, UCAType.not_provided):
                         found = self._class(
-                            CONTROLLER, carried.name, "substitute", action, uca_type
+                            CONTROLLER, carried.name, "substitute", action, uca_type, "model"
                         )
                         if found is not None:
                             found.add(
@@ -256,7 +263,9 @@ class _Builder:
             if not self._applies(manipulation, link, signal):
                 continue
             for uca_type in types:
-                found = self._class(CONTROL_PATH, action.name, manipulation, action, uca_type)
+                found = self._class(
+                    CONTROL_PATH, action.name, manipulation, action, uca_type, "command"
+                )
                 if found is not None:
                     found.add(
                         (link.id,),
@@ -328,7 +337,10 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
     records = []
     for (found, element), key in zip(rows, keys, strict=True):
         uca = found.uca
-        losses = sorted({loss for h in uca.hazards for loss in hazards[h].losses})
+        reached = _hazards_reached(found, hazards)
+        if not reached:
+            continue  # only a misattribution leads anywhere from this UCA, and this is none
+        losses = sorted({loss for h in reached for loss in hazards[h].losses})
         points = [p.id for m in found.members for p in _points(builder, found, m)]
         rationale = (
             f"{found.manipulation} of {found.signal}: "
@@ -351,7 +363,7 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
                 else ""
             )
             + (f"; {found.belief}" if found.belief else "")
-            + f"; {uca.text} ({uca.id}), leading to {', '.join(uca.hazards)}."
+            + f"; {uca.text} ({uca.id}), leading to {', '.join(reached)}."
         )
         records.append(
             LossScenario(
@@ -367,7 +379,7 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
                 control_action=found.action.id,
                 uca=uca.id,
                 uca_type=uca.type,
-                hazards=list(uca.hazards),
+                hazards=reached,
                 losses=losses,
                 rationale=rationale,
                 assumptions=list(found.assumptions),
@@ -381,6 +393,20 @@ def _records(structure: ControlStructure, builder: _Builder) -> list[LossScenari
         )
     records.sort(key=lambda r: (r.family, r.element, r.signal, r.manipulation, r.uca))
     return records
+
+
+def _hazards_reached(found: _Class, hazards: dict[str, Hazard]) -> list[str]:
+    """The UCA's hazards this class can bring about: one that concerns identity (the wrong
+    patient) only through a manipulation that can misattribute."""
+    misattributes = (found.manipulation, "*") in tt.MISATTRIBUTING or (
+        found.manipulation,
+        found.nature,
+    ) in tt.MISATTRIBUTING
+    return [
+        h
+        for h in found.uca.hazards
+        if misattributes or h not in hazards or hazards[h].concerns != "identity"
+    ]
 
 
 def _points(builder: _Builder, found: _Class, element: str) -> list[FDIPoint]:

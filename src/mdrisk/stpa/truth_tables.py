@@ -92,6 +92,20 @@ AMOUNT_MANIPULATIONS: Final = frozenset({"raise", "lower"})
 CHANNEL_MANIPULATIONS: Final = frozenset({"delay", "replay", "freeze"})
 CONTINUOUS_MANIPULATIONS: Final = frozenset({"freeze"})
 
+# Manipulations that can attribute data to the wrong patient or sample, by nature ("*": any;
+# "command": a control action on its way). Other manipulations cannot bring about a hazard
+# that ``concerns: identity``.
+MISATTRIBUTING: Final = frozenset(
+    {
+        ("swap", "*"),
+        ("tamper", SignalNature.record.value),
+        ("tamper", SignalNature.image.value),
+        ("tamper", SignalNature.identifier.value),
+        ("spoof", "command"),
+        ("replay", "command"),
+    }
+)
+
 # Why a UCA type cannot occur for an action of a given nature.
 NOT_APPLICABLE: Final = MappingProxyType(
     {
