@@ -6,7 +6,7 @@
 
 The labels (benchmarks/scenario_labels/<device>.yaml, issue 11) were written from each
 device's physics and clinical workflow before running the generator; their `rules:` text says
-how. Each file holds `expected` patterns (classes that must be produced), `acceptable` ones
+how. The few patterns added after a first run say so in their `why`, with the reason. Each file holds `expected` patterns (classes that must be produced), `acceptable` ones
 (correct if produced) and `forbidden` ones (physically wrong: wrong sign, wrong controller, a
 UCA type the action cannot have). A pattern is a mapping of family, through (the class's
 element or any of its members), signal, manipulation, action (control-action name), uca (UCA
