@@ -197,3 +197,42 @@ def test_a_hazard_concern_other_than_identity_is_refused():
     with pytest.raises(InputError) as raised:
         load_model_text(text, "bgms.yaml")
     assert any("concerns" in (p.field or "") for p in raised.value.problems)
+
+
+def _with_a_gateway_mesh(text: str, size: int) -> str:
+    """bgms with the CGM reading relayed through ``size`` gateways that all talk to each
+    other: as many paths from sensor to app as orderings of gateways (the hostile m22 case)."""
+    data = yaml.safe_load(text)
+    gateways = [f"gw_{i}" for i in range(size)]
+    data["components"] += [{"id": g, "name": g, "kind": "gateway"} for g in gateways]
+    links = [{"id": f"cgm_{g}", "from": "cgm_sensor", "to": g} for g in gateways[:1]]
+    links += [{"id": f"{a}_{b}", "from": a, "to": b} for a in gateways for b in gateways if a != b]
+    links += [{"id": f"{g}_app", "from": g, "to": "phone_app"} for g in gateways]
+    for link in links:
+        link.update(kind="data", carries=["cgm_glucose"])
+    data["links"] += links
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def test_a_mesh_of_relays_is_walked_once_per_state_not_once_per_path(monkeypatch):
+    from mdrisk.stpa import signed
+
+    explored = 0
+    explore = signed._Walk._explore
+
+    def counting(self, *args, **kwargs):
+        nonlocal explored
+        explored += 1
+        return explore(self, *args, **kwargs)
+
+    monkeypatch.setattr(signed._Walk, "_explore", counting)
+    # 7! orderings of relays: a path-by-path walk explores tens of thousands of states here
+    # (4,585 already with 6 relays) and never ends on the hostile 60-relay mesh.
+    size = 7
+    model = load_model_text(_with_a_gateway_mesh(BGMS.read_text(encoding="utf-8"), size))
+    classes = analyze_stpa(model.model).loss_scenarios
+    links = len(model.model.links)
+    # Each (link, signal, sign, engine output) state is explored once per belief walk.
+    assert explored <= 40 * links
+    raised = [s for s in classes if s.signal == "cgm_glucose" and s.manipulation == "raise"]
+    assert raised and all({f"gw_{i}" for i in range(size)} <= set(s.members) for s in raised)

@@ -257,11 +257,9 @@ def _title(target: RiskTarget, assessment: Assessment) -> str:
     if not target.hazards:
         return f"Attacks at {target.element} → {', '.join(target.losses) or 'no loss'}"
     hazard = target.hazards[0]
-    what = (
-        "False data"
-        if target.source == "loss_scenario"
-        else f"{len(target.scenarios)} attack scenarios"
-    )
+    if target.source == "loss_scenario":  # its title says what kind of manipulation it is
+        return f"{target.title}: {hazards.get(hazard, '')}".strip()
+    what = f"{len(target.scenarios)} attack scenarios"
     return f"{what} at {target.element} → {hazard}: {hazards.get(hazard, '')}".strip()
 
 

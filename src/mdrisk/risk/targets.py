@@ -122,7 +122,7 @@ def loss_scenario_targets(
             RiskTarget(
                 key=f"{element}|{hazard}",
                 source=LOSS_SCENARIO,
-                title=f"{_WHAT[scenarios[0].family]} at {element} leads to {hazard}",
+                title=f"{_WHAT[scenarios[0].family]} at {element} → {hazard}",
                 element=element,
                 element_type="component" if element in components else "link",
                 loss_scenarios=_ordered(s.id for s in scenarios),

@@ -13,7 +13,7 @@ tampering with it on the way is the control path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mdrisk.model.schema import (
     ACTUATING_KINDS,
@@ -160,6 +160,32 @@ def _with_updates(structure: ControlStructure, entries: tuple[str, ...]) -> tupl
     return tuple(dict.fromkeys(out))
 
 
+@dataclass(frozen=True)
+class _Emission:
+    """A chain found above a state of the walk: what to emit again, with the entries below."""
+
+    chain_signal: str
+    sign: Effect
+    upstream: tuple[str, ...]
+    unknown: tuple[str, ...]
+    engine: tuple[Component, str, Effect] | None
+    origin: str
+    first_link: Link
+    hint: SignalNature | None
+
+    def with_below(self, below: tuple[str, ...]) -> tuple:
+        return (
+            self.chain_signal,
+            self.sign,
+            (*self.upstream, *below),
+            self.unknown,
+            self.engine,
+            self.origin,
+            self.first_link,
+            self.hint,
+        )
+
+
 @dataclass
 class _Walk:
     """One upstream walk from a controller's belief (or an engine input) to the origins."""
@@ -170,6 +196,11 @@ class _Walk:
     variable: str
     inputs: list[InputChain]
     models: list[ModelChain]
+    # Upstream of each state of the walk, what was found there (the emissions it led to,
+    # without the part downstream of it): a later path to the same state reuses it instead of
+    # walking again, which on a mesh would enumerate exponentially many paths.
+    found_above: dict[tuple, list[_Emission]] = field(default_factory=dict)
+    open_states: list[tuple[tuple, int]] = field(default_factory=list)  # (state, len(after))
 
     def from_controller(self, signal: str, sign: Effect, unknown: tuple[str, ...]) -> None:
         for link in self.structure.incoming[self.controller.id]:
@@ -195,11 +226,36 @@ class _Walk:
         seen: set[tuple[str, str]],
         hint: SignalNature | None = None,
     ) -> None:
+        if (link.source, signal) in seen:
+            return
+        through = (engine[0].id, engine[1], engine[2]) if engine else None
+        state = (link.id, signal, chain_signal, sign, through, hint)
+        if state in self.found_above:
+            for above in self.found_above[state]:
+                self._emit(*above.with_below(after))
+            return
+        self.found_above[state] = []
+        self.open_states.append((state, len(after)))
+        try:
+            self._explore(link, signal, chain_signal, sign, after, unknown, engine, seen, hint)
+        finally:
+            self.open_states.pop()
+
+    def _explore(
+        self,
+        link: Link,
+        signal: str,
+        chain_signal: str,
+        sign: Effect,
+        after: tuple[str, ...],
+        unknown: tuple[str, ...],
+        engine: tuple[Component, str, Effect] | None,
+        seen: set[tuple[str, str]],
+        hint: SignalNature | None,
+    ) -> None:
         structure = self.structure
         entries = after if link.channel.in_process else (link.id, *after)
         sender = structure.components[link.source]
-        if (sender.id, signal) in seen:
-            return
         seen = seen | {(sender.id, signal)}
         if link.kind == LinkKind.control_action and sender.kind not in ACTUATING_KINDS:
             # Another controller's decision: relayed on as a record, or configuring how
@@ -285,6 +341,18 @@ class _Walk:
                     unknown_effects=unknown,
                 )
             )
+        # The engine's inputs are walked on their own: what lies above them does not depend on
+        # the way from the engine down to this controller.
+        outer, self.open_states = self.open_states, []
+        try:
+            self._engine_inputs(engine, output, sign, unknown)
+        finally:
+            self.open_states = outer
+
+    def _engine_inputs(
+        self, engine: Component, output: str, sign: Effect, unknown: tuple[str, ...]
+    ) -> None:
+        assert engine.ml is not None
         for ml_input in engine.ml.inputs:
             effect = ml_input.effect_on(output)
             if effect is Effect.none:
@@ -317,6 +385,11 @@ class _Walk:
         first_link: Link,
         hint: SignalNature | None = None,
     ) -> None:
+        for state, below in self.open_states:
+            upstream = entries[: len(entries) - below]
+            self.found_above[state].append(
+                _Emission(chain_signal, sign, upstream, unknown, engine, origin, first_link, hint)
+            )
         structure = self.structure
         entries = _with_updates(structure, tuple(e for e in entries if _is_entry(structure, e)))
         if not entries:
