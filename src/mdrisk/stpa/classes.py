@@ -24,7 +24,16 @@ from mdrisk.assessment.stpa import (
     MLEffect,
     UnsafeControlAction,
 )
-from mdrisk.model.schema import ComponentKind, Effect, Hazard, Link, SignalNature, UCAType
+from mdrisk.model.schema import (
+    ComponentKind,
+    Effect,
+    Hazard,
+    Link,
+    LinkKind,
+    Signal,
+    SignalNature,
+    UCAType,
+)
 from mdrisk.stable_ids import stable_ids
 from mdrisk.stpa import truth_tables as tt
 from mdrisk.stpa.graph import ControlStructure
@@ -241,7 +250,7 @@ class _Builder:
         if component.ml is not None:
             return
         for link in self.structure.incoming[controller]:
-            if link.kind.value != "update":
+            if link.kind != LinkKind.update:
                 continue
             for carried in link.carries:
                 for action in self.actions_of.get(controller, []):
@@ -273,10 +282,7 @@ class _Builder:
                         (),
                     )
 
-    def _applies(self, manipulation: str, link: Link, signal: object) -> bool:
-        from mdrisk.model.schema import Signal
-
-        assert isinstance(signal, Signal)
+    def _applies(self, manipulation: str, link: Link, signal: Signal) -> bool:
         if manipulation in tt.AMOUNT_MANIPULATIONS and signal.unit is None and signal.range is None:
             return False
         if manipulation in tt.CHANNEL_MANIPULATIONS:
@@ -448,7 +454,7 @@ def _path(structure: ControlStructure, builder: _Builder, found: _Class, element
 def engine_to_controller(structure: ControlStructure, engine: str, controller: str) -> list[str]:
     """The links and components after ``engine`` on the shortest data path to ``controller``."""
     links = structure.shortest_link_path(
-        engine, controller, lambda link: link.kind.value != "update"
+        engine, controller, lambda link: link.kind != LinkKind.update
     )
     tail: list[str] = []
     for link in links or []:
