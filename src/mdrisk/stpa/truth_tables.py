@@ -77,6 +77,8 @@ UNSIGNED_UCAS: Final = MappingProxyType(
 # The control path: what a manipulated control action becomes, by manipulation. ``raise``
 # and ``lower`` exist only for an action with an amount (a dose); ``delay``, ``replay`` and
 # ``freeze`` only on a channel between machines (a screen shown to a person is shown or not).
+# A replayed command is an extra copy of one already carried out, so it is an action given
+# when not called for; a command held back and released late is ``delay``.
 CONTROL_PATH_UCAS: Final = MappingProxyType(
     {
         "spoof": (UCAType.provided_unsafe,),
@@ -84,7 +86,7 @@ CONTROL_PATH_UCAS: Final = MappingProxyType(
         "raise": (UCAType.provided_unsafe,),
         "lower": (UCAType.not_provided,),
         "delay": (UCAType.wrong_timing,),
-        "replay": (UCAType.provided_unsafe, UCAType.wrong_timing),
+        "replay": (UCAType.provided_unsafe,),
         "freeze": (UCAType.wrong_duration,),
     }
 )

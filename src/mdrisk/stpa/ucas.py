@@ -50,7 +50,12 @@ def _derived_context(uca_type: UCAType, action: str, controller: Component, sign
             return f"the actual state calls for {action} ({' or '.join(calling)})"
         return f"the actual state calls for {action}"
     if uca_type is UCAType.wrong_timing:
-        return f"the actual state calls for {action} at a particular moment"
+        if calling:
+            return (
+                f"the actual state calls for {action} ({' or '.join(calling)}) "
+                "and it comes too early or too late for that state"
+            )
+        return f"the actual state calls for {action} and it comes too early or too late"
     return f"{action} is under way while the actual state stops calling for it"
 
 
