@@ -14,7 +14,7 @@ from mdrisk.assessment.base import Record
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.llm import LLMEnrichment
 from mdrisk.assessment.provenance import Provenance
-from mdrisk.assessment.risk import RiskItem
+from mdrisk.assessment.risk import PolicyView, RiskItem
 from mdrisk.assessment.scenarios import AttackScenario
 from mdrisk.assessment.stpa import (
     CheckFinding,
@@ -44,6 +44,8 @@ class Assessment(Record):
     support: list[ComponentSupport] = Field(default_factory=list)
     # Risks R-n: CVSS 3.1/4.0 (medical-device rubric), severity x exploitability, residual.
     risks: list[RiskItem] = Field(default_factory=list)
+    # The policy the risks were rated under (None in files written before it was recorded).
+    risk_policy: PolicyView | None = None
     # Attack scenarios SC-n, ranked by exploitability (mdrisk.scenarios).
     scenarios: list[AttackScenario] = Field(default_factory=list)
     # Measured patient harm per loss scenario, from the glucose simulator (analyze --simulate).

@@ -18,6 +18,8 @@ from mdrisk.cli.common import (
     print_notes,
     progress_bar,
     require_sim_extra,
+    risk_inputs_of,
+    risk_options,
     store_option,
     write_files,
 )
@@ -125,6 +127,7 @@ def validate(model: Path, strict: bool) -> None:
     help="Measure the patient harm of every loss scenario the glucose simulator can "
     "stand for (the 'impact' section; needs the sim extra; a few seconds).",
 )
+@risk_options
 @guarded
 def analyze(
     model: Path,
@@ -134,6 +137,8 @@ def analyze(
     use_kb: bool,
     store_path: Path | None,
     simulate: bool,
+    answers_file: Path | None,
+    policy_file: Path | None,
 ) -> None:
     """Run STPA-Sec on a device model and write the assessment to a folder.
 
@@ -155,7 +160,12 @@ def analyze(
             progress.update(task, description=name)
 
         assessment, kb_notes = run(
-            model, use_kb=use_kb, store_path=store_path, simulate=simulate, on_step=step
+            model,
+            use_kb=use_kb,
+            store_path=store_path,
+            simulate=simulate,
+            risk=risk_inputs_of(answers_file, policy_file),
+            on_step=step,
         )
         progress.update(task, advance=2, description="rendering reports")
         package = render_package(assessment, formats, svg=not no_svg)

@@ -37,6 +37,44 @@ store_option = click.option(
     "~/.local/share/mdrisk/kb.sqlite, else the public-data snapshot bundled with mdrisk).",
 )
 
+
+def risk_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--answers`` and ``--policy``, the same on every command that rates risks."""
+    function = click.option(
+        "--policy",
+        "policy_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The manufacturer's risk policy (YAML): matrix, acceptability, how open rubric "
+        "questions count, recommended controls and which of them the residual assumes "
+        "[default: the built-in policy, data/risk-matrix.yaml].",
+    )(function)
+    return click.option(
+        "--answers",
+        "answers_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The analyst's answers (YAML): rubric answers with justifications, "
+        "severities, implemented mitigations.",
+    )(function)
+
+
+def risk_inputs_of(answers_file: Path | None, policy_file: Path | None) -> Any:
+    """The risk stage's inputs with the user's answers and policy (None: the built-ins)."""
+    if answers_file is None and policy_file is None:
+        return None
+    from mdrisk import bundled
+    from mdrisk.risk.answers import load_answers
+    from mdrisk.risk.matrix import load_matrix
+
+    rubric = bundled.rubric()
+    return bundled.risk_inputs(
+        rubric,
+        matrix=load_matrix(policy_file) if policy_file else None,
+        answers=load_answers(answers_file, rubric.rubric) if answers_file else None,
+    )
+
+
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 

@@ -15,6 +15,8 @@ from mdrisk.cli.common import (
     out_console,
     print_notes,
     progress_bar,
+    risk_inputs_of,
+    risk_options,
     write_files,
 )
 
@@ -126,8 +128,9 @@ def header_lines(assessment: Assessment, model: Path, out_dir: Path, files: set[
     show_default=True,
     help="Built-in device to run on (see 'mdrisk examples').",
 )
+@risk_options
 @guarded
-def demo(out_dir: Path, example: str) -> None:
+def demo(out_dir: Path, example: str, answers_file: Path | None, policy_file: Path | None) -> None:
     """Run the whole chain on a built-in reference device, offline, with embedded defaults.
 
     Uses the technology pack and the default knowledge base when one exists, simulates the
@@ -149,7 +152,13 @@ def demo(out_dir: Path, example: str) -> None:
         def rendering(name: str) -> None:
             progress.update(task, advance=1, description=f"rendering {name}")
 
-        assessment, notes = run(model, use_kb=True, simulate=not missing, on_step=step)
+        assessment, notes = run(
+            model,
+            use_kb=True,
+            simulate=not missing,
+            risk=risk_inputs_of(answers_file, policy_file),
+            on_step=step,
+        )
         package = render_package(assessment, steps, pdf_optional=True, on_format=rendering)
         progress.update(task, advance=1, description="writing files")
         write_files(out_dir, package.files)

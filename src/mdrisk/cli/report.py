@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,8 @@ from mdrisk.cli.common import (
     print_notes,
     progress_bar,
     require_sim_extra,
+    risk_inputs_of,
+    risk_options,
     store_option,
     write_files,
 )
@@ -42,17 +44,23 @@ def _is_assessment(path: Path) -> bool:
 
 
 def _assessment_of(
-    source: Path, use_kb: bool, store_path: Path | None, simulate: bool
+    source: Path, use_kb: bool, store_path: Path | None, simulate: bool, risk: Any = None
 ) -> tuple[Assessment, list[str]]:
     """The assessment in ``source`` (an assessment.json), or the analysis of the device model
-    in it, with the knowledge base and the glucose simulator when asked."""
+    in it, with the knowledge base and the glucose simulator when asked. ``risk``: the
+    analyst's answers and policy; an assessment read from a file is rated again under them."""
     if _is_assessment(source):
         from mdrisk.assessment_file import load_assessment
 
-        return load_assessment(source), []
+        assessment = load_assessment(source)
+        if risk is not None:
+            from mdrisk.pipeline import rate_risks
+
+            assessment = rate_risks(assessment, risk)
+        return assessment, []
     from mdrisk.pipeline import run
 
-    return run(source, use_kb=use_kb, store_path=store_path, simulate=simulate)
+    return run(source, use_kb=use_kb, store_path=store_path, simulate=simulate, risk=risk)
 
 
 def _print_written(out_dir: Path, files: Iterable[str]) -> None:
@@ -97,6 +105,7 @@ def _print_written(out_dir: Path, files: Iterable[str]) -> None:
     help="For a device model: measure the patient harm of the loss scenarios the "
     "glucose simulator can stand for (needs the sim extra).",
 )
+@risk_options
 @guarded
 def report(
     source: Path,
@@ -105,6 +114,8 @@ def report(
     use_kb: bool,
     store_path: Path | None,
     simulate: bool,
+    answers_file: Path | None,
+    policy_file: Path | None,
 ) -> None:
     """Write the premarket evidence package for SOURCE: an assessment.json written by 'mdrisk
     analyze', or a device model (analysed first).
@@ -123,7 +134,9 @@ def report(
         task = progress.add_task(
             "analysing and simulating" if simulate else "reading the input", total=len(steps) + 2
         )
-        assessment, notes = _assessment_of(source, use_kb, store_path, simulate)
+        assessment, notes = _assessment_of(
+            source, use_kb, store_path, simulate, risk_inputs_of(answers_file, policy_file)
+        )
 
         def rendering(name: str) -> None:
             progress.update(task, advance=1, description=f"rendering {name}")

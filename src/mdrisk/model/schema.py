@@ -327,6 +327,21 @@ class Hazard(_Strict):
     # "identity": the hazard is a result or action attributed to the wrong patient or sample,
     # which only falsified identity can bring about (not a wrong value or a model's error).
     concerns: str | None = Field(default=None, pattern=r"^identity$")
+    # The severity of the harm this hazardous situation credibly leads to (ISO 14971), when
+    # the analyst rates it more narrowly than the worst of its losses, with the reason.
+    severity: str | None = Field(
+        default=None, pattern=r"^(negligible|minor|serious|critical|catastrophic)$"
+    )
+    severity_rationale: Text = ""
+
+    @model_validator(mode="after")
+    def _severity_has_reason(self) -> Hazard:
+        if self.severity is not None and not self.severity_rationale.strip():
+            raise ValueError(
+                f"hazard {self.id}: severity {self.severity} needs a severity_rationale "
+                "(fix: say why the harm is rated so)"
+            )
+        return self
 
 
 class DeviceInfo(_Strict):
