@@ -182,6 +182,7 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
         "diagram": Markup(diagram) if diagram else None,
         "diagram_note": diagram_note,
         "heatmap": heatmap(assessment),
+        "policy": assessment.risk_policy,
         "risk_details": risk_details(assessment),
         "residual_rule": _common_residual_rule(assessment.risks),
         "plots": [
