@@ -12,11 +12,14 @@ import click
 
 from mdrisk.cli.common import (
     EXIT_FAILED,
+    apply_decisions,
+    decisions_option,
     guarded,
     out_console,
     parse_formats,
     print_notes,
     progress_bar,
+    read_decisions,
     require_sim_extra,
     store_option,
     write_files,
@@ -125,6 +128,7 @@ def validate(model: Path, strict: bool) -> None:
     help="Measure the patient harm of every loss scenario the glucose simulator can "
     "stand for (the 'impact' section; needs the sim extra; a few seconds).",
 )
+@decisions_option
 @guarded
 def analyze(
     model: Path,
@@ -134,6 +138,7 @@ def analyze(
     use_kb: bool,
     store_path: Path | None,
     simulate: bool,
+    decisions_file: Path | None,
 ) -> None:
     """Run STPA-Sec on a device model and write the assessment to a folder.
 
@@ -143,6 +148,7 @@ def analyze(
     use_kb = use_kb or store_path is not None
     if simulate:
         require_sim_extra()
+    decisions = read_decisions(decisions_file)
     # The simulator runs for seconds on other libraries' objects: the collector stays on.
     with collector_paused(when=not simulate), progress_bar() as progress:
         formats = tuple(dict.fromkeys(("json",) + parse_formats(formats)))  # loads report.package
@@ -157,6 +163,7 @@ def analyze(
         assessment, kb_notes = run(
             model, use_kb=use_kb, store_path=store_path, simulate=simulate, on_step=step
         )
+        assessment = apply_decisions(assessment, decisions)
         progress.update(task, advance=2, description="rendering reports")
         package = render_package(assessment, formats, svg=not no_svg)
         progress.update(task, advance=1, description="writing files")

@@ -15,11 +15,14 @@ from typing import TYPE_CHECKING
 import click
 
 from mdrisk.cli.common import (
+    apply_decisions,
+    decisions_option,
     guarded,
     out_console,
     parse_formats,
     print_notes,
     progress_bar,
+    read_decisions,
     require_sim_extra,
     store_option,
     write_files,
@@ -97,6 +100,7 @@ def _print_written(out_dir: Path, files: Iterable[str]) -> None:
     help="For a device model: measure the patient harm of the loss scenarios the "
     "glucose simulator can stand for (needs the sim extra).",
 )
+@decisions_option
 @guarded
 def report(
     source: Path,
@@ -105,6 +109,7 @@ def report(
     use_kb: bool,
     store_path: Path | None,
     simulate: bool,
+    decisions_file: Path | None,
 ) -> None:
     """Write the premarket evidence package for SOURCE: an assessment.json written by 'mdrisk
     analyze', or a device model (analysed first).
@@ -118,12 +123,15 @@ def report(
     chosen = parse_formats(formats) if formats else PACKAGE_FORMATS
     if simulate:
         require_sim_extra()
+    decisions = read_decisions(decisions_file)
     steps = ("json", *(name for name in chosen if name != "json"))
     with progress_bar() as progress:
         task = progress.add_task(
             "analysing and simulating" if simulate else "reading the input", total=len(steps) + 2
         )
         assessment, notes = _assessment_of(source, use_kb, store_path, simulate)
+        # An assessment read back keeps the decisions it was written with unless given anew.
+        assessment = apply_decisions(assessment, decisions)
 
         def rendering(name: str) -> None:
             progress.update(task, advance=1, description=f"rendering {name}")

@@ -12,19 +12,30 @@ from typing import TYPE_CHECKING
 import click
 
 from mdrisk.cli.common import (
+    apply_decisions,
+    decisions_option,
     guarded,
     model_path,
     out_console,
     print_notes,
     progress_bar,
+    read_decisions,
     store_option,
 )
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from mdrisk.assessment.decisions import Decision
 
-def _table(risks: list) -> Table:
+
+def _decision_cell(decision: Decision | None) -> str:
+    if decision is None:
+        return "-"
+    return f"{decision.status} ({decision.owner}, {decision.date})"
+
+
+def _table(risks: list, decided: dict[str, Decision] | None = None) -> Table:
     from rich.table import Table
 
     table = Table(show_lines=False, header_style="bold")
@@ -39,6 +50,7 @@ def _table(risks: list) -> Table:
         "CVSS 3.1",
         "CVSS 4.0",
         "open",
+        *(("decision",) if decided is not None else ()),
     ):
         table.add_column(header, overflow="fold")
     for risk in risks:
@@ -56,6 +68,7 @@ def _table(risks: list) -> Table:
             f"{v3.base_score:.1f}" if v3 else "-",
             f"{v4.score:.1f} {v4.score_kind}" if v4 else "-",
             str(len(risk.open_questions)),
+            *((_decision_cell(decided.get(risk.id)),) if decided is not None else ()),
         )
     return table
 
@@ -100,6 +113,7 @@ def _open_summary(risks: list) -> list[str]:
     is_flag=True,
     help="Print the risks as canonical JSON (sorted keys) instead of a table.",
 )
+@decisions_option
 @guarded
 def risk(
     model: str,
@@ -108,6 +122,7 @@ def risk(
     use_kb: bool,
     store_path: Path | None,
     as_json: bool,
+    decisions_file: Path | None,
 ) -> None:
     """Score the risks of a device model (a file, or a built-in example name).
 
@@ -116,7 +131,8 @@ def risk(
     and answer behind every metric), the known vulnerabilities on its entry point scored in
     the device's context, severity x exploitability on the ISO 14971-style matrix, the
     controls and mitigations, and the residual risk. Questions neither the model nor the
-    answers file answers take their worst case and are listed as open.
+    answers file answers take their worst case and are listed as open. With --decisions,
+    each risk shows the analyst's decision on it (in JSON: "decision").
     """
     from mdrisk import bundled
     from mdrisk.pipeline import run
@@ -124,6 +140,7 @@ def risk(
     from mdrisk.risk.matrix import load_matrix
 
     path = model_path(model)
+    decisions = read_decisions(decisions_file)
     with progress_bar() as progress:
         task = progress.add_task("loading", total=None)
         rubric = bundled.rubric()
@@ -139,12 +156,20 @@ def risk(
         assessment, notes = run(
             path, use_kb=use_kb, store_path=store_path, risk=inputs, created="", on_step=step
         )
+    assessment = apply_decisions(assessment, decisions)
+    from mdrisk.decisions import decided_findings
+
+    decided = decided_findings(assessment) if decisions is not None else None
     risks = assessment.risks
     if as_json:
         data = [r.model_dump(mode="json") for r in risks]
+        if decided is not None:
+            for item in data:
+                entry = decided.get(item["id"])
+                item["decision"] = None if entry is None else entry.model_dump(mode="json")
         click.echo(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False))
     else:
-        out_console.print(_table(risks))
+        out_console.print(_table(risks, decided))
         unacceptable = sum(1 for r in risks if r.acceptability == "unacceptable")
         residual = sum(1 for r in risks if r.residual.acceptability == "unacceptable")
         out_console.print(
