@@ -35,7 +35,9 @@ from mdrisk.model.loader import schema_fix
 from mdrisk.parsing.source import SourceDocument, parse_document, read_text
 from mdrisk.parsing.validation import StrictModel, validated
 
-MAX_DECISIONS = 50_000
+MAX_DECISIONS = 10_000
+# Far above what 10,000 decisions take; refused before reading, as parsing is the slow part.
+MAX_DECISIONS_BYTES = 4 * 1024 * 1024
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Owner = Annotated[str, Field(min_length=1, max_length=200)]
 VexJustification = Literal[
@@ -186,4 +188,20 @@ def decisions_from_text(text: str, file: str) -> LoadedDecisions:
 
 def load_decisions(path: Path | str) -> LoadedDecisions:
     """Read and check a decisions file; InputError names the file, line and field."""
-    return decisions_from_text(read_text(Path(path)), str(path))
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_text says why it cannot be read
+    if size > MAX_DECISIONS_BYTES:
+        raise InputError(
+            str(path),
+            [
+                Problem(
+                    f"the file is {size} bytes, over the {MAX_DECISIONS_BYTES} limit of a "
+                    "decisions file",
+                    fix="check it is the right file",
+                )
+            ],
+        )
+    return decisions_from_text(read_text(path), str(path))
