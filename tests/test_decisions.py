@@ -24,7 +24,7 @@ from mdrisk.report.markdown import render_markdown
 from mdrisk.report.vex import vex_document
 
 BGMS = EXAMPLES / "bgms.yaml"
-EXAMPLE_DECISIONS = EXAMPLES / "bgms-decisions.yaml"
+EXAMPLE_DECISIONS = EXAMPLES / "decisions" / "bgms-decisions.yaml"
 # A cloud risk (10 attack scenarios at cloud_platform, H-1) and a tampered pump command.
 CLOUD_RISK = "R-7fa340"
 PUMP_COMMAND_RISK = "R-886de2"

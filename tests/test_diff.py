@@ -137,7 +137,7 @@ def test_a_changed_finding_names_each_field_that_differs(runs):
 
 def test_a_new_decision_is_a_change_of_the_finding_it_names(runs):
     old = load_assessment(runs["first"])
-    new = with_decisions(old, load_decisions(EXAMPLES / "bgms-decisions.yaml"))
+    new = with_decisions(old, load_decisions(EXAMPLES / "decisions" / "bgms-decisions.yaml"))
     data = diff_assessments(old, new).as_data()
     cloud = next(c for c in data["risks"]["changed"] if c["id"] == "R-7fa340")
     assert cloud["values"]["decision.status"] == {"old": None, "new": "mitigated"}
