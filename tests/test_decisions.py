@@ -245,6 +245,8 @@ def test_the_html_report_shows_each_decision(bgms_decided):
     assert 'class="badge state-mitigated"' in row
     assert "design input DI-112" in row and "J. Rivera (product security lead), 2026-11-30" in row
     assert '<section id="decisions">' in html and 'href="#decisions"' in html
+    section = html.split('<section id="decisions">', 1)[1].split("</section>", 1)[0]
+    assert f'<a href="#{CLOUD_RISK}">{CLOUD_RISK}</a>' in section  # to the risk's row
     anomaly = html.split('<tr id="CVE-2020-27256">', 1)[1].split("</tr>", 1)[0]
     assert "analyst: accepted" in anomaly and "Risk review board" in anomaly
     scenario = html.split('<tr id="SC-c20790">', 1)[1].split("</tr>", 1)[0]

@@ -267,7 +267,14 @@ def apply_decisions(assessment: Assessment, loaded: LoadedDecisions | None) -> A
     from mdrisk.decisions.apply import stale_message
 
     decided = with_decisions(assessment, loaded)
-    for entry in stale_decisions(decided):
+    stale = stale_decisions(decided)
+    total = len(decided.decisions.entries) if decided.decisions else 0
+    err_console.print(
+        f"note: decisions: {total} from {loaded.file}, {total - len(stale)} applied, "
+        f"{len(stale)} stale",
+        markup=False,
+    )
+    for entry in stale:
         err_console.print(
             f"warning: {loaded.file}: decisions.{entry.key}: stale decision "
             f"({entry.status}, {entry.date}): {stale_message(entry, decided)}; review it",
