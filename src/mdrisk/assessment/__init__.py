@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from mdrisk.assessment.base import Record
+from mdrisk.assessment.decisions import DecisionLog
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.llm import LLMEnrichment
 from mdrisk.assessment.provenance import Provenance
@@ -53,6 +54,8 @@ class Assessment(Record):
     # Line of each model element in provenance.model_file ("components[cgm]": 31), so SARIF
     # can locate findings without reading the file again.
     model_lines: dict[str, int] = Field(default_factory=dict)
+    # The analyst's decisions (--decisions), each marked stale when its finding is gone.
+    decisions: DecisionLog | None = None
     provenance: Provenance
 
     def known_ids(self) -> set[str]:

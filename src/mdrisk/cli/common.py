@@ -21,6 +21,9 @@ from mdrisk.errors import InputError
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from mdrisk.assessment import Assessment
+    from mdrisk.decisions import LoadedDecisions
+
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
@@ -74,6 +77,17 @@ def risk_inputs_of(answers_file: Path | None, policy_file: Path | None) -> Any:
         answers=load_answers(answers_file, rubric.rubric) if answers_file else None,
     )
 
+
+# The analyst's decisions file, applied by every command that writes findings.
+decisions_option = click.option(
+    "--decisions",
+    "decisions_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The analyst's decisions (YAML): a status (open, mitigated, accepted, not_affected, "
+    "false_positive), justification, owner and date per finding id (R-, LS-, SC-, TH-, CVE). "
+    "Decisions whose finding is gone are reported as stale.",
+)
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
@@ -271,3 +285,37 @@ def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
 def print_notes(notes: Iterable[str]) -> None:
     for note in notes:
         err_console.print(f"note: {note}", markup=False)
+
+
+def read_decisions(decisions_file: Path | None) -> LoadedDecisions | None:
+    """The decisions file, read and checked before any analysis (InputError: exit 2)."""
+    if decisions_file is None:
+        return None
+    from mdrisk.decisions import load_decisions
+
+    return load_decisions(decisions_file)
+
+
+def apply_decisions(assessment: Assessment, loaded: LoadedDecisions | None) -> Assessment:
+    """The assessment with the decisions applied (unchanged without any); a warning on
+    stderr for each decision whose finding this assessment does not have."""
+    if loaded is None:
+        return assessment
+    from mdrisk.decisions import stale_decisions, with_decisions
+    from mdrisk.decisions.apply import stale_message
+
+    decided = with_decisions(assessment, loaded)
+    stale = stale_decisions(decided)
+    total = len(decided.decisions.entries) if decided.decisions else 0
+    err_console.print(
+        f"note: decisions: {total} from {loaded.file}, {total - len(stale)} applied, "
+        f"{len(stale)} stale",
+        markup=False,
+    )
+    for entry in stale:
+        err_console.print(
+            f"warning: {loaded.file}: decisions.{entry.key}: stale decision "
+            f"({entry.status}, {entry.date}): {stale_message(entry, decided)}; review it",
+            markup=False,
+        )
+    return decided

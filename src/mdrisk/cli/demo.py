@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING
 import click
 
 from mdrisk.cli.common import (
+    apply_decisions,
+    decisions_option,
     example_path,
     guarded,
     missing_sim_modules,
     out_console,
     print_notes,
     progress_bar,
+    read_decisions,
     risk_inputs_of,
     risk_options,
     write_files,
@@ -129,8 +132,15 @@ def header_lines(assessment: Assessment, model: Path, out_dir: Path, files: set[
     help="Built-in device to run on (see 'mdrisk examples').",
 )
 @risk_options
+@decisions_option
 @guarded
-def demo(out_dir: Path, example: str, answers_file: Path | None, policy_file: Path | None) -> None:
+def demo(
+    out_dir: Path,
+    example: str,
+    answers_file: Path | None,
+    policy_file: Path | None,
+    decisions_file: Path | None,
+) -> None:
     """Run the whole chain on a built-in reference device, offline, with embedded defaults.
 
     Uses the technology pack and the default knowledge base when one exists, simulates the
@@ -141,6 +151,7 @@ def demo(out_dir: Path, example: str, answers_file: Path | None, policy_file: Pa
     from mdrisk.report.package import PACKAGE_FORMATS, render_package
 
     model = example_path(example)
+    decisions = read_decisions(decisions_file)
     missing = missing_sim_modules()
     steps = ("json", *PACKAGE_FORMATS)
     with progress_bar() as progress:
@@ -159,6 +170,7 @@ def demo(out_dir: Path, example: str, answers_file: Path | None, policy_file: Pa
             risk=risk_inputs_of(answers_file, policy_file),
             on_step=step,
         )
+        assessment = apply_decisions(assessment, decisions)
         package = render_package(assessment, steps, pdf_optional=True, on_format=rendering)
         progress.update(task, advance=1, description="writing files")
         write_files(out_dir, package.files)

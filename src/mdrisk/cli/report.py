@@ -15,11 +15,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mdrisk.cli.common import (
+    apply_decisions,
+    decisions_option,
     guarded,
     out_console,
     parse_formats,
     print_notes,
     progress_bar,
+    read_decisions,
     require_sim_extra,
     risk_inputs_of,
     risk_options,
@@ -106,6 +109,7 @@ def _print_written(out_dir: Path, files: Iterable[str]) -> None:
     "glucose simulator can stand for (needs the sim extra).",
 )
 @risk_options
+@decisions_option
 @guarded
 def report(
     source: Path,
@@ -116,6 +120,7 @@ def report(
     simulate: bool,
     answers_file: Path | None,
     policy_file: Path | None,
+    decisions_file: Path | None,
 ) -> None:
     """Write the premarket evidence package for SOURCE: an assessment.json written by 'mdrisk
     analyze', or a device model (analysed first).
@@ -129,6 +134,7 @@ def report(
     chosen = parse_formats(formats) if formats else PACKAGE_FORMATS
     if simulate:
         require_sim_extra()
+    decisions = read_decisions(decisions_file)
     steps = ("json", *(name for name in chosen if name != "json"))
     with progress_bar() as progress:
         task = progress.add_task(
@@ -137,6 +143,8 @@ def report(
         assessment, notes = _assessment_of(
             source, use_kb, store_path, simulate, risk_inputs_of(answers_file, policy_file)
         )
+        # An assessment read back keeps the decisions it was written with unless given anew.
+        assessment = apply_decisions(assessment, decisions)
 
         def rendering(name: str) -> None:
             progress.update(task, advance=1, description=f"rendering {name}")

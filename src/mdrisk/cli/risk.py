@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING
 import click
 
 from mdrisk.cli.common import (
+    apply_decisions,
+    decisions_option,
     guarded,
     model_path,
     out_console,
     print_notes,
     progress_bar,
+    read_decisions,
     require_sim_extra,
     risk_inputs_of,
     risk_options,
@@ -27,10 +30,17 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from mdrisk.assessment import Assessment
+    from mdrisk.assessment.decisions import Decision
     from mdrisk.risk.engine import RiskInputs
 
 
-def _table(risks: list) -> Table:
+def _decision_cell(decision: Decision | None) -> str:
+    if decision is None:
+        return "-"
+    return f"{decision.status} ({decision.owner}, {decision.date})"
+
+
+def _table(risks: list, decided: dict[str, Decision] | None = None) -> Table:
     from rich.table import Table
 
     table = Table(show_lines=False, header_style="bold")
@@ -45,6 +55,7 @@ def _table(risks: list) -> Table:
         "CVSS 3.1",
         "CVSS 4.0",
         "open",
+        *(("decision",) if decided is not None else ()),
     ):
         table.add_column(header, overflow="fold")
     for risk in risks:
@@ -67,6 +78,7 @@ def _table(risks: list) -> Table:
             f"{v3.base_score:.1f}" if v3 else "-",
             f"{v4.score:.1f} {v4.score_kind}" if v4 else "-",
             str(len(risk.open_questions)),
+            *((_decision_cell(decided.get(risk.id)),) if decided is not None else ()),
         )
     return table
 
@@ -113,6 +125,7 @@ def _with_control_table(before: list, after: list, ids: tuple[str, ...]) -> Tabl
 @click.command()
 @click.argument("model")
 @risk_options
+@decisions_option
 @click.option(
     "--matrix",
     "matrix_file",
@@ -156,6 +169,7 @@ def risk(
     model: str,
     answers_file: Path | None,
     policy_file: Path | None,
+    decisions_file: Path | None,
     matrix_file: Path | None,
     with_controls: tuple[str, ...],
     use_kb: bool,
@@ -172,7 +186,8 @@ def risk(
     exploitability on the policy's matrix, the controls in place, the controls the policy
     recommends, and the residual risk. Rubric questions neither the model nor the answers
     file answers are listed as open, and the exploitability shows the range between their
-    best and worst answers.
+    best and worst answers. With --decisions, each risk shows the analyst's decision on it
+    (in JSON: "decision").
     """
     from mdrisk.pipeline import run
 
@@ -181,6 +196,7 @@ def risk(
     if simulate:
         require_sim_extra()
     path = model_path(model)
+    decisions = read_decisions(decisions_file)
     inputs = risk_inputs_of(answers_file, policy_file)
     with progress_bar() as progress:
         task = progress.add_task("loading", total=None)
@@ -203,6 +219,10 @@ def risk(
             changed = _rerun_with(
                 path, assessment, with_controls, inputs, use_kb, store_path, simulate
             )
+    assessment = apply_decisions(assessment, decisions)
+    from mdrisk.decisions import decided_findings
+
+    decided = decided_findings(assessment) if decisions is not None else None
     risks = assessment.risks
     if changed is not None:
         out_console.print(_with_control_table(risks, changed.risks, with_controls))
@@ -211,9 +231,13 @@ def risk(
         return
     if as_json:
         data = [r.model_dump(mode="json") for r in risks]
+        if decided is not None:
+            for item in data:
+                entry = decided.get(item["id"])
+                item["decision"] = None if entry is None else entry.model_dump(mode="json")
         click.echo(json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False))
     else:
-        out_console.print(_table(risks))
+        out_console.print(_table(risks, decided))
         _print_counts(path, risks, "")
         for line in _open_summary(risks):
             out_console.print(f"open question {line}", markup=False)

@@ -8,6 +8,7 @@ from dataclasses import astuple, dataclass
 
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.risk import RiskItem
+from mdrisk.report.decision_columns import with_decision_columns
 from mdrisk.report.idlists import id_ranges
 from mdrisk.report.sbom_summary import sbom_rows
 from mdrisk.report.traceability import TraceRow, traceability
@@ -448,4 +449,4 @@ def report_tables(
     ]
     if assessment.scenarios:
         tables.append(loss_scenario_table(assessment))
-    return {table.key: table for table in tables}
+    return with_decision_columns({table.key: table for table in tables}, assessment)
