@@ -125,6 +125,7 @@ BIAS_300 = "bias:+300@cgm,08:00-14:00"
 RAISE = "bias:+60@cgm,08:00-14:00"
 SLOW_RAMP = "ramp:+60/30min@cgm,08:00-14:00"  # 2 mg/dL/min
 STEEP_SLOW_RAMP = "ramp:+120/60min@cgm,08:00-14:00"  # 2 mg/dL/min, to a larger offset
+FREEZE = "freeze@cgm,13:00-17:00"
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,7 @@ def three_adults(simglucose_tables_module: None) -> list[DetectorOutcome]:
         spec("cusum", "safe_mode"),
         spec("isolation_forest", window_min=60.0),
     ]
-    plans = [parse_plan(text) for text in (BIAS_300, RAISE, SLOW_RAMP, STEEP_SLOW_RAMP)]
+    plans = [parse_plan(text) for text in (BIAS_300, RAISE, SLOW_RAMP, STEEP_SLOW_RAMP, FREEZE)]
     return evaluate_detectors(setup, specs, plans)
 
 
@@ -167,10 +168,19 @@ def test_cusum_catches_a_sustained_offset_that_range_and_rate_miss(three_adults)
     assert all(t > 120.0 for t in one(three_adults, "range-alarm", STEEP_SLOW_RAMP).detection_min)
 
 
+def test_the_forest_sees_a_frozen_stream_while_rate_waits_for_it_to_resume(three_adults) -> None:
+    forest = one(three_adults, "isolation_forest-alarm", FREEZE)
+    assert forest.detected_during_attack >= 3  # of 6 days
+    rate = one(three_adults, "rate-alarm", FREEZE)
+    assert rate.detected_during_attack == 0
+    assert all(t >= 240.0 for t in rate.detection_min)  # the jump when the stream resumes
+
+
 def test_every_outcome_counts_its_patient_days_and_false_alarms(three_adults) -> None:
     for outcome in three_adults:
         assert outcome.patient_days == 6
         assert len(outcome.detection_min) == outcome.detected_days
+        assert 0 <= outcome.detected_during_attack <= outcome.detected_days
         assert 0 <= outcome.clean_days_with_alarm <= outcome.false_alarms
         assert outcome.false_alarms_per_patient_day == outcome.false_alarms / 6
         assert [p.patient for p in outcome.patients] == ["adult#001", "adult#002", "adult#003"]

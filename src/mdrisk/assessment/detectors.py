@@ -49,6 +49,8 @@ class DetectorEvaluation(Record):
     patients: list[str] = Field(default_factory=list)
     patient_days: int = 0
     detected_days: int = 0
+    # Of those, the days detected while the attack still acted (not once it had stopped).
+    detected_during_attack_days: int = 0
     detection_rate: float | None = None  # share of attacked patient-days detected
     time_to_detect_median_min: float | None = None  # from the attack's onset
     time_to_detect_max_min: float | None = None

@@ -392,6 +392,7 @@ def _print_detectors(evaluations: list[DetectorEvaluation]) -> None:
         for column in (
             "attack",
             "detected",
+            "while acting",
             "TTD med/max",
             "harmed",
             "min <54/day",
@@ -402,6 +403,7 @@ def _print_detectors(evaluations: list[DetectorEvaluation]) -> None:
             table.add_row(
                 e.attack_name or e.attack or "",
                 f"{e.detected_days}/{e.patient_days}",
+                f"{e.detected_during_attack_days}/{e.patient_days}",
                 f"{_minutes(e.time_to_detect_median_min)}/{_minutes(e.time_to_detect_max_min)}",
                 f"{e.patients_harmed_attacked}->{e.patients_harmed_responded}",
                 _change(e, "minutes_below_54"),
@@ -410,10 +412,11 @@ def _print_detectors(evaluations: list[DetectorEvaluation]) -> None:
         console.print(table)
     out_console.print(
         "detected: attacked patient-days caught, not by chance (the same day without the "
-        "attack had not alarmed by then); TTD: minutes from the attack's onset; harmed: "
-        "patients whose worst severity over their days is worse than on their clean days; "
-        "min/day: mean per patient-day; a -> b: attacked -> with the response acting from "
-        "the detection (an alarm changes nothing in the loop)",
+        "attack had not alarmed by then); while acting: before the attack stopped; TTD: "
+        "minutes from the attack's onset; harmed: patients whose worst severity over their "
+        "days is worse than on their clean days; min/day: mean per patient-day; a -> b: "
+        "attacked -> with the response acting from the detection (an alarm changes nothing "
+        "in the loop)",
         markup=False,
     )
 

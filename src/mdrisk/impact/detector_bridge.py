@@ -150,6 +150,7 @@ def _record(
         patients=list(setup.patients),
         patient_days=outcome.patient_days,
         detected_days=outcome.detected_days,
+        detected_during_attack_days=outcome.detected_during_attack,
         detection_rate=round(outcome.detection_rate, 4),
         time_to_detect_median_min=float(np.median(times)) if times else None,
         time_to_detect_max_min=float(max(times)) if times else None,

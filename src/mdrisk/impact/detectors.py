@@ -12,7 +12,8 @@ and the same sensor noise in every block), records what the detectors watch
 * **detection**: an attacked patient-day is detected when the detector raises an alarm at
   or after the attack's onset, and its clean twin (the same day without the attack) has not
   raised one by then: an alarm the clean day raises as well is chance, not detection;
-* **time to detect**: minutes from the onset to that alarm;
+* **time to detect**: minutes from the onset to that alarm; detections that come only
+  after the attack stopped (a frozen stream that resumes with a jump) are counted apart;
 * **residual harm**: for a detector whose response changes the loop (``safe_mode``,
   ``suspend``, :mod:`mdrisk.impact.responses`), the whole batch is simulated again with the
   response acting on every detected attacked day from its detection time, and on every clean
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mdrisk.impact.attacks.base import DAY_MIN
-from mdrisk.impact.attacks.spec import AttackPlan
+from mdrisk.impact.attacks.spec import EVENT_WINDOW_MIN, AttackPlan
 from mdrisk.impact.attacks.tap import AttackTap
 from mdrisk.impact.detector_rules import (
     cusum_alarms,
@@ -218,6 +219,21 @@ def attack_onset_min(plan: AttackPlan) -> float:
     return float(min(onsets)) if onsets else 0.0
 
 
+def attack_end_min(plan: AttackPlan) -> float:
+    """The minute of the day the last attack of ``plan`` stops acting (the day's end for all
+    day or a window over midnight)."""
+    ends = []
+    for attack in plan.attacks:
+        start, end = attack.start_min, attack.end_min
+        if start is None:
+            ends.append(DAY_MIN)
+        elif end is None:
+            ends.append(start + EVENT_WINDOW_MIN)
+        else:
+            ends.append(DAY_MIN if end % DAY_MIN <= start else end)
+    return float(max(ends)) if ends else float(DAY_MIN)
+
+
 def detector_alarms(
     spec: DetectorSpec,
     series: DetectorSeries,
@@ -269,8 +285,10 @@ class DetectorOutcome:
     detector: DetectorSpec
     plan: AttackPlan
     onset_min: float
+    end_min: float
     patient_days: int
     detected_days: int
+    detected_during_attack: int  # detected days whose detection came before the attack ended
     detection_min: tuple[float, ...]  # minutes from onset, one per detected day
     false_alarms: int  # on the clean days
     clean_days_with_alarm: int
@@ -423,8 +441,12 @@ def evaluate_detectors(
                     detector=spec,
                     plan=plan,
                     onset_min=onset,
+                    end_min=attack_end_min(plan),
                     patient_days=block,
                     detected_days=int(detected.sum()),
+                    detected_during_attack=int(
+                        (attacked_first[detected] < attack_end_min(plan)).sum()
+                    ),
                     detection_min=tuple(float(t - onset) for t in attacked_first[detected]),
                     false_alarms=int(alarms[clean].sum()),
                     clean_days_with_alarm=int(alarms[clean].any(axis=1).sum()),
