@@ -110,9 +110,13 @@ class MonteCarloSetup:
         return tuple(n for n in patient_names() if n.split("#")[0] in groups)
 
     def describe(self) -> str:
+        meals = ",".join(
+            f"{m.time_min // 60:02d}:{m.time_min % 60:02d}={m.carbs_g:g}"
+            for m in self.reference.meals
+        )
         return (
-            f"{len(self.patients)} patients x {self.days} Monte Carlo days ({self.reference.name}"
-            f" varied: {self.variability.describe()}), CGM noise on, {self.controller} "
+            f"{len(self.patients)} patients x {self.days} Monte Carlo days (reference day "
+            f"{meals}; {self.variability.describe()}), CGM noise on, {self.controller} "
             f"controller, seed {self.seed}"
         )
 
