@@ -326,7 +326,10 @@ class Hazard(_Strict):
     losses: list[Identifier] = Field(default_factory=list)
     # "identity": the hazard is a result or action attributed to the wrong patient or sample,
     # which only falsified identity can bring about (not a wrong value or a model's error).
-    concerns: str | None = Field(default=None, pattern=r"^identity$")
+    # "disclosure": data reaching someone it should not (no control action brings it about,
+    # so it is rated where the data can be read: unencrypted channels, stores of many
+    # patients).
+    concerns: str | None = Field(default=None, pattern=r"^(identity|disclosure)$")
     # The severity of the harm this hazardous situation credibly leads to (ISO 14971), when
     # the analyst rates it more narrowly than the worst of its losses, with the reason.
     severity: str | None = Field(

@@ -374,7 +374,7 @@ def _rate(
 
 
 def _title(target: RiskTarget, assessment: Assessment) -> str:
-    if target.source == "vulnerability":
+    if target.source in ("vulnerability", "disclosure"):
         return target.title
     if target.source == "scenario" and len(target.scenarios) == 1:
         return target.title

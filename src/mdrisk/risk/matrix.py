@@ -111,6 +111,8 @@ AttackKind = Literal[
 # (mdrisk.risk.recommend says how each is read from the model).
 Placement = Literal[
     "unauthenticated_link",
+    "unencrypted_link",
+    "data_store",
     "unprotected_replay",
     "unchecked_integrity",
     "human_entry",

@@ -90,6 +90,24 @@ def _fits(
                 ((element, ("authentication", "integrity")),),
             )
         return None
+    if where == "unencrypted_link":
+        if shield is not None and not shield.encryption and _link_between_machines(target, device):
+            return Recommendation(
+                control,
+                element,
+                f"{element} carries its data unencrypted",
+                ((element, ("encryption",)),),
+            )
+        return None
+    if where == "data_store":
+        component = device.components.get(element)
+        if component is not None and component.kind in (
+            ComponentKind.cloud,
+            ComponentKind.storage,
+            ComponentKind.ehr,
+        ):
+            return Recommendation(control, element, f"{element} holds many patients' data")
+        return None
     if where == "unprotected_replay":
         if (
             shield is not None
