@@ -587,6 +587,8 @@ def test_the_risks_of_one_device_trace_to_ids_the_assessment_holds():
         assert set(cited) <= known, risk.id
         if risk.source == "scenario":
             assert risk.scenario in risk.scenarios
+        elif risk.source == "disclosure":  # a disclosure hazard, where its data can be read
+            assert not risk.loss_scenarios and not risk.scenarios and risk.hazards
         else:  # a loss-scenario class no attack scenario stands for (e.g. the control path)
             assert risk.source == "loss_scenario" and risk.loss_scenarios and not risk.scenarios
     ids = [r.id for r in assessment.risks]
@@ -598,7 +600,7 @@ def test_the_risks_of_one_device_trace_to_ids_the_assessment_holds():
 def test_without_attack_scenarios_loss_scenarios_make_the_risks():
     assessment = _assessed(BGMS).model_copy(update={"scenarios": [], "risks": []})
     risks = assess_risks(assessment, bundled.risk_inputs())
-    assert risks and {r.source for r in risks} == {"loss_scenario"}
+    assert risks and {r.source for r in risks} == {"loss_scenario", "disclosure"}
     by_ls = {ls: r for r in risks for ls in r.loss_scenarios}
     for scenario in assessment.loss_scenarios:
         if scenario.manipulation == "error":  # the model's own error: no attacker, no security risk

@@ -293,9 +293,10 @@ def test_a_controller_only_counts_as_ml_driven_through_what_its_beliefs_come_fro
     )
     result = analyze_stpa(load_model_text(text).model)
     # The label reaches the doctor but decides nothing: no class goes through the model.
-    # The lab result the doctor decides with, and the doctor's action on its way to the
-    # patient, are classes without an engine.
-    assert {s.family for s in result.loss_scenarios} == {"control_path", "feedback"}
+    # The lab result the doctor decides with is a class without an engine; the doctor treats
+    # the patient in person (no technology on the link), so there is no control path to
+    # tamper with.
+    assert {s.family for s in result.loss_scenarios} == {"feedback"}
     assert all(s.ml_engine is None and s.signal != "label" for s in result.loss_scenarios)
     assert {s.signal for s in result.loss_scenarios if s.family == "feedback"} == {"lab_result"}
     assert "uca-without-loss-scenario" in {c.rule for c in result.checks}
