@@ -280,8 +280,7 @@ def _residual(
         credited.append(
             control.model_copy(update={"credited_levels": levels, "severity_levels": down})
         )
-    levels = matrix.exploitability_levels
-    residual_level = shift(levels, exploitability, -total)
+    residual_level = shift(matrix.exploitability_levels, exploitability, -total)
     residual_severity = SEVERITY_ORDER[max(0, SEVERITY_ORDER.index(severity) - severity_down)]
     level = matrix.level_of(residual_severity, residual_level)
     applied = matrix.apply if isinstance(matrix.apply, str) else ", ".join(matrix.apply)

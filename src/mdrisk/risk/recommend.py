@@ -225,8 +225,8 @@ def with_protections(model: DeviceModel, changes_: Iterable[str]) -> DeviceModel
     """A copy of ``model`` with the protections named ``<link>.<protection>`` declared."""
     changes: dict[str, set[str]] = {}
     for change in changes_:
-        link, _, name = change.rpartition(".")
-        changes.setdefault(link, set()).add(name)
+        link_id, _, name = change.rpartition(".")
+        changes.setdefault(link_id, set()).add(name)
     if not changes:
         return model
     links = []
