@@ -53,7 +53,7 @@ from mdrisk.risk.controls import (
     device_controls,
     mitigation_controls,
 )
-from mdrisk.risk.cvss_scores import exploitability_3, map_3_to_4, score
+from mdrisk.risk.cvss_scores import exploitability_3, score
 from mdrisk.risk.derive import SEVERITY_ORDER, DeviceFacts, Facts
 from mdrisk.risk.matrix import LoadedMatrix, RiskMatrix, shift
 from mdrisk.risk.recommend import recommend
@@ -81,6 +81,55 @@ class RiskInputs:
     mitigations_for: MitigationLookup | None = None
 
 
+def _cvss4_of_rubric(result: RubricResult) -> tuple[str, list[str]]:
+    """The CVSS 4.0 base vector the rubric's answers give, each metric with the answers that
+    set it: AV and PR are the same questions in both versions; AC and AT come from what
+    stands in the attacker's way (AC-2: a defence is AC:H, a condition AT:P); UI from whether
+    the act is passive or active (UI-2); the vulnerable system's impacts from the C, I and A
+    flows; the subsequent systems' from the scope question (S-1)."""
+    decided = {d.metric: d.value for d in result.decisions}
+    given = result.cvss4_base
+    notes = ["AV, PR: the rubric's attack-vector and privilege questions (the same in 4.0)"]
+    if "AC" in given or "AT" in given:
+        ac, at = given.get("AC", decided["AC"]), given.get("AT", "N")
+        notes.append(f"AC:{ac}, AT:{at}: what stands in the way (the rubric's AC-2 answer)")
+    else:
+        ac, at = decided["AC"], "N"
+        notes.append(
+            f"AC:{ac}, AT:N: nothing to defeat or wait for (AC-1)"
+            if ac == "L"
+            else f"AC:{ac}, AT:N: a defence to defeat (AC-1), no condition given"
+        )
+    if "UI" in given:
+        ui = given["UI"]
+        notes.append(
+            f"UI:{ui}: the act the attack needs is {'passive' if ui == 'P' else 'active'} (UI-2)"
+        )
+    else:
+        ui = "N" if decided["UI"] == "N" else "P"
+        notes.append("UI:N: no one else needs to act (UI-1)" if ui == "N" else "UI:P assumed")
+    changed = decided["S"] == "C"
+    notes.append(
+        "SC/SI/SA: the exploit reaches systems under another authority (S-1), with the same impacts"
+        if changed
+        else "SC/SI/SA:N: the exploit stays within the vulnerable system's authority (S-1)"
+    )
+    metrics = {
+        "AV": decided["AV"],
+        "AC": ac,
+        "AT": at,
+        "PR": decided["PR"],
+        "UI": ui,
+        "VC": decided["C"],
+        "VI": decided["I"],
+        "VA": decided["A"],
+        "SC": decided["C"] if changed else "N",
+        "SI": decided["I"] if changed else "N",
+        "SA": decided["A"] if changed else "N",
+    }
+    return "CVSS:4.0/" + "/".join(f"{k}:{v}" for k, v in metrics.items()), notes
+
+
 def _cvss_of_rubric(result: RubricResult, facts: Facts) -> list[CvssResult]:
     v3 = score(
         result.vector,
@@ -88,11 +137,7 @@ def _cvss_of_rubric(result: RubricResult, facts: Facts) -> list[CvssResult]:
         source="medical-device CVSS rubric",
         metrics=result.decisions,
     )
-    mapped, notes = map_3_to_4(result.vector)
-    metrics = dict(part.split(":") for part in mapped.split("/")[1:])
-    for key, value in result.cvss4_base.items():
-        notes.append(f"{key}:{value} from the rubric's CVSS 4.0 question")
-        metrics[key] = value
+    vector4, notes = _cvss4_of_rubric(result)
     context = list(result.cvss4_context)
     if any(c.value == "S" for c in context):
         context.append(
@@ -102,11 +147,10 @@ def _cvss_of_rubric(result: RubricResult, facts: Facts) -> list[CvssResult]:
                 reason="supplemental Safety: the rubric found the exploit can harm the patient",
             )
         )
-    vector4 = "CVSS:4.0/" + "/".join(f"{k}:{v}" for k, v in metrics.items())
     v4 = score(
         vector4,
         origin="rubric",
-        source="medical-device CVSS rubric (4.0 from the 3.1 answers)",
+        source="medical-device CVSS rubric (CVSS 4.0 metrics from its answers)",
         context=context,
         notes=notes,
     )
