@@ -257,3 +257,22 @@ def test_a_person_acting_in_person_has_no_control_path_to_tamper_with():
     after = [c for c in analyze_stpa(without).loss_scenarios if c.element == in_person.id]
     assert any(c.family == "control_path" for c in before)
     assert not any(c.family == "control_path" for c in after)
+
+
+def test_the_cvss4_vector_is_read_from_the_rubric_answers_not_mapped_from_31():
+    from mdrisk.risk.answers import load_answers
+
+    answers = load_answers(ANSWERS / "bgms-risk-answers.yaml", bundled.rubric().rubric)
+    assessed = assess(
+        load_model(BGMS), created="2026-01-01T00:00:00Z", risk=bundled.risk_inputs(answers=answers)
+    )
+    sensor = [r for r in assessed.risks if r.element == "cgm_sensor"]
+    assert sensor
+    for risk in sensor:
+        v3 = next(c for c in risk.cvss if c.version == "3.1")
+        v4 = next(c for c in risk.cvss if c.version == "4.0")
+        # AC-2 "condition" (the sensor-change window): CVSS 3.1 can only say AC:H; 4.0 says
+        # the attack is easy once the condition holds (AC:L, AT:P).
+        assert "AC:H" in v3.base_vector
+        assert "AC:L/AT:P" in v4.base_vector
+        assert any("AC-2" in note for note in v4.notes)
