@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from mdrisk import __version__, bundled
 from mdrisk.assessment import Assessment
+from mdrisk.assessment.detectors import DetectorEvaluation
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.provenance import Provenance, SnapshotRef
 from mdrisk.assessment.stpa import FDIPoint
@@ -164,6 +165,7 @@ def _assess(
 ) -> Assessment:
     model = loaded.model
     stpa = analyze_stpa(model)
+    impact = _impact(stpa) if simulate else []
     assessment = Assessment(
         device=model,
         control_actions=stpa.control_actions,
@@ -173,7 +175,8 @@ def _assess(
         checks=stpa.checks,
         threats=_threats(loaded, stpa.fdi_points, knowledge),
         support=_support(model, knowledge),
-        impact=_impact(stpa) if simulate else [],
+        impact=impact,
+        detectors=_detectors(model, impact) if simulate else [],
         model_lines=element_lines(loaded.source),
         provenance=Provenance(
             tool_version=__version__,
@@ -212,6 +215,20 @@ def rate_risks(assessment: Assessment, risk: RiskInputs) -> Assessment:
     """The assessment's risks rated again under other answers or another policy (for an
     assessment read back from its file; the earlier sections are kept as they are)."""
     return _with_risks(assessment, None, risk)
+
+
+def _detectors(model: DeviceModel, impact: list[ImpactFinding]) -> list[DetectorEvaluation]:
+    """The model's declared runtime detectors against every attack the impact stage ran."""
+    if not model.detectors:
+        return []
+    from mdrisk.impact.attacks.spec import parse_plan
+    from mdrisk.impact.detector_bridge import evaluate_model_detectors
+
+    attacks = dict.fromkeys(f.attack for f in impact if f.status == "simulated" and f.attack)
+    plans = [parse_plan(a, name=a) for a in attacks if a is not None]
+    if not plans:
+        return []
+    return evaluate_model_detectors(model, bundled.glucose_impact(), plans)
 
 
 def _with_risks(

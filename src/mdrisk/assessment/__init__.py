@@ -12,6 +12,7 @@ from pydantic import Field
 
 from mdrisk.assessment.base import Record
 from mdrisk.assessment.decisions import DecisionLog
+from mdrisk.assessment.detectors import DetectorEvaluation
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.llm import LLMEnrichment
 from mdrisk.assessment.provenance import Provenance
@@ -51,6 +52,8 @@ class Assessment(Record):
     scenarios: list[AttackScenario] = Field(default_factory=list)
     # Measured patient harm per loss scenario, from the glucose simulator (analyze --simulate).
     impact: list[ImpactFinding] = Field(default_factory=list)
+    # The device's declared runtime detectors, evaluated with the simulator (--simulate).
+    detectors: list[DetectorEvaluation] = Field(default_factory=list)
     # Line of each model element in provenance.model_file ("components[cgm]": 31), so SARIF
     # can locate findings without reading the file again.
     model_lines: dict[str, int] = Field(default_factory=dict)

@@ -41,6 +41,20 @@ def impact_section(tables: dict[str, Table]) -> list[str]:
         "each virtual patient's clean day (the charts are in report.html).",
         "",
         *_table(tables["impact"]),
+        *(
+            [
+                "",
+                "### Runtime detectors",
+                "",
+                "Each declared detector against each simulated attack (Monte Carlo days, sensor "
+                "noise on): detections, time to detect, false alarms per clean patient-day, "
+                "patients harmed without and with its response.",
+                "",
+                *_table(tables["detectors"]),
+            ]
+            if tables["detectors"].rows
+            else []
+        ),
     ]
 
 

@@ -431,6 +431,69 @@ def check_table(assessment: Assessment) -> Table:
     )
 
 
+def detector_table(assessment: Assessment) -> Table:
+    """The declared runtime detectors against each simulated attack."""
+    rows = []
+    for e in assessment.detectors:
+        if e.status != "simulated":
+            rows.append(
+                _row(
+                    e.detector,
+                    e.declared_as,
+                    e.kind,
+                    e.signal,
+                    e.response,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    e.reason,
+                )
+            )
+            continue
+        ttd = (
+            f"{e.time_to_detect_median_min:g} / {e.time_to_detect_max_min:g}"
+            if e.time_to_detect_median_min is not None and e.time_to_detect_max_min is not None
+            else "-"
+        )
+        rows.append(
+            _row(
+                e.detector,
+                e.declared_as,
+                e.kind,
+                e.signal,
+                e.response,
+                e.attack_name or e.attack or "",
+                f"{e.detected_days}/{e.patient_days} ({e.detected_during_attack_days} while acting)",
+                ttd,
+                f"{e.false_alarms_per_patient_day:.2f}"
+                if e.false_alarms_per_patient_day is not None
+                else "-",
+                f"{e.patients_harmed_attacked} → {e.patients_harmed_responded}",
+                e.method,
+            )
+        )
+    return Table(
+        "detectors",
+        "Runtime detectors the device declares, measured",
+        (
+            "detector",
+            "status",
+            "kind",
+            "signal",
+            "response",
+            "attack",
+            "detected patient-days",
+            "time to detect, median / worst (min)",
+            "false alarms per clean patient-day",
+            "patients harmed, without → with the response",
+            "how measured",
+        ),
+        rows,
+    )
+
+
 def report_tables(
     assessment: Assessment, tests_for: dict[str, list[str]] | None = None
 ) -> dict[str, Table]:
@@ -446,6 +509,7 @@ def report_tables(
         traceability_table(traceability(assessment, tests_for)),
         check_table(assessment),
         impact_table(assessment),
+        detector_table(assessment),
     ]
     if assessment.scenarios:
         tables.append(loss_scenario_table(assessment))

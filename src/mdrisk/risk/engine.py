@@ -55,6 +55,7 @@ from mdrisk.risk.controls import (
 )
 from mdrisk.risk.cvss_scores import exploitability_3, score
 from mdrisk.risk.derive import SEVERITY_ORDER, DeviceFacts, Facts
+from mdrisk.risk.detection import DETECTOR_CONTROL, detector_controls
 from mdrisk.risk.matrix import LoadedMatrix, RiskMatrix, shift
 from mdrisk.risk.recommend import recommend
 from mdrisk.risk.rubric import LoadedRubric, Rubric, RubricResult, evaluate
@@ -307,10 +308,13 @@ def _residual(
         if control.kind == "mitigation" and control.in_place:
             levels = matrix.residual.implemented_mitigation.lowers
         elif control.kind == "recommended" and control.applied:
-            rule = rules[control.id.split("@", 1)[0]]
-            if set(rule.against) & attack_kinds:
-                levels = rule.lowers
-                down = rule.severity_lowers
+            if control.id.startswith(f"{DETECTOR_CONTROL}@"):
+                down = control.severity_levels  # measured, not a policy figure
+            else:
+                rule = rules[control.id.split("@", 1)[0]]
+                if set(rule.against) & attack_kinds:
+                    levels = rule.lowers
+                    down = rule.severity_lowers
         levels = max(0, min(levels, cap - total))
         total += levels
         if levels:
@@ -386,6 +390,7 @@ def _rate(
         device_credited
         + mitigation_controls(refs, answers)
         + _recommended_controls(target, device, matrix, assessment.threats)
+        + detector_controls(target, assessment.impact, assessment.detectors, matrix.apply)
     )
     credited, residual = _residual(
         matrix, exploitability.level, severity.level, controls, target.attack_kinds
