@@ -276,3 +276,77 @@ def test_the_cvss4_vector_is_read_from_the_rubric_answers_not_mapped_from_31():
         assert "AC:H" in v3.base_vector
         assert "AC:L/AT:P" in v4.base_vector
         assert any("AC-2" in note for note in v4.notes)
+
+
+def _detector_evaluation(attack: str, response: str, declared: str, responded: str):
+    from mdrisk.assessment.detectors import DetectorEvaluation, DetectorPatientHarm
+
+    harm = [
+        DetectorPatientHarm(
+            patient="adult#001",
+            days=5,
+            days_detected=4,
+            clean_severity="negligible",
+            attacked_severity="catastrophic",
+            responded_severity=responded,
+            clean_minutes_below_54=0,
+            attacked_minutes_below_54=60,
+            responded_minutes_below_54=5,
+            clean_minutes_above_250=0,
+            attacked_minutes_above_250=0,
+            responded_minutes_above_250=0,
+        )
+    ]
+    return DetectorEvaluation(
+        id=f"DE-{response}{declared}",
+        status="simulated",
+        detector=f"det_{response}_{declared}",
+        kind="cusum",
+        signal="cgm_glucose",
+        response=response,
+        declared_as=declared,
+        attack=attack,
+        attack_name=attack,
+        patients=["adult#001"],
+        patient_days=5,
+        detected_days=4,
+        detected_during_attack_days=4,
+        detection_rate=0.8,
+        time_to_detect_median_min=20,
+        time_to_detect_max_min=40,
+        false_alarms_per_patient_day=0.04,
+        patients_harmed_attacked=1,
+        patients_harmed_responded=0,
+        harm=harm,
+    )
+
+
+def test_a_proposed_detector_takes_off_the_severity_its_response_measurably_removes():
+    from mdrisk.assessment.impact import ImpactFinding
+    from mdrisk.risk.engine import assess_risks
+
+    base = _assessed(BGMS)
+    risk = next(r for r in base.risks if r.element == "cgm_to_app" and r.hazards == ["H-1"])
+    attack = "bias:+60@cgm,08:00-14:00"
+    finding = ImpactFinding(
+        id="IM-test", status="simulated", loss_scenarios=list(risk.loss_scenarios), attack=attack
+    )
+    evaluations = [
+        _detector_evaluation(attack, "safe_mode", "proposed", "minor"),
+        _detector_evaluation(attack, "alarm", "implemented", "catastrophic"),
+        _detector_evaluation("drop@carbs", "suspend", "proposed", "negligible"),  # another attack
+    ]
+    assessed = base.model_copy(update={"impact": [finding], "detectors": evaluations})
+    rated = {r.id: r for r in assess_risks(assessed, bundled.risk_inputs())}[risk.id]
+    controls = {c.id: c for c in rated.controls}
+    proposed = controls["deploy_detector@det_safe_mode_proposed"]
+    assert proposed.kind == "recommended" and proposed.applied
+    assert proposed.severity_levels == 3  # catastrophic -> minor, measured
+    assert "catastrophic without the response, minor with it" in proposed.justification
+    implemented = controls["cgm_to_app.detector.det_alarm_implemented"]
+    assert implemented.in_place and implemented.severity_levels == 0
+    assert "detected 4 of 5" in implemented.justification
+    assert "deploy_detector@det_suspend_proposed" not in controls  # not this risk's attack
+    order = ("negligible", "minor", "serious", "critical", "catastrophic")
+    assert order.index(rated.residual.severity) == max(0, order.index(rated.severity.level) - 3)
+    assert any("severity -3" in step for step in rated.residual.steps)
