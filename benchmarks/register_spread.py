@@ -88,9 +88,11 @@ def main() -> int:
             text, met = _row(name, answers, args.policy)
             print(text)
         all_met &= met
+        met_devices += met
+        devices += 1
     print(
-        f"goals (>= 3 levels, a control for every unacceptable risk, sources): "
-        f"{'MET' if all_met else 'MISSED'} on every device"
+        "goals (>= 3 levels, a control for every unacceptable risk, sources): met on "
+        f"{met_devices} of {devices} devices"
     )
     return 0 if all_met else 1
 
