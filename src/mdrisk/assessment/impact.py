@@ -40,7 +40,8 @@ class ImpactPatient(Record):
     over the days, ``clean_worst`` and ``attacked_worst`` the worst day of each harm metric;
     severities, the induced severity and new criteria are the worst (union) over the days;
     ``harmed_days`` counts the days with an induced severity; ``stealthy`` holds when no day
-    raised an alarm, ``alarms`` are every day's."""
+    raised an alarm, ``stealthy_days`` counts the days without one, ``alarms`` are every
+    day's."""
 
     patient: str
     clean: dict[str, float]
@@ -55,6 +56,7 @@ class ImpactPatient(Record):
     days: int = 1
     harmed_days: int = 0
     harmed_share: float = 0.0
+    stealthy_days: int | None = None  # None in records written before Monte Carlo days
     clean_worst: dict[str, float] = Field(default_factory=dict)
     attacked_worst: dict[str, float] = Field(default_factory=dict)
 

@@ -86,6 +86,7 @@ def patient_record(outcomes: Sequence[DayOutcome]) -> ImpactPatient:
         days=len(harms),
         harmed_days=len(induced),
         harmed_share=round(len(induced) / len(harms), 4),
+        stealthy_days=sum(o.stealthy for o in outcomes),
         clean_worst=worst("clean"),
         attacked_worst=worst("attacked"),
     )
