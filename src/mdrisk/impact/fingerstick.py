@@ -11,7 +11,8 @@ The app calibrates the CGM with each reading it receives (one-point offset calib
 common mechanism): ``offset = fingerstick - CGM reading at that time``, added to every later
 CGM reading as the app receives it, until the next calibration; with ``half_life_min`` the
 offset fades with that half-life. A falsified reading therefore biases every CGM value the
-forecaster sees until the user next measures.
+forecaster sees until the user next measures. The calibrated trace keeps to the sensor's
+reportable range (the app shows LOW or HIGH beyond it), as the uncalibrated readings do.
 
 A reading is taken at the start of the control period that holds its minute (the period the
 meal starts in, for ``lead_min = 0``), so it sees glucose before the meal is eaten.

@@ -275,7 +275,11 @@ def simulate(
         reading = cgm.read(model.bg)
         if tap is not None:
             reading = _checked_tap(tap, tap_signals.CGM, float(t + period), reading)
-        seen = reading if calibration is None else calibration.apply(float(t + period), reading)
+        if calibration is not None:  # the app's trace keeps to the sensor's reportable range
+            reading_seen = calibration.apply(float(t + period), reading)
+            seen = np.clip(reading_seen, sensor_spec.min_mg_dl, sensor_spec.max_mg_dl)
+        else:
+            seen = reading
         observed = seen if latest else ((period - 1) * previous + seen) / period
         harm.add(model.bg)
 
