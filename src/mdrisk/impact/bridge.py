@@ -253,6 +253,8 @@ def measure_impact(
         plans = [parse_plan(mapping.entry(i)["attacks"][e], name=f"{i} {e}") for i, e in keys]
         runs = run_attacks(setup, plans)
         meals = str(mapping.run["meals"])
+        if setup.mc_days:
+            meals += f"; {setup.mc_days} random days around it (seed {setup.seed})"
         for index, key in enumerate(keys):
             findings.append(_finding(plans[index], key, runs, index, groups[key], mapping, meals))
     for reason, scenarios in unsimulated.items():
