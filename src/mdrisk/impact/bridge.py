@@ -6,8 +6,9 @@ of the ML model itself, and which control actions the simulated loop issues.
 :func:`measure_impact` takes it (read once by ``mdrisk.bundled``), groups the loss-scenario
 classes by the attack that stands for them (a raised CGM reading stands for every class that
 raises it, whichever UCA it leads to), simulates every attack on
-every patient of the mapping's run in one batch against the clean day, and returns one
-:class:`~mdrisk.assessment.ImpactFinding` per attack, plus one per reason for the scenarios it
+every patient of the mapping's run (on each of its Monte Carlo days) in one batch against the
+clean day, and returns one :class:`~mdrisk.assessment.ImpactFinding` per attack (per patient
+and per cohort, :mod:`mdrisk.impact.population`), plus one per reason for the scenarios it
 cannot simulate.
 
 Pure apart from reading simglucose's parameter tables.
@@ -17,14 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from mdrisk.assessment.impact import ImpactFinding, ImpactPatient
+from pydantic import Field, StringConstraints
+
+from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.stpa import ControlAction, LossScenario, UnsafeControlAction
-from mdrisk.impact.attacks.spec import AttackPlan, parse_plan
+from mdrisk.errors import InputError
+from mdrisk.impact.attacks.spec import AttackPlan, SpecError, parse_plan
 from mdrisk.impact.experiment import AttackRuns, RunSetup, run_attacks
-from mdrisk.impact.harm import REPORTED_METRICS, PatientHarm
+from mdrisk.impact.fingerstick import Fingerstick
+from mdrisk.impact.mc_days import DayVariation
 from mdrisk.impact.params import patient_names
+from mdrisk.impact.population import DayOutcome, summarise
 from mdrisk.impact.selection import parse_meals, select_patients
 from mdrisk.parsing.source import SourceDocument, parse_document
 from mdrisk.parsing.validation import StrictModel, validated
@@ -35,9 +41,42 @@ NO_SIGNAL = "not simulated: the simulator has no counterpart of '{input}'; it st
 MODEL = "model"
 
 
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+def _minute_of_day(clock: str) -> int:
+    hours, _, minutes = clock.partition(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class _FingerstickSection(StrictModel):
+    before_meals: bool = True
+    lead_min: int = Field(0, ge=0, le=240)
+    times: list[ClockTime] = Field(default_factory=list)  # every day
+    meter_error: bool = False
+    half_life_min: float | None = Field(None, gt=0)
+
+
+class _VariationSection(StrictModel):
+    time_sd_min: float = Field(30.0, ge=0, le=240)
+    time_limit_min: float = Field(60.0, ge=0, le=360)
+    carbs_cv: float = Field(0.2, ge=0, le=1)
+
+
+class _RunSection(StrictModel):
+    controller: str = "ml_advised"
+    patients: str
+    meals: str
+    days: int = Field(1, ge=1, le=30)
+    mc_days: int = Field(0, ge=0, le=1000)  # independent random days per patient; 0: none
+    seed: int = Field(1, ge=0)
+    variation: _VariationSection = Field(default_factory=_VariationSection)
+    fingerstick: _FingerstickSection | None = None
+
+
 class _MappingFile(StrictModel):
     simulator: str = "glucose"
-    run: dict[str, Any]
+    run: _RunSection
     inputs: dict[str, dict[str, Any]]
     model: dict[str, Any] | None = None
     control_actions: dict[str, str]
@@ -51,6 +90,7 @@ class ImpactMapping:
     inputs: dict[str, dict[str, Any]]
     model: dict[str, Any] | None
     control_actions: dict[str, str]
+    file: str = MAPPING_FILE
 
     @classmethod
     def from_text(cls, text: str, file: str = MAPPING_FILE) -> ImpactMapping:
@@ -65,20 +105,48 @@ class ImpactMapping:
             "the mapping must be a mapping with run, inputs, model and control_actions",
         )
         return cls(
-            run=checked.run,
+            run=checked.run.model_dump(),
             inputs=checked.inputs,
             model=checked.model,
             control_actions=checked.control_actions,
+            file=source.file,
+        )
+
+    def fingerstick(self) -> Fingerstick | None:
+        """When the simulated user measures with a meter, or None."""
+        section = self.run.get("fingerstick")
+        if section is None:
+            return None
+        return Fingerstick(
+            before_meals=bool(section["before_meals"]),
+            lead_min=int(section["lead_min"]),
+            times_min=tuple(_minute_of_day(t) for t in section["times"]),
+            meter_error=bool(section["meter_error"]),
+            half_life_min=section["half_life_min"],
         )
 
     def setup(self) -> RunSetup:
+        """The run the mapping asks for; InputError naming the file and field of a patient
+        selection or meal list that cannot be read."""
         run = self.run
-        patients = select_patients(str(run["patients"]), patient_names())
+        try:
+            patients = select_patients(str(run["patients"]), patient_names())
+        except SpecError as error:
+            raise InputError(self.file, [error.problem("run.patients")]) from None
+        try:
+            scenario = parse_meals(str(run["meals"]), name="reference day")
+        except SpecError as error:
+            raise InputError(self.file, [error.problem("run.meals")]) from None
+        variation = run.get("variation") or {}
         return RunSetup(
             patients=patients,
-            scenario=parse_meals(str(run["meals"])),
+            scenario=scenario,
             controller=str(run["controller"]),
             days=int(run.get("days", 1)),
+            mc_days=int(run.get("mc_days", 0)),
+            seed=int(run.get("seed", 1)),
+            variation=DayVariation(**variation),
+            fingerstick=self.fingerstick(),
         )
 
     def attack_for(self, scenario: LossScenario, action: str) -> tuple[str, str] | str:
@@ -115,24 +183,6 @@ class ImpactMapping:
         return [a for a, status in self.control_actions.items() if status == "simulated"]
 
 
-def _patient(harm: PatientHarm, stealthy: bool, alarms: list[str]) -> ImpactPatient:
-    def pick(values: dict[str, float]) -> dict[str, float]:
-        return {k: round(float(values[k]), 2) for k in REPORTED_METRICS}
-
-    induced = harm.induced_severity
-    return ImpactPatient(
-        patient=harm.patient,
-        clean=pick(harm.clean),
-        attacked=pick(harm.attacked),
-        clean_severity=harm.clean_severity.severity.label,
-        attacked_severity=harm.attacked_severity.severity.label,
-        induced_severity=induced.label if induced else None,
-        new_criteria=list(harm.new_criteria),
-        stealthy=stealthy,
-        alarms=alarms,
-    )
-
-
 def _finding(
     plan: AttackPlan,
     key: tuple[str, str],
@@ -144,12 +194,12 @@ def _finding(
 ) -> ImpactFinding:
     signal, manipulation = key
     stealth = runs.plan_stealth(index)
-    patients = [
-        _patient(harm, bool(stealth.stealthy[row]), stealth.tripped(row))
+    outcomes = [
+        DayOutcome(harm, bool(stealth.stealthy[row]), tuple(stealth.tripped(row)))
         for row, harm in enumerate(runs.harm(index))
     ]
-    induced = [p.induced_severity for p in patients if p.induced_severity]
-    order = ["negligible", "minor", "serious", "critical", "catastrophic"]
+    patients, population = summarise(outcomes)
+    everyone = population[0]
     return ImpactFinding(
         id=stable_id("IM", *key),
         status="simulated",
@@ -167,9 +217,12 @@ def _finding(
         controller=runs.setup.controller,
         meals=meals,
         patients=patients,
-        patients_harmed=len(induced),
-        worst_induced_severity=max(induced, key=order.index) if induced else None,
+        patients_harmed=everyone.patients_harmed,
+        worst_induced_severity=everyone.worst_induced_severity,
         stealthy_patients=sum(p.stealthy for p in patients),
+        days=runs.setup.days_per_patient,
+        patient_days_harmed=everyone.patient_days_harmed,
+        population=population,
     )
 
 
@@ -200,6 +253,8 @@ def measure_impact(
         plans = [parse_plan(mapping.entry(i)["attacks"][e], name=f"{i} {e}") for i, e in keys]
         runs = run_attacks(setup, plans)
         meals = str(mapping.run["meals"])
+        if setup.mc_days:
+            meals += f"; {setup.mc_days} random days around it (seed {setup.seed})"
         for index, key in enumerate(keys):
             findings.append(_finding(plans[index], key, runs, index, groups[key], mapping, meals))
     for reason, scenarios in unsimulated.items():

@@ -1,8 +1,10 @@
 """Attacked runs against clean runs, for many patients and attacks in one batch.
 
 :func:`run_attacks` lays out one batch: the clean runs of every patient first, then one block
-of every patient per attack plan (common random numbers: a patient's CGM noise is the same in
-every block, so the difference between blocks is the attack's). One :class:`AttackTap` applies
+of every patient per attack plan (common random numbers: a patient's CGM noise and meter
+errors are the same in every block, so the difference between blocks is the attack's). With
+Monte Carlo days (``RunSetup.mc_days``) each patient has one row per random day in every block
+(patient-major: patient 0's days, then patient 1's, ...). One :class:`AttackTap` applies
 each plan to its block, a :class:`~mdrisk.impact.stealth.StealthMonitor` watches every row,
 and the ML-advised controller gets the same tap chain so the attacks reach its internal
 ``iob`` and ``forecast`` signals.
@@ -21,13 +23,15 @@ from mdrisk.impact.attacks.tap import AttackTap
 from mdrisk.impact.controllers.base import Controller, make_controller
 from mdrisk.impact.controllers.ml_advised import MLAdvisedController
 from mdrisk.impact.fdi_signals import ML_SIGNALS
+from mdrisk.impact.fingerstick import Fingerstick
 from mdrisk.impact.forecasting.cache import default_forecaster
 from mdrisk.impact.harm import PatientHarm, compare_runs, take_rows
+from mdrisk.impact.mc_days import DayVariation, random_days
 from mdrisk.impact.params import load_patients, load_sensor
 from mdrisk.impact.scenario import Meal, MealScenario
 from mdrisk.impact.simulate import SimulationResult, simulate
 from mdrisk.impact.stealth import StealthLimits, StealthMonitor, StealthReport
-from mdrisk.impact.taps import TapChain
+from mdrisk.impact.taps import SCHEDULED_SIGNALS, TapChain
 
 DEFAULT_DAY = MealScenario.from_hours([(7, 45), (12, 70), (18, 80), (21, 15)], name="reference day")
 DAY_MIN = 1440
@@ -48,7 +52,13 @@ def repeat_days(day: MealScenario, days: int) -> MealScenario:
 
 @dataclass(frozen=True)
 class RunSetup:
-    """Who is simulated, on what day, with which controller and sensor."""
+    """Who is simulated, on what day, with which controller and sensor.
+
+    ``days`` consecutive days of ``scenario`` in each run; or, with ``mc_days``, that many
+    independent random days around ``scenario`` (one row each, ``days`` must then be 1).
+    ``fingerstick``: when the user measures with a meter (the app calibrates the CGM with
+    it); ``None``: no meter, and attacks on ``fingerstick`` are refused.
+    """
 
     patients: tuple[str, ...]
     scenario: MealScenario = DEFAULT_DAY
@@ -59,10 +69,30 @@ class RunSetup:
     noise: bool = False  # see mdrisk.impact.stealth: the limits are calibrated without
     seed: int = 1
     limits: StealthLimits = field(default_factory=StealthLimits)
+    mc_days: int = 0
+    variation: DayVariation = field(default_factory=DayVariation)
+    fingerstick: Fingerstick | None = None
+
+    def __post_init__(self) -> None:
+        if self.mc_days < 0:
+            raise ValueError(f"mc_days must not be negative: {self.mc_days}")
+        if self.mc_days and self.days != 1:
+            raise ValueError("random days (mc_days) are one day long each: leave days at 1")
 
     @property
     def duration_min(self) -> int:
         return self.days * DAY_MIN
+
+    @property
+    def days_per_patient(self) -> int:
+        """Rows per patient in a block: the random days, or the one (multi-day) run."""
+        return self.mc_days or 1
+
+    def day_scenarios(self) -> list[MealScenario]:
+        """The scenario of each of a patient's rows."""
+        if self.mc_days:
+            return random_days(self.scenario, self.mc_days, self.seed, self.variation)
+        return [repeat_days(self.scenario, self.days)]
 
 
 def needs_ml_controller(plans: Sequence[AttackPlan]) -> list[str]:
@@ -109,9 +139,17 @@ def stack_attacks(
             start[member_rows] = spec.window.start
             end[member_rows] = spec.window.end
             mask[member_rows] = True
-        attacks.append(ATTACKS[family](signal, Window(start, end), **params))
+        windows = {(spec.window.start, spec.window.end) for _, spec in members}
+        # One window for every member: a scalar one, so the window costs no array per call.
+        window = Window(*windows.pop()) if len(windows) == 1 else Window(start, end)
+        attacks.append(ATTACKS[family](signal, window, **params))
         masks.append(mask)
     return attacks, masks
+
+
+def needs_fingerstick(plans: Sequence[AttackPlan]) -> list[str]:
+    """The specs that target a signal only a run with a fingerstick schedule has."""
+    return [a.text for plan in plans for a in plan.attacks if a.signal in SCHEDULED_SIGNALS]
 
 
 def controller_for(name: str, tap: TapChain) -> Controller:
@@ -124,7 +162,8 @@ def controller_for(name: str, tap: TapChain) -> Controller:
 @dataclass(frozen=True, eq=False)
 class AttackRuns:
     """Clean and attacked runs of every patient. Row layout: block 0 clean, block ``i + 1``
-    attack plan ``i``; within a block, ``setup.patients`` in order."""
+    attack plan ``i``; within a block, ``setup.patients`` in order, each with its
+    ``setup.days_per_patient`` rows (its random days) together."""
 
     setup: RunSetup
     plans: tuple[AttackPlan, ...]
@@ -135,15 +174,26 @@ class AttackRuns:
     def n_patients(self) -> int:
         return len(self.setup.patients)
 
+    @property
+    def block_size(self) -> int:
+        return self.n_patients * self.setup.days_per_patient
+
+    @property
+    def row_patients(self) -> tuple[str, ...]:
+        """The patient of each row of a block."""
+        days = self.setup.days_per_patient
+        return tuple(p for p in self.setup.patients for _ in range(days))
+
     def rows(self, block: int) -> np.ndarray:
-        return np.arange(block * self.n_patients, (block + 1) * self.n_patients)
+        return np.arange(block * self.block_size, (block + 1) * self.block_size)
 
     def harm(self, plan_index: int) -> list[PatientHarm]:
-        """Every patient's attacked run (plan ``plan_index``) against their clean run."""
+        """Every row's attacked run (plan ``plan_index``) against its clean run: one per
+        patient, or one per patient and random day (patient-major)."""
         metrics = self.result.metrics
         clean = take_rows(metrics, self.rows(0))
         attacked = take_rows(metrics, self.rows(plan_index + 1))
-        return compare_runs(self.setup.patients, clean, attacked)
+        return compare_runs(self.row_patients, clean, attacked)
 
     def plan_stealth(self, plan_index: int) -> StealthReport:
         return self.stealth.take(self.rows(plan_index + 1))
@@ -168,12 +218,20 @@ def run_attacks(
                 f"{', '.join(ml_only)}: only the ml_advised controller has the "
                 f"{'/'.join(ML_SIGNALS)} signals"
             )
+    if setup.fingerstick is None and needs_fingerstick(plans):
+        raise ValueError(
+            f"{', '.join(needs_fingerstick(plans))}: the run has no fingerstick schedule "
+            "(the user never measures with a meter)"
+        )
     patients = load_patients(setup.patients)
+    days = setup.day_scenarios()
     blocks = len(plans) + 1
-    batch = patients.take(np.tile(np.arange(len(patients)), blocks))
+    block_size = len(patients) * len(days)
+    batch = patients.take(np.tile(np.repeat(np.arange(len(patients)), len(days)), blocks))
+    scenarios = days * len(patients) * blocks
     sample_time = load_sensor(setup.sensor).sample_time
     blocks_of_plans = [
-        np.arange((i + 1) * len(patients), (i + 2) * len(patients)) for i in range(len(plans))
+        np.arange((i + 1) * block_size, (i + 2) * block_size) for i in range(len(plans))
     ]
     attacks, rows = stack_attacks(plans, blocks_of_plans, len(batch))
     forecaster = default_forecaster()
@@ -182,10 +240,10 @@ def run_attacks(
     if progress is not None:
         taps.append(ProgressTap(setup.duration_min, progress))
     chain = TapChain(taps)
-    seeds = [setup.seed + i for i in range(len(patients))] * blocks
+    seeds = [setup.seed + i for i in range(block_size)] * blocks
     result = simulate(
         batch,
-        repeat_days(setup.scenario, setup.days),
+        scenarios,
         controller_for(setup.controller, chain),
         duration_min=setup.duration_min,
         sensor=setup.sensor,
@@ -194,5 +252,6 @@ def run_attacks(
         seed=seeds,
         tap=chain,
         record=tuple(record),
+        fingerstick=setup.fingerstick,
     )
     return AttackRuns(setup=setup, plans=plans, result=result, stealth=monitor.report())

@@ -13,6 +13,11 @@ and reproduces simglucose's ``T1DSimEnv`` + ``SimObj`` step logic:
   reading (``((S - 1) * previous + new) / S``; ``cgm_observation="latest"`` gives the new
   reading alone) and the carbohydrate entered during the period.
 
+With a fingerstick schedule (:mod:`mdrisk.impact.fingerstick`) the user also measures with a
+meter at the start of some periods; the app calibrates the CGM with each reading, so every
+later reading the controller sees carries the offset (the ``controller_cgm`` trace). Without
+one, nothing of this runs and the loop is exactly the one above.
+
 Each signal that crosses a link passes through the signal tap (:mod:`mdrisk.impact.taps`).
 Harm metrics are accumulated at every period end from the true glucose, so a run that
 records nothing keeps memory at a few arrays of the batch size. Traces are kept only for the
@@ -27,13 +32,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdrisk.impact import taps as tap_signals
-from mdrisk.impact.cgm import CGMSensor
+from mdrisk.impact.cgm import CGMSensor, row_seeds
 from mdrisk.impact.controllers.base import (
     Controller,
     ControllerContext,
     ControllerInput,
     make_controller,
 )
+from mdrisk.impact.fingerstick import Fingerstick, FingerstickMeter, OnePointCalibration
 from mdrisk.impact.metrics import HarmAccumulator, HarmAssessment, HarmMetrics, assess_severity
 from mdrisk.impact.params import (
     PatientTable,
@@ -48,8 +54,11 @@ from mdrisk.impact.taps import SignalTap
 from mdrisk.impact.uva_padova import DEFAULT_SUBSTEPS, UvaPadovaBatch
 
 GLUCOSE_TRACES = ("bg", "plasma_glucose")  # recorded every ``record_every_min`` minutes
-PERIOD_TRACES = tap_signals.SIGNALS  # recorded once per control period, after the tap
+CONTROLLER_CGM = "controller_cgm"  # the glucose the controller is given (after calibration)
+# Recorded once per control period, after the tap.
+PERIOD_TRACES = tap_signals.SIGNALS + tap_signals.SCHEDULED_SIGNALS + (CONTROLLER_CGM,)
 RECORDABLE = GLUCOSE_TRACES + PERIOD_TRACES
+PERIOD_UNITS = {**tap_signals.SIGNAL_UNITS, CONTROLLER_CGM: "mg/dL"}
 CGM_OBSERVATIONS = ("period_mean", "latest")
 
 
@@ -137,6 +146,7 @@ def simulate(
     cgm_observation: str = "period_mean",
     substeps: int = DEFAULT_SUBSTEPS,
     init_state: np.ndarray | None = None,
+    fingerstick: Fingerstick | None = None,
 ) -> SimulationResult:
     """Run the closed loop for every row of ``patients`` for ``duration_min`` minutes.
 
@@ -150,6 +160,8 @@ def simulate(
     ``plasma_glucose`` every ``record_every_min`` minutes (default: the CGM sample time,
     including ``t = 0``), the tapped signals once per control period (at its start ``t``).
     ``substeps``: RK4 steps per minute. ``init_state``: ``(batch, 13)``, default the table's.
+    ``fingerstick``: when the user measures with a meter, for the app's CGM calibration
+    (meter errors seeded per row like the CGM noise); ``None``: no meter.
 
     ``duration_min`` must be a whole number of CGM sample times.
     """
@@ -197,12 +209,21 @@ def simulate(
         if "plasma_glucose" in glucose_rows:
             glucose_rows["plasma_glucose"][:, column] = model.plasma_glucose
 
+    meter = calibration = None
+    if fingerstick is not None:
+        meter = FingerstickMeter(
+            fingerstick, scenarios, period, duration_min, row_seeds(seed, size)
+        )
+        calibration = OnePointCalibration(size, fingerstick.half_life_min)
+    no_reading = np.full(size, np.nan)
+
     keep_glucose(0)
     next_glucose_column = 1
     reading = cgm.read(model.bg)
     if tap is not None:
         reading = _checked_tap(tap, tap_signals.CGM, 0.0, reading)
-    observed = reading
+    seen = reading  # what the app holds: the reading, calibrated once there is a meter
+    observed = seen
     carbs = np.zeros(size)
     latest = cgm_observation == "latest"
     eaten, entered = schedule.eaten, schedule.entered
@@ -210,12 +231,19 @@ def simulate(
 
     for k in range(n_periods):
         t = k * period
+        finger = no_reading
+        if meter is not None and calibration is not None:
+            finger = meter.read(t, model.plasma_glucose)
+            if tap is not None:
+                finger = _checked_tap(tap, tap_signals.FINGERSTICK, float(t), finger)
+            calibration.calibrate(float(t), finger, reading)
         if tap is not None:
             carbs = _checked_tap(tap, tap_signals.CARBS, float(t), carbs)
         command = controller.act(ControllerInput(t_min=t, cgm=observed, carbs_g=carbs))
         basal = np.asarray(command.basal, dtype=float)
         bolus = np.asarray(command.bolus, dtype=float)
-        signals = {"cgm": reading, "carbs": carbs}
+        signals = {"cgm": reading, "carbs": carbs, "fingerstick": finger}
+        signals[CONTROLLER_CGM] = observed
         if tap is not None:
             basal = _checked_tap(tap, tap_signals.BASAL, float(t), basal)
             bolus = _checked_tap(tap, tap_signals.BOLUS, float(t), bolus)
@@ -243,17 +271,22 @@ def simulate(
                 keep_glucose(next_glucose_column)
                 next_glucose_column += 1
 
-        previous = reading
+        previous = seen
         reading = cgm.read(model.bg)
         if tap is not None:
             reading = _checked_tap(tap, tap_signals.CGM, float(t + period), reading)
-        observed = reading if latest else ((period - 1) * previous + reading) / period
+        if calibration is not None:  # the app's trace keeps to the sensor's reportable range
+            reading_seen = calibration.apply(float(t + period), reading)
+            seen = np.clip(reading_seen, sensor_spec.min_mg_dl, sensor_spec.max_mg_dl)
+        else:
+            seen = reading
+        observed = seen if latest else ((period - 1) * previous + seen) / period
         harm.add(model.bg)
 
     traces = {name: Trace(glucose_times, glucose_rows[name], "mg/dL") for name in glucose_names}
     period_times = np.arange(n_periods) * period
     for name in period_names:
-        traces[name] = Trace(period_times, period_rows[name], tap_signals.SIGNAL_UNITS[name])
+        traces[name] = Trace(period_times, period_rows[name], PERIOD_UNITS[name])
     return SimulationResult(
         patient_names=patients.names,
         scenario_names=tuple(s.name for s in scenarios),

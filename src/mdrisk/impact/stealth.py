@@ -19,6 +19,11 @@ device receives them. Per row it raises four alarms:
 
 An attack is **stealthy** on a row when none of the alarms is raised there.
 
+With a fingerstick meter (:mod:`mdrisk.impact.fingerstick`) the range and rate checks still
+watch the sensor's readings, while both residual checks watch the glucose the app holds, the
+readings calibrated with the meter readings the monitor receives, as the device's forecaster
+does (otherwise the meter's own error would read as a forecast residual).
+
 Calibration, for the device's intended population (adults; examples/bgms.yaml), without CGM
 sensor noise (the default of the impact analyses): on the reference day (45, 70, 80 and 15 g
 at 07:00, 12:00, 18:00 and 21:00) with the basal-bolus or the ML-advised controller, the 10
@@ -39,9 +44,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mdrisk.impact.fdi_signals import FORECAST
+from mdrisk.impact.fingerstick import OnePointCalibration
 from mdrisk.impact.forecast_model.features import FeatureBuilder
 from mdrisk.impact.forecast_model.model import Forecaster
 from mdrisk.impact.params import PatientTable
+from mdrisk.impact.taps import FINGERSTICK
 
 DETECTORS = ("range", "rate", "residual", "forecast_residual")
 
@@ -142,6 +149,8 @@ class StealthMonitor:
         self._own = np.full((size, self._ahead), np.nan)
         self._device = np.full((size, self._ahead), np.nan)
         self._last_raw: np.ndarray | None = None
+        self._last_seen = np.zeros(size)
+        self._calibration = OnePointCalibration(size)
         self._last_t = 0.0
         self._observed = np.zeros(size)
         self._basal = np.zeros(size)
@@ -169,21 +178,24 @@ class StealthMonitor:
             self._builder.record_insulin(self._basal, values)
         elif signal == FORECAST:
             self._device[:, 0] = values  # the device's forecast made at this period's start
+        elif signal == FINGERSTICK and self._last_raw is not None:
+            self._calibration.calibrate(t, np.asarray(values, dtype=float), self._last_raw)
         return values
 
     def _reading(self, t: float, raw: np.ndarray) -> None:
         limits = self.limits
         raw = np.asarray(raw, dtype=float)
         self._raise("range", (raw < limits.range_low) | (raw > limits.range_high), t)
+        seen = self._calibration.apply(t, raw)
         if self._last_raw is None:
-            self._observed = raw
+            self._observed = seen
         else:
             rate = np.abs(raw - self._last_raw) / max(t - self._last_t, 1e-9)
             self._peak_rate = np.maximum(self._peak_rate, rate)
             self._raise("rate", rate > limits.max_rate, t)
             # What the controller sees: simglucose's mean of the held reading over the period.
-            self._observed = ((self.period - 1) * self._last_raw + raw) / self.period
-        self._last_raw, self._last_t = raw, t
+            self._observed = ((self.period - 1) * self._last_seen + seen) / self.period
+        self._last_raw, self._last_t, self._last_seen = raw, t, seen
 
     def _period_start(self, t: float, carbs: np.ndarray) -> None:
         observed = self._observed

@@ -22,6 +22,14 @@ signal                 unit   what it is, and when it is tapped
                               and limits (pump firmware); negative values are delivered as 0
 =====================  =====  ==================================================================
 
+Only when the run has a fingerstick schedule (:mod:`mdrisk.impact.fingerstick`), one more
+signal is tapped at the start of every period, before ``carbs``:
+
+=====================  =====  ==================================================================
+``fingerstick``        mg/dL  the meter reading taken at ``t`` (meter -> app link), NaN on rows
+                              where the user took none; the app calibrates the CGM with it
+=====================  =====  ==================================================================
+
 Each call gets the signal name, the time in minutes since the start of the run, and an array
 of shape ``(batch,)``; it returns an array of the same shape (it must not change the array it
 was given in place). Which rows a tap attacks is the tap's own business: it is built knowing
@@ -46,8 +54,12 @@ BOLUS = "bolus"
 PUMP_BASAL = "pump_basal"
 PUMP_BOLUS = "pump_bolus"
 DELIVERED_INSULIN = "delivered_insulin"
+FINGERSTICK = "fingerstick"
 
+# Tapped on every run.
 SIGNALS: tuple[str, ...] = (CGM, CARBS, BASAL, BOLUS, PUMP_BASAL, PUMP_BOLUS, DELIVERED_INSULIN)
+# Tapped only on runs that have them (a fingerstick schedule).
+SCHEDULED_SIGNALS: tuple[str, ...] = (FINGERSTICK,)
 SIGNAL_UNITS: dict[str, str] = {
     CGM: "mg/dL",
     CARBS: "g",
@@ -56,6 +68,7 @@ SIGNAL_UNITS: dict[str, str] = {
     PUMP_BASAL: "U/min",
     PUMP_BOLUS: "U/min",
     DELIVERED_INSULIN: "U/min",
+    FINGERSTICK: "mg/dL",
 }
 
 
@@ -74,9 +87,10 @@ class FunctionTap:
     """
 
     def __init__(self, **functions: Callable[[float, np.ndarray], np.ndarray]) -> None:
-        unknown = sorted(set(functions) - set(SIGNALS))
+        known = SIGNALS + SCHEDULED_SIGNALS
+        unknown = sorted(set(functions) - set(known))
         if unknown:
-            raise ValueError(f"unknown signal(s) {unknown}; signals: {', '.join(SIGNALS)}")
+            raise ValueError(f"unknown signal(s) {unknown}; signals: {', '.join(known)}")
         self._functions = functions
 
     def apply(self, signal: str, t_minutes: float, values: np.ndarray) -> np.ndarray:

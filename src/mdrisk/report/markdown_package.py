@@ -41,6 +41,7 @@ def impact_section(tables: dict[str, Table]) -> list[str]:
         "each virtual patient's clean day (the charts are in report.html).",
         "",
         *_table(tables["impact"]),
+        *_cohort_section(tables),
         *(
             [
                 "",
@@ -56,6 +57,13 @@ def impact_section(tables: dict[str, Table]) -> list[str]:
             else []
         ),
     ]
+
+
+def _cohort_section(tables: dict[str, Table]) -> list[str]:
+    cohorts = tables.get("impact_cohorts")
+    if cohorts is None or not cohorts.rows:
+        return []
+    return ["", f"### {cohorts.title}", "", *_table(cohorts)]
 
 
 def sbom_section(tables: dict[str, Table]) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 
 from mdrisk.assessment import Assessment
+from mdrisk.assessment.impact import Spread
 from mdrisk.assessment.risk import RiskItem
 from mdrisk.report.decision_columns import with_decision_columns
 from mdrisk.report.idlists import id_ranges
@@ -422,6 +423,50 @@ def impact_table(assessment: Assessment) -> Table:
     )
 
 
+def _spread(spread: Spread | None) -> str:
+    if spread is None:
+        return ""
+    return f"{spread.median:g} / {spread.p95:g} / {spread.worst:g}"
+
+
+def impact_cohort_table(assessment: Assessment) -> Table:
+    """Each measured attack's harm over everyone and per cohort, over the Monte Carlo days."""
+    rows = [
+        _row(
+            f.id,
+            f.attack or "",
+            group.group,
+            f"{group.patients_harmed}/{group.patients}",
+            f"{group.patient_days_harmed}/{group.patient_days}",
+            group.worst_induced_severity or "none",
+            _spread(group.attacked.get("minutes_below_54")),
+            _spread(group.attacked.get("minutes_below_70")),
+            _spread(group.delta.get("minutes_below_70")),
+            _spread(group.attacked.get("minutes_above_250")),
+        )
+        for f in assessment.impact
+        for group in f.population
+    ]
+    return Table(
+        "impact_cohorts",
+        "Measured patient impact by cohort, over every patient-day "
+        "(median / 95th percentile / worst)",
+        (
+            "id",
+            "attack",
+            "group",
+            "patients harmed",
+            "patient-days harmed",
+            "worst induced severity",
+            "min below 54 mg/dL",
+            "min below 70 mg/dL",
+            "change in min below 70",
+            "min above 250 mg/dL",
+        ),
+        rows,
+    )
+
+
 def check_table(assessment: Assessment) -> Table:
     return Table(
         "checks",
@@ -510,6 +555,7 @@ def report_tables(
         check_table(assessment),
         impact_table(assessment),
         detector_table(assessment),
+        impact_cohort_table(assessment),
     ]
     if assessment.scenarios:
         tables.append(loss_scenario_table(assessment))

@@ -2,7 +2,8 @@
 
 ``drop`` loses every message in the window, ``drop:50%`` each one with that probability
 (seeded). A lost level (a CGM reading, a basal command, a forecast) leaves the receiver with
-the last value it got; a lost event (a carb entry, a bolus command) is simply gone. As with
+the last value it got; a lost event (a carb entry, a bolus command) or a lost sporadic
+reading (a fingerstick, NaN) is simply gone. As with
 ``noise``, one seeded random stream serves the batch: reproducible for the same command.
 """
 
@@ -14,9 +15,19 @@ from collections.abc import Mapping
 import numpy as np
 
 from mdrisk.impact.attacks.base import Attack, AttackContext, ParamError, number
-from mdrisk.impact.fdi_signals import EVENT_SIGNALS
+from mdrisk.impact.fdi_signals import EVENT_SIGNALS, READING_SIGNALS
 
-LINK_SIGNALS = ("cgm", "carbs", "basal", "bolus", "pump_basal", "pump_bolus", "iob", "forecast")
+LINK_SIGNALS = (
+    "cgm",
+    "carbs",
+    "basal",
+    "bolus",
+    "pump_basal",
+    "pump_bolus",
+    "iob",
+    "forecast",
+    *READING_SIGNALS,
+)
 
 
 class Drop(Attack):
@@ -53,6 +64,8 @@ class Drop(Attack):
 
     def transform(self, t: float, values: np.ndarray, active: np.ndarray) -> np.ndarray:
         lost = active & (self._random.random(values.shape) < self.param("probability"))
+        if self.signal in READING_SIGNALS:
+            return np.where(lost, np.nan, values)
         if self.signal in EVENT_SIGNALS:
             received = np.where(lost, 0.0, values)
         else:

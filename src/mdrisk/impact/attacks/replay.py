@@ -1,5 +1,6 @@
 """Replay: the receiver gets, instead of the current value, the one sent a fixed time earlier
-(recorded packets played back: a delayed or stale signal that still looks alive)."""
+(recorded packets played back: a delayed or stale signal that still looks alive). A sporadic
+reading (a fingerstick) arrives ``lag`` late: the app gets it then, in place of any new one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mdrisk.impact.attacks.base import Attack, AttackContext, duration_minutes
-from mdrisk.impact.fdi_signals import EVENT_SIGNALS
+from mdrisk.impact.fdi_signals import EVENT_SIGNALS, READING_SIGNALS
 
 
 class Replay(Attack):
@@ -46,4 +47,6 @@ class Replay(Attack):
         if self.signal in EVENT_SIGNALS:
             # Before the first message there was nothing to replay: no entry, no dose.
             replayed = np.where(index < 0, 0.0, replayed)
+        elif self.signal in READING_SIGNALS:
+            replayed = np.where(index < 0, np.nan, replayed)
         return replayed

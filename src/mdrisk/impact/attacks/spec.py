@@ -32,7 +32,7 @@ from typing import Any
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.impact.attacks.base import ATTACKS, DAY_MIN, Attack, ParamError, Window
-from mdrisk.impact.fdi_signals import ALL_SIGNALS, EVENT_SIGNALS
+from mdrisk.impact.fdi_signals import ALL_SIGNALS, EVENT_SIGNALS, READING_SIGNALS
 
 EVENT_WINDOW_MIN = 15  # a single time opens a window this long; events fire once in it
 _TIME = re.compile(r"(\d{1,2}):(\d{2})\Z")
@@ -274,7 +274,7 @@ def _parse_one(spec: str, part: str, at: int) -> AttackSpec:
 
 def _one_off(family: str, signal: str, params: dict[str, float]) -> bool:
     if family == "spoof":
-        return signal in EVENT_SIGNALS
+        return signal in EVENT_SIGNALS or signal in READING_SIGNALS
     return family == "tamper" and params.get("mode") == 2.0
 
 

@@ -4,6 +4,8 @@ On an event signal (a carb entry, a bolus) a spoof injects one extra event per w
 opening, at the first control period at or after the window's start: ``spoof:60g@carbs,07:30``
 enters 60 g the user never ate; ``spoof:5U@pump_bolus,03:00`` is a bolus nobody asked for.
 On a level signal it replaces the value for the whole window: ``spoof:250@cgm,02:00-03:00``.
+On a sporadic reading (a fingerstick) it sends one fake reading per window opening, like an
+event: ``spoof:300@fingerstick,11:55`` is a meter reading of 300 mg/dL the user never took.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mdrisk.impact.attacks.base import Attack, AttackContext, ParamError, number
-from mdrisk.impact.fdi_signals import EVENT_SIGNALS
+from mdrisk.impact.fdi_signals import EVENT_SIGNALS, READING_SIGNALS
 
 BOLUS_SIGNALS = ("bolus", "pump_bolus")
 
@@ -40,11 +42,14 @@ class Spoof(Attack):
 
     def transform(self, t: float, values: np.ndarray, active: np.ndarray) -> np.ndarray:
         value = self.param("value")
-        if self.signal not in EVENT_SIGNALS:
+        one_off = self.signal in EVENT_SIGNALS or self.signal in READING_SIGNALS
+        if not one_off:
             return np.broadcast_to(value, values.shape).astype(float)
         day = np.broadcast_to(self.window.day(t), values.shape)
         fire = active & (self._fired_day != day)
         self._fired_day = np.where(fire, day, self._fired_day)
+        if self.signal in READING_SIGNALS:
+            return np.where(fire, np.broadcast_to(value, values.shape), values)
         if self.signal in BOLUS_SIGNALS:  # units, delivered over one control period
             value = value / self.context.sample_time_min
         return np.where(fire, values + value, values)
