@@ -16,7 +16,9 @@ percentile, worst), not one attack that must suit everyone on average.
 * **Harm** of a candidate on a patient: the objective's change (attacked minus clean; by
   default minutes below 54 mg/dL) averaged over the Monte Carlo days
   (:mod:`mdrisk.impact.monte_carlo_days`), the tie-breaker's mean change (LBGI) breaking ties;
-  the worst day is reported too.
+  the worst day is reported too. The best is ranked exactly so (objective, then tie-breaker)
+  over every candidate tried; the optimiser itself sees objective + 3 x LBGI for the
+  minutes-below objectives, so it can climb where the minutes are still 0.
 * **Stealth**: a candidate counts only if no monitor alarms on any day for that patient
   (default: today's stealth limits; :mod:`mdrisk.impact.candidate_runs` takes any monitor
   factory). Others get a penalty above any harm, growing with their magnitude, so the
@@ -44,10 +46,14 @@ from mdrisk.impact.lockstep import Ask, Lockstep
 from mdrisk.impact.monte_carlo_days import MonteCarloDays
 from mdrisk.impact.search_space import BudgetError, SearchSpace, WorstCaseBudget
 
-TIE_WEIGHT = 1e-3  # tie-breaker scale in the optimiser's single number (primary steps are 3 min)
+# What one unit of the tie-breaker is worth to the optimiser, in units of the objective: for
+# minutes below 54 or 70 the LBGI guides the search where the minutes are still 0 (one LBGI
+# unit is worth 3 minutes, one reading); elsewhere it only breaks ties.
+GUIDE_WEIGHTS = {"below54": 3.0, "below70": 3.0}
+TIE_WEIGHT = 1e-3
 PENALTY = 1e6  # an alarmed candidate scores worse than any stealthy one
 MIN_POPULATION = 10
-POPULATION_PER_VARIABLE = 10
+POPULATION_PER_VARIABLE = 5
 STRATEGY = "best1bin"
 MUTATION = (0.5, 1.0)
 RECOMBINATION = 0.7
@@ -121,7 +127,10 @@ class _Best:
 
 
 def population_size(dimensions: int, candidates: int) -> int:
-    """Members per generation: 10 per variable, fewer when the budget is small."""
+    """Members per generation: 5 per variable (at least 10), fewer when the budget is small.
+
+    A small population run for many generations found more than a large one run for few
+    (10 adults, 920 patient-days each: 10 per variable lost to the grid on some patients)."""
     return max(MIN_POPULATION, min(POPULATION_PER_VARIABLE * dimensions, candidates // 10))
 
 
@@ -170,6 +179,10 @@ def search_worst_case(
             forecaster=forecaster,
         )
     n_days = runner.days.days
+    index_of = {name: i for i, name in enumerate(runner.patients)}
+    chosen = list(patients)
+    if any(name not in index_of for name in chosen):
+        raise ValueError("the runner simulates other patients than those asked for")
     candidates = int(evaluations) // n_days
     size = population_size(space.size, candidates)
     generations = candidates // size - 1
@@ -178,19 +191,15 @@ def search_worst_case(
             f"{evaluations} patient-days per patient is too few for a search over "
             f"{n_days} day(s): at least {2 * size * n_days} are needed"
         )
-    index_of = {name: i for i, name in enumerate(runner.patients)}
-    chosen = [p for p in patients if p in index_of]
-    if len(chosen) != len(patients):
-        raise ValueError("the runner simulates other patients than those asked for")
     bests = {name: _Best() for name in chosen}
     initial = initial or {}
     initial_keys = {
         name: {tuple(np.round(np.clip(v, space.lower, space.upper), 9)) for v in vectors}
         for name, vectors in initial.items()
     }
-    planned = runner.patient_days + len(chosen) * size * (generations + 1) * n_days
     start_days = runner.patient_days
-
+    planned = len(chosen) * size * (generations + 1) * n_days
+    guide = GUIDE_WEIGHTS.get(space.budget.objective, TIE_WEIGHT)
     magnitudes = space.magnitude_columns
     magnitude_spread = (space.upper - space.lower)[magnitudes]
 
@@ -198,7 +207,7 @@ def search_worst_case(
         vectors = np.concatenate([np.asarray(v) for _, v in parts])
         owners = np.concatenate([np.full(len(v), index_of[n]) for n, v in parts])
         results = runner.run(owners, vectors)
-        scores = results.primary_mean + TIE_WEIGHT * results.secondary_mean
+        scores = results.primary_mean + guide * results.secondary_mean
         size_share = np.abs(vectors[:, magnitudes]).sum(axis=1) / magnitude_spread.sum()
         fitness = np.where(results.stealthy, -scores, PENALTY + size_share)
         answers, at = [], 0
@@ -214,7 +223,7 @@ def search_worst_case(
             answers.append(fitness[at : at + count])
             at += count
         if progress is not None:
-            progress(runner.patient_days - start_days, planned - start_days)
+            progress(runner.patient_days - start_days, planned)
         return answers
 
     def job(name: str) -> Callable[[Ask], None]:
