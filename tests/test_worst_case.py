@@ -3,6 +3,7 @@ stealth of what it returns, pluggable monitors, Monte Carlo days, held-out forec
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -240,3 +241,40 @@ def test_each_patient_is_dosed_by_a_model_never_trained_on_them(runner):
         own = fold_forecaster(fold_of(patient)).predict(features[row : row + 1])
         assert combined[row] == pytest.approx(own[0])
     assert "held out" in runner.forecaster_text
+
+
+# -- command line ---------------------------------------------------------------------------
+def test_the_command_prints_each_patient_and_the_population():
+    from click.testing import CliRunner
+
+    from mdrisk.cli import main
+
+    args = ["simulate", "worst-case", "--patients", "adult#001,adult#008"]
+    result = CliRunner().invoke(main, [*args, "--evaluations", "40", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert [p["patient"] for p in record["patients"]] == list(PATIENTS)
+    assert record["patient_days"] == 2 * 40 + 2
+    assert "held out" in record["forecaster"]
+    table = CliRunner().invoke(main, [*args, "--evaluations", "40", "--signals", "cgm,carbs"])
+    assert table.exit_code == 0, table.output
+    assert "adult#008" in table.output and "95th percentile" in table.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--budget", "cgm=-5"], "not a positive number"),
+        (["--budget", "duration=4h-1h"], "inverted"),
+        (["--signals", "cgm,glucagon"], "unknown signal"),
+        (["--evaluations", "5"], "too few"),
+    ],
+)
+def test_the_command_refuses_a_bad_budget(args, message):
+    from click.testing import CliRunner
+
+    from mdrisk.cli import main
+
+    result = CliRunner().invoke(main, ["simulate", "worst-case", "--patients", "adult#001", *args])
+    assert result.exit_code == 2
+    assert message in result.output

@@ -35,6 +35,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import differential_evolution
@@ -44,6 +45,7 @@ from mdrisk.impact.attacks.spec import AttackPlan
 from mdrisk.impact.candidate_runs import CandidateRunner, MonitorFactory
 from mdrisk.impact.lockstep import Ask, Lockstep
 from mdrisk.impact.monte_carlo_days import MonteCarloDays
+from mdrisk.impact.search import OBJECTIVES
 from mdrisk.impact.search_space import BudgetError, SearchSpace, WorstCaseBudget
 
 # What one unit of the tie-breaker is worth to the optimiser, in units of the objective: for
@@ -279,3 +281,33 @@ def search_worst_case(
         patient_days=runner.patient_days,
         elapsed_s=time.perf_counter() - started,
     )
+
+
+def result_record(result: WorstCaseResult) -> dict[str, Any]:
+    """The result as plain data (JSON output, tables)."""
+    primary, secondary = OBJECTIVES[result.budget.objective]
+    return {
+        "budget": result.budget.text,
+        "objective": {"metric": primary, "tie_breaker": secondary},
+        "days": result.days.text,
+        "controller": result.controller,
+        "forecaster": result.forecaster,
+        "optimiser": result.optimiser,
+        "patient_days": result.patient_days,
+        "elapsed_s": round(result.elapsed_s, 2),
+        "distribution": {k: round(v, 3) for k, v in result.distribution.items()},
+        "patients": [
+            {
+                "patient": p.patient,
+                "attack": p.plan.text if p.plan is not None else None,
+                "harm_mean": round(p.harm_mean, 3),
+                "harm_worst_day": round(p.harm_worst_day, 3),
+                "tie_breaker_mean": round(p.tie_breaker_mean, 4),
+                "candidates": p.candidates,
+                "patient_days": p.patient_days,
+                "clean_alarms": list(p.clean_alarms),
+                "from_initial": p.from_initial,
+            }
+            for p in result.patients
+        ],
+    }
