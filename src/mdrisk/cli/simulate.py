@@ -338,12 +338,3 @@ def _output_files(runs: Any, record: dict[str, Any], text: str) -> dict[str, byt
             files[f"attack-{index + 1:02d}.{kind}"] = data
     return files
 
-
-def _add_worst_case() -> None:
-    """``simulate worst-case`` lives in its own module; it reuses this one's option readers."""
-    from mdrisk.cli.worst_case import worst_case_command
-
-    simulate_group.add_command(worst_case_command)
-
-
-_add_worst_case()
