@@ -106,7 +106,9 @@ def test_the_collector_is_paused_inside_the_block_and_as_it_was_after():
 def test_after_the_pause_what_the_block_allocated_is_old_not_a_backlog():
     with collector_paused():
         kept = [[index] for index in range(100_000)]
-        assert gc.get_count()[0] > 100_000
+        # The count is allocations minus deallocations of tracked objects: other objects freed
+        # meanwhile lower it a little, a collection would have reset it.
+        assert gc.get_count()[0] > 90_000
     assert gc.get_count()[0] < 1_000 and gc.isenabled()
     assert gc.is_tracked(kept[0]) and gc.get_freeze_count() == 0
 

@@ -252,9 +252,10 @@ def test_a_3x_vector_maps_to_40_with_its_assumptions_stated():
 
 
 def test_bgms_therapy_data_gives_high_integrity_from_the_model_alone():
-    # H-5 (carbohydrate taken on a false low warning) is serious, not catastrophic.
+    # H-5 (carbohydrate taken on a false low warning) and H-2 (too little insulin) are not
+    # catastrophic in the model, so the rubric's therapy question does not find harm there.
     for risk in _risks_at(_assessed(BGMS), "cgm_to_app"):
-        if "H-5" in risk.hazards:
+        if risk.severity.level != "catastrophic":
             continue
         integrity = _metric(risk, "I")
         assert integrity.value == "H"
@@ -426,26 +427,51 @@ def test_residual_risk_is_never_above_the_initial_risk(model_path):
         assert residual.severity == risk.severity.level
         assert _rank(residual.level) <= _rank(risk.level)
         reduction = levels.index(risk.exploitability.level) - levels.index(residual.exploitability)
-        assert sum(c.credited_levels for c in risk.controls) >= reduction
-        assert sum(c.credited_levels for c in risk.controls) <= MATRIX.residual.max_reduction
+        after = [c for c in risk.controls if c.kind != "device"]  # device: in the initial rating
+        assert sum(c.credited_levels for c in after) >= reduction
+        assert sum(c.credited_levels for c in after) <= MATRIX.residual.max_reduction
+        assert all(c.applied for c in after if c.credited_levels and c.kind == "recommended")
 
 
-def test_device_controls_count_only_against_the_attacks_they_stop():
+def test_device_controls_count_in_the_initial_rating_only_against_the_attacks_they_stop():
+    # As designed: authentication and encryption are read by the rubric (AC, PR); integrity
+    # (with authentication) and replay protection are credited on top, by the policy.
     pump_link = _risks_at(_assessed(BGMS), "pump_to_app")[0]
-    credited = {c.id: c.credited_levels for c in pump_link.controls}
+    credited = {c.id: c.credited_levels for c in pump_link.controls if c.kind == "device"}
     assert credited == {
-        "pump_to_app.authentication": 1,
+        "pump_to_app.authentication": 0,
         "pump_to_app.encryption": 0,
         "pump_to_app.integrity": 1,
     }
-    assert pump_link.residual.exploitability == "unlikely"
+    assert any("the device's own controls: -1" in s for s in pump_link.exploitability.steps)
+    assert "AC:H" in pump_link.exploitability.vector  # authenticated: a defence to defeat
     cgm_link = _risks_at(_assessed(BGMS), "cgm_to_app")[0]
-    assert {c.id: c.credited_levels for c in cgm_link.controls} == {
+    assert {c.id: c.credited_levels for c in cgm_link.controls if c.kind == "device"} == {
         "cgm_to_app.encryption": 0,
         "cgm_to_app.integrity": 0,
     }
-    assert any("counts only with authentication" in s for s in cgm_link.residual.steps)
-    assert cgm_link.residual.exploitability == cgm_link.exploitability.level
+    assert not any("device's own controls" in s for s in cgm_link.exploitability.steps)
+
+
+def test_the_policy_recommends_controls_for_the_path_and_the_residual_assumes_them():
+    cgm_link = _risks_at(_assessed(BGMS), "cgm_to_app")[0]
+    recommended = {c.id: c for c in cgm_link.controls if c.kind == "recommended"}
+    assert "authenticate_link@cgm_to_app" in recommended  # BLE without authentication
+    assert recommended["authenticate_link@cgm_to_app"].model_change == [
+        "cgm_to_app.authentication",
+        "cgm_to_app.integrity",
+    ]
+    assert all(c.applied for c in recommended.values())  # the default policy: recommended
+    levels = MATRIX.exploitability_levels
+    lowered = sum(c.credited_levels for c in cgm_link.controls)
+    assert lowered >= 2
+    assert levels.index(cgm_link.residual.exploitability) == max(
+        0, levels.index(cgm_link.exploitability.level) - min(lowered, 3)
+    )
+    # A person typing is no link to authenticate: plausibility limits instead.
+    typed = _risks_at(_assessed(BGMS), "user_to_app")[0]
+    kinds = {c.id.split("@")[0] for c in typed.controls if c.kind == "recommended"}
+    assert "authenticate_link" not in kinds and "plausibility_limits" in kinds
 
 
 def test_only_mitigations_the_analyst_marks_implemented_lower_the_residual():
@@ -455,11 +481,9 @@ def test_only_mitigations_the_analyst_marks_implemented_lower_the_residual():
     assert training.in_place and training.credited_levels == 1
     assert "instructions for use" in training.justification
     assert not next(c for c in plain.controls if c.id == "M1017").in_place
-    levels = MATRIX.exploitability_levels
-    assert (
-        levels.index(answered.residual.exploitability)
-        == levels.index(plain.residual.exploitability) - 1
-    )
+    assert next(c for c in plain.controls if c.id == "M1017").credited_levels == 0
+    assert any("M1017" in step for step in answered.residual.steps)
+    assert not any("M1017" in step for step in plain.residual.steps)
     cgm = _risks_at(_assessed(BGMS, with_pack=True, answers=BGMS_ANSWERS), "cgm_to_app")[0]
     assert not next(c for c in cgm.controls if c.id == "M0802").in_place
 
@@ -519,10 +543,10 @@ def test_a_long_path_and_a_distant_attacker_lower_exploitability():
         attackers=(Attacker("supply_chain", "network", 0.3),),
     )
     before = RubricResult(vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", decisions=[])
-    rating = _exploitability(target, before, [], MATRIX)
-    assert rating.level == "unlikely"  # frequent -1 (reach 0.3) -2 (5 hops, 1 free, 2 per level)
-    assert any("supply_chain" in s for s in rating.steps)
-    assert any("crosses 5 component(s)" in s for s in rating.steps)
+    level, steps = _exploitability(target, before, [], MATRIX)
+    assert level == "unlikely"  # frequent -1 (reach 0.3) -2 (5 hops, 1 free, 2 per level)
+    assert any("supply_chain" in s for s in steps)
+    assert any("crosses 5 component(s)" in s for s in steps)
 
 
 def test_a_matrix_of_ones_own_is_used_and_named(tmp_path):

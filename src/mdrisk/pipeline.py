@@ -24,7 +24,7 @@ from mdrisk.kb.pack import LoadedPack
 from mdrisk.model import DeviceModel, LoadedModel, load_model
 from mdrisk.model.lines import element_lines
 from mdrisk.risk.controls import mitigations_from_enricher
-from mdrisk.risk.engine import RiskInputs, assess_risks
+from mdrisk.risk.engine import RiskInputs, assess_risks, policy_view
 from mdrisk.scenarios.generate import with_scenarios
 from mdrisk.stpa import StpaResult, analyze_stpa
 
@@ -208,6 +208,12 @@ def _impact(stpa: StpaResult) -> list[ImpactFinding]:
     )
 
 
+def rate_risks(assessment: Assessment, risk: RiskInputs) -> Assessment:
+    """The assessment's risks rated again under other answers or another policy (for an
+    assessment read back from its file; the earlier sections are kept as they are)."""
+    return _with_risks(assessment, None, risk)
+
+
 def _with_risks(
     assessment: Assessment, knowledge: KnowledgeInputs | None, risk: RiskInputs | None
 ) -> Assessment:
@@ -219,4 +225,6 @@ def _with_risks(
         risk = dataclasses.replace(
             risk, mitigations_for=mitigations_from_enricher(knowledge.enricher)
         )
-    return assessment.model_copy(update={"risks": assess_risks(assessment, risk)})
+    return assessment.model_copy(
+        update={"risks": assess_risks(assessment, risk), "risk_policy": policy_view(risk)}
+    )

@@ -11,10 +11,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from mdrisk.assessment.base import Record
+from mdrisk.assessment.decisions import DecisionLog
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.llm import LLMEnrichment
 from mdrisk.assessment.provenance import Provenance
-from mdrisk.assessment.risk import RiskItem
+from mdrisk.assessment.risk import PolicyView, RiskItem
 from mdrisk.assessment.scenarios import AttackScenario
 from mdrisk.assessment.stpa import (
     CheckFinding,
@@ -44,6 +45,8 @@ class Assessment(Record):
     support: list[ComponentSupport] = Field(default_factory=list)
     # Risks R-n: CVSS 3.1/4.0 (medical-device rubric), severity x exploitability, residual.
     risks: list[RiskItem] = Field(default_factory=list)
+    # The policy the risks were rated under (None in files written before it was recorded).
+    risk_policy: PolicyView | None = None
     # Attack scenarios SC-n, ranked by exploitability (mdrisk.scenarios).
     scenarios: list[AttackScenario] = Field(default_factory=list)
     # Measured patient harm per loss scenario, from the glucose simulator (analyze --simulate).
@@ -51,6 +54,8 @@ class Assessment(Record):
     # Line of each model element in provenance.model_file ("components[cgm]": 31), so SARIF
     # can locate findings without reading the file again.
     model_lines: dict[str, int] = Field(default_factory=dict)
+    # The analyst's decisions (--decisions), each marked stale when its finding is gone.
+    decisions: DecisionLog | None = None
     provenance: Provenance
 
     def known_ids(self) -> set[str]:

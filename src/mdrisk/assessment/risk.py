@@ -93,8 +93,16 @@ class SeverityRating(Record):
 
 
 class ExploitabilityRating(Record):
+    """The level used, each step that set it, and, while rubric questions are open, the
+    range between their best and worst answers (``best`` .. ``worst``; equal when none is
+    open). ``vector`` is the CVSS vector the level was read from."""
+
     level: str  # a level of the matrix, e.g. remote | unlikely | possible | likely | frequent
     steps: list[str] = Field(default_factory=list)
+    best: str | None = None
+    worst: str | None = None
+    vector: str = ""
+    unanswered: str = "worst"  # how open questions counted for the level (the policy's)
 
 
 class RiskControl(Record):
@@ -107,12 +115,18 @@ class RiskControl(Record):
 
     id: str
     name: str
-    kind: str  # "device" | "mitigation"
+    kind: str  # "device" | "mitigation" | "recommended"
     framework: str = ""  # "device model", "ATT&CK for ICS", "ATT&CK Enterprise", "ATLAS", "CAPEC"
     source: str = ""
     in_place: bool = False
     credited_levels: int = 0
     justification: str = ""
+    # A recommended control: whether the policy's residual column assumes it (``applied``),
+    # the severity levels it lowers there, and the model change it stands for, if any
+    # ("<link>.<protection>": that protection declared on that link).
+    applied: bool = False
+    severity_levels: int = 0
+    model_change: list[str] = Field(default_factory=list)
 
 
 class ResidualRisk(Record):
@@ -158,3 +172,20 @@ class RiskItem(Record):
     # of an answer: what the analyst should answer to sharpen this risk.
     open_questions: list[str] = Field(default_factory=list)
     matrix: str = ""  # name of the risk matrix used
+
+
+class PolicyView(Record):
+    """The risk policy the register was rated under, as the report draws it: the matrix
+    (exploitability level -> one risk level per severity), each level's acceptability, and
+    the rules that shape the ratings."""
+
+    name: str
+    source: str = ""  # "risk-matrix/builtin", "risk-matrix/my-policy.yaml"
+    sha256: str = ""
+    severities: list[str]
+    exploitability: list[str]  # from the least to the most likely
+    cells: dict[str, list[str]]
+    acceptability: dict[str, str]  # risk level -> acceptability label
+    unanswered: str = "worst"
+    apply: list[str] | str = "recommended"
+    max_reduction: int = 0

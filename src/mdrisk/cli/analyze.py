@@ -12,12 +12,17 @@ import click
 
 from mdrisk.cli.common import (
     EXIT_FAILED,
+    apply_decisions,
+    decisions_option,
     guarded,
     out_console,
     parse_formats,
     print_notes,
     progress_bar,
+    read_decisions,
     require_sim_extra,
+    risk_inputs_of,
+    risk_options,
     store_option,
     write_files,
 )
@@ -125,6 +130,8 @@ def validate(model: Path, strict: bool) -> None:
     help="Measure the patient harm of every loss scenario the glucose simulator can "
     "stand for (the 'impact' section; needs the sim extra; a few seconds).",
 )
+@risk_options
+@decisions_option
 @guarded
 def analyze(
     model: Path,
@@ -134,6 +141,9 @@ def analyze(
     use_kb: bool,
     store_path: Path | None,
     simulate: bool,
+    answers_file: Path | None,
+    policy_file: Path | None,
+    decisions_file: Path | None,
 ) -> None:
     """Run STPA-Sec on a device model and write the assessment to a folder.
 
@@ -143,6 +153,7 @@ def analyze(
     use_kb = use_kb or store_path is not None
     if simulate:
         require_sim_extra()
+    decisions = read_decisions(decisions_file)
     # The simulator runs for seconds on other libraries' objects: the collector stays on.
     with collector_paused(when=not simulate), progress_bar() as progress:
         formats = tuple(dict.fromkeys(("json",) + parse_formats(formats)))  # loads report.package
@@ -155,8 +166,14 @@ def analyze(
             progress.update(task, description=name)
 
         assessment, kb_notes = run(
-            model, use_kb=use_kb, store_path=store_path, simulate=simulate, on_step=step
+            model,
+            use_kb=use_kb,
+            store_path=store_path,
+            simulate=simulate,
+            risk=risk_inputs_of(answers_file, policy_file),
+            on_step=step,
         )
+        assessment = apply_decisions(assessment, decisions)
         progress.update(task, advance=2, description="rendering reports")
         package = render_package(assessment, formats, svg=not no_svg)
         progress.update(task, advance=1, description="writing files")

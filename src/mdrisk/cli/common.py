@@ -21,6 +21,9 @@ from mdrisk.errors import InputError
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from mdrisk.assessment import Assessment
+    from mdrisk.decisions import LoadedDecisions
+
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
@@ -35,6 +38,55 @@ store_option = click.option(
     default=None,
     help="Knowledge-base file for --kb (implies --kb; default: $MDRISK_HOME/kb.sqlite or "
     "~/.local/share/mdrisk/kb.sqlite, else the public-data snapshot bundled with mdrisk).",
+)
+
+
+def risk_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--answers`` and ``--policy``, the same on every command that rates risks."""
+    function = click.option(
+        "--policy",
+        "policy_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The manufacturer's risk policy (YAML): matrix, acceptability, how open rubric "
+        "questions count, recommended controls and which of them the residual assumes "
+        "[default: the built-in policy, data/risk-matrix.yaml].",
+    )(function)
+    return click.option(
+        "--answers",
+        "answers_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="The analyst's answers (YAML): rubric answers with justifications, "
+        "severities, implemented mitigations.",
+    )(function)
+
+
+def risk_inputs_of(answers_file: Path | None, policy_file: Path | None) -> Any:
+    """The risk stage's inputs with the user's answers and policy (None: the built-ins)."""
+    if answers_file is None and policy_file is None:
+        return None
+    from mdrisk import bundled
+    from mdrisk.risk.answers import load_answers
+    from mdrisk.risk.matrix import load_matrix
+
+    rubric = bundled.rubric()
+    return bundled.risk_inputs(
+        rubric,
+        matrix=load_matrix(policy_file) if policy_file else None,
+        answers=load_answers(answers_file, rubric.rubric) if answers_file else None,
+    )
+
+
+# The analyst's decisions file, applied by every command that writes findings.
+decisions_option = click.option(
+    "--decisions",
+    "decisions_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The analyst's decisions (YAML): a status (open, mitigated, accepted, not_affected, "
+    "false_positive), justification, owner and date per finding id (R-, LS-, SC-, TH-, CVE). "
+    "Decisions whose finding is gone are reported as stale.",
 )
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -233,3 +285,37 @@ def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
 def print_notes(notes: Iterable[str]) -> None:
     for note in notes:
         err_console.print(f"note: {note}", markup=False)
+
+
+def read_decisions(decisions_file: Path | None) -> LoadedDecisions | None:
+    """The decisions file, read and checked before any analysis (InputError: exit 2)."""
+    if decisions_file is None:
+        return None
+    from mdrisk.decisions import load_decisions
+
+    return load_decisions(decisions_file)
+
+
+def apply_decisions(assessment: Assessment, loaded: LoadedDecisions | None) -> Assessment:
+    """The assessment with the decisions applied (unchanged without any); a warning on
+    stderr for each decision whose finding this assessment does not have."""
+    if loaded is None:
+        return assessment
+    from mdrisk.decisions import stale_decisions, with_decisions
+    from mdrisk.decisions.apply import stale_message
+
+    decided = with_decisions(assessment, loaded)
+    stale = stale_decisions(decided)
+    total = len(decided.decisions.entries) if decided.decisions else 0
+    err_console.print(
+        f"note: decisions: {total} from {loaded.file}, {total - len(stale)} applied, "
+        f"{len(stale)} stale",
+        markup=False,
+    )
+    for entry in stale:
+        err_console.print(
+            f"warning: {loaded.file}: decisions.{entry.key}: stale decision "
+            f"({entry.status}, {entry.date}): {stale_message(entry, decided)}; review it",
+            markup=False,
+        )
+    return decided

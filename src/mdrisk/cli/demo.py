@@ -9,12 +9,17 @@ from typing import TYPE_CHECKING
 import click
 
 from mdrisk.cli.common import (
+    apply_decisions,
+    decisions_option,
     example_path,
     guarded,
     missing_sim_modules,
     out_console,
     print_notes,
     progress_bar,
+    read_decisions,
+    risk_inputs_of,
+    risk_options,
     write_files,
 )
 
@@ -126,8 +131,16 @@ def header_lines(assessment: Assessment, model: Path, out_dir: Path, files: set[
     show_default=True,
     help="Built-in device to run on (see 'mdrisk examples').",
 )
+@risk_options
+@decisions_option
 @guarded
-def demo(out_dir: Path, example: str) -> None:
+def demo(
+    out_dir: Path,
+    example: str,
+    answers_file: Path | None,
+    policy_file: Path | None,
+    decisions_file: Path | None,
+) -> None:
     """Run the whole chain on a built-in reference device, offline, with embedded defaults.
 
     Uses the technology pack and the default knowledge base when one exists, simulates the
@@ -138,6 +151,7 @@ def demo(out_dir: Path, example: str) -> None:
     from mdrisk.report.package import PACKAGE_FORMATS, render_package
 
     model = example_path(example)
+    decisions = read_decisions(decisions_file)
     missing = missing_sim_modules()
     steps = ("json", *PACKAGE_FORMATS)
     with progress_bar() as progress:
@@ -149,7 +163,14 @@ def demo(out_dir: Path, example: str) -> None:
         def rendering(name: str) -> None:
             progress.update(task, advance=1, description=f"rendering {name}")
 
-        assessment, notes = run(model, use_kb=True, simulate=not missing, on_step=step)
+        assessment, notes = run(
+            model,
+            use_kb=True,
+            simulate=not missing,
+            risk=risk_inputs_of(answers_file, policy_file),
+            on_step=step,
+        )
+        assessment = apply_decisions(assessment, decisions)
         package = render_package(assessment, steps, pdf_optional=True, on_format=rendering)
         progress.update(task, advance=1, description="writing files")
         write_files(out_dir, package.files)

@@ -32,6 +32,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "demo",
         "Run the whole chain on a built-in reference device, offline, with embedded defaults.",
     ),
+    "diff": LazyCommand(
+        "diff",
+        "diff",
+        "Compare two assessment.json files: risks, loss-scenario classes, attack scenarios "
+        "and vulnerabilities added, removed and changed.",
+    ),
     "diagram": LazyCommand(
         "analyze",
         "diagram",

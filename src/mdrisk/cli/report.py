@@ -10,17 +10,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mdrisk.cli.common import (
+    apply_decisions,
+    decisions_option,
     guarded,
     out_console,
     parse_formats,
     print_notes,
     progress_bar,
+    read_decisions,
     require_sim_extra,
+    risk_inputs_of,
+    risk_options,
     store_option,
     write_files,
 )
@@ -42,17 +47,23 @@ def _is_assessment(path: Path) -> bool:
 
 
 def _assessment_of(
-    source: Path, use_kb: bool, store_path: Path | None, simulate: bool
+    source: Path, use_kb: bool, store_path: Path | None, simulate: bool, risk: Any = None
 ) -> tuple[Assessment, list[str]]:
     """The assessment in ``source`` (an assessment.json), or the analysis of the device model
-    in it, with the knowledge base and the glucose simulator when asked."""
+    in it, with the knowledge base and the glucose simulator when asked. ``risk``: the
+    analyst's answers and policy; an assessment read from a file is rated again under them."""
     if _is_assessment(source):
         from mdrisk.assessment_file import load_assessment
 
-        return load_assessment(source), []
+        assessment = load_assessment(source)
+        if risk is not None:
+            from mdrisk.pipeline import rate_risks
+
+            assessment = rate_risks(assessment, risk)
+        return assessment, []
     from mdrisk.pipeline import run
 
-    return run(source, use_kb=use_kb, store_path=store_path, simulate=simulate)
+    return run(source, use_kb=use_kb, store_path=store_path, simulate=simulate, risk=risk)
 
 
 def _print_written(out_dir: Path, files: Iterable[str]) -> None:
@@ -97,6 +108,8 @@ def _print_written(out_dir: Path, files: Iterable[str]) -> None:
     help="For a device model: measure the patient harm of the loss scenarios the "
     "glucose simulator can stand for (needs the sim extra).",
 )
+@risk_options
+@decisions_option
 @guarded
 def report(
     source: Path,
@@ -105,6 +118,9 @@ def report(
     use_kb: bool,
     store_path: Path | None,
     simulate: bool,
+    answers_file: Path | None,
+    policy_file: Path | None,
+    decisions_file: Path | None,
 ) -> None:
     """Write the premarket evidence package for SOURCE: an assessment.json written by 'mdrisk
     analyze', or a device model (analysed first).
@@ -118,12 +134,17 @@ def report(
     chosen = parse_formats(formats) if formats else PACKAGE_FORMATS
     if simulate:
         require_sim_extra()
+    decisions = read_decisions(decisions_file)
     steps = ("json", *(name for name in chosen if name != "json"))
     with progress_bar() as progress:
         task = progress.add_task(
             "analysing and simulating" if simulate else "reading the input", total=len(steps) + 2
         )
-        assessment, notes = _assessment_of(source, use_kb, store_path, simulate)
+        assessment, notes = _assessment_of(
+            source, use_kb, store_path, simulate, risk_inputs_of(answers_file, policy_file)
+        )
+        # An assessment read back keeps the decisions it was written with unless given anew.
+        assessment = apply_decisions(assessment, decisions)
 
         def rendering(name: str) -> None:
             progress.update(task, advance=1, description=f"rendering {name}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from mdrisk.errors import Problem
+from mdrisk.model.detector_checks import detector_problems
 from mdrisk.model.schema import (
     ACTUATING_KINDS,
     CONTROLLER_KINDS,
@@ -242,4 +243,5 @@ def structural_problems(model: DeviceModel) -> list[Located]:
                         f"'{output}' from '{input_name}', which no link brings to it",
                         "correct the name or add the link",
                     )
+    found += detector_problems(model)
     return found

@@ -66,8 +66,10 @@ def schema_fix(error: ErrorDetails) -> str:
         return "write a plain number"
     if kind in ("less_than_equal", "less_than"):
         return f"use a value of at most {ctx.get('le', ctx.get('lt'))}"
-    if kind in ("greater_than_equal", "greater_than"):
-        return f"use a value of at least {ctx.get('ge', ctx.get('gt'))}"
+    if kind == "greater_than":
+        return f"use a value above {ctx.get('gt')}"
+    if kind == "greater_than_equal":
+        return f"use a value of at least {ctx.get('ge')}"
     if kind == "string_too_short":
         return "write some text"
     if kind == "string_too_long":

@@ -326,7 +326,25 @@ class Hazard(_Strict):
     losses: list[Identifier] = Field(default_factory=list)
     # "identity": the hazard is a result or action attributed to the wrong patient or sample,
     # which only falsified identity can bring about (not a wrong value or a model's error).
-    concerns: str | None = Field(default=None, pattern=r"^identity$")
+    # "disclosure": data reaching someone it should not (no control action brings it about,
+    # so it is rated where the data can be read: unencrypted channels, stores of many
+    # patients).
+    concerns: str | None = Field(default=None, pattern=r"^(identity|disclosure)$")
+    # The severity of the harm this hazardous situation credibly leads to (ISO 14971), when
+    # the analyst rates it more narrowly than the worst of its losses, with the reason.
+    severity: str | None = Field(
+        default=None, pattern=r"^(negligible|minor|serious|critical|catastrophic)$"
+    )
+    severity_rationale: Text = ""
+
+    @model_validator(mode="after")
+    def _severity_has_reason(self) -> Hazard:
+        if self.severity is not None and not self.severity_rationale.strip():
+            raise ValueError(
+                f"hazard {self.id}: severity {self.severity} needs a severity_rationale "
+                "(fix: say why the harm is rated so)"
+            )
+        return self
 
 
 class DeviceInfo(_Strict):
@@ -340,6 +358,104 @@ class DeviceInfo(_Strict):
     data_use: list[str] = Field(default_factory=list)
 
 
+# --- Runtime detectors the device declares (anomaly detection on its own signals) -----------
+
+
+class DetectorKind(StrEnum):
+    """What a runtime detector checks."""
+
+    range = "range"  # a value outside [low, high]
+    rate = "rate"  # a change faster than max_per_min between consecutive values
+    cusum = "cusum"  # persistent disagreement with an independent physiological forecast
+    forecast_residual = "forecast_residual"  # persistent error of the device's own forecast
+    isolation_forest = "isolation_forest"  # a learned model of normal signal windows
+
+
+class DetectorResponse(StrEnum):
+    """What the device does once a detector fires."""
+
+    alarm = "alarm"  # the user is told; the loop itself is unchanged
+    safe_mode = "safe_mode"  # dosing falls back to the standard calculator, without the ML
+    suspend = "suspend"  # bolus advice and delivery stop
+
+
+class DetectorStatus(StrEnum):
+    """Whether the detector is in the device as released or proposed as a control."""
+
+    implemented = "implemented"
+    proposed = "proposed"
+
+
+# Kind -> every parameter it takes, with its default. The numbers are the stealth limits of
+# mdrisk.impact.stealth (calibrated on adult virtual patients) and scikit-learn's defaults.
+DETECTOR_DEFAULTS: dict[DetectorKind, dict[str, float]] = {
+    DetectorKind.range: {"low": 40.0, "high": 400.0},  # mg/dL: a CGM's reportable range
+    DetectorKind.rate: {"max_per_min": 4.0},  # mg/dL/min between consecutive values
+    # mg/dL of residual tolerated every period, and accumulated beyond it before an alarm
+    DetectorKind.cusum: {"allowance": 20.0, "threshold": 300.0},
+    DetectorKind.forecast_residual: {"allowance": 20.0, "threshold": 300.0},
+    # window of readings (minutes), share of training windows taken as anomalous,
+    # consecutive anomalous windows before an alarm, trees of the forest
+    DetectorKind.isolation_forest: {
+        "window_min": 60.0,
+        "contamination": 0.001,
+        "persistence": 5.0,
+        "trees": 100.0,
+    },
+}
+
+
+class DetectorParameters(_Strict):
+    """Kind-specific settings; absent ones take :data:`DETECTOR_DEFAULTS`."""
+
+    low: float | None = None
+    high: float | None = None
+    max_per_min: Annotated[float, Field(gt=0)] | None = None
+    allowance: Annotated[float, Field(ge=0)] | None = None
+    threshold: Annotated[float, Field(gt=0)] | None = None
+    window_min: Annotated[int, Field(gt=0, le=1440)] | None = None
+    contamination: Annotated[float, Field(gt=0, le=0.5)] | None = None
+    persistence: Annotated[int, Field(ge=1, le=100)] | None = None
+    trees: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+    def given(self) -> dict[str, float]:
+        return {name: float(value) for name, value in self if value is not None}
+
+
+class Detector(_Strict):
+    """A runtime anomaly detector on one of the device's signals, and the device's response."""
+
+    id: Identifier
+    kind: DetectorKind
+    # A signal of the model: one a link carries, or an ML engine's output.
+    signal: Identifier
+    response: DetectorResponse = DetectorResponse.alarm
+    status: DetectorStatus = DetectorStatus.implemented
+    description: Text = ""
+    parameters: DetectorParameters = Field(default_factory=DetectorParameters)
+
+    @model_validator(mode="after")
+    def _parameters_of_its_kind(self) -> Detector:
+        defaults = DETECTOR_DEFAULTS[self.kind]
+        foreign = sorted(set(self.parameters.given()) - set(defaults))
+        if foreign:
+            raise ValueError(
+                f"parameters {', '.join(foreign)} do not apply to a {self.kind.value} detector "
+                f"(fix: use {', '.join(defaults)})"
+            )
+        settings = self.settings()
+        if self.kind == DetectorKind.range and settings["low"] >= settings["high"]:
+            raise ValueError(
+                f"parameters: low {settings['low']:g} is not below high {settings['high']:g} "
+                "(fix: give low < high)"
+            )
+        return self
+
+    def settings(self) -> dict[str, float]:
+        """Every parameter of its kind: the given ones, else the defaults."""
+        return {**DETECTOR_DEFAULTS[self.kind], **self.parameters.given()}
+
+
 class DeviceModel(_Strict):
     """The whole device: what ``mdrisk validate`` and ``mdrisk analyze`` read."""
 
@@ -349,6 +465,8 @@ class DeviceModel(_Strict):
     links: list[Link] = Field(default_factory=list)
     losses: list[Loss] = Field(default_factory=list)
     hazards: list[Hazard] = Field(default_factory=list)
+    # Runtime anomaly detectors of the device (mdrisk.impact.detectors evaluates them).
+    detectors: list[Detector] = Field(default_factory=list)
 
     def component(self, component_id: str) -> Component:
         for component in self.components:

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.risk import RiskItem
+from mdrisk.decisions import decided_findings
 from mdrisk.model.schema import UCAType
 from mdrisk.report.architecture import architecture_views
 from mdrisk.report.controls import CONTROL_CATEGORY, PROTECTIONS, protections_of
@@ -182,6 +183,7 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
         "diagram": Markup(diagram) if diagram else None,
         "diagram_note": diagram_note,
         "heatmap": heatmap(assessment),
+        "policy": assessment.risk_policy,
         "risk_details": risk_details(assessment),
         "residual_rule": _common_residual_rule(assessment.risks),
         "plots": [
@@ -195,6 +197,7 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
         "protection_names": [CONTROL_CATEGORY[name] for name in PROTECTIONS],
         "uca_titles": UCA_TITLES,
         "has_scenarios": bool(assessment.scenarios),
+        "decided": decided_findings(assessment),
         "anchored": anchored,
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mdrisk.assessment import Assessment
 from mdrisk.report.interface import ReportWriter
+from mdrisk.report.markdown_decisions import decisions_section
 from mdrisk.report.markdown_package import package_sections
 from mdrisk.report.markdown_risk import risk_scoring_section
 from mdrisk.report.markdown_scenarios import scenarios_section
@@ -37,6 +38,7 @@ def render_markdown(assessment: Assessment) -> str:
     out += package_sections(assessment)
     out += risk_scoring_section(assessment)
     out += checks_section(assessment)
+    out += decisions_section(assessment)
 
     provenance = assessment.provenance
     out += ["", "## Provenance", ""]

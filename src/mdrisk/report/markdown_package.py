@@ -82,7 +82,12 @@ def anomalies_section(assessment: Assessment) -> list[str]:
     )
     countered = [s for s in statuses if not s.unresolved]
     if countered:
-        out += ["", "Not affected (countered by a stated control):", ""]
+        out += [
+            "",
+            "Not affected, resolved or a false positive (by a stated control or the "
+            "analyst's decision):",
+            "",
+        ]
         out += [f"- {escape(s.vulnerability.id)}: {escape(s.detail)}" for s in countered]
     return out
 

@@ -93,12 +93,28 @@ def _exploitability(risks: list[RiskItem]) -> list[str]:
     if risks:
         out += [escape(risks[0].residual.rule), ""]
     out += table(
-        ["risk", "exploitability (how)", "controls credited", "residual (how)"],
+        [
+            "risk",
+            "exploitability (how)",
+            "range",
+            "controls credited",
+            "recommended controls",
+            "residual (how)",
+        ],
         [
             (
                 r.id,
                 "; ".join(r.exploitability.steps),
+                f"{r.exploitability.best}..{r.exploitability.worst}"
+                if r.exploitability.best != r.exploitability.worst
+                else "-",
                 ", ".join(f"{c.id} -{c.credited_levels}" for c in r.controls if c.credited_levels)
+                or "none",
+                ", ".join(
+                    f"{c.id}{' (applied)' if c.applied else ''}"
+                    for c in r.controls
+                    if c.kind == "recommended"
+                )
                 or "none",
                 "; ".join(r.residual.steps),
             )
@@ -175,6 +191,17 @@ def _open_questions(risks: list[RiskItem]) -> list[str]:
     ]
 
 
+def _policy_terms(assessment: Assessment) -> str:
+    policy = assessment.risk_policy
+    if policy is None:
+        return ""
+    applied = policy.apply if isinstance(policy.apply, str) else ", ".join(policy.apply) or "none"
+    return (
+        f" ({escape(policy.source)}): open rubric questions count at their {policy.unanswered}, "
+        f"the residual assumes recommended controls: {escape(applied)}"
+    )
+
+
 def risk_scoring_section(assessment: Assessment) -> list[str]:
     """How each risk score was reached, or nothing when there are no risks."""
     risks = assessment.risks
@@ -184,9 +211,10 @@ def risk_scoring_section(assessment: Assessment) -> list[str]:
         "",
         "## Risk scoring: how each score was reached",
         "",
-        f"Matrix: {escape(risks[0].matrix)}. Severity comes from measured harm, the "
-        "analyst or the worst case; exploitability from the attack before controls, CVSS, "
-        "KEV, EPSS and the attack path.",
+        f"Policy: {escape(risks[0].matrix)}{_policy_terms(assessment)}. Severity comes from "
+        "measured harm, the analyst (answers file, the hazard's or its losses' severity in the "
+        "model) or the worst case; exploitability from the device as designed: the rubric's "
+        "CVSS exploitability, published vulnerabilities, KEV, EPSS, the attacker and the path.",
     ]
     out += _cvss_groups(risks)
     out += _exploitability(risks)

@@ -70,14 +70,24 @@ def _grid(placed: list[Placed]) -> tuple[dict, dict, list[str]]:
     return cells, levels, seen
 
 
-def _matrix_named(name: str) -> tuple[tuple[str, ...], tuple[str, ...], dict] | None:
-    """(severities, exploitabilities, cell levels) of the built-in risk matrix when the risks
-    were rated with it, so that empty cells are coloured too; None for another matrix."""
+def _matrix_of(assessment: Assessment) -> tuple[tuple[str, ...], tuple[str, ...], dict] | None:
+    """(severities, exploitabilities, cell levels) of the policy the risks were rated under,
+    so that empty cells are coloured too: the one the assessment records, else the built-in
+    matrix when its name matches; None when neither is known."""
+    policy = assessment.risk_policy
+    if policy is not None:
+        cells = {
+            (severity, level): row[index]
+            for level, row in policy.cells.items()
+            for index, severity in enumerate(policy.severities)
+        }
+        return tuple(policy.severities), tuple(policy.exploitability), cells
     try:
         from mdrisk.risk.matrix import heat_map_cells
     except ImportError:
         return None
     matrix = bundled.risk_matrix().matrix
+    name = assessment.risks[0].matrix if assessment.risks else ""
     if matrix.name != name:
         return None
     return (tuple(matrix.severity), tuple(matrix.exploitability_levels), heat_map_cells(matrix))
@@ -100,7 +110,7 @@ def heatmap(assessment: Assessment) -> Heatmap | None:
         )
     )
     names = {r.matrix for r in records}
-    known = _matrix_named(names.pop()) if len(names) == 1 else None
+    known = _matrix_of(assessment) if len(names) == 1 else None
     if (
         known is not None
         and set(severities) <= set(known[0])
@@ -111,10 +121,20 @@ def heatmap(assessment: Assessment) -> Heatmap | None:
         after_levels = {**grid, **after_levels}
     if not exploitabilities:
         return None
-    before_svg = heatmap_svg(severities, exploitabilities, cells, levels, "Risks before controls")
+    before_svg = heatmap_svg(
+        severities,
+        exploitabilities,
+        cells,
+        levels,
+        "Risks as designed (before recommended controls)",
+    )
     after_svg = (
         heatmap_svg(
-            severities, exploitabilities, after, after_levels, "Residual risks after controls"
+            severities,
+            exploitabilities,
+            after,
+            after_levels,
+            "Residual risks (with the controls the policy applies)",
         )
         if after
         else None

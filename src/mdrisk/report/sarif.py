@@ -21,7 +21,6 @@ from mdrisk.report.interface import ReportWriter
 from mdrisk.report.locate import Locator, artifact_uri
 from mdrisk.report.vulnerability_status import (
     EXPLOITABLE,
-    NOT_AFFECTED,
     VulnerabilityStatus,
     vulnerability_statuses,
 )
@@ -250,7 +249,7 @@ def _vulnerability_level(status: VulnerabilityStatus) -> tuple[str, str | None]:
     score = max(scores) if scores else None
     if status.state == EXPLOITABLE:
         level = "error" if status.vulnerability.kev or (score or 0) >= 7.0 else "warning"
-    elif status.state == NOT_AFFECTED:
+    elif not status.unresolved:
         level = "note"
     else:
         level = "warning"
@@ -276,7 +275,7 @@ def _vulnerabilities(run: _Run) -> None:
             score=score,
         )
         extra: dict[str, Any] = {}
-        if status.state == NOT_AFFECTED:
+        if not status.unresolved:
             extra["suppressions"] = [
                 {"kind": "external", "status": "accepted", "justification": status.detail}
             ]

@@ -8,6 +8,7 @@ from dataclasses import astuple, dataclass
 
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.risk import RiskItem
+from mdrisk.report.decision_columns import with_decision_columns
 from mdrisk.report.idlists import id_ranges
 from mdrisk.report.sbom_summary import sbom_rows
 from mdrisk.report.traceability import TraceRow, traceability
@@ -196,6 +197,13 @@ def risk_table(assessment: Assessment) -> Table:
             "; ".join(c.name for c in risk.controls if c.in_place) or "none in place",
             risk.residual.level,
             risk.residual.acceptability,
+            "; ".join(
+                f"{c.id}{' (applied)' if c.applied else ''}"
+                for c in risk.controls
+                if c.kind == "recommended"
+            )
+            or "none",
+            _exploitability_range(risk),
         )
         for risk in assessment.risks
     ]
@@ -218,9 +226,19 @@ def risk_table(assessment: Assessment) -> Table:
             "controls in place",
             "residual level",
             "residual acceptability",
+            "recommended controls",
+            "exploitability range",
         ),
         rows,
     )
+
+
+def _exploitability_range(risk: RiskItem) -> str:
+    """ "best..worst" while rubric questions are open, else the level alone."""
+    rated = risk.exploitability
+    if rated.best and rated.worst and rated.best != rated.worst:
+        return f"{rated.best}..{rated.worst} (open questions at their {rated.unanswered})"
+    return rated.level
 
 
 def threat_table(assessment: Assessment) -> Table:
@@ -431,4 +449,4 @@ def report_tables(
     ]
     if assessment.scenarios:
         tables.append(loss_scenario_table(assessment))
-    return {table.key: table for table in tables}
+    return with_decision_columns({table.key: table for table in tables}, assessment)

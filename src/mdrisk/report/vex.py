@@ -2,8 +2,9 @@
 
 Each technology with a matched vulnerability is a component (its ``bom-ref`` is its model
 path, ``components[insulin_pump].technologies[1]``); each vulnerability lists the components
-it ``affects`` and an ``analysis`` (state, justification, detail) from
-``vulnerability_status``. The serial number is derived from the content, so the same
+it ``affects`` and an ``analysis`` (state, justification, response, detail) from
+``vulnerability_status``, where the analyst's decision, when there is one, sets the state
+(and ``lastUpdated``, its date). The serial number is derived from the content, so the same
 assessment gives the same document; only ``metadata.timestamp`` carries the analysis time.
 """
 
@@ -30,6 +31,14 @@ _OPERATING_SYSTEMS = re.compile(
     re.IGNORECASE,
 )
 _CISA_ADVISORY = re.compile(r"^ICS(M)?A-\d{2}-\d{3}-\d{2}[A-Z]?$")
+# The worst first: one analysis per vulnerability takes the worst state of its components.
+_STATE_ORDER = {
+    "exploitable": 0,
+    "in_triage": 1,
+    "resolved": 2,
+    "not_affected": 3,
+    "false_positive": 4,
+}
 _METHODS = {"2.0": "CVSSv2", "3.0": "CVSSv3", "3.1": "CVSSv31", "4.0": "CVSSv4"}
 
 
@@ -137,14 +146,17 @@ def vex_document(assessment: Assessment) -> dict[str, Any]:
         entries = grouped[vuln_id]
         first = entries[0][1]
         # One analysis per vulnerability: the worst state among the components it affects.
-        order = {"exploitable": 0, "in_triage": 1, "not_affected": 2}
-        worst = min((s for _, s in entries), key=lambda s: order.get(s.state, 1))
+        worst = min((s for _, s in entries), key=lambda s: _STATE_ORDER.get(s.state, 1))
         analysis: dict[str, Any] = {
             "state": worst.state,
             "detail": " ".join(dict.fromkeys(s.detail for _, s in entries)),
         }
         if worst.justification:
             analysis["justification"] = worst.justification
+        if worst.response:
+            analysis["response"] = list(worst.response)
+        if worst.decision is not None:
+            analysis["lastUpdated"] = f"{worst.decision.date}T00:00:00Z"
         entry: dict[str, Any] = {"bom-ref": f"vulnerability:{vuln_id}", "id": vuln_id}
         source = first.vulnerability.source
         if vuln_id.startswith("CVE-"):

@@ -187,7 +187,12 @@ def credit(
             name = control.id.rsplit(".", 1)[-1]
             device_rule = rules.get(name)
             if device_rule is None:
-                why = "the matrix gives this control no credit"
+                why = (
+                    "the rubric's questions read it from the model (AC, PR), so it is not "
+                    "counted twice"
+                    if name in ("authentication", "encryption")
+                    else "the policy gives this control no credit"
+                )
             elif not attack_kinds & set(device_rule.against):
                 why = (
                     f"it addresses {', '.join(device_rule.against)}, not this attack "

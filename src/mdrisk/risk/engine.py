@@ -6,14 +6,21 @@ Out: ``RiskItem`` records R-1, R-2, ... in target order. Pure: no I/O, no clock.
 
 For each target:
 
-1. severity: measured harm, the analyst, or the worst case (``severity.py``);
-2. the medical-device rubric walked twice: as designed (the CVSS vector reported, 3.1 and
-   4.0) and with the device's controls not credited (the attack the controls face);
+1. severity: measured harm, the analyst (answers file, the hazard's severity in the model,
+   its losses), or the worst case (``severity.py``);
+2. the medical-device rubric walked on the device as designed, twice: open questions at
+   their worst and at their best answers; the policy's ``unanswered`` picks the vector used
+   (one vector per risk, the one the exploitability comes from), the other end is shown as
+   the range;
 3. known vulnerabilities on the entry element recomputed and put in the device's context;
-4. initial exploitability: the CVSS exploitability sub-score before controls (or of a
-   published vector when higher), raised for KEV and EPSS, lowered for a long path;
-5. risk level and acceptability from the matrix;
-6. controls in place and catalogue mitigations, and the residual risk under the matrix's rule.
+4. initial exploitability (as designed): the CVSS exploitability sub-score (or of a
+   published vector when higher), raised for KEV and EPSS, lowered for a hard-to-place
+   attacker and a long path, and for the device's own controls the rubric does not read
+   (the policy's ``residual.device_controls``);
+5. risk level and acceptability from the policy's matrix;
+6. controls: the device's, catalogue mitigations the analyst marks implemented, and the
+   controls the policy recommends for this attack path (``recommend.py``); the residual
+   risk with the implemented mitigations and the recommended controls the policy applies.
 """
 
 from __future__ import annotations
@@ -27,11 +34,14 @@ from mdrisk.assessment.risk import (
     ContextMetric,
     CvssResult,
     ExploitabilityRating,
+    PolicyView,
     ResidualRisk,
+    RiskControl,
     RiskItem,
     SeverityRating,
     VulnerabilityRating,
 )
+from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.catalog_ids import natural
 from mdrisk.kb.pack import TechnologyPack
 from mdrisk.risk.answers import NO_ANSWERS, LoadedAnswers, check_keys
@@ -46,6 +56,7 @@ from mdrisk.risk.controls import (
 from mdrisk.risk.cvss_scores import exploitability_3, map_3_to_4, score
 from mdrisk.risk.derive import SEVERITY_ORDER, DeviceFacts, Facts
 from mdrisk.risk.matrix import LoadedMatrix, RiskMatrix, shift
+from mdrisk.risk.recommend import recommend
 from mdrisk.risk.rubric import LoadedRubric, Rubric, RubricResult, evaluate
 from mdrisk.risk.severity import rate_severity
 from mdrisk.risk.targets import RiskTarget, risk_targets
@@ -104,14 +115,15 @@ def _cvss_of_rubric(result: RubricResult, facts: Facts) -> list[CvssResult]:
 
 def _exploitability(
     target: RiskTarget,
-    before: RubricResult,
+    rated: RubricResult,
     vulnerabilities: Sequence[VulnerabilityRating],
     matrix: RiskMatrix,
-) -> ExploitabilityRating:
+    device_credit: tuple[int, list[str]] = (0, []),
+) -> tuple[str, list[str]]:
     levels = matrix.exploitability_levels
     rule = matrix.exploitability
-    base = exploitability_3(before.vector)
-    source = f"the attack before controls ({before.vector.split('/', 1)[1]})"
+    base = exploitability_3(rated.vector)
+    source = f"the attack on the device as designed ({rated.vector.split('/', 1)[1]})"
     for vulnerability in vulnerabilities:
         for result in vulnerability.cvss:
             if (
@@ -162,7 +174,40 @@ def _exploitability(
             f"the false data crosses {hops} component(s) "
             f"({', '.join(target.crossed)}) before the ML engine: -{extra} → {level}"
         )
-    return ExploitabilityRating(level=level, steps=steps)
+    lowered, credit_steps = device_credit
+    if lowered:
+        level = shift(levels, level, -lowered)
+        steps += credit_steps + [f"the device's own controls: -{lowered} → {level}"]
+    return level, steps
+
+
+def _rated_exploitability(
+    target: RiskTarget,
+    worst: RubricResult,
+    best: RubricResult,
+    vulnerabilities: Sequence[VulnerabilityRating],
+    matrix: RiskMatrix,
+    device_credit: tuple[int, list[str]],
+) -> ExploitabilityRating:
+    worst_level, worst_steps = _exploitability(
+        target, worst, vulnerabilities, matrix, device_credit
+    )
+    best_level, best_steps = _exploitability(target, best, vulnerabilities, matrix, device_credit)
+    use_best = matrix.unanswered == "best"
+    steps = best_steps if use_best else worst_steps
+    if best_level != worst_level:
+        steps = steps + [
+            f"open rubric questions span {best_level} (best answers) to {worst_level} "
+            f"(worst answers); the policy counts them at their {matrix.unanswered}"
+        ]
+    return ExploitabilityRating(
+        level=best_level if use_best else worst_level,
+        steps=steps,
+        best=best_level,
+        worst=worst_level,
+        vector=(best if use_best else worst).vector,
+        unanswered=matrix.unanswered,
+    )
 
 
 def _open_questions(*groups: Sequence[str]) -> list[str]:
@@ -171,6 +216,91 @@ def _open_questions(*groups: Sequence[str]) -> list[str]:
         for item in group:
             seen.setdefault(item, None)
     return list(seen)
+
+
+def _recommended_controls(
+    target: RiskTarget, device: DeviceFacts, matrix: RiskMatrix, threats: Sequence[ElementThreat]
+) -> list[RiskControl]:
+    applied = matrix.apply
+    found = []
+    for rec in recommend(target, device, matrix.recommended_controls, threats):
+        on = applied == "recommended" or (
+            isinstance(applied, list) and (rec.control.id in applied or rec.id in applied)
+        )
+        found.append(
+            RiskControl(
+                id=rec.id,
+                name=rec.title,
+                kind="recommended",
+                framework="risk policy",
+                source=rec.why,
+                justification=" ".join(rec.control.reason.split()),
+                applied=on,
+                model_change=[
+                    f"{link}.{name}" for link, names in rec.model_change for name in names
+                ],
+            )
+        )
+    return found
+
+
+def _residual(
+    matrix: RiskMatrix,
+    exploitability: str,
+    severity: str,
+    controls: Sequence[RiskControl],
+    attack_kinds: frozenset[str],
+) -> tuple[list[RiskControl], ResidualRisk]:
+    rules = {c.id: c for c in matrix.recommended_controls}
+    cap = matrix.residual.max_reduction
+    total, steps, credited = 0, [], []
+    severity_down, severity_steps = 0, []
+    for control in controls:
+        if control.kind == "device":  # credited in the initial rating already
+            credited.append(control)
+            continue
+        levels, down = 0, 0
+        if control.kind == "mitigation" and control.in_place:
+            levels = matrix.residual.implemented_mitigation.lowers
+        elif control.kind == "recommended" and control.applied:
+            rule = rules[control.id.split("@", 1)[0]]
+            if set(rule.against) & attack_kinds:
+                levels = rule.lowers
+                down = rule.severity_lowers
+        levels = max(0, min(levels, cap - total))
+        total += levels
+        if levels:
+            steps.append(f"{control.name} ({control.id}): -{levels}")
+        if down:
+            severity_down = max(severity_down, down)
+            severity_steps.append(
+                f"{control.name} ({control.id}) stops or limits the harm: severity "
+                f"-{down} ({control.justification})"
+            )
+        credited.append(
+            control.model_copy(update={"credited_levels": levels, "severity_levels": down})
+        )
+    levels = matrix.exploitability_levels
+    residual_level = shift(levels, exploitability, -total)
+    residual_severity = SEVERITY_ORDER[max(0, SEVERITY_ORDER.index(severity) - severity_down)]
+    level = matrix.level_of(residual_severity, residual_level)
+    applied = matrix.apply if isinstance(matrix.apply, str) else ", ".join(matrix.apply)
+    residual = ResidualRisk(
+        exploitability=residual_level,
+        severity=residual_severity,
+        level=level,
+        acceptability=matrix.label_of(matrix.acceptability_of(level)),
+        rule=" ".join(matrix.residual.rule.split())
+        + f" (cap: {cap} level(s); recommended controls applied: {applied})",
+        steps=steps
+        + [
+            f"exploitability {exploitability} -{total} → {residual_level}"
+            if total
+            else f"no control credited: exploitability stays {residual_level}",
+        ]
+        + (severity_steps or [f"severity stays {severity}"]),
+    )
+    return credited, residual
 
 
 def _rate(
@@ -185,10 +315,15 @@ def _rate(
     rubric: Rubric = inputs.rubric.rubric
     matrix: RiskMatrix = inputs.matrix.matrix
     answers = inputs.answers
-    severity, severity_open = rate_severity(target, losses, answers, assessment.impact)
+    hazards = {h.id: h for h in assessment.device.hazards}
+    severity, severity_open = rate_severity(
+        target, losses, answers, assessment.impact, hazards, matrix.measured_harm.when_no_harm
+    )
     analyst = answers.lookup(target.answer_keys)
-    designed = evaluate(rubric, Facts(target, device, severity, True), analyst)
-    before = evaluate(rubric, Facts(target, device, severity, False), analyst)
+    facts = Facts(target, device, severity, True)
+    worst = evaluate(rubric, facts, analyst, "worst")
+    best = evaluate(rubric, facts, analyst, "best")
+    used = best if matrix.unanswered == "best" else worst
     harmful = SEVERITY_ORDER.index(severity.level) >= SEVERITY_ORDER.index("serious")
     safety = (harmful, harmful and bool(device.data_use & {"therapy", "monitoring"}))
     threats = {t.id: t for t in assessment.threats}
@@ -198,27 +333,19 @@ def _rate(
         if t in threats
         for v in threats[t].vulnerabilities
     ]
-    exploitability = _exploitability(target, before, vulnerabilities, matrix)
+    in_place = device_controls(target, device)
+    device_credited, lowered, credit_steps = credit(in_place, target.attack_kinds, matrix.residual)
+    exploitability = _rated_exploitability(
+        target, worst, best, vulnerabilities, matrix, (lowered, credit_steps)
+    )
     level = matrix.level_of(severity.level, exploitability.level)
-    controls = device_controls(target, device) + mitigation_controls(refs, answers)
-    credited, reduction, credit_steps = credit(controls, target.attack_kinds, matrix.residual)
-    residual_level = shift(matrix.exploitability_levels, exploitability.level, -reduction)
-    residual_risk = matrix.level_of(severity.level, residual_level)
-    residual = ResidualRisk(
-        exploitability=residual_level,
-        severity=severity.level,
-        level=residual_risk,
-        acceptability=matrix.label_of(matrix.acceptability_of(residual_risk)),
-        rule=" ".join(matrix.residual.rule.split()) + f" (cap: {matrix.residual.max_reduction}"
-        " level(s); an implemented catalogue mitigation lowers "
-        f"{matrix.residual.implemented_mitigation.lowers})",
-        steps=credit_steps
-        + [
-            f"exploitability {exploitability.level} -{reduction} → {residual_level}"
-            if reduction
-            else f"no control credited: exploitability stays {residual_level}",
-            f"severity stays {severity.level}",
-        ],
+    controls = (
+        device_credited
+        + mitigation_controls(refs, answers)
+        + _recommended_controls(target, device, matrix, assessment.threats)
+    )
+    credited, residual = _residual(
+        matrix, exploitability.level, severity.level, controls, target.attack_kinds
     )
     return RiskItem(
         id=risk_id,
@@ -233,7 +360,7 @@ def _rate(
         hazards=list(target.hazards),
         losses=list(target.losses),
         element=target.element,
-        cvss=_cvss_of_rubric(designed, Facts(target, device, severity, True)),
+        cvss=_cvss_of_rubric(used, facts),
         vulnerabilities=vulnerabilities,
         severity=severity,
         exploitability=exploitability,
@@ -241,15 +368,13 @@ def _rate(
         acceptability=matrix.label_of(matrix.acceptability_of(level)),
         controls=credited,
         residual=residual,
-        open_questions=_open_questions(
-            severity_open, designed.open_questions, before.open_questions
-        ),
+        open_questions=_open_questions(severity_open, worst.open_questions),
         matrix=matrix.name,
     )
 
 
 def _title(target: RiskTarget, assessment: Assessment) -> str:
-    if target.source == "vulnerability":
+    if target.source in ("vulnerability", "disclosure"):
         return target.title
     if target.source == "scenario" and len(target.scenarios) == 1:
         return target.title
@@ -279,6 +404,25 @@ def assess_risks(assessment: Assessment, inputs: RiskInputs) -> list[RiskItem]:
         _rate(target, ids[(target.source, target.key)], assessment, device, inputs, losses, found)
         for target, found in zip(targets, refs, strict=True)
     ]
+
+
+def policy_view(inputs: RiskInputs) -> PolicyView:
+    """The policy as the assessment records it (for the report's heat maps)."""
+    matrix = inputs.matrix.matrix
+    return PolicyView(
+        name=matrix.name,
+        source=inputs.matrix.source.label,
+        sha256=inputs.matrix.source.sha256,
+        severities=list(matrix.severity),
+        exploitability=matrix.exploitability_levels,
+        cells={level: list(matrix.matrix[level]) for level in matrix.exploitability_levels},
+        acceptability={
+            r.id: matrix.label_of(matrix.acceptability_of(r.id)) for r in matrix.risk_levels
+        },
+        unanswered=matrix.unanswered,
+        apply=matrix.apply if isinstance(matrix.apply, str) else list(matrix.apply),
+        max_reduction=matrix.residual.max_reduction,
+    )
 
 
 def severity_rank(rating: SeverityRating) -> int:

@@ -99,7 +99,56 @@ class ResidualRule(StrictModel):
     max_reduction: Annotated[int, Field(ge=0, le=10)]
 
 
+AttackKind = Literal[
+    "false_values",
+    "replay",
+    "model_tampering",
+    "disclosure",
+    "training_poisoning",
+    "denial_of_service",
+]
+# Where a recommended control fits: the attack path fact that makes it worth recommending
+# (mdrisk.risk.recommend says how each is read from the model).
+Placement = Literal[
+    "unauthenticated_link",
+    "unencrypted_link",
+    "data_store",
+    "unprotected_replay",
+    "unchecked_integrity",
+    "human_entry",
+    "component_entry",
+    "unsigned_model",
+    "training_data",
+    "known_vulnerability",
+    "receiver_limits",
+    "declared_detector",
+]
+
+
+class RecommendedControl(StrictModel):
+    """A control the policy recommends where its ``where`` fact holds on a risk's path."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]  # "{element}" is filled in
+    where: Placement
+    against: list[AttackKind] = Field(min_length=1)
+    lowers: Annotated[int, Field(ge=0, le=10)]
+    # Severity levels it lowers: only for a control that detects or stops the harm, and only
+    # with a reason (a measured result or a stated design argument).
+    severity_lowers: Annotated[int, Field(ge=0, le=4)] = 0
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class MeasuredHarmRule(StrictModel):
+    # When the simulator stands for a risk's scenario and no patient was harmed: keep the
+    # analyst's severity ("analyst") or take the measured one ("measured").
+    when_no_harm: Literal["analyst", "measured"] = "analyst"
+
+
 class RiskMatrix(StrictModel):
+    """The manufacturer's risk policy: the matrix, acceptability, how open rubric questions
+    count, and how controls lower exploitability (and, where they stop harm, severity)."""
+
     schema_version: Literal[1]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     severity: list[str] = Field(min_length=5, max_length=5)
@@ -108,6 +157,15 @@ class RiskMatrix(StrictModel):
     acceptability_labels: dict[Acceptability, Annotated[str, Field(min_length=1, max_length=80)]]
     matrix: dict[LevelId, list[LevelId]]
     residual: ResidualRule
+    # How a rubric question nobody answered counts for the level: its worst case or its best;
+    # the other end is always shown as the range.
+    unanswered: Literal["worst", "best"] = "worst"
+    measured_harm: MeasuredHarmRule = Field(default_factory=MeasuredHarmRule)
+    recommended_controls: list[RecommendedControl] = Field(default_factory=list)
+    # Which recommended controls the residual column assumes in place: every one recommended,
+    # none, or the listed control ids (``authenticate_link``: wherever it is recommended;
+    # ``authenticate_link@meter_to_app``: there only).
+    apply: Literal["recommended", "none"] | list[str] = "recommended"
 
     @property
     def exploitability_levels(self) -> list[str]:
@@ -221,6 +279,17 @@ def _cross_problems(matrix: RiskMatrix, source: SourceDocument) -> list[Problem]
                     ("matrix", name),
                     f"rated lower than the less exploitable row '{levels[e_index - 1]}'",
                     "make each column rise (or stay) with exploitability",
+                )
+    control_ids = [c.id for c in matrix.recommended_controls]
+    if len(set(control_ids)) != len(control_ids):
+        add(("recommended_controls",), "a control id is listed twice", "give each its own id")
+    if isinstance(matrix.apply, list):
+        for index, name in enumerate(matrix.apply):
+            if name.split("@", 1)[0] not in control_ids:
+                add(
+                    ("apply", index),
+                    f"no recommended control '{name}'",
+                    f"use one of {', '.join(control_ids) or '(none defined)'}",
                 )
     for index, rule in enumerate(matrix.residual.device_controls):
         if rule.control in rule.requires:

@@ -285,6 +285,11 @@ class RubricResult:
     open_questions: list[str] = field(default_factory=list)
 
 
+# How a question nobody answered is taken: at its stated worst case, or at the answer that
+# leads to the least severe value of its metric (the other end of the range).
+Unanswered = Literal["worst", "best"]
+
+
 def _answer(
     question_id: str, question: Question, facts: Facts, analyst: AnalystLookup
 ) -> RubricStep:
@@ -323,19 +328,58 @@ def _answer(
     )
 
 
+def _least_severe(
+    rubric: Rubric, order: list[str], q_id: str, facts: Facts, analyst: AnalystLookup
+) -> str:
+    """The answer to an unanswered question that ends its flow at the least severe value."""
+    question = rubric.questions[q_id]
+
+    def value_of(q: str, answer: str, seen: frozenset[str]) -> int:
+        outcome = rubric.questions[q].answers[answer]
+        if outcome.value is not None:
+            return order.index(outcome.value)
+        nxt = outcome.next
+        if nxt is None or nxt in seen:  # a checked rubric has no loops; be safe anyway
+            return len(order)
+        step = _answer(nxt, rubric.questions[nxt], facts, analyst)
+        if step.source == "worst_case":
+            return min(value_of(nxt, a, seen | {nxt}) for a in rubric.questions[nxt].answers)
+        return value_of(nxt, step.answer, seen | {nxt})
+
+    return min(question.answers, key=lambda a: (value_of(q_id, a, frozenset({q_id})), a))
+
+
 def _walk_flow(
-    rubric: Rubric, flow: Flow, facts: Facts, analyst: AnalystLookup, result: RubricResult
+    rubric: Rubric,
+    flow: Flow,
+    facts: Facts,
+    analyst: AnalystLookup,
+    result: RubricResult,
+    order: list[str],
+    unanswered: Unanswered,
 ) -> tuple[str, list[RubricStep]]:
     steps: list[RubricStep] = []
     q_id: str | None = flow.start
     while q_id is not None:
         question = rubric.questions[q_id]
         step = _answer(q_id, question, facts, analyst)
+        if step.source == "worst_case" and unanswered == "best":
+            best = _least_severe(rubric, order, q_id, facts, analyst)
+            step = step.model_copy(
+                update={
+                    "answer": best,
+                    "source": "best_case",
+                    "reason": "not answered by the model or the analyst: best case assumed "
+                    "(the other end of the range)",
+                }
+            )
         steps.append(step)
         if step.source == "worst_case":
             result.open_questions.append(
                 f"{q_id}: {step.text} (worst case '{step.answer}' assumed)"
             )
+        elif step.source == "best_case":
+            result.open_questions.append(f"{q_id}: {step.text} (best case '{step.answer}')")
         outcome = question.answers[step.answer]
         for key, value in sorted(outcome.cvss4.items()):
             if key in ("AC", "AT", "UI"):
@@ -354,8 +398,11 @@ def _walk_flow(
     raise AssertionError("a checked rubric always ends in a value")  # pragma: no cover
 
 
-def evaluate(loaded: Rubric, facts: Facts, analyst: AnalystLookup) -> RubricResult:
-    """Walk every metric's flows for one target."""
+def evaluate(
+    loaded: Rubric, facts: Facts, analyst: AnalystLookup, unanswered: Unanswered = "worst"
+) -> RubricResult:
+    """Walk every metric's flows for one target; questions nobody answered are taken at
+    ``unanswered`` (their worst case, or the answer leading to the least severe value)."""
     result = RubricResult(vector="", decisions=[])
     values: list[str] = []
     data_use = facts.device.data_use
@@ -372,7 +419,9 @@ def evaluate(loaded: Rubric, facts: Facts, analyst: AnalystLookup) -> RubricResu
                         f"none of {', '.join(flow.applies_when)})"
                     )
                 continue
-            value, walked = _walk_flow(loaded, flow, facts, analyst, result)
+            value, walked = _walk_flow(
+                loaded, flow, facts, analyst, result, metric.order, unanswered
+            )
             steps += walked
             if many:
                 categories.append(f"{flow.category}: {value}")

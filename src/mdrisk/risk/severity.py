@@ -1,9 +1,10 @@
 """The severity of a risk: measured harm, else the analyst, else the worst case (stated).
 
 The analyst's severity is the answers file's (``severity`` under the entry element or threat
-id), else the worst among the losses the risk leads to as the device model rates them
-(``losses[].severity``); with neither, catastrophic, with an open question saying what to
-answer.
+id), else the severity the device model gives the risk's hazards (``hazards[].severity``,
+the harm the hazardous situation credibly leads to, with its rationale), else the worst
+among the losses the risk leads to as the model rates them (``losses[].severity``); with
+none, catastrophic, with an open question saying what to answer.
 
 Measured harm (the impact stage: simulated virtual patients, ``Assessment.impact``) decides
 when the simulations cover every loss scenario of the risk and one of them induced harm: the
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.risk import SeverityRating
 from mdrisk.kb.catalog_ids import natural
-from mdrisk.model.schema import Loss
+from mdrisk.model.schema import Hazard, Loss
 from mdrisk.risk.answers import LoadedAnswers
 from mdrisk.risk.derive import SEVERITY_ORDER
 from mdrisk.risk.targets import RiskTarget
@@ -28,8 +29,24 @@ from mdrisk.risk.targets import RiskTarget
 WORST = SEVERITY_ORDER[-1]
 
 
+def _of_hazards(target: RiskTarget, hazards: dict[str, Hazard]) -> SeverityRating | None:
+    rated = [hazards[h] for h in target.hazards if h in hazards and hazards[h].severity]
+    if not rated or len(rated) < len(target.hazards):
+        return None
+    worst = max(rated, key=lambda h: SEVERITY_ORDER.index(h.severity or WORST))
+    return SeverityRating(
+        level=worst.severity or WORST,
+        source="analyst",
+        basis=f"{worst.id} ({worst.description}): {worst.severity} in the device model, "
+        f"{' '.join(worst.severity_rationale.split())}",
+    )
+
+
 def _analyst(
-    target: RiskTarget, losses: dict[str, Loss], answers: LoadedAnswers
+    target: RiskTarget,
+    losses: dict[str, Loss],
+    answers: LoadedAnswers,
+    hazards: dict[str, Hazard] | None = None,
 ) -> tuple[SeverityRating, list[str]]:
     given = answers.severity_for(target.answer_keys)
     if given is not None:
@@ -39,6 +56,9 @@ def _analyst(
             source="analyst",
             basis=(f"{entry.justification} [{answers.file}: severity.{key}]"),
         ), []
+    of_hazards = _of_hazards(target, hazards or {})
+    if of_hazards is not None:
+        return of_hazards, []
     rated = [(losses[i].severity, i) for i in target.losses if i in losses and losses[i].severity]
     unrated = [i for i in target.losses if i not in losses or not losses[i].severity]
     if rated:
@@ -79,9 +99,13 @@ def rate_severity(
     losses: dict[str, Loss],
     answers: LoadedAnswers,
     impact: Sequence[ImpactFinding] = (),
+    hazards: dict[str, Hazard] | None = None,
+    when_no_harm: str = "analyst",
 ) -> tuple[SeverityRating, list[str]]:
-    """The rating and any open question it leaves."""
-    analyst, open_ = _analyst(target, losses, answers)
+    """The rating and any open question it leaves. ``when_no_harm`` (the policy's): whether
+    simulations covering every loss scenario of the risk that harmed no one keep the
+    analyst's severity ("analyst") or rate it negligible ("measured")."""
+    analyst, open_ = _analyst(target, losses, answers, hazards)
     mine = set(target.loss_scenarios)
     simulated = [f for f in impact if f.status == "simulated" and mine & set(f.loss_scenarios)]
     if not simulated:
@@ -89,6 +113,15 @@ def rate_severity(
     covered = mine <= {ls for f in simulated for ls in f.loss_scenarios}
     harmful = [f for f in simulated if f.worst_induced_severity in SEVERITY_ORDER]
     ids = ", ".join(sorted((f.id for f in simulated), key=natural))
+    if not harmful and covered and when_no_harm == "measured":
+        patients = sum(len(f.patients) for f in simulated)
+        return SeverityRating(
+            level=SEVERITY_ORDER[0],
+            source="measured",
+            basis=f"simulations {ids} cover every loss scenario of the risk and induced no "
+            f"harm in {patients} patient runs (the analyst rated it {analyst.level}; the "
+            "policy takes measured no-harm as negligible)",
+        ), []
     if not harmful:
         note = (
             f"; simulated ({ids}): no attack-induced harm, which does not lower the "

@@ -9,6 +9,8 @@ false data crosses, the ML engines it reaches). Three sources, in this order:
   grouped by entry element and hazard (the attackers and exploit families that lead there);
 * the loss-scenario classes no attack scenario stands for (the control path, tampered
   settings, the model's own error), one entry element and one hazard together;
+* hazards that ``concerns: disclosure``, where their data can be read (unencrypted channels
+  between machines, stores of many patients), one target per element and hazard;
 * known vulnerabilities on elements no scenario enters at, one target per threat (TH-n).
 """
 
@@ -25,6 +27,9 @@ from mdrisk.kb.catalog_ids import natural
 from mdrisk.model.schema import ComponentKind
 
 SCENARIO, LOSS_SCENARIO, VULNERABILITY = "scenario", "loss_scenario", "vulnerability"
+DISCLOSURE = "disclosure"
+# Components that hold the data of many patients: where a disclosure hazard is rated.
+_STORES = {ComponentKind.cloud, ComponentKind.storage, ComponentKind.ehr}
 
 # What kind of attack a loss scenario's unsafe control action points to, for deciding which
 # controls address it (see the matrix's residual rule).
@@ -268,6 +273,52 @@ def scenario_targets(
     return targets
 
 
+def disclosure_targets(assessment: Assessment, covered: set[str]) -> list[RiskTarget]:
+    """Hazards that ``concerns: disclosure``, rated where the data can be read: every
+    channel between machines without encryption, and every store of many patients' data,
+    unless an attack scenario already stands for that element and hazard."""
+    device = assessment.device
+    components = {c.id: c for c in device.components}
+    targets = []
+    for hazard in device.hazards:
+        if hazard.concerns != "disclosure":
+            continue
+        places: list[tuple[str, str, str]] = []
+        for link in device.links:
+            ends = (components.get(link.source), components.get(link.target))
+            machines = all(
+                e is not None
+                and e.kind not in (ComponentKind.human, ComponentKind.controlled_process)
+                for e in ends
+            )
+            if machines and not link.channel.in_process and not link.channel.protections.encryption:
+                places.append((link.id, "link", f"{link.id} carries its data unencrypted"))
+        for component in device.components:
+            if component.kind in _STORES:
+                places.append(
+                    (component.id, "component", f"{component.id} holds many patients' data")
+                )
+        for element, kind, why in places:
+            key = f"{element}|{hazard.id}"
+            if key in covered:
+                continue
+            targets.append(
+                RiskTarget(
+                    key=key,
+                    source=DISCLOSURE,
+                    title=f"Data read at {element} → {hazard.id}: {hazard.description} ({why})",
+                    element=element,
+                    element_type=kind,
+                    threats=_threats_on(assessment.threats, element),
+                    hazards=(hazard.id,),
+                    losses=_ordered(hazard.losses),
+                    attack_kinds=frozenset({"disclosure"}),
+                    answer_keys=(element,),
+                )
+            )
+    return targets
+
+
 def risk_targets(
     assessment: Assessment, profiles: dict[str, tuple[str, float]] | None = None
 ) -> list[RiskTarget]:
@@ -277,5 +328,6 @@ def risk_targets(
     # model's own error) still carry risk.
     represented = frozenset(i for t in from_scenarios for i in t.loss_scenarios)
     primary = from_scenarios + loss_scenario_targets(assessment, represented)
+    primary += disclosure_targets(assessment, {t.key for t in from_scenarios})
     covered = {t.element for t in primary}
     return primary + vulnerability_targets(assessment, covered)

@@ -267,6 +267,8 @@ class _Builder:
 
     def add_control_path(self, action: ControlAction) -> None:
         link = self.structure.links[action.link]
+        if self._in_person(link):
+            return
         signal = next(s for s in link.carries if s.name == action.name)
         for manipulation, types in tt.CONTROL_PATH_UCAS.items():
             if not self._applies(manipulation, link, signal):
@@ -281,6 +283,18 @@ class _Builder:
                         f"{action.name} on its way from {action.controller} to {action.controlled}",
                         (),
                     )
+
+    def _in_person(self, link: Link) -> bool:
+        """A person acting on a person or on the body directly, with no technology between
+        them: there is no channel to tamper with (flaws of the act itself are the person's
+        own, not an attack on the control path)."""
+        source = self.structure.components[link.source]
+        target = self.structure.components[link.target]
+        return (
+            source.kind == ComponentKind.human
+            and target.kind in (ComponentKind.human, ComponentKind.controlled_process)
+            and link.channel.technology is None
+        )
 
     def _applies(self, manipulation: str, link: Link, signal: Signal) -> bool:
         if manipulation in tt.AMOUNT_MANIPULATIONS and signal.unit is None and signal.range is None:
