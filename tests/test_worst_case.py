@@ -207,10 +207,11 @@ def test_harm_is_averaged_over_monte_carlo_days():
     from mdrisk.impact.monte_carlo_days import MonteCarloDays
 
     days = MonteCarloDays(days=3, seed=7)
-    scenarios = days.scenarios()
+    scenarios = days.scenarios("adult#008")
     assert scenarios[0] == days.reference
-    assert scenarios == MonteCarloDays(days=3, seed=7).scenarios()
-    assert scenarios[1] != scenarios[2]
+    assert scenarios == MonteCarloDays(days=3, seed=7).scenarios("adult#008")
+    assert scenarios[1] != scenarios[2] != scenarios[0]
+    assert days.noise_seed("adult#008", 1) != days.noise_seed("adult#008", 2)
     space = SearchSpace(WorstCaseBudget())
     harmful = space.encode(Candidate("cgm", 60.0, 1050, 240, 30.0))
     runner = CandidateRunner(("adult#008",), space, days=days)

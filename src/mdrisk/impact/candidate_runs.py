@@ -118,7 +118,7 @@ class CandidateRunner:
         self.pump = pump
         self.sample_time = load_sensor(sensor).sample_time
         self._table = load_patients(self.patients)
-        self._scenarios = days.scenarios()
+        self._scenarios = {name: days.scenarios(name) for name in self.patients}
         self.primary, self.secondary = OBJECTIVES[space.budget.objective]
         self.patient_days = 0
         clean, self.clean_alarms = self._clean_runs()
@@ -156,14 +156,17 @@ class CandidateRunner:
             controller = make_controller(self.controller)
         result = simulate(
             batch,
-            [self._scenarios[d] for d in day_rows],
+            [
+                self._scenarios[self.patients[p]][d]
+                for p, d in zip(patient_rows, day_rows, strict=True)
+            ],
             controller,
             duration_min=DAY_MIN,
             sensor=self.sensor,
             pump=self.pump,
             noise=self.days.noise,
             seed=[
-                self.days.noise_seed(int(p), int(d))
+                self.days.noise_seed(self.patients[p], int(d))
                 for p, d in zip(patient_rows, day_rows, strict=True)
             ],
             tap=chain,
