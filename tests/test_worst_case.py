@@ -89,7 +89,7 @@ def test_budget_text_sets_every_bound():
 def test_too_small_an_evaluation_budget_is_refused(runner):
     from mdrisk.impact.worst_case import search_worst_case
 
-    for evaluations in (0, -5, 2.5, 10):
+    for evaluations in (0, -5, 2.5, math.nan, 10):
         with pytest.raises(BudgetError):
             search_worst_case(PATIENTS, evaluations=evaluations, runner=runner)
 

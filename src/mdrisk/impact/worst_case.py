@@ -168,7 +168,7 @@ def search_worst_case(
     ``progress(done, planned)``: patient-days simulated so far.
     """
     started = time.perf_counter()
-    if int(evaluations) != evaluations or evaluations <= 0:
+    if not isinstance(evaluations, int | np.integer) or evaluations <= 0:
         raise BudgetError(f"evaluations must be a positive whole number, not {evaluations}")
     space = SearchSpace(budget or WorstCaseBudget()) if runner is None else runner.space
     if runner is None:
