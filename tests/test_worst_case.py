@@ -279,3 +279,22 @@ def test_the_command_refuses_a_bad_budget(args, message):
     result = CliRunner().invoke(main, ["simulate", "worst-case", "--patients", "adult#001", *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_declared_detectors_judge_stealth_when_given_as_the_monitor():
+    from mdrisk.impact.candidate_runs import CandidateRunner
+    from mdrisk.impact.detector_monitor import declared_detectors_monitor
+    from mdrisk.impact.detectors import DetectorSpec
+
+    rate = DetectorSpec("rate-check", "rate", "cgm", {"max_per_min": 4.0})
+    space = SearchSpace(WorstCaseBudget())
+    runner = CandidateRunner(("adult#008",), space, monitors=[declared_detectors_monitor([rate])])
+    step = space.encode(Candidate("cgm", 60.0, 480, 240))  # a jump of 60 mg/dL
+    ramp = space.encode(Candidate("cgm", 60.0, 1050, 240, 30.0))
+    results = runner.run(np.array([0, 0]), np.vstack([step, ramp]))
+    assert results.stealthy.tolist() == [False, True]
+    assert results.alarms[0] == ("rate-check",)
+    assert runner.clean_alarms == ((),)
+    forest = DetectorSpec("forest", "isolation_forest", "cgm", {"persistence": 3})
+    with pytest.raises(ValueError, match="learned detectors"):
+        declared_detectors_monitor([forest])
