@@ -262,6 +262,20 @@ def test_the_command_prints_each_patient_and_the_population():
     assert "adult#008" in table.output and "95th percentile" in table.output
 
 
+def test_the_command_can_start_from_the_grid_s_best_and_never_fall_below_it():
+    from click.testing import CliRunner
+
+    from mdrisk.cli import main
+
+    args = ["simulate", "worst-case", "--patients", "adult#008", "--evaluations", "40"]
+    result = CliRunner().invoke(main, [*args, "--from-grid", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["started_from_grid"]
+    assert record["patient_days"] > 40 + 300  # the grid's patient-days are counted
+    assert record["patients"][0]["harm_mean"] > 0  # the grid finds harm on adult#008
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

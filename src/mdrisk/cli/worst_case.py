@@ -7,6 +7,7 @@ runs, so ``mdrisk`` starts fast without the ``sim`` extra).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -111,6 +112,10 @@ def _print_result(record: dict[str, Any]) -> None:
         f"search: {record['optimiser']}; {record['patient_days']} simulated patient-days "
         f"(clean runs included) in {record['elapsed_s']:.1f} s",
     ]
+    if record["started_from_grid"]:
+        lines.append(
+            "started from each patient's best of today's grid search (its patient-days included)"
+        )
     alarmed = [row["patient"] for row in record["patients"] if row["clean_alarms"]]
     if alarmed:
         lines.append(
@@ -183,6 +188,12 @@ def _print_result(record: dict[str, Any]) -> None:
     show_default=True,
     help="CGM sensor noise (the stealth limits are calibrated without it).",
 )
+@click.option(
+    "--from-grid",
+    is_flag=True,
+    help="First run today's grid search per patient (its patient-days on top of "
+    "--evaluations) and start from each patient's grid best: never worse than the grid.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Search and days seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @guarded
@@ -196,6 +207,7 @@ def worst_case_command(
     controller: str,
     forecaster: str,
     noise: bool,
+    from_grid: bool,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -207,8 +219,10 @@ def worst_case_command(
     worst.
     """
     require_sim_extra()
+    from mdrisk.impact.candidate_runs import CandidateRunner
+    from mdrisk.impact.grid_baseline import grid_seeds
     from mdrisk.impact.monte_carlo_days import MonteCarloDays
-    from mdrisk.impact.search_space import BudgetError, parse_worst_case_budget
+    from mdrisk.impact.search_space import BudgetError, SearchSpace, parse_worst_case_budget
     from mdrisk.impact.worst_case import result_record, search_worst_case
 
     chosen = _patients(patients)
@@ -220,6 +234,7 @@ def worst_case_command(
             [Problem("iob and forecast exist only in the ML-advised controller", field=signals)],
         )
     days = MonteCarloDays(days=mc_days, seed=seed, noise=noise, reference=_meals(meals))
+    started = time.perf_counter()
     with progress_bar() as progress:
         task = progress.add_task("searching", total=None)
 
@@ -231,20 +246,31 @@ def worst_case_command(
                 description=f"searching ({done}/{planned} patient-days)",
             )
 
+        runner = CandidateRunner(
+            chosen,
+            SearchSpace(budget),
+            days=days,
+            controller=controller,
+            forecaster=forecaster.replace("-", "_"),
+        )
+        initial = {}
+        if from_grid:
+            progress.update(task, description="grid search per patient")
+            initial = grid_seeds(runner)
         try:
             result = search_worst_case(
                 chosen,
-                budget,
                 evaluations=evaluations,
-                days=days,
-                controller=controller,
-                forecaster=forecaster.replace("-", "_"),
                 seed=seed,
+                initial=initial,
+                runner=runner,
                 progress=advanced,
             )
         except BudgetError as error:
             raise InputError("--evaluations", [Problem(str(error))]) from None
     record = result_record(result)
+    record["started_from_grid"] = bool(initial)
+    record["elapsed_s"] = round(time.perf_counter() - started, 2)
     if as_json:
         click.echo(json.dumps(record, indent=2, sort_keys=True))
     else:

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdrisk.impact.candidate_runs import CandidateRunner
+from mdrisk.impact.fdi_signals import LEVEL_SIGNALS
 from mdrisk.impact.search import Candidate, SearchBudget, coarse_candidates, neighbours
+from mdrisk.impact.search_space import WorstCaseBudget
 from mdrisk.impact.stealth import StealthLimits
 
 
@@ -100,3 +102,28 @@ def grid_per_patient(
             candidates=len(seen[p]),
         )
     return found
+
+
+def grid_budget(budget: WorstCaseBudget) -> SearchBudget | None:
+    """Today's grid budget for the first level signal of a worst-case budget (None: none)."""
+    for signal, magnitude in zip(budget.signals, budget.max_magnitude, strict=True):
+        if signal in LEVEL_SIGNALS:
+            return SearchBudget(
+                signal=signal,
+                max_offset=magnitude,
+                max_duration_min=budget.max_duration_min,
+                earliest_min=budget.earliest_onset_min,
+                latest_min=budget.latest_onset_min,
+                objective=budget.objective,
+            )
+    return None
+
+
+def grid_seeds(runner: CandidateRunner) -> dict[str, list[np.ndarray]]:
+    """Each patient's grid best as a starting candidate for the worst-case search (the
+    grid's patient-days are counted by the runner)."""
+    budget = grid_budget(runner.space.budget)
+    if budget is None:
+        return {}
+    found = grid_per_patient(runner, budget)
+    return {name: [best.vector] for name, best in found.items() if best.vector is not None}
