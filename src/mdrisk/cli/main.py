@@ -95,6 +95,17 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
 }
 
+# Subcommands of a group that live in a module of their own, added when the group loads.
+SUBCOMMANDS: dict[str, dict[str, LazyCommand]] = {
+    "simulate": {
+        "worst-case": LazyCommand(
+            "worst_case",
+            "worst_case_command",
+            "Search each patient's most harmful stealthy attack (differential evolution).",
+        ),
+    },
+}
+
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use; its own help lists them from
@@ -111,7 +122,11 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in self.lazy_commands:
             entry = self.lazy_commands[cmd_name]
             module = importlib.import_module(f"mdrisk.cli.{entry.module}")
-            self.commands[cmd_name] = getattr(module, entry.attribute)
+            command = getattr(module, entry.attribute)
+            for name, sub in SUBCOMMANDS.get(cmd_name, {}).items():
+                sub_module = importlib.import_module(f"mdrisk.cli.{sub.module}")
+                command.add_command(getattr(sub_module, sub.attribute), name)
+            self.commands[cmd_name] = command
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
