@@ -188,6 +188,7 @@ def evaluate_model_detectors(
         days=days,
         seed=seed,
         training_days=training_days,
+        fingerstick=run.fingerstick,
     )
     simulated: list[tuple[Detector, DetectorSpec]] = []
     evaluations: list[DetectorEvaluation] = []

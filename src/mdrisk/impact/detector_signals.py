@@ -24,9 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdrisk.impact.fdi_signals import FORECAST
+from mdrisk.impact.fingerstick import OnePointCalibration
 from mdrisk.impact.forecast_model.features import FeatureBuilder
 from mdrisk.impact.forecast_model.model import Forecaster
 from mdrisk.impact.params import PatientTable
+from mdrisk.impact.taps import FINGERSTICK
 
 SERIES = ("cgm", FORECAST, "physiology_residual", "forecast_residual")
 
@@ -61,6 +63,10 @@ class DetectorSignals:
         self._own = np.full((size, ahead), np.nan)
         self._device = np.full((size, ahead), np.nan)
         self._last_raw: np.ndarray | None = None
+        self._last_seen = np.zeros(size)
+        # The app calibrates the CGM with the meter's readings (as the stealth monitor does):
+        # the residual checks compare physiology with what the app holds.
+        self._calibration = OnePointCalibration(size)
         self._observed = np.zeros(size)
         self._basal = np.zeros(size)
         self._times: list[float] = []
@@ -80,15 +86,18 @@ class DetectorSignals:
         elif signal == FORECAST:
             self._device[:, 0] = values
             self._columns[FORECAST][-1] = np.array(values, dtype=float)
+        elif signal == FINGERSTICK and self._last_raw is not None:
+            self._calibration.calibrate(t, np.asarray(values, dtype=float), self._last_raw)
         return values
 
     def _reading(self, t: float, raw: np.ndarray) -> None:
+        seen = self._calibration.apply(t, raw)
         if self._last_raw is None:
-            self._observed = raw
+            self._observed = seen
         else:
             # What the controller sees: simglucose's mean of the held reading over the period.
-            self._observed = ((self.period - 1) * self._last_raw + raw) / self.period
-        self._last_raw = raw
+            self._observed = ((self.period - 1) * self._last_seen + seen) / self.period
+        self._last_raw, self._last_seen = raw, seen
         self._reading_at[t] = raw
 
     def _period_start(self, t: float, carbs: np.ndarray) -> None:

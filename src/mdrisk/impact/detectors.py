@@ -43,6 +43,7 @@ from mdrisk.impact.detector_rules import (
 from mdrisk.impact.detector_signals import DetectorSeries, DetectorSignals
 from mdrisk.impact.experiment import DEFAULT_DAY, ProgressTap, controller_for, stack_attacks
 from mdrisk.impact.fdi_signals import FORECAST
+from mdrisk.impact.fingerstick import Fingerstick
 from mdrisk.impact.forecasting.cache import default_forecaster
 from mdrisk.impact.harm import take_rows
 from mdrisk.impact.isolation import WindowForest, fit_forest, training_split
@@ -102,6 +103,8 @@ class MonteCarloSetup:
     training_days: int = 2
     sensor: str = "Dexcom"
     pump: str = "Insulet"
+    # When the user measures with a meter (the app calibrates the CGM with each reading).
+    fingerstick: Fingerstick | None = None
 
     def pool(self) -> tuple[str, ...]:
         if self.training_pool is not None:
@@ -208,6 +211,7 @@ def run_days(
         seed=_noise_seeds(setup, names, purpose, days) * blocks,
         tap=chain,
         record=(),
+        fingerstick=setup.fingerstick,
     )
     return DayRuns(patients=names, days=days, metrics=result.metrics, series=recorder.series())
 
