@@ -250,9 +250,49 @@ def test_the_command_prints_a_table_and_json_for_the_model_detectors() -> None:
         "cgm_physiology_cusum",
         "forecast_monitor",
         "cgm_pattern_forest",
+        "meter_cgm_agreement",
     }
     assert len({e["id"] for e in evaluations}) == len(evaluations)
     assert all(e["status"] == "simulated" and e["patient_days"] == 1 for e in evaluations)
     table = CliRunner().invoke(main, [*args, "--attack", RAISE])
     assert table.exit_code == 0, table.output
     assert "cgm_physiology_cusum: cusum on cgm_glucose, response safe_mode" in table.output
+
+
+# --- the meter against the CGM (the research case's link) ---------------------------------
+
+
+def test_an_agreement_check_refuses_a_raised_meter_reading_and_spares_the_patients() -> None:
+    from mdrisk.impact.fingerstick import Fingerstick
+
+    setup = MonteCarloSetup(
+        patients=("adult#001", "adult#005", "adult#008"),
+        days=2,
+        fingerstick=Fingerstick(meter_error=True),
+    )
+    check = DetectorSpec(
+        "agree",
+        "agreement",
+        "fingerstick",
+        {"max_difference": 30.0, "max_difference_pct": 25.0},
+        response="reject_reading",
+    )
+    raised = "bias:+60@fingerstick"
+    (outcome,) = evaluate_detectors(setup, [check], [parse_plan(raised)])
+    # +60 mg/dL is beyond both limits unless glucose is already above 240 mg/dL (25 %).
+    assert outcome.detected_days >= outcome.patient_days * 2 // 3
+    attacked = sum(p.minutes_below_54["attacked"] for p in outcome.patients)
+    responded = sum(p.minutes_below_54["responded"] for p in outcome.patients)
+    assert attacked > 0 and responded < attacked
+    # Honest readings (meter error on) mostly pass: the check is not an alarm on every day.
+    assert outcome.clean_days_with_alarm < outcome.patient_days
+
+
+def test_reject_reading_belongs_to_an_agreement_check() -> None:
+    declaration = (
+        "\n  - id: wrong_pair\n    kind: cusum\n    signal: cgm_glucose\n"
+        "    response: reject_reading\n    status: proposed\n    description: x\n"
+    )
+    with pytest.raises(InputError) as caught:
+        load_model_text(BGMS + declaration, "bgms.yaml")
+    assert caught.value.problems[0].field.endswith("response")

@@ -30,7 +30,7 @@ from mdrisk.impact.forecast_model.model import Forecaster
 from mdrisk.impact.params import PatientTable
 from mdrisk.impact.taps import FINGERSTICK
 
-SERIES = ("cgm", FORECAST, "physiology_residual", "forecast_residual")
+SERIES = ("cgm", FORECAST, "physiology_residual", "forecast_residual", "fingerstick")
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +72,7 @@ class DetectorSignals:
         self._times: list[float] = []
         self._columns: dict[str, list[np.ndarray]] = {name: [] for name in SERIES}
         self._reading_at: dict[float, np.ndarray] = {}
+        self._finger_at: dict[float, np.ndarray] = {}
 
     def apply(self, signal: str, t_minutes: float, values: np.ndarray) -> np.ndarray:
         t = float(t_minutes)
@@ -86,8 +87,11 @@ class DetectorSignals:
         elif signal == FORECAST:
             self._device[:, 0] = values
             self._columns[FORECAST][-1] = np.array(values, dtype=float)
-        elif signal == FINGERSTICK and self._last_raw is not None:
-            self._calibration.calibrate(t, np.asarray(values, dtype=float), self._last_raw)
+        elif signal == FINGERSTICK:
+            reading = np.asarray(values, dtype=float)
+            self._finger_at[t] = reading
+            if self._last_raw is not None:
+                self._calibration.calibrate(t, reading, self._last_raw)
         return values
 
     def _reading(self, t: float, raw: np.ndarray) -> None:
@@ -104,6 +108,7 @@ class DetectorSignals:
         observed = self._observed
         self._times.append(t)
         self._columns["cgm"].append(self._reading_at.pop(t))
+        self._columns["fingerstick"].append(self._finger_at.pop(t, np.full(len(observed), np.nan)))
         self._columns[FORECAST].append(np.full(len(observed), np.nan))
         self._columns["physiology_residual"].append(observed - self._own[:, -1])
         self._columns["forecast_residual"].append(observed - self._device[:, -1])

@@ -26,7 +26,7 @@ clean Monte Carlo days (their own seeds) of the training pool's other patients.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,7 +43,7 @@ from mdrisk.impact.detector_rules import (
 from mdrisk.impact.detector_signals import DetectorSeries, DetectorSignals
 from mdrisk.impact.experiment import DEFAULT_DAY, ProgressTap, controller_for, stack_attacks
 from mdrisk.impact.fdi_signals import FORECAST
-from mdrisk.impact.fingerstick import Fingerstick
+from mdrisk.impact.fingerstick import Fingerstick, disagreeing
 from mdrisk.impact.forecasting.cache import default_forecaster
 from mdrisk.impact.harm import take_rows
 from mdrisk.impact.isolation import WindowForest, fit_forest, training_split
@@ -55,7 +55,7 @@ from mdrisk.impact.scenario import MealScenario
 from mdrisk.impact.simulate import simulate
 from mdrisk.impact.taps import TapChain
 
-KINDS = ("range", "rate", "cusum", "forecast_residual", "isolation_forest")
+KINDS = ("range", "rate", "cusum", "forecast_residual", "isolation_forest", "agreement")
 # The simulator signals each kind can watch.
 WATCHABLE = {
     "range": ("cgm", FORECAST),
@@ -63,6 +63,7 @@ WATCHABLE = {
     "cusum": ("cgm",),
     "forecast_residual": (FORECAST,),
     "isolation_forest": ("cgm", FORECAST),
+    "agreement": ("fingerstick",),  # a meter reading against the CGM reading of its time
 }
 Progress = Callable[[str, float], None]
 
@@ -262,6 +263,13 @@ def detector_alarms(
     if spec.kind == "forecast_residual":
         residual = series.values["forecast_residual"]
         return cusum_alarms(residual, s["allowance"], s["threshold"])
+    if spec.kind == "agreement":
+        return disagreeing(
+            series.values["fingerstick"],
+            series.values["cgm"],
+            s["max_difference"],
+            s["max_difference_pct"],
+        )
     if forests is None or row_patients is None:
         raise ValueError("an isolation_forest detector needs its trained forests")
     values = series.values[spec.signal]
@@ -428,7 +436,13 @@ def evaluate_detectors(
             switch[rows] = np.where(detected, attacked_first, np.nan)
             detections.append((plan, onset, rows, attacked_first, detected))
         responded: DayRuns | None = None
-        if spec.response in CHANGES_THE_LOOP:
+        if spec.response == "reject_reading" and setup.fingerstick is not None:
+            # The app refuses every disagreeing reading, from the first: the same days with
+            # the check in the calibration.
+            limits = (spec.settings["max_difference"], spec.settings["max_difference_pct"])
+            checked = replace(setup, fingerstick=replace(setup.fingerstick, reject_beyond=limits))
+            responded = run_days(checked, plans, progress=_stage(progress, f"{spec.id}: response"))
+        elif spec.response in CHANGES_THE_LOOP:
             responded = run_days(
                 setup,
                 plans,

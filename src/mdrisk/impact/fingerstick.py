@@ -44,6 +44,9 @@ class Fingerstick:
     times_min: tuple[int, ...] = ()  # extra readings, minutes of every day
     meter_error: bool = False
     half_life_min: float | None = None  # None: a calibration holds until the next one
+    # The app's agreement check: a reading differing from the CGM by more than both
+    # (mg/dL, percent of the CGM reading) is not used to calibrate. None: every reading is.
+    reject_beyond: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.lead_min < 0:
@@ -104,6 +107,15 @@ class FingerstickMeter:
             return self._none.copy()
         reading = np.clip(glucose + z * meter_error_sd(glucose), *METER_RANGE)
         return np.where(np.isnan(z), np.nan, reading)
+
+
+def disagreeing(
+    fingerstick: np.ndarray, cgm: np.ndarray, max_difference: float, max_difference_pct: float
+) -> np.ndarray:
+    """Rows whose reading differs from the CGM by more than both limits (NaN: no reading)."""
+    with np.errstate(invalid="ignore"):
+        difference = np.abs(fingerstick - cgm)
+        return (difference > max_difference) & (difference > cgm * max_difference_pct / 100.0)
 
 
 class OnePointCalibration:

@@ -39,7 +39,12 @@ from mdrisk.impact.controllers.base import (
     ControllerInput,
     make_controller,
 )
-from mdrisk.impact.fingerstick import Fingerstick, FingerstickMeter, OnePointCalibration
+from mdrisk.impact.fingerstick import (
+    Fingerstick,
+    FingerstickMeter,
+    OnePointCalibration,
+    disagreeing,
+)
 from mdrisk.impact.metrics import HarmAccumulator, HarmAssessment, HarmMetrics, assess_severity
 from mdrisk.impact.params import (
     PatientTable,
@@ -236,6 +241,9 @@ def simulate(
             finger = meter.read(t, model.plasma_glucose)
             if tap is not None:
                 finger = _checked_tap(tap, tap_signals.FINGERSTICK, float(t), finger)
+            if fingerstick is not None and fingerstick.reject_beyond is not None:
+                refused = disagreeing(finger, reading, *fingerstick.reject_beyond)
+                finger = np.where(refused, np.nan, finger)
             calibration.calibrate(float(t), finger, reading)
         if tap is not None:
             carbs = _checked_tap(tap, tap_signals.CARBS, float(t), carbs)

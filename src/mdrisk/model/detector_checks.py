@@ -4,7 +4,7 @@ the model has, a forecast residual watches a forecast, and ids are unique."""
 from __future__ import annotations
 
 from mdrisk.errors import Problem
-from mdrisk.model.schema import DetectorKind, DeviceModel
+from mdrisk.model.schema import DetectorKind, DetectorResponse, DeviceModel
 
 Located = tuple[Problem, tuple[str | int, ...]]
 
@@ -50,6 +50,21 @@ def detector_problems(model: DeviceModel) -> list[Located]:
                         "or kind cusum for a measured signal",
                     ),
                     ("detectors", i, "signal"),
+                )
+            )
+        if (detector.response == DetectorResponse.reject_reading) != (
+            detector.kind == DetectorKind.agreement
+        ):
+            found.append(
+                (
+                    Problem(
+                        f"detector {detector.id}: reject_reading is the response of an "
+                        "agreement check (it refuses the disagreeing reading), and an agreement "
+                        "check's response",
+                        fix="use kind agreement with response reject_reading, or another "
+                        "response (alarm, safe_mode, suspend) for other kinds",
+                    ),
+                    ("detectors", i, "response"),
                 )
             )
     return found

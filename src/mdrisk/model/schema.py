@@ -369,6 +369,9 @@ class DetectorKind(StrEnum):
     cusum = "cusum"  # persistent disagreement with an independent physiological forecast
     forecast_residual = "forecast_residual"  # persistent error of the device's own forecast
     isolation_forest = "isolation_forest"  # a learned model of normal signal windows
+    # a reading that disagrees with an independent one taken at the same time by more than
+    # max_difference mg/dL and max_difference_pct percent (a meter reading against the CGM)
+    agreement = "agreement"
 
 
 class DetectorResponse(StrEnum):
@@ -377,6 +380,7 @@ class DetectorResponse(StrEnum):
     alarm = "alarm"  # the user is told; the loop itself is unchanged
     safe_mode = "safe_mode"  # dosing falls back to the standard calculator, without the ML
     suspend = "suspend"  # bolus advice and delivery stop
+    reject_reading = "reject_reading"  # the reading is not used (the user is asked to retest)
 
 
 class DetectorStatus(StrEnum):
@@ -402,6 +406,9 @@ DETECTOR_DEFAULTS: dict[DetectorKind, dict[str, float]] = {
         "persistence": 5.0,
         "trees": 100.0,
     },
+    # mg/dL and percent: both exceeded before a reading is taken as disagreeing (ISO 15197
+    # allows a meter 15 mg/dL / 15 %, a CGM is less accurate still)
+    DetectorKind.agreement: {"max_difference": 30.0, "max_difference_pct": 25.0},
 }
 
 
@@ -417,6 +424,8 @@ class DetectorParameters(_Strict):
     contamination: Annotated[float, Field(gt=0, le=0.5)] | None = None
     persistence: Annotated[int, Field(ge=1, le=100)] | None = None
     trees: Annotated[int, Field(ge=1, le=1000)] | None = None
+    max_difference: Annotated[float, Field(gt=0, le=1000)] | None = None
+    max_difference_pct: Annotated[float, Field(gt=0, le=1000)] | None = None
 
     def given(self) -> dict[str, float]:
         return {name: float(value) for name, value in self if value is not None}

@@ -56,10 +56,15 @@ def _severity_taken_off(evaluations: Sequence[DetectorEvaluation]) -> tuple[int,
     down = SEVERITY_ORDER.index(attacked) - SEVERITY_ORDER.index(responded)
     harmed = sum(e.patients_harmed_attacked for e in evaluations)
     after = sum(e.patients_harmed_responded for e in evaluations)
+    worse_clean = sum(e.clean_days_harmed_by_response for e in evaluations)
     why = (
         f"worst measured severity {attacked} without the response, {responded} with it "
-        f"(patients harmed {harmed} → {after}, summed over the attacks)"
+        f"(patients harmed {harmed} → {after}, summed over the attacks"
+        + (f"; the response made {worse_clean} clean day(s) worse" if worse_clean else "")
+        + ")"
     )
+    if after > harmed:
+        return 0, why + "; not credited: the response harms more patients than it spares"
     return max(down, 0), why
 
 
