@@ -88,10 +88,29 @@ def _analyst(
 
 
 def _harm(finding: ImpactFinding) -> str:
-    return (
+    text = (
         f"{finding.id} ({finding.attack}): {finding.worst_induced_severity} harm induced "
         f"in {finding.patients_harmed} of {len(finding.patients)} virtual patients"
     )
+    groups = {group.group: group for group in finding.population}
+    everyone = groups.get("all")
+    if everyone is not None and everyone.patient_days:
+        text += f" ({everyone.patient_days_harmed} of {everyone.patient_days} patient-days"
+        below = everyone.delta.get("minutes_below_54")
+        if below is not None:
+            text += (
+                f"; added minutes below 54 mg/dL per day: median {below.median:g}, "
+                f"95th percentile {below.p95:g}, worst {below.worst:g}"
+            )
+        cohorts = [
+            f"{g.group} {g.worst_induced_severity or 'none'} ({g.patients_harmed}/{g.patients})"
+            for name, g in groups.items()
+            if name != "all"
+        ]
+        if cohorts:
+            text += f"; worst by cohort: {', '.join(cohorts)}"
+        text += ")"
+    return text
 
 
 def rate_severity(
