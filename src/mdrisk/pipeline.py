@@ -228,7 +228,9 @@ def _detectors(model: DeviceModel, impact: list[ImpactFinding]) -> list[Detector
     plans = [parse_plan(a, name=a) for a in attacks if a is not None]
     if not plans:
         return []
-    return evaluate_model_detectors(model, bundled.glucose_impact(), plans)
+    # Three Monte Carlo days per patient: 90 patient-days per attack for the 30 patients,
+    # enough for a detection rate; the harm itself is measured on the mapping's days.
+    return evaluate_model_detectors(model, bundled.glucose_impact(), plans, days=3)
 
 
 def _with_risks(
