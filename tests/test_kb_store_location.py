@@ -17,7 +17,7 @@ from mdrisk.kb.importing import import_paths
 from mdrisk.kb.matching.matcher import Matcher
 from mdrisk.kb.matching.query import ComponentQuery
 from mdrisk.kb.snapshot import BUNDLE_IMPORTER, SOURCE_FOLDERS, build
-from mdrisk.kb.store import Store
+from mdrisk.kb.store import Store, StoreError
 
 BGMS = EXAMPLES / "bgms.yaml"
 SHIPPED = PROJECT_ROOT / "src" / "mdrisk" / "data" / "kb"
@@ -134,6 +134,9 @@ def test_a_user_store_takes_precedence(fresh_user):
         "technology-pack/mdrisk/data/technology-pack.yaml"
     ]
     named = fresh_user / "named.sqlite"
+    with pytest.raises(StoreError, match="no knowledge base at"):
+        store_location.store_to_read(named)  # a typo is not an empty knowledge base
+    Store.open(named).close()
     assert store_location.store_to_read(named) == named
 
 

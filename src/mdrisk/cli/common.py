@@ -99,13 +99,20 @@ def _fail(message: str, status: int) -> None:
 
 
 def _could_not_finish(error: Exception) -> bool:
-    """A PDF engine the run needs is not installed, or the knowledge-base file cannot be used:
-    the tool could not finish, through no fault of the input. (Imported here, on the
-    error path, so that starting a command does not load the report writers.)"""
-    from mdrisk.kb.store import StoreError
+    """A PDF engine the run needs is not installed, or another process kept the knowledge
+    base locked: the tool could not finish, through no fault of the input. (Imported here, on
+    the error path, so that starting a command does not load the report writers.)"""
+    from mdrisk.kb.store_errors import StoreBusy
     from mdrisk.report.interface import PdfEngineMissing
 
-    return isinstance(error, (PdfEngineMissing, StoreError))
+    return isinstance(error, (PdfEngineMissing, StoreBusy))
+
+
+def _bad_store(error: Exception) -> bool:
+    """No knowledge base where ``--store`` points, or a file that is not a usable one."""
+    from mdrisk.kb.store_errors import StoreError
+
+    return isinstance(error, StoreError)
 
 
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -124,6 +131,8 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as error:  # the last line of defence: no traceback for a user
             if _could_not_finish(error):
                 _fail(f"error: {error}", EXIT_FAILED)
+            if _bad_store(error):
+                _fail(f"error: {error}", EXIT_BAD_INPUT)
             if os.environ.get("MDRISK_DEBUG"):
                 raise
             _fail(
