@@ -108,11 +108,22 @@ def _could_not_finish(error: Exception) -> bool:
     return isinstance(error, (PdfEngineMissing, StoreBusy))
 
 
-def _bad_store(error: Exception) -> bool:
-    """No knowledge base where ``--store`` points, or a file that is not a usable one."""
+def _bad_store(error: Exception) -> str | None:
+    """What to say when there is no knowledge base where ``--store`` points, or the file is
+    not a usable one (SQLite itself is used only by the knowledge base: a page found damaged
+    while reading a store too large for the check on opening ends up here)."""
+    import sqlite3
+
     from mdrisk.kb.store_errors import StoreError
 
-    return isinstance(error, StoreError)
+    if isinstance(error, StoreError):
+        return str(error)
+    if isinstance(error, sqlite3.DatabaseError):
+        return (
+            f"the knowledge base could not be read ({error}); rebuild it: move the file "
+            "aside, then run 'mdrisk kb import FILES...' or 'mdrisk kb sync'"
+        )
+    return None
 
 
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -131,8 +142,9 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as error:  # the last line of defence: no traceback for a user
             if _could_not_finish(error):
                 _fail(f"error: {error}", EXIT_FAILED)
-            if _bad_store(error):
-                _fail(f"error: {error}", EXIT_BAD_INPUT)
+            store_problem = _bad_store(error)
+            if store_problem:
+                _fail(f"error: {store_problem}", EXIT_BAD_INPUT)
             if os.environ.get("MDRISK_DEBUG"):
                 raise
             _fail(

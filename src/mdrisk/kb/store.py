@@ -114,7 +114,7 @@ def _decoded(text: str, path: Path | None, where: str) -> Any:
     try:
         return json.loads(text)
     except (TypeError, ValueError) as error:
-        raise store_health.unusable(path, f"{where} does not hold JSON ({error})") from None
+        raise store_health.unusable(path, f"{where}: not JSON ({error})") from None
 
 
 def _read_only_uri(path: Path) -> str:
@@ -147,12 +147,13 @@ class Store:
 
     @classmethod
     def open(
-        cls, path: Path | str, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT_S
+        cls, path: Path | str, read_only: bool = False, busy_timeout: float | None = None
     ) -> Store:
         """Open (or, when writing, create) the store at ``path``, after checking that it is
         one. ``read_only``: an existing store that is only read, never changed, not even its
         journal mode; a missing file is then a StoreError."""
         path = Path(path)
+        busy_timeout = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
         if read_only and not path.is_file():
             raise StoreError(
                 f"no knowledge base at {path} (create one with 'mdrisk kb import FILES... "
@@ -436,12 +437,15 @@ class Store:
         for vid, vendor, product, versions, default_status, cpe, purl in self._db.execute(
             query, params
         ):
-            constraints = _decoded(versions, self.path, f"the versions of {vid} ({product})")
+            constraints = _decoded(
+                versions, self.path, f"the affected versions of {vid} ({product})"
+            )
             if not isinstance(constraints, list) or not all(
                 isinstance(item, dict) for item in constraints
             ):
                 raise store_health.unusable(
-                    self.path, f"the versions of {vid} ({product}) are not a JSON list of objects"
+                    self.path,
+                    f"the affected versions of {vid} ({product}) are not a JSON list of objects",
                 )
             yield AffectedEntry(vid, vendor, product, tuple(constraints), default_status, cpe, purl)
 
