@@ -353,9 +353,13 @@ def test_a_second_writer_waits_for_the_first_to_finish(held_lock):
     path, release = held_lock
     threading.Timer(1.0, release.set).start()
     started = time.monotonic()
-    with Store.open(path, busy_timeout=10) as store:
+    heard: list[str] = []
+    with Store.open(path, busy_timeout=10, on_wait=heard.append) as store:
         summary = import_paths(store, [CUT_CWE])
     assert summary.documents_changed == 1
+    assert heard == [
+        f"{path}: another process is writing to the knowledge base; waiting up to 10 s"
+    ]
     assert 0.8 < time.monotonic() - started < 10
 
 
@@ -364,6 +368,7 @@ def test_kb_import_on_a_busy_store_exits_1_saying_it_gave_up(held_lock, monkeypa
     monkeypatch.setattr("mdrisk.kb.store.BUSY_TIMEOUT_S", 0.3)
     result = run("kb", "import", str(CUT_CWE), "--store", str(path))
     assert result.exit_code == 1
+    assert "note: " in result.output and "waiting up to 0.3 s" in result.output
     assert "another process is writing to the knowledge base; gave up after waiting 0.3 s" in (
         result.output
     )

@@ -54,8 +54,12 @@ def open_store(store_path: Path | None, writing: bool = False) -> Store:
     from mdrisk.kb.store import Store
     from mdrisk.kb.store_location import store_to_read, store_to_write
 
-    path = store_to_write(store_path) if writing else store_to_read(store_path)
-    return Store.open(path, read_only=not writing)
+    if not writing:
+        return Store.open(store_to_read(store_path), read_only=True)
+    return Store.open(
+        store_to_write(store_path),
+        on_wait=lambda message: err_console.print(f"note: {message}", markup=False),
+    )
 
 
 @click.group("kb")

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,18 +140,25 @@ class Store:
         connection: sqlite3.Connection,
         path: Path | None,
         busy_timeout: float = BUSY_TIMEOUT_S,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self._db = connection
         self.path = path
         self._busy_timeout = busy_timeout
+        self._on_wait = on_wait
 
     @classmethod
     def open(
-        cls, path: Path | str, read_only: bool = False, busy_timeout: float | None = None
+        cls,
+        path: Path | str,
+        read_only: bool = False,
+        busy_timeout: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> Store:
         """Open (or, when writing, create) the store at ``path``, after checking that it is
         one. ``read_only``: an existing store that is only read, never changed, not even its
-        journal mode; a missing file is then a StoreError."""
+        journal mode; a missing file is then a StoreError. ``on_wait`` hears, once per write,
+        that another process is writing and how long this one will wait for it."""
         path = Path(path)
         busy_timeout = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
         if read_only and not path.is_file():
@@ -169,7 +176,7 @@ class Store:
                 connection = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout)
         except sqlite3.DatabaseError as exc:
             raise store_health.unusable(path, str(exc)) from None
-        store = cls(connection, path, busy_timeout)
+        store = cls(connection, path, busy_timeout, on_wait)
         try:
             store._check(read_only)
             if not read_only:
@@ -232,10 +239,26 @@ class Store:
         return store_health.unusable(self.path, str(error))
 
     def _begin_write(self) -> None:
+        """Take the write lock; when another process holds it, say so and wait for it."""
         try:
+            self._db.execute("PRAGMA busy_timeout=0")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            if self._on_wait is not None:
+                self._on_wait(
+                    f"{self.path}: another process is writing to the knowledge base; "
+                    f"waiting up to {self._busy_timeout:g} s"
+                )
+            self._db.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise self._unusable_or_busy(exc) from None
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
 
     def _migrate(self) -> None:
         try:
