@@ -116,6 +116,15 @@ def test_replace_takes_the_smaller_release_and_the_genuine_one_then_comes_back(s
     assert "unchanged: 1 file(s)" in repeated.output and "0 document(s)" in repeated.output
 
 
+def test_a_cut_release_after_the_genuine_one_in_the_same_import_is_refused(tmp_path, genuine):
+    path = tmp_path / "kb.sqlite"
+    result = run("kb", "import", str(genuine["cwe"]), str(CUT_CWE), "--store", str(path))
+    assert result.exit_code == 2
+    assert "holds 1,372 (from cwec_v4.14.xml, earlier in this import)" in result.output
+    with Store.open(path, read_only=True) as store:
+        assert store.counts().get("weakness") is None  # nothing written
+
+
 def test_a_growing_release_needs_no_replace(tmp_path, genuine):
     path = tmp_path / "kb.sqlite"
     assert run("kb", "import", str(CUT_CWE), "--store", str(path)).exit_code == 0

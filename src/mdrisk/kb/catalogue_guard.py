@@ -20,28 +20,44 @@ def _examples(ids: Iterable[str]) -> str:
     return ", ".join(chosen[:EXAMPLES]) + more
 
 
-def shrinkage(store: Store, batch: ImportBatch) -> list[Problem]:
-    """One problem per kind of record of which ``batch`` holds fewer than the stored copy of
-    the same document; none when the store has no copy yet."""
-    stored = store.document_ids(batch.source_key)
-    if not stored:
-        return []
-    incoming: dict[str, set[str]] = {}
+def record_ids(batch: ImportBatch) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
     for record in batch.records:
-        incoming.setdefault(record.kind, set()).add(record.id)
-    origin = store.document_file(batch.source_key) or "an earlier import"
-    problems = []
-    for kind, held in sorted(stored.items()):
-        new = incoming.get(kind, set())
-        if len(new) >= len(held):
-            continue
-        dropped = held - new
-        problems.append(
-            Problem(
-                f"holds {len(new):,} {kind} record(s) where the knowledge base holds "
-                f"{len(held):,} (from {origin}): importing it would drop {len(dropped):,} "
-                f"({_examples(dropped)})",
-                fix="check that the file is a whole release; give --replace to import it anyway",
+        found.setdefault(record.kind, set()).add(record.id)
+    return found
+
+
+class ShrinkGuard:
+    """Compares each catalogue batch of one import with what it would replace: the batch of
+    the same document imported just before it in this import, else the stored copy."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._earlier: dict[str, tuple[dict[str, set[str]], str]] = {}
+
+    def problems(self, batch: ImportBatch, file_name: str) -> list[Problem]:
+        """One problem per kind of record of which ``batch`` holds fewer than what it
+        replaces; none when nothing is replaced. Remembers ``batch`` for the next file."""
+        incoming = record_ids(batch)
+        if batch.source_key in self._earlier:
+            held, origin = self._earlier[batch.source_key]
+        else:
+            held = self._store.document_ids(batch.source_key)
+            origin = self._store.document_file(batch.source_key) or "an earlier import"
+        self._earlier[batch.source_key] = (incoming, f"{file_name}, earlier in this import")
+        problems = []
+        for kind, held_ids in sorted(held.items()):
+            new = incoming.get(kind, set())
+            if len(new) >= len(held_ids):
+                continue
+            dropped = held_ids - new
+            problems.append(
+                Problem(
+                    f"holds {len(new):,} {kind} record(s) where the knowledge base holds "
+                    f"{len(held_ids):,} (from {origin}): importing it would drop "
+                    f"{len(dropped):,} ({_examples(dropped)})",
+                    fix="check that the file is a whole release; give --replace to import "
+                    "it anyway",
+                )
             )
-        )
-    return problems
+        return problems

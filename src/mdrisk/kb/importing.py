@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mdrisk.errors import InputError, Problem
-from mdrisk.kb.catalogue_guard import shrinkage
+from mdrisk.kb.catalogue_guard import ShrinkGuard
 from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.importers.registry import detect
 from mdrisk.kb.store import ParsedFile, Store, file_sha256
@@ -117,6 +117,7 @@ def import_paths(
             except OSError:
                 pass  # reported below, where the file is read again
     alongside = frozenset(shas.values())
+    guard = ShrinkGuard(store)
     parsed_files: list[ParsedFile] = []
     for done, (path, importer) in enumerate(work, start=1):
         if progress:
@@ -128,7 +129,9 @@ def import_paths(
                 continue
             batches = importer().parse(path)
             if importer.whole_catalogue and not replace:
-                shrinking = [problem for batch in batches for problem in shrinkage(store, batch)]
+                shrinking = [
+                    problem for batch in batches for problem in guard.problems(batch, path.name)
+                ]
                 if shrinking:
                     raise InputError(str(path), shrinking)
         except InputError as error:
