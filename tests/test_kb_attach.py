@@ -306,11 +306,26 @@ def _run(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("store_state", ["missing", "empty"])
-def test_analyze_with_kb_and_an_empty_store_still_finds_threats(tmp_path, store_state):
+def test_analyze_with_a_store_named_where_there_is_none_says_so_and_creates_none(tmp_path):
     store_path = tmp_path / "kb.sqlite"
-    if store_state == "empty":
-        Store.open(store_path).close()
+    result = _run(
+        "analyze",
+        str(BGMS),
+        "--kb",
+        "--store",
+        str(store_path),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-svg",
+    )
+    assert result.exit_code == 2
+    assert f"no knowledge base at {store_path}" in result.output
+    assert not store_path.exists() and not (tmp_path / "out").exists()
+
+
+def test_analyze_with_kb_and_an_empty_store_still_finds_threats(tmp_path):
+    store_path = tmp_path / "kb.sqlite"
+    Store.open(store_path).close()
     result = _run(
         "analyze",
         str(BGMS),
@@ -322,7 +337,6 @@ def test_analyze_with_kb_and_an_empty_store_still_finds_threats(tmp_path, store_
         "--no-svg",
     )
     assert result.exit_code == 0, result.output
-    assert store_path.exists() == (store_state == "empty")  # analyze never creates a store
     data = json.loads((tmp_path / "out" / "assessment.json").read_text(encoding="utf-8"))
     assert len(data["threats"]) >= 20
     assert [s["source"] for s in data["provenance"]["kb_snapshots"]] == [
@@ -335,6 +349,7 @@ def test_analyze_with_kb_and_an_empty_store_still_finds_threats(tmp_path, store_
 
 
 def test_two_kb_runs_differ_only_in_the_creation_time(tmp_path):
+    Store.open(tmp_path / "none.sqlite").close()
     outputs = []
     for name in ("a", "b"):
         result = _run(

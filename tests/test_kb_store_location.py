@@ -17,7 +17,7 @@ from mdrisk.kb.importing import import_paths
 from mdrisk.kb.matching.matcher import Matcher
 from mdrisk.kb.matching.query import ComponentQuery
 from mdrisk.kb.snapshot import BUNDLE_IMPORTER, SOURCE_FOLDERS, build
-from mdrisk.kb.store import Store
+from mdrisk.kb.store import Store, StoreError
 
 BGMS = EXAMPLES / "bgms.yaml"
 SHIPPED = PROJECT_ROOT / "src" / "mdrisk" / "data" / "kb"
@@ -117,7 +117,9 @@ def test_analyze_with_kb_uses_the_snapshot_and_says_so(fresh_user):
     assert f"{BUNDLE_IMPORTER}/{manifest()['label']}" in sources
     assert "csaf/icsma-20-345-01.json" in sources
     assert "no knowledge base" not in result.output
-    (unpacked,) = (fresh_user / "cache").iterdir()  # read only: not even its header changed
+    # read only: not even its header changed, no lock files beside it (the cache also holds
+    # the validated built-in data, in data/)
+    (unpacked,) = (p for p in (fresh_user / "cache").iterdir() if p.name.startswith("kb-"))
     assert store_location.sha256_hex(unpacked.read_bytes()) == manifest()["sqlite_sha256"]
 
 
@@ -134,6 +136,9 @@ def test_a_user_store_takes_precedence(fresh_user):
         "technology-pack/mdrisk/data/technology-pack.yaml"
     ]
     named = fresh_user / "named.sqlite"
+    with pytest.raises(StoreError, match="no knowledge base at"):
+        store_location.store_to_read(named)  # a typo is not an empty knowledge base
+    Store.open(named).close()
     assert store_location.store_to_read(named) == named
 
 

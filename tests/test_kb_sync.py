@@ -939,3 +939,28 @@ def test_archive_readers_refuse_garbage_with_a_message(data):
             unpack(data)
         except UnsafeArchive as error:
             assert str(error)
+
+
+def test_kb_sync_refuses_a_smaller_kev_until_replace(upstream, tmp_path, shared_data):
+    full = shared_data / "cisa-kev" / "known_exploited_vulnerabilities.json"
+    store_path = tmp_path / "kb.sqlite"
+    with Store.open(store_path) as store:
+        import_paths(store, [full])
+    catalog = json.loads(full.read_bytes())
+    catalog["vulnerabilities"] = catalog["vulnerabilities"][:10]
+    catalog["count"] = 10
+    cut = json.dumps(catalog).encode()
+    upstream.routes["/known_exploited_vulnerabilities.json"] = lambda request: Reply(
+        200, cut, {"Content-Type": "application/json"}
+    )
+    arguments = ("--source", "kev", "--store", str(store_path))
+    refused = sync(*arguments, home=tmp_path, MDRISK_SYNC_KEV_URL=upstream.url)
+    assert refused.exit_code == 1
+    assert "holds 10 kev record(s) where the knowledge base holds 1,404" in refused.output
+    assert "--replace" in refused.output
+    with Store.open(store_path, read_only=True) as store:
+        assert store.counts()["kev"] == 1404
+    replaced = sync(*arguments, "--replace", home=tmp_path, MDRISK_SYNC_KEV_URL=upstream.url)
+    assert replaced.exit_code == 0, replaced.output
+    with Store.open(store_path, read_only=True) as store:
+        assert store.counts()["kev"] == 10

@@ -27,14 +27,22 @@ def test_run_is_load_then_assess(bgms):
     assert assessment == assess(load_model(BGMS), created=CREATED)
 
 
-def test_without_a_store_the_knowledge_is_the_pack_with_a_note(tmp_path):
+def test_without_a_store_the_knowledge_is_the_pack_with_a_note(tmp_path, monkeypatch):
+    monkeypatch.setenv("MDRISK_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("mdrisk.kb.store_location.BundledSnapshot.find", lambda: None)
     with ExitStack() as stack:
-        knowledge, notes = open_knowledge(stack, tmp_path / "none.sqlite")
+        knowledge, notes = open_knowledge(stack)
     assert knowledge.matcher is None and knowledge.pack.sha256
     assert notes == [
-        f"no knowledge base at {tmp_path / 'none.sqlite'}: technology-pack rules "
+        f"no knowledge base at {tmp_path / 'home' / 'kb.sqlite'}: technology-pack rules "
         "only (add data with 'mdrisk kb import')"
     ]
+
+
+def test_a_store_named_where_there_is_none_is_an_error(tmp_path):
+    with pytest.raises(StoreError, match="no knowledge base at .*none.sqlite"), ExitStack() as s:
+        open_knowledge(s, tmp_path / "none.sqlite")
+    assert not (tmp_path / "none.sqlite").exists()
 
 
 def test_an_empty_store_says_so_and_a_store_path_implies_the_knowledge(tmp_path):

@@ -842,6 +842,9 @@ def test_the_scenarios_command_prints_the_top_ranked_as_json():
 
 
 def test_the_scenarios_command_prints_a_table_and_the_counts(tmp_path):
+    from mdrisk.kb.store import Store
+
+    Store.open(tmp_path / "no.db").close()  # an empty store: technology-pack rules only
     result = _run("scenarios", str(RETINOPATHY), "--kb", "--store", str(tmp_path / "no.db"))
     assert result.exit_code == 0, result.output
     assert "SC-1" in result.output and "attack scenarios (" in result.output

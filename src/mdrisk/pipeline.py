@@ -60,12 +60,13 @@ def open_knowledge(
     """The technology pack, and the matcher, enricher, snapshots and SBOM entries of the
     knowledge-base store at ``store_path`` (default: the user's default store, else the
     snapshot bundled with mdrisk, see :mod:`mdrisk.kb.store_location`) when it exists. The store
-    stays open until ``stack`` closes; the notes say what was missing.
-    Raises :class:`mdrisk.kb.store.StoreError` when the file is not a usable store."""
+    stays open until ``stack`` closes, read-only; the notes say what was missing.
+    Raises :class:`mdrisk.kb.store.StoreError` when ``store_path`` names no file or the file
+    is not a usable store."""
     from mdrisk.kb.enrich import enrich_vulnerability
     from mdrisk.kb.matching.matcher import Matcher
     from mdrisk.kb.store import Store
-    from mdrisk.kb.store_location import is_unpacked_snapshot, store_to_read
+    from mdrisk.kb.store_location import store_to_read
     from mdrisk.kb.support import sbom_entries
 
     pack = bundled.technology_pack()
@@ -75,7 +76,7 @@ def open_knowledge(
             f"no knowledge base at {path}: technology-pack rules "
             "only (add data with 'mdrisk kb import')"
         ]
-    store = stack.enter_context(Store.open(path, read_only=is_unpacked_snapshot(path)))
+    store = stack.enter_context(Store.open(path, read_only=True))
     notes: list[str] = []
     snapshots = tuple(
         SnapshotRef(source=f"{s.importer}/{s.file}", sha256=s.sha256, imported=s.imported)

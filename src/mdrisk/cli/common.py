@@ -99,13 +99,31 @@ def _fail(message: str, status: int) -> None:
 
 
 def _could_not_finish(error: Exception) -> bool:
-    """A PDF engine the run needs is not installed, or the knowledge-base file cannot be used:
-    the tool could not finish, through no fault of the input. (Imported here, on the
-    error path, so that starting a command does not load the report writers.)"""
-    from mdrisk.kb.store import StoreError
+    """A PDF engine the run needs is not installed, or another process kept the knowledge
+    base locked: the tool could not finish, through no fault of the input. (Imported here, on
+    the error path, so that starting a command does not load the report writers.)"""
+    from mdrisk.kb.store_errors import StoreBusy
     from mdrisk.report.interface import PdfEngineMissing
 
-    return isinstance(error, (PdfEngineMissing, StoreError))
+    return isinstance(error, (PdfEngineMissing, StoreBusy))
+
+
+def _bad_store(error: Exception) -> str | None:
+    """What to say when there is no knowledge base where ``--store`` points, or the file is
+    not a usable one (SQLite itself is used only by the knowledge base: a page found damaged
+    while reading a store too large for the check on opening ends up here)."""
+    import sqlite3
+
+    from mdrisk.kb.store_errors import StoreError
+
+    if isinstance(error, StoreError):
+        return str(error)
+    if isinstance(error, sqlite3.DatabaseError):
+        return (
+            f"the knowledge base could not be read ({error}); rebuild it: move the file "
+            "aside, then run 'mdrisk kb import FILES...' or 'mdrisk kb sync'"
+        )
+    return None
 
 
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -124,6 +142,9 @@ def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as error:  # the last line of defence: no traceback for a user
             if _could_not_finish(error):
                 _fail(f"error: {error}", EXIT_FAILED)
+            store_problem = _bad_store(error)
+            if store_problem:
+                _fail(f"error: {store_problem}", EXIT_BAD_INPUT)
             if os.environ.get("MDRISK_DEBUG"):
                 raise
             _fail(

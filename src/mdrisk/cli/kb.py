@@ -38,15 +38,28 @@ store_option = click.option(
 )
 
 
+replace_option = click.option(
+    "--replace",
+    is_flag=True,
+    help="Let a catalogue release (CWE, CAPEC, ATT&CK, ATLAS, KEV) with fewer entries than "
+    "the stored one replace it; without it such a file is refused, naming what it would drop.",
+)
+
+
 def open_store(store_path: Path | None, writing: bool = False) -> Store:
     """The store named, else the default one; when that does not exist, the bundled snapshot
-    (a writing command starts the default store as a copy of it). A StoreError, when the file
-    is not a knowledge base, exits with status 1."""
+    (a writing command starts the default store as a copy of it). Reading commands open it
+    read-only, and only where a store exists. A StoreError (no store at a named path, or a
+    file that is not a usable knowledge base) exits with status 2."""
     from mdrisk.kb.store import Store
-    from mdrisk.kb.store_location import is_unpacked_snapshot, store_to_read, store_to_write
+    from mdrisk.kb.store_location import store_to_read, store_to_write
 
-    path = store_to_write(store_path) if writing else store_to_read(store_path)
-    return Store.open(path, read_only=not writing and is_unpacked_snapshot(path))
+    if not writing:
+        return Store.open(store_to_read(store_path), read_only=True)
+    return Store.open(
+        store_to_write(store_path),
+        on_wait=lambda message: err_console.print(f"note: {message}", markup=False),
+    )
 
 
 @click.group("kb")
@@ -58,12 +71,14 @@ def kb_group() -> None:
 @kb_group.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @store_option
+@replace_option
 @guarded
-def import_command(paths: tuple[Path, ...], store_path: Path | None) -> None:
+def import_command(paths: tuple[Path, ...], store_path: Path | None, replace: bool) -> None:
     """Import files and folders; each file's format is recognised from its content.
 
     All files are parsed first; if any is refused nothing is written (exit status 2). Files
-    already imported with the same content are skipped, so an import can be repeated.
+    already imported with the same content are skipped, so an import can be repeated. A
+    catalogue release with fewer entries than the stored one is refused unless --replace.
     """
     from mdrisk.kb.importing import ImportRefused, import_paths
 
@@ -74,7 +89,7 @@ def import_command(paths: tuple[Path, ...], store_path: Path | None) -> None:
             progress.update(task, total=total, completed=done, description=f"parsing {name}")
 
         try:
-            summary = import_paths(store, list(paths), tick)
+            summary = import_paths(store, list(paths), tick, replace=replace)
         except ImportRefused as refused:
             progress.stop()
             err_console.print(
@@ -242,6 +257,7 @@ def match(
     "never written anywhere.",
 )
 @store_option
+@replace_option
 @click.option(
     "--dry-run",
     is_flag=True,
@@ -253,6 +269,7 @@ def sync_command(
     since: datetime.datetime | None,
     nvd_api_key: str | None,
     store_path: Path | None,
+    replace: bool,
     dry_run: bool,
 ) -> None:
     """Fetch the knowledge-base sources from their public homes, then import them.
@@ -328,7 +345,9 @@ def sync_command(
             )
 
         try:
-            result = run_sync(store, sources, HttpClient(), downloads, progress_for, import_tick)
+            result = run_sync(
+                store, sources, HttpClient(), downloads, progress_for, import_tick, replace
+            )
         except ImportRefused as refused:
             progress.stop()
             err_console.print(

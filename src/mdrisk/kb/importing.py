@@ -1,7 +1,9 @@
 """Import files and folders: detect each file's format, parse all, then write in one go.
 
 Every file is parsed before anything is written. If any file is refused the store is not
-touched at all, and every refusal is reported, each naming its file and record.
+touched at all, and every refusal is reported, each naming its file and record. A catalogue
+release with fewer entries than the stored one is refused too, unless ``replace`` is given
+(:mod:`mdrisk.kb.catalogue_guard`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mdrisk.errors import InputError, Problem
+from mdrisk.kb.catalogue_guard import ShrinkGuard
+from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.importers.registry import detect
 from mdrisk.kb.store import ParsedFile, Store, file_sha256
 
@@ -50,13 +54,27 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return named, found
 
 
+def _unchanged(store: Store, importer: type[Importer], sha: str, alongside: frozenset[str]) -> bool:
+    """Whether the file's content is in the store already. A catalogue counts as unchanged
+    only while its copy is the one stored (or is replaced by files of this same import):
+    after another release replaced it, importing it again puts it back."""
+    if importer.whole_catalogue:
+        return store.is_current(importer.name, sha, alongside)
+    return store.is_imported(importer.name, sha)
+
+
 def import_paths(
-    store: Store, paths: list[Path], progress: Progress | None = None
+    store: Store,
+    paths: list[Path],
+    progress: Progress | None = None,
+    replace: bool = False,
 ) -> ImportSummary:
+    """Import ``paths`` (files and folders) into ``store``, all or nothing. ``replace``: let a
+    catalogue release with fewer entries than the stored one replace it."""
     named, found = collect_files(paths)
     summary = ImportSummary()
     errors: list[InputError] = []
-    work: list[tuple[Path, type]] = []
+    work: list[tuple[Path, type[Importer]]] = []
     for path in named + found:
         try:
             if not path.exists():
@@ -91,16 +109,31 @@ def import_paths(
             continue
         work.append((path, importer))
 
+    shas: dict[Path, str] = {}
+    for path, importer in work:
+        if importer.whole_catalogue:
+            try:
+                shas[path] = file_sha256(path)
+            except OSError:
+                pass  # reported below, where the file is read again
+    alongside = frozenset(shas.values())
+    guard = ShrinkGuard(store)
     parsed_files: list[ParsedFile] = []
     for done, (path, importer) in enumerate(work, start=1):
         if progress:
             progress(path.name, done, len(work))
         try:
-            sha = file_sha256(path)
-            if store.is_imported(importer.name, sha):
+            sha = shas.get(path) or file_sha256(path)
+            if _unchanged(store, importer, sha, alongside):
                 summary.unchanged.append((path, importer.name))
                 continue
             batches = importer().parse(path)
+            if importer.whole_catalogue and not replace:
+                shrinking = [
+                    problem for batch in batches for problem in guard.problems(batch, path.name)
+                ]
+                if shrinking:
+                    raise InputError(str(path), shrinking)
         except InputError as error:
             errors.append(error)
             continue

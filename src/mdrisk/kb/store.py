@@ -3,6 +3,11 @@
 Each imported file is a snapshot (importer, file, SHA-256, time). A file whose content was
 imported before is skipped; a document imported again with new content replaces its own
 earlier rows (rows are keyed by the document's ``source_key``), never another document's.
+
+Opening checks the file first (:mod:`mdrisk.kb.store_health`): a damaged, foreign or
+hand-edited file is refused with a message saying how to rebuild it. Reading commands open it
+read-only (immutable where its folder cannot be written, e.g. read-only media); a writer waits
+up to ``BUSY_TIMEOUT_S`` for another writer and says so when it gives up.
 """
 
 from __future__ import annotations
@@ -10,15 +15,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mdrisk.kb import store_health
 from mdrisk.kb.records import AffectedEntry, ImportBatch, Relation
+from mdrisk.kb.store_errors import StoreBusy, StoreError
+
+__all__ = ["BUSY_TIMEOUT_S", "ParsedFile", "Snapshot", "Store", "StoreBusy", "StoreError"]
 
 SCHEMA_VERSION = 1
+# How long a writer waits for another process's write to finish before giving up.
+BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,10 +81,6 @@ CREATE INDEX IF NOT EXISTS relations_by_source ON relations (source_key);
 """
 
 
-class StoreError(RuntimeError):
-    pass
-
-
 @dataclass(frozen=True)
 class Snapshot:
     id: int
@@ -101,6 +109,23 @@ class StoredRecord:
     data: dict[str, Any]
 
 
+def _decoded(text: str, path: Path | None, where: str) -> Any:
+    """A JSON column's value, or a StoreError naming the row."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as error:
+        raise store_health.unusable(path, f"{where}: not JSON ({error})") from None
+
+
+def _read_only_uri(path: Path) -> str:
+    """``mode=ro``, and ``immutable=1`` where SQLite could not write its lock files beside the
+    store (read-only media, a folder of another user): there nothing can change it anyway."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    if not os.access(path.resolve().parent, os.W_OK) or not os.access(path, os.W_OK):
+        uri += "&immutable=1"
+    return uri
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -110,33 +135,55 @@ def file_sha256(path: Path) -> str:
 
 
 class Store:
-    def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path | None,
+        busy_timeout: float = BUSY_TIMEOUT_S,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
         self._db = connection
         self.path = path
+        self._busy_timeout = busy_timeout
+        self._on_wait = on_wait
 
     @classmethod
-    def open(cls, path: Path | str, read_only: bool = False) -> Store:
-        """Open (or create) the store at ``path``. ``read_only``: an existing store that is
-        only read, never changed, not even its journal mode."""
+    def open(
+        cls,
+        path: Path | str,
+        read_only: bool = False,
+        busy_timeout: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> Store:
+        """Open (or, when writing, create) the store at ``path``, after checking that it is
+        one. ``read_only``: an existing store that is only read, never changed, not even its
+        journal mode; a missing file is then a StoreError. ``on_wait`` hears, once per write,
+        that another process is writing and how long this one will wait for it."""
         path = Path(path)
+        busy_timeout = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
+        if read_only and not path.is_file():
+            raise StoreError(
+                f"no knowledge base at {path} (create one with 'mdrisk kb import FILES... "
+                f"--store {path}' or 'mdrisk kb sync --store {path}')"
+            )
         try:
             if read_only:
                 connection = sqlite3.connect(
-                    f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+                    _read_only_uri(path), uri=True, isolation_level=None, timeout=busy_timeout
                 )
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(path, isolation_level=None)
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
-                connection.execute("PRAGMA foreign_keys=ON")
+                connection = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: not a usable knowledge base ({exc})") from None
-        store = cls(connection, path)
-        if read_only:
-            store._check_version()
-        else:
-            store._migrate()
+            raise store_health.unusable(path, str(exc)) from None
+        store = cls(connection, path, busy_timeout, on_wait)
+        try:
+            store._check(read_only)
+            if not read_only:
+                store._migrate()
+        except BaseException:
+            connection.close()
+            raise
         return store
 
     @classmethod
@@ -154,40 +201,88 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _check(self, read_only: bool) -> None:
+        """Refuse a damaged, foreign or newer store before anything reads or writes it. A
+        file without any table (new, or empty) is left for ``_migrate`` to set up."""
+        try:
+            big = self.path is not None and self.path.stat().st_size > (
+                store_health.QUICK_CHECK_MAX_BYTES
+            )
+            if not (read_only and big):
+                store_health.check_pages(self._db, self.path)
+            if not read_only and not store_health.table_names(self._db):
+                return
+            store_health.check_tables(self._db, self.path)
+            version = store_health.schema_version(self._db, self.path)
+            store_health.check_snapshot_columns(self._db, self.path)
+        except sqlite3.OperationalError as exc:
+            raise self._unusable_or_busy(exc) from None
+        except sqlite3.DatabaseError as exc:
+            raise store_health.unusable(self.path, str(exc)) from None
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: knowledge base schema {version} is newer than this "
+                f"mdrisk understands ({SCHEMA_VERSION}); upgrade mdrisk"
+            )
+        if read_only and version != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: knowledge base schema {version or 'unknown'}, this mdrisk "
+                f"reads {SCHEMA_VERSION}; {store_health.rebuild_hint(self.path)}"
+            )
+
+    def _unusable_or_busy(self, error: sqlite3.OperationalError) -> StoreError:
+        if "locked" in str(error) or "busy" in str(error):
+            return StoreBusy(
+                f"{self.path}: another process is writing to the knowledge base; gave up "
+                f"after waiting {self._busy_timeout:g} s (try again when it has finished)"
+            )
+        return store_health.unusable(self.path, str(error))
+
+    def _begin_write(self) -> None:
+        """Take the write lock; when another process holds it, say so and wait for it."""
+        try:
+            self._db.execute("PRAGMA busy_timeout=0")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            if self._on_wait is not None:
+                self._on_wait(
+                    f"{self.path}: another process is writing to the knowledge base; "
+                    f"waiting up to {self._busy_timeout:g} s"
+                )
+            self._db.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._unusable_or_busy(exc) from None
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+
     def _migrate(self) -> None:
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.OperationalError as exc:
+            raise self._unusable_or_busy(exc) from None
+        self._begin_write()
+        try:
             for statement in _SCHEMA.strip().split(";"):
                 if statement.strip():
                     self._db.execute(statement)
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
+            if store_health.schema_version(self._db, self.path) is None:
                 self._db.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path}: knowledge base schema {row[0]} is newer than this "
-                    f"mdrisk understands ({SCHEMA_VERSION}); upgrade mdrisk"
                 )
             self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             self._rollback()
-            raise StoreError(f"{self.path}: not a usable knowledge base ({exc})") from None
+            raise store_health.unusable(self.path, str(exc)) from None
         except BaseException:
             self._rollback()
             raise
-
-    def _check_version(self) -> None:
-        try:
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable knowledge base ({exc})") from None
-        if row is None or int(row[0]) != SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: knowledge base schema {row[0] if row else 'unknown'}, this "
-                f"mdrisk reads {SCHEMA_VERSION}"
-            )
 
     def _rollback(self) -> None:
         if self._db.in_transaction:
@@ -196,23 +291,76 @@ class Store:
     # --- writing -------------------------------------------------------------------------
 
     def is_imported(self, importer: str, sha256: str) -> bool:
+        """Whether a file with this content was imported at some time."""
         row = self._db.execute(
             "SELECT 1 FROM snapshots WHERE importer=? AND sha256=?", (importer, sha256)
         ).fetchone()
         return row is not None
 
+    def is_current(
+        self, importer: str, sha256: str, alongside: frozenset[str] = frozenset()
+    ) -> bool:
+        """Whether a file with this content was imported and the store still holds what it
+        wrote. A document of it that a later file replaced (a newer release, or a cut one
+        imported with ``--replace``) makes it stale, unless every such later file is among
+        ``alongside`` (the SHA-256s of the files imported with it now), which will replace
+        it again: two files of one catalogue (KEV's JSON and CSV) do not take turns."""
+        row = self._db.execute(
+            "SELECT id, documents, imported FROM snapshots WHERE importer=? AND sha256=?",
+            (importer, sha256),
+        ).fetchone()
+        if row is None:
+            return False
+        snapshot_id, written, imported = row
+        held = self._db.execute(
+            "SELECT COUNT(*) FROM documents WHERE snapshot_id=?", (snapshot_id,)
+        ).fetchone()[0]
+        if held >= written:
+            return True
+        later = {
+            later_sha
+            for (later_sha,) in self._db.execute(
+                "SELECT DISTINCT s.sha256 FROM documents d JOIN snapshots s "
+                "ON s.id = d.snapshot_id WHERE d.importer=? AND s.id != ? AND s.imported >= ?",
+                (importer, snapshot_id, imported),
+            )
+        }
+        return bool(later) and later <= alongside
+
+    def document_file(self, source_key: str) -> str | None:
+        """The name of the file the store's copy of a document came from."""
+        row = self._db.execute(
+            "SELECT s.file FROM documents d JOIN snapshots s ON s.id = d.snapshot_id "
+            "WHERE d.source_key=?",
+            (source_key,),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def document_ids(self, source_key: str) -> dict[str, set[str]]:
+        """The ids the store holds from one document, by kind of record."""
+        found: dict[str, set[str]] = {}
+        for kind, record_id in self._db.execute(
+            "SELECT kind, id FROM records WHERE source_key=?", (source_key,)
+        ):
+            found.setdefault(kind, set()).add(record_id)
+        return found
+
     def write(self, parsed_files: list[ParsedFile], now: str | None = None) -> int:
         """Write every parsed file in one transaction; returns how many documents changed."""
         imported = now or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         changed = 0
+        self._begin_write()
         try:
-            self._db.execute("BEGIN IMMEDIATE")
             for parsed in parsed_files:
-                if self.is_imported(parsed.importer, parsed.sha256):
+                if self.is_current(parsed.importer, parsed.sha256):
                     continue
-                cursor = self._db.execute(
+                # A file imported before whose documents were replaced since takes its
+                # snapshot row back, with this import's name and time.
+                snapshot_id = self._db.execute(
                     "INSERT INTO snapshots (importer, file, sha256, imported, documents) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (importer, sha256) DO UPDATE SET "
+                    "file=excluded.file, imported=excluded.imported, "
+                    "documents=excluded.documents RETURNING id",
                     (
                         parsed.importer,
                         parsed.path.name,
@@ -220,8 +368,7 @@ class Store:
                         imported,
                         len(parsed.batches),
                     ),
-                )
-                snapshot_id = cursor.lastrowid
+                ).fetchone()[0]
                 for batch in parsed.batches:
                     self._replace_document(batch, snapshot_id)
                     changed += 1
@@ -275,14 +422,21 @@ class Store:
             "SELECT kind, id, source_key, data FROM records WHERE id=? ORDER BY kind, source_key",
             (identifier,),
         ).fetchall()
-        return [StoredRecord(kind, rid, key, json.loads(data)) for kind, rid, key, data in rows]
+        return [self._record(kind, rid, key, data) for kind, rid, key, data in rows]
+
+    def _record(self, kind: str, rid: str, key: str, data: str) -> StoredRecord:
+        where = f"record {kind} {rid} (document {key})"
+        value = _decoded(data, self.path, where)
+        if not isinstance(value, dict):
+            raise store_health.unusable(self.path, f"{where} is not a JSON object")
+        return StoredRecord(kind, rid, key, value)
 
     def records(self, kind: str) -> Iterator[StoredRecord]:
         for rkind, rid, key, data in self._db.execute(
             "SELECT kind, id, source_key, data FROM records WHERE kind=? ORDER BY id, source_key",
             (kind,),
         ):
-            yield StoredRecord(rkind, rid, key, json.loads(data))
+            yield self._record(rkind, rid, key, data)
 
     def has(self, identifier: str) -> bool:
         return (
@@ -306,9 +460,17 @@ class Store:
         for vid, vendor, product, versions, default_status, cpe, purl in self._db.execute(
             query, params
         ):
-            yield AffectedEntry(
-                vid, vendor, product, tuple(json.loads(versions)), default_status, cpe, purl
+            constraints = _decoded(
+                versions, self.path, f"the affected versions of {vid} ({product})"
             )
+            if not isinstance(constraints, list) or not all(
+                isinstance(item, dict) for item in constraints
+            ):
+                raise store_health.unusable(
+                    self.path,
+                    f"the affected versions of {vid} ({product}) are not a JSON list of objects",
+                )
+            yield AffectedEntry(vid, vendor, product, tuple(constraints), default_status, cpe, purl)
 
     def relations(
         self, src: str | None = None, rel: str | None = None, dst: str | None = None

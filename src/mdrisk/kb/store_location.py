@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.kb.paths import default_store_path
+from mdrisk.kb.store_errors import StoreError
 from mdrisk.user_dirs import cache_dir
 
 SNAPSHOT_FILE = "kb-snapshot.sqlite.xz"
@@ -134,9 +135,15 @@ def is_unpacked_snapshot(path: Path) -> bool:
 
 
 def store_to_read(store_path: Path | None) -> Path:
-    """The store a reading command opens: the one named, else the user's default store when
-    it exists, else the bundled snapshot (else the default path, which does not exist)."""
+    """The store a reading command opens: the one named (a StoreError when there is none
+    there: a typo must not read as an empty knowledge base), else the user's default store
+    when it exists, else the bundled snapshot (else the default path, which does not exist)."""
     if store_path is not None:
+        if not store_path.is_file():
+            raise StoreError(
+                f"no knowledge base at {store_path} (create one with 'mdrisk kb import "
+                f"FILES... --store {store_path}' or 'mdrisk kb sync --store {store_path}')"
+            )
         return store_path
     default = default_store_path()
     if default.is_file():

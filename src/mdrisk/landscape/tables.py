@@ -1,5 +1,6 @@
-"""The landscape as CSV tables (UTF-8, one header row, lists joined with "; ") and as
-``summary.json`` (the headline numbers and sources, canonical: sorted keys)."""
+"""The landscape as CSV tables (UTF-8, one header row, lists joined with "; ", text that
+would start a formula escaped as in the report's CSVs) and as ``summary.json`` (the headline
+numbers and sources, canonical: sorted keys)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from mdrisk.landscape.analysis.events import WINDOWS
 from mdrisk.landscape.analysis.results import Landscape, TimingRow
+from mdrisk.spreadsheet import formula_safe
 
 SEP = "; "
 
@@ -29,9 +31,11 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    if isinstance(value, int):  # a number stays a number, negative ones too
+        return str(value)
     if isinstance(value, (list, tuple)):
-        return SEP.join(str(item) for item in value)
-    return str(value)
+        return formula_safe(SEP.join(str(item) for item in value))
+    return formula_safe(str(value))
 
 
 def _timing(rows: list[TimingRow]) -> bytes:

@@ -18,21 +18,17 @@ from mdrisk.assessment import Assessment
 from mdrisk.report.interface import ReportWriter
 from mdrisk.report.tables import Table, report_tables
 from mdrisk.report.verification import tests_for
+from mdrisk.spreadsheet import formula_safe
 
 FOLDER = "csv"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def _safe(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def table_csv(table: Table) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(table.headers)
-    writer.writerows([_safe(cell) for cell in row] for row in table.rows)
+    writer.writerows([formula_safe(cell) for cell in row] for row in table.rows)
     # UTF-8 with a byte-order mark: spreadsheet programs then read accents and arrows right.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 

@@ -46,6 +46,7 @@ _HEAD = re.compile(r"\A\ufeff?(?:(?:---|#[^\n]*)?\s*\n)*id:\s*['\"]?ATLAS['\"]?\
 
 class AtlasImporter(Importer):
     name = "atlas"
+    whole_catalogue = True
     description = "MITRE ATLAS tactics, techniques, mitigations and case studies (YAML)"
 
     def __init__(self) -> None:

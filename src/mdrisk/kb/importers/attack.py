@@ -67,6 +67,7 @@ _KINDS = {"attack-pattern": TECHNIQUE, "x-mitre-tactic": TACTIC, "course-of-acti
 
 class AttackImporter(Importer):
     name = "attack"
+    whole_catalogue = True
     description = "MITRE ATT&CK techniques, tactics and mitigations (STIX 2.0/2.1 bundle)"
 
     def __init__(self) -> None:

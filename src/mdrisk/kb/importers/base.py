@@ -21,6 +21,10 @@ HEAD_BYTES = 65536
 class Importer(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
+    # A file of this format is a whole catalogue in one document (CWE, CAPEC, ATT&CK, ATLAS,
+    # KEV): a release with fewer entries than the stored one is refused without --replace,
+    # and the stored copy counts as "unchanged" only while it is still the one in the store.
+    whole_catalogue: ClassVar[bool] = False
 
     @classmethod
     @abstractmethod

@@ -44,6 +44,7 @@ ATTACK_ID = re.compile(r"T?([0-9]{4}(?:\.[0-9]{3})?)")
 
 class CapecImporter(Importer):
     name = "capec"
+    whole_catalogue = True
     description = "MITRE CAPEC attack patterns, mitigations and CWE/ATT&CK links (STIX 2.1)"
 
     def __init__(self) -> None:

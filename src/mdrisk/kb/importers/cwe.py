@@ -65,6 +65,7 @@ RESEARCH_VIEW = "1000"  # "Research Concepts": every weakness, one primary paren
 
 class CweImporter(Importer):
     name = "cwe"
+    whole_catalogue = True
     description = "MITRE CWE weaknesses and categories with CAPEC links (XML catalogue)"
 
     def __init__(self) -> None:

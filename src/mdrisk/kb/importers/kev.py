@@ -43,6 +43,7 @@ _FIELDS = {
 
 class KevImporter(Importer):
     name = "kev"
+    whole_catalogue = True
     description = "CISA Known Exploited Vulnerabilities catalog (JSON or CSV)"
 
     @classmethod

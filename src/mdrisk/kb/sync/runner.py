@@ -62,8 +62,10 @@ def run_sync(
     downloads: Path,
     progress_for: Callable[[str], Progress] | None = None,
     import_progress: Callable[[str, int, int], None] | None = None,
+    replace: bool = False,
 ) -> SyncResult:
-    """Fetch each source into ``downloads/<name>/``, then import everything waiting.
+    """Fetch each source into ``downloads/<name>/``, then import everything waiting
+    (``replace``: see ``import_paths``).
 
     Raises ``ImportRefused`` (nothing written; the files stay waiting for the next run) when
     the importers refuse a downloaded file.
@@ -79,7 +81,7 @@ def run_sync(
         for path in outcome.waiting:
             (to_import if detect(path) is not None else result.unrecognised).append(path)
     if to_import:
-        result.summary = import_paths(store, to_import, import_progress)
+        result.summary = import_paths(store, to_import, import_progress, replace)
     taken = set(to_import)
     for outcome in result.outcomes:
         imported = [path for path in outcome.waiting if path in taken]
