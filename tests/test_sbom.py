@@ -393,3 +393,26 @@ def test_a_model_text_resolves_its_sbom_from_the_folder_given(tmp_path):
     model = load_model_text(text, "model.yaml", base=tmp_path).model
     sensor = next(c for c in model.components if c.id == "cgm_sensor")
     assert any(t.purl == WOLFSSL_PURL for t in sensor.technologies)
+
+
+def test_more_components_than_any_device_has_are_refused_early(tmp_path):
+    import time
+
+    from mdrisk.sbom import MAX_SBOM_COMPONENTS
+
+    many = [{"name": f"c{i}"} for i in range(MAX_SBOM_COMPONENTS + 1)]
+    as_json = _write(
+        tmp_path, "many.cdx.json", json.dumps({"bomFormat": "CycloneDX", "components": many})
+    )
+    as_xml = _write(
+        tmp_path,
+        "many.cdx.xml",
+        '<bom xmlns="http://cyclonedx.org/schema/bom/1.5"><components>'
+        + "<component><name>c</name></component>" * (MAX_SBOM_COMPONENTS + 2)
+        + "</components></bom>",
+    )
+    for path in (as_json, as_xml):
+        started = time.monotonic()
+        with pytest.raises(InputError, match=f"more than {MAX_SBOM_COMPONENTS} components"):
+            read_sbom(path)
+        assert time.monotonic() - started < 10

@@ -5,10 +5,11 @@ Below ``model`` (a device model's ``sbom:`` is read when the model is loaded) an
 """
 
 from mdrisk.sbom.read import MAX_SBOM_BYTES, read_sbom, sbom_format, sbom_format_of_file
-from mdrisk.sbom.records import Sbom, SbomComponent
+from mdrisk.sbom.records import MAX_SBOM_COMPONENTS, Sbom, SbomComponent
 
 __all__ = [
     "MAX_SBOM_BYTES",
+    "MAX_SBOM_COMPONENTS",
     "Sbom",
     "SbomComponent",
     "read_sbom",

@@ -20,7 +20,7 @@ from mdrisk.parsing.shape import (
     required_text,
     text,
 )
-from mdrisk.sbom.records import Sbom, SbomComponent
+from mdrisk.sbom.records import Sbom, SbomComponent, check_count
 
 
 def read_cyclonedx(document: Any, format_name: str = "CycloneDX JSON") -> Sbom:
@@ -40,16 +40,16 @@ def read_cyclonedx(document: Any, format_name: str = "CycloneDX JSON") -> Sbom:
     components: list[SbomComponent] = []
     used: dict[str, str] = {}  # ref -> where it was first used
     repeats: dict[str, int] = {}
-    stack = [
-        (item, f"components[{index}]", "", 1)
-        for index, item in enumerate(opt_arr(bom, "components", "bom"))
-    ]
+    top = opt_arr(bom, "components", "bom")
+    check_count(len(top), "bom.components")
+    stack = [(item, f"components[{index}]", "", 1) for index, item in enumerate(top)]
     stack.reverse()
     while stack:
         item, where, parent, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise Shape(where, f"components nested deeper than {MAX_DEPTH} levels")
         component = obj(item, where)
+        check_count(len(components) + 1, where)
         bom_ref = opt_text(component, "bom-ref", where)
         name = required_text(component, "name", where)
         ref = bom_ref or f"{name}@{opt_text(component, 'version', where) or ''}"

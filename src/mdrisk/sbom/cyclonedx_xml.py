@@ -14,9 +14,10 @@ from typing import Any
 from mdrisk.parsing.errors import refuse
 from mdrisk.parsing.safe_xml import stream_xml
 from mdrisk.parsing.shape import MAX_DEPTH
+from mdrisk.sbom.records import MAX_SBOM_COMPONENTS
 
 NAMESPACE_PREFIX = "http://cyclonedx.org/schema/bom/"
-MAX_ELEMENTS = 2_000_000
+MAX_ELEMENTS = 1_000_000
 _TEXT_FIELDS = ("name", "version", "group", "publisher", "author", "description", "purl", "cpe")
 _ENTITIES = {"supplier": "supplier", "manufacturer": "manufacturer", "manufacture": "manufacturer"}
 
@@ -43,12 +44,20 @@ class _Element:
 def _tree(path: Path) -> _Element:
     root: list[_Element] = []
     open_: list[_Element] = []
-    count = [0]
+    count = [0, 0]  # elements, components
 
     def start(tag: str, attributes: dict[str, str], line: int) -> None:
         count[0] += 1
         if count[0] > MAX_ELEMENTS:
             raise refuse(path, f"more than {MAX_ELEMENTS} XML elements", line=line)
+        count[1] += tag == "component"
+        if count[1] > MAX_SBOM_COMPONENTS + 1:  # + the subject in metadata
+            raise refuse(
+                path,
+                f"more than {MAX_SBOM_COMPONENTS} components",
+                line=line,
+                fix="give each device component the SBOM of what it runs",
+            )
         if tag == "include":
             raise refuse(
                 path,

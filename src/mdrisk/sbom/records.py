@@ -5,6 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mdrisk.parsing.shape import Shape
+
+# Far above a real device's SBOM (a container image has a few thousand packages); reading
+# more than this costs seconds and hundreds of MB before any of it is used.
+MAX_SBOM_COMPONENTS = 50_000
+
+
+def check_count(count: int, where: str) -> None:
+    if count > MAX_SBOM_COMPONENTS:
+        raise Shape(
+            where,
+            f"more than {MAX_SBOM_COMPONENTS} components",
+            fix="give each device component the SBOM of what it runs",
+        )
+
 
 @dataclass(frozen=True)
 class SbomComponent:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from mdrisk.parsing.shape import Shape, obj, opt_arr, opt_text, required_text, texts
-from mdrisk.sbom.records import Sbom, SbomComponent
+from mdrisk.sbom.records import Sbom, SbomComponent, check_count
 
 _NO_VALUE = {"", "NOASSERTION", "NONE"}
 _ACTOR = re.compile(r"^\s*(?:Organization|Person|Tool)\s*:\s*")
@@ -34,7 +34,9 @@ def read_spdx(
         )
     components = []
     refs: set[str] = set()
-    for index, item in enumerate(opt_arr(spdx, "packages", "document")):
+    packages = opt_arr(spdx, "packages", "document")
+    check_count(len(packages), "document.packages")
+    for index, item in enumerate(packages):
         where = places[index] if places else f"packages[{index}]"
         package = obj(item, where)
         ref = required_text(package, "SPDXID", where)
