@@ -9,7 +9,7 @@ import click
 
 from mdrisk import bundled
 from mdrisk.atomic import write_text_atomic
-from mdrisk.cli.common import EXIT_FAILED, err_console, guarded, out_console
+from mdrisk.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, err_console, guarded, out_console
 
 
 @click.command("extract")
@@ -50,6 +50,8 @@ def extract_command(
     from mdrisk.intake.draft import draft_model
     from mdrisk.intake.extract import extract_files
     from mdrisk.intake.readers.pdf import PdfSupportMissing
+
+    _refuse_sboms(documents)
 
     try:
         reading = extract_files(documents, bundled.technology_lexicon())
@@ -103,3 +105,19 @@ def extract_command(
         )
     if out_file is not None:
         out_console.print(f"wrote {out_file}", markup=False)
+
+
+def _refuse_sboms(documents: tuple[Path, ...]) -> None:
+    """An SBOM is not prose: say so and name the commands that read it."""
+    from mdrisk.sbom import sbom_format_of_file
+
+    found = [(path, kind) for path in documents if (kind := sbom_format_of_file(path))]
+    for path, kind in found:
+        err_console.print(
+            f"error: {path} is an SBOM ({kind}), not a device document: draft a model from "
+            f"it with 'mdrisk model from-sbom {path} --out model.yaml', or name it on a "
+            f"component of your model ('sbom: {path.name}')",
+            markup=False,
+        )
+    if found:
+        raise SystemExit(EXIT_BAD_INPUT)

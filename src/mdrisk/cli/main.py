@@ -67,6 +67,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "landscape_group",
         "The threat landscape of AI-enabled medical devices, from public data.",
     ),
+    "model": LazyCommand("model", "model_group", "Draft a device model from an SBOM."),
     "report": LazyCommand(
         "report",
         "report",

@@ -7,6 +7,11 @@ next weaker form, remembering what worked. Connection failures, 429 and 5xx answ
 a bounded number of times with backoff. A timeout is not: a local server goes on generating
 the answer nobody waits for, and a retry would queue behind it. Everything else fails at once
 with a message that says what to check.
+
+The timeout bounds one answer as a whole: every try, every wait between tries (Retry-After
+is obeyed up to a minute, and never past the time left) and every byte of the body, however
+slowly the server sends it. The body is at most MAX_RESPONSE_BYTES and its JSON at most
+MAX_JSON_DEPTH deep.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mdrisk.llm.bounded_json import TooDeep, loads_bounded
 from mdrisk.llm.config import EndpointConfig
+from mdrisk.llm.deadline import Deadline, opened_within, read_within
 from mdrisk.llm.errors import (
     EndpointBadResponse,
     EndpointHTTPError,
@@ -44,6 +51,7 @@ MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _FORMAT_REJECTED_STATUSES = frozenset({400, 422})
 _MAX_BACKOFF = 30.0
+MAX_RETRY_AFTER = 60.0
 
 
 @dataclass(frozen=True)
@@ -93,12 +101,13 @@ class ChatClient:
 
         Raises an LLMError subclass when no answer can be had.
         """
+        deadline = Deadline(self.config.timeout)
         if schema is None:
-            return self._complete(messages, None, "none")
+            return self._complete(messages, None, "none", deadline)
         form = self._format
         while True:
             try:
-                result = self._complete(messages, schema, form)
+                result = self._complete(messages, schema, form, deadline)
             except EndpointHTTPError as error:
                 weaker = _weaker(form)
                 if not _format_refused(error) or weaker is None:
@@ -115,9 +124,10 @@ class ChatClient:
         messages: Sequence[Message],
         schema: OutputSchema | None,
         response_format: ResponseFormat,
+        deadline: Deadline,
     ) -> ChatResult:
         body = self._request_body(messages, schema, response_format)
-        answer = self._post(body)
+        answer = self._post(body, deadline)
         return _chat_result(answer, response_format, self.config.display_url)
 
     def _request_body(
@@ -139,7 +149,7 @@ class ChatClient:
             body["response_format"] = _format_field(schema, response_format)
         return body
 
-    def _post(self, body: dict[str, Any]) -> Any:
+    def _post(self, body: dict[str, Any], deadline: Deadline) -> Any:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = {
             "Content-Type": "application/json",
@@ -151,12 +161,18 @@ class ChatClient:
         last_error: LLMError | None = None
         for attempt in range(self.config.retries + 1):
             if attempt:
-                self._sleep(_backoff(attempt, last_error))
+                assert last_error is not None
+                wait = _backoff(attempt, last_error)
+                if wait >= deadline.remaining():
+                    raise _out_of_time(last_error, wait, deadline, attempt)
+                self._sleep(wait)
+            if deadline.passed():
+                raise self._timed_out(deadline)
             request = urllib.request.Request(
                 self.config.chat_url, data=data, headers=headers, method="POST"
             )
             try:
-                return self._exchange(request)
+                return self._exchange(request, deadline)
             except EndpointUnreachable as error:
                 last_error = error
             except EndpointHTTPError as error:
@@ -168,12 +184,17 @@ class ChatClient:
         assert last_error is not None
         raise _gave_up(last_error, self.config.retries + 1)
 
-    def _exchange(self, request: urllib.request.Request) -> Any:
+    def _timed_out(self, deadline: Deadline) -> EndpointTimeout:
+        return EndpointTimeout(
+            f"the LLM endpoint {self.config.display_url} did not answer within "
+            f"{deadline.seconds:g} s (the whole answer, every try included)"
+        )
+
+    def _exchange(self, request: urllib.request.Request, deadline: Deadline) -> Any:
         url = self.config.display_url
-        timeout = self.config.timeout
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                raw = response.read(MAX_RESPONSE_BYTES + 1)
+            with opened_within(request, deadline) as response:
+                raw = read_within(response, deadline, MAX_RESPONSE_BYTES)
                 content_type = response.headers.get("Content-Type", "")
         except urllib.error.HTTPError as error:
             excerpt = _excerpt(_read_quietly(error))
@@ -186,19 +207,17 @@ class ChatClient:
                 _seconds(retry_after),
             ) from None
         except urllib.error.URLError as error:
-            if isinstance(error.reason, TimeoutError):
-                raise EndpointTimeout(
-                    f"the LLM endpoint {url} did not answer within {timeout:g} s"
-                ) from None
+            if isinstance(error.reason, TimeoutError) or deadline.passed():
+                raise self._timed_out(deadline) from None
             raise EndpointUnreachable(
                 f"cannot reach the LLM endpoint {url}: {error.reason} "
                 "(is the server running and the URL right?)"
             ) from None
         except TimeoutError:
-            raise EndpointTimeout(
-                f"the LLM endpoint {url} did not answer within {timeout:g} s"
-            ) from None
+            raise self._timed_out(deadline) from None
         except (http.client.HTTPException, OSError) as error:
+            if deadline.passed():  # the watchdog shut the connection
+                raise self._timed_out(deadline) from None
             raise EndpointUnreachable(
                 f"the connection to the LLM endpoint {url} broke: {type(error).__name__}: {error}"
             ) from None
@@ -207,8 +226,10 @@ class ChatClient:
                 f"the LLM endpoint {url} sent more than {MAX_RESPONSE_BYTES} bytes"
             )
         try:
-            return json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            return loads_bounded(raw.decode("utf-8"))
+        except TooDeep as deep:
+            raise EndpointBadResponse(f"the LLM endpoint {url} answered {deep}") from None
+        except (UnicodeDecodeError, ValueError):
             raise EndpointBadResponse(
                 f"the LLM endpoint {url} answered with something that is not JSON "
                 f"(Content-Type '{content_type}'): {_excerpt(raw)} — is this an "
@@ -263,8 +284,24 @@ def _chat_result(answer: Any, response_format: ResponseFormat, url: str) -> Chat
 
 def _backoff(attempt: int, error: LLMError | None) -> float:
     if isinstance(error, EndpointHTTPError) and error.retry_after is not None:
-        return min(_MAX_BACKOFF, error.retry_after)
+        return min(MAX_RETRY_AFTER, error.retry_after)
     return min(_MAX_BACKOFF, 0.5 * 2 ** (attempt - 1))
+
+
+def _out_of_time(error: LLMError, wait: float, deadline: Deadline, tries: int) -> LLMError:
+    """The last error, saying the wait before the next try would pass the time for an answer."""
+    asked = (
+        f"the endpoint asks to wait {error.retry_after:g} s"
+        if isinstance(error, EndpointHTTPError) and error.retry_after is not None
+        else f"the next try is {wait:g} s away"
+    )
+    message = (
+        f"{error} (gave up after {tries} tries: {asked}, past the {deadline.seconds:g} s "
+        "allowed for one answer; raise --timeout to wait longer)"
+    )
+    if isinstance(error, EndpointHTTPError):
+        return EndpointHTTPError(message, error.status, error.body_excerpt)
+    return type(error)(message)
 
 
 def _seconds(value: str | None) -> float | None:

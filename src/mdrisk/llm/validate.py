@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from mdrisk.llm.bounded_json import TooDeep, loads_bounded
 from mdrisk.llm.prompts import GroundedPrompt
 
 # Ids a model could invent in prose: knowledge-base and assessment id shapes.
@@ -67,7 +68,9 @@ def parse_json_object(content: str) -> dict[str, Any]:
     try:
         # strict=False: llama.cpp grammars let raw control characters into strings; the
         # fields are validated for what they hold next, so tolerating them costs nothing.
-        value = json.loads(text, object_pairs_hook=_no_duplicates, strict=False)
+        value = loads_bounded(text, object_pairs_hook=_no_duplicates, strict=False)
+    except TooDeep as deep:
+        raise ValueError(f"the answer is {deep}; answer with one flat JSON object") from None
     except _DuplicateKey as duplicate:
         raise ValueError(f"the JSON object has the key '{duplicate}' twice") from None
     except json.JSONDecodeError as error:

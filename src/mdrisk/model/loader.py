@@ -10,6 +10,7 @@ from pydantic_core import ErrorDetails
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.integrity import structural_problems
+from mdrisk.model.sbom import with_sbom_technologies
 from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
 from mdrisk.parsing.source import SourceDocument, parse_document, read_text
 from mdrisk.parsing.validation import located_problem, source_path
@@ -139,13 +140,17 @@ def model_from_document(source: SourceDocument) -> DeviceModel:
 
 
 def load_model(path: Path | str) -> LoadedModel:
-    """Read and validate a device model file. Raises InputError naming file, line and field."""
+    """Read and validate a device model file, with the technologies of the SBOMs its
+    components name. Raises InputError naming file, line and field."""
     path = Path(path)
     text = read_text(path)
     source = parse_document(text, str(path))
-    return LoadedModel(model=model_from_document(source), source=source)
+    model = with_sbom_technologies(model_from_document(source), source, path.parent)
+    return LoadedModel(model=model, source=source)
 
 
-def load_model_text(text: str, file: str = "<model>") -> LoadedModel:
+def load_model_text(text: str, file: str = "<model>", base: Path | None = None) -> LoadedModel:
+    """``base``: the folder a component's ``sbom:`` is relative to (default: the current)."""
     source = parse_document(text, file)
-    return LoadedModel(model=model_from_document(source), source=source)
+    model = with_sbom_technologies(model_from_document(source), source, base or Path())
+    return LoadedModel(model=model, source=source)

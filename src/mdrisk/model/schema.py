@@ -9,7 +9,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=80)]
@@ -292,6 +300,18 @@ class Component(_Strict):
     ml: MLSpec | None = None
     # For a component that renames what it forwards: output signal -> signals it is made from.
     derives: dict[Identifier, list[Identifier]] = Field(default_factory=dict)
+    # An SBOM (CycloneDX or SPDX) whose components are added to ``technologies`` when the
+    # model is loaded; relative to the model file.
+    sbom: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_sbom(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Only a component that names an SBOM carries the key, so the assessments of models
+        # written before stay as they were.
+        data: dict[str, Any] = handler(self)
+        if self.sbom is None:
+            data.pop("sbom", None)
+        return data
 
 
 class Channel(_Strict):

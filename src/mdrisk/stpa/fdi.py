@@ -7,6 +7,11 @@ on the way. Where a component renames what it forwards, its ``derives`` map
 says from what; where it says nothing, every data or feedback link into it is followed, an
 over-approximation that may list a harmless point but never misses a real one. Each element
 is listed once per ML input, with its shortest path, so the work is linear in the model size.
+
+A path longer than ``MAX_PATH_STEPS`` is stored with its middle elided (one ``elided`` step
+that says how many hops it stands for): in a chain of n relays every point's path is O(n)
+long, and storing each whole made the assessment O(n^2) (2,000 gateways: 3 GB of memory,
+a 700 MB assessment). Paths are built as shared trails, so tracing stays linear too.
 """
 
 from __future__ import annotations
@@ -21,13 +26,39 @@ from mdrisk.stpa.graph import ControlStructure
 
 MODEL_UPDATE_INPUT = "model"
 _ORIGIN_KINDS = MEASURING_KINDS | {ComponentKind.human, ComponentKind.controlled_process}
+# Steps kept at each end of a longer path; no reference device comes near it.
+_KEPT_AT_EACH_END = 16
+MAX_PATH_STEPS = 2 * _KEPT_AT_EACH_END + 1
+ELIDED = "elided"
+
+
+@dataclass(frozen=True)
+class _Trail:
+    """A path from one element to the ML engine, sharing its rest with the trail it extends:
+    ``head`` is its first MAX_PATH_STEPS steps, ``tail`` its last _KEPT_AT_EACH_END."""
+
+    head: tuple[PathStep, ...]
+    tail: tuple[PathStep, ...]
+    length: int
+
+    def extended(self, step: PathStep) -> _Trail:
+        head = (step,) + self.head[: MAX_PATH_STEPS - 1]
+        tail = self.tail if self.length >= _KEPT_AT_EACH_END else head[-_KEPT_AT_EACH_END:]
+        return _Trail(head, tail, self.length + 1)
+
+    def steps(self) -> list[PathStep]:
+        if self.length <= MAX_PATH_STEPS:
+            return list(self.head)
+        hidden = self.length - 2 * _KEPT_AT_EACH_END
+        marker = PathStep(element=f"({hidden} more steps)", element_type=ELIDED)
+        return [*self.head[:_KEPT_AT_EACH_END], marker, *self.tail]
 
 
 @dataclass(frozen=True)
 class _Reached:
     element: str
     element_type: str
-    path: tuple[PathStep, ...]  # from this element to the ML engine
+    path: _Trail  # from this element to the ML engine
 
 
 def _protections(link: Link) -> list[str]:
@@ -82,20 +113,21 @@ def _trace(
     structure: ControlStructure, engine: Component, first_links: list[tuple[Link, str]]
 ) -> list[_Reached]:
     engine_step = PathStep(element=engine.id, element_type="component")
+    engine_trail = _Trail((engine_step,), (engine_step,), 1)
     reached: list[_Reached] = []
     listed: set[str] = {engine.id}
     expanded: set[tuple[str, str]] = set()
-    queue: deque[tuple[Link, str, tuple[PathStep, ...]]] = deque(
-        (link, signal, (engine_step,)) for link, signal in first_links
+    queue: deque[tuple[Link, str, _Trail]] = deque(
+        (link, signal, engine_trail) for link, signal in first_links
     )
     while queue:
         link, signal, downstream = queue.popleft()
-        link_path = (PathStep(element=link.id, element_type="link"),) + downstream
+        link_path = downstream.extended(PathStep(element=link.id, element_type="link"))
         if link.id not in listed:
             listed.add(link.id)
             reached.append(_Reached(link.id, "link", link_path))
         sender = structure.components[link.source]
-        sender_path = (PathStep(element=sender.id, element_type="component"),) + link_path
+        sender_path = link_path.extended(PathStep(element=sender.id, element_type="component"))
         if sender.id not in listed:
             listed.add(sender.id)
             reached.append(_Reached(sender.id, "component", sender_path))
@@ -139,7 +171,7 @@ def derive_fdi_points(structure: ControlStructure) -> list[FDIPoint]:
                 target=target,
                 ml_engine=engine_id,
                 ml_input=signal,
-                path=list(item.path),
+                path=item.path.steps(),
                 protections=_protections(link) if link else [],
                 technologies=_technologies(structure, item),
             )

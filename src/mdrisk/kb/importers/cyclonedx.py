@@ -5,7 +5,8 @@ one, ``cyclonedx:<file name>:<subject name>@<version>``), holding one ``sbom_com
 per component, nested components included: {name, version, vendor (publisher, else supplier,
 manufacturer or author), group, type, cpe, purl, description, licenses, properties
 (e.g. "Level of Support", "End-of-Support"), parent, sbom}. The record id is the bom-ref
-(else name@version); a bom-ref used twice in one BOM is refused, as CycloneDX requires.
+(else name@version); a bom-ref used twice in one BOM is refused, as CycloneDX requires. The
+BOM is read by ``mdrisk.sbom``, which device models share.
 """
 
 from __future__ import annotations
@@ -16,17 +17,9 @@ from typing import Any
 
 from mdrisk.kb.importers.base import Importer
 from mdrisk.kb.records import SBOM_COMPONENT, ImportBatch, Record
-from mdrisk.parsing.shape import (
-    MAX_DEPTH,
-    Shape,
-    obj,
-    opt_arr,
-    opt_obj,
-    opt_text,
-    required_text,
-    text,
-)
 from mdrisk.parsing.strict_json import read_json
+from mdrisk.sbom.cyclonedx import read_cyclonedx
+from mdrisk.sbom.records import SbomComponent
 
 # bomFormat may come after the components (keys sorted, as in real SBOMs), beyond the head.
 _SNIFF = re.compile(
@@ -50,127 +43,25 @@ class CycloneDxImporter(Importer):
 
 
 def sbom_batch(document: Any, file_name: str, importer: str = "cyclonedx") -> ImportBatch:
-    bom = obj(document, "bom")
-    if bom.get("bomFormat") != "CycloneDX":
-        raise Shape(
-            "bom.bomFormat",
-            'is not "CycloneDX"',
-            fix='a CycloneDX JSON BOM has "bomFormat": "CycloneDX"',
-        )
-    metadata = opt_obj(bom, "metadata", "bom")
-    subject = opt_obj(metadata, "component", "metadata")
-    subject_name = opt_text(subject, "name", "metadata.component") or ""
-    subject_version = opt_text(subject, "version", "metadata.component") or ""
-    serial = opt_text(bom, "serialNumber", "bom")
+    sbom = read_cyclonedx(document)
+    subject_name = sbom.subject.name if sbom.subject else ""
+    subject_version = sbom.subject.version if sbom.subject else ""
     source_key = (
-        f"cyclonedx:{serial}"
-        if serial
+        f"cyclonedx:{sbom.serial_number}"
+        if sbom.serial_number
         else f"cyclonedx:{file_name}:{subject_name}@{subject_version}"
     )
     about = {
-        "serial_number": serial or "",
+        "serial_number": sbom.serial_number,
         "subject": subject_name,
-        "spec_version": opt_text(bom, "specVersion", "bom") or "",
+        "spec_version": sbom.spec_version,
     }
-
-    records: list[Record] = []
-    used: dict[str, str] = {}  # record id -> where it was first used
-    repeats: dict[str, int] = {}
-    stack = [
-        (item, f"components[{index}]", "", 1)
-        for index, item in enumerate(opt_arr(bom, "components", "bom"))
+    records = [
+        Record(SBOM_COMPONENT, component.ref, _record_data(component, about))
+        for component in sbom.components
     ]
-    stack.reverse()
-    while stack:
-        item, where, parent, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise Shape(where, f"components nested deeper than {MAX_DEPTH} levels")
-        component = obj(item, where)
-        data = component_data(component, where)
-        data["parent"] = parent
-        data["sbom"] = about
-        bom_ref = opt_text(component, "bom-ref", where)
-        record_id = bom_ref or f"{data['name']}@{data['version']}"
-        if record_id in used:
-            if bom_ref:
-                raise Shape(
-                    f"{where}.bom-ref",
-                    f"'{bom_ref[:60]}' is also the bom-ref of {used[record_id]}",
-                    fix="give every component its own bom-ref",
-                )
-            repeats[record_id] = repeats.get(record_id, 1) + 1
-            record_id = f"{record_id}#{repeats[record_id]}"
-        used[record_id] = where
-        records.append(Record(SBOM_COMPONENT, record_id, data))
-        children = opt_arr(component, "components", where)
-        stack += reversed(
-            [
-                (child, f"{where}.components[{index}]", record_id, depth + 1)
-                for index, child in enumerate(children)
-            ]
-        )
     return ImportBatch(importer, source_key, records)
 
 
-def component_data(component: dict[str, Any], where: str) -> dict[str, Any]:
-    name = required_text(component, "name", where)
-    if not name.strip():
-        raise Shape(f"{where}.name", "is empty")
-    supplier = _entity_name(component, "supplier", where)
-    manufacturer = _entity_name(component, "manufacturer", where)
-    publisher = opt_text(component, "publisher", where) or ""
-    author = opt_text(component, "author", where) or ""
-    data: dict[str, Any] = {
-        "name": name,
-        "version": opt_text(component, "version", where) or "",
-        "vendor": publisher or supplier or manufacturer or author,
-        "publisher": publisher,
-        "supplier": supplier,
-        "group": opt_text(component, "group", where) or "",
-        "type": opt_text(component, "type", where) or "",
-        "cpe": opt_text(component, "cpe", where) or "",
-        "purl": opt_text(component, "purl", where) or "",
-        "description": opt_text(component, "description", where) or "",
-        "licenses": licenses(component, where),
-        "properties": properties(component, where),
-    }
-    return data
-
-
-def _entity_name(component: dict[str, Any], key: str, where: str) -> str:
-    return opt_text(opt_obj(component, key, where), "name", f"{where}.{key}") or ""
-
-
-def licenses(component: dict[str, Any], where: str) -> list[str]:
-    """License ids, names or SPDX expressions, as written."""
-    found = []
-    for index, item in enumerate(opt_arr(component, "licenses", where)):
-        at = f"{where}.licenses[{index}]"
-        choice = obj(item, at)
-        if choice.get("expression") is not None:
-            found.append(text(choice["expression"], f"{at}.expression"))
-            continue
-        license_ = opt_obj(choice, "license", at)
-        named = opt_text(license_, "id", f"{at}.license") or opt_text(
-            license_, "name", f"{at}.license"
-        )
-        if named:
-            found.append(named)
-    return found
-
-
-def properties(component: dict[str, Any], where: str) -> dict[str, Any]:
-    """{name: value}; a name given more than once keeps every value, in a list."""
-    found: dict[str, Any] = {}
-    for index, item in enumerate(opt_arr(component, "properties", where)):
-        at = f"{where}.properties[{index}]"
-        entry = obj(item, at)
-        name = required_text(entry, "name", at)
-        value = opt_text(entry, "value", at) or ""
-        if name not in found:
-            found[name] = value
-        elif isinstance(found[name], list):
-            found[name].append(value)
-        else:
-            found[name] = [found[name], value]
-    return found
+def _record_data(component: SbomComponent, about: dict[str, str]) -> dict[str, Any]:
+    return {**component.record_data(), "parent": component.parent, "sbom": about}
