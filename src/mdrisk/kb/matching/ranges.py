@@ -355,9 +355,19 @@ def _parse_range(text: str) -> VersionRange:
 
 # CVE records write an unknown first version as "0", "*" or "unspecified"
 _UNBOUNDED_LOW = {"0", "*", "", "-", "0.0", "0.0.0", "unspecified", "n/a", "unknown", "all"}
-_ALL_VERSIONS = {"*", "-", "", "0", "all", "all versions", "vers:all/*"}
+_ALL_VERSIONS = {"*", "", "0", "all", "all versions", "vers:all/*"}
 _UNCOMPARABLE_TYPES = {"git", "commit", "hash"}
+_RELEASE_TAG = re.compile(r"^(?:[a-z]+-)?v?\d+(?:\.\d+){0,3}(?:-?(?:rc|alpha|beta)\d*)?$")
 _COMMIT = re.compile(r"^(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,40}$")
+
+
+def _release_tags(bounds: list[str]) -> bool:
+    """True when a "git" range is written with release tags ("v3.2.0", "3.6", "*"), as
+    Zephyr's CNA does: tags are ordered like the releases they name."""
+    return all(
+        b.strip().casefold() in _UNBOUNDED_LOW or _RELEASE_TAG.match(b.strip().casefold())
+        for b in bounds
+    )
 
 
 def _bound(text: Any) -> Version | None:
@@ -412,11 +422,14 @@ def _constraint_range(frozen: str) -> VersionRange:
     ]
     described = describe_constraint(constraint)
     bounds = [version] + [str(constraint[k]) for k in upper_keys + lower_keys]
+    commits = any(_COMMIT.match(b.strip().casefold()) for b in bounds)
     if (upper_keys or lower_keys) and (
-        version_type in _UNCOMPARABLE_TYPES or any(_COMMIT.match(b.casefold()) for b in bounds)
+        commits or (version_type in _UNCOMPARABLE_TYPES and not _release_tags(bounds))
     ):
         return _unreadable(described, "commit ids cannot be ordered")
     if not upper_keys and not lower_keys:
+        if version == "-":  # CPE "not applicable": the record names no version
+            return _unreadable(version, "'-' names no version (CPE 'not applicable')")
         if version.casefold() in _ALL_VERSIONS:
             return VersionRange(described, everything=True)
         if _looks_like_expression(version):
