@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
+from mdrisk.kb.matching import ecosystems
 from mdrisk.kb.matching.versions import (
     Version,
     compare_to_bound,
@@ -129,12 +130,18 @@ class VersionRange:
     intervals: tuple[Interval, ...] = ()
     everything: bool = False
     problem: str = ""
+    # the ecosystem's own reading (univers) when the range is a package ecosystem's
+    native: Any = field(default=None, compare=False, repr=False)
 
     def contains(self, version: Version | None, version_text: str = "") -> Tri:
         if self.everything:
             return True
         if version_text and normalise(version_text) == normalise(self.text):
             return True
+        if self.native is not None and version_text:
+            inside = ecosystems.contains(self.native, version_text)
+            if inside is not None:
+                return inside
         if version is None or not self.intervals:
             return None
         inside = self._contains_version(version)
@@ -299,7 +306,7 @@ def _parse_vers(text: str) -> VersionRange:
     equal = [exactly(b) for op, b, _ in pieces if op == "="]
     ordered = sorted((p for p in pieces if p[0] != "="), key=lambda p: p[1].key)
     intervals, _ = _combine(ordered)
-    return VersionRange(text, tuple(equal + intervals))
+    return VersionRange(text, tuple(equal + intervals), native=ecosystems.native_range(text))
 
 
 def parse_range(text: object) -> VersionRange:
@@ -460,10 +467,25 @@ def _constraint_range(frozen: str) -> VersionRange:
             upper = parse_version(text)
             if upper is None:
                 return _unreadable(described, f"'{text}' is not a version")
+    scheme = ecosystems.scheme_of(version_type)
+    native = (
+        ecosystems.native_range(
+            ecosystems.vers_of(
+                scheme,
+                lower.raw if lower else "",
+                lower_inclusive,
+                upper.raw if upper else "",
+                upper_inclusive,
+            )
+        )
+        if scheme
+        else None
+    )
     return VersionRange(
         described,
         (Interval(lower, lower_inclusive, upper, upper_inclusive),),
         everything=lower is None and upper is None,
+        native=native,
     )
 
 
