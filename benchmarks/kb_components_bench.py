@@ -466,7 +466,7 @@ def split(matches: list[VulnMatch], threshold: float) -> tuple[list[VulnMatch], 
     """(confident, shown as possible). Before 'possible' existed, nothing below the cut-off
     was shown anywhere."""
     try:
-        from mdrisk.kb.matching.verdict_split import split_by_confidence
+        from mdrisk.kb.matching.cutoff import split_by_confidence
     except ImportError:
         return [m for m in matches if m.confidence >= threshold], []
     confident, possible = split_by_confidence(matches, threshold)

@@ -614,6 +614,24 @@ class Matcher:
                     best[entry.vuln_id] = found
         return sorted(best.values(), key=lambda m: (-m.confidence, m.id))
 
+    def holds(self, query: ComponentQuery) -> tuple[bool, str]:
+        """Whether the index holds records of the queried product (or its CPE or purl), and
+        what it holds: where it does not, no match means "not covered", not "none"."""
+        ask = self._ask(query)
+        found = self._candidates(ask)
+        if found:
+            names = sorted({self.products[c.product].product for c in found})
+            shown = ", ".join(f"'{n}'" for n in names[:3]) + (" ..." if len(names) > 3 else "")
+            return True, f"the knowledge base holds records of {shown}"
+        if ask.vendor_ids and any(self._by_vendor.get(v) for v in ask.vendor_ids):
+            count = len({i for v in ask.vendor_ids for i in self._by_vendor.get(v, ())})
+            return False, (
+                f"the knowledge base holds {count} product(s) of '{ask.vendor_text}' "
+                f"but none named like '{ask.product_text}'"
+            )
+        named = ask.vendor_text or ask.product_text or (query.cpe or query.purl or "")
+        return False, f"no record in the knowledge base names '{named}'"
+
     def match_all(self, queries: Iterable[ComponentQuery]) -> list[list[VulnMatch]]:
         return [self.match(query) for query in queries]
 
