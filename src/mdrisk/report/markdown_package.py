@@ -115,7 +115,11 @@ def anomalies_section(assessment: Assessment) -> list[str]:
     unresolved = [s for s in statuses if s.unresolved]
     if not statuses:
         kb_used = bool(assessment.provenance.kb_snapshots)
-        return out + no_match_lines(coverage_view(assessment), kb_used) + coverage_lines(assessment)
+        return (
+            out
+            + [escape(line) for line in no_match_lines(coverage_view(assessment), kb_used)]
+            + coverage_lines(assessment)
+        )
     out += [
         "Known vulnerabilities that no control stated in the model counters (the VEX "
         "analysis in vex.cdx.json).",
@@ -145,7 +149,7 @@ def anomalies_section(assessment: Assessment) -> list[str]:
         out += [f"- {escape(s.vulnerability.id)}: {escape(s.detail)}" for s in countered]
     view = coverage_view(assessment)
     if view.recorded and view.not_covered:
-        out += ["", *no_match_lines(view, True)]
+        out += ["", *(escape(line) for line in no_match_lines(view, True))]
     return out + coverage_lines(assessment)
 
 
