@@ -86,8 +86,21 @@ PLATFORM_VENDORS: dict[str, str] = {
 # number after the name is the version
 BARE_NUMBER_PLATFORMS = frozenset({"android", "ios", "ipados", "watchos", "tvos", "macos"})
 
+# long-term servicing channels: the feature update each is built on
+WINDOWS_LTSC = {
+    ("10", "2015"): "1507",
+    ("10", "2016"): "1607",
+    ("10", "2019"): "1809",
+    ("10", "2021"): "21h2",
+    ("11", "2024"): "24h2",
+}
+WINDOWS_SERVER_FEATURE = {"server 2016": "1607", "server 2019": "1809", "server 2022": "21h2"}
+
 _WINDOWS = re.compile(
     r"^(?:microsoft\s+)?windows[\s_]+(?P<major>10|11|server[\s_]+20(?:16|19|22))"
+    r"(?P<edition>(?:[\s_]+(?:home|pro|enterprise|education|iot|for|workstations?|n"
+    r"|multi-session|core|datacenter|standard|ltsc|ltsb))*)"
+    r"(?:[\s_]+(?P<year>20(?:15|16|19|21|24)))?"
     r"(?:[\s_]+(?:version[\s_]+)?(?P<feature>\d{2}h\d|\d{4}))?$"
 )
 _WINDOWS_VERSION = re.compile(r"^(?:10\.0\.)?(?P<build>\d{5})(?:\.(?P<revision>\d+))?$")
@@ -109,7 +122,7 @@ def _fold(text: str) -> str:
 def windows_line(product: str) -> int | None:
     """The OS build of a Windows product name that names one feature update
     ("Windows 10 Version 21H2" -> 19044), else None."""
-    found = _WINDOWS.match(_fold(product).replace(" (server core installation)", ""))
+    found = _WINDOWS.match(re.sub(r"\s*server core installation", "", _fold(product)))
     if not found:
         return None
     major = re.sub(r"\s+", " ", found.group("major"))
@@ -131,11 +144,22 @@ def read_release(product: str, version: str | None) -> Release:
 def _windows(product: str, found: re.Match[str], version: str | None) -> Release:
     major = re.sub(r"\s+", " ", found.group("major"))
     feature = (found.group("feature") or "").casefold()
+    edition = found.group("edition") or ""
+    if found.group("year"):
+        if not re.search(r"lts[bc]", edition):
+            return Release(product, version)
+        feature = feature or WINDOWS_LTSC.get((major, found.group("year")), "")
     text = (version or "").strip().casefold()
     named = _FEATURE.match(text)
-    if named and not feature:
-        feature, text = named.group("feature"), ""
-    build = WINDOWS_BUILDS.get((major, feature)) if feature else None
+    if named:
+        said = named.group("feature")
+        expected = WINDOWS_SERVER_FEATURE.get(major, feature)
+        if expected and said != expected:
+            return Release(product, version)  # two releases named: read as written
+        feature, text = feature or said, ""
+    if major in WINDOWS_SERVER_FEATURE:
+        feature = ""  # the server's name is its release
+    build = WINDOWS_BUILDS.get((major, feature))
     revision = ""
     numbered = _WINDOWS_VERSION.match(text)
     if numbered:
@@ -155,8 +179,10 @@ def _windows(product: str, found: re.Match[str], version: str | None) -> Release
     note = (
         f"{feature.upper()} is build 10.0.{build} (Microsoft release information)"
         if feature
-        else ""
+        else f"{name} is build 10.0.{build} (Microsoft release information)"
     )
+    if edition.strip() or found.group("year"):
+        note = f"'{product}' is {name}; " + note
     if not revision:
         note += "; patch level not given: affected unless updated past the fix"
     return Release(name, windows_version, build, note.strip("; "))
