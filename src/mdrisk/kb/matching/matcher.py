@@ -408,6 +408,8 @@ class Matcher:
             while end < len(raw_words) and _SUFFIX.fullmatch(raw_words[end]):
                 end += 1
             version = " ".join(raw_words[start:end])
+            if start and raw_words[start - 1].casefold() in ("version", "ver", "v"):
+                start -= 1  # "Windows 10 version 20H2": the word is not the product's
             raw_words[start:end] = []
         rest = " ".join(w for w in raw_words if w)
         words = name_words(rest)
