@@ -294,3 +294,28 @@ def test_an_assessment_written_before_coverage_loads_and_says_coverage_is_unknow
     old = type(assessment).model_validate(data)
     assert old.vulnerability_coverage is None
     assert "does not record which of them the knowledge base covers" in render_markdown(old)
+
+
+class _Snapshot:
+    def __init__(self, importer: str, documents: int) -> None:
+        self.importer, self.documents, self.imported = importer, documents, "2026-01-01"
+
+
+class _Holder:
+    def __init__(self, *snapshots: _Snapshot) -> None:
+        self._snapshots = list(snapshots)
+
+    def snapshots(self) -> list:
+        return self._snapshots
+
+    def counts(self) -> dict[str, int]:
+        return {"vulnerability": sum(s.documents for s in self._snapshots)}
+
+
+def test_only_a_full_nvd_feed_makes_every_product_covered():
+    from mdrisk.kb.holdings import holdings_of
+
+    assert not holdings_of(_Holder(_Snapshot("cve5", 230))).comprehensive
+    assert not holdings_of(_Holder(_Snapshot("nvd", 12))).comprehensive
+    full = holdings_of(_Holder(_Snapshot("nvd", 120_000), _Snapshot("nvd", 130_000)))
+    assert full.comprehensive and "a full CVE feed (NVD)" in full.summary()

@@ -12,8 +12,10 @@ from typing import Protocol
 
 from mdrisk.assessment.threats import KbHoldings, KbSource
 
-# importers whose data is a full feed of published CVEs
+# importers whose data can be a full feed of published CVEs, and how many records make it
+# one (NVD held about 250,000 CVEs in 2024): a few NVD files are not a feed
 COMPREHENSIVE_IMPORTERS = frozenset({"nvd"})
+COMPREHENSIVE_MIN_RECORDS = 100_000
 
 
 class _SnapshotLike(Protocol):
@@ -45,5 +47,8 @@ def holdings_of(store: _HoldingsSource) -> KbHoldings:
     return KbHoldings(
         sources=sources,
         counts=store.counts(),
-        comprehensive=bool(COMPREHENSIVE_IMPORTERS & set(by_importer)),
+        comprehensive=any(
+            s.importer in COMPREHENSIVE_IMPORTERS and s.documents >= COMPREHENSIVE_MIN_RECORDS
+            for s in sources
+        ),
     )
