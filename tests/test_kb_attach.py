@@ -274,7 +274,11 @@ def test_matches_are_filtered_deduplicated_sorted_and_enriched_once():
     pump = next(t for t in threats if t.element == "insulin_pump" and t.vulnerabilities)
     assert [v.id for v in pump.vulnerabilities] == ["CVE-2020-10", "CVE-2020-9"]
     assert pump.vulnerabilities[1].reason == "exact"
-    assert sorted(enriched) == ["CVE-2020-10", "CVE-2020-9"]
+    # below the cut-off: kept as possible, with its reason, never dropped silently
+    assert [(v.id, v.reason) for v in pump.possible_vulnerabilities] == [
+        ("CVE-2019-1", "weak guess")
+    ]
+    assert sorted(enriched) == ["CVE-2019-1", "CVE-2020-10", "CVE-2020-9"]
     first = pump.vulnerabilities[0]
     assert first.kev is True and first.epss == 0.12346
     assert first.cvss[0].base_score == 8.8 and first.cvss[0].version == "3.1"

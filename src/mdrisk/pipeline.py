@@ -18,9 +18,14 @@ from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.provenance import Provenance, SnapshotRef
 from mdrisk.assessment.stpa import FDIPoint
 from mdrisk.assessment.support import ComponentSupport
-from mdrisk.assessment.threats import ElementThreat
+from mdrisk.assessment.threats import ElementThreat, KbHoldings, VulnerabilityCoverage
 from mdrisk.collector import collector_paused
-from mdrisk.kb.attach import Enricher, VulnerabilityMatcher, attach_threats
+from mdrisk.kb.attach import (
+    Enricher,
+    VulnerabilityMatcher,
+    attach_threats,
+    component_coverage,
+)
 from mdrisk.kb.pack import LoadedPack
 from mdrisk.model import DeviceModel, LoadedModel, load_model
 from mdrisk.model.lines import element_lines
@@ -48,6 +53,8 @@ class KnowledgeInputs:
     snapshots: tuple[SnapshotRef, ...] = ()
     # SBOM components with a support status (kb.support.sbom_entries of the store's records).
     sbom: tuple[SbomEntry, ...] = ()
+    # what the store holds (sources, dates, counts); None without a store
+    holdings: KbHoldings | None = None
 
     def provenance(self) -> list[SnapshotRef]:
         pack = SnapshotRef(source=f"technology-pack/{self.pack.source}", sha256=self.pack.sha256)
@@ -64,6 +71,7 @@ def open_knowledge(
     Raises :class:`mdrisk.kb.store.StoreError` when ``store_path`` names no file or the file
     is not a usable store."""
     from mdrisk.kb.enrich import enrich_vulnerability
+    from mdrisk.kb.holdings import holdings_of
     from mdrisk.kb.matching.matcher import Matcher
     from mdrisk.kb.store import Store
     from mdrisk.kb.store_location import store_to_read
@@ -90,7 +98,7 @@ def open_knowledge(
         return enrich_vulnerability(store, cve_id).model_dump(mode="json")
 
     sbom = tuple(sbom_entries(store.records("sbom_component")))
-    return KnowledgeInputs(pack, matcher, enricher, snapshots, sbom), notes
+    return KnowledgeInputs(pack, matcher, enricher, snapshots, sbom, holdings_of(store)), notes
 
 
 def run(
@@ -167,6 +175,7 @@ def _assess(
     model = loaded.model
     stpa = analyze_stpa(model)
     impact = _impact(stpa) if simulate else []
+    threats = _threats(loaded, stpa.fdi_points, knowledge)
     assessment = Assessment(
         device=model,
         control_actions=stpa.control_actions,
@@ -174,7 +183,8 @@ def _assess(
         fdi_points=stpa.fdi_points,
         loss_scenarios=stpa.loss_scenarios,
         checks=stpa.checks,
-        threats=_threats(loaded, stpa.fdi_points, knowledge),
+        threats=threats,
+        vulnerability_coverage=_coverage(model, knowledge, threats),
         support=_support(model, knowledge),
         impact=impact,
         detectors=_detectors(model, impact) if simulate else [],
@@ -194,6 +204,20 @@ def _assess(
         rules=bundled.scenario_rules(),
     )
     return _with_risks(assessment, knowledge, risk)
+
+
+def _coverage(
+    model: DeviceModel, knowledge: KnowledgeInputs | None, threats: list[ElementThreat]
+) -> VulnerabilityCoverage | None:
+    if knowledge is None:
+        return None
+    holdings = knowledge.holdings or KbHoldings()
+    return VulnerabilityCoverage(
+        knowledge_base=holdings,
+        components=component_coverage(
+            model, knowledge.matcher, threats, comprehensive=holdings.comprehensive
+        ),
+    )
 
 
 def _support(model: DeviceModel, knowledge: KnowledgeInputs | None) -> list[ComponentSupport]:

@@ -26,7 +26,7 @@ from mdrisk.assessment.stpa import (
     UnsafeControlAction,
 )
 from mdrisk.assessment.support import ComponentSupport
-from mdrisk.assessment.threats import ElementThreat
+from mdrisk.assessment.threats import ElementThreat, VulnerabilityCoverage
 from mdrisk.model.schema import DeviceModel
 
 
@@ -40,6 +40,10 @@ class Assessment(Record):
     checks: list[CheckFinding]
     # Pack rules and known vulnerabilities per element (empty unless analysed with --kb).
     threats: list[ElementThreat] = Field(default_factory=list)
+    # What the knowledge base held and which technologies it covers (None without --kb and
+    # in files written before it was recorded): a technology without matches has no known
+    # vulnerability only where it is covered.
+    vulnerability_coverage: VulnerabilityCoverage | None = None
     # Narratives and drafts from an LLM (``mdrisk enrich``), kept apart from the findings.
     llm_enrichments: list[LLMEnrichment] = Field(default_factory=list)
     # Support status from SBOMs in the knowledge base, per technology (empty without --kb).

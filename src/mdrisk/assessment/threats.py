@@ -73,3 +73,57 @@ class ElementThreat(Record):
     pack_rules: list[PackFinding]
     vulnerabilities: list[KnownVulnerability]
     references: ThreatReferences  # everything the rules and vulnerabilities cite
+    # candidates below the confidence cut-off: possible, for the analyst to review (never
+    # dropped silently); empty in files written before they were kept
+    possible_vulnerabilities: list[KnownVulnerability] = Field(default_factory=list)
+
+
+class KbSource(Record):
+    """What one importer brought into the knowledge base."""
+
+    importer: str  # "cve5", "nvd", "csaf", "kev", ...
+    files: int
+    documents: int
+    first_imported: str = ""
+    last_imported: str = ""
+
+
+class KbHoldings(Record):
+    """What the knowledge base held when the assessment was made."""
+
+    sources: list[KbSource] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)  # record kind -> distinct records
+    # a full CVE feed (NVD) is held: a product without records has none published
+    comprehensive: bool = False
+
+    def summary(self) -> str:
+        if not self.sources:
+            return "no knowledge base: known vulnerabilities were not looked up"
+        held = ", ".join(
+            f"{s.importer} {s.documents} records from {s.files} file(s)"
+            + (f" imported {s.last_imported[:10]}" if s.last_imported else "")
+            for s in self.sources
+        )
+        vulnerabilities = self.counts.get("vulnerability", 0)
+        feed = (
+            "a full CVE feed (NVD)"
+            if self.comprehensive
+            else "no full CVE feed (no NVD data): only products named in these records are covered"
+        )
+        return f"{vulnerabilities} vulnerability records; {held}; {feed}"
+
+
+class ComponentCoverage(Record):
+    """Whether the knowledge base can speak about one technology of an element."""
+
+    element: str
+    technology: str
+    covered: bool
+    reason: str
+    matched: int = 0
+    possible: int = 0
+
+
+class VulnerabilityCoverage(Record):
+    knowledge_base: KbHoldings = Field(default_factory=KbHoldings)
+    components: list[ComponentCoverage] = Field(default_factory=list)

@@ -205,7 +205,13 @@ def match(
     min_confidence: float,
     as_json: bool,
 ) -> None:
-    """Known vulnerabilities of one component, each with a confidence and the reason."""
+    """Known vulnerabilities of one component, each with a confidence and the reason.
+
+    Candidates below --min-confidence are listed as "possible, needs review", never
+    dropped; the output says what the knowledge base holds and whether it covers the
+    component (no match where it is not covered means "not covered", not "none")."""
+    from mdrisk.kb.holdings import holdings_of
+    from mdrisk.kb.matching.cutoff import POSSIBLE, split_by_confidence
     from mdrisk.kb.matching.matcher import Matcher
     from mdrisk.kb.matching.query import ComponentQuery
 
@@ -215,20 +221,35 @@ def match(
         vendor=vendor, product=product, version=version, cpe=cpe, purl=purl, text=text
     )
     with open_store(store_path) as store:
-        matches = [
-            m
-            for m in Matcher.from_store(store, bundled.vendor_aliases()).match(query)
-            if m.confidence >= min_confidence
-        ]
+        matcher = Matcher.from_store(store, bundled.vendor_aliases())
+        matches, possible = split_by_confidence(matcher.match(query), min_confidence)
+        covered, coverage = matcher.holds(query)
+        holdings = holdings_of(store)
+    if not covered and holdings.comprehensive:
+        covered, coverage = True, coverage + "; a full CVE feed (NVD) is held"
     if as_json:
-        sys.stdout.write(
-            json.dumps([m.as_json() for m in matches], indent=2, ensure_ascii=False) + "\n"
-        )
+        items = [{**m.as_json(), "status": "match"} for m in matches]
+        items += [{**m.as_json(), "status": POSSIBLE} for m in possible]
+        sys.stdout.write(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
         return
-    if not matches:
-        out_console.print("no known vulnerabilities match", markup=False)
+    out_console.print(f"knowledge base: {holdings.summary()}", markup=False)
+    out_console.print(
+        f"coverage: {'covered' if covered else 'NOT COVERED'} ({coverage})", markup=False
+    )
+    if not matches and not possible:
+        out_console.print(
+            "no known vulnerabilities match"
+            if covered
+            else "not covered: the knowledge base cannot say whether this component has "
+            "known vulnerabilities",
+            markup=False,
+        )
     for item in matches:
         out_console.print(f"{item.id}  {item.confidence:.2f}  {item.reason}", markup=False)
+    if possible:
+        out_console.print(f"{POSSIBLE} (confidence below {min_confidence:.2f}):", markup=False)
+        for item in possible:
+            out_console.print(f"  {item.id}  {item.confidence:.2f}  {item.reason}", markup=False)
 
 
 @kb_group.command("sync")

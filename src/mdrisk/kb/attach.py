@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from mdrisk.assessment.threats import (
+    ComponentCoverage,
     CvssScore,
     ElementThreat,
     KnownVulnerability,
@@ -22,6 +23,7 @@ from mdrisk.assessment.threats import (
     ThreatReferences,
 )
 from mdrisk.kb.catalog_ids import natural
+from mdrisk.kb.matching.cutoff import MIN_CONFIDENCE, split_by_confidence
 from mdrisk.kb.matching.query import ComponentQuery, VulnMatch
 from mdrisk.kb.pack import (
     ATLAS_TECHNIQUE,
@@ -36,8 +38,6 @@ from mdrisk.kb.pack import (
 )
 from mdrisk.model.schema import DeviceModel, Technology
 from mdrisk.stable_ids import stable_ids
-
-MIN_CONFIDENCE = 0.5
 
 # What an enricher returns for a CVE id: a mapping (or a pydantic model such as
 # kb.enrich.VulnerabilityEnrichment) that may hold kev, epss, cvss, cwes, capecs and
@@ -226,19 +226,21 @@ class _Vulnerabilities:
         self._min_confidence = min_confidence
         self._enriched: dict[str, dict[str, Any]] = {}
 
-    def of(self, technology: Technology) -> list[KnownVulnerability]:
+    def of(
+        self, technology: Technology
+    ) -> tuple[list[KnownVulnerability], list[KnownVulnerability]]:
+        """(matches, possible ones below the cut-off) for one technology."""
         query = query_for(technology)
         if self._matcher is None or query is None:
-            return []
+            return [], []
         best: dict[str, VulnMatch] = {}
         for match in self._matcher.match(query):
-            if match.confidence < self._min_confidence:
-                continue
             kept = best.get(match.id)
             if kept is None or (match.confidence, match.reason) > (kept.confidence, kept.reason):
                 best[match.id] = match
         ordered = sorted(best.values(), key=lambda m: (-round(m.confidence, 3), natural(m.id)))
-        return [self._known(match) for match in ordered]
+        confident, possible = split_by_confidence(ordered, self._min_confidence)
+        return [self._known(m) for m in confident], [self._known(m) for m in possible]
 
     def _known(self, match: VulnMatch) -> KnownVulnerability:
         if match.id not in self._enriched:
@@ -278,8 +280,8 @@ def attach_threats(
         for slot in slots:
             findings = [_finding(hit) for hit in hits if hit.technology == slot]
             technology = view.technologies[slot] if slot is not None else None
-            known = vulnerabilities.of(technology) if technology is not None else []
-            if not findings and not known:
+            known, possible = vulnerabilities.of(technology) if technology is not None else ([], [])
+            if not findings and not known and not possible:
                 continue
             threats.append(
                 ElementThreat(
@@ -295,6 +297,7 @@ def attach_threats(
                     ),
                     pack_rules=findings,
                     vulnerabilities=known,
+                    possible_vulnerabilities=possible,
                     references=_merge(
                         [f.references for f in findings] + [v.references for v in known]
                     ),
@@ -307,3 +310,54 @@ def attach_threats(
 
 def _targets(fdi: FdiIndex, element: str) -> frozenset[str]:
     return frozenset(target for _, target in fdi.get(element, ()))
+
+
+def component_coverage(
+    model: DeviceModel,
+    matcher: VulnerabilityMatcher | None,
+    threats: Sequence[ElementThreat],
+    comprehensive: bool = False,
+) -> list[ComponentCoverage]:
+    """For every technology of every component and link: whether the knowledge base covers
+    it (holds records of its product, or is a full CVE feed), and how many matches and
+    possible matches it got. Without a matcher nothing is covered."""
+    counts = {
+        (t.element, t.technology): (len(t.vulnerabilities), len(t.possible_vulnerabilities))
+        for t in threats
+    }
+    holds = getattr(matcher, "holds", None)
+    elements = [(c.id, list(c.technologies)) for c in model.components]
+    elements += [
+        (link.id, [link.channel.technology] if link.channel.technology else [])
+        for link in model.links
+    ]
+    found: list[ComponentCoverage] = []
+    for element, technologies in elements:
+        for technology in technologies:
+            label = technology_label(technology)
+            matched, possible = counts.get((element, label), (0, 0))
+            query = query_for(technology)
+            if matcher is None:
+                covered, reason = False, "no knowledge base was used"
+            elif query is None:
+                covered, reason = False, "no vendor, product, CPE or purl given: not looked up"
+            elif matched or possible:
+                covered, reason = True, "records of this product matched"
+            elif holds is None:
+                covered, reason = True, "the matcher does not say what it covers"
+            else:
+                covered, reason = holds(query)
+                if not covered and comprehensive:
+                    covered = True
+                    reason += "; a full CVE feed (NVD) is held: none published"
+            found.append(
+                ComponentCoverage(
+                    element=element,
+                    technology=label,
+                    covered=covered,
+                    reason=reason,
+                    matched=matched,
+                    possible=possible,
+                )
+            )
+    return found

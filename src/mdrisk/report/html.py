@@ -27,6 +27,7 @@ from mdrisk.decisions import decided_findings
 from mdrisk.model.schema import UCAType
 from mdrisk.report.architecture import architecture_views
 from mdrisk.report.controls import CONTROL_CATEGORY, PROTECTIONS, protections_of
+from mdrisk.report.coverage_view import coverage_view, no_match_lines
 from mdrisk.report.diagram_svg import control_structure_svg
 from mdrisk.report.heatmap import colour_of
 from mdrisk.report.interface import ReportWriter
@@ -172,6 +173,7 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
     if for_print:  # the print variant leaves the loss-scenario list to the HTML and CSV
         anchored -= {s.id for s in assessment.loss_scenarios}
     css = stylesheet()
+    coverage = coverage_view(assessment)
     return {
         "a": assessment,
         "info": assessment.device.device,
@@ -190,6 +192,8 @@ def html_context(assessment: Assessment, for_print: bool = False) -> dict[str, A
             (title, Markup(svg), caption) for title, svg, caption in impact_plots(assessment)
         ],
         "statuses": statuses,
+        "coverage": coverage,
+        "no_match": no_match_lines(coverage, bool(assessment.provenance.kb_snapshots)),
         "unresolved": [s for s in statuses if s.unresolved],
         "resolved": [s for s in statuses if not s.unresolved],
         "views": architecture_views(assessment),

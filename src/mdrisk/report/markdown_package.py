@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from mdrisk.assessment import Assessment
 from mdrisk.report.architecture import architecture_views
+from mdrisk.report.coverage_view import coverage_view, no_match_lines
 from mdrisk.report.markdown_text import escape, table
 from mdrisk.report.tables import Table, report_tables
 from mdrisk.report.verification import tests_for
@@ -78,12 +79,55 @@ def sbom_section(tables: dict[str, Table]) -> list[str]:
     ]
 
 
+def coverage_lines(assessment: Assessment) -> list[str]:
+    """The knowledge base's holdings, each technology's coverage, and the candidates below
+    the confidence cut-off (possible, needs review)."""
+    view = coverage_view(assessment)
+    out: list[str] = []
+    if view.recorded:
+        out += [
+            "",
+            "### Knowledge-base coverage",
+            "",
+            f"Knowledge base: {escape(view.holdings)}.",
+            "",
+        ]
+        out += table(
+            ["element", "technology", "coverage", "matched", "possible", "why"],
+            [
+                (r.element, r.technology, r.state, str(r.matched), str(r.possible), r.reason)
+                for r in view.rows
+            ],
+        )
+    if view.possible:
+        out += [
+            "",
+            "### Possible, needs review",
+            "",
+            "Candidates below the confidence cut-off, with the reason: confirm or dismiss each.",
+            "",
+        ]
+        out += table(
+            ["vulnerability", "element", "technology", "confidence", "reason"],
+            [
+                (p.id, p.element, p.technology, f"{p.confidence:.2f}", p.reason)
+                for p in view.possible
+            ],
+        )
+    return out
+
+
 def anomalies_section(assessment: Assessment) -> list[str]:
     statuses = vulnerability_statuses(assessment)
     out = ["", "## Unresolved anomalies (FDA V.A.5)", ""]
     unresolved = [s for s in statuses if s.unresolved]
     if not statuses:
-        return out + ["No known vulnerabilities matched the device's technologies."]
+        kb_used = bool(assessment.provenance.kb_snapshots)
+        return (
+            out
+            + [escape(line) for line in no_match_lines(coverage_view(assessment), kb_used)]
+            + coverage_lines(assessment)
+        )
     out += [
         "Known vulnerabilities that no control stated in the model counters (the VEX "
         "analysis in vex.cdx.json).",
@@ -111,7 +155,10 @@ def anomalies_section(assessment: Assessment) -> list[str]:
             "",
         ]
         out += [f"- {escape(s.vulnerability.id)}: {escape(s.detail)}" for s in countered]
-    return out
+    view = coverage_view(assessment)
+    if view.recorded and view.not_covered:
+        out += ["", *(escape(line) for line in no_match_lines(view, True))]
+    return out + coverage_lines(assessment)
 
 
 def architecture_section(assessment: Assessment) -> list[str]:

@@ -40,6 +40,13 @@ from mdrisk.kb.matching.names import (
 )
 from mdrisk.kb.matching.purl import Purl, PurlError, parse_purl
 from mdrisk.kb.matching.query import ComponentQuery, VulnMatch
+from mdrisk.kb.matching.releases import (
+    BARE_NUMBER_PLATFORMS,
+    build_of,
+    platform_vendor,
+    read_release,
+    windows_line,
+)
 from mdrisk.kb.matching.versions import looks_like_version, parse_version
 from mdrisk.kb.records import REL_ADVISORY, AffectedEntry, Relation
 
@@ -85,6 +92,7 @@ class _Product:
     vendor_ids: frozenset[str]
     readings: tuple[tuple[str, ...], ...]
     rows: list[tuple[AffectedEntry, tuple[verdicts.Constraint, ...]]] = field(default_factory=list)
+    build_line: int | None = None  # "Windows 10 Version 21H2": only builds 10.0.19044.x
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,7 @@ class _Ask:
     cpe: Cpe | None
     purl: Purl | None
     free_text: bool
+    release_note: str = ""  # how a release name was read ("21H2 is build 10.0.19044")
 
 
 @dataclass(frozen=True)
@@ -160,7 +169,7 @@ class Matcher:
         if index is None:
             index = len(self.products)
             self._by_name[key] = index
-            vendor_ids = self.aliases.resolve(entry.vendor)
+            vendor_ids = self.aliases.resolve(entry.vendor) or self._vendor_of_name(entry.product)
             phrases = self._phrases(vendor_ids)
             # each reading with and without a leading vendor name ("BD Pyxis ...")
             readings = tuple(
@@ -174,7 +183,15 @@ class Matcher:
                     )
                 )
             )
-            self.products.append(_Product(entry.vendor, entry.product, vendor_ids, readings))
+            self.products.append(
+                _Product(
+                    entry.vendor,
+                    entry.product,
+                    vendor_ids,
+                    readings,
+                    build_line=windows_line(entry.product),
+                )
+            )
             for vendor_id in vendor_ids:
                 self._by_vendor[vendor_id].append(index)
             for reading in readings:
@@ -206,6 +223,17 @@ class Matcher:
                 self._by_purl[parse_purl(entry.purl).key].add(index)
             except PurlError:
                 pass
+
+    def _vendor_of_name(self, product: str) -> frozenset[str]:
+        """A record without a vendor ("n/a") whose product name starts with a known one
+        ("Intel(R) Wireless Bluetooth(R) products for Windows")."""
+        words = name_words(product)
+        known = self.aliases.names()
+        for length in range(min(3, len(words) - 1), 0, -1):
+            found = known.get("".join(words[:length]))
+            if found:
+                return frozenset({found})
+        return frozenset()
 
     def _phrases(self, vendor_ids: frozenset[str]) -> list[tuple[str, ...]]:
         known = self._phrase_cache.get(vendor_ids)
@@ -276,30 +304,54 @@ class Matcher:
             or ""
         ).strip() or None
         free_text = False
+        names = [product]
         if query.text and not product:
-            vendor_found, product, version_found = self._read_text(query.text)
+            vendor_found, product, version_found, whole = self._read_text(query.text)
             vendor = vendor or vendor_found
             version = version or version_found
             free_text = True
+            # "BlueZ 5.66", "Zephyr RTOS 3.2.0": the vendor's name is the product's too
+            names = [product, whole] if product else [whole]
         vendor_ids = self.aliases.resolve(vendor) if vendor else frozenset()
         if not vendor and product:
             found, rest = self._leading_vendor(product)
             if found:
                 vendor, vendor_ids, product = found, self._known_ids(found), rest
+                names[0] = product
+        release = read_release(names[0], version)
+        for name in names[1:]:
+            if release.note:
+                break
+            release = read_release(name, version)
+        if release.note:
+            names = [release.product]
+            version = release.version
+        if not vendor and names[0] and platform_vendor(names[0]):
+            vendor = platform_vendor(names[0])
+            vendor_ids = self._known_ids(vendor)
         phrases = self._phrases(vendor_ids)
-        readings = (
-            tuple(
-                dict.fromkeys(
-                    strip_vendor(product_tokens(reading), phrases)
-                    for reading in product_alternatives(product)
-                    if product_tokens(reading)
-                )
+        readings = tuple(
+            dict.fromkeys(
+                strip_vendor(product_tokens(reading), phrases)
+                for name in names
+                if name
+                for reading in product_alternatives(name)
+                if product_tokens(reading)
             )
-            if product
-            else ()
         )
         tokens = readings[0] if readings else ()
-        return _Ask(vendor, vendor_ids, product, tokens, readings, version, cpe, purl, free_text)
+        return _Ask(
+            vendor,
+            vendor_ids,
+            names[0] or product,
+            tokens,
+            readings,
+            version,
+            cpe,
+            purl,
+            free_text,
+            release.note,
+        )
 
     def _known_ids(self, name: str) -> frozenset[str]:
         return self._vendor_names.get(vendor_key(name)) or self.aliases.resolve(name)
@@ -323,8 +375,8 @@ class Matcher:
                 return " ".join(words[:length]), " ".join(words[length:])
         return "", product
 
-    def _read_text(self, text: str) -> tuple[str, str, str | None]:
-        """(vendor, product words, version) found in free text such as
+    def _read_text(self, text: str) -> tuple[str, str, str | None, str]:
+        """(vendor, product words, version, every word but the version) in free text such as
         "Dana Diabecare RS firmware 2.9" or "BD Alaris Gateway Workstation 1.3.1 Build 13"."""
         raw_words = [w.strip(",;:()[]") for w in text.split()]
         version = None
@@ -338,6 +390,12 @@ class Matcher:
             and raw_words[i - 1].casefold() in _VERSION_WORDS
             and any(c.isdigit() for c in word)
             and parse_version(word) is not None
+        ] + [
+            i
+            for i, word in enumerate(raw_words)
+            if i
+            and raw_words[i - 1].casefold() in BARE_NUMBER_PLATFORMS
+            and re.fullmatch(r"\d{1,2}[a-z]?", word.casefold())
         ]
         if dotted or named:
             # "firmware 10.0.1" says which it is; else the last one ("Xeleris 1.0 ... 10.0.1")
@@ -350,15 +408,18 @@ class Matcher:
             while end < len(raw_words) and _SUFFIX.fullmatch(raw_words[end]):
                 end += 1
             version = " ".join(raw_words[start:end])
+            if start and raw_words[start - 1].casefold() in ("version", "ver", "v"):
+                start -= 1  # "Windows 10 version 20H2": the word is not the product's
             raw_words[start:end] = []
         rest = " ".join(w for w in raw_words if w)
         words = name_words(rest)
+        whole = " ".join(words)
         found = self._vendor_in(words)
         vendor = ""
         if found is not None:
             vendor = " ".join(words[found[0] : found[1]])
             words = words[: found[0]] + words[found[1] :]
-        return vendor, " ".join(words), version
+        return vendor, " ".join(words), version, whole
 
     # --- finding candidates ---------------------------------------------------------------
 
@@ -500,11 +561,24 @@ class Matcher:
         """Every vulnerability that may apply, best first; InputError for a bad CPE or purl."""
         ask = self._ask(query)
         best: dict[str, VulnMatch] = {}
+        asked_build = build_of(ask.version)
         for candidate in self._candidates(ask):
             product = self.products[candidate.product]
-            for entry, constraints in product.rows:
-                verdict = verdicts.judge(constraints, entry.default_status, ask.version)
+            if product.build_line and asked_build and product.build_line != asked_build:
+                continue  # another Windows feature update: its builds are not this one's
+            judged = [
+                (entry, verdicts.judge(constraints, entry.default_status, ask.version))
+                for entry, constraints in product.rows
+            ]
+            # a record with commit ranges and release versions for the same product: the
+            # release versions decide ("Linux": git ranges and semver ranges side by side)
+            decided = {
+                entry.vuln_id for entry, verdict in judged if verdict.status != verdicts.UNKNOWN
+            }
+            for entry, verdict in judged:
                 if verdict.status == verdicts.UNAFFECTED:
+                    continue
+                if verdict.status == verdicts.UNKNOWN and entry.vuln_id in decided:
                     continue
                 confidence = (
                     VENDOR_FACTOR[candidate.vendor_kind]
@@ -515,7 +589,14 @@ class Matcher:
                     confidence = min(confidence, VERSION_FACTOR[verdict.basis])
                 source = ", ".join(sorted(self.advisories.get(entry.vuln_id, [])))
                 reason = "; ".join(
-                    (candidate.vendor_note, candidate.product_note, _version_note(verdict))
+                    part
+                    for part in (
+                        candidate.vendor_note,
+                        candidate.product_note,
+                        ask.release_note,
+                        _version_note(verdict),
+                    )
+                    if part
                 )
                 if source:
                     reason += f" ({source})"
@@ -534,6 +615,24 @@ class Matcher:
                 ):
                     best[entry.vuln_id] = found
         return sorted(best.values(), key=lambda m: (-m.confidence, m.id))
+
+    def holds(self, query: ComponentQuery) -> tuple[bool, str]:
+        """Whether the index holds records of the queried product (or its CPE or purl), and
+        what it holds: where it does not, no match means "not covered", not "none"."""
+        ask = self._ask(query)
+        found = self._candidates(ask)
+        if found:
+            names = sorted({self.products[c.product].product for c in found})
+            shown = ", ".join(f"'{n}'" for n in names[:3]) + (" ..." if len(names) > 3 else "")
+            return True, f"the knowledge base holds records of {shown}"
+        if ask.vendor_ids and any(self._by_vendor.get(v) for v in ask.vendor_ids):
+            count = len({i for v in ask.vendor_ids for i in self._by_vendor.get(v, ())})
+            return False, (
+                f"the knowledge base holds {count} product(s) of '{ask.vendor_text}' "
+                f"but none named like '{ask.product_text}'"
+            )
+        named = ask.vendor_text or ask.product_text or (query.cpe or query.purl or "")
+        return False, f"no record in the knowledge base names '{named}'"
 
     def match_all(self, queries: Iterable[ComponentQuery]) -> list[list[VulnMatch]]:
         return [self.match(query) for query in queries]

@@ -270,6 +270,10 @@ def product_alternatives(name: str) -> tuple[str, ...]:
             and not any(w in NOISE for w in words)
         ):
             readings.append(inner)  # an abbreviation or short name: "PICiX", "Spot 4400"
+    # "iOS and iPadOS", "macOS and iPadOS": two short product names joined
+    joined = re.split(r"\s+(?:and|&)\s+", bare)
+    if len(joined) == 2 and all(len(part.split()) == 1 for part in joined):
+        readings += joined
     words = bare.split()
     for index, word in enumerate(words):
         members = [m for m in word.split("/") if m]

@@ -1,6 +1,8 @@
 """Package URLs: "pkg:type/namespace/name@version?qualifiers#subpath" read into parts.
 
-In: a purl string such as "pkg:nuget/Newtonsoft.Json@9.0.1" or
+The checks below give located messages; packageurl-python (the purl specification's Python
+implementation) then reads the parts: each type's normalisation, percent-decoding,
+qualifiers. In: a purl string such as "pkg:nuget/Newtonsoft.Json@9.0.1" or
 "pkg:github/wolfssl/wolfssl@v4.8.1". Out: a ``Purl``; ``PurlError`` (a ValueError) says what is
 wrong. Names are compared case-insensitively for the types whose registries are (see the
 purl spec: github, bitbucket, pypi, npm names are lower-cased; pypi "_" is "-").
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote
+
+from packageurl import PackageURL
 
 _MAX_PURL_CHARS = 2048
 _CASE_INSENSITIVE = {"github", "bitbucket", "pypi", "npm", "nuget", "golang", "hex", "composer"}
@@ -66,23 +70,24 @@ def parse_purl(text: str) -> Purl:
     kind, slash, path = rest.partition("/")
     if not slash or not re.fullmatch(r"[A-Za-z][A-Za-z0-9.+-]*", kind):
         raise PurlError(f"'{text}': the type must come first, e.g. 'pkg:npm/name'")
-    version = ""
     if "@" in path:
-        path, _, version = path.rpartition("@")
+        path = path.rpartition("@")[0]
     segments = [unquote(s) for s in path.strip("/").split("/") if s]
     if not segments:
         raise PurlError(f"'{text}': no package name after the type")
-    qualifiers = []
     for pair in filter(None, query.split("&")):
-        key, equals, value = pair.partition("=")
+        key, equals, _ = pair.partition("=")
         if not equals or not key:
             raise PurlError(f"'{text}': qualifier '{pair}' must be key=value")
-        qualifiers.append((key.casefold(), unquote(value)))
+    try:
+        parsed = PackageURL.from_string(text)
+    except ValueError as error:
+        raise PurlError(f"'{text}': {error}") from None
     return Purl(
-        kind.casefold(),
-        "/".join(segments[:-1]),
-        segments[-1],
-        unquote(version),
-        tuple(sorted(qualifiers)),
-        unquote(subpath.strip("/")),
+        parsed.type.casefold(),
+        parsed.namespace or "",
+        parsed.name,
+        parsed.version or "",
+        tuple(sorted((k.casefold(), str(v)) for k, v in (parsed.qualifiers or {}).items())),
+        (parsed.subpath or "").strip("/"),
     )

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
+from mdrisk.kb.matching import ecosystems
 from mdrisk.kb.matching.versions import (
     Version,
     compare_to_bound,
@@ -129,12 +130,18 @@ class VersionRange:
     intervals: tuple[Interval, ...] = ()
     everything: bool = False
     problem: str = ""
+    # the ecosystem's own reading (univers) when the range is a package ecosystem's
+    native: Any = field(default=None, compare=False, repr=False)
 
     def contains(self, version: Version | None, version_text: str = "") -> Tri:
         if self.everything:
             return True
         if version_text and normalise(version_text) == normalise(self.text):
             return True
+        if self.native is not None and version_text:
+            inside = ecosystems.contains(self.native, version_text)
+            if inside is not None:
+                return inside
         if version is None or not self.intervals:
             return None
         inside = self._contains_version(version)
@@ -299,7 +306,7 @@ def _parse_vers(text: str) -> VersionRange:
     equal = [exactly(b) for op, b, _ in pieces if op == "="]
     ordered = sorted((p for p in pieces if p[0] != "="), key=lambda p: p[1].key)
     intervals, _ = _combine(ordered)
-    return VersionRange(text, tuple(equal + intervals))
+    return VersionRange(text, tuple(equal + intervals), native=ecosystems.native_range(text))
 
 
 def parse_range(text: object) -> VersionRange:
@@ -355,9 +362,19 @@ def _parse_range(text: str) -> VersionRange:
 
 # CVE records write an unknown first version as "0", "*" or "unspecified"
 _UNBOUNDED_LOW = {"0", "*", "", "-", "0.0", "0.0.0", "unspecified", "n/a", "unknown", "all"}
-_ALL_VERSIONS = {"*", "-", "", "0", "all", "all versions", "vers:all/*"}
+_ALL_VERSIONS = {"*", "", "0", "all", "all versions", "vers:all/*"}
 _UNCOMPARABLE_TYPES = {"git", "commit", "hash"}
+_RELEASE_TAG = re.compile(r"^(?:[a-z]+-)?v?\d+(?:\.\d+){0,3}(?:-?(?:rc|alpha|beta)\d*)?$")
 _COMMIT = re.compile(r"^(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,40}$")
+
+
+def _release_tags(bounds: list[str]) -> bool:
+    """True when a "git" range is written with release tags ("v3.2.0", "3.6", "*"), as
+    Zephyr's CNA does: tags are ordered like the releases they name."""
+    return all(
+        b.strip().casefold() in _UNBOUNDED_LOW or _RELEASE_TAG.match(b.strip().casefold())
+        for b in bounds
+    )
 
 
 def _bound(text: Any) -> Version | None:
@@ -412,11 +429,14 @@ def _constraint_range(frozen: str) -> VersionRange:
     ]
     described = describe_constraint(constraint)
     bounds = [version] + [str(constraint[k]) for k in upper_keys + lower_keys]
+    commits = any(_COMMIT.match(b.strip().casefold()) for b in bounds)
     if (upper_keys or lower_keys) and (
-        version_type in _UNCOMPARABLE_TYPES or any(_COMMIT.match(b.casefold()) for b in bounds)
+        commits or (version_type in _UNCOMPARABLE_TYPES and not _release_tags(bounds))
     ):
         return _unreadable(described, "commit ids cannot be ordered")
     if not upper_keys and not lower_keys:
+        if version == "-":  # CPE "not applicable": the record names no version
+            return _unreadable(version, "'-' names no version (CPE 'not applicable')")
         if version.casefold() in _ALL_VERSIONS:
             return VersionRange(described, everything=True)
         if _looks_like_expression(version):
@@ -447,10 +467,25 @@ def _constraint_range(frozen: str) -> VersionRange:
             upper = parse_version(text)
             if upper is None:
                 return _unreadable(described, f"'{text}' is not a version")
+    scheme = ecosystems.scheme_of(version_type)
+    native = (
+        ecosystems.native_range(
+            ecosystems.vers_of(
+                scheme,
+                lower.raw if lower else "",
+                lower_inclusive,
+                upper.raw if upper else "",
+                upper_inclusive,
+            )
+        )
+        if scheme
+        else None
+    )
     return VersionRange(
         described,
         (Interval(lower, lower_inclusive, upper, upper_inclusive),),
         everything=lower is None and upper is None,
+        native=native,
     )
 
 

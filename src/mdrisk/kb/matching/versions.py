@@ -115,6 +115,7 @@ _LEADING_WORDS = re.compile(
     r"^(?:version|versions|ver\.?|v\.|rev\.?|revision|release|rel\.|firmware|fw|software|sw)"
     r"\s*[:#]?\s*(?=[0-9a-z])"
 )
+_BUILD_IN_BRACKETS = re.compile(r"\s*\(\s*(?:build|bld)\.?\s*([0-9A-Za-z.]+)\s*\)", re.IGNORECASE)
 _LEADING_LETTER = re.compile(r"^[vr](?=\d)")
 _NUMERIC_DATE = re.compile(r"^((?:19|20)\d\d)([-/.])(\d{1,2})\2(\d{1,2})$")
 _COMPACT_DATE = re.compile(r"^((?:19|20)\d\d)(\d\d)(\d\d)$")
@@ -253,7 +254,7 @@ def parse_version(text: object) -> Version | None:
 @lru_cache(maxsize=65536)
 def _parse(text: str) -> Version | None:
     raw = text.strip()
-    text = normalise(text)
+    text = normalise(_BUILD_IN_BRACKETS.sub(r" build \1", text))
     if not text or text in _NOT_VERSIONS:
         return None
     calendar = _calendar(text)
