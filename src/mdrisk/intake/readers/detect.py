@@ -7,8 +7,12 @@ from pathlib import Path
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.intake.document import Document
+from mdrisk.parsing.bounded import read_limited
 
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+# Characters of text read from one document (about 2,000 pages): extraction runs every
+# lexicon pattern over the text, so this bounds its time (about a minute at the limit).
+MAX_TEXT_CHARS = 4_000_000
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 
 # Magic numbers of files analysts are likely to pass by mistake, and what to do instead.
@@ -35,23 +39,18 @@ def _refuse(file: str, message: str, fix: str, line: int | None = None) -> Input
 
 
 def read_bytes(path: Path) -> bytes:
-    file = str(path)
-    try:
-        if path.is_dir():
-            raise _refuse(file, "is a folder, not a document", "name a file")
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            raise _refuse(
-                file,
-                f"the file is {size} bytes, over the {MAX_DOCUMENT_BYTES} "
-                "byte limit for a device document",
-                "split it or pass the relevant part",
-            )
-        return path.read_bytes()
-    except OSError as error:
+    return read_limited(path, MAX_DOCUMENT_BYTES, "a device document")
+
+
+def check_text_size(file: str, characters: int) -> None:
+    """Refuse a document whose text is longer than extraction reads."""
+    if characters > MAX_TEXT_CHARS:
         raise _refuse(
-            file, f"cannot read the file: {error.strerror}", "check the path and its permissions"
-        ) from None
+            file,
+            f"{characters} characters of text, over the {MAX_TEXT_CHARS}-character limit for "
+            "a device document (the limit keeps extraction bounded in time)",
+            "split it, or pass the parts that describe the device",
+        )
 
 
 def decode_text(data: bytes, file: str) -> str:
@@ -112,6 +111,7 @@ def read_document(path: Path | str) -> Document:
     if not data.strip():
         raise _refuse(file, "the document is empty", "pass a document with text in it")
     text = decode_text(data, file)
+    check_text_size(file, len(text))
     if path.suffix.lower() in MARKDOWN_SUFFIXES:
         return markdown_document(text, file, sha256)
     return text_document(text, file, sha256)
