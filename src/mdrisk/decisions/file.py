@@ -32,7 +32,8 @@ from pydantic import Field, field_validator, model_validator
 from mdrisk.assessment.decisions import DecisionStatus
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.loader import schema_fix
-from mdrisk.parsing.source import SourceDocument, parse_document, read_text
+from mdrisk.parsing.bounded import read_limited
+from mdrisk.parsing.source import SourceDocument, parse_document
 from mdrisk.parsing.validation import StrictModel, validated
 
 MAX_DECISIONS = 10_000
@@ -189,19 +190,18 @@ def decisions_from_text(text: str, file: str) -> LoadedDecisions:
 def load_decisions(path: Path | str) -> LoadedDecisions:
     """Read and check a decisions file; InputError names the file, line and field."""
     path = Path(path)
+    data = read_limited(path, MAX_DECISIONS_BYTES, "a decisions file")
     try:
-        size = path.stat().st_size
-    except OSError:
-        size = 0  # read_text says why it cannot be read
-    if size > MAX_DECISIONS_BYTES:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
         raise InputError(
             str(path),
             [
                 Problem(
-                    f"the file is {size} bytes, over the {MAX_DECISIONS_BYTES} limit of a "
-                    "decisions file",
-                    fix="check it is the right file",
+                    f"not UTF-8 text (byte {error.start})",
+                    line=data.count(b"\n", 0, error.start) + 1,
+                    fix="save the file as UTF-8",
                 )
             ],
-        )
-    return decisions_from_text(read_text(path), str(path))
+        ) from None
+    return decisions_from_text(text, str(path))
