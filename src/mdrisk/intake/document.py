@@ -53,7 +53,7 @@ class Document:
     visible to a person reading it (comments, front matter, invisible PDF text), per line."""
 
     file: str
-    format: str  # "text" | "markdown" | "pdf"
+    format: str  # "text" | "markdown" | "html" | "pdf"
     sha256: str
     blocks: tuple[Block, ...]
     hidden: tuple[str, ...] = field(default=())

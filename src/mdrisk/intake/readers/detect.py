@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from mdrisk.errors import InputError, Problem
@@ -14,6 +15,13 @@ MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 # lexicon pattern over the text, so this bounds its time (about a minute at the limit).
 MAX_TEXT_CHARS = 4_000_000
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+# An HTML document's own elements: text holding one is HTML, whatever its name says.
+_HTML_MARKUP = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|div|span|p|script|style|table|font|section|article)"
+    r"(?:\s[^<>]*)?>",
+    re.IGNORECASE,
+)
 
 # Magic numbers of files analysts are likely to pass by mistake, and what to do instead.
 _NOT_DOCUMENTS = (
@@ -91,7 +99,8 @@ def decode_text(data: bytes, file: str) -> str:
 
 
 def read_document(path: Path | str) -> Document:
-    """Read a text, Markdown or PDF device document. Raises InputError naming the file."""
+    """Read a text, Markdown, HTML or PDF device document. Raises InputError naming the file."""
+    from mdrisk.intake.readers.html_document import html_document
     from mdrisk.intake.readers.markdown import markdown_document
     from mdrisk.intake.readers.pdf import pdf_document
     from mdrisk.intake.readers.plain import text_document
@@ -112,6 +121,19 @@ def read_document(path: Path | str) -> Document:
         raise _refuse(file, "the document is empty", "pass a document with text in it")
     text = decode_text(data, file)
     check_text_size(file, len(text))
-    if path.suffix.lower() in MARKDOWN_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
         return markdown_document(text, file, sha256)
+    if suffix in HTML_SUFFIXES:
+        return html_document(text, file, sha256)
+    if _HTML_MARKUP.search(text):
+        # A browser shows such a file without its hidden parts; read as plain text, the
+        # hidden parts would become findings. The output says the file was read as HTML.
+        return html_document(
+            text,
+            file,
+            sha256,
+            note="the file holds HTML markup: read as HTML (what a "
+            "browser shows; hidden elements and comments left out)",
+        )
     return text_document(text, file, sha256)
