@@ -17,7 +17,10 @@ Text = Annotated[str, Field(max_length=4000)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # NaN and infinity are refused where they enter (a range of [nan, inf] means nothing).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class ComponentKind(StrEnum):
