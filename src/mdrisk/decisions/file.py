@@ -32,8 +32,7 @@ from pydantic import Field, field_validator, model_validator
 from mdrisk.assessment.decisions import DecisionStatus
 from mdrisk.errors import InputError, Problem
 from mdrisk.model.loader import schema_fix
-from mdrisk.parsing.bounded import read_limited
-from mdrisk.parsing.source import SourceDocument, parse_document
+from mdrisk.parsing.source import SourceDocument, parse_document, read_text
 from mdrisk.parsing.validation import StrictModel, validated
 
 MAX_DECISIONS = 10_000
@@ -190,18 +189,5 @@ def decisions_from_text(text: str, file: str) -> LoadedDecisions:
 def load_decisions(path: Path | str) -> LoadedDecisions:
     """Read and check a decisions file; InputError names the file, line and field."""
     path = Path(path)
-    data = read_limited(path, MAX_DECISIONS_BYTES, "a decisions file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(
-            str(path),
-            [
-                Problem(
-                    f"not UTF-8 text (byte {error.start})",
-                    line=data.count(b"\n", 0, error.start) + 1,
-                    fix="save the file as UTF-8",
-                )
-            ],
-        ) from None
+    text = read_text(path, MAX_DECISIONS_BYTES, "a decisions file")
     return decisions_from_text(text, str(path))

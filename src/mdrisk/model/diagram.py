@@ -7,6 +7,8 @@ Control actions, feedback, data and updates are drawn differently; elements pass
 
 from __future__ import annotations
 
+import unicodedata
+
 from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
 from mdrisk.model.svg import draw_svg
 
@@ -33,10 +35,17 @@ _EDGE_STYLES = {
 FDI_COLOR = "#c62828"
 
 
+def _visible(char: str) -> str:
+    """A character DOT cannot hold (NUL, other controls, format characters) as visible text."""
+    return f"<U+{ord(char):04X}>" if unicodedata.category(char) in ("Cc", "Cf", "Cs") else char
+
+
 def quote(text: str) -> str:
-    """A DOT double-quoted string holding ``text`` literally."""
+    """A DOT double-quoted string holding ``text`` literally; control and format characters
+    (which Graphviz refuses or a reader cannot see) are written as ``<U+XXXX>``."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = escaped.replace("\r", " ").replace("\n", "\\n")
+    escaped = escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    escaped = "".join(_visible(char) for char in escaped)
     return f'"{escaped}"'
 
 

@@ -486,10 +486,11 @@ def _parse_json(text: str, file: str) -> SourceDocument:
     return SourceDocument(file=file, data=data, lines=shadow.lines, numbers=shadow.numbers)
 
 
-def read_text(path: Path) -> str:
-    """The file's text, or an InputError that says why it cannot be read."""
+def read_text(path: Path, limit: int = MAX_FILE_BYTES, what: str = "this input") -> str:
+    """The file's text, or an InputError that says why it cannot be read (a folder, pipe or
+    device; over ``limit`` bytes, ``what`` naming the kind of input; not UTF-8)."""
     file = str(path)
-    data = read_limited(path, MAX_FILE_BYTES, "this input")
+    data = read_limited(path, limit, what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
