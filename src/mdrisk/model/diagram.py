@@ -90,6 +90,24 @@ def to_dot(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Beyond these the layout's cost grows fast (3,600 links in a mesh: 12 s) and the drawing is
+# unreadable anyway: the DOT text is written alone, for Graphviz (sfdp) or another tool.
+MAX_DRAWN_LINKS = 1500
+MAX_DRAWN_COMPONENTS = 2000
+
+
+def too_large_to_draw(model: DeviceModel) -> str | None:
+    """Why the SVG drawing is left out for ``model`` (None when it is drawn)."""
+    components, links = len(model.components), len(model.links)
+    if links <= MAX_DRAWN_LINKS and components <= MAX_DRAWN_COMPONENTS:
+        return None
+    return (
+        f"the control structure has {components} components and {links} links, over the "
+        f"{MAX_DRAWN_COMPONENTS} components or {MAX_DRAWN_LINKS} links mdrisk lays out: no "
+        "SVG drawing; the DOT file holds the structure (lay it out with Graphviz, e.g. sfdp)"
+    )
+
+
 def to_svg(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> bytes:
     """The SVG drawing: controllers above what they control, needing no Graphviz."""
     return draw_svg(model, highlight)
