@@ -5,7 +5,9 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 
@@ -94,6 +96,12 @@ def _exchange(first: Path, second: Path) -> bool:
     return result == 0
 
 
+def _interrupts(how: int) -> None:
+    """Block or unblock Ctrl-C and SIGTERM (main thread only; elsewhere nothing)."""
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(how, {signal.SIGINT, signal.SIGTERM})
+
+
 def replace_folder(out_dir: Path, files: dict[str, bytes]) -> None:
     """Make ``out_dir`` hold exactly ``files`` (names relative to it), all new or all old:
     everything is written into a sibling folder first, then the two are swapped, then the
@@ -117,8 +125,15 @@ def replace_folder(out_dir: Path, files: dict[str, bytes]) -> None:
         if foreign:
             raise ForeignFiles(foreign)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    # An interrupt waits until the staging folder's name is known and its clean-up armed.
+    _interrupts(signal.SIG_BLOCK)
     try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+    except BaseException:
+        _interrupts(signal.SIG_UNBLOCK)
+        raise
+    try:
+        _interrupts(signal.SIG_UNBLOCK)
         _write_tree(staging, {**files, MANIFEST: "\n".join(sorted(writing)).encode() + b"\n"})
         os.chmod(staging, 0o777 & ~_umask())
         if not out_dir.exists():
