@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mdrisk.atomic import write_bytes_atomic
 from mdrisk.cli.common import (
     guarded,
     model_path,
     out_console,
     progress_bar,
     require_sim_extra,
+    write_files,
 )
 from mdrisk.errors import InputError, Problem
 
@@ -325,8 +325,7 @@ def glucose(
             _print_search(record["search"])
     if out_dir is not None:
         files = _output_files(runs, record, text)
-        for name, data in sorted(files.items()):
-            write_bytes_atomic(out_dir / name, data)
+        write_files(out_dir, files)
         if not as_json:
             for name in sorted(files):
                 out_console.print(f"wrote {out_dir / name}", markup=False)
