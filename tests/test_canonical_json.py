@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import random
 import struct
 import sys
@@ -19,6 +20,7 @@ from mdrisk.pipeline import run
 from mdrisk.report import canonical_json
 from mdrisk.report.canonical_json import (
     CanonicalJsonWriter,
+    NonFiniteNumber,
     canonical_bytes,
     canonical_dict,
     canonical_text,
@@ -81,7 +83,6 @@ HOSTILE: list[Any] = [
     [2**63 - 1, -(2**63), 2**63, 2**64 - 1, 2**64, -(2**63) - 1, 10**40, -(10**40)],
     [0.0, -0.0, 1.0, -1.5, 0.1, 1e-4, 9.999e-5, 1e-7, 1e15, 1e16, 9999999999999998.0, 1e22],
     [5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, -1e-300],
-    [float("nan"), float("inf"), float("-inf")],
     {"nested": [[[{"deep": [1e-5]}]]], "fine": 0.5},
     {"tuple": (1, 2, "x")},
     {"colour": _Colour.RED.value, "text": _Text("sub")},
@@ -91,6 +92,16 @@ HOSTILE: list[Any] = [
     [True, False, None, [], {}, [[]], [{}], {"a": {}}],
     {"z": 1, "a": {"y": 2, "b": [3, {"x": 4, "c": 5}]}},
 ]
+
+
+@pytest.mark.parametrize(
+    "data", [[float("nan")], {"a": {"b": [1.0, float("inf")]}}, (float("-inf"),)], ids=repr
+)
+def test_nan_and_infinity_are_refused_with_where_they_stand(data):
+    with pytest.raises(NonFiniteNumber, match=r"\$"):
+        canonical_text(data)
+    with pytest.raises(NonFiniteNumber):
+        canonical_bytes(data)
 
 
 @pytest.mark.parametrize("data", HOSTILE, ids=lambda data: repr(data)[:40])
@@ -124,7 +135,10 @@ def test_a_lone_surrogate_is_written_as_json_dumps_writes_it():
 def _random_float(generator: random.Random) -> float:
     if generator.random() < 0.5:
         return generator.uniform(-10, 10) * 10.0 ** generator.randint(-8, 18)
-    return struct.unpack("<d", generator.getrandbits(64).to_bytes(8, "little"))[0]
+    while True:  # any finite bit pattern (NaN and infinity are refused, tested apart)
+        value = struct.unpack("<d", generator.getrandbits(64).to_bytes(8, "little"))[0]
+        if math.isfinite(value):
+            return value
 
 
 def _random_value(generator: random.Random, depth: int) -> Any:

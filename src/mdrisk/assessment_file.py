@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from mdrisk.assessment import Assessment
 from mdrisk.errors import InputError, Problem
+from mdrisk.parsing.bounded import read_limited
 
 MAX_ASSESSMENT_BYTES = 256 * 1024 * 1024
 
@@ -48,16 +49,12 @@ def load_assessment(path: Path) -> Assessment:
     Raises InputError naming the file and, for schema problems, the field path.
     """
     name = str(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
+    if not path.exists():
         raise InputError(
             name,
             [Problem("no such file", fix="give the assessment.json that 'mdrisk analyze' wrote")],
-        ) from None
-    if size > MAX_ASSESSMENT_BYTES:
-        raise InputError(name, [Problem(f"the file is larger than {MAX_ASSESSMENT_BYTES} bytes")])
-    raw = path.read_bytes()
+        )
+    raw = read_limited(path, MAX_ASSESSMENT_BYTES, "an assessment")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

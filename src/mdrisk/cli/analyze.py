@@ -27,6 +27,7 @@ from mdrisk.cli.common import (
     write_files,
 )
 from mdrisk.collector import collector_paused
+from mdrisk.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from mdrisk.assessment import Assessment
@@ -210,7 +211,7 @@ def diagram(model: Path, out_file: Path) -> None:
     """Draw the control structure: control actions, feedback, data, updates; FDI points red."""
     from mdrisk.atomic import write_bytes_atomic
     from mdrisk.model import load_model
-    from mdrisk.model.diagram import to_dot, to_svg
+    from mdrisk.model.diagram import to_dot, to_svg, too_large_to_draw
     from mdrisk.stpa.fdi import derive_fdi_points
     from mdrisk.stpa.graph import ControlStructure
 
@@ -220,6 +221,9 @@ def diagram(model: Path, out_file: Path) -> None:
     points = derive_fdi_points(ControlStructure.of(loaded.model))
     highlight = frozenset(point.element for point in points)
     if out_file.suffix == ".svg":
+        too_large = too_large_to_draw(loaded.model)
+        if too_large is not None:
+            raise InputError(str(model), [Problem(too_large, fix="write a .dot file instead")])
         data = to_svg(loaded.model, highlight)
     else:
         data = to_dot(loaded.model, highlight).encode("utf-8")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 import click
 from rich.console import Console
 
-from mdrisk.errors import InputError
+from mdrisk.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -296,11 +296,19 @@ def require_sim_extra() -> None:
 
 
 def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
-    """Each file of a rendered package, atomically (a folder may still be partly new)."""
-    from mdrisk.atomic import write_bytes_atomic
+    """The folder of a rendered package, replaced as a whole or not at all (see
+    ``replace_folder``); InputError (exit 2) naming the folder when mdrisk will not replace it.
+    """
+    from mdrisk.atomic import OutputFolderError, replace_folder
 
-    for file_name, data in sorted(files.items()):
-        write_bytes_atomic(out_dir / file_name, data)
+    try:
+        replace_folder(out_dir, files)
+    except OutputFolderError as error:
+        raise InputError(str(out_dir), [Problem(str(error))]) from None
+    except NotADirectoryError:
+        raise InputError(
+            str(out_dir), [Problem("is a file, not a folder", fix="name a folder for the output")]
+        ) from None
 
 
 def print_notes(notes: Iterable[str]) -> None:

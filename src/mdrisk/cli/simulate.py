@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mdrisk.atomic import write_bytes_atomic
 from mdrisk.cli.common import (
     guarded,
     model_path,
     out_console,
     progress_bar,
     require_sim_extra,
+    write_files,
 )
 from mdrisk.errors import InputError, Problem
 
@@ -315,6 +315,7 @@ def glucose(
     record = runs_record(runs)
     if search_result is not None:
         record["search"] = search_record(search_result)
+    _refuse_non_finite(record)
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"
     if as_json:
         click.echo(text, nl=False)
@@ -324,11 +325,29 @@ def glucose(
             _print_search(record["search"])
     if out_dir is not None:
         files = _output_files(runs, record, text)
-        for name, data in sorted(files.items()):
-            write_bytes_atomic(out_dir / name, data)
+        write_files(out_dir, files)
         if not as_json:
             for name in sorted(files):
                 out_console.print(f"wrote {out_dir / name}", markup=False)
+
+
+def _refuse_non_finite(record: dict[str, Any]) -> None:
+    """A run whose results hold NaN or infinity has left the patient model's numeric range:
+    its harm counts mean nothing, so it is an error, never "0 patients harmed"."""
+    from mdrisk.report.canonical_json import non_finite_at
+
+    where = non_finite_at(record, "results")
+    if where is not None:
+        raise InputError(
+            "--attack",
+            [
+                Problem(
+                    f"the simulation produced a non-finite number ({where}): the attacks drive "
+                    "the patient model outside its numeric range, so no harm can be measured",
+                    fix="use magnitudes within the signals' physical ranges",
+                )
+            ],
+        )
 
 
 def _output_files(runs: Any, record: dict[str, Any], text: str) -> dict[str, bytes]:

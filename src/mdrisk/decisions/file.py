@@ -189,19 +189,5 @@ def decisions_from_text(text: str, file: str) -> LoadedDecisions:
 def load_decisions(path: Path | str) -> LoadedDecisions:
     """Read and check a decisions file; InputError names the file, line and field."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError:
-        size = 0  # read_text says why it cannot be read
-    if size > MAX_DECISIONS_BYTES:
-        raise InputError(
-            str(path),
-            [
-                Problem(
-                    f"the file is {size} bytes, over the {MAX_DECISIONS_BYTES} limit of a "
-                    "decisions file",
-                    fix="check it is the right file",
-                )
-            ],
-        )
-    return decisions_from_text(read_text(path), str(path))
+    text = read_text(path, MAX_DECISIONS_BYTES, "a decisions file")
+    return decisions_from_text(text, str(path))

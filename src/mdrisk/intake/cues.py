@@ -8,6 +8,7 @@ question, or in a block that addresses a reader or tool instead of describing th
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -132,53 +133,105 @@ class CueEngine:
                 return False
         return True
 
-    def _check(
-        self, which: str, text: str, clause: tuple[int, int], mention: Mention, starts: set[int]
-    ) -> str | None:
+    def _check(self, which: str, sentence: _Sentence, mention: Mention) -> str | None:
         before, after, anywhere = self._compiled[which]
-        segment_start, segment_end = clause
-        segment = text[segment_start:segment_end]
-        for pattern in anywhere:
-            match = pattern.search(segment)
-            if match:
-                return match.group(0)
+        text = sentence.text
+        segment_start, segment_end = sentence.clause_of(mention.start)
+        found = sentence.anywhere(which, anywhere, (segment_start, segment_end))
+        if found is not None:
+            return found
         for cue, pattern in before:
-            for match in pattern.finditer(text, segment_start, mention.start):
+            # A cue counts only within its window of words, so only that stretch is searched:
+            # a sentence of many mentions costs each mention a few words, not the sentence.
+            search_from = max(segment_start, sentence.words_before(mention.start, cue.window))
+            for match in pattern.finditer(text, search_from, mention.start):
                 gap = text[match.end() : mention.start]
                 if which == "other_device":
                     if self._other_end is not None and self._other_end.search(gap):
                         continue
-                    if self._other_except is not None and self._other_except.search(segment):
+                    if sentence.other_except(self._other_except, (segment_start, segment_end)):
                         continue
                 if _words(gap) <= cue.window and self._comma_allows(
-                    gap, match.end(), starts, cue.comma
+                    gap, match.end(), sentence.starts, cue.comma
                 ):
                     return match.group(0)
         for cue, pattern in after:
-            for match in pattern.finditer(text, mention.end, segment_end):
+            search_to = min(segment_end, sentence.words_after(mention.end, cue.window))
+            for match in pattern.finditer(text, mention.end, search_to):
                 gap = text[mention.end : match.start()]
                 if _words(gap) <= cue.window and self._comma_allows(
-                    gap, mention.end, starts, cue.comma
+                    gap, mention.end, sentence.starts, cue.comma
                 ):
                     return match.group(0)
         return None
 
     def judge(self, text: str, mentions: list[Mention]) -> list[Verdict]:
         """A verdict for each mention of one sentence (directives are judged per block)."""
-        starts = {mention.start for mention in mentions}
-        clauses = self.clauses(text)
-        question = text.rstrip().endswith("?")
+        if text.rstrip().endswith("?"):
+            return [Verdict(Status.question, "?") for _ in mentions]
+        sentence = _Sentence(text, self.clauses(text), {mention.start for mention in mentions})
         verdicts = []
         for mention in mentions:
-            clause = next(((a, b) for a, b in clauses if a <= mention.start < b), (0, len(text)))
-            if question:
-                verdicts.append(Verdict(Status.question, "?"))
-                continue
             for which in ("other_device", "negated", "hypothetical"):
-                cue = self._check(which, text, clause, mention, starts)
+                cue = self._check(which, sentence, mention)
                 if cue is not None:
                     verdicts.append(Verdict(Status(which), cue.strip()))
                     break
             else:
                 verdicts.append(Verdict(Status.finding))
         return verdicts
+
+
+# Words a cue pattern may span beyond its window (multi-word cues such as "may also be
+# added"), so that the bounded search finds every match the window allows.
+_CUE_SPAN = 12
+
+
+class _Sentence:
+    """One sentence prepared for judging its mentions: its clauses, where its words start,
+    and what holds for a whole clause, each computed once however many mentions it has."""
+
+    def __init__(self, text: str, clauses: list[tuple[int, int]], starts: set[int]) -> None:
+        self.text = text
+        self.starts = starts
+        self._clauses = clauses
+        self._clause_starts = [a for a, _ in clauses]
+        self._word_starts = [match.start() for match in _WORD.finditer(text)]
+        self._anywhere: dict[tuple[str, tuple[int, int]], str | None] = {}
+        self._except: dict[tuple[int, int], bool] = {}
+
+    def clause_of(self, position: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self._clause_starts, position) - 1
+        if index >= 0:
+            a, b = self._clauses[index]
+            if a <= position < b:
+                return a, b
+        return 0, len(self.text)
+
+    def words_before(self, position: int, window: int) -> int:
+        """Where the word ``window`` words (and a cue's length) before ``position`` starts."""
+        index = bisect.bisect_left(self._word_starts, position) - window - _CUE_SPAN
+        return self._word_starts[index] if index > 0 else 0
+
+    def words_after(self, position: int, window: int) -> int:
+        """Where the word ``window`` words (and a cue's length) after ``position`` starts."""
+        index = bisect.bisect_left(self._word_starts, position) + window + _CUE_SPAN
+        return self._word_starts[index] if index < len(self._word_starts) else len(self.text)
+
+    def anywhere(
+        self, which: str, patterns: list[re.Pattern[str]], clause: tuple[int, int]
+    ) -> str | None:
+        key = (which, clause)
+        if key not in self._anywhere:
+            segment = self.text[clause[0] : clause[1]]
+            self._anywhere[key] = next(
+                (match.group(0) for p in patterns if (match := p.search(segment))), None
+            )
+        return self._anywhere[key]
+
+    def other_except(self, pattern: re.Pattern[str] | None, clause: tuple[int, int]) -> bool:
+        if pattern is None:
+            return False
+        if clause not in self._except:
+            self._except[clause] = pattern.search(self.text, clause[0], clause[1]) is not None
+        return self._except[clause]

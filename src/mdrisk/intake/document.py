@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 
 class BlockKind(StrEnum):
@@ -30,18 +33,18 @@ class Block:
     lines: tuple[Line, ...]
     kind: BlockKind = BlockKind.paragraph
 
-    @property
+    @cached_property
     def text(self) -> str:
         return " ".join(line.text.strip() for line in self.lines)
 
+    @cached_property
+    def _line_ends(self) -> list[int]:
+        return list(itertools.accumulate(len(line.text.strip()) + 1 for line in self.lines))
+
     def locate(self, offset: int) -> Line:
         """The line holding character ``offset`` of ``text``."""
-        position = 0
-        for line in self.lines:
-            position += len(line.text.strip()) + 1
-            if offset < position:
-                return line
-        return self.lines[-1]
+        index = bisect.bisect_right(self._line_ends, offset)
+        return self.lines[min(index, len(self.lines) - 1)]
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class Document:
     visible to a person reading it (comments, front matter, invisible PDF text), per line."""
 
     file: str
-    format: str  # "text" | "markdown" | "pdf"
+    format: str  # "text" | "markdown" | "html" | "pdf"
     sha256: str
     blocks: tuple[Block, ...]
     hidden: tuple[str, ...] = field(default=())

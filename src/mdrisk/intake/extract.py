@@ -13,13 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mdrisk.errors import InputError, Problem
 from mdrisk.intake.cues import CueEngine, Status, Verdict
 from mdrisk.intake.document import Document
 from mdrisk.intake.findings import DocumentRead, Evidence, Extraction, Finding, SetAside
 from mdrisk.intake.lexicon import Lexicon, TechnologyEntry
-from mdrisk.intake.mentions import Mention, find_mentions
+from mdrisk.intake.mentions import Mention, TooManyMentions, find_mentions
 from mdrisk.intake.readers import read_document
 from mdrisk.intake.sentences import Sentence, sentences_of
+
+# Mentions in one document: a 300-page design description names a few thousand; each costs
+# a bounded amount of work, so this bounds extraction however the text was made.
+MAX_MENTIONS = 20_000
 
 
 @dataclass(frozen=True)
@@ -52,16 +57,19 @@ def _read(
     document: Document, lexicon: Lexicon, engine: CueEngine
 ) -> tuple[list[Sentence], list[LocatedMention], list[Evidence]]:
     sentences = sentences_of(document)
-    instructions = [s for s in sentences if engine.directive(s.text)]
+    instruction_at = [index for index, s in enumerate(sentences) if engine.directive(s.text)]
+    instructions = [sentences[index] for index in instruction_at]
     # An instruction, and whatever follows it in the same block, is not read as a fact: a
     # claim next to an instruction is part of it. Sentences before it in the block stand.
     first_instruction: dict[int, int] = {}
-    for index, sentence in enumerate(sentences):
-        if sentence in instructions:
-            first_instruction.setdefault(sentence.block, index)
+    for index in instruction_at:
+        first_instruction.setdefault(sentences[index].block, index)
     located: list[LocatedMention] = []
     for index, sentence in enumerate(sentences):
-        mentions = find_mentions(lexicon, sentence.text)
+        try:
+            mentions = find_mentions(lexicon, sentence.text, MAX_MENTIONS - len(located))
+        except TooManyMentions:
+            raise _too_many_mentions(document.file) from None
         if not mentions:
             continue
         if first_instruction.get(sentence.block, len(sentences)) <= index:
@@ -80,6 +88,20 @@ def _read(
 
 
 Key = tuple[str, str | None]
+
+
+def _too_many_mentions(file: str) -> InputError:
+    return InputError(
+        file,
+        [
+            Problem(
+                f"more than {MAX_MENTIONS} technology mentions: generated or repeated text, "
+                "not a device description (the limit keeps extraction bounded in time)",
+                fix="pass the document's prose, or split it into the parts that describe "
+                "the device",
+            )
+        ],
+    )
 
 
 def _fold(

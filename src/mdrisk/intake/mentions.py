@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -43,7 +44,11 @@ def _versions(matcher: Matcher, text: str, match: re.Match[str]) -> tuple[tuple[
     return tuple(versions), end
 
 
-def _candidates(lexicon: Lexicon, text: str) -> list[Mention]:
+class TooManyMentions(Exception):
+    """More candidate mentions than the caller allows: generated or repeated text."""
+
+
+def _candidates(lexicon: Lexicon, text: str, limit: int | None) -> list[Mention]:
     found = []
     for matcher in lexicon.matchers:
         for pattern in matcher.recognisers:
@@ -61,18 +66,27 @@ def _candidates(lexicon: Lexicon, text: str) -> list[Mention]:
                         matcher.entry, match.start(), end, match.end(), match.group(0), versions
                     )
                 )
+                if limit is not None and len(found) > limit:
+                    raise TooManyMentions(len(found))
     return found
 
 
-def find_mentions(lexicon: Lexicon, text: str) -> list[Mention]:
+def find_mentions(lexicon: Lexicon, text: str, limit: int | None = None) -> list[Mention]:
     """Non-overlapping mentions, the longest name winning where names overlap
-    ("TensorFlow Lite" over "TensorFlow", "Bluetooth Low Energy" over "Bluetooth")."""
-    candidates = _candidates(lexicon, text)
+    ("TensorFlow Lite" over "TensorFlow", "Bluetooth Low Energy" over "Bluetooth").
+    TooManyMentions when there are more than ``limit`` candidates."""
+    candidates = _candidates(lexicon, text, limit)
     candidates.sort(key=lambda m: (-(m.name_end - m.start), m.start, m.entry.id))
+    # Names taken so far, kept in text order: they never overlap, so a candidate need only be
+    # compared with its neighbours (a sentence of thousands of mentions stays near-linear).
     taken: list[Mention] = []
+    taken_starts: list[int] = []
     for mention in candidates:
-        if all(
-            mention.name_end <= other.start or mention.start >= other.name_end for other in taken
-        ):
-            taken.append(mention)
+        index = bisect.bisect_left(taken_starts, mention.start)
+        if index > 0 and taken[index - 1].name_end > mention.start:
+            continue
+        if index < len(taken) and taken[index].start < mention.name_end:
+            continue
+        taken.insert(index, mention)
+        taken_starts.insert(index, mention.start)
     return sorted(taken, key=lambda m: (m.start, m.entry.id))

@@ -12,6 +12,8 @@ _ABBREVIATIONS = frozenset(
     "e.g i.e etc vs cf fig figs no nos approx incl inc ltd corp co dr mr mrs ms st sec ref "
     "refs vol ed eds al jan feb mar apr jun jul aug sep sept oct nov dec ver rev min max".split()
 )
+_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_LOOK_BACK = 40
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 # Chat-template and role markers start a new sentence wherever they stand, so that an
 # instruction glued onto a paragraph does not take the paragraph's last sentence with it.
@@ -41,9 +43,18 @@ def _ends_sentence(text: str, dot: int) -> bool:
     """Whether the punctuation at ``dot`` ends a sentence (not an abbreviation or initial)."""
     if text[dot] != ".":
         return True
-    word = re.search(r"([A-Za-z][A-Za-z.]*)$", text[:dot])
+    # Only the last few characters matter (abbreviations are short): looking further back
+    # would make a block of many sentences cost the square of its length.
+    start = max(0, dot - _LOOK_BACK)
+    word = _LAST_WORD.search(text, start, dot)
     if word is None:
         return True
+    if (
+        word.start() == start
+        and start > 0
+        and (text[start - 1].isalpha() or text[start - 1] == ".")
+    ):
+        return True  # a word longer than any abbreviation
     token = word.group(1).lower().rstrip(".")
     return token not in _ABBREVIATIONS and not (len(token) == 1 and token.isalpha())
 

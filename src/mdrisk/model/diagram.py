@@ -7,6 +7,8 @@ Control actions, feedback, data and updates are drawn differently; elements pass
 
 from __future__ import annotations
 
+import unicodedata
+
 from mdrisk.model.schema import ComponentKind, DeviceModel, LinkKind
 from mdrisk.model.svg import draw_svg
 
@@ -33,10 +35,17 @@ _EDGE_STYLES = {
 FDI_COLOR = "#c62828"
 
 
+def _visible(char: str) -> str:
+    """A character DOT cannot hold (NUL, other controls, format characters) as visible text."""
+    return f"<U+{ord(char):04X}>" if unicodedata.category(char) in ("Cc", "Cf", "Cs") else char
+
+
 def quote(text: str) -> str:
-    """A DOT double-quoted string holding ``text`` literally."""
+    """A DOT double-quoted string holding ``text`` literally; control and format characters
+    (which Graphviz refuses or a reader cannot see) are written as ``<U+XXXX>``."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = escaped.replace("\r", " ").replace("\n", "\\n")
+    escaped = escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    escaped = "".join(_visible(char) for char in escaped)
     return f'"{escaped}"'
 
 
@@ -79,6 +88,24 @@ def to_dot(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> str:
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+# Beyond these the layout's cost grows fast (3,600 links in a mesh: 12 s) and the drawing is
+# unreadable anyway: the DOT text is written alone, for Graphviz (sfdp) or another tool.
+MAX_DRAWN_LINKS = 1500
+MAX_DRAWN_COMPONENTS = 2000
+
+
+def too_large_to_draw(model: DeviceModel) -> str | None:
+    """Why the SVG drawing is left out for ``model`` (None when it is drawn)."""
+    components, links = len(model.components), len(model.links)
+    if links <= MAX_DRAWN_LINKS and components <= MAX_DRAWN_COMPONENTS:
+        return None
+    return (
+        f"the control structure has {components} components and {links} links, over the "
+        f"{MAX_DRAWN_COMPONENTS} components or {MAX_DRAWN_LINKS} links mdrisk lays out: no "
+        "SVG drawing; the DOT file holds the structure (lay it out with Graphviz, e.g. sfdp)"
+    )
 
 
 def to_svg(model: DeviceModel, highlight: frozenset[str] = frozenset()) -> bytes:

@@ -6,10 +6,12 @@ typo (``protection:`` for ``protections:``) is an error rather than a silently i
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,11 +23,38 @@ from pydantic import (
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=80)]
-Text = Annotated[str, Field(max_length=4000)]
+
+
+def _printable(value: str, allowed: str) -> str:
+    """``value`` when it holds no control character outside ``allowed``: a NUL or escape in
+    a name breaks every writer downstream (DOT, terminals) and is never what was meant."""
+    for position, char in enumerate(value):
+        if char not in allowed and unicodedata.category(char) == "Cc":
+            raise ValueError(
+                f"holds the control character U+{ord(char):04X} at position {position + 1} "
+                "(fix: remove it)"
+            )
+    return value
+
+
+def _printable_line(value: str) -> str:
+    return _printable(value, "")
+
+
+def _printable_text(value: str) -> str:
+    return _printable(value, "\n\t")
+
+
+Text = Annotated[str, Field(max_length=4000), AfterValidator(_printable_text)]
+# A name shown in diagrams and reports: one line, no control characters.
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable_line)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # NaN and infinity are refused where they enter (a range of [nan, inf] means nothing).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class ComponentKind(StrEnum):
@@ -110,7 +139,7 @@ class SignalNature(StrEnum):
 class Technology(_Strict):
     """A technology a component or channel is built from, as precise as the maker knows it."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Name
     vendor: str | None = None
     product: str | None = None
     version: str | None = None
@@ -291,7 +320,7 @@ class MLSpec(_Strict):
 
 class Component(_Strict):
     id: Identifier
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Name
     kind: ComponentKind
     description: Text = ""
     zone: str | None = None
@@ -368,7 +397,7 @@ class Hazard(_Strict):
 
 
 class DeviceInfo(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Name
     description: Text = ""
     manufacturer: str | None = None
     intended_use: Text = ""

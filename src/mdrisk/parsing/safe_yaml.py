@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from mdrisk.parsing.bounded import read_limited
 from mdrisk.parsing.errors import refuse
 
 MAX_DEPTH = 64
@@ -21,13 +22,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def load_yaml(path: Path) -> Any:
     """The single YAML document in ``path`` as plain data, or InputError naming the line."""
-    raw = path.read_bytes()
-    if len(raw) > MAX_YAML_BYTES:
-        raise refuse(
-            path,
-            f"the file is {len(raw)} bytes, over the {MAX_YAML_BYTES} this importer reads",
-            fix="give the catalogue as published",
-        )
+    raw = read_limited(path, MAX_YAML_BYTES, "a catalogue this importer reads")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from mdrisk.errors import InputError, Problem
+from mdrisk.parsing.bounded import read_limited
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 64
@@ -485,39 +486,11 @@ def _parse_json(text: str, file: str) -> SourceDocument:
     return SourceDocument(file=file, data=data, lines=shadow.lines, numbers=shadow.numbers)
 
 
-def read_text(path: Path) -> str:
-    """The file's text, or an InputError that says why it cannot be read."""
+def read_text(path: Path, limit: int = MAX_FILE_BYTES, what: str = "this input") -> str:
+    """The file's text, or an InputError that says why it cannot be read (a folder, pipe or
+    device; over ``limit`` bytes, ``what`` naming the kind of input; not UTF-8)."""
     file = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(
-            file, [Problem(f"cannot read the file: {exc.strerror}", fix="check the path")]
-        ) from None
-    if path.is_dir():
-        raise InputError(file, [Problem("is a folder, not a file", fix="name a file")])
-    if size > MAX_FILE_BYTES:
-        raise InputError(
-            file,
-            [
-                Problem(
-                    f"the file is {size} bytes, over the {MAX_FILE_BYTES} limit",
-                    fix="check it is the right file",
-                )
-            ],
-        )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(
-            file,
-            [
-                Problem(
-                    f"cannot read the file: {exc.strerror}",
-                    fix="check the path and its permissions",
-                )
-            ],
-        ) from None
+    data = read_limited(path, limit, what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -11,7 +11,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from mdrisk.parsing.bounded import read_limited
 from mdrisk.parsing.errors import refuse
+
+# Generous (published catalogues are a few MB): the limit is there for /dev/zero, not for size.
+MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
 def _record_before(text: str, position: int, pattern: re.Pattern[str] | None, default: str) -> str:
@@ -34,7 +38,7 @@ def _sole_record(text: str, pattern: re.Pattern[str] | None, default: str) -> st
 
 def read_text(path: Path, record: str = "", record_pattern: re.Pattern[str] | None = None) -> str:
     """The whole file as text; InputError when it is not UTF-8 (a BOM is allowed)."""
-    raw = path.read_bytes()
+    raw = read_limited(path, MAX_JSON_BYTES, "a data file this importer reads")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -23,7 +23,7 @@ ExtraFix = Callable[[ErrorDetails], str]
 class StrictModel(BaseModel):
     """Base of every data-file schema: unknown fields are refused, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, allow_inf_nan=False)
 
 
 Schema = TypeVar("Schema", bound=BaseModel)

@@ -4,7 +4,7 @@ The text is exactly ``json.dumps(data, sort_keys=True, indent=2, ensure_ascii=Fa
 Python's encoder is pure Python once it indents (~0.2 s for a large assessment), so the data
 is written by orjson (C, keys sorted by code point as Python sorts them) when it holds only
 values the two spell alike: JSON's own types, and floats Python writes without an exponent.
-Anything else (NaN, 1e-05, a tuple, an Enum, ...) and anything orjson refuses (integers
+NaN and infinity are refused (NonFiniteNumber, with where they stand). Anything else (1e-05, a tuple, an Enum, ...) and anything orjson refuses (integers
 beyond 64 bits, keys that are not text, lone surrogates) sends the whole document to
 ``json.dumps`` instead.
 """
@@ -12,6 +12,7 @@ beyond 64 bits, keys that are not text, lone surrogates) sends the whole documen
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
@@ -60,8 +61,40 @@ def _by_orjson(data: Any) -> bytes | None:
     return text + b"\n" if _plain(data) else None
 
 
+class NonFiniteNumber(ValueError):
+    """NaN or infinity in data to be written: JSON has no spelling for them, and a reader of
+    the record would take ``NaN`` for a broken file or, worse, for a number."""
+
+
+def non_finite_at(data: Any, path: str = "$") -> str | None:
+    """The path of the first NaN or infinity in ``data`` (None when there is none)."""
+    pending: list[tuple[Any, str]] = [(data, path)]
+    seen: set[int] = set()
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{where} = {value}"
+        if isinstance(value, dict | list | tuple):
+            if id(value) in seen:
+                continue  # a cycle: json.dumps says so itself
+            seen.add(id(value))
+        if isinstance(value, dict):
+            pending.extend((item, f"{where}.{key}") for key, item in value.items())
+        elif isinstance(value, list | tuple):
+            pending.extend((item, f"{where}[{index}]") for index, item in enumerate(value))
+    return None
+
+
 def _by_json_module(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    try:
+        return (
+            json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        )
+    except ValueError as error:
+        where = non_finite_at(data) if "float" in str(error) else None
+        if where is None:
+            raise
+        raise NonFiniteNumber(f"refusing to write a non-finite number into JSON: {where}") from None
 
 
 def canonical_bytes(data: Any) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from mdrisk.assessment import Assessment
-from mdrisk.model.diagram import to_svg
+from mdrisk.model.diagram import to_svg, too_large_to_draw
 
 SVG_NS = "http://www.w3.org/2000/svg"
 _ALLOWED_TAGS = {
@@ -101,6 +101,9 @@ def safe_svg(svg_bytes: bytes, label: str) -> str:
 
 def control_structure_svg(assessment: Assessment) -> tuple[str | None, str | None]:
     """(inline SVG, None), or (None, why it could not be drawn)."""
+    too_large = too_large_to_draw(assessment.device)
+    if too_large is not None:
+        return None, too_large
     highlight = frozenset(point.element for point in assessment.fdi_points)
     drawn = to_svg(assessment.device, highlight)
     return safe_svg(drawn, f"{assessment.device.device.name}: control structure"), None

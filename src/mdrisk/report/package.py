@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mdrisk.assessment import Assessment
-from mdrisk.model.diagram import to_dot, to_svg
+from mdrisk.model.diagram import to_dot, to_svg, too_large_to_draw
 from mdrisk.report.interface import PdfEngineMissing
 from mdrisk.report.writers import WRITERS, writer_for
 
@@ -67,7 +67,10 @@ def render_package(
     package = Package()
     highlight = frozenset(point.element for point in assessment.fdi_points)
     package.files[DIAGRAM_DOT] = to_dot(assessment.device, highlight).encode("utf-8")
-    if svg:
+    too_large = too_large_to_draw(assessment.device)
+    if svg and too_large is not None:
+        package.notes.append(too_large)
+    elif svg:
         package.files[DIAGRAM_SVG] = to_svg(assessment.device, highlight)
     for name in dict.fromkeys(formats):
         if on_format is not None:

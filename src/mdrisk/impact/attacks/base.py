@@ -147,6 +147,11 @@ class Attack(ABC):
         """The attacked values (only the ``active`` rows are used), same shape as ``values``."""
 
 
+# Larger than any glucose (mg/dL), insulin (U), carbohydrate (g) or factor an attack could
+# mean, small enough that the simulation's arithmetic stays finite.
+MAX_MAGNITUDE = 1e6
+
+
 def number(
     text: str, what: str, offset: int = 0, *, signed: bool = True, units: tuple[str, ...] = ()
 ) -> float:
@@ -167,6 +172,13 @@ def number(
         ) from None
     if not np.isfinite(value):
         raise ParamError(f"{what} must be finite, not {text!r}", offset)
+    if abs(value) > MAX_MAGNITUDE:
+        raise ParamError(
+            f"{what} {text!r} is beyond ±{MAX_MAGNITUDE:g}: no signal of the loop comes near it, "
+            "and the patient model's arithmetic would overflow",
+            offset,
+            f"write {what} in the signal's units, e.g. '60'",
+        )
     return value
 
 

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.intake.document import Document
+from mdrisk.parsing.bounded import read_limited
 
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+# Characters of text read from one document (about 2,000 pages): extraction runs every
+# lexicon pattern over the text, so this bounds its time (about a minute at the limit).
+MAX_TEXT_CHARS = 4_000_000
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+# An HTML document's own elements: text holding one is HTML, whatever its name says.
+_HTML_MARKUP = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|div|span|p|script|style|table|font|section|article)"
+    r"(?:\s[^<>]*)?>",
+    re.IGNORECASE,
+)
 
 # Magic numbers of files analysts are likely to pass by mistake, and what to do instead.
 _NOT_DOCUMENTS = (
@@ -35,23 +47,18 @@ def _refuse(file: str, message: str, fix: str, line: int | None = None) -> Input
 
 
 def read_bytes(path: Path) -> bytes:
-    file = str(path)
-    try:
-        if path.is_dir():
-            raise _refuse(file, "is a folder, not a document", "name a file")
-        size = path.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            raise _refuse(
-                file,
-                f"the file is {size} bytes, over the {MAX_DOCUMENT_BYTES} "
-                "byte limit for a device document",
-                "split it or pass the relevant part",
-            )
-        return path.read_bytes()
-    except OSError as error:
+    return read_limited(path, MAX_DOCUMENT_BYTES, "a device document")
+
+
+def check_text_size(file: str, characters: int) -> None:
+    """Refuse a document whose text is longer than extraction reads."""
+    if characters > MAX_TEXT_CHARS:
         raise _refuse(
-            file, f"cannot read the file: {error.strerror}", "check the path and its permissions"
-        ) from None
+            file,
+            f"{characters} characters of text, over the {MAX_TEXT_CHARS}-character limit for "
+            "a device document (the limit keeps extraction bounded in time)",
+            "split it, or pass the parts that describe the device",
+        )
 
 
 def decode_text(data: bytes, file: str) -> str:
@@ -92,7 +99,8 @@ def decode_text(data: bytes, file: str) -> str:
 
 
 def read_document(path: Path | str) -> Document:
-    """Read a text, Markdown or PDF device document. Raises InputError naming the file."""
+    """Read a text, Markdown, HTML or PDF device document. Raises InputError naming the file."""
+    from mdrisk.intake.readers.html_document import html_document
     from mdrisk.intake.readers.markdown import markdown_document
     from mdrisk.intake.readers.pdf import pdf_document
     from mdrisk.intake.readers.plain import text_document
@@ -112,6 +120,20 @@ def read_document(path: Path | str) -> Document:
     if not data.strip():
         raise _refuse(file, "the document is empty", "pass a document with text in it")
     text = decode_text(data, file)
-    if path.suffix.lower() in MARKDOWN_SUFFIXES:
+    check_text_size(file, len(text))
+    suffix = path.suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
         return markdown_document(text, file, sha256)
+    if suffix in HTML_SUFFIXES:
+        return html_document(text, file, sha256)
+    if _HTML_MARKUP.search(text):
+        # A browser shows such a file without its hidden parts; read as plain text, the
+        # hidden parts would become findings. The output says the file was read as HTML.
+        return html_document(
+            text,
+            file,
+            sha256,
+            note="the file holds HTML markup: read as HTML (what a "
+            "browser shows; hidden elements and comments left out)",
+        )
     return text_document(text, file, sha256)

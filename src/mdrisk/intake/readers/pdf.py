@@ -23,9 +23,13 @@ from typing import Any
 from mdrisk.errors import InputError, Problem
 from mdrisk.intake.document import Document, Line
 from mdrisk.intake.readers.blocks import plain_blocks
+from mdrisk.intake.readers.detect import check_text_size
 from mdrisk.intake.visible import visible_text
 
 MAX_PAGES = 2000
+# A page's content stream: a dense page of text is tens of KB; millions of drawing
+# operations on one page cost pypdf minutes to parse and are not a document's prose.
+MAX_PAGE_CONTENT_BYTES = 2 * 1024 * 1024
 _SHOW = frozenset({b"Tj", b"TJ", b"'", b'"'})
 _WHITE = 0.95
 
@@ -162,6 +166,10 @@ class _Visibility:
         return None
 
 
+class _PageTooLarge(Exception):
+    """A page's content stream is over MAX_PAGE_CONTENT_BYTES (the size is the argument)."""
+
+
 def _pypdf() -> Any:
     try:
         import pypdf
@@ -176,6 +184,9 @@ def _visible_page_text(page: Any) -> tuple[str, dict[str, int]]:
     stream = page.get_contents()
     if stream is None:
         return "", {}
+    size = len(stream.get_data())
+    if size > MAX_PAGE_CONTENT_BYTES:
+        raise _PageTooLarge(size)
     box = tuple(float(value) for value in page.mediabox)
     visibility = _Visibility(
         box=(min(box[0], box[2]), min(box[1], box[3]), max(box[0], box[2]), max(box[1], box[3]))
@@ -240,6 +251,14 @@ def _pdf_document(pypdf: Any, data: bytes, file: str, sha256: str) -> Document:
     for number, page in enumerate(pages, start=1):
         try:
             text, dropped = _visible_page_text(page)
+        except _PageTooLarge as error:
+            raise _refuse(
+                file,
+                f"page {number} has {error.args[0]} bytes of drawing operations, over the "
+                f"{MAX_PAGE_CONTENT_BYTES}-byte limit for a page (the limit keeps reading "
+                "bounded in time)",
+                "pass the pages that describe the device, or a text export of the document",
+            ) from None
         except Exception as error:
             raise _refuse(
                 file,
@@ -254,6 +273,7 @@ def _pdf_document(pypdf: Any, data: bytes, file: str, sha256: str) -> Document:
         for line_number, line in enumerate(text.split("\n"), start=1):
             lines.append(Line(line, line_number, number))
         lines.append(Line("", 0, number))  # a page edge ends a paragraph
+    check_text_size(file, sum(len(line.text) for line in lines))
     if not any(line.text.strip() for line in lines):
         raise _refuse(
             file,
