@@ -8,12 +8,13 @@ from pathlib import Path
 
 from mdrisk.errors import InputError, Problem
 from mdrisk.intake.document import Document
+from mdrisk.intake.readers.text_limit import check_text_size
 from mdrisk.parsing.bounded import read_limited
 
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
-# Characters of text read from one document (about 2,000 pages): extraction runs every
-# lexicon pattern over the text, so this bounds its time (about a minute at the limit).
-MAX_TEXT_CHARS = 4_000_000
+# MAX_TEXT_CHARS (text_limit): characters of text read from one document (about 2,000 pages);
+# extraction runs every lexicon pattern over the text, so it bounds its time.
+__all__ = ["MAX_TEXT_CHARS", "check_text_size"]
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 # An HTML document's own elements: text holding one is HTML, whatever its name says.
@@ -48,17 +49,6 @@ def _refuse(file: str, message: str, fix: str, line: int | None = None) -> Input
 
 def read_bytes(path: Path) -> bytes:
     return read_limited(path, MAX_DOCUMENT_BYTES, "a device document")
-
-
-def check_text_size(file: str, characters: int) -> None:
-    """Refuse a document whose text is longer than extraction reads."""
-    if characters > MAX_TEXT_CHARS:
-        raise _refuse(
-            file,
-            f"{characters} characters of text, over the {MAX_TEXT_CHARS}-character limit for "
-            "a device document (the limit keeps extraction bounded in time)",
-            "split it, or pass the parts that describe the device",
-        )
 
 
 def decode_text(data: bytes, file: str) -> str:

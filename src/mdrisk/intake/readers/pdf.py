@@ -23,7 +23,7 @@ from typing import Any
 from mdrisk.errors import InputError, Problem
 from mdrisk.intake.document import Document, Line
 from mdrisk.intake.readers.blocks import plain_blocks
-from mdrisk.intake.readers.detect import check_text_size
+from mdrisk.intake.readers.text_limit import check_text_size
 from mdrisk.intake.visible import visible_text
 
 MAX_PAGES = 2000
