@@ -16,7 +16,7 @@ from mdrisk.cli import main
 from mdrisk.errors import InputError
 from mdrisk.intake.extract import MAX_MENTIONS, extract_files
 from mdrisk.intake.readers import read_document
-from mdrisk.intake.readers.detect import MAX_TEXT_CHARS
+from mdrisk.intake.readers.text_limit import MAX_TEXT_CHARS
 from mdrisk.intake.readers.html_document import MAX_HTML_TAGS
 from mdrisk.intake.readers.pdf import MAX_PAGE_CONTENT_BYTES
 

@@ -12,9 +12,6 @@ from mdrisk.intake.readers.text_limit import check_text_size
 from mdrisk.parsing.bounded import read_limited
 
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
-# MAX_TEXT_CHARS (text_limit): characters of text read from one document (about 2,000 pages);
-# extraction runs every lexicon pattern over the text, so it bounds its time.
-__all__ = ["MAX_TEXT_CHARS", "check_text_size"]
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 # An HTML document's own elements: text holding one is HTML, whatever its name says.
