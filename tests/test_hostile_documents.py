@@ -16,9 +16,9 @@ from mdrisk.cli import main
 from mdrisk.errors import InputError
 from mdrisk.intake.extract import MAX_MENTIONS, extract_files
 from mdrisk.intake.readers import read_document
-from mdrisk.intake.readers.text_limit import MAX_TEXT_CHARS
 from mdrisk.intake.readers.html_document import MAX_HTML_TAGS
 from mdrisk.intake.readers.pdf import MAX_PAGE_CONTENT_BYTES
+from mdrisk.intake.readers.text_limit import MAX_TEXT_CHARS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pdfgen  # noqa: E402
