@@ -37,7 +37,9 @@ def test_attacks_are_simulated_and_plotted(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "attack 1: bias:+60@cgm,08:00-14:00" in result.output
     assert "patients harmed" in result.output
-    names = sorted(p.name for p in out.iterdir())
+    # The folder is mdrisk's: the manifest of what it wrote, and the results.
+    assert (out / ".mdrisk-output").is_file()
+    names = sorted(p.name for p in out.iterdir() if p.name != ".mdrisk-output")
     assert names == [
         "attack-01.png",
         "attack-01.svg",
