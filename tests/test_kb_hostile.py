@@ -29,6 +29,15 @@ from mdrisk.kb.store import Store, StoreBusy, StoreError
 HOSTILE = Path(__file__).resolve().parents[2] / "shared" / "hostile-inputs" / "kb"
 CUT_CWE = HOSTILE / "k53-cwe-xinclude.xml"
 CUT_ATLAS = HOSTILE / "k62-atlas-truncated.yaml"
+# A small importable record kept with the tests, for the tests about stores, not catalogues.
+SMALL = (
+    Path(__file__).resolve().parent
+    / "corpus"
+    / "kb"
+    / "vulns"
+    / "valid"
+    / ("cve5-changes-and-cpes.json")
+)
 SECONDS = 20.0  # the bound for any one command here: every case is a refusal or a small read
 
 
@@ -255,7 +264,7 @@ def test_a_typo_in_store_is_an_error_for_every_reading_command(tmp_path):
         assert result.exit_code == 2, (command, result.output)
         assert f"no knowledge base at {typo} (create one with 'mdrisk kb import" in result.output
         assert not typo.exists()
-    created = run("kb", "import", str(CUT_CWE), "--store", str(typo))
+    created = run("kb", "import", str(SMALL), "--store", str(typo))
     assert created.exit_code == 0 and typo.is_file()
 
 
@@ -354,7 +363,7 @@ def test_a_second_writer_gives_up_after_the_busy_timeout_and_says_so(held_lock):
     started = time.monotonic()
     with pytest.raises(StoreBusy, match="another process is writing .* after waiting 0.5 s"):
         with Store.open(path, busy_timeout=0.5) as store:
-            import_paths(store, [CUT_CWE])
+            import_paths(store, [SMALL])
     assert 0.4 < time.monotonic() - started < 5
 
 
@@ -364,7 +373,7 @@ def test_a_second_writer_waits_for_the_first_to_finish(held_lock):
     started = time.monotonic()
     heard: list[str] = []
     with Store.open(path, busy_timeout=10, on_wait=heard.append) as store:
-        summary = import_paths(store, [CUT_CWE])
+        summary = import_paths(store, [SMALL])
     assert summary.documents_changed == 1
     assert heard == [
         f"{path}: another process is writing to the knowledge base; waiting up to 10 s"
@@ -375,7 +384,7 @@ def test_a_second_writer_waits_for_the_first_to_finish(held_lock):
 def test_kb_import_on_a_busy_store_exits_1_saying_it_gave_up(held_lock, monkeypatch):
     path, _release = held_lock
     monkeypatch.setattr("mdrisk.kb.store.BUSY_TIMEOUT_S", 0.3)
-    result = run("kb", "import", str(CUT_CWE), "--store", str(path))
+    result = run("kb", "import", str(SMALL), "--store", str(path))
     assert result.exit_code == 1
     assert "note: " in result.output and "waiting up to 0.3 s" in result.output
     assert "another process is writing to the knowledge base; gave up after waiting 0.3 s" in (
