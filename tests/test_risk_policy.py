@@ -278,7 +278,14 @@ def test_the_cvss4_vector_is_read_from_the_rubric_answers_not_mapped_from_31():
         assert any("AC-2" in note for note in v4.notes)
 
 
-def _detector_evaluation(attack: str, response: str, declared: str, responded: str):
+def _detector_evaluation(
+    attack: str,
+    response: str,
+    declared: str,
+    responded: str,
+    harmed_after: int = 0,
+    during: int = 4,
+):
     from mdrisk.assessment.detectors import DetectorEvaluation, DetectorPatientHarm
 
     harm = [
@@ -310,13 +317,13 @@ def _detector_evaluation(attack: str, response: str, declared: str, responded: s
         patients=["adult#001"],
         patient_days=5,
         detected_days=4,
-        detected_during_attack_days=4,
+        detected_during_attack_days=during,
         detection_rate=0.8,
         time_to_detect_median_min=20,
         time_to_detect_max_min=40,
         false_alarms_per_patient_day=0.04,
         patients_harmed_attacked=1,
-        patients_harmed_responded=0,
+        patients_harmed_responded=harmed_after,
         harm=harm,
     )
 
@@ -335,7 +342,11 @@ def test_a_proposed_detector_takes_off_the_severity_its_response_measurably_remo
         _detector_evaluation(attack, "safe_mode", "proposed", "minor"),
         _detector_evaluation(attack, "alarm", "implemented", "catastrophic"),
         _detector_evaluation("drop@carbs", "suspend", "proposed", "negligible"),  # another attack
+        _detector_evaluation(attack, "suspend", "proposed", "minor", harmed_after=2),  # worse
+        _detector_evaluation(attack, "alarm", "proposed", "catastrophic", during=1),  # too late
     ]
+    evaluations[3] = evaluations[3].model_copy(update={"detector": "det_worse"})
+    evaluations[4] = evaluations[4].model_copy(update={"detector": "det_late_alarm"})
     assessed = base.model_copy(update={"impact": [finding], "detectors": evaluations})
     rated = {r.id: r for r in assess_risks(assessed, bundled.risk_inputs())}[risk.id]
     controls = {c.id: c for c in rated.controls}
@@ -347,6 +358,8 @@ def test_a_proposed_detector_takes_off_the_severity_its_response_measurably_remo
     assert implemented.in_place and implemented.severity_levels == 0
     assert "detected 4 of 5" in implemented.justification
     assert "deploy_detector@det_suspend_proposed" not in controls  # not this risk's attack
+    assert "deploy_detector@det_worse" not in controls  # its response harms more patients
+    assert "deploy_detector@det_late_alarm" not in controls  # fires on 1 of 5 days only
     order = ("negligible", "minor", "serious", "critical", "catastrophic")
     assert order.index(rated.residual.severity) == max(0, order.index(rated.severity.level) - 3)
     assert any("severity -3" in step for step in rated.residual.steps)

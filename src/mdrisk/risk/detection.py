@@ -8,10 +8,12 @@ response changes the loop (safe mode, suspension), the harm left once it acts.
 
 An implemented detector is part of the design: it is listed in place, and the measured harm
 already includes it only where the impact stage ran it (today it does not, so its effect is
-stated, not credited). A proposed one is a recommended control; the severity it takes off is
-measured: the worst attack-induced severity over the patients with the response acting,
-against the same without it, over every attack of the risk it was evaluated on. It takes
-nothing off exploitability (a detector does not make the attack harder, it limits the harm).
+stated, not credited). A proposed one is recommended only where it was measured to help: a
+response that spares patients, or an alarm that fires while the attack acts on at least half
+the attacked patient-days. The severity it takes off is measured: the worst attack-induced
+severity over the patients with the response acting, against the same without it, over every
+attack of the risk it was evaluated on. It takes nothing off exploitability (a detector does
+not make the attack harder, it limits the harm).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from mdrisk.risk.derive import SEVERITY_ORDER
 from mdrisk.risk.targets import RiskTarget
 
 DETECTOR_CONTROL = "deploy_detector"
+# A proposed alarm is recommended only where it fires while the attack acts on at least this
+# share of the attacked patient-days.
+ALARM_WORTH = 0.5
 
 
 def _worst(levels: Sequence[str]) -> str:
@@ -106,8 +111,24 @@ def detector_controls(
                 )
             )
             continue
-        down, why = (0, "an alarm does not change the loop")
-        if first.response != "alarm":
+        if first.response == "alarm":
+            days = sum(e.patient_days for e in found)
+            during = sum(e.detected_during_attack_days for e in found)
+            if not days or during / days < ALARM_WORTH:
+                continue  # an alarm that mostly comes too late or never is no control here
+            down, why = (
+                0,
+                (
+                    f"an alarm changes nothing in the loop: its benefit is the user's response, "
+                    f"which is not simulated (detected while the attack acted on {during} of "
+                    f"{days} patient-days)"
+                ),
+            )
+        else:
+            harmed = sum(e.patients_harmed_attacked for e in found)
+            spared = harmed - sum(e.patients_harmed_responded for e in found)
+            if spared <= 0:
+                continue  # measured to spare no one: not recommended (the table still shows it)
             down, why = _severity_taken_off(found)
             if not covered:
                 down, why = 0, why + "; not evaluated on every attack of the risk, so not credited"
