@@ -101,6 +101,18 @@ def import_synthetic(
     return ImportFigures(count, seconds, size, peak_memory_mb())
 
 
+QUERY_FORMS = (
+    "vendor+product+version",
+    "vendor+product",
+    "product+version",
+    "cpe",
+    "purl",
+    "free text",
+    "absent, with version",
+    "absent, no version",
+)
+
+
 def analyst_queries(maker: RecordMaker, count: int, seed: int = 5) -> list[ComponentQuery]:
     """Components as analysts write them: real and generated products present in the big
     store (with a version, without one, as CPE, as purl, as free text) and products absent
@@ -112,7 +124,7 @@ def analyst_queries(maker: RecordMaker, count: int, seed: int = 5) -> list[Compo
         version = f"{picker.randint(0, 9)}.{picker.randint(0, 20)}.{picker.randint(0, 9)}"
         slug_vendor = vendor.lower().replace(" ", "_")
         slug_product = product.lower().replace(" ", "_")
-        form = number % 8
+        form = number % len(QUERY_FORMS)  # the order of QUERY_FORMS
         if form == 0:
             queries.append(ComponentQuery(vendor=vendor, product=product, version=version))
         elif form == 1:
@@ -236,6 +248,15 @@ def run(data: Path, records: int, query_count: int, keep: Path | None) -> int:
         print(_row(f"real records only ({len(real)})", baseline))
         print(_row(f"synthetic ({records})", scaled))
         print(f"  peak memory after matching {peak_memory_mb():>10.0f} MB")
+        print("  by query form on the synthetic store (median / p95 ms, share of the time):")
+        for form, label in enumerate(QUERY_FORMS):
+            times = scaled.latencies[form :: len(QUERY_FORMS)]
+            if len(times) >= 2:
+                print(
+                    f"    {label:<24} {statistics.median(times) * 1000:>8.3f} "
+                    f"{statistics.quantiles(times, n=20)[-1] * 1000:>8.3f} "
+                    f"{sum(times) / scaled.seconds:>6.0%}"
+                )
         print(
             f"  big store / real store: {scaled.per_second / baseline.per_second:.2f}x the "
             f"matches per second, {scaled.median_ms / baseline.median_ms:.1f}x the median latency"
