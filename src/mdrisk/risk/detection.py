@@ -24,6 +24,7 @@ from mdrisk.assessment.detectors import DetectorEvaluation
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.risk import RiskControl
 from mdrisk.risk.derive import SEVERITY_ORDER
+from mdrisk.risk.matrix import applies
 from mdrisk.risk.targets import RiskTarget
 
 DETECTOR_CONTROL = "deploy_detector"
@@ -133,9 +134,7 @@ def detector_controls(
             if not covered:
                 down, why = 0, why + "; not evaluated on every attack of the risk, so not credited"
         control_id = f"{DETECTOR_CONTROL}@{detector}"
-        on = apply == "recommended" or (
-            isinstance(apply, list) and (DETECTOR_CONTROL in apply or control_id in apply)
-        )
+        on = applies(apply, DETECTOR_CONTROL, control_id)
         controls.append(
             RiskControl(
                 id=control_id,

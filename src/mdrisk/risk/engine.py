@@ -56,7 +56,7 @@ from mdrisk.risk.controls import (
 from mdrisk.risk.cvss_scores import exploitability_3, score
 from mdrisk.risk.derive import SEVERITY_ORDER, DeviceFacts, Facts
 from mdrisk.risk.detection import DETECTOR_CONTROL, detector_controls
-from mdrisk.risk.matrix import LoadedMatrix, RiskMatrix, shift
+from mdrisk.risk.matrix import LoadedMatrix, RiskMatrix, applies, shift
 from mdrisk.risk.recommend import recommend
 from mdrisk.risk.rubric import LoadedRubric, Rubric, RubricResult, evaluate
 from mdrisk.risk.severity import rate_severity
@@ -266,12 +266,9 @@ def _open_questions(*groups: Sequence[str]) -> list[str]:
 def _recommended_controls(
     target: RiskTarget, device: DeviceFacts, matrix: RiskMatrix, threats: Sequence[ElementThreat]
 ) -> list[RiskControl]:
-    applied = matrix.apply
     found = []
     for rec in recommend(target, device, matrix.recommended_controls, threats):
-        on = applied == "recommended" or (
-            isinstance(applied, list) and (rec.control.id in applied or rec.id in applied)
-        )
+        on = applies(matrix.apply, rec.control.id, rec.id)
         found.append(
             RiskControl(
                 id=rec.id,

@@ -325,6 +325,14 @@ def loaded_matrix(source: SourceDocument, name: str) -> LoadedMatrix:
     )
 
 
+def applies(apply: str | list[str], control: str, instance: str) -> bool:
+    """Whether the policy's ``apply`` assumes the recommended ``control`` (its id) in place at
+    ``instance`` (``control@element``)."""
+    if apply == "recommended":
+        return True
+    return isinstance(apply, list) and (control in apply or instance in apply)
+
+
 def heat_map_cells(matrix: RiskMatrix) -> dict[tuple[str, str], str]:
     """(severity, exploitability) -> risk level, for drawing the matrix."""
     return {(s, e): matrix.level_of(s, e) for s in SEVERITIES for e in matrix.exploitability_levels}
