@@ -65,7 +65,7 @@ _INJECTIONS: dict[str, tuple[InjectionKind, ...]] = {
     "suppress": ("suppress",),
     "delay": ("delay", "replay"),
     "replay": ("replay",),
-    "freeze": ("freeze", "replay"),
+    "freeze": ("freeze", "replay", "delay"),  # stale: stuck, held back or replayed
 }
 # Which manipulation tells a scenario best, when several of its classes start equally close:
 # a value pushed one way first, stale or late data last.

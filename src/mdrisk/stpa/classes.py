@@ -479,7 +479,7 @@ def engine_to_controller(structure: ControlStructure, engine: str, controller: s
 _PAST = {
     "raise": "raised",
     "lower": "lowered",
-    "freeze": "frozen",
+    "freeze": "stale (frozen, held back or replayed)",
     "delay": "delayed",
     "suppress": "suppressed",
     "spoof": "spoofed",

@@ -2,7 +2,7 @@
 what each falsification does to the value the controller sees, and which unsafe control
 action types each outcome can cause.
 
-Read as: a ``measurement`` can be raised, lowered, frozen, delayed or suppressed; raising it
+Read as: a ``measurement`` can be raised, lowered, frozen or suppressed; raising it
 moves its value ``up``; a value that went ``up`` through a chain of signed effects makes the
 controller overestimate a belief, and an overestimated belief that ``increases`` the need for
 an action gives ``provided_unsafe`` (``stpa.signed`` does that arithmetic). Outcomes that do
@@ -18,17 +18,19 @@ from mdrisk.model.schema import SignalNature, UCAType
 
 # What reaches the controller after a manipulation.
 UP, DOWN, EITHER = "up", "down", "either"  # signed: follows the chain of effects
-STALE, LATE, MISSING, REPEATED = "stale", "late", "missing", "repeated"  # unsigned
+STALE, MISSING, REPEATED = "stale", "missing", "repeated"  # unsigned
 
 # Manipulations each nature of data allows, and the outcome of each. Events cannot freeze;
-# a sporadic reading has no stream to stall; a model is swapped, not nudged.
+# a sporadic reading has no stream to stall; a model is swapped, not nudged. A stream held
+# back is not its own case: until the late values arrive the controller acts on the last one
+# it had, which is what ``freeze`` stands for (stuck, held back or replayed old values); its
+# controls are the same (fresh, authenticated timestamps or sequence numbers).
 DATA_MANIPULATIONS: Final = MappingProxyType(
     {
         SignalNature.measurement: {
             "raise": UP,
             "lower": DOWN,
             "freeze": STALE,
-            "delay": LATE,
             "suppress": MISSING,
         },
         SignalNature.reading: {"raise": UP, "lower": DOWN},
@@ -36,11 +38,10 @@ DATA_MANIPULATIONS: Final = MappingProxyType(
         SignalNature.event: {"spoof": UP, "suppress": DOWN},
         SignalNature.setting: {"tamper": EITHER},
         SignalNature.image: {"tamper": EITHER},
-        # A stream of frames: altered, looped (recorded frames replayed), late or cut.
+        # A stream of frames: altered, stale (looped recorded frames, frozen or late) or cut.
         SignalNature.video: {
             "tamper": EITHER,
             "freeze": STALE,
-            "delay": LATE,
             "suppress": MISSING,
         },
         SignalNature.record: {"tamper": EITHER},
@@ -63,12 +64,11 @@ MODEL_MANIPULATIONS: Final = MappingProxyType(
     {"error": EITHER, "substitute": EITHER, "poison": EITHER}
 )
 
-# Unsigned outcomes and the UCA types they can cause. A frozen value lets an action run on
+# Unsigned outcomes and the UCA types they can cause. A stale value lets an action run on
 # past its time or start late; a missing one leaves the action undecided.
 UNSIGNED_UCAS: Final = MappingProxyType(
     {
         STALE: (UCAType.wrong_timing, UCAType.wrong_duration),
-        LATE: (UCAType.wrong_timing,),
         MISSING: (UCAType.not_provided,),
         REPEATED: (UCAType.provided_unsafe, UCAType.wrong_timing),
     }
