@@ -104,6 +104,21 @@ BY_HAND = {
 }
 
 
+def test_a_stream_held_back_is_the_stale_class_not_one_of_its_own():
+    # Until late CGM readings arrive the advisor acts on the last one it had: one class per
+    # UCA (freeze: stuck, held back or replayed), whose controls are the same freshness checks.
+    cgm = [(s, action) for s, action in _classes(BGMS) if s.signal == "cgm_glucose"]
+    assert not [s for s, _ in cgm if s.manipulation == "delay"]
+    stale = {(action, s.uca_type.value) for s, action in cgm if s.manipulation == "freeze"}
+    assert stale == {
+        ("hypo_alert", "wrong_timing"),
+        ("suspend_insulin", "wrong_timing"),
+        ("suspend_insulin", "wrong_duration"),
+    }
+    # A command held back on its way to the pump is still its own control-path class.
+    assert any(s.manipulation == "delay" and s.family == "control_path" for s, _ in _classes(BGMS))
+
+
 def test_no_bgms_class_pushes_a_belief_the_wrong_way():
     produced: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for s, action in _classes(BGMS):
