@@ -59,7 +59,14 @@ POPULATION_PER_VARIABLE = 5
 STRATEGY = "best1bin"
 MUTATION = (0.5, 1.0)
 RECOMBINATION = 0.7
-OPTIMISER = "scipy differential_evolution (best1bin, vectorized, deferred updating)"
+SCAN_SHARE = 0.4  # of the candidates, spent on the structured scan before the evolution
+REFINE_SHARE = 0.2  # of the generations after the scan, spent on the pattern search
+REFINE_STEP = 0.05  # its first step, as a share of each variable's range
+OPTIMISER = (
+    "a structured scan of the box's edges and times of day, then scipy "
+    "differential_evolution (best1bin, vectorized, deferred updating) from its best, then a "
+    "pattern search around each patient's best"
+)
 
 
 @dataclass(frozen=True)
@@ -136,14 +143,86 @@ def population_size(dimensions: int, candidates: int) -> int:
     return max(MIN_POPULATION, min(POPULATION_PER_VARIABLE * dimensions, candidates // 10))
 
 
+def _levels(space: SearchSpace, column: int, onsets: int) -> np.ndarray:
+    """The values the structured scan tries for one variable: a magnitude at either limit,
+    the longest and a middle duration, a step and three ramps, ``onsets`` times of day."""
+    low, high = space.lower[column], space.upper[column]
+    name = space.names[column]
+    if name.endswith(".onset"):
+        return low + (high - low) * np.arange(onsets) / onsets
+    if name.endswith((".magnitude", ".amount")):
+        return np.array([high] if low >= 0 else [low, high])
+    if name.endswith(".duration"):
+        return np.array([high, (low + high) / 2.0])
+    # Ramp share: a step, then ramps from short (the shortest an alarm on the rate of change
+    # lets through is unknown here) to slow.
+    return low + (high - low) * np.array([0.0, 0.125, 0.25, 0.5])
+
+
+def structured_scan(space: SearchSpace, count: int) -> np.ndarray:
+    """At most ``count`` candidates: every combination of each variable's scan levels, with
+    as many onsets per signal as fit. The strongest attacks sit on the box's edges and their
+    harm turns on the time of day (before a meal, at night), where an evolution started at
+    random points can settle on one time of day and never see another."""
+    onset_columns = [i for i, n in enumerate(space.names) if n.endswith(".onset")]
+    others = int(np.prod([len(_levels(space, c, 1)) for c in range(space.size)]))
+    per_onset = max(int((count / others) ** (1.0 / max(len(onset_columns), 1))), 1)
+    grids = np.meshgrid(*[_levels(space, c, per_onset) for c in range(space.size)])
+    scan = np.stack([g.ravel() for g in grids], axis=1)
+    return scan[:count]
+
+
 def _initial_population(
-    space: SearchSpace, size: int, rng: np.random.Generator, given: Sequence[np.ndarray]
+    space: SearchSpace,
+    size: int,
+    rng: np.random.Generator,
+    given: Sequence[np.ndarray],
+    scanned: np.ndarray | None = None,
 ) -> np.ndarray:
+    """Half the scan's best (``scanned``, best first) and half a Latin hypercube; candidates
+    ``given`` replace the first members."""
     sample = qmc.LatinHypercube(d=space.size, rng=rng).random(size)
     population = qmc.scale(sample, space.lower, space.upper)
+    if scanned is not None:
+        best = scanned[: size // 2]
+        population[: len(best)] = best
     for row, vector in enumerate(list(given)[:size]):
         population[row] = np.clip(vector, space.lower, space.upper)
     return population
+
+
+def _pattern_moves(
+    space: SearchSpace, centre: np.ndarray, step: np.ndarray, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``size`` candidates around ``centre``: each variable moved up and down by its step,
+    then random moves within the step."""
+    moves = []
+    for column in range(space.size):
+        for sign in (1.0, -1.0):
+            moved = centre.copy()
+            moved[column] += sign * step[column]
+            moves.append(moved)
+    while len(moves) < size:
+        moves.append(centre + step * rng.uniform(-1.0, 1.0, space.size))
+    return np.clip(np.array(moves[:size]), space.lower, space.upper)
+
+
+def _refine(
+    ask: Ask, best: _Best, space: SearchSpace, batches: Sequence[int], rng: np.random.Generator
+) -> None:
+    """Spend ``batches`` (candidates per round) on a pattern search around ``best`` (which
+    ``ask`` keeps up to date); the step halves after a round that found nothing better. With
+    no stealthy attack yet, keep sampling the whole box."""
+    step = (space.upper - space.lower) * REFINE_STEP
+    for size in batches:
+        before = best.key
+        if best.vector is None:
+            sample = qmc.LatinHypercube(d=space.size, rng=rng).random(size)
+            ask(qmc.scale(sample, space.lower, space.upper))
+            continue
+        ask(_pattern_moves(space, best.vector, step, size, rng))
+        if best.key == before:
+            step = step / 2.0
 
 
 def search_worst_case(
@@ -187,7 +266,14 @@ def search_worst_case(
         raise ValueError("the runner simulates other patients than those asked for")
     candidates = int(evaluations) // n_days
     size = population_size(space.size, candidates)
-    generations = candidates // size - 1
+    scan = structured_scan(space, int(candidates * SCAN_SHARE))
+    if candidates - len(scan) < 2 * size:
+        scan = scan[:0]
+    generations = (candidates - len(scan)) // size - 1
+    refine_rounds = int(generations * REFINE_SHARE)
+    # What the whole generations leave of the budget is one last, smaller round.
+    leftover = candidates - len(scan) - size * (generations + 1)
+    refine_batches = [size] * refine_rounds + ([leftover] if leftover > 0 else [])
     if generations < 1:
         raise BudgetError(
             f"{evaluations} patient-days per patient is too few for a search over "
@@ -200,7 +286,7 @@ def search_worst_case(
         for name, vectors in initial.items()
     }
     start_days = runner.patient_days
-    planned = len(chosen) * size * (generations + 1) * n_days
+    planned = len(chosen) * candidates * n_days
     guide = GUIDE_WEIGHTS.get(space.budget.objective, TIE_WEIGHT)
     magnitudes = space.magnitude_columns
     magnitude_spread = (space.upper - space.lower)[magnitudes]
@@ -230,13 +316,16 @@ def search_worst_case(
 
     def job(name: str) -> Callable[[Ask], None]:
         rng = np.random.default_rng([seed, index_of[name]])
-        population = _initial_population(space, size, rng, initial.get(name, ()))
 
         def solve(ask: Ask) -> None:
+            scanned = None
+            if len(scan):
+                scanned = scan[np.argsort(ask(scan), kind="stable")]
+            population = _initial_population(space, size, rng, initial.get(name, ()), scanned)
             differential_evolution(
                 lambda x: ask(np.asarray(x).T),
                 bounds=list(space.bounds),
-                maxiter=generations,
+                maxiter=generations - refine_rounds,
                 init=population,
                 vectorized=True,
                 updating="deferred",
@@ -248,6 +337,7 @@ def search_worst_case(
                 mutation=MUTATION,
                 recombination=RECOMBINATION,
             )
+            _refine(ask, bests[name], space, refine_batches, rng)
 
         return solve
 
