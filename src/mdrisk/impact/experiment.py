@@ -24,6 +24,7 @@ from mdrisk.impact.controllers.base import Controller, make_controller
 from mdrisk.impact.controllers.ml_advised import MLAdvisedController
 from mdrisk.impact.fdi_signals import ML_SIGNALS
 from mdrisk.impact.fingerstick import Fingerstick
+from mdrisk.impact.forecast_model.model import Forecaster
 from mdrisk.impact.forecasting.cache import default_forecaster
 from mdrisk.impact.harm import PatientHarm, compare_runs, take_rows
 from mdrisk.impact.mc_days import DayVariation, random_days
@@ -152,10 +153,11 @@ def needs_fingerstick(plans: Sequence[AttackPlan]) -> list[str]:
     return [a.text for plan in plans for a in plan.attacks if a.signal in SCHEDULED_SIGNALS]
 
 
-def controller_for(name: str, tap: TapChain) -> Controller:
-    """The named controller; the ML-advised one gets ``tap`` for its own signals."""
+def controller_for(name: str, tap: TapChain, forecaster: Forecaster | None = None) -> Controller:
+    """The named controller; the ML-advised one gets ``tap`` for its own signals and doses
+    from ``forecaster`` (default: :func:`default_forecaster`, the ridge regression)."""
     if name == MLAdvisedController.name:
-        return MLAdvisedController(default_forecaster(), tap=tap)
+        return MLAdvisedController(forecaster or default_forecaster(), tap=tap)
     return make_controller(name)
 
 
@@ -208,8 +210,14 @@ def run_attacks(
     *,
     record: Sequence[str] = ("bg",),
     progress: Callable[[float], None] | None = None,
+    forecaster: Forecaster | None = None,
 ) -> AttackRuns:
-    """Simulate every patient clean and under each plan; see :class:`AttackRuns`."""
+    """Simulate every patient clean and under each plan; see :class:`AttackRuns`.
+
+    ``forecaster``: the model the ML-advised controller doses from (default: the ridge of
+    :func:`default_forecaster`; e.g. :func:`mdrisk.impact.evasion.held_out_forecaster` for the
+    gradient-boosted trees the device declares). The stealth monitor's independent
+    physiology model stays the default one."""
     plans = tuple(plans)
     if setup.controller != MLAdvisedController.name:
         ml_only = needs_ml_controller(plans)
@@ -244,7 +252,7 @@ def run_attacks(
     result = simulate(
         batch,
         scenarios,
-        controller_for(setup.controller, chain),
+        controller_for(setup.controller, chain, forecaster),
         duration_min=setup.duration_min,
         sensor=setup.sensor,
         pump=setup.pump,

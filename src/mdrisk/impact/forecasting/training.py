@@ -34,6 +34,7 @@ from mdrisk.impact.controllers.base import (
 )
 from mdrisk.impact.forecast_model.features import FEATURE_NAMES, FeatureBuilder
 from mdrisk.impact.forecast_model.model import Forecaster, LinearModel
+from mdrisk.impact.forecasting.threads import SingleThreaded, one_openmp_thread
 from mdrisk.impact.params import PatientTable, load_patients, patient_names
 from mdrisk.impact.scenario import MealScenario
 from mdrisk.impact.simulate import simulate
@@ -225,7 +226,12 @@ def train_forecaster(config: TrainingConfig = TrainingConfig()) -> Forecaster:
     table, scenarios = training_days(config, config.patients)
     data = collect(table, scenarios, seed=config.seed, noise=config.noise)
     estimator = _estimator(config)
-    estimator.fit(data.features, data.target - data.features[:, 0])
+    if config.estimator == "gbt":
+        with one_openmp_thread():
+            estimator.fit(data.features, data.target - data.features[:, 0])
+        estimator = SingleThreaded(estimator)
+    else:
+        estimator.fit(data.features, data.target - data.features[:, 0])
     if config.estimator == "ridge":
         estimator = LinearModel(
             coef=tuple(float(c) for c in estimator.coef_), intercept=float(estimator.intercept_)
