@@ -81,6 +81,8 @@ class BlockResult:
     harm: list[PatientHarm]  # against the clean twin (the clean block: against itself)
     stealth: StealthReport
     declared_alarms: np.ndarray  # per row: the declared range or rate detector fired
+    # per row: a declared detector fired on a reading the attacker forged
+    forged_alarms: np.ndarray
     decisions: int = 0  # correction decision points (eligible, no meal, in the window)
     pushed: int = 0  # of them, with the forecast at or above the threshold
     queries: int = 0  # forecaster rows evaluated by the attacker
@@ -173,10 +175,12 @@ def run_evasion(
     stealth = monitor.report()
     received = result.trace("cgm")
     low, high = setup.declared_range
-    declared = (
-        range_alarms(received.values, low, high)
-        | rate_alarms(received.values, received.times_min, setup.declared_max_rate)
-    ).any(axis=1)
+    alarm_at = range_alarms(received.values, low, high) | rate_alarms(
+        received.values, received.times_min, setup.declared_max_rate
+    )
+    declared = alarm_at.any(axis=1)
+    touched = attacker.traces()[2][:, : alarm_at.shape[1]]
+    forged = (alarm_at & touched).any(axis=1)
     clean = take_rows(result.metrics, rows[CLEAN])
     block_patients = tuple(batch.names[:block_size])
     record = attacker.record
@@ -188,6 +192,7 @@ def run_evasion(
             harm=compare_runs(block_patients, clean, take_rows(result.metrics, r)),
             stealth=stealth.take(r),
             declared_alarms=declared[r],
+            forged_alarms=forged[r],
             decisions=int(record.decisions[r].sum()),
             pushed=int(record.pushed[r].sum()),
             queries=int(record.queries[r].sum()),

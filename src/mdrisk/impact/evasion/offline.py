@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -81,9 +81,10 @@ def decision_points(
     return DecisionPoints(data.features[chosen], folds[chosen], forecast[chosen], threshold)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OfflineResult:
-    """One solver under one capability over the decision points."""
+    """One solver under one capability over the decision points; ``attacked`` holds the
+    feature row each point ended with (its clean row where the attack failed)."""
 
     solver: str
     capability: str
@@ -95,6 +96,8 @@ class OfflineResult:
     l2_median: float
     queries: int
     seconds: float
+    attacked: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0)))
+    success: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def success_rate(self) -> float:
@@ -133,6 +136,8 @@ def _outcome(
         l2_median=round(float(np.median(l2)), 2) if len(l2) else float("nan"),
         queries=queries,
         seconds=round(seconds, 3),
+        attacked=np.where(success[:, None], attacked, points.features),
+        success=success,
     )
 
 

@@ -34,6 +34,7 @@ from mdrisk.impact.controllers.base import (
 )
 from mdrisk.impact.forecast_model.features import FEATURE_NAMES, FeatureBuilder
 from mdrisk.impact.forecast_model.model import Forecaster, LinearModel
+from mdrisk.impact.forecast_model.trees import TreeEnsemble, from_histogram_boosting
 from mdrisk.impact.forecasting.threads import SingleThreaded, one_openmp_thread
 from mdrisk.impact.params import PatientTable, load_patients, patient_names
 from mdrisk.impact.scenario import MealScenario
@@ -218,6 +219,17 @@ def _estimator(config: TrainingConfig) -> Any:  # sklearn has no type informatio
     raise ValueError(f"unknown estimator {config.estimator!r}; known: gbt, ridge")
 
 
+def _as_arrays(estimator: Any, sample: np.ndarray) -> TreeEnsemble | None:
+    """The fitted trees as arrays, if they give scikit-learn's predictions on ``sample``."""
+    try:
+        trees = from_histogram_boosting(estimator)
+    except (AttributeError, KeyError, ValueError):  # another scikit-learn layout
+        return None
+    with one_openmp_thread():
+        expected = estimator.predict(sample)
+    return trees if np.allclose(trees.predict(sample), expected, atol=1e-6) else None
+
+
 def train_forecaster(config: TrainingConfig = TrainingConfig()) -> Forecaster:
     """Simulate the training days and fit the model (deterministic for a config)."""
     unknown = sorted(set(config.patients) - set(patient_names()))
@@ -229,7 +241,7 @@ def train_forecaster(config: TrainingConfig = TrainingConfig()) -> Forecaster:
     if config.estimator == "gbt":
         with one_openmp_thread():
             estimator.fit(data.features, data.target - data.features[:, 0])
-        estimator = SingleThreaded(estimator)
+        estimator = SingleThreaded(estimator, _as_arrays(estimator, data.features[::97]))
     else:
         estimator.fit(data.features, data.target - data.features[:, 0])
     if config.estimator == "ridge":
