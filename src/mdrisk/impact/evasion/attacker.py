@@ -47,7 +47,7 @@ from mdrisk.impact.fdi_signals import FORECAST
 from mdrisk.impact.forecast_model.features import CGM_HISTORY_MIN, FEATURE_NAMES
 from mdrisk.impact.taps import CARBS, CGM
 
-_CGM_COLUMNS = np.array([FEATURE_NAMES.index(n) for n in ("cgm", "delta_15", "delta_30")])
+STEP_MARGIN = 1e-6  # mg/dL
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,10 @@ class EvasionGoal:
     margin: float = 1.0  # mg/dL beyond the threshold, against rounding
     start_min: float = 8 * 60.0  # the attack window, as the bias attacks of glucose-impact.yaml
     end_min: float = 14 * 60.0
-    lead_min: float = 60.0  # start building the offset this long before a correction is due
+    # Start building the offset this long before a correction is due. 0: only at the
+    # decision points themselves (the smallest perturbation; a push the rate limit does not
+    # allow at once ramps over the next decision points).
+    lead_min: float = 0.0
     resolution: float = 1.0  # mg/dL between candidate readings
     max_candidates: int = 201  # per row and reading (an unbounded step is searched coarser)
 
@@ -82,14 +85,14 @@ class _Record:
     decisions: np.ndarray
     pushed: np.ndarray  # decisions at which the forecast was at or above the threshold
     queries: np.ndarray  # forecaster rows evaluated for this row
-    # per decision: the row, |offset| of the newest reading, and the largest |offset| over
-    # the history window the forecaster reads (the perturbation of its CGM history)
+    # per pushed decision: the row, |offset| of the newest reading, and the largest |offset|
+    # over the history window the forecaster reads (the perturbation of its CGM history)
     decision_rows: list[np.ndarray]
     newest_offset: list[np.ndarray]
     window_offset: list[np.ndarray]
 
     def offsets(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(newest, window)`` |offsets| at the decisions of ``rows`` (mg/dL)."""
+        """``(newest, window)`` |offsets| at the pushed decisions of ``rows`` (mg/dL)."""
         if not self.decision_rows:
             return np.zeros(0), np.zeros(0)
         where = np.isin(np.concatenate(self.decision_rows), rows)
@@ -129,7 +132,9 @@ class EvasionAttacker:
             self.attacked[rows] = True
             self.low[rows] = capability.low
             self.high[rows] = capability.high
-            self.step[rows] = capability.step(self.period)
+            # A hair inside the limit: a step of exactly the limit could read as faster than
+            # it once the detector divides by the period.
+            self.step[rows] = capability.step(self.period) - STEP_MARGIN
         self._direction = _history_direction(self.period)
         self.reset(size)
 
@@ -170,9 +175,10 @@ class EvasionAttacker:
         if not self.goal.in_window(t):
             return
         rows = self.attacked & self._eligible(t) & (self._carbs <= 0)
+        pushed = rows & (forecast >= self.goal.threshold)
         self.record.decisions += rows
-        self.record.pushed += rows & (forecast >= self.goal.threshold)
-        chosen = np.flatnonzero(rows)
+        self.record.pushed += pushed
+        chosen = np.flatnonzero(pushed)
         window = CGM_HISTORY_MIN // int(self.period) + 1
         recent = np.abs(
             np.stack(self.sent_readings[-window:], axis=1)[chosen]

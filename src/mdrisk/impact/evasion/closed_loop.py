@@ -85,16 +85,24 @@ class BlockResult:
     forged_alarms: np.ndarray
     decisions: int = 0  # correction decision points (eligible, no meal, in the window)
     pushed: int = 0  # of them, with the forecast at or above the threshold
+    days_decided: int = 0  # patient-days with a decision point
+    days_pushed: int = 0  # of them, with a decision point pushed past the threshold
     queries: int = 0  # forecaster rows evaluated by the attacker
-    # |forged - true| at the decisions: of the newest reading, and the largest over the
-    # history window the forecaster reads (mg/dL)
+    # |forged - true| at the pushed decisions: of the newest reading, and the largest over
+    # the history window the forecaster reads (mg/dL)
     newest_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0))
     window_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0))
     correction_boluses: float = 0.0  # mean per patient-day, correction-only boluses
 
     @property
     def success_rate(self) -> float:
+        """Share of the decision points at which the forecast was past the threshold."""
         return self.pushed / self.decisions if self.decisions else 0.0
+
+    @property
+    def day_success_rate(self) -> float:
+        """Share of the patient-days with a decision point on which one was pushed."""
+        return self.days_pushed / self.days_decided if self.days_decided else 0.0
 
     def outcomes(self) -> list[DayOutcome]:
         return [
@@ -195,6 +203,8 @@ def run_evasion(
             forged_alarms=forged[r],
             decisions=int(record.decisions[r].sum()),
             pushed=int(record.pushed[r].sum()),
+            days_decided=int(np.count_nonzero(record.decisions[r])),
+            days_pushed=int(np.count_nonzero(record.pushed[r])),
             queries=int(record.queries[r].sum()),
             newest_offsets=record.offsets(r)[0],
             window_offsets=record.offsets(r)[1],
