@@ -233,3 +233,34 @@ def test_the_attacked_model_causes_more_time_below_54_than_clean(closed_loop) ->
         assert harm.attacked["lbgi"] > harm.clean["lbgi"]
     assert block.pushed > 0 and block.queries > 0
     assert closed_loop.blocks["clean"].pushed == 0
+
+
+def test_tree_arrays_predict_exactly_what_scikit_learn_predicts() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from mdrisk.impact.forecast_model.trees import from_histogram_boosting
+    from mdrisk.impact.forecasting.threads import one_openmp_thread
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(400, 5))
+    y = x[:, 0] * 3 - np.abs(x[:, 1]) + 0.1 * rng.normal(size=400)
+    with one_openmp_thread():
+        fitted = HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(x, y)
+        expected = [fitted.predict(rows) for rows in (x[:1], x[:7], x)]
+    trees = from_histogram_boosting(fitted)
+    for rows, predicted in zip((x[:1], x[:7], x), expected, strict=True):
+        assert np.array_equal(trees.predict(rows), predicted)
+
+
+@needs_simglucose
+def test_the_impact_analysis_can_dose_from_the_held_out_trees(trained) -> None:
+    from mdrisk.impact.attacks.spec import parse_plan
+    from mdrisk.impact.experiment import RunSetup, run_attacks
+
+    gbt, _, _ = trained
+    setup = RunSetup(patients=("adult#002",))
+    plans = [parse_plan("bias:+60@forecast,08:00-14:00")]
+    trees = run_attacks(setup, plans, forecaster=gbt.for_rows)
+    ridge = run_attacks(setup, plans)
+    assert trees.harm(0)[0].clean["mean_bg"] != ridge.harm(0)[0].clean["mean_bg"]
+    assert trees.harm(0)[0].attacked["lbgi"] > trees.harm(0)[0].clean["lbgi"]

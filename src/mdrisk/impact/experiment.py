@@ -210,14 +210,15 @@ def run_attacks(
     *,
     record: Sequence[str] = ("bg",),
     progress: Callable[[float], None] | None = None,
-    forecaster: Forecaster | None = None,
+    forecaster: Forecaster | Callable[[Sequence[str]], Forecaster] | None = None,
 ) -> AttackRuns:
     """Simulate every patient clean and under each plan; see :class:`AttackRuns`.
 
     ``forecaster``: the model the ML-advised controller doses from (default: the ridge of
-    :func:`default_forecaster`; e.g. :func:`mdrisk.impact.evasion.held_out_forecaster` for the
-    gradient-boosted trees the device declares). The stealth monitor's independent
-    physiology model stays the default one."""
+    :func:`default_forecaster`), or a function of the batch rows' patients that returns one
+    (e.g. ``held_out_models("gbt").for_rows`` of :mod:`mdrisk.impact.evasion.models`: the
+    gradient-boosted trees the device declares, each row forecast by a model that never saw
+    its patient). The stealth monitor's independent physiology model stays the default."""
     plans = tuple(plans)
     if setup.controller != MLAdvisedController.name:
         ml_only = needs_ml_controller(plans)
@@ -242,8 +243,9 @@ def run_attacks(
         np.arange((i + 1) * block_size, (i + 2) * block_size) for i in range(len(plans))
     ]
     attacks, rows = stack_attacks(plans, blocks_of_plans, len(batch))
-    forecaster = default_forecaster()
-    monitor = StealthMonitor(batch, sample_time, forecaster, setup.limits)
+    monitor = StealthMonitor(batch, sample_time, default_forecaster(), setup.limits)
+    if forecaster is not None and not isinstance(forecaster, Forecaster):
+        forecaster = forecaster(batch.names)
     taps: list = [AttackTap(attacks, sample_time, rows), monitor]
     if progress is not None:
         taps.append(ProgressTap(setup.duration_min, progress))
