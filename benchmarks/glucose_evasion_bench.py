@@ -134,6 +134,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * r.success_rate:7.0f}% {r.rejected:8d} {r.linf_median:6.1f} "
             f"{r.l2_median:6.1f} {r.queries / r.samples:10.0f} {r.seconds:7.2f}"
         )
+    # The ridge baseline at its own decision points, for comparison.
+    ridge_points = decision_points(ridge, data, count=len(points.features))
+    ridge_runs = [
+        search_attack(ridge, ridge_points, capabilities["physiologic"]),
+        hopskipjump_attack(ridge, ridge_points, capabilities["physiologic"]),
+    ]
+    for r in ridge_runs:
+        print(
+            f"  {r.solver:12} {'(ridge)':12} {r.capability:14} "
+            f"{100 * r.success_rate:7.0f}% {r.rejected:8d} {r.linf_median:6.1f} "
+            f"{r.l2_median:6.1f} {r.queries / r.samples:10.0f} {r.seconds:7.2f}"
+        )
     search_phys = next(r for r in runs if r.solver == "search" and r.capability == "physiologic")
     hsj_phys = next(r for r in runs if r.solver == "hopskipjump" and r.capability == "physiologic")
     print(
@@ -184,19 +196,29 @@ def main(argv: list[str] | None = None) -> int:
         " forged: ... on a forged reading;\n   rate4, physio, fcast: the stealth monitor's"
         " 4 mg/dL/min rate, physiology CUSUM and forecast-residual CUSUM; share of patient-days)"
     )
+    ridge_loop = run_evasion(ridge, [capabilities["physiologic"]], EvasionSetup(mc_days=args.days))
+    block = ridge_loop.blocks["physiologic"]
+    print(
+        f"  ridge baseline, physiologic: {100 * block.day_success_rate:.0f}% of "
+        f"{block.days_decided} days pushed, {100 * block.success_rate:.0f}% of "
+        f"{block.decisions} decisions, median offset "
+        f"{float(np.median(block.newest_offsets)) if len(block.newest_offsets) else 0.0:.1f} "
+        f"mg/dL, {ridge_loop.seconds:.1f} s"
+    )
+
     print("\n  harm per cohort (mean per patient-day; harmed: patients with an induced severity):")
     print(
         f"  {'block':14} {'cohort':11} {'min<54':>7} {'clean':>6} {'ratio':>6} {'LBGI':>6} "
         f"{'clean':>6} {'ratio':>6} {'harmed':>6} {'worst':>12}"
     )
-    for name in loop.blocks:
-        if name == CLEAN:
-            continue
-        _, population = loop.summary(name)
+    shown = [(loop, n, n) for n in loop.blocks if n != CLEAN]
+    shown.append((ridge_loop, "physiologic", "ridge physio"))
+    for runs_of, name, label in shown:
+        _, population = runs_of.summary(name)
         worst = {p.group: p.worst_induced_severity or "-" for p in population}
-        for cohort, h in cohort_harm(loop, name).items():
+        for cohort, h in cohort_harm(runs_of, name).items():
             print(
-                f"  {name:14} {cohort:11} {h['minutes_below_54']:7.1f} "
+                f"  {label:14} {cohort:11} {h['minutes_below_54']:7.1f} "
                 f"{h['minutes_below_54_clean']:6.1f} "
                 f"{_ratio(h['minutes_below_54'], h['minutes_below_54_clean']):>6} "
                 f"{h['lbgi']:6.2f} {h['lbgi_clean']:6.2f} {_ratio(h['lbgi'], h['lbgi_clean']):>6} "
@@ -205,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
     total = time.perf_counter() - started
     forged = sum(int(loop.blocks[n].forged_alarms.sum()) for n in ("physiologic", "detector"))
+    forged += int(ridge_loop.blocks["physiologic"].forged_alarms.sum())
     goals = {
         f"whole run under {BUDGET_S:g} s ({total:.1f} s)": total < BUDGET_S,
         "trees at least as accurate as the ridge (RMSE)": accuracy["gbt"].rmse
