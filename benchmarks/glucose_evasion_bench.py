@@ -42,7 +42,7 @@ import numpy as np
 from mdrisk.impact.attacks.spec import parse_plan
 from mdrisk.impact.evasion.accuracy import evaluation_data, held_out_accuracy
 from mdrisk.impact.evasion.capability import cgm_capabilities
-from mdrisk.impact.evasion.closed_loop import CLEAN, EvasionSetup, run_evasion
+from mdrisk.impact.evasion.closed_loop import CLEAN, run_evasion, setup_for
 from mdrisk.impact.evasion.influence import disagreements, measure_influence, measured_effects
 from mdrisk.impact.evasion.models import EVALUATION_PATIENTS, SPLIT, held_out_models
 from mdrisk.impact.evasion.offline import decision_points, hopskipjump_attack, search_attack
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     baseline_s = time.perf_counter() - timer
     baseline_days = len(baseline.result)
     attacked = [capabilities[n] for n in ("physiologic", "detector", "unconstrained")]
-    loop = run_evasion(gbt, attacked, EvasionSetup(mc_days=args.days))
+    loop = run_evasion(gbt, attacked, setup_for(device, mc_days=args.days))
     print(
         f"\nclosed loop, {len(EVALUATION_PATIENTS)} patients x {max(args.days, 1)} day(s), "
         f"{loop.patient_days} patient-days in {loop.seconds:.1f} s "
@@ -196,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         " forged: ... on a forged reading;\n   rate4, physio, fcast: the stealth monitor's"
         " 4 mg/dL/min rate, physiology CUSUM and forecast-residual CUSUM; share of patient-days)"
     )
-    ridge_loop = run_evasion(ridge, [capabilities["physiologic"]], EvasionSetup(mc_days=args.days))
+    ridge_loop = run_evasion(
+        ridge, [capabilities["physiologic"]], setup_for(device, mc_days=args.days)
+    )
     block = ridge_loop.blocks["physiologic"]
     print(
         f"  ridge baseline, physiologic: {100 * block.day_success_rate:.0f}% of "

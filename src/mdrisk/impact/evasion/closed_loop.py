@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from mdrisk.impact.attacks.tap import AttackTap
 from mdrisk.impact.controllers.ml_advised import MLAdvisedController
 from mdrisk.impact.detector_rules import range_alarms, rate_alarms
 from mdrisk.impact.evasion.attacker import EvasionAttacker, EvasionGoal
-from mdrisk.impact.evasion.capability import CgmCapability
+from mdrisk.impact.evasion.capability import CgmCapability, declared_max_rate, declared_range
 from mdrisk.impact.evasion.models import EVALUATION_PATIENTS, HeldOutModels
 from mdrisk.impact.experiment import DEFAULT_DAY, stack_attacks
 from mdrisk.impact.forecasting.cache import default_forecaster
@@ -46,6 +47,7 @@ from mdrisk.impact.scenario import MealScenario
 from mdrisk.impact.simulate import SimulationResult, simulate
 from mdrisk.impact.stealth import StealthLimits, StealthMonitor, StealthReport
 from mdrisk.impact.taps import TapChain
+from mdrisk.model.schema import DeviceModel
 
 OUTPUT_BIAS = "bias:+60@forecast,08:00-14:00"
 CLEAN = "clean"
@@ -65,12 +67,24 @@ class EvasionSetup:
     goal: EvasionGoal = field(default_factory=EvasionGoal)
     output_bias: str = OUTPUT_BIAS
     declared_range: tuple[float, float] = (40.0, 400.0)  # bgms.yaml cgm_range
-    declared_max_rate: float = 6.0  # bgms.yaml cgm_rate, mg/dL/min
+    declared_max_rate: float = 6.0  # bgms.yaml cgm_rate, mg/dL/min (setup_for reads both)
 
     def days(self) -> list[MealScenario]:
         if self.mc_days:
             return random_days(self.scenario, self.mc_days, self.seed, self.variation)
         return [self.scenario]
+
+
+def setup_for(device: DeviceModel, **settings: Any) -> EvasionSetup:
+    """An :class:`EvasionSetup` whose declared range and rate detector are ``device``'s."""
+    declared: dict[str, Any] = {}
+    low_high = declared_range(device)
+    if low_high is not None:
+        declared["declared_range"] = low_high
+    rate = declared_max_rate(device)
+    if rate is not None:
+        declared["declared_max_rate"] = rate
+    return EvasionSetup(**{**declared, **settings})
 
 
 @dataclass(frozen=True, eq=False)
