@@ -264,3 +264,23 @@ def test_the_impact_analysis_can_dose_from_the_held_out_trees(trained) -> None:
     ridge = run_attacks(setup, plans)
     assert trees.harm(0)[0].clean["mean_bg"] != ridge.harm(0)[0].clean["mean_bg"]
     assert trees.harm(0)[0].attacked["lbgi"] > trees.harm(0)[0].clean["lbgi"]
+
+
+@needs_simglucose
+def test_records_for_the_ml_attacks_section(closed_loop) -> None:
+    from mdrisk.impact.evasion.records import closed_loop_records
+
+    records = {
+        r.fdi_point: r
+        for r in closed_loop_records(closed_loop, {"physiologic": PHYSIOLOGIC}, "gbt")
+    }
+    evasion = records["cgm_to_app"]
+    assert evasion.signal == "cgm_glucose"
+    assert evasion.atlas == ("AML.T0015", "AML.T0043.000")
+    assert 0 < evasion.success_rate <= 1 and evasion.queries > 0
+    assert "4 mg/dL/min" in evasion.constraints
+    assert (
+        evasion.harm["child"]["minutes_below_54"] > evasion.harm["child"]["minutes_below_54_clean"]
+    )
+    assert records["forecaster_to_advisor"].attack.startswith("output bias")
+    assert set(evasion.as_dict()) >= {"attack", "fdi_point", "constraints", "success_rate", "seed"}
