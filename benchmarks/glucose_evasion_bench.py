@@ -18,7 +18,8 @@ What it measures, every figure in this process:
    declared rate detector (6 mg/dL/min) and the physiological rate (4 mg/dL/min): success,
    perturbation, model queries, time;
 4. the closed loop, 30 patients: clean, the evasion attacker at the CGM link feeding the trees
-   forged readings (per constraint set), and the former model of the attack, a bias on the
+   forged readings (per constraint set; ``stealthy`` also pushes only while the proposed
+   residual CUSUM detectors are near rest), and the former model of the attack, a bias on the
    forecast output; decision points pushed, alarms (the declared detectors, and the stealth
    monitor's physiology and forecast-residual CUSUMs), harm per cohort (time below 54 mg/dL,
    LBGI, patients with an induced ISO 14971 severity); speed in patient-days per second
@@ -162,7 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     baseline_s = time.perf_counter() - timer
     baseline_days = len(baseline.result)
-    attacked = [capabilities[n] for n in ("physiologic", "detector", "unconstrained")]
+    attacked = [
+        capabilities[n]
+        for n in ("physiologic", "stealthy", "detector", "unconstrained")
+        if n in capabilities
+    ]
     loop = run_evasion(gbt, attacked, setup_for(device, mc_days=args.days))
     print(
         f"\nclosed loop, {len(EVALUATION_PATIENTS)} patients x {max(args.days, 1)} day(s), "
@@ -228,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     total = time.perf_counter() - started
-    forged = sum(int(loop.blocks[n].forged_alarms.sum()) for n in ("physiologic", "detector"))
+    constrained = [c.name for c in attacked if c.name != "unconstrained"]
+    forged = sum(int(loop.blocks[n].forged_alarms.sum()) for n in constrained)
     forged += int(ridge_loop.blocks["physiologic"].forged_alarms.sum())
     goals = {
         f"whole run under {BUDGET_S:g} s ({total:.1f} s)": total < BUDGET_S,

@@ -61,6 +61,8 @@ def test_the_capability_comes_from_the_declared_range_and_rate_detector(bgms) ->
     assert capabilities["physiologic"].max_rate == 4.0
     assert capabilities["physiologic"].features == CGM_HISTORY_FEATURES
     assert np.isinf(capabilities["unconstrained"].max_rate)
+    # bgms.yaml proposes residual CUSUM detectors: the stealthy attacker keeps them at rest.
+    assert capabilities["stealthy"].cusum_budget is not None
 
 
 def test_history_coordinates_round_trip() -> None:

@@ -35,7 +35,7 @@ what the app holds by an offset the attacker does not model).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +107,8 @@ class EvasionAttacker:
 
     ``blocks``: ``(rows, capability)`` pairs (rows of the batch); other rows pass unchanged.
     ``row_patients``: every batch row's patient (for the held-out model of its fold).
+    ``cusum``: the residual CUSUM statistics of every row now (the stealth monitor's), for
+    capabilities with a ``cusum_budget`` of ``cusum_threshold``.
     """
 
     def __init__(
@@ -117,6 +119,8 @@ class EvasionAttacker:
         blocks: Sequence[tuple[np.ndarray, CgmCapability]],
         period_min: int,
         goal: EvasionGoal = EvasionGoal(),
+        cusum: Callable[[], np.ndarray] | None = None,
+        cusum_threshold: float = 300.0,
     ) -> None:
         self.controller = controller
         self.models = models
@@ -128,6 +132,9 @@ class EvasionAttacker:
         self.low = np.full(size, -np.inf)
         self.high = np.full(size, np.inf)
         self.step = np.full(size, np.inf)
+        # Per row, the CUSUM level above which the attacker does not push (inf: no guard).
+        self.cusum_limit = np.full(size, np.inf)
+        self.cusum = cusum
         for rows, capability in blocks:
             self.attacked[rows] = True
             self.low[rows] = capability.low
@@ -135,6 +142,10 @@ class EvasionAttacker:
             # A hair inside the limit: a step of exactly the limit could read as faster than
             # it once the detector divides by the period.
             self.step[rows] = capability.step(self.period) - STEP_MARGIN
+            if capability.cusum_budget is not None:
+                if cusum is None:
+                    raise ValueError(f"{capability.name}: a CUSUM budget needs the statistics")
+                self.cusum_limit[rows] = capability.cusum_budget * cusum_threshold
         self._direction = _history_direction(self.period)
         self.reset(size)
 
@@ -196,6 +207,8 @@ class EvasionAttacker:
             hi = np.minimum(self.high, previous + self.step) - reading
             active = self.attacked & self._eligible(t, self.goal.lead_min)
             active &= self.goal.in_window(t)
+            if self.cusum is not None:
+                active &= self.cusum() <= self.cusum_limit
             returning = self.attacked & ~active & (self._offset != 0.0)
             offset = np.zeros(len(reading))
             offset[returning] = np.clip(0.0, lo[returning], hi[returning])

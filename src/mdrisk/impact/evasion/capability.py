@@ -15,7 +15,9 @@ therapy settings. Its readings must stay
 
 :func:`cgm_capabilities` gives the variants the experiments compare: no constraint (any
 reading, any step), the declared range only, the range and the declared rate detector, and
-the range and the physiological rate (the stealthy attacker of the closed loop).
+the range and the physiological rate, and, when the device declares residual CUSUM detectors
+(bgms.yaml proposes ``cgm_physiology_cusum`` and ``forecast_monitor``), the same pushing
+only while those statistics are near rest (``stealthy``, :data:`STEALTHY_CUSUM_BUDGET`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ CGM_SIGNAL = "cgm_glucose"
 CGM_LINK = "cgm_to_app"
 CGM_HISTORY_FEATURES = ("cgm", "delta_15", "delta_30", "delta_60", "delta_120", "slope")
 PHYSIOLOGIC_MAX_RATE = 4.0  # mg/dL/min
+# The residual a push causes shows 30 minutes (ten readings) later, when the push is done: an
+# attacker that stopped at half or a fifth of the threshold raised the CUSUM alarms on as many
+# patient-days as one ignoring them (37 % of the 30 patients' reference days; 23 % clean),
+# one that pushes only while both statistics are within 5 % of it (15 of 300) on 27 %.
+STEALTHY_CUSUM_BUDGET = 0.05
 # Without a declared range, readings stay within what a sensor link can carry at all.
 UNBOUNDED_LOW, UNBOUNDED_HIGH = 0.0, 1000.0
 
@@ -44,6 +51,10 @@ class CgmCapability:
     max_rate: float
     features: tuple[str, ...] = CGM_HISTORY_FEATURES
     link: str = CGM_LINK
+    # The attacker also keeps the residual CUSUM detectors (the declared cusum and
+    # forecast_residual kinds) below this share of their threshold: it stops pushing a row
+    # whose statistic is above it. None: it ignores them.
+    cusum_budget: float | None = None
 
     def step(self, period_min: float) -> float:
         """The largest change between two readings ``period_min`` apart."""
@@ -51,7 +62,12 @@ class CgmCapability:
 
     def describe(self) -> str:
         rate = "any rate" if math.isinf(self.max_rate) else f"<= {self.max_rate:g} mg/dL/min"
-        return f"{self.name}: readings {self.low:g}-{self.high:g} mg/dL, {rate}"
+        cusum = (
+            ""
+            if self.cusum_budget is None
+            else f", residual CUSUMs under {100 * self.cusum_budget:g} % of their threshold"
+        )
+        return f"{self.name}: readings {self.low:g}-{self.high:g} mg/dL, {rate}{cusum}"
 
 
 def declared_range(device: DeviceModel, signal: str = CGM_SIGNAL) -> tuple[float, float] | None:
@@ -77,8 +93,9 @@ def declared_max_rate(device: DeviceModel, signal: str = CGM_SIGNAL) -> float | 
 
 def cgm_capabilities(device: DeviceModel) -> dict[str, CgmCapability]:
     """The constraint sets compared, from the loosest: ``unconstrained``, ``range``,
-    ``detector`` (range and the declared rate detector) and ``physiologic`` (range and
-    4 mg/dL/min, or the detector's threshold if lower)."""
+    ``detector`` (range and the declared rate detector), ``physiologic`` (range and
+    4 mg/dL/min, or the detector's threshold if lower) and ``stealthy`` (physiologic, and the
+    residual CUSUMs near rest when it pushes; only with such detectors declared)."""
     low, high = declared_range(device) or (UNBOUNDED_LOW, UNBOUNDED_HIGH)
     detector_rate = declared_max_rate(device)
     out = {
@@ -89,4 +106,14 @@ def cgm_capabilities(device: DeviceModel) -> dict[str, CgmCapability]:
         out["detector"] = CgmCapability("detector", low, high, detector_rate)
     physiologic = min(PHYSIOLOGIC_MAX_RATE, detector_rate or math.inf)
     out["physiologic"] = CgmCapability("physiologic", low, high, physiologic)
+    if declares_residual_cusum(device):
+        out["stealthy"] = CgmCapability(
+            "stealthy", low, high, physiologic, cusum_budget=STEALTHY_CUSUM_BUDGET
+        )
     return out
+
+
+def declares_residual_cusum(device: DeviceModel) -> bool:
+    """Whether the device has (or proposes) a residual CUSUM on the CGM or the forecast."""
+    kinds = {DetectorKind.cusum, DetectorKind.forecast_residual}
+    return any(d.kind in kinds for d in device.detectors)

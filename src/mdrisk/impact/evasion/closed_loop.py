@@ -170,6 +170,8 @@ def run_evasion(
     rows = {n: np.arange(i * block_size, (i + 1) * block_size) for i, n in enumerate(names)}
     period = load_sensor("Dexcom").sample_time
     controller = MLAdvisedController(models.for_rows(batch.names))
+    limits = StealthLimits()
+    monitor = StealthMonitor(batch, period, default_forecaster(), limits)
     attacker = EvasionAttacker(
         controller,
         models,
@@ -177,11 +179,13 @@ def run_evasion(
         [(rows[c.name], c) for c in capabilities],
         period,
         setup.goal,
+        # The attacker mirrors the residual detectors (worst case: it knows their model).
+        cusum=monitor.cusum_statistics,
+        cusum_threshold=limits.residual_threshold,
     )
     bias_attacks, bias_rows = stack_attacks(
         [parse_plan(setup.output_bias)], [rows[BIAS]], len(batch)
     )
-    monitor = StealthMonitor(batch, period, default_forecaster(), StealthLimits())
     chain = TapChain([AttackTap(bias_attacks, period, bias_rows), attacker, monitor])
     controller.tap = chain
     result = simulate(

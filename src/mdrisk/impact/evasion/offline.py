@@ -230,6 +230,25 @@ def _classifier(
     )
 
 
+def _initial_points(
+    classifier: Any,
+    start: np.ndarray,
+    mask: np.ndarray,
+    clip: tuple[np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+    tries: int = 100,
+) -> np.ndarray:
+    """Per row, the first of ``tries`` uniform draws within the clip values (masked features
+    only) that the classifier puts past the threshold; the row itself when none is."""
+    initial = start.copy()
+    for i, row in enumerate(start):
+        draws = rng.uniform(clip[0], clip[1], size=(tries, len(row))) * mask + row * (1 - mask)
+        above = np.argmax(classifier.predict(draws), axis=1) == 1
+        if above.any():
+            initial[i] = draws[int(np.argmax(above))]
+    return initial
+
+
 def hopskipjump_attack(
     models: HeldOutModels,
     points: DecisionPoints,
@@ -261,7 +280,9 @@ def hopskipjump_attack(
     mask = np.ones(len(FEATURE_NAMES)) if all_features else history_mask()
     counter = _Counter()
     attacked = coordinates.copy()
-    # HopSkipJump draws from numpy's global generator: seed it for a repeatable run.
+    # HopSkipJump draws its gradient probes from numpy's global generator (seeded here) and
+    # its starting points from an unseeded one (so they are drawn here, from ``seed``).
+    rng = np.random.default_rng(seed)
     state = np.random.get_state()
     np.random.seed(seed)
     try:
@@ -281,7 +302,10 @@ def hopskipjump_attack(
                 verbose=False,
             )
             start = np.clip(coordinates[rows], clip_low, clip_high)
-            attacked[rows] = attack.generate(start, mask=np.tile(mask, (len(rows), 1)))
+            initial = _initial_points(classifier, start, mask, (clip_low, clip_high), rng)
+            attacked[rows] = attack.generate(
+                start, mask=np.tile(mask, (len(rows), 1)), x_adv_init=initial
+            )
     finally:
         np.random.set_state(state)
     adversarial = from_increments(attacked)
