@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'Linf':>6} {'L2':>6} {'queries/pt':>10} {'time s':>7}"
     )
     runs = []
-    for capability in capabilities.values():
+    # "stealthy" differs from "physiologic" only in the closed loop (the CUSUMs need a day).
+    for capability in (c for c in capabilities.values() if c.cusum_budget is None):
         runs.append(search_attack(gbt, points, capability))
         runs.append(hopskipjump_attack(gbt, points, capability))
     runs.append(hopskipjump_attack(gbt, points, capabilities["unconstrained"], all_features=True))
