@@ -24,6 +24,7 @@ from mdrisk.impact.controllers.base import Controller, make_controller
 from mdrisk.impact.controllers.ml_advised import MLAdvisedController
 from mdrisk.impact.fdi_signals import ML_SIGNALS
 from mdrisk.impact.fingerstick import Fingerstick
+from mdrisk.impact.forecast_model.model import Forecaster
 from mdrisk.impact.forecasting.cache import default_forecaster
 from mdrisk.impact.harm import PatientHarm, compare_runs, take_rows
 from mdrisk.impact.mc_days import DayVariation, random_days
@@ -152,10 +153,11 @@ def needs_fingerstick(plans: Sequence[AttackPlan]) -> list[str]:
     return [a.text for plan in plans for a in plan.attacks if a.signal in SCHEDULED_SIGNALS]
 
 
-def controller_for(name: str, tap: TapChain) -> Controller:
-    """The named controller; the ML-advised one gets ``tap`` for its own signals."""
+def controller_for(name: str, tap: TapChain, forecaster: Forecaster | None = None) -> Controller:
+    """The named controller; the ML-advised one gets ``tap`` for its own signals and doses
+    from ``forecaster`` (default: :func:`default_forecaster`, the ridge regression)."""
     if name == MLAdvisedController.name:
-        return MLAdvisedController(default_forecaster(), tap=tap)
+        return MLAdvisedController(forecaster or default_forecaster(), tap=tap)
     return make_controller(name)
 
 
@@ -208,8 +210,15 @@ def run_attacks(
     *,
     record: Sequence[str] = ("bg",),
     progress: Callable[[float], None] | None = None,
+    forecaster: Forecaster | Callable[[Sequence[str]], Forecaster] | None = None,
 ) -> AttackRuns:
-    """Simulate every patient clean and under each plan; see :class:`AttackRuns`."""
+    """Simulate every patient clean and under each plan; see :class:`AttackRuns`.
+
+    ``forecaster``: the model the ML-advised controller doses from (default: the ridge of
+    :func:`default_forecaster`), or a function of the batch rows' patients that returns one
+    (e.g. ``held_out_models("gbt").for_rows`` of :mod:`mdrisk.impact.evasion.models`: the
+    gradient-boosted trees the device declares, each row forecast by a model that never saw
+    its patient). The stealth monitor's independent physiology model stays the default."""
     plans = tuple(plans)
     if setup.controller != MLAdvisedController.name:
         ml_only = needs_ml_controller(plans)
@@ -234,8 +243,9 @@ def run_attacks(
         np.arange((i + 1) * block_size, (i + 2) * block_size) for i in range(len(plans))
     ]
     attacks, rows = stack_attacks(plans, blocks_of_plans, len(batch))
-    forecaster = default_forecaster()
-    monitor = StealthMonitor(batch, sample_time, forecaster, setup.limits)
+    monitor = StealthMonitor(batch, sample_time, default_forecaster(), setup.limits)
+    if forecaster is not None and not isinstance(forecaster, Forecaster):
+        forecaster = forecaster(batch.names)
     taps: list = [AttackTap(attacks, sample_time, rows), monitor]
     if progress is not None:
         taps.append(ProgressTap(setup.duration_min, progress))
@@ -244,7 +254,7 @@ def run_attacks(
     result = simulate(
         batch,
         scenarios,
-        controller_for(setup.controller, chain),
+        controller_for(setup.controller, chain, forecaster),
         duration_min=setup.duration_min,
         sensor=setup.sensor,
         pump=setup.pump,

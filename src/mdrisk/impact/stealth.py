@@ -213,6 +213,13 @@ class StealthMonitor:
         features = builder.features(builder.insulin_on_board())
         self._own[:, 0] = self.forecaster.predict(features)
 
+    def cusum_statistics(self) -> np.ndarray:
+        """Per row, the larger of the two residual CUSUMs now (physiology and the device's
+        forecast), on the scale of ``limits.residual_threshold``."""
+        own = np.maximum(self._cusum.high, self._cusum.low)
+        device = np.maximum(self._device_cusum.high, self._device_cusum.low)
+        return np.maximum(own, device)
+
     def report(self) -> StealthReport:
         return StealthReport(
             alarms={k: v.copy() for k, v in self._alarms.items()},

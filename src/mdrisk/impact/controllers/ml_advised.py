@@ -76,6 +76,16 @@ class MLAdvisedController(Controller):
         self._last_bolus = np.full(context.size, -np.inf)
         self.last_forecast = np.full(context.size, np.nan)
 
+    @property
+    def feature_builder(self) -> FeatureBuilder:
+        """The histories the forecaster's features come from (set by :meth:`reset`)."""
+        return self._builder
+
+    @property
+    def last_bolus_min(self) -> np.ndarray:
+        """Per row, when the last bolus was given (minutes; ``-inf``: none yet)."""
+        return self._last_bolus
+
     def _tapped(self, signal: str, t: float, values: np.ndarray) -> np.ndarray:
         if self.tap is None:
             return values

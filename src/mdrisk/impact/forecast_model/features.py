@@ -31,6 +31,8 @@ so a suspension makes it negative, as in Loop and oref0.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from mdrisk.impact.forecast_model.curves import (
@@ -88,6 +90,11 @@ class _History:
     def push(self, values: np.ndarray) -> None:
         self.head = (self.head + 1) % self.length
         self.values[:, self.head] = values
+
+    def copy(self) -> _History:
+        twin = _History.__new__(_History)
+        twin.values, twin.length, twin.head = self.values.copy(), self.length, self.head
+        return twin
 
     def ago(self, periods: int) -> np.ndarray:
         """The values ``periods`` pushes ago (0: the newest)."""
@@ -167,6 +174,17 @@ class FeatureBuilder:
         out[:, 12] = self.cf
         out[:, 13] = self.cr
         return out
+
+    def preview(self, cgm: np.ndarray, carbs: np.ndarray, iob: np.ndarray) -> np.ndarray:
+        """The feature rows :meth:`observe` then :meth:`features` would give now, without
+        changing the histories (what an attacker who knows the app's state can compute
+        before choosing the reading it sends)."""
+        twin = copy.copy(self)
+        twin._cgm = self._cgm.copy()
+        twin._carbs = self._carbs.copy()
+        twin._iob_seen = self._iob_seen.copy()
+        twin.observe(cgm, carbs)
+        return twin.features(iob)
 
     def record_insulin(self, basal: np.ndarray, bolus: np.ndarray) -> None:
         """The basal and bolus rates (U/min) decided for the period that starts now."""

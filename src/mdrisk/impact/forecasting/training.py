@@ -34,6 +34,8 @@ from mdrisk.impact.controllers.base import (
 )
 from mdrisk.impact.forecast_model.features import FEATURE_NAMES, FeatureBuilder
 from mdrisk.impact.forecast_model.model import Forecaster, LinearModel
+from mdrisk.impact.forecast_model.trees import TreeEnsemble, from_histogram_boosting
+from mdrisk.impact.forecasting.threads import SingleThreaded, one_openmp_thread
 from mdrisk.impact.params import PatientTable, load_patients, patient_names
 from mdrisk.impact.scenario import MealScenario
 from mdrisk.impact.simulate import simulate
@@ -217,6 +219,19 @@ def _estimator(config: TrainingConfig) -> Any:  # sklearn has no type informatio
     raise ValueError(f"unknown estimator {config.estimator!r}; known: gbt, ridge")
 
 
+def _as_arrays(estimator: Any, sample: np.ndarray) -> TreeEnsemble | None:
+    """The fitted trees as arrays, if they give scikit-learn's predictions on ``sample``
+    exactly."""
+    try:
+        trees = from_histogram_boosting(estimator)
+    except (AttributeError, KeyError, ValueError):  # another scikit-learn layout
+        return None
+    with one_openmp_thread():
+        expected = estimator.predict(sample)
+    # Equal to the bit, or a batch's forecasts would depend on its size.
+    return trees if np.array_equal(trees.predict(sample), expected) else None
+
+
 def train_forecaster(config: TrainingConfig = TrainingConfig()) -> Forecaster:
     """Simulate the training days and fit the model (deterministic for a config)."""
     unknown = sorted(set(config.patients) - set(patient_names()))
@@ -225,7 +240,12 @@ def train_forecaster(config: TrainingConfig = TrainingConfig()) -> Forecaster:
     table, scenarios = training_days(config, config.patients)
     data = collect(table, scenarios, seed=config.seed, noise=config.noise)
     estimator = _estimator(config)
-    estimator.fit(data.features, data.target - data.features[:, 0])
+    if config.estimator == "gbt":
+        with one_openmp_thread():
+            estimator.fit(data.features, data.target - data.features[:, 0])
+        estimator = SingleThreaded(estimator, _as_arrays(estimator, data.features[::97]))
+    else:
+        estimator.fit(data.features, data.target - data.features[:, 0])
     if config.estimator == "ridge":
         estimator = LinearModel(
             coef=tuple(float(c) for c in estimator.coef_), intercept=float(estimator.intercept_)
