@@ -398,7 +398,7 @@ def get_package(
 ) -> Response:
     """The evidence package as a zip (what ``mdrisk report`` writes)."""
     assessment = workbench_of(request).cache.decided(assessment_id)
-    data, _notes = service.export_package(assessment, tuple(formats or service.EXPORT_FORMATS[:5]))
+    data, _notes = service.export_package(assessment, tuple(formats or service.DEFAULT_EXPORT))
     return Response(
         data,
         media_type="application/zip",

@@ -301,6 +301,7 @@ def register_page(
         filters=filters,
         heat=heatmap(assessment),
         formats=service.EXPORT_FORMATS,
+        default_formats=service.DEFAULT_EXPORT,
         others=[a for a in bench.workspace.assessments(device.id) if a.id != assessment_id],
     )
 
@@ -450,7 +451,7 @@ def package(
 ) -> Response:
     bench = workbench_of(request)
     assessment = bench.cache.decided(assessment_id)
-    data, _notes = service.export_package(assessment, tuple(formats or service.EXPORT_FORMATS[:5]))
+    data, _notes = service.export_package(assessment, tuple(formats or service.DEFAULT_EXPORT))
     return Response(
         data,
         media_type="application/zip",
