@@ -3,17 +3,20 @@ checks of :mod:`mdrisk.web.security`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mdrisk import __version__
 from mdrisk.web.bench import Workbench
+from mdrisk.web.render import PageCache
 from mdrisk.web.runs import RunManager
 from mdrisk.web.security import (
     CSRF_COOKIE,
@@ -48,10 +51,11 @@ def create_app(
     security = Security(host=host, token=token, allowed_hosts=set(allowed_hosts or ()))
     workspace = Workspace(workspace_dir)
     runs = RunManager(workspace)
-    bench = Workbench(workspace, runs, AssessmentCache(workspace), security)
+    bench = Workbench(workspace, runs, AssessmentCache(workspace), security, PageCache())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runs.warm_up()
         yield
         runs.shutdown()
 
@@ -68,18 +72,7 @@ def create_app(
     )
     app.state.workbench = bench
 
-    @app.middleware("http")
-    async def guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await _checked(request, call_next, security)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.cookies.get(CSRF_COOKIE) != getattr(request.state, "csrf", None):
-            response.set_cookie(
-                CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict", path="/"
-            )
-        return response
+    app.add_middleware(Guard, security=security)
 
     from mdrisk.web import api, errors, pages
 
@@ -89,10 +82,41 @@ def create_app(
     return app
 
 
-async def _checked(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]], security: Security
-) -> Response:
-    request.state.csrf = security.csrf_of(request)
+class Guard:
+    """Every request's checks (:mod:`mdrisk.web.security`) and every response's headers, as
+    plain ASGI middleware (it neither reads nor buffers a body, so event streams pass)."""
+
+    def __init__(self, app: ASGIApp, security: Security) -> None:
+        self.app = app
+        self.security = security
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        csrf = self.security.csrf_of(request)
+        scope.setdefault("state", {})["csrf"] = csrf
+        new_cookie = request.cookies.get(CSRF_COOKIE) != csrf
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                if new_cookie:
+                    headers.append(
+                        "set-cookie", f"{CSRF_COOKIE}={csrf}; HttpOnly; Path=/; SameSite=strict"
+                    )
+            await send(message)
+
+        refusal = _refusal_of(request, self.security)
+        await (refusal or self.app)(scope, receive, send_with_headers)
+
+
+def _refusal_of(request: Request, security: Security) -> Response | None:
+    """The answer to a request the checks refuse, None when it may go on."""
     if not security.host_allowed(request):
         return _refusal(request, 400, "this server answers only requests to localhost")
     length = request.headers.get("content-length", "")
@@ -108,9 +132,5 @@ async def _checked(
         if not security.same_origin(request):
             return _refusal(request, 403, "a request from another site was refused")
         if _is_api(request) and not security.api_write_allowed(request):
-            return _refusal(
-                request,
-                415,
-                "send JSON (Content-Type: application/json) to the API",
-            )
-    return await call_next(request)
+            return _refusal(request, 415, "send JSON (Content-Type: application/json) to the API")
+    return None

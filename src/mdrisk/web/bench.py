@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from mdrisk.web.render import PageCache
 from mdrisk.web.runs import RunManager
 from mdrisk.web.security import Security
 from mdrisk.web.service import AssessmentCache
@@ -19,6 +20,7 @@ class Workbench:
     runs: RunManager
     cache: AssessmentCache
     security: Security
+    pages: PageCache
 
 
 def workbench_of(request: Request) -> Workbench:

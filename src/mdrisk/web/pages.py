@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Query, UploadFile
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +16,7 @@ from mdrisk.assessment.decisions import DECISION_STATUSES
 from mdrisk.errors import InputError, Problem
 from mdrisk.web import service
 from mdrisk.web.bench import workbench_of
-from mdrisk.web.render import render, static_file
+from mdrisk.web.render import render, rendered, static_file
 from mdrisk.web.runs import RUN_ID_PATTERN
 from mdrisk.web.security import CSRF_FIELD, SESSION_COOKIE, UNSAFE_METHODS
 from mdrisk.web.workspace import AssessmentRow
@@ -285,25 +285,39 @@ def register_page(
     from mdrisk.report.risk_view import heatmap
 
     bench = workbench_of(request)
-    assessment = bench.cache.decided(assessment_id)
     row = bench.workspace.assessment(assessment_id)
-    assert row is not None  # the cache found it
-    device = service.device(bench.workspace, row.device_id)
+    if row is None:
+        raise service.NotFound(f"no assessment {assessment_id}")
     filters = service.RegisterFilters(level, hazard, element, status)
-    return render(
-        request,
-        "register.html.j2",
-        title=f"Risk register: {device.name}",
-        device=device,
-        row=row,
-        assessment=assessment,
-        register=service.register(assessment, filters),
-        filters=filters,
-        heat=heatmap(assessment),
-        formats=service.EXPORT_FORMATS,
-        default_formats=service.DEFAULT_EXPORT,
-        others=[a for a in bench.workspace.assessments(device.id) if a.id != assessment_id],
+    others = [a for a in bench.workspace.assessments(row.device_id) if a.id != assessment_id]
+    # Everything the page shows, so a page rendered for this key is this page.
+    key = (
+        "register",
+        assessment_id,
+        filters,
+        tuple(bench.workspace.decisions(row.device_id)),
+        tuple(others),
     )
+    page = bench.pages.get(key)
+    if page is None:
+        assessment = bench.cache.decided(assessment_id)
+        device = service.device(bench.workspace, row.device_id)
+        page = rendered(
+            "register.html.j2",
+            request,
+            title=f"Risk register: {device.name}",
+            device=device,
+            row=row,
+            assessment=assessment,
+            register=service.register(assessment, filters),
+            filters=filters,
+            heat=heatmap(assessment),
+            formats=service.EXPORT_FORMATS,
+            default_formats=service.DEFAULT_EXPORT,
+            others=others,
+        )
+        bench.pages.put(key, page)
+    return HTMLResponse(page)
 
 
 @router.get("/assessments/{assessment_id}/risks/{risk_id}")

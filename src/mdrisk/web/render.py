@@ -3,6 +3,9 @@ files the pages load: the report's style sheet, the workbench's own, and its one
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -43,6 +46,37 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         .render(request=request, csrf_token=request.state.csrf, **context)
     )
     return HTMLResponse(page, status_code=status_code)
+
+
+class PageCache:
+    """Rendered pages that are a function of their key alone (no CSRF token, nothing of the
+    visitor's): the register pages, read far more often than anything they show changes."""
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self._pages: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> str | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: Hashable, page: str) -> None:
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+
+def rendered(template: str, request: Request, **context: Any) -> str:
+    return (
+        environment()
+        .get_template(template)
+        .render(request=request, csrf_token=request.state.csrf, **context)
+    )
 
 
 @lru_cache(maxsize=8)

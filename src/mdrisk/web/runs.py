@@ -65,6 +65,14 @@ class RunManager:
         self._lock = threading.Lock()
         self.on_finished: list[Callable[[Run], None]] = []
 
+    @staticmethod
+    def warm_up() -> None:
+        """Start the forkserver (it imports the analysis modules, a second or so) in the
+        background, so that the first analysis does not wait for it."""
+        from multiprocessing import forkserver
+
+        threading.Thread(target=forkserver.ensure_running, daemon=True).start()
+
     def get(self, run_id: str) -> Run | None:
         with self._lock:
             return self._runs.get(run_id)

@@ -137,19 +137,21 @@ class Workspace:
         (folder / "devices").mkdir(exist_ok=True)
         (folder / "runs").mkdir(exist_ok=True)
         self._write_lock = threading.Lock()
+        # One connection per thread, kept: opening one costs more than most queries here.
+        self._local = threading.local()
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.folder / DATABASE, timeout=30)
-        connection.execute("PRAGMA foreign_keys=ON")
-        try:
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.folder / DATABASE, timeout=30)
+            connection.execute("PRAGMA foreign_keys=ON")
+            self._local.connection = connection
+        with connection:
+            yield connection
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
