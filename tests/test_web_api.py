@@ -191,19 +191,26 @@ def test_progress_events_end_with_done(client):
     assert run["streamed"][-1]["assessment"] == run["assessment"]
 
 
-def test_a_cancelled_analysis_records_nothing(client):
+def test_cancel_stops_an_analysis_while_it_simulates_and_records_nothing(client):
     device_id = client.post("/api/devices", json={"example": "bgms"}).json()["id"]
-    started = client.post(f"/api/devices/{device_id}/runs", json={"kb": True, "simulate": True})
+    started = client.post(f"/api/devices/{device_id}/runs", json={"kb": False, "simulate": True})
     run_id = started.json()["id"]
-    cancelled = client.post(f"/api/runs/{run_id}/cancel", json={})
-    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    assert started.json()["options"] == "simulate"
+    kinds, texts = [], []
     with client.stream("GET", f"/api/runs/{run_id}/events") as stream:
-        kinds = [
-            json.loads(line.removeprefix("data: "))["kind"]
-            for line in stream.iter_lines()
-            if line.startswith("data: ")
-        ]
+        for line in stream.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line.removeprefix("data: "))
+            kinds.append(event["kind"])
+            texts.append(event["text"])
+            if event["text"] == "analysing and simulating":  # the simulator is running
+                cancelled = client.post(f"/api/runs/{run_id}/cancel", json={})
+                assert cancelled.status_code == 200
+                assert cancelled.json()["state"] == "cancelled"
+    assert "analysing and simulating" in texts
     assert kinds[-1] == "cancelled" and "done" not in kinds
+    assert client.get(f"/api/runs/{run_id}").json()["state"] == "cancelled"
     assert client.get(f"/api/devices/{device_id}").json()["assessments"] == []
 
 
@@ -428,3 +435,27 @@ def test_model_text_is_always_escaped(client):
     assert "</textarea><script>" not in client.get(f"/devices/{device_id}").text
     drawn = client.get(f"/devices/{device_id}/diagram.svg").content
     assert b"<script" not in drawn
+
+
+def test_serve_binds_localhost_and_prints_a_token_off_it(monkeypatch, tmp_path):
+    import uvicorn
+    from click.testing import CliRunner
+
+    from mdrisk.cli import main
+
+    served: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options, app=app))
+    local = CliRunner().invoke(main, ["serve", "--workspace", str(tmp_path / "a")])
+    assert local.exit_code == 0, local.output
+    assert served["host"] == "127.0.0.1" and served["port"] == 8000
+    assert "token" not in local.output
+    remote = CliRunner().invoke(
+        main, ["serve", "--host", "0.0.0.0", "--port", "9001", "--workspace", str(tmp_path / "b")]
+    )
+    assert remote.exit_code == 0, remote.output
+    assert served["host"] == "0.0.0.0" and "token (needed off localhost):" in remote.output
+    token = remote.output.split("token (needed off localhost): ")[1].split()[0]
+    with TestClient(served["app"], base_url="http://192.0.2.1:9001") as remote_client:
+        assert remote_client.get("/api/devices").status_code == 401
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert remote_client.get("/api/devices", headers=bearer).status_code == 200
