@@ -26,6 +26,8 @@ from mdrisk.web.runs import FINISHED, RUN_ID_PATTERN, Run
 from mdrisk.web.workspace import AssessmentRow, Device
 
 router = APIRouter(prefix="/api", tags=["workbench"])
+POLL_SECONDS = 0.1
+KEEPALIVE_SECONDS = 15.0
 DeviceId = Annotated[int, Path(ge=1, le=2**62)]
 AssessmentId = Annotated[int, Path(ge=1, le=2**62)]
 RiskId = Annotated[str, Path(pattern=r"^R-[0-9a-f]{6,64}$")]
@@ -238,17 +240,22 @@ def run_events(request: Request, run_id: RunId) -> StreamingResponse:
     run = _known_run(request, run_id)
 
     async def stream() -> AsyncIterator[str]:
-        seen = -1
+        # Polled on the event loop: a wait in a worker thread per open page would take the
+        # threads the other pages are served from.
+        seen, quiet = -1, 0.0
         while True:
-            events = await anyio.to_thread.run_sync(run.events_after, seen, 2.0)
+            events = run.events_after(seen)
             for event in events:
                 seen = event.number
                 data = {"kind": event.kind, "text": event.text, "assessment": run.assessment_id}
                 yield f"id: {event.number}\nevent: {event.kind}\ndata: {json.dumps(data)}\n\n"
-            if run.state in FINISHED and seen >= len(run.events) - 1:
+            if run.state in FINISHED and not run.events_after(seen):
                 return
-            if not events:
+            quiet = 0.0 if events else quiet + POLL_SECONDS
+            if quiet >= KEEPALIVE_SECONDS:
+                quiet = 0.0
                 yield ": still running\n\n"
+            await anyio.sleep(POLL_SECONDS)
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}

@@ -7,7 +7,6 @@ import multiprocessing
 import queue
 import secrets
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Literal
@@ -41,19 +40,28 @@ class Run:
     state: RunState = "running"
     assessment_id: int | None = None
     events: list[Event] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, kind: str, text: str) -> None:
-        with self.changed:
-            self.events.append(Event(len(self.events), kind, text))
-            self.changed.notify_all()
+        with self.lock:
+            self._append(kind, text)
 
-    def events_after(self, number: int, timeout: float) -> list[Event]:
-        """The events after the ``number``-th (-1: all), waiting up to ``timeout`` seconds
-        for one when there is none yet and the run goes on."""
-        with self.changed:
-            if len(self.events) <= number + 1 and self.state not in FINISHED:
-                self.changed.wait(timeout)
+    def finish(self, state: RunState, kind: str, text: str) -> bool:
+        """End the run with its last event, both at once (a reader that sees the state
+        finished has its last event too); False when it had ended already."""
+        with self.lock:
+            if self.state != "running":
+                return False
+            self.state = state
+            self._append(kind, text)
+            return True
+
+    def _append(self, kind: str, text: str) -> None:
+        self.events.append(Event(len(self.events), kind, text))
+
+    def events_after(self, number: int) -> list[Event]:
+        """The events after the ``number``-th (-1: all)."""
+        with self.lock:
             return self.events[number + 1 :]
 
 
@@ -63,7 +71,6 @@ class RunManager:
         self._runs: dict[str, Run] = {}
         self._processes: dict[str, BaseProcess] = {}
         self._lock = threading.Lock()
-        self.on_finished: list[Callable[[Run], None]] = []
 
     @staticmethod
     def warm_up() -> None:
@@ -114,13 +121,9 @@ class RunManager:
             return None
         with self._lock:
             process = self._processes.get(run_id)
-        with run.changed:
-            if run.state != "running":
-                return run
-            run.state = "cancelled"
-        if process is not None and process.is_alive():
-            process.terminate()
-        run.add("cancelled", "the analysis was cancelled; nothing was recorded")
+        if run.finish("cancelled", "cancelled", "the analysis was cancelled; nothing was recorded"):
+            if process is not None and process.is_alive():
+                process.terminate()
         return run
 
     def shutdown(self) -> None:
@@ -133,12 +136,15 @@ class RunManager:
     def _watch(
         self, run: Run, process: BaseProcess, events: multiprocessing.queues.Queue, job: AnalysisJob
     ) -> None:
+        looked_after_exit = False
         while True:
             try:
                 kind, text = events.get(timeout=0.2)
             except queue.Empty:
-                if run.state == "cancelled" or not process.is_alive():
+                if run.state == "cancelled" or looked_after_exit:
                     break
+                # Once it has exited, one more look: what it wrote just before.
+                looked_after_exit = not process.is_alive()
                 continue
             if run.state == "cancelled":
                 break
@@ -146,24 +152,20 @@ class RunManager:
                 self._finish(run, job, text)
                 break
             if kind == "error":
-                with run.changed:
-                    run.state = "failed"
-                run.add("error", text)
+                run.finish("failed", "error", text)
                 break
             run.add(kind, text)
         process.join(timeout=5)
-        if run.state == "running":  # the process died without a word
-            with run.changed:
-                run.state = "failed"
-            run.add("error", f"the analysis stopped unexpectedly (exit code {process.exitcode})")
+        # The process died without a word (a no-op when the run had ended).
+        run.finish(
+            "failed", "error", f"the analysis stopped unexpectedly (exit code {process.exitcode})"
+        )
         job.out_file.unlink(missing_ok=True)
         with self._lock:
             self._processes.pop(run.id, None)
-        for listener in self.on_finished:
-            listener(run)
 
     def _finish(self, run: Run, job: AnalysisJob, summary: str) -> None:
-        with run.changed:
+        with run.lock:
             if run.state != "running":
                 return
             row = self.workspace.add_assessment(
@@ -171,4 +173,4 @@ class RunManager:
             )
             run.assessment_id = row.id
             run.state = "done"
-        run.add("done", f"assessment {row.id}: {summary}")
+            run._append("done", f"assessment {row.id}: {summary}")
