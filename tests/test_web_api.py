@@ -459,3 +459,48 @@ def test_serve_binds_localhost_and_prints_a_token_off_it(monkeypatch, tmp_path):
         assert remote_client.get("/api/devices").status_code == 401
         bearer = {"Authorization": f"Bearer {token}"}
         assert remote_client.get("/api/devices", headers=bearer).status_code == 200
+
+
+def test_the_page_forms_for_drafts_answers_and_cancel(client, analysed):
+    device_id, _ = analysed
+    token = csrf_of(client.get("/").text)
+    sbom = (CORPUS / "kb" / "vulns" / "valid" / "cyclonedx-1.6-nested.cdx.json").read_bytes()
+    drafted = client.post(
+        "/devices/from-sbom",
+        data={"csrf_token": token, "name": "From SBOM"},
+        files={"sbom": ("bom.cdx.json", sbom, "application/json")},
+    )
+    assert drafted.status_code == 200 and "From SBOM" in drafted.text
+    manual = (CORPUS / "documents" / "bgms-user-manual.txt").read_bytes()
+    extracted = client.post(
+        "/devices/from-documents",
+        data={"csrf_token": token, "name": "From documents"},
+        files=[("documents", ("manual.txt", manual, "text/plain"))],
+    )
+    assert extracted.status_code == 200 and "From documents" in extracted.text
+
+    answers = client.get(f"/devices/{device_id}/answers")
+    assert 'id="questions"' in answers.text
+    target = answers.text.split('name="target" value="')[1].split('"')[0]
+    question = answers.text.split('name="question" value="')[1].split('"')[0]
+    answer = answers.text.split('<select name="answer"><option value="')[1].split('"')[0]
+    saved = client.post(
+        f"/devices/{device_id}/answers",
+        data={
+            "csrf_token": token,
+            "target": target,
+            "question": question,
+            "answer": answer,
+            "justification": "Seen on the bench.",
+        },
+    )
+    assert saved.status_code == 200 and 'id="answer-saved"' in saved.text
+    assert "Seen on the bench." in saved.text  # the answers file, shown
+
+    started = client.post(f"/devices/{device_id}/runs", data={"csrf_token": token, "kb": "true"})
+    assert started.status_code == 200 and 'id="progress"' in started.text
+    run_url = str(started.url)
+    cancelled = client.post(f"{run_url}/cancel", data={"csrf_token": token})
+    assert cancelled.status_code == 200 and 'id="run-state">cancelled' in cancelled.text
+    audit = client.get(f"/devices/{device_id}/audit")
+    assert audit.status_code == 200 and "Audit trail" in audit.text
