@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mdrisk.errors import InputError, Problem
+from mdrisk.intake.readers.pdf import PdfSupportMissing
 from mdrisk.web.render import render
 from mdrisk.web.service import NotFound, TooLarge
 
@@ -59,6 +60,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TooLarge)
     async def too_large(request: Request, error: TooLarge) -> Response:
         return _answer(request, 413, f"{error}; nothing was changed")
+
+    @app.exception_handler(PdfSupportMissing)
+    async def no_pdf_reader(request: Request, error: PdfSupportMissing) -> Response:
+        # Not the document's fault: this installation cannot read PDFs.
+        return _answer(request, 501, f"{error}; nothing was changed")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
