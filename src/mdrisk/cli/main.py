@@ -84,6 +84,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "scenarios_command",
         "Rank the attack scenarios of a device model (a file, or a built-in example name).",
     ),
+    "serve": LazyCommand(
+        "serve",
+        "serve",
+        "Start the analyst's workbench: a local web app to model devices, run analyses, "
+        "read and decide risks, answer rubric questions, compare and export.",
+    ),
     "simulate": LazyCommand(
         "simulate",
         "simulate_group",
