@@ -11,8 +11,6 @@ onto the capability and checked; one that breaks it counts as a failure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +19,11 @@ from mdrisk.mlattack.artifact import LoadedArtifact
 from mdrisk.mlattack.capability import Capability
 from mdrisk.mlattack.constraints import project, violations
 from mdrisk.mlattack.estimators import QueryCounter, black_box, white_box
+from mdrisk.mlattack.seeding import seeded
 
 EPS_LADDER = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 PGD_STEPS = 20
-INIT_CANDIDATES = 20
+INIT_CANDIDATES = 50
 
 
 @dataclass(frozen=True)
@@ -46,17 +45,6 @@ class EvasionOutcome:
     @property
     def successes(self) -> int:
         return int(self.succeeded.sum())
-
-
-@contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """ART draws from numpy's global generator: seed it for the attack, then put it back."""
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
 
 
 def _one_hot(target: int, rows: int, classes: int) -> np.ndarray:
@@ -201,17 +189,27 @@ def evade_black_box(
     budget: int,
     seed: int,
 ) -> EvasionOutcome:
+    """HopSkipJump minimises the L2 distance it sees: it runs on standardised features
+    (each divided by its standard deviation) so a feature in the hundreds does not outweigh
+    one below 1, and the result is mapped back before it is projected and checked."""
     from art.attacks.evasion import HopSkipJump
 
     scale = np.maximum(data.std(axis=0), 1e-12)
+    centre = data.mean(axis=0)
     counter = QueryCounter()
     low, high = _art_bounds(capability, data)
-    estimator = black_box(model, low, high, counter)
+    standardised = LoadedArtifact(
+        model.file,
+        model.format,
+        model.n_features,
+        lambda rows: model.predict_proba(rows * scale + centre),
+    )
+    estimator = black_box(standardised, (low - centre) / scale, (high - centre) / scale, counter)
     classes = model.predict_proba(clean[:1]).shape[1]
     target_rows = data[labels == target]
     produced = clean.copy()
     spent = []
-    iterations = int(min(20, max(1, budget // 250)))
+    iterations = int(min(50, max(1, budget // 60)))
     with seeded(seed):
         for index, row in enumerate(clean):
             before = counter.rows
@@ -224,18 +222,19 @@ def evade_black_box(
                 targeted=True,
                 norm=2,
                 max_iter=iterations,
-                max_eval=100,
+                max_eval=50,
                 init_eval=10,
                 init_size=10,
                 verbose=False,
             )
             raw = attack.generate(
-                row[None, :].astype(np.float32),
+                ((row - centre) / scale)[None, :].astype(np.float32),
                 y=_one_hot(target, 1, classes),
-                x_adv_init=start[None, :].astype(np.float32),
+                x_adv_init=((start - centre) / scale)[None, :].astype(np.float32),
                 mask=capability.controlled.astype(np.float32)[None, :],
             )
-            produced[index] = project(row[None, :], raw.astype(float), capability)[0]
+            found = raw.astype(float) * scale + centre
+            produced[index] = project(row[None, :], found, capability)[0]
             spent.append(counter.rows - before)
     outcome = _outcome(
         "HopSkipJump", False, model, clean, produced, target, capability, scale, counter.rows
