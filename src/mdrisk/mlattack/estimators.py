@@ -2,7 +2,7 @@
 
 Black-box attacks see only class probabilities (ART's ``BlackBoxClassifier``). White-box
 attacks get gradients where the model has them in closed form: a logistic regression,
-alone or after a standard scaler (the scaler becomes ART's preprocessing). Its gradient
+alone or after a standard scaler (folded into its weights). Its gradient
 vanishes in float32 where the model is sure (a probability of exactly 1), so the white-box
 copy has its weights divided by a temperature: the same decision everywhere, gradients that
 do not underflow.
@@ -77,12 +77,20 @@ def white_box(
     from art.estimators.classification.scikitlearn import ScikitlearnLogisticRegression
 
     regression, mean, scale = parts
-    scaled = data if mean is None or scale is None else (data - mean) / scale
-    logits = np.abs(scaled @ regression.coef_.T + regression.intercept_)
+    # The scaler is folded into the weights rather than given to ART as preprocessing: ART
+    # 1.20's loss_gradient of a logistic regression applies the preprocessing twice (it
+    # predicts on the already standardised rows), so its gradient is wrong, even zero.
+    coef = regression.coef_ if scale is None else regression.coef_ / scale
+    intercept = (
+        regression.intercept_
+        if mean is None or scale is None
+        else regression.intercept_ - regression.coef_ @ (mean / scale)
+    )
+    logits = np.abs(data @ coef.T + intercept)
     temperature = max(1.0, float(logits.max()) / _TEMPERED_LOGIT)
     tempered = copy.deepcopy(regression)
-    tempered.coef_ = regression.coef_ / temperature
-    tempered.intercept_ = regression.intercept_ / temperature
+    tempered.coef_ = coef / temperature
+    tempered.intercept_ = intercept / temperature
 
     class Counted(ScikitlearnLogisticRegression):
         def predict(self, x: np.ndarray, **kwargs: Any) -> np.ndarray:
@@ -97,9 +105,4 @@ def white_box(
             counter.rows += len(x)
             return super().class_gradient(x, label=label, **kwargs)
 
-    preprocessing = (0.0, 1.0) if mean is None or scale is None else (mean, scale)
-    return Counted(
-        model=tempered,
-        clip_values=(low.astype(np.float32), high.astype(np.float32)),
-        preprocessing=preprocessing,
-    )
+    return Counted(model=tempered, clip_values=(low.astype(np.float32), high.astype(np.float32)))
