@@ -140,14 +140,16 @@ def attack(
     path = model_path(model)
     loaded = load_model(path)
     if not engines_with_artifacts(loaded.model, engine_id):
-        what = f"engine '{engine_id}'" if engine_id else "no ML engine"
+        what = (
+            f"ML engine '{engine_id}' is not in the model or names no model file"
+            if engine_id
+            else "no ML engine names a model file"
+        )
         raise InputError(
             str(path),
             [
                 Problem(
-                    f"{what} names a model file"
-                    if engine_id is None
-                    else f"{what} names no model file",
+                    what,
                     field="components[].ml.artifact",
                     fix="name the model file under the engine's ml.artifact",
                 )
@@ -165,7 +167,7 @@ def attack(
         task = progress.add_task("attacking", total=None)
 
         def step(text: str) -> None:
-            progress.update(task, description=text, advance=1)
+            progress.update(task, description=text)
 
         attacks = attack_models(loaded, points, settings, engine_id=engine_id, progress=step)
     out_console.print(attack_table(attacks))
