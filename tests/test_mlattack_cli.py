@@ -59,3 +59,27 @@ def test_attack_on_a_model_without_a_model_file_says_so():
     result = CliRunner().invoke(main, ["attack", str(EXAMPLES / "bgms.yaml")])
     assert result.exit_code == 2
     assert "no ML engine names a model file" in result.output
+
+
+def test_analyze_with_ml_attacks_ties_each_attack_to_the_scenarios_it_measures():
+    pytest.importorskip("art")
+    from mdrisk.mlattack.run import AttackSettings
+    from mdrisk.pipeline import run
+
+    assessment, _ = run(
+        EXAMPLES / "breast-cancer.yaml",
+        created="2026-01-01T00:00:00Z",
+        ml_attacks=AttackSettings(examples=2, budget=100),
+    )
+    scenarios = {s.id: s for s in assessment.scenarios}
+    evasion = next(
+        a
+        for a in assessment.ml_attacks
+        if a.attack.startswith("evasion") and a.element == "workstation"
+    )
+    assert evasion.scenarios
+    assert {scenarios[i].category for i in evasion.scenarios} <= {"evasion", "fdi"}
+    assert all(scenarios[i].element == "workstation" for i in evasion.scenarios)
+    substitution = next(a for a in assessment.ml_attacks if a.attack == "model_substitution")
+    assert {scenarios[i].category for i in substitution.scenarios} == {"model_update"}
+    assert {a.id for a in assessment.ml_attacks} <= assessment.known_ids()

@@ -135,7 +135,10 @@ def run(
         )
     if ml_attacks is not None:
         step("attacking the ML models")
+        from mdrisk.mlattack.scenario_links import with_scenarios as linked_to
+
         attacks = attack_models(loaded, assessment.fdi_points, ml_attacks, progress=step)
+        attacks = linked_to(attacks, assessment.scenarios)
         assessment = assessment.model_copy(update={"ml_attacks": attacks})
     return assessment, notes
 

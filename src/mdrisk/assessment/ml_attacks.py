@@ -50,6 +50,8 @@ class MLAttack(Record):
     ml_engine: str
     element: str  # the entry point (link or component)
     fdi_points: list[str]
+    # The attack scenarios (SC-) this attack measures: same engine, entry and category.
+    scenarios: list[str] = Field(default_factory=list)
     target: str  # what the attacker wants, e.g. "malignant -> benign"
     hazards: list[str] = Field(default_factory=list)
     constraints: AttackConstraints | None = None
