@@ -13,14 +13,22 @@ from mdrisk.report.canonical_json import canonical_json
 from mdrisk.stpa import analyze_stpa
 
 EXAMPLES = example_models()
-REFERENCE_NAMES = {"bgms", "bone-density", "retinopathy", "embryo", "vital-signs", "lung-cade"}
+REFERENCE_NAMES = {
+    "bgms",
+    "bone-density",
+    "retinopathy",
+    "embryo",
+    "vital-signs",
+    "lung-cade",
+    "breast-cancer",
+}
 
 
 def _assessment(path) -> Assessment:
     return assess(load_model(path), created="2026-01-01T00:00:00Z")
 
 
-def test_all_six_reference_devices_ship():
+def test_all_seven_reference_devices_ship():
     assert REFERENCE_NAMES <= {path.stem for path in EXAMPLES}
 
 

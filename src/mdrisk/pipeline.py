@@ -20,6 +20,7 @@ from mdrisk.assessment.stpa import FDIPoint
 from mdrisk.assessment.support import ComponentSupport
 from mdrisk.assessment.threats import ElementThreat, KbHoldings, VulnerabilityCoverage
 from mdrisk.collector import collector_paused
+from mdrisk.errors import InputError, Problem
 from mdrisk.kb.attach import (
     Enricher,
     VulnerabilityMatcher,
@@ -35,7 +36,9 @@ from mdrisk.scenarios.generate import with_scenarios
 from mdrisk.stpa import StpaResult, analyze_stpa
 
 if TYPE_CHECKING:
+    from mdrisk.assessment.ml_attacks import MLAttack
     from mdrisk.kb.support import SbomEntry
+    from mdrisk.mlattack.run import AttackSettings
 
 
 def utc_now() -> str:
@@ -110,11 +113,13 @@ def run(
     simulate: bool = False,
     created: str | None = None,
     on_step: Callable[[str], None] | None = None,
+    ml_attacks: AttackSettings | None = None,
 ) -> tuple[Assessment, list[str]]:
     """Load the device model at ``model_path``, open the knowledge when asked (``use_kb``, or
     a ``store_path``) and run every stage (:func:`assess`). Returns the assessment and the
     notes on what the knowledge lacked. ``on_step`` hears the name of each step as it
-    starts (for a progress bar)."""
+    starts (for a progress bar). ``ml_attacks``: run the attacks on the engines' own model
+    files with these settings (the ``ml_attacks`` section; needs the ``ml`` extra)."""
     step = on_step or (lambda _name: None)
     step("loading the model")
     loaded = load_model(model_path)
@@ -128,7 +133,54 @@ def run(
         assessment = assess(
             loaded, created=created, knowledge=knowledge, risk=risk, simulate=simulate
         )
+    if ml_attacks is not None:
+        step("attacking the ML models")
+        from mdrisk.mlattack.scenario_links import with_scenarios as linked_to
+
+        attacks = attack_models(loaded, assessment.fdi_points, ml_attacks, progress=step)
+        attacks = linked_to(attacks, assessment.scenarios)
+        assessment = assessment.model_copy(update={"ml_attacks": attacks})
     return assessment, notes
+
+
+def attack_models(
+    loaded: LoadedModel,
+    fdi_points: list[FDIPoint],
+    settings: AttackSettings,
+    engine_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[MLAttack]:
+    """The attacks of :mod:`mdrisk.mlattack` on every engine that names its model file
+    (or ``engine_id``); a model or data file refused is an InputError that also names the
+    line of the device model that points to it."""
+    from mdrisk.mlattack.run import run_ml_attacks
+
+    base = Path(loaded.source.file).parent
+    try:
+        return run_ml_attacks(
+            loaded.model, fdi_points, base, settings, engine_id=engine_id, progress=progress
+        )
+    except InputError as bad:
+        pointers = []
+        for index, component in enumerate(loaded.model.components):
+            if component.ml is None or component.ml.artifact is None:
+                continue
+            artifact = component.ml.artifact
+            named: dict[str, tuple[str, ...]] = {str(base / artifact.file): ("file",)}
+            if artifact.evaluation is not None:
+                named[str(base / artifact.evaluation.file)] = ("evaluation", "file")
+            if bad.file in named:
+                where: tuple[str | int, ...] = (
+                    "components",
+                    index,
+                    "ml",
+                    "artifact",
+                    *named[bad.file],
+                )
+                line = loaded.source.line_of(where)
+                at = f"{loaded.source.file}:{line}" if line else loaded.source.file
+                pointers.append(Problem(f"named by {at} {loaded.source.render_path(where)}"))
+        raise InputError(bad.file, [*bad.problems, *pointers]) from None
 
 
 def _threats(

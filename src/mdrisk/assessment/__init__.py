@@ -8,13 +8,16 @@ imports only ``mdrisk.model`` and pydantic. Nothing here knows how it will be re
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from mdrisk.assessment.base import Record
 from mdrisk.assessment.decisions import DecisionLog
 from mdrisk.assessment.detectors import DetectorEvaluation
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.llm import LLMEnrichment
+from mdrisk.assessment.ml_attacks import MLAttack
 from mdrisk.assessment.provenance import Provenance
 from mdrisk.assessment.risk import PolicyView, RiskItem
 from mdrisk.assessment.scenarios import AttackScenario
@@ -63,7 +66,17 @@ class Assessment(Record):
     model_lines: dict[str, int] = Field(default_factory=dict)
     # The analyst's decisions (--decisions), each marked stale when its finding is gone.
     decisions: DecisionLog | None = None
+    # Attacks run on the engines' own models (--ml-attacks); absent from the file when none.
+    ml_attacks: list[MLAttack] = Field(default_factory=list)
     provenance: Provenance
+
+    @model_serializer(mode="wrap")
+    def _without_absent_ml_attacks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The assessments of models analysed without --ml-attacks stay as they were.
+        data: dict[str, Any] = handler(self)
+        if not self.ml_attacks:
+            data.pop("ml_attacks", None)
+        return data
 
     def known_ids(self) -> set[str]:
         """Every id a finding may cite."""
@@ -77,4 +90,5 @@ class Assessment(Record):
         ids |= {r.id for r in self.risks}
         ids |= {s.id for s in self.scenarios}
         ids |= {i.id for i in self.impact}
+        ids |= {a.id for a in self.ml_attacks}
         return ids

@@ -20,6 +20,7 @@ from mdrisk.cli.common import (
     print_notes,
     progress_bar,
     read_decisions,
+    require_ml_extra,
     require_sim_extra,
     risk_inputs_of,
     risk_options,
@@ -131,6 +132,14 @@ def validate(model: Path, strict: bool) -> None:
     help="Measure the patient harm of every loss scenario the glucose simulator can "
     "stand for (the 'impact' section; needs the sim extra; a few seconds).",
 )
+@click.option(
+    "--ml-attacks",
+    "ml_attacks",
+    is_flag=True,
+    help="Run the attacks on each ML engine's own model file (ml.artifact) from every FDI "
+    "point, constrained by what it reaches (the 'ml_attacks' section; needs the ml extra; "
+    "seconds; 'mdrisk attack' runs them alone with more options).",
+)
 @risk_options
 @decisions_option
 @guarded
@@ -142,6 +151,7 @@ def analyze(
     use_kb: bool,
     store_path: Path | None,
     simulate: bool,
+    ml_attacks: bool,
     answers_file: Path | None,
     policy_file: Path | None,
     decisions_file: Path | None,
@@ -154,12 +164,20 @@ def analyze(
     use_kb = use_kb or store_path is not None
     if simulate:
         require_sim_extra()
+    if ml_attacks:
+        require_ml_extra()
     decisions = read_decisions(decisions_file)
     # The simulator runs for seconds on other libraries' objects: the collector stays on.
     with collector_paused(when=not simulate), progress_bar() as progress:
         formats = tuple(dict.fromkeys(("json",) + parse_formats(formats)))  # loads report.package
         from mdrisk.pipeline import run
         from mdrisk.report.package import render_package
+
+        attack_settings = None
+        if ml_attacks:
+            from mdrisk.mlattack.run import AttackSettings
+
+            attack_settings = AttackSettings()
 
         task = progress.add_task("loading model", total=4)
 
@@ -173,6 +191,7 @@ def analyze(
             simulate=simulate,
             risk=risk_inputs_of(answers_file, policy_file),
             on_step=step,
+            ml_attacks=attack_settings,
         )
         assessment = apply_decisions(assessment, decisions)
         progress.update(task, advance=2, description="rendering reports")
@@ -188,6 +207,14 @@ def analyze(
         out_console.print(
             f"threats: {len(assessment.threats)} ({rules} pack findings, {known} "
             "known vulnerabilities)",
+            markup=False,
+        )
+    if ml_attacks:
+        run_attacks = [a for a in assessment.ml_attacks if a.status == "run"]
+        out_console.print(
+            f"ml attacks: {len(assessment.ml_attacks)} ({len(run_attacks)} run, "
+            f"{sum(a.successes for a in run_attacks)} successes on "
+            f"{sum(a.examples for a in run_attacks)} cases)",
             markup=False,
         )
     for line in impact_lines(assessment) if simulate else []:

@@ -295,6 +295,18 @@ def require_sim_extra() -> None:
         )
 
 
+ML_MODULES = ("art", "skops", "onnxruntime", "sklearn")
+
+
+def require_ml_extra() -> None:
+    """Stop with the fix when the ML-attack libraries are missing."""
+    missing = [name for name in ML_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise click.ClickException(
+            f"the ML attacks need {', '.join(missing)} (fix: pip install 'mdrisk[ml]')"
+        )
+
+
 def write_files(out_dir: Path, files: dict[str, bytes]) -> None:
     """The folder of a rendered package, replaced as a whole or not at all (see
     ``replace_folder``); InputError (exit 2) naming the folder when mdrisk will not replace it.

@@ -24,6 +24,11 @@ class LazyCommand(NamedTuple):
 
 
 COMMANDS: dict[str, LazyCommand] = {
+    "attack": LazyCommand(
+        "attack",
+        "attack",
+        "Run the attacks on a device's own ML model, constrained by what each FDI point reaches.",
+    ),
     "analyze": LazyCommand(
         "analyze", "analyze", "Run STPA-Sec on a device model and write the assessment to a folder."
     ),

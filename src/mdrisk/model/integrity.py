@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from mdrisk.errors import Problem
+from mdrisk.model.artifact_checks import artifact_problems
 from mdrisk.model.detector_checks import detector_problems
 from mdrisk.model.schema import (
     ACTUATING_KINDS,
@@ -244,4 +245,5 @@ def structural_problems(model: DeviceModel) -> list[Located]:
                         "correct the name or add the link",
                     )
     found += detector_problems(model)
+    found += artifact_problems(model)
     return found

@@ -290,6 +290,64 @@ class TrainingData(_Strict):
     continuous: bool = False
 
 
+class ModelFormat(StrEnum):
+    """How a model file is stored; each is read without running code from the file."""
+
+    onnx = "onnx"  # read by onnxruntime
+    skops = "skops"  # scikit-learn through skops, its types checked against an allow-list
+
+
+class ArtifactFeature(_Strict):
+    """One column of the model's input, in the model's order, and the ML input it is made
+    from: an attacker who controls that input controls this feature and no other."""
+
+    name: Identifier
+    signal: Identifier
+    # What the feature can hold; absent: the ML input's range.
+    range: tuple[float, float] | None = None
+    # For a feature that is one reading of a series (a CGM history): minutes before the
+    # prediction time. A rate detector on the signal bounds consecutive readings.
+    lag_min: Annotated[float, Field(ge=0, le=10_080)] | None = None
+
+    @field_validator("range")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(f"range [{value[0]}, {value[1]}] has its minimum above its maximum")
+        return value
+
+
+class EvaluationData(_Strict):
+    """Labelled data to measure the model with: a CSV with a column per feature (by name)
+    and a label column, or an NPZ with an ``X`` matrix in feature order and a label array."""
+
+    file: Annotated[str, Field(min_length=1, max_length=4096)]
+    label: Identifier = "label"
+    # Column (CSV) or array (NPZ) saying, per row, "train" when the model was trained on it,
+    # else "test"; absent: no row was used in training.
+    split: Identifier | None = None
+
+
+class Misclassification(_Strict):
+    """A wrong class and the hazards it leads to (a malignant case read as benign)."""
+
+    actual: Identifier
+    predicted: Identifier
+    hazards: list[Identifier] = Field(default_factory=list)
+
+
+class ModelArtifact(_Strict):
+    """The engine's model file, relative to the device model file."""
+
+    file: Annotated[str, Field(min_length=1, max_length=4096)]
+    format: ModelFormat
+    features: list[ArtifactFeature] = Field(min_length=1, max_length=10_000)
+    # Class names in the order of the model's class indices (classification).
+    classes: list[Identifier] = Field(default_factory=list)
+    misclassifications: list[Misclassification] = Field(default_factory=list)
+    evaluation: EvaluationData | None = None
+
+
 class MLSpec(_Strict):
     """What an ML engine does, from what, and how it is trained and updated."""
 
@@ -304,6 +362,17 @@ class MLSpec(_Strict):
     training_data: list[TrainingData] = Field(default_factory=list)
     update_path: list[Identifier] = Field(default_factory=list)
     locked: bool = True
+    # The model file itself, for the attacks run on it (mdrisk.mlattack).
+    artifact: ModelArtifact | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_artifact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Only an engine that names its model file carries the key, so the assessments of
+        # models written before stay as they were.
+        data: dict[str, Any] = handler(self)
+        if self.artifact is None:
+            data.pop("artifact", None)
+        return data
 
     @model_validator(mode="after")
     def _effects_on_known_outputs(self) -> MLSpec:

@@ -237,12 +237,31 @@ def traceability_section(tables: dict[str, Table]) -> list[str]:
     ]
 
 
+def ml_attack_section(tables: dict[str, Table]) -> list[str]:
+    if "ml_attacks" not in tables:
+        return []
+    return [
+        "",
+        "## Attacks on the device's own ML models",
+        "",
+        "Each attack run on the engine's model file from an FDI point, within what that point "
+        "reaches (the features made from the signals it carries, their declared ranges, the "
+        "declared detectors as bounds and rate limits, a query budget). Every produced example "
+        "was checked against those constraints; one that broke them counts as a failure. "
+        "Perturbation: the median largest change of a successful example, in standard "
+        "deviations of the feature. MITRE ATLAS technique of each in the ATLAS column.",
+        "",
+        *_table(tables["ml_attacks"]),
+    ]
+
+
 def package_sections(assessment: Assessment) -> list[str]:
     """The evidence-package sections, as Markdown lines."""
     tables = report_tables(assessment, tests_for(assessment))
     return [
         *risk_section(tables, assessment),
         *impact_section(tables),
+        *ml_attack_section(tables),
         *sbom_section(tables),
         *anomalies_section(assessment),
         *architecture_section(assessment),

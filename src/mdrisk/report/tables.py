@@ -539,6 +539,82 @@ def detector_table(assessment: Assessment) -> Table:
     )
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f} %"
+
+
+def ml_attack_table(assessment: Assessment) -> Table:
+    """The attacks run on the engines' own models, each with its ATLAS techniques."""
+    rows = []
+    for a in assessment.ml_attacks:
+        constraints = a.constraints
+        reach = (
+            f"{len(constraints.controlled_features)} features; detectors: "
+            f"{', '.join(constraints.detectors) or 'none'}"
+            + (
+                f" (not translated: {', '.join(constraints.detectors_not_translated)})"
+                if constraints.detectors_not_translated
+                else ""
+            )
+            + f"; budget {constraints.query_budget}"
+            if constraints is not None
+            else ""
+        )
+        result = (
+            f"{a.successes}/{a.examples} ({_percent(a.success_rate)})"
+            if a.status == "run"
+            else a.status
+        )
+        accuracy = (
+            f"{_percent(a.clean_accuracy)} → {_percent(a.attacked_accuracy)}"
+            if a.clean_accuracy is not None or a.attacked_accuracy is not None
+            else ""
+        )
+        rows.append(
+            _row(
+                a.id,
+                a.attack,
+                a.atlas,
+                a.ml_engine,
+                a.element,
+                a.fdi_points,
+                a.scenarios,
+                a.target,
+                a.hazards,
+                reach,
+                result,
+                a.violations,
+                "" if a.perturbation is None else f"{a.perturbation:g}",
+                a.queries,
+                accuracy,
+                f"{a.method}; {a.library}; seed {a.seed}" + (f"; {a.reason}" if a.reason else ""),
+            )
+        )
+    return Table(
+        "ml_attacks",
+        "Attacks run on the device's own ML models",
+        (
+            "id",
+            "attack",
+            "ATLAS",
+            "engine",
+            "entry",
+            "FDI points",
+            "attack scenarios",
+            "target",
+            "hazards",
+            "constraints",
+            "success",
+            "constraint violations",
+            "perturbation (sd)",
+            "model queries",
+            "held-out accuracy, clean → attacked",
+            "how run",
+        ),
+        rows,
+    )
+
+
 def report_tables(
     assessment: Assessment, tests_for: dict[str, list[str]] | None = None
 ) -> dict[str, Table]:
@@ -559,4 +635,6 @@ def report_tables(
     ]
     if assessment.scenarios:
         tables.append(loss_scenario_table(assessment))
+    if assessment.ml_attacks:
+        tables.append(ml_attack_table(assessment))
     return with_decision_columns({table.key: table for table in tables}, assessment)
