@@ -216,7 +216,7 @@ def _classifier(
     clip: tuple[np.ndarray, np.ndarray],
     counter: _Counter,
 ) -> Any:  # ART has no type information
-    from art.estimators.classification import BlackBoxClassifier  # type: ignore[import-untyped]
+    from art.estimators.classification import BlackBoxClassifier
 
     def predict(coordinates: np.ndarray) -> np.ndarray:
         coordinates = np.asarray(coordinates, dtype=float)
@@ -265,7 +265,7 @@ def hopskipjump_attack(
     """ART HopSkipJump (L2) on each decision point; see the module."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from art.attacks.evasion import HopSkipJump  # type: ignore[import-untyped]
+        from art.attacks.evasion import HopSkipJump
 
     started = time.perf_counter()
     coordinates = to_increments(points.features)
