@@ -83,3 +83,22 @@ def test_analyze_with_ml_attacks_ties_each_attack_to_the_scenarios_it_measures()
     substitution = next(a for a in assessment.ml_attacks if a.attack == "model_substitution")
     assert {scenarios[i].category for i in substitution.scenarios} == {"model_update"}
     assert {a.id for a in assessment.ml_attacks} <= assessment.known_ids()
+    # Each risk names the attacks run for it: from its entry towards one of its hazards, or
+    # measuring one of its attack scenarios; the report's attack table lists those risks.
+    attacks = {a.id: a for a in assessment.ml_attacks}
+    measured = [r for r in assessment.risks if r.ml_attacks]
+    assert measured
+    for risk in measured:
+        for attack_id in risk.ml_attacks:
+            attack = attacks[attack_id]
+            assert set(attack.scenarios) & set(risk.scenarios) or (
+                attack.element == risk.element and set(attack.hazards) & set(risk.hazards)
+            )
+    workstation = [r for r in measured if r.element == "workstation"]
+    assert workstation and all(evasion.id in r.ml_attacks for r in workstation)
+    from mdrisk.report.tables import ml_attack_table
+
+    table = ml_attack_table(assessment)
+    column = list(table.headers).index("risks")
+    row = next(r for r in table.rows if r[0] == evasion.id)
+    assert all(r.id in row[column] for r in workstation)

@@ -135,11 +135,12 @@ def run(
         )
     if ml_attacks is not None:
         step("attacking the ML models")
-        from mdrisk.mlattack.scenario_links import with_scenarios as linked_to
+        from mdrisk.mlattack.scenario_links import with_attacks, with_scenarios
 
         attacks = attack_models(loaded, assessment.fdi_points, ml_attacks, progress=step)
-        attacks = linked_to(attacks, assessment.scenarios)
-        assessment = assessment.model_copy(update={"ml_attacks": attacks})
+        attacks = with_scenarios(attacks, assessment.scenarios)
+        risks = with_attacks(assessment.risks, attacks)
+        assessment = assessment.model_copy(update={"ml_attacks": attacks, "risks": risks})
     return assessment, notes
 
 

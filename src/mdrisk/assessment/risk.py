@@ -7,7 +7,9 @@ that moved it, a residual risk the rule that lowered it.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from mdrisk.assessment.base import Record
 
@@ -172,6 +174,18 @@ class RiskItem(Record):
     # of an answer: what the analyst should answer to sharpen this risk.
     open_questions: list[str] = Field(default_factory=list)
     matrix: str = ""  # name of the risk matrix used
+    # The attacks run on the engine's own model that measure this risk (MLA-): from its
+    # entry, towards one of its hazards (``analyze --ml-attacks``).
+    ml_attacks: list[str] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _without_absent_ml_attacks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Only a risk measured by an attack carries the key, so assessments written without
+        # --ml-attacks stay as they were.
+        data: dict[str, Any] = handler(self)
+        if not self.ml_attacks:
+            data.pop("ml_attacks", None)
+        return data
 
 
 class PolicyView(Record):

@@ -5,6 +5,7 @@ point; an attack run from the same entry on the same engine measures them."""
 from __future__ import annotations
 
 from mdrisk.assessment.ml_attacks import MLAttack
+from mdrisk.assessment.risk import RiskItem
 from mdrisk.assessment.scenarios import AttackScenario
 
 # Attack -> the scenario categories it measures.
@@ -33,4 +34,22 @@ def with_scenarios(attacks: list[MLAttack], scenarios: list[AttackScenario]) -> 
             for scenario_id in by_place.get((attack.ml_engine, attack.element, category), [])
         }
         linked.append(attack.model_copy(update={"scenarios": sorted(found)}))
+    return linked
+
+
+def with_attacks(risks: list[RiskItem], attacks: list[MLAttack]) -> list[RiskItem]:
+    """``risks``, each naming the attacks that were run for it: an attack that measures one
+    of its attack scenarios, or one run from its entry towards one of its hazards."""
+    linked = []
+    for risk in risks:
+        found = {
+            attack.id
+            for attack in attacks
+            if attack.status == "run"
+            and (
+                set(attack.scenarios) & set(risk.scenarios)
+                or (attack.element == risk.element and set(attack.hazards) & set(risk.hazards))
+            )
+        }
+        linked.append(risk.model_copy(update={"ml_attacks": sorted(found)}) if found else risk)
     return linked

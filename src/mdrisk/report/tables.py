@@ -546,6 +546,10 @@ def _percent(value: float | None) -> str:
 def ml_attack_table(assessment: Assessment) -> Table:
     """The attacks run on the engines' own models, each with its ATLAS techniques."""
     rows = []
+    risks_of: dict[str, list[str]] = {}
+    for risk in assessment.risks:
+        for attack_id in risk.ml_attacks:
+            risks_of.setdefault(attack_id, []).append(risk.id)
     for a in assessment.ml_attacks:
         constraints = a.constraints
         reach = (
@@ -579,6 +583,7 @@ def ml_attack_table(assessment: Assessment) -> Table:
                 a.element,
                 a.fdi_points,
                 a.scenarios,
+                risks_of.get(a.id, []),
                 a.target,
                 a.hazards,
                 reach,
@@ -601,6 +606,7 @@ def ml_attack_table(assessment: Assessment) -> Table:
             "entry",
             "FDI points",
             "attack scenarios",
+            "risks",
             "target",
             "hazards",
             "constraints",
