@@ -16,7 +16,7 @@ from mdrisk.assessment import Assessment
 from mdrisk.assessment.detectors import DetectorEvaluation
 from mdrisk.assessment.impact import ImpactFinding
 from mdrisk.assessment.provenance import Provenance, SnapshotRef
-from mdrisk.assessment.stpa import FDIPoint
+from mdrisk.assessment.stpa import CheckFinding, FDIPoint
 from mdrisk.assessment.support import ComponentSupport
 from mdrisk.assessment.threats import ElementThreat, KbHoldings, VulnerabilityCoverage
 from mdrisk.collector import collector_paused
@@ -33,6 +33,7 @@ from mdrisk.model.lines import element_lines
 from mdrisk.risk.controls import mitigations_from_enricher
 from mdrisk.risk.engine import RiskInputs, assess_risks, policy_view
 from mdrisk.scenarios.generate import with_scenarios
+from mdrisk.stable_ids import stable_id
 from mdrisk.stpa import StpaResult, analyze_stpa
 
 if TYPE_CHECKING:
@@ -123,6 +124,10 @@ def run(
     step = on_step or (lambda _name: None)
     step("loading the model")
     loaded = load_model(model_path)
+    measured_checks: list[CheckFinding] = []
+    if ml_attacks is not None:
+        step("measuring each ML input's influence on its model file")
+        loaded, measured_checks = _measured_influence(loaded)
     with ExitStack() as stack:
         knowledge: KnowledgeInputs | None = None
         notes: list[str] = []
@@ -140,7 +145,10 @@ def run(
         attacks = attack_models(loaded, assessment.fdi_points, ml_attacks, progress=step)
         attacks = with_scenarios(attacks, assessment.scenarios)
         risks = with_attacks(assessment.risks, attacks)
-        assessment = assessment.model_copy(update={"ml_attacks": attacks, "risks": risks})
+        checks = [*assessment.checks, *measured_checks]
+        assessment = assessment.model_copy(
+            update={"ml_attacks": attacks, "risks": risks, "checks": checks}
+        )
     return assessment, notes
 
 
@@ -162,26 +170,56 @@ def attack_models(
             loaded.model, fdi_points, base, settings, engine_id=engine_id, progress=progress
         )
     except InputError as bad:
-        pointers = []
-        for index, component in enumerate(loaded.model.components):
-            if component.ml is None or component.ml.artifact is None:
-                continue
-            artifact = component.ml.artifact
-            named: dict[str, tuple[str, ...]] = {str(base / artifact.file): ("file",)}
-            if artifact.evaluation is not None:
-                named[str(base / artifact.evaluation.file)] = ("evaluation", "file")
-            if bad.file in named:
-                where: tuple[str | int, ...] = (
-                    "components",
-                    index,
-                    "ml",
-                    "artifact",
-                    *named[bad.file],
-                )
-                line = loaded.source.line_of(where)
-                at = f"{loaded.source.file}:{line}" if line else loaded.source.file
-                pointers.append(Problem(f"named by {at} {loaded.source.render_path(where)}"))
-        raise InputError(bad.file, [*bad.problems, *pointers]) from None
+        raise _pointed(loaded, base, bad) from None
+
+
+def _pointed(loaded: LoadedModel, base: Path, bad: InputError) -> InputError:
+    """``bad`` (a model or data file refused), also naming the line of the device model that
+    points to the file."""
+    pointers = []
+    for index, component in enumerate(loaded.model.components):
+        if component.ml is None or component.ml.artifact is None:
+            continue
+        artifact = component.ml.artifact
+        named: dict[str, tuple[str, ...]] = {str(base / artifact.file): ("file",)}
+        if artifact.evaluation is not None:
+            named[str(base / artifact.evaluation.file)] = ("evaluation", "file")
+        if bad.file in named:
+            where: tuple[str | int, ...] = ("components", index, "ml", "artifact", *named[bad.file])
+            line = loaded.source.line_of(where)
+            at = f"{loaded.source.file}:{line}" if line else loaded.source.file
+            pointers.append(Problem(f"named by {at} {loaded.source.render_path(where)}"))
+    return InputError(bad.file, [*bad.problems, *pointers])
+
+
+def _measured_influence(loaded: LoadedModel) -> tuple[LoadedModel, list[CheckFinding]]:
+    """The model with the signed influence of each ML input measured on its engine's model
+    file in place of the declared one, and a check for each that differs."""
+    from mdrisk.mlattack.influence import (
+        influence_checks,
+        influence_of_device,
+        with_measured_effects,
+    )
+
+    base = Path(loaded.source.file).parent
+    try:
+        measured = influence_of_device(loaded.model, base)
+    except InputError as bad:
+        raise _pointed(loaded, base, bad) from None
+    checks = [
+        CheckFinding(
+            id=stable_id("CHK", rule, message),
+            rule=rule,
+            severity=severity,
+            message=message,
+            elements=elements,
+            fix=fix,
+        )
+        for rule, severity, message, elements, fix in influence_checks(loaded.model, measured)
+    ]
+    if not measured:
+        return loaded, checks
+    return LoadedModel(with_measured_effects(loaded.model, measured), loaded.source), checks
 
 
 def _threats(

@@ -344,8 +344,20 @@ class ModelArtifact(_Strict):
     features: list[ArtifactFeature] = Field(min_length=1, max_length=10_000)
     # Class names in the order of the model's class indices (classification).
     classes: list[Identifier] = Field(default_factory=list)
+    # The class a higher output means (a finding: "malignant"), so that the signed influence
+    # of each input can be measured on the model (``mlattack.influence``).
+    positive_class: Identifier | None = None
     misclassifications: list[Misclassification] = Field(default_factory=list)
     evaluation: EvaluationData | None = None
+
+    @model_validator(mode="after")
+    def _positive_class_is_a_class(self) -> ModelArtifact:
+        if self.positive_class is not None and self.positive_class not in self.classes:
+            raise ValueError(
+                f"positive_class '{self.positive_class}' is not one of classes "
+                f"(fix: name one of {', '.join(self.classes) or 'the classes, listed first'})"
+            )
+        return self
 
 
 class MLSpec(_Strict):
