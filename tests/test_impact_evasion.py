@@ -286,3 +286,45 @@ def test_records_for_the_ml_attacks_section(closed_loop) -> None:
     )
     assert records["forecaster_to_advisor"].attack.startswith("output bias")
     assert set(evasion.as_dict()) >= {"attack", "fdi_point", "constraints", "success_rate", "seed"}
+
+
+@needs_simglucose
+def test_the_closed_loop_evasion_is_an_ml_attack_of_the_cgm_entry_and_its_risks(bgms) -> None:
+    from mdrisk import bundled
+    from mdrisk.mlattack.closed_loop import closed_loop_attacks
+    from mdrisk.mlattack.scenario_links import with_attacks, with_scenarios
+    from mdrisk.model import load_model as load
+    from mdrisk.pipeline import assess
+
+    assessment = assess(load(EXAMPLES / "bgms.yaml"), created="2026-01-01T00:00:00Z")
+    attacks = closed_loop_attacks(
+        bgms,
+        assessment.fdi_points,
+        assessment.loss_scenarios,
+        bundled.glucose_impact().inputs,
+        patients=("child#009", "child#010", "adult#007"),
+    )
+    assert {
+        a.constraints.rate_limits[0].max_per_min for a in attacks if a.constraints.rate_limits
+    } >= {4.0, 6.0}
+    cgm_points = {p.id for p in assessment.fdi_points if p.ml_input == "cgm_glucose"}
+    for attack in attacks:
+        assert attack.element == "cgm_to_app"  # the BLE link the raise classes stand on
+        assert set(attack.fdi_points) == cgm_points
+        assert attack.perturbation_unit == "mg/dL" and attack.status == "run"
+        assert (attack.constraints.bounds[0].low, attack.constraints.bounds[0].high) == (
+            (0.0, 1000.0) if attack.id == attacks[0].id else (40.0, 400.0)
+        )
+        assert set(attack.harm) == {"all", "child", "adult"}
+        assert "H-1" in attack.hazards
+    physiologic = next(a for a in attacks if "'physiologic'" in a.method)
+    assert (
+        physiologic.harm["child"]["minutes_below_54"]
+        > physiologic.harm["child"]["minutes_below_54_clean"]
+    )
+    linked = with_scenarios(attacks, assessment.scenarios)
+    assert all(a.scenarios for a in linked)
+    risks = [r for r in with_attacks(assessment.risks, linked) if r.ml_attacks]
+    assert risks and all(
+        r.element == "cgm_to_app" or set(r.scenarios) & set(linked[0].scenarios) for r in risks
+    )

@@ -143,6 +143,16 @@ def run(
         from mdrisk.mlattack.scenario_links import with_attacks, with_scenarios
 
         attacks = attack_models(loaded, assessment.fdi_points, ml_attacks, progress=step)
+        if simulate:
+            step("attacking the simulated forecaster in the closed loop")
+            from mdrisk.mlattack.closed_loop import closed_loop_attacks
+
+            attacks += closed_loop_attacks(
+                loaded.model,
+                assessment.fdi_points,
+                assessment.loss_scenarios,
+                bundled.glucose_impact().inputs,
+            )
         attacks = with_scenarios(attacks, assessment.scenarios)
         risks = with_attacks(assessment.risks, attacks)
         checks = [*assessment.checks, *measured_checks]

@@ -65,9 +65,13 @@ class MLAttack(Record):
     # Median over successes: largest change in units of the feature's standard deviation
     # in the evaluation data, and number of features changed.
     perturbation: float | None = None
+    perturbation_unit: str = "sd"  # or the signal's unit ("mg/dL") for a series attacked as is
     features_changed: float | None = None
     queries: int = 0  # model queries (rows predicted, gradients counted as one each)
     clean_accuracy: float | None = None  # on held-out data, before the attack
     attacked_accuracy: float | None = None  # on held-out data, after it
     library: str
     seed: int
+    # For an attack run in the closed loop: per cohort ("all", "adult"...) the patient-days,
+    # the mean minutes below 54 mg/dL and LBGI attacked and clean, the patients harmed.
+    harm: dict[str, dict[str, float]] = Field(default_factory=dict)

@@ -12,6 +12,7 @@ from mdrisk.assessment.scenarios import AttackScenario
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "evasion_white_box": ("evasion", "fdi"),
     "evasion_black_box": ("evasion", "fdi"),
+    "evasion_closed_loop": ("evasion", "fdi"),
     "label_flipping": ("poisoning",),
     "backdoor": ("poisoning",),
     "model_substitution": ("model_update",),

@@ -543,6 +543,15 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f} %"
 
 
+def _closed_loop_harm(harm: dict[str, dict[str, float]]) -> str:
+    """Minutes below 54 mg/dL attacked vs clean and patients harmed, per cohort."""
+    return "; ".join(
+        f"{cohort}: {m['minutes_below_54']:g} vs {m['minutes_below_54_clean']:g} min below 54 "
+        f"mg/dL, {m['patients_harmed']:g} patients harmed"
+        for cohort, m in harm.items()
+    )
+
+
 def ml_attack_table(assessment: Assessment) -> Table:
     """The attacks run on the engines' own models, each with its ATLAS techniques."""
     rows = []
@@ -589,9 +598,10 @@ def ml_attack_table(assessment: Assessment) -> Table:
                 reach,
                 result,
                 a.violations,
-                "" if a.perturbation is None else f"{a.perturbation:g}",
+                "" if a.perturbation is None else f"{a.perturbation:g} {a.perturbation_unit}",
                 a.queries,
                 accuracy,
+                _closed_loop_harm(a.harm),
                 f"{a.method}; {a.library}; seed {a.seed}" + (f"; {a.reason}" if a.reason else ""),
             )
         )
@@ -612,9 +622,10 @@ def ml_attack_table(assessment: Assessment) -> Table:
             "constraints",
             "success",
             "constraint violations",
-            "perturbation (sd)",
+            "perturbation (median)",
             "model queries",
             "held-out accuracy, clean → attacked",
+            "harm in the closed loop",
             "how run",
         ),
         rows,

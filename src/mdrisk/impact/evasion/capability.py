@@ -91,24 +91,28 @@ def declared_max_rate(device: DeviceModel, signal: str = CGM_SIGNAL) -> float | 
     return min(rates) if rates else None
 
 
-def cgm_capabilities(device: DeviceModel) -> dict[str, CgmCapability]:
+def cgm_capabilities(
+    device: DeviceModel, signal: str = CGM_SIGNAL, link: str = CGM_LINK
+) -> dict[str, CgmCapability]:
     """The constraint sets compared, from the loosest: ``unconstrained``, ``range``,
     ``detector`` (range and the declared rate detector), ``physiologic`` (range and
     4 mg/dL/min, or the detector's threshold if lower) and ``stealthy`` (physiologic, and the
     residual CUSUMs near rest when it pushes; only with such detectors declared)."""
-    low, high = declared_range(device) or (UNBOUNDED_LOW, UNBOUNDED_HIGH)
-    detector_rate = declared_max_rate(device)
+    low, high = declared_range(device, signal) or (UNBOUNDED_LOW, UNBOUNDED_HIGH)
+    detector_rate = declared_max_rate(device, signal)
     out = {
-        "unconstrained": CgmCapability("unconstrained", UNBOUNDED_LOW, UNBOUNDED_HIGH, math.inf),
-        "range": CgmCapability("range", low, high, math.inf),
+        "unconstrained": CgmCapability(
+            "unconstrained", UNBOUNDED_LOW, UNBOUNDED_HIGH, math.inf, link=link
+        ),
+        "range": CgmCapability("range", low, high, math.inf, link=link),
     }
     if detector_rate is not None:
-        out["detector"] = CgmCapability("detector", low, high, detector_rate)
+        out["detector"] = CgmCapability("detector", low, high, detector_rate, link=link)
     physiologic = min(PHYSIOLOGIC_MAX_RATE, detector_rate or math.inf)
-    out["physiologic"] = CgmCapability("physiologic", low, high, physiologic)
+    out["physiologic"] = CgmCapability("physiologic", low, high, physiologic, link=link)
     if declares_residual_cusum(device):
         out["stealthy"] = CgmCapability(
-            "stealthy", low, high, physiologic, cusum_budget=STEALTHY_CUSUM_BUDGET
+            "stealthy", low, high, physiologic, cusum_budget=STEALTHY_CUSUM_BUDGET, link=link
         )
     return out
 

@@ -35,7 +35,12 @@ from mdrisk.impact.attacks.tap import AttackTap
 from mdrisk.impact.controllers.ml_advised import MLAdvisedController
 from mdrisk.impact.detector_rules import range_alarms, rate_alarms
 from mdrisk.impact.evasion.attacker import EvasionAttacker, EvasionGoal
-from mdrisk.impact.evasion.capability import CgmCapability, declared_max_rate, declared_range
+from mdrisk.impact.evasion.capability import (
+    CGM_SIGNAL,
+    CgmCapability,
+    declared_max_rate,
+    declared_range,
+)
 from mdrisk.impact.evasion.models import EVALUATION_PATIENTS, HeldOutModels
 from mdrisk.impact.experiment import DEFAULT_DAY, stack_attacks
 from mdrisk.impact.forecasting.cache import default_forecaster
@@ -75,13 +80,14 @@ class EvasionSetup:
         return [self.scenario]
 
 
-def setup_for(device: DeviceModel, **settings: Any) -> EvasionSetup:
-    """An :class:`EvasionSetup` whose declared range and rate detector are ``device``'s."""
+def setup_for(device: DeviceModel, signal: str = CGM_SIGNAL, **settings: Any) -> EvasionSetup:
+    """An :class:`EvasionSetup` whose declared range and rate detector are ``device``'s (on
+    its CGM input ``signal``)."""
     declared: dict[str, Any] = {}
-    low_high = declared_range(device)
+    low_high = declared_range(device, signal)
     if low_high is not None:
         declared["declared_range"] = low_high
-    rate = declared_max_rate(device)
+    rate = declared_max_rate(device, signal)
     if rate is not None:
         declared["declared_max_rate"] = rate
     return EvasionSetup(**{**declared, **settings})
