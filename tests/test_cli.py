@@ -87,6 +87,9 @@ def test_demo_runs_the_chain_into_the_named_folder(tmp_path):
     assert "ran: STPA-Sec" in first_screen[1] and "risk register" in first_screen[1]
     for finding in ("known vulnerabilities matched", "attack scenarios", "risks, "):
         assert any(finding in line for line in first_screen), finding
+    # Everything on: the forecaster the simulator trains is attacked in the closed loop.
+    assert "attacks on the ML model" in first_screen[1]
+    assert any("evasion_closed_loop from cgm_to_app" in line for line in first_screen)
     guide = result.output.split("results in", 1)[1].splitlines()
     assert "report.html" in guide[1] and "open this first" in guide[1]
     assert "assessment.json" in guide[2] and "canonical record" in guide[2]

@@ -3,12 +3,14 @@ and a first screen that says what was run, what was found and which file to open
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from mdrisk.cli.common import (
+    ML_MODULES,
     apply_decisions,
     decisions_option,
     example_path,
@@ -73,6 +75,17 @@ def _harm_line(assessment: Assessment) -> str:
     return line
 
 
+def _ml_attack_line(assessment: Assessment) -> str:
+    run = [a for a in assessment.ml_attacks if a.status == "run"]
+    if not run:
+        return "attacks on the ML model: none run (no model file, no simulated forecaster)"
+    best = max(run, key=lambda a: a.success_rate or 0.0)
+    return (
+        f"attacks on the ML model: {len(run)} run; most successful {best.id} {best.attack} "
+        f"from {best.element} ({100 * (best.success_rate or 0.0):.0f} %)"
+    )
+
+
 def header_lines(assessment: Assessment, model: Path, out_dir: Path, files: set[str]) -> list[str]:
     """What the demo ran on, what it found, and which of its files to open first."""
     sources = [ref.source for ref in assessment.provenance.kb_snapshots]
@@ -92,6 +105,7 @@ def header_lines(assessment: Assessment, model: Path, out_dir: Path, files: set[
         ),
         "attack scenarios",
         "patient simulation" if simulated else "patient simulation (skipped: see the note)",
+        *(["attacks on the ML model"] if assessment.ml_attacks else []),
         "risk register",
     ]
     lines = [
@@ -106,6 +120,7 @@ def header_lines(assessment: Assessment, model: Path, out_dir: Path, files: set[
         f"  {len(assessment.risks)} risks, {unacceptable} unacceptable before controls, "
         f"{residual} after",
         f"  {_harm_line(assessment)}",
+        f"  {_ml_attack_line(assessment)}",
         f"results in {out_dir.resolve()}:",
     ]
     written = {name.split("/", 1)[0] + ("/" if "/" in name else "") for name in files}
@@ -147,12 +162,14 @@ def demo(
     patient harm when the sim extra is installed, and writes the evidence package in every
     format (PDF when WeasyPrint or Chromium is installed).
     """
+    from mdrisk.mlattack.run import AttackSettings
     from mdrisk.pipeline import run
     from mdrisk.report.package import PACKAGE_FORMATS, render_package
 
     model = example_path(example)
     decisions = read_decisions(decisions_file)
     missing = missing_sim_modules()
+    ml_missing = [name for name in ML_MODULES if importlib.util.find_spec(name) is None]
     steps = ("json", *PACKAGE_FORMATS)
     with progress_bar() as progress:
         task = progress.add_task("reading the input", total=len(steps) + 2)
@@ -169,12 +186,18 @@ def demo(
             simulate=not missing,
             risk=risk_inputs_of(answers_file, policy_file),
             on_step=step,
+            ml_attacks=None if ml_missing else AttackSettings(),
         )
         assessment = apply_decisions(assessment, decisions)
         package = render_package(assessment, steps, pdf_optional=True, on_format=rendering)
         progress.update(task, advance=1, description="writing files")
         write_files(out_dir, package.files)
         progress.update(task, advance=1)
+    if ml_missing:
+        notes.append(
+            f"no attacks on the ML model: they need {', '.join(ml_missing)} "
+            "(pip install 'mdrisk[ml]')"
+        )
     if missing:
         notes.append(
             f"no simulation of patient harm: the glucose simulator needs {', '.join(missing)} "
