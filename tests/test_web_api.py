@@ -504,3 +504,12 @@ def test_the_page_forms_for_drafts_answers_and_cancel(client, analysed):
     assert cancelled.status_code == 200 and 'id="run-state">cancelled' in cancelled.text
     audit = client.get(f"/devices/{device_id}/audit")
     assert audit.status_code == 200 and "Audit trail" in audit.text
+
+
+def test_an_analysis_can_attack_the_ml_model(client):
+    device_id = client.post("/api/devices", json={"example": "bgms"}).json()["id"]
+    run = run_to_end(client, device_id, kb=False, ml_attacks=True)
+    assert run["options"] == "ml attacks"
+    steps = [e.get("text", "") for e in run["streamed"]]
+    assert any("influence on its model file" in step for step in steps), steps
+    assert any("attacking the ML models" in step for step in steps), steps

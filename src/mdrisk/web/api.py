@@ -78,6 +78,8 @@ class ModelCheck(BaseModel):
 class RunRequest(BaseModel):
     kb: bool = True
     simulate: bool = False
+    # Attack the engines' own model files (and, with simulate, the simulated forecaster).
+    ml_attacks: bool = False
 
 
 class DecisionRequest(BaseModel):
@@ -210,7 +212,11 @@ def start_run(request: Request, device_id: DeviceId, body: RunRequest) -> dict[s
     """Start an analysis (``mdrisk analyze`` with the device's answers and decisions)."""
     bench = workbench_of(request)
     service.device(bench.workspace, device_id)
-    return _run(bench.runs.start(device_id, use_kb=body.kb, simulate=body.simulate))
+    return _run(
+        bench.runs.start(
+            device_id, use_kb=body.kb, simulate=body.simulate, ml_attacks=body.ml_attacks
+        )
+    )
 
 
 def _known_run(request: Request, run_id: str) -> Run:

@@ -246,10 +246,11 @@ def start_run(
     device_id: DeviceId,
     kb: Annotated[bool, Form()] = False,
     simulate: Annotated[bool, Form()] = False,
+    ml_attacks: Annotated[bool, Form()] = False,
 ) -> Response:
     bench = workbench_of(request)
     service.device(bench.workspace, device_id)
-    run = bench.runs.start(device_id, use_kb=kb, simulate=simulate)
+    run = bench.runs.start(device_id, use_kb=kb, simulate=simulate, ml_attacks=ml_attacks)
     return _see(f"/runs/{run.id}")
 
 

@@ -88,7 +88,9 @@ class RunManager:
         with self._lock:
             return [run for run in self._runs.values() if run.device_id == device_id]
 
-    def start(self, device_id: int, *, use_kb: bool, simulate: bool) -> Run:
+    def start(
+        self, device_id: int, *, use_kb: bool, simulate: bool, ml_attacks: bool = False
+    ) -> Run:
         version = self.workspace.latest_model(device_id)
         if version is None:
             raise LookupError(f"device {device_id} has no model")
@@ -102,8 +104,10 @@ class RunManager:
             out_file=self.workspace.folder / "runs" / f"{run_id}.json",
             use_kb=use_kb,
             simulate=simulate,
+            ml_attacks=ml_attacks,
         )
-        options = ", ".join(name for name, on in (("kb", use_kb), ("simulate", simulate)) if on)
+        chosen = (("kb", use_kb), ("simulate", simulate), ("ml attacks", ml_attacks))
+        options = ", ".join(name for name, on in chosen if on)
         run = Run(run_id, device_id, version.id, options or "stpa only")
         events = _CONTEXT.Queue()
         process = _CONTEXT.Process(target=analyse, args=(job, events), daemon=True)

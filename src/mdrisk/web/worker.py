@@ -1,5 +1,5 @@
 """What the worker process of one analysis does: exactly what ``mdrisk analyze --kb
-[--simulate] --answers A --decisions D`` does with the workspace's files, reporting each step
+[--simulate] [--ml-attacks] --answers A --decisions D`` does with the workspace's files, reporting each step
 on a queue. It runs in a process of its own so that cancelling it can stop it."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ class AnalysisJob:
     out_file: Path
     use_kb: bool
     simulate: bool
+    ml_attacks: bool = False
 
 
 def summary_of(assessment: Any) -> str:
@@ -48,12 +49,18 @@ def analyse(job: AnalysisJob, events: Queue) -> None:
             risk = bundled.risk_inputs(
                 rubric, answers=load_answers(job.answers_file, rubric.rubric)
             )
+        settings = None
+        if job.ml_attacks:
+            from mdrisk.mlattack.run import AttackSettings
+
+            settings = AttackSettings()
         assessment, notes = run(
             job.model_file,
             use_kb=job.use_kb,
             simulate=job.simulate,
             risk=risk,
             on_step=lambda name: events.put(("step", name)),
+            ml_attacks=settings,
         )
         if decisions is not None:
             assessment = with_decisions(assessment, decisions)
