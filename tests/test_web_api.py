@@ -513,3 +513,20 @@ def test_an_analysis_can_attack_the_ml_model(client):
     steps = [e.get("text", "") for e in run["streamed"]]
     assert any("influence on its model file" in step for step in steps), steps
     assert any("attacking the ML models" in step for step in steps), steps
+
+
+def test_an_example_with_a_model_file_is_attacked_from_the_workspace(client):
+    pytest.importorskip("art")
+    device_id = client.post("/api/devices", json={"example": "breast-cancer"}).json()["id"]
+    run = run_to_end(client, device_id, kb=False, ml_attacks=True)
+    assert run["state"] == "done", run
+    assessment_id = run["assessment"]
+    assert client.get(f"/api/assessments/{assessment_id}").json()["ml_attacks"] > 10
+    risks = client.get(f"/api/assessments/{assessment_id}/risks").json()["risks"]
+    details = [
+        client.get(f"/api/assessments/{assessment_id}/risks/{r['id']}").json() for r in risks
+    ]
+    measured = [d for d in details if d["risk"].get("ml_attacks")]
+    assert measured
+    for detail in measured:
+        assert {a["id"] for a in detail["ml_attacks"]} == set(detail["risk"]["ml_attacks"])

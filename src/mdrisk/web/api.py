@@ -279,6 +279,7 @@ def get_assessment(request: Request, assessment_id: AssessmentId) -> dict[str, A
         "risks": len(assessment.risks),
         "scenarios": len(assessment.scenarios),
         "loss_scenarios": len(assessment.loss_scenarios),
+        "ml_attacks": len(assessment.ml_attacks),
         "provenance": assessment.provenance.model_dump(mode="json"),
     }
 
@@ -325,6 +326,9 @@ def get_risk(request: Request, assessment_id: AssessmentId, risk_id: RiskId) -> 
             f.model_dump(mode="json", exclude={"patients"})
             for f in assessment.impact
             if set(f.loss_scenarios) & set(risk.loss_scenarios)
+        ],
+        "ml_attacks": [
+            a.model_dump(mode="json") for a in assessment.ml_attacks if a.id in risk.ml_attacks
         ],
     }
 

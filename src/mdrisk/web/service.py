@@ -24,7 +24,7 @@ from mdrisk.assessment_file import load_assessment
 from mdrisk.decisions import decided_findings, decisions_from_text, with_decisions
 from mdrisk.decisions.file import DecisionEntry, parse_key
 from mdrisk.errors import InputError, Problem
-from mdrisk.model import LoadedModel
+from mdrisk.model import DeviceModel, LoadedModel
 from mdrisk.model.diagram import to_svg, too_large_to_draw
 from mdrisk.model.loader import model_from_document
 from mdrisk.parsing.source import parse_document
@@ -123,7 +123,31 @@ def create_from_text(workspace: Workspace, name: str, text: str, origin: str) ->
 
 
 def create_from_example(workspace: Workspace, example: str, name: str = "") -> Device:
-    return create_from_text(workspace, name, example_text(example), f"example {example}")
+    text = example_text(example)
+    device = create_from_text(workspace, name, text, f"example {example}")
+    _copy_model_files(workspace, device.id, check_model(text).model)
+    return device
+
+
+def _copy_model_files(workspace: Workspace, device_id: int, model: DeviceModel) -> None:
+    """The model and evaluation files a built-in example's ML engines name, copied beside
+    the device's model so that its ML attacks find them (paths relative, inside the
+    examples' folder)."""
+    examples_folder = resources.files("mdrisk") / "examples"
+    for component in model.components:
+        artifact = component.ml.artifact if component.ml is not None else None
+        if artifact is None:
+            continue
+        named = [artifact.file] + ([artifact.evaluation.file] if artifact.evaluation else [])
+        for relative in named:
+            parts = Path(relative).parts
+            if Path(relative).is_absolute() or ".." in parts:
+                continue
+            source = examples_folder.joinpath(*parts)
+            if source.is_file():
+                target = workspace.device_folder(device_id).joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(source.read_bytes())
 
 
 def _safe_file_name(name: str, index: int, suffixes: tuple[str, ...]) -> str:
