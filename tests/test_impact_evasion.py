@@ -328,3 +328,16 @@ def test_the_closed_loop_evasion_is_an_ml_attack_of_the_cgm_entry_and_its_risks(
     assert risks and all(
         r.element == "cgm_to_app" or set(r.scenarios) & set(linked[0].scenarios) for r in risks
     )
+
+
+@needs_simglucose
+def test_the_stand_in_forecaster_s_measured_influence_is_a_check_not_a_change(bgms) -> None:
+    from mdrisk import bundled
+    from mdrisk.mlattack.closed_loop import stand_in_influence_checks
+
+    checks = stand_in_influence_checks(bgms, bundled.glucose_impact().inputs)
+    # The trees learn insulin on board non-monotonically (it is high after meals, when
+    # glucose rises); bgms declares it lowers the forecast and the analysis keeps that.
+    assert [(c[0], c[1]) for c in checks] == [("measured-influence", "info")]
+    assert "insulin_on_board" in checks[0][2] and "'decreases'" in checks[0][2]
+    assert "keeps the declaration" in checks[0][2]

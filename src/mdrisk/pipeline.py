@@ -145,14 +145,13 @@ def run(
         attacks = attack_models(loaded, assessment.fdi_points, ml_attacks, progress=step)
         if simulate:
             step("attacking the simulated forecaster in the closed loop")
-            from mdrisk.mlattack.closed_loop import closed_loop_attacks
+            from mdrisk.mlattack.closed_loop import closed_loop_attacks, stand_in_influence_checks
 
+            inputs = bundled.glucose_impact().inputs
             attacks += closed_loop_attacks(
-                loaded.model,
-                assessment.fdi_points,
-                assessment.loss_scenarios,
-                bundled.glucose_impact().inputs,
+                loaded.model, assessment.fdi_points, assessment.loss_scenarios, inputs
             )
+            measured_checks += _as_checks(stand_in_influence_checks(loaded.model, inputs))
         attacks = with_scenarios(attacks, assessment.scenarios)
         risks = with_attacks(assessment.risks, attacks)
         checks = [*assessment.checks, *measured_checks]
@@ -202,6 +201,21 @@ def _pointed(loaded: LoadedModel, base: Path, bad: InputError) -> InputError:
     return InputError(bad.file, [*bad.problems, *pointers])
 
 
+def _as_checks(found: list[tuple[str, str, str, list[str], str]]) -> list[CheckFinding]:
+    """Checks from (rule, severity, message, elements, fix), with their stable ids."""
+    return [
+        CheckFinding(
+            id=stable_id("CHK", rule, message),
+            rule=rule,
+            severity=severity,
+            message=message,
+            elements=elements,
+            fix=fix,
+        )
+        for rule, severity, message, elements, fix in found
+    ]
+
+
 def _measured_influence(loaded: LoadedModel) -> tuple[LoadedModel, list[CheckFinding]]:
     """The model with the signed influence of each ML input measured on its engine's model
     file in place of the declared one, and a check for each that differs."""
@@ -216,17 +230,7 @@ def _measured_influence(loaded: LoadedModel) -> tuple[LoadedModel, list[CheckFin
         measured = influence_of_device(loaded.model, base)
     except InputError as bad:
         raise _pointed(loaded, base, bad) from None
-    checks = [
-        CheckFinding(
-            id=stable_id("CHK", rule, message),
-            rule=rule,
-            severity=severity,
-            message=message,
-            elements=elements,
-            fix=fix,
-        )
-        for rule, severity, message, elements, fix in influence_checks(loaded.model, measured)
-    ]
+    checks = _as_checks(influence_checks(loaded.model, measured))
     if not measured:
         return loaded, checks
     return LoadedModel(with_measured_effects(loaded.model, measured), loaded.source), checks

@@ -146,3 +146,45 @@ def closed_loop_attacks(
             )
         )
     return records
+
+
+def stand_in_influence_checks(
+    device: DeviceModel, inputs: dict[str, dict[str, Any]]
+) -> list[tuple[str, str, str, list[str], str]]:
+    """(rule, severity, message, elements, fix) for every ML input whose effect, measured on
+    the forecaster the simulator trains in the device's place, differs from the declared one.
+    The device names no model file, so the analysis keeps its declaration: the check says
+    what to verify on the real model."""
+    if cgm_input(inputs) is None:
+        return []
+    from mdrisk.impact.evasion.accuracy import evaluation_data
+    from mdrisk.impact.evasion.influence import (
+        disagreements,
+        measure_influence,
+        measured_effects,
+    )
+    from mdrisk.impact.evasion.models import held_out_models
+
+    measured = measure_influence(held_out_models("gbt"), evaluation_data())
+    decisive = {m.signal: m for m in measured if m.decisive}
+    engines = [c.id for c in device.components if c.ml is not None]
+    checks = []
+    for signal, declared, found in disagreements(device, measured_effects(measured)):
+        probe = decisive[signal]
+        checks.append(
+            (
+                "measured-influence",
+                "info",
+                f"raising {signal} moves the forecast {found.replace('_', ' ')} on the "
+                f"gradient-boosted forecaster the simulator trains in the device's place "
+                f"({100 * probe.rows_up:.0f} % of evaluation rows up, "
+                f"{100 * probe.rows_down:.0f} % down), where the device model declares "
+                f"'{declared}'; the analysis keeps the declaration (the device names no model "
+                "file)",
+                engines,
+                f"check the device's own model for the same: a forecaster trained without a "
+                f"monotonic constraint on {signal} can learn it; if it does, declare "
+                f"'{found}' (more loss scenarios) or constrain the model",
+            )
+        )
+    return checks
