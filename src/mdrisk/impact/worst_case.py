@@ -62,6 +62,7 @@ RECOMBINATION = 0.7
 SCAN_SHARE = 0.4  # of the candidates, spent on the structured scan before the evolution
 REFINE_SHARE = 0.2  # of the generations after the scan, spent on the pattern search
 REFINE_STEP = 0.05  # its first step, as a share of each variable's range
+MODE_MIN = 180.0  # a time of day, for the diversity of the first generation
 OPTIMISER = (
     "a structured scan of the box's edges and times of day, then scipy "
     "differential_evolution (best1bin, vectorized, deferred updating) from its best, then a "
@@ -170,6 +171,21 @@ def structured_scan(space: SearchSpace, count: int) -> np.ndarray:
     grids = np.meshgrid(*[_levels(space, c, per_onset) for c in range(space.size)])
     scan = np.stack([g.ravel() for g in grids], axis=1)
     return scan[:count]
+
+
+def _diverse_first(space: SearchSpace, scan: np.ndarray, fitness: np.ndarray) -> np.ndarray:
+    """The scanned candidates, best first, but the best of each time of day (``MODE_MIN``
+    wide, by the first onset variable) ahead of the others: the evolution then starts at the
+    meals and nights where the harm lies, not only around the single best."""
+    order = np.argsort(fitness, kind="stable")
+    onsets = [i for i, n in enumerate(space.names) if n.endswith(".onset")]
+    if not onsets:
+        return scan[order]
+    modes = (scan[order, onsets[0]] // MODE_MIN).astype(int)
+    _, first = np.unique(modes, return_index=True)
+    leaders = np.sort(first)  # each mode's best, in order of fitness
+    rest = np.setdiff1d(np.arange(len(order)), leaders, assume_unique=True)
+    return scan[order[np.concatenate([leaders, rest])]]
 
 
 def _initial_population(
@@ -320,7 +336,7 @@ def search_worst_case(
         def solve(ask: Ask) -> None:
             scanned = None
             if len(scan):
-                scanned = scan[np.argsort(ask(scan), kind="stable")]
+                scanned = _diverse_first(space, scan, ask(scan))
             population = _initial_population(space, size, rng, initial.get(name, ()), scanned)
             differential_evolution(
                 lambda x: ask(np.asarray(x).T),
