@@ -193,3 +193,47 @@ def test_an_endpoint_that_is_gone_is_an_input_error(tmp_path, refused_port):
     gone = EndpointConfig(f"http://127.0.0.1:{refused_port}/v1", "fake-llm", timeout=5, retries=0)
     with pytest.raises(InputError, match="prompt-injection probes could not be run"):
         _pipeline(tmp_path, gone)
+
+
+def test_mdrisk_attack_probes_a_language_model_through_the_llm_options(obeying, tmp_path):
+    from click.testing import CliRunner
+
+    from mdrisk.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "attack",
+            str(SCRIBE),
+            "--llm-base-url",
+            obeying,
+            "--llm-model",
+            "fake-llm",
+            "--llm-retries",
+            "0",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env={"MDRISK_LLM_BASE_URL": None, "MDRISK_LLM_MODEL": None},
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads((tmp_path / "out" / "ml-attacks.json").read_text())
+    ran = [r for r in records if r["status"] == "run"]
+    assert len(ran) == len(TYPED | RECORD)
+    assert {r["success_rate"] for r in ran} == {1.0}
+
+
+def test_mdrisk_analyze_ml_attacks_without_an_endpoint_records_why(tmp_path):
+    from click.testing import CliRunner
+
+    from mdrisk.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["analyze", str(SCRIBE), "--ml-attacks", "--out", str(tmp_path / "out")],
+        env={"MDRISK_LLM_BASE_URL": None, "MDRISK_LLM_MODEL": None},
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "out" / "assessment.json").read_text())
+    injected = [a for a in saved["ml_attacks"] if a["attack"].startswith("prompt_injection")]
+    assert injected and {a["status"] for a in injected} == {"not_applicable"}
