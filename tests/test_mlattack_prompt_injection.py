@@ -127,15 +127,23 @@ def test_direct_probes_on_the_typed_entry_indirect_on_the_record_none_on_a_numbe
     assert all("measurement" in p.reason for p in found if p.kind is None)
 
 
-def _pipeline(tmp_path: Path, endpoint: EndpointConfig | None):
+def _assessed(endpoint: EndpointConfig | None):
     assessment, _notes = run(
         SCRIBE, created="2030-01-01T00:00:00Z", ml_attacks=AttackSettings(), llm_endpoint=endpoint
     )
+    return assessment
+
+
+def _pipeline(tmp_path: Path, endpoint: EndpointConfig | None):
+    assessment = _assessed(endpoint)
     return [a for a in assessment.ml_attacks if a.attack.startswith("prompt_injection")]
 
 
 def test_an_endpoint_that_follows_its_input_is_injected_every_time(obeying, tmp_path):
-    attacks = _by_element(_pipeline(tmp_path, _endpoint(obeying)))
+    assessment = _assessed(_endpoint(obeying))
+    attacks = _by_element(
+        a for a in assessment.ml_attacks if a.attack.startswith("prompt_injection")
+    )
     probes = bundled.prompt_injection_probes()
     for element in TYPED:
         attack = attacks[element]
@@ -153,8 +161,11 @@ def test_an_endpoint_that_follows_its_input_is_injected_every_time(obeying, tmp_
     for element in NUMBER:
         assert attacks[element].status == "not_applicable"
     assert all("endpoint fake-llm" in a.library for a in attacks.values())
-    # Tied to the scenario stage's prompt-injection scenarios of the same engine and entry.
+    # Tied to the scenario stage's prompt-injection scenarios of the same engine and entry,
+    # and so to their risks.
     assert attacks["ehr"].scenarios
+    ids = {a.id for a in attacks.values()}
+    assert any(set(risk.ml_attacks) & ids for risk in assessment.risks)
 
 
 def test_an_endpoint_that_ignores_its_input_is_never_injected(ignoring, tmp_path):
