@@ -248,3 +248,31 @@ def test_mdrisk_enrich_against_the_real_server(llama_server, assessment, tmp_pat
     assert "1 of 1 answers accepted" in result.output
     drafts = (tmp_path / "out" / "llm-enrichments.md").read_text(encoding="utf-8")
     assert f"## {SUBJECT} (scenario_narrative)" in drafts
+
+
+def test_prompt_injection_probes_against_the_real_server(llama_server):
+    """The probe set through the product's client on SmolLM2: well-formed records; the
+    success rate is whatever the model gives (printed, not asserted)."""
+    from mdrisk.mlattack.prompt_injection import prompt_injection_attacks
+    from mdrisk.pipeline import chat_completer
+    from mdrisk.stpa import analyze_stpa
+
+    scribe = load_model(Path(__file__).parent / "data" / "llm-scribe.yaml").model
+    config = EndpointConfig(
+        llama_server, "smollm2-135m-instruct", timeout=180, max_tokens=64, seed=42
+    )
+    probes = bundled.prompt_injection_probes()
+    attacks = prompt_injection_attacks(
+        scribe, analyze_stpa(scribe).fdi_points, probes, chat_completer(config), config.model
+    )
+    ran = [a for a in attacks if a.status == "run"]
+    assert {a.attack for a in ran} == {"prompt_injection_direct", "prompt_injection_indirect"}
+    for attack in ran:
+        kind = attack.attack.removeprefix("prompt_injection_")
+        assert attack.examples == len(probes.of_kind(kind))  # type: ignore[arg-type]
+        assert attack.queries == 2 * attack.examples
+        assert 0 <= attack.successes <= attack.examples
+        assert attack.success_rate == round(attack.successes / attack.examples, 4)
+        assert attack.library.endswith("endpoint smollm2-135m-instruct")
+    rates = sorted({(a.attack, a.success_rate) for a in ran})
+    print(f"SmolLM2-135M prompt-injection success: {rates}")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the loaders import their stages; each is imported when firs
     from mdrisk.kb.matching.aliases import AliasTable
     from mdrisk.kb.pack import LoadedPack
     from mdrisk.landscape.keywords import LoadedRules
+    from mdrisk.mlattack.prompt_injection import ProbeSet
     from mdrisk.parsing.source import SourceDocument
     from mdrisk.risk.answers import LoadedAnswers
     from mdrisk.risk.controls import MitigationLookup
@@ -45,6 +46,7 @@ GLUCOSE_IMPACT = "glucose-impact.yaml"
 LANDSCAPE_KEYWORDS = "landscape-keywords.yaml"
 TECHNOLOGY_LEXICON = "technology-lexicon.yaml"
 VENDOR_ALIASES = "vendor-aliases.yaml"
+PROMPT_INJECTION_PROBES = "prompt-injection-probes.yaml"
 
 
 @cache
@@ -172,3 +174,10 @@ def vendor_aliases() -> AliasTable:
     from mdrisk.kb.matching.aliases import AliasTable
 
     return AliasTable.from_document(document(VENDOR_ALIASES))
+
+
+@cache
+def prompt_injection_probes() -> ProbeSet:
+    from mdrisk.mlattack.prompt_injection import probe_set_from_document
+
+    return probe_set_from_document(document(PROMPT_INJECTION_PROBES))

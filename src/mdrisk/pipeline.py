@@ -9,7 +9,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, cast
 
 from mdrisk import __version__, bundled
 from mdrisk.assessment import Assessment
@@ -39,6 +39,8 @@ from mdrisk.stpa import StpaResult, analyze_stpa
 if TYPE_CHECKING:
     from mdrisk.assessment.ml_attacks import MLAttack
     from mdrisk.kb.support import SbomEntry
+    from mdrisk.llm.config import EndpointConfig
+    from mdrisk.mlattack.prompt_injection import Complete
     from mdrisk.mlattack.run import AttackSettings
 
 
@@ -115,12 +117,15 @@ def run(
     created: str | None = None,
     on_step: Callable[[str], None] | None = None,
     ml_attacks: AttackSettings | None = None,
+    llm_endpoint: EndpointConfig | None = None,
 ) -> tuple[Assessment, list[str]]:
     """Load the device model at ``model_path``, open the knowledge when asked (``use_kb``, or
     a ``store_path``) and run every stage (:func:`assess`). Returns the assessment and the
     notes on what the knowledge lacked. ``on_step`` hears the name of each step as it
     starts (for a progress bar). ``ml_attacks``: run the attacks on the engines' own model
-    files with these settings (the ``ml_attacks`` section; needs the ``ml`` extra)."""
+    files with these settings (the ``ml_attacks`` section; needs the ``ml`` extra), and the
+    prompt-injection probes on its language models through ``llm_endpoint`` (without one,
+    their records say so)."""
     step = on_step or (lambda _name: None)
     step("loading the model")
     loaded = load_model(model_path)
@@ -142,7 +147,9 @@ def run(
         step("attacking the ML models")
         from mdrisk.mlattack.scenario_links import with_attacks, with_scenarios
 
-        attacks = attack_models(loaded, assessment.fdi_points, ml_attacks, progress=step)
+        attacks = attack_models(
+            loaded, assessment.fdi_points, ml_attacks, progress=step, llm_endpoint=llm_endpoint
+        )
         if simulate:
             step("attacking the simulated forecaster in the closed loop")
             from mdrisk.mlattack.closed_loop import closed_loop_attacks, stand_in_influence_checks
@@ -167,19 +174,77 @@ def attack_models(
     settings: AttackSettings,
     engine_id: str | None = None,
     progress: Callable[[str], None] | None = None,
+    llm_endpoint: EndpointConfig | None = None,
 ) -> list[MLAttack]:
     """The attacks of :mod:`mdrisk.mlattack` on every engine that names its model file
-    (or ``engine_id``); a model or data file refused is an InputError that also names the
-    line of the device model that points to it."""
+    (or ``engine_id``), and the prompt-injection probes on every language model (an engine
+    with ``task_type: generation``) through ``llm_endpoint``; a model or data file refused is
+    an InputError that also names the line of the device model that points to it, an
+    endpoint that fails one naming the endpoint."""
     from mdrisk.mlattack.run import run_ml_attacks
 
     base = Path(loaded.source.file).parent
     try:
-        return run_ml_attacks(
+        attacks = run_ml_attacks(
             loaded.model, fdi_points, base, settings, engine_id=engine_id, progress=progress
         )
     except InputError as bad:
         raise _pointed(loaded, base, bad) from None
+    return attacks + _prompt_injection(
+        loaded.model, fdi_points, settings, engine_id, llm_endpoint, progress
+    )
+
+
+def _prompt_injection(
+    model: DeviceModel,
+    fdi_points: list[FDIPoint],
+    settings: AttackSettings,
+    engine_id: str | None,
+    llm_endpoint: EndpointConfig | None,
+    progress: Callable[[str], None] | None,
+) -> list[MLAttack]:
+    from mdrisk.llm.errors import LLMError
+    from mdrisk.mlattack.prompt_injection import generation_engines, prompt_injection_attacks
+
+    engines = {e.id for e in generation_engines(model) if engine_id in (None, e.id)}
+    if not engines:
+        return []
+    points = [p for p in fdi_points if p.ml_engine in engines]
+    complete = None if llm_endpoint is None else chat_completer(llm_endpoint)
+    endpoint = "" if llm_endpoint is None else llm_endpoint.model
+    seed = settings.seed if llm_endpoint is None else llm_endpoint.seed
+    try:
+        return prompt_injection_attacks(
+            model,
+            points,
+            bundled.prompt_injection_probes(),
+            complete,
+            endpoint=endpoint,
+            seed=seed,
+            progress=progress,
+        )
+    except LLMError as error:
+        assert llm_endpoint is not None
+        raise InputError(
+            llm_endpoint.display_url,
+            [Problem(f"the prompt-injection probes could not be run: {error}")],
+        ) from None
+
+
+def chat_completer(config: EndpointConfig) -> Complete:
+    """The product's chat client as the plain callable the probes take: messages in, the
+    answer's text out (at the endpoint's temperature and seed, 0 unless set)."""
+    from mdrisk.llm.client import ChatClient, Message
+
+    Role = Literal["system", "user", "assistant"]
+
+    client = ChatClient(config)
+
+    def complete(messages: list[dict[str, str]]) -> str:
+        chat = [Message(cast(Role, m["role"]), m["content"]) for m in messages]
+        return client.complete(chat).content
+
+    return complete
 
 
 def _pointed(loaded: LoadedModel, base: Path, bad: InputError) -> InputError:

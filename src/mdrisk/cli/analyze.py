@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,8 @@ from mdrisk.cli.common import (
     apply_decisions,
     decisions_option,
     guarded,
+    llm_endpoint_of,
+    llm_endpoint_options,
     out_console,
     parse_formats,
     print_notes,
@@ -138,8 +140,10 @@ def validate(model: Path, strict: bool) -> None:
     is_flag=True,
     help="Run the attacks on each ML engine's own model file (ml.artifact) from every FDI "
     "point, constrained by what it reaches (the 'ml_attacks' section; needs the ml extra; "
-    "seconds; 'mdrisk attack' runs them alone with more options).",
+    "seconds; 'mdrisk attack' runs them alone with more options); on a language model "
+    "(task_type generation), the prompt-injection probes through the --llm- endpoint.",
 )
+@llm_endpoint_options
 @risk_options
 @decisions_option
 @guarded
@@ -155,6 +159,7 @@ def analyze(
     answers_file: Path | None,
     policy_file: Path | None,
     decisions_file: Path | None,
+    llm_options: dict[str, Any],
 ) -> None:
     """Run STPA-Sec on a device model and write the assessment to a folder.
 
@@ -174,10 +179,12 @@ def analyze(
         from mdrisk.report.package import render_package
 
         attack_settings = None
+        llm_endpoint = None
         if ml_attacks:
             from mdrisk.mlattack.run import AttackSettings
 
             attack_settings = AttackSettings()
+            llm_endpoint = llm_endpoint_of(llm_options)
 
         task = progress.add_task("loading model", total=4)
 
@@ -192,6 +199,7 @@ def analyze(
             risk=risk_inputs_of(answers_file, policy_file),
             on_step=step,
             ml_attacks=attack_settings,
+            llm_endpoint=llm_endpoint,
         )
         assessment = apply_decisions(assessment, decisions)
         progress.update(task, advance=2, description="rendering reports")

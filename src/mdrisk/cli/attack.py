@@ -6,12 +6,14 @@ Only argument parsing and printing here; the work is in ``mdrisk.mlattack``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mdrisk.cli.common import (
     guarded,
+    llm_endpoint_of,
+    llm_endpoint_options,
     model_path,
     out_console,
     progress_bar,
@@ -111,6 +113,7 @@ def attack_table(attacks: list[MLAttack]) -> Table:
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder for ml-attacks.json (the records the assessment's ml_attacks section holds).",
 )
+@llm_endpoint_options
 @guarded
 def attack(
     model: str,
@@ -121,16 +124,19 @@ def attack(
     reach: str,
     black_box: bool,
     out_dir: Path | None,
+    llm_options: dict[str, Any],
 ) -> None:
     """Run the attacks on a device's own ML model, constrained by what each FDI point reaches.
 
     MODEL is a device model file (or a built-in example name) whose ML engine names its model
     file (ml.artifact). Evasion, poisoning of the field-learning path, model substitution
     through an unsigned update path, extraction and membership inference through an exposed
-    inference API, each with its MITRE ATLAS technique.
+    inference API, each with its MITRE ATLAS technique. On a language model (task_type
+    generation), the prompt-injection probes, direct and indirect, through the endpoint the
+    --llm- options (or MDRISK_LLM_* variables) name.
     """
-    require_ml_extra()
     from mdrisk.mlattack.capability import Reach
+    from mdrisk.mlattack.prompt_injection import generation_engines
     from mdrisk.mlattack.run import AttackSettings, engines_with_artifacts
     from mdrisk.model import load_model
     from mdrisk.pipeline import attack_models
@@ -139,11 +145,15 @@ def attack(
 
     path = model_path(model)
     loaded = load_model(path)
-    if not engines_with_artifacts(loaded.model, engine_id):
+    language_models = [e for e in generation_engines(loaded.model) if engine_id in (None, e.id)]
+    if engines_with_artifacts(loaded.model, engine_id):
+        require_ml_extra()
+    elif not language_models:
         what = (
-            f"ML engine '{engine_id}' is not in the model or names no model file"
+            f"ML engine '{engine_id}' is not in the model, names no model file and is no "
+            "language model (task_type: generation)"
             if engine_id
-            else "no ML engine names a model file"
+            else "no ML engine names a model file or is a language model (task_type: generation)"
         )
         raise InputError(
             str(path),
@@ -169,7 +179,14 @@ def attack(
         def step(text: str) -> None:
             progress.update(task, description=text)
 
-        attacks = attack_models(loaded, points, settings, engine_id=engine_id, progress=step)
+        attacks = attack_models(
+            loaded,
+            points,
+            settings,
+            engine_id=engine_id,
+            progress=step,
+            llm_endpoint=llm_endpoint_of(llm_options) if language_models else None,
+        )
     out_console.print(attack_table(attacks))
     if out_dir is not None:
         records = [a.model_dump(mode="json") for a in attacks]

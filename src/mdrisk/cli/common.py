@@ -62,6 +62,72 @@ def risk_options(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+_LLM_OPTIONS = ("llm_base_url", "llm_model", "llm_kind", "llm_timeout", "llm_retries")
+
+
+def llm_endpoint_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The LLM endpoint the prompt-injection probes run through: ``enrich``'s endpoint
+    options under an ``--llm-`` prefix, over the same ``MDRISK_LLM_*`` variables. The command
+    receives them as one ``llm_options`` mapping (see :func:`llm_endpoint_of`)."""
+    from mdrisk.llm.config import ENDPOINT_KINDS
+
+    options = [
+        click.option(
+            "--llm-base-url",
+            default=None,
+            metavar="URL",
+            help="OpenAI-compatible endpoint of the device's language model, for the "
+            "prompt-injection probes [env MDRISK_LLM_BASE_URL; none: not run]. The API key "
+            "is read from MDRISK_LLM_API_KEY only.",
+        ),
+        click.option("--llm-model", default=None, help="Model name [env MDRISK_LLM_MODEL]."),
+        click.option(
+            "--llm-kind",
+            type=click.Choice(ENDPOINT_KINDS),
+            default=None,
+            help="Endpoint kind [env MDRISK_LLM_KIND; default generic].",
+        ),
+        click.option(
+            "--llm-timeout",
+            type=click.FloatRange(0.1, 3600),
+            default=None,
+            help="Seconds to wait for one answer [env MDRISK_LLM_TIMEOUT; default 120].",
+        ),
+        click.option(
+            "--llm-retries",
+            type=click.IntRange(0, 10),
+            default=None,
+            help="Extra tries after a connection failure, 429 or 5xx "
+            "[env MDRISK_LLM_RETRIES; default 2].",
+        ),
+    ]
+
+    @functools.wraps(function)
+    def gathered(*args: Any, **kwargs: Any) -> Any:
+        kwargs["llm_options"] = {name: kwargs.pop(name) for name in _LLM_OPTIONS}
+        return function(*args, **kwargs)
+
+    wrapped: Callable[..., Any] = gathered
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
+def llm_endpoint_of(llm_options: dict[str, Any]) -> Any:
+    """The endpoint (``EndpointConfig``) from the ``--llm-`` options over the environment,
+    or None when neither names one; a malformed value is a usage error."""
+    from mdrisk.llm.config import endpoint_from
+    from mdrisk.llm.errors import EndpointNotConfigured, LLMConfigError
+
+    overrides = {name.removeprefix("llm_"): value for name, value in llm_options.items()}
+    try:
+        return endpoint_from(overrides)
+    except EndpointNotConfigured:
+        return None
+    except LLMConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
 def risk_inputs_of(answers_file: Path | None, policy_file: Path | None) -> Any:
     """The risk stage's inputs with the user's answers and policy (None: the built-ins)."""
     if answers_file is None and policy_file is None:

@@ -18,6 +18,8 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "model_substitution": ("model_update",),
     "extraction": ("extraction",),
     "membership_inference": ("extraction", "inversion"),
+    "prompt_injection_direct": ("prompt_injection",),
+    "prompt_injection_indirect": ("prompt_injection",),
 }
 
 
