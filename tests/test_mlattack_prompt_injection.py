@@ -248,3 +248,25 @@ def test_mdrisk_analyze_ml_attacks_without_an_endpoint_records_why(tmp_path):
     saved = json.loads((tmp_path / "out" / "assessment.json").read_text())
     injected = [a for a in saved["ml_attacks"] if a["attack"].startswith("prompt_injection")]
     assert injected and {a["status"] for a in injected} == {"not_applicable"}
+
+
+def test_the_scenario_stage_sees_prompt_injection_only_through_text_inputs():
+    # The probes and the scenario stage agree: a numeric heart rate carries no instructions.
+    from mdrisk.model import load_model
+    from mdrisk.pipeline import assess
+
+    assessment = assess(load_model(SCRIBE), created="2026-01-01T00:00:00Z")
+    injected = [s for s in assessment.scenarios if s.category == "prompt_injection"]
+    assert injected
+    natures = {
+        i.signal: i.nature
+        for c in assessment.device.components
+        if c.ml is not None
+        for i in c.ml.inputs
+    }
+    points = {p.id: p for p in assessment.fdi_points}
+    for scenario in injected:
+        for point in scenario.fdi_points:
+            nature = natures[points[point].ml_input]
+            assert nature is None or nature.value in {"record", "event", "identifier"}
+    assert not NUMBER & {s.element for s in injected}

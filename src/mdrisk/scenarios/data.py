@@ -19,7 +19,7 @@ from pydantic_core import ErrorDetails
 from mdrisk.assessment.scenarios import CATEGORIES, InjectionKind, ScenarioCategory
 from mdrisk.errors import InputError, Problem
 from mdrisk.kb.pack import ATLAS_TECHNIQUE, RULE_ID, Category, ProtectionName
-from mdrisk.model.schema import ComponentKind, LinkKind, UCAType
+from mdrisk.model.schema import ComponentKind, LinkKind, SignalNature, UCAType
 from mdrisk.parsing.source import SourceDocument, parse_document, read_text
 from mdrisk.parsing.validation import Schema, StrictModel, validated
 
@@ -109,6 +109,9 @@ class Family(StrictModel):
     engine_entry: EngineEntry | None = None
     # not_person: the attacker acts through records or documents, never a person's own entry.
     entry_origin: Literal["any", "not_person"] = "any"
+    # Only ML inputs of these natures are entries (empty: any); an input whose nature the
+    # model does not declare is kept. Prompt injection needs text: records, events, ids.
+    input_natures: list[SignalNature] = Field(default_factory=list)
     attackers: list[SnakeId] = Field(min_length=1)
     injections: list[InjectionKind] = Field(default_factory=list)
     ease: Fraction

@@ -70,6 +70,12 @@ class EntryFinder:
         elif kind.engine_entry in ("upstream_inputs", "nearest_inputs"):
             farthest = kind.engine_entry == "upstream_inputs"
             for ml_input in engine.ml.inputs:
+                if (
+                    kind.input_natures
+                    and ml_input.nature is not None
+                    and ml_input.nature.value not in kind.input_natures
+                ):
+                    continue
                 points = [
                     p
                     for p in self._of(engine.id, "inference_input", ml_input.signal)
