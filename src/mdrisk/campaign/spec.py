@@ -19,7 +19,7 @@ YAML (or JSON)::
     detectors: all                    # 'all', 'none' or ids of the model's detectors
     controls: [cgm_physiology_cusum]  # detectors whose response is applied (candidate
                                       # controls); the uncontrolled runs are always kept
-    batch_patient_days: 300           # patient-days a task carries
+    batch_patient_days: 600           # patient-days a task carries
 
 A class is an attack key of the impact mapping (``data/glucose-impact.yaml``): the
 loss-scenario classes that falsify the same signal the same way share one attack, so one
@@ -96,7 +96,7 @@ class CampaignFile(StrictModel):
     detectors: Literal["all", "none"] | list[str] = "none"
     controls: list[str] = Field(default_factory=list)
     variability: _Variability = Field(default_factory=_Variability)
-    batch_patient_days: int = Field(300, ge=1, le=100_000)
+    batch_patient_days: int = Field(600, ge=1, le=100_000)
 
 
 @dataclass(frozen=True)
