@@ -96,7 +96,9 @@ def main() -> int:
     figures: dict[str, object] = {"load_before": os.getloadavg(), "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        campaign = load_campaign(_campaign_file(folder, args.patient_days), bundled.glucose_impact())
+        campaign = load_campaign(
+            _campaign_file(folder, args.patient_days), bundled.glucose_impact()
+        )
         print(
             f"campaign: {len(campaign.classes)} classes x {len(campaign.patients)} patients x "
             f"{campaign.days} days = {campaign.patient_days} patient-days",
