@@ -235,3 +235,20 @@ def test_a_malformed_campaign_exits_2_naming_file_line_and_field(tmp_path, chang
     assert f"{path}{where}" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_risk_register_can_take_a_campaigns_measured_harm(uninterrupted) -> None:
+    from mdrisk.campaign.measured import impact_findings, measured_harm
+    from mdrisk.cli.common import example_path
+    from mdrisk.pipeline import rate_risks, run
+
+    campaign, summary = uninterrupted
+    harm = measured_harm(summary)
+    covered = {ls for c in campaign.classes for ls in c.loss_scenarios}
+    assert set(harm) == covered
+    findings = impact_findings(summary)
+    assert [f.status for f in findings] == ["simulated", "simulated"]
+    assessment, _ = run(example_path("bgms"), created="2026-01-01T00:00:00Z")
+    rated = rate_risks(assessment.model_copy(update={"impact": findings}), bundled.risk_inputs())
+    measured = [r for r in rated.risks if r.severity.source == "measured"]
+    assert measured, "no risk took the campaign's measured severity"
