@@ -252,3 +252,33 @@ def test_the_risk_register_can_take_a_campaigns_measured_harm(uninterrupted) -> 
     rated = rate_risks(assessment.model_copy(update={"impact": findings}), bundled.risk_inputs())
     measured = [r for r in rated.risks if r.severity.source == "measured"]
     assert measured, "no risk took the campaign's measured severity"
+
+
+def test_campaign_run_on_an_existing_scheduler(tmp_path, uninterrupted) -> None:
+    import json
+    import logging
+
+    from distributed import LocalCluster
+
+    _, expected = uninterrupted
+    (tmp_path / "c.yaml").write_text(SMALL)
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:
+        result = _run_cli(
+            "run",
+            str(tmp_path / "c.yaml"),
+            "--out",
+            str(tmp_path / "out"),
+            "--scheduler",
+            cluster.scheduler_address,
+        )
+        assert result.exit_code == 0, result.output
+        # the cluster the campaign connected to is left running for its owner
+        assert cluster.scheduler_info["workers"]
+    written = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert written["results"] == expected["results"]
