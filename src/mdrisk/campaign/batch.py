@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -274,8 +273,3 @@ def run_task(task: TaskSpec) -> TaskResult:
     return TaskResult(
         task.key, task.ordinal, task.patient_days, time.perf_counter() - start, payload=payload
     )
-
-
-def run_tasks(tasks: Sequence[TaskSpec]) -> list[TaskResult]:
-    """Several tasks one after another (what one worker call may carry)."""
-    return [run_task(task) for task in tasks]
