@@ -69,11 +69,15 @@ def _cpu_seconds() -> float:
 
 
 def _cluster_cpu(executor: object) -> tuple[float, float]:
-    """CPU seconds so far of the workers' processes (summed) and of the scheduler's."""
+    """CPU seconds so far of the workers' processes (summed) and of the scheduler's (0 for
+    a local cluster: its scheduler runs in this process, counted as this process's)."""
     client = getattr(executor, "client", None)
     if client is None:
         return 0.0, 0.0
-    return sum(client.run(_cpu_seconds).values()), client.run_on_scheduler(_cpu_seconds)
+    workers = sum(client.run(_cpu_seconds).values())
+    if getattr(executor, "cluster", None) is not None:
+        return workers, 0.0
+    return workers, client.run_on_scheduler(_cpu_seconds)
 
 
 @dataclass(frozen=True)
