@@ -51,6 +51,14 @@ class InProcessExecutor:
         return None
 
 
+# Set in each local worker process before it starts. Dask's default trim threshold (64 KiB)
+# also fixes glibc's mmap threshold at 128 KiB, so every array of a few hundred rows the
+# simulator frees goes back to the kernel and the next is faulted in again: measured, 15 % of
+# a worker's CPU in system time (1.8 million page faults on 12,000 patient-days; none in
+# process). With these, freed arrays stay in the heap, as they do in process.
+WORKER_ENVIRON = {"MALLOC_TRIM_THRESHOLD_": 256 * 2**20, "MALLOC_MMAP_THRESHOLD_": 64 * 2**20}
+
+
 def _has_dashboard() -> bool:
     try:
         import bokeh  # noqa: F401
@@ -74,18 +82,22 @@ class DaskExecutor:
         self.cluster: LocalCluster | None = None
 
     def __enter__(self) -> DaskExecutor:
+        import dask
         from distributed import Client, LocalCluster
 
         if self.scheduler is not None:
             self.client = Client(self.scheduler, timeout="30s")
         else:
-            self.cluster = LocalCluster(
-                n_workers=self.requested_workers or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0" if _has_dashboard() else None,
-                silence_logs=logging.ERROR,
-            )
+            environ = {**dask.config.get("distributed.nanny.pre-spawn-environ"), **WORKER_ENVIRON}
+            # read by each nanny when it is made: a worker it restarts gets the same
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+                self.cluster = LocalCluster(
+                    n_workers=self.requested_workers or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0" if _has_dashboard() else None,
+                    silence_logs=logging.ERROR,
+                )
             self.client = Client(self.cluster)
         return self
 
