@@ -9,7 +9,7 @@ attack keys) x the 30 virtual patients x as many Monte Carlo days as make at lea
 campaign task is), no detectors, tasks of about 600 patient-days.
 
 Measured in this one process, one after another: the in-process executor (the baseline),
-then a local Dask cluster of 1 worker and of 2 workers (processes, one thread each). Per run:
+the same with one BLAS thread (as Dask's workers have), then a local Dask cluster of 1 worker and of 2 workers (processes, one thread each). Per run:
 wall time, patient-days per second, per worker, and the ratio of the per-worker rate to the
 in-process rate (goal: >= 0.90); the sum of the time spent inside tasks shows what the
 cluster added. The three summaries must be byte-identical. simglucose's rate is measured on
@@ -156,6 +156,23 @@ def main() -> int:
             "rate_per_cpu_second": round(baseline_cpu, 1),
         }
         summaries = {"inprocess": summary_of(ResultStore.read(folder / "inprocess"))}
+        # Dask starts its workers with one BLAS thread (OMP/OPENBLAS/MKL_NUM_THREADS=1); in
+        # process numpy's BLAS keeps one thread per core, which spin and burn CPU for no
+        # gain in this simulator. The same in process with one BLAS thread:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            single = _run(
+                "in-process, 1 BLAS thread", campaign, folder / "single", InProcessExecutor()
+            )
+        single_cpu = single.report.patient_days / single.cpu
+        figures["inprocess_one_blas_thread"] = {
+            "seconds": round(single.wall, 1),
+            "rate": round(single.report.patient_days / single.wall, 1),
+            "cpu_seconds": round(single.cpu, 1),
+            "rate_per_cpu_second": round(single_cpu, 1),
+        }
+        summaries["single"] = summary_of(ResultStore.read(folder / "single"))
         ok = True
         for workers in (int(w) for w in args.workers.split(",")):
             out = folder / f"dask{workers}"
@@ -165,10 +182,12 @@ def main() -> int:
             per_worker = days / measured.wall / workers
             ratio = per_worker / baseline
             cpu_ratio = days / measured.cpu / baseline_cpu
+            single_ratio = days / measured.cpu / single_cpu
             ok &= ratio >= GOAL
             print(
                 f"dask, {workers} worker(s): per-worker rate / in-process rate = {ratio:.2f} "
-                f"(wall); per CPU-second of the workers / in-process = {cpu_ratio:.2f}",
+                f"(wall); per CPU-second of the workers / in-process = {cpu_ratio:.2f}, "
+                f"/ in-process with 1 BLAS thread = {single_ratio:.2f}",
                 flush=True,
             )
             figures[f"dask{workers}"] = {
@@ -180,6 +199,7 @@ def main() -> int:
                 "scheduler_and_client_cpu_seconds": round(measured.overhead_cpu, 1),
                 "rate_per_worker_cpu_second": round(days / measured.cpu, 1),
                 "cpu_ratio": round(cpu_ratio, 3),
+                "cpu_ratio_one_blas_thread": round(single_ratio, 3),
             }
             summaries[f"dask{workers}"] = summary_of(ResultStore.read(out))
         texts = {json.dumps(s, sort_keys=True) for s in summaries.values()}
