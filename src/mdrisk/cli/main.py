@@ -32,6 +32,11 @@ COMMANDS: dict[str, LazyCommand] = {
     "analyze": LazyCommand(
         "analyze", "analyze", "Run STPA-Sec on a device model and write the assessment to a folder."
     ),
+    "campaign": LazyCommand(
+        "campaign",
+        "campaign_group",
+        "Simulation and attack sweeps over many patient-days, on Dask or in this process.",
+    ),
     "demo": LazyCommand(
         "demo",
         "demo",
