@@ -117,6 +117,7 @@ def run(
     created: str | None = None,
     on_step: Callable[[str], None] | None = None,
     ml_attacks: AttackSettings | None = None,
+    campaign: Path | None = None,
     llm_endpoint: EndpointConfig | None = None,
 ) -> tuple[Assessment, list[str]]:
     """Load the device model at ``model_path``, open the knowledge when asked (``use_kb``, or
@@ -129,6 +130,10 @@ def run(
     step = on_step or (lambda _name: None)
     step("loading the model")
     loaded = load_model(model_path)
+    measured = None
+    if campaign is not None:
+        step("reading the campaign's measured harm")
+        measured = campaign_findings(campaign, loaded)
     measured_checks: list[CheckFinding] = []
     if ml_attacks is not None:
         step("measuring each ML input's influence on its model file")
@@ -141,7 +146,12 @@ def run(
             knowledge, notes = open_knowledge(stack, store_path)
         step("analysing and simulating" if simulate else "analysing")
         assessment = assess(
-            loaded, created=created, knowledge=knowledge, risk=risk, simulate=simulate
+            loaded,
+            created=created,
+            knowledge=knowledge,
+            risk=risk,
+            simulate=simulate,
+            measured=measured,
         )
     if ml_attacks is not None:
         step("attacking the ML models")
@@ -266,6 +276,38 @@ def _pointed(loaded: LoadedModel, base: Path, bad: InputError) -> InputError:
     return InputError(bad.file, [*bad.problems, *pointers])
 
 
+def campaign_findings(folder: Path, loaded: LoadedModel) -> list[ImpactFinding]:
+    """The measured harm of the campaign in ``folder`` (``mdrisk campaign run --out``) as
+    impact findings; InputError when it was run on another model or holds nothing."""
+    from mdrisk.campaign.measured import impact_findings
+    from mdrisk.campaign.outputs import summary_of
+    from mdrisk.campaign.store import ResultStore
+
+    with ResultStore.read(folder) as store:
+        summary = summary_of(store)
+    where = str(folder / "results.sqlite")
+    if summary.get("model_sha256") != loaded.source.sha256:
+        raise InputError(
+            where,
+            [
+                Problem(
+                    f"the campaign was run on another version of the device model than "
+                    f"{loaded.source.file}",
+                    field="model_sha256",
+                    fix="run the campaign again on this model (mdrisk campaign run FILE --out "
+                    "DIR --restart)",
+                )
+            ],
+        )
+    findings = impact_findings(summary)
+    if not findings:
+        raise InputError(
+            where,
+            [Problem("the campaign holds no finished task", fix="run or resume the campaign")],
+        )
+    return findings
+
+
 def _as_checks(found: list[tuple[str, str, str, list[str], str]]) -> list[CheckFinding]:
     """Checks from (rule, severity, message, elements, fix), with their stable ids."""
     return [
@@ -320,6 +362,7 @@ def assess(
     knowledge: KnowledgeInputs | None = None,
     risk: RiskInputs | None = None,
     simulate: bool = False,
+    measured: list[ImpactFinding] | None = None,
 ) -> Assessment:
     """Run every stage on the model. ``created`` is the only time in the result (with the
     knowledge-base import times in ``provenance.kb_snapshots``). ``risk``: the rubric,
@@ -332,7 +375,7 @@ def assess(
     objects that live until the end and make few cycles, so its scans are pure cost, half the
     time on a large model."""
     with collector_paused(when=not simulate):
-        return _assess(loaded, created, knowledge, risk, simulate)
+        return _assess(loaded, created, knowledge, risk, simulate, measured)
 
 
 def _assess(
@@ -341,10 +384,15 @@ def _assess(
     knowledge: KnowledgeInputs | None,
     risk: RiskInputs | None,
     simulate: bool,
+    measured: list[ImpactFinding] | None = None,
 ) -> Assessment:
     model = loaded.model
     stpa = analyze_stpa(model)
     impact = _impact(stpa) if simulate else []
+    if measured:
+        # A campaign's findings stand in for the impact stage's on the classes they cover.
+        covered = {ls for finding in measured for ls in finding.loss_scenarios}
+        impact = [f for f in impact if not set(f.loss_scenarios) & covered] + measured
     threats = _threats(loaded, stpa.fdi_points, knowledge)
     assessment = Assessment(
         device=model,

@@ -13,6 +13,7 @@ import click
 from mdrisk.cli.common import (
     EXIT_FAILED,
     apply_decisions,
+    campaign_option,
     decisions_option,
     guarded,
     llm_endpoint_of,
@@ -146,6 +147,7 @@ def validate(model: Path, strict: bool) -> None:
 @llm_endpoint_options
 @risk_options
 @decisions_option
+@campaign_option
 @guarded
 def analyze(
     model: Path,
@@ -160,6 +162,7 @@ def analyze(
     policy_file: Path | None,
     decisions_file: Path | None,
     llm_options: dict[str, Any],
+    campaign_dir: Path | None,
 ) -> None:
     """Run STPA-Sec on a device model and write the assessment to a folder.
 
@@ -200,6 +203,7 @@ def analyze(
             on_step=step,
             ml_attacks=attack_settings,
             llm_endpoint=llm_endpoint,
+            campaign=campaign_dir,
         )
         assessment = apply_decisions(assessment, decisions)
         progress.update(task, advance=2, description="rendering reports")

@@ -144,6 +144,19 @@ def risk_inputs_of(answers_file: Path | None, policy_file: Path | None) -> Any:
     )
 
 
+# A campaign's measured harm (``mdrisk campaign run --out DIR``) in place of the impact
+# stage's findings on the classes it covers.
+campaign_option = click.option(
+    "--campaign",
+    "campaign_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="A campaign's folder ('mdrisk campaign run --out'): its harm over patients and Monte "
+    "Carlo days is the measured severity of the loss-scenario classes it covers (it must have "
+    "been run on this model).",
+)
+
+
 # The analyst's decisions file, applied by every command that writes findings.
 decisions_option = click.option(
     "--decisions",

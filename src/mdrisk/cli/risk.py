@@ -13,6 +13,7 @@ import click
 
 from mdrisk.cli.common import (
     apply_decisions,
+    campaign_option,
     decisions_option,
     guarded,
     model_path,
@@ -164,6 +165,7 @@ def _with_control_table(before: list, after: list, ids: tuple[str, ...]) -> Tabl
     is_flag=True,
     help="Print the risks as canonical JSON (sorted keys) instead of a table.",
 )
+@campaign_option
 @guarded
 def risk(
     model: str,
@@ -176,6 +178,7 @@ def risk(
     store_path: Path | None,
     simulate: bool,
     as_json: bool,
+    campaign_dir: Path | None,
 ) -> None:
     """Score the risks of a device model (a file, or a built-in example name).
 
@@ -212,6 +215,7 @@ def risk(
             simulate=simulate,
             created="",
             on_step=step,
+            campaign=campaign_dir,
         )
         changed = None
         if with_controls:
