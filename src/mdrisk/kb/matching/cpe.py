@@ -92,6 +92,8 @@ def _words(value: str) -> str:
 
 def _split_formatted(text: str) -> list[str]:
     """Split on ":" not escaped by a backslash."""
+    if "\\" not in text:
+        return text.split(":")
     pieces, current, index = [], [], 0
     while index < len(text):
         char = text[index]
@@ -109,12 +111,15 @@ def _split_formatted(text: str) -> list[str]:
     return pieces
 
 
+_UNESCAPED_SPACE_OR_QUOTE = re.compile(r"(?<!\\)[\s\"'<>]")
+
+
 def _check_value(name: str, value: str, text: str) -> str:
     if value == "":
         raise CpeError(f"'{text}': the {name} is empty (use '*' for any)")
     if value in (ANY, NA):
         return value
-    if re.search(r"(?<!\\)[\s\"'<>]", value):
+    if _UNESCAPED_SPACE_OR_QUOTE.search(value):
         raise CpeError(f"'{text}': the {name} '{value}' holds an unescaped space or quote")
     return value.casefold()
 
