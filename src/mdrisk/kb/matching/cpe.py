@@ -124,6 +124,19 @@ def _check_value(name: str, value: str, text: str) -> str:
     return value.casefold()
 
 
+def _plain_formatted(text: str, lowered: str) -> Cpe | None:
+    """The common case read at once: a 2.3 formatted string without escapes that passes
+    every check (None otherwise: the full reading says what is wrong)."""
+    if "\\" in text or not lowered.startswith("cpe:2.3:"):
+        return None
+    body = text[len("cpe:2.3:") :]
+    pieces = body.split(":")
+    if len(pieces) != len(_ATTRIBUTES) or not all(pieces) or _UNESCAPED_SPACE_OR_QUOTE.search(body):
+        return None
+    values = [piece.casefold() for piece in pieces]  # "*" and "-" fold to themselves
+    return Cpe(*values) if values[0] in ("a", "o", "h", ANY) else None
+
+
 def parse_cpe(text: str) -> Cpe:
     """A ``Cpe`` from a 2.3 formatted string or a 2.2 URI; ``CpeError`` says what is wrong."""
     if not isinstance(text, str):
@@ -132,6 +145,9 @@ def parse_cpe(text: str) -> Cpe:
     if len(text) > _MAX_CPE_CHARS:
         raise CpeError(f"a CPE of {len(text)} characters is too long")
     lowered = text.casefold()
+    plain = _plain_formatted(text, lowered)
+    if plain is not None:
+        return plain
     if lowered.startswith("cpe:2.3:"):
         pieces = _split_formatted(text[len("cpe:2.3:") :])
         if len(pieces) != len(_ATTRIBUTES):

@@ -51,7 +51,7 @@ from mdrisk.kb.matching.releases import (
     read_release,
     windows_line,
 )
-from mdrisk.kb.matching.rows import ProductRows, ReadVersions, VersionsRead
+from mdrisk.kb.matching.rows import ProductRows, VersionsRead
 from mdrisk.kb.matching.versions import looks_like_version, parse_version
 from mdrisk.kb.records import REL_ADVISORY, AffectedEntry, AffectedName, Relation
 
@@ -649,29 +649,20 @@ class Matcher:
         ask = self._ask(query)
         best: dict[str, VulnMatch] = {}
         asked_build = build_of(ask.version)
-        # one verdict per distinct versions read (entries share them)
-        verdicts_of: dict[ReadVersions, verdicts.Verdict] = {}
-
-        def verdict_of(versions: ReadVersions) -> verdicts.Verdict:
-            verdict = verdicts_of.get(versions)
-            if verdict is None:
-                verdict = verdicts_of[versions] = verdicts.judge(
-                    versions.constraints, versions.default_status, ask.version
-                )
-            return verdict
-
         for candidate in self._candidates(ask):
             product = self.products[candidate.product]
             if product.build_line and asked_build and product.build_line != asked_build:
                 continue  # another Windows feature update: its builds are not this one's
             rows = self._rows(candidate.product)
             for group in rows.concerning(ask.version):
-                verdict = verdict_of(group.versions)
+                verdict = group.versions.verdict(ask.version)
                 if verdict.status != verdicts.UNAFFECTED:
                     self._offer(best, candidate, product, ask, verdict, group.vuln_ids)
             # a record with commit ranges and release versions for the same product: the
             # release versions decide ("Linux": git ranges and semver ranges side by side)
-            judged = [(vuln_id, verdict_of(versions)) for vuln_id, versions in rows.repeated]
+            judged = [
+                (vuln_id, versions.verdict(ask.version)) for vuln_id, versions in rows.repeated
+            ]
             decided = {vuln_id for vuln_id, verdict in judged if verdict.status != verdicts.UNKNOWN}
             for vuln_id, verdict in judged:
                 if verdict.status == verdicts.UNAFFECTED:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mdrisk.kb.matching import status as verdicts
@@ -25,13 +25,28 @@ from mdrisk.kb.matching.versions import normalise
 Decode = Callable[[str, str], tuple[dict[str, Any], ...]]
 
 
+# verdicts kept per reading of versions, for the versions last asked
+KEPT_VERDICTS = 32
+
+
 @dataclass(frozen=True, eq=False)  # one object per reading: compared and hashed by identity
 class ReadVersions:
-    """An entry's published versions with its default status, read once."""
+    """An entry's published versions with its default status, read once, and the verdicts
+    of the versions last asked of them (no version at all among them)."""
 
     constraints: tuple[verdicts.Constraint, ...]
     default_status: str
     span: verdicts.Span | None
+    _verdicts: dict[str | None, verdicts.Verdict] = field(default_factory=dict, repr=False)
+
+    def verdict(self, version_text: str | None) -> verdicts.Verdict:
+        known = self._verdicts.get(version_text)
+        if known is None:
+            if len(self._verdicts) >= KEPT_VERDICTS:
+                self._verdicts.clear()
+            known = verdicts.judge(self.constraints, self.default_status, version_text)
+            self._verdicts[version_text] = known
+        return known
 
 
 @dataclass(frozen=True)
