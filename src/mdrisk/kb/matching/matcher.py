@@ -197,6 +197,9 @@ class Matcher:
         self._by_name: dict[tuple[str, str], int] = {}
         self._by_vendor: dict[str, list[int]] = defaultdict(list)
         self._by_token: dict[str, set[int]] = defaultdict(set)
+        # readings added from model numbers, by their words joined (``_by_token`` holds the
+        # joined words of the other readings)
+        self._by_model_join: dict[str, set[int]] = defaultdict(set)
         self._by_cpe: dict[tuple[str, str], set[int]] = defaultdict(set)
         self._by_purl: dict[tuple[str, str, str], set[int]] = defaultdict(set)
         self._vendor_names: dict[str, frozenset[str]] = {}
@@ -276,6 +279,7 @@ class Matcher:
                 product.readings += (reading,)
                 for token in reading:
                     self._by_token[token].add(index)
+                self._by_model_join["".join(reading)].add(index)
         if entry.cpe:
             try:
                 cpe = parse_cpe(entry.cpe)
@@ -543,6 +547,18 @@ class Matcher:
             for t in common
         )
 
+    def _may_be_distinctive(self, ask: _Ask) -> set[int]:
+        """Every product for which ``_distinctive`` may hold: a reading whose words joined
+        are the query's, or a word of the query used by few products."""
+        joined = "".join(ask.tokens)
+        found = set(self._by_token.get(joined, ())) | self._by_model_join.get(joined, set())
+        for token in {t for asked in ask.readings for t in asked}:
+            if len(token) >= 3:
+                products = self._by_token.get(token)
+                if products is not None and len(products) <= DISTINCTIVE_MAX_PRODUCTS:
+                    found |= products
+        return found
+
     def _candidates(self, ask: _Ask) -> list[_Candidate]:
         found: dict[int, _Candidate] = {}
 
@@ -589,7 +605,10 @@ class Matcher:
                     )
                 )
         elif ask.tokens:
+            distinctive = self._may_be_distinctive(ask)
             for index in set().union(*(self._token_products(r) for r in ask.readings)):
+                if index not in distinctive:
+                    continue  # _distinctive would say no: not worth scoring
                 product = self.products[index]
                 score, reading = self._product_score(ask, product)
                 if score >= DISTINCTIVE_MIN_SCORE and self._distinctive(ask, reading):
