@@ -371,6 +371,15 @@ class Store:
             found.setdefault(kind, set()).add(record_id)
         return found
 
+    def document_relations(self, source_key: str) -> dict[str, set[tuple[str, str]]]:
+        """The (src, dst) pairs the store holds from one document, by kind of relation."""
+        found: dict[str, set[tuple[str, str]]] = {}
+        for src, rel, dst in self._db.execute(
+            "SELECT src, rel, dst FROM relations WHERE source_key=?", (source_key,)
+        ):
+            found.setdefault(rel, set()).add((src, dst))
+        return found
+
     def write(self, parsed_files: list[ParsedFile], now: str | None = None) -> int:
         """Write every parsed file in one transaction; returns how many documents changed."""
         imported = now or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
