@@ -163,7 +163,8 @@ class Matcher:
 
         def names() -> Iterable[AffectedName]:
             for entry in entries:
-                text = json.dumps(list(entry.versions), sort_keys=True)  # as the store keeps it
+                # as the store keeps it; only a key here (the versions are kept as they are)
+                text = json.dumps(list(entry.versions), sort_keys=True, default=str)
                 texts.setdefault(text, entry.versions)
                 held[(entry.vendor, entry.product)].append(
                     (entry.vuln_id, entry.default_status, text)
