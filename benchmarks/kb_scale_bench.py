@@ -158,6 +158,13 @@ class MatchFigures:
     index_seconds: float
     seconds: float
     latencies: list[float]
+    index_cpu: float = 0.0  # CPU seconds of this process: what a loaded machine does not inflate
+    cpu: float = 0.0
+    index_peak_mb: float = 0.0  # ru_maxrss once the index is built
+
+    @property
+    def per_cpu_second(self) -> float:
+        return self.queries / self.cpu if self.cpu else 0.0
 
     @property
     def per_second(self) -> float:
@@ -173,19 +180,27 @@ class MatchFigures:
 
 
 def bench_matching(store: Store, queries: list[ComponentQuery]) -> MatchFigures:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     matcher = Matcher.from_store(store, bundled.vendor_aliases())
-    index_seconds = time.perf_counter() - started
+    index_seconds, index_cpu = time.perf_counter() - started, time.process_time() - cpu
+    index_peak = peak_memory_mb()
     latencies = []
     with_matches = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for query in queries:
         asked = time.perf_counter()
         found = matcher.match(query)
         latencies.append(time.perf_counter() - asked)
         with_matches += bool(found)
     return MatchFigures(
-        len(queries), with_matches, index_seconds, time.perf_counter() - started, latencies
+        len(queries),
+        with_matches,
+        index_seconds,
+        time.perf_counter() - started,
+        latencies,
+        index_cpu,
+        time.process_time() - cpu,
+        index_peak,
     )
 
 
@@ -199,11 +214,14 @@ def _row(label: str, figures: MatchFigures) -> str:
     return (
         f"  {label:<26} {figures.queries:>7} {figures.with_matches:>8} "
         f"{figures.index_seconds:>9.2f} {figures.per_second:>10.0f} "
-        f"{figures.median_ms:>9.3f} {figures.p95_ms:>9.3f}"
+        f"{figures.median_ms:>9.3f} {figures.p95_ms:>9.3f} {figures.index_cpu:>9.2f} "
+        f"{figures.per_cpu_second:>9.0f}"
     )
 
 
-def run(data: Path, records: int, query_count: int, keep: Path | None) -> int:
+def run(
+    data: Path, records: int, query_count: int, keep: Path | None, reuse: Path | None = None
+) -> int:
     real = read_real_records(data)
     maker = RecordMaker(real, records)
     print(
@@ -211,11 +229,16 @@ def run(data: Path, records: int, query_count: int, keep: Path | None) -> int:
         f"CVE JSON 5 records in {data / 'cve-records-vulnrichment'}); ids CVE-9YYY-NNNNNN"
     )
     with tempfile.TemporaryDirectory() as folder:
-        big_path = (keep or Path(folder)) / "kb.sqlite"
-        if big_path.exists():
+        big_path = reuse or (keep or Path(folder)) / "kb.sqlite"
+        if reuse is None and big_path.exists():
             print(f"{big_path} exists: give an empty --keep folder", file=sys.stderr)
             return 2
-        imported = import_synthetic(maker, records, big_path)
+        if reuse is None:
+            imported = import_synthetic(maker, records, big_path)
+        else:  # a store an earlier run kept with the same --records: matching only
+            print(f"reusing {reuse} (import not measured)")
+            Store.open(reuse).close()  # a writer's open adds the indexes a newer mdrisk uses
+            imported = ImportFigures(records, 0.0, reuse.stat().st_size, peak_memory_mb())
         mb = imported.store_bytes / 1e6
         print(f"import ({BATCH_RECORDS} record files per import_paths call, one transaction each):")
         print(f"  records                    {imported.records:>10}")
@@ -243,11 +266,14 @@ def run(data: Path, records: int, query_count: int, keep: Path | None) -> int:
         )
         print(
             f"  {'store':<26} {'queries':>7} {'matched':>8} {'index s':>9} "
-            f"{'matches/s':>10} {'median ms':>9} {'p95 ms':>9}"
+            f"{'matches/s':>10} {'median ms':>9} {'p95 ms':>9} {'index cpu':>9} "
+            f"{'per cpu s':>9}"
         )
         print(_row(f"real records only ({len(real)})", baseline))
         print(_row(f"synthetic ({records})", scaled))
+        print(f"  peak memory once the big store's index is built {scaled.index_peak_mb:>6.0f} MB")
         print(f"  peak memory after matching {peak_memory_mb():>10.0f} MB")
+        print(f"  load average after matching: {os.getloadavg()[0]:.1f} (2 cores)")
         print("  by query form on the synthetic store (median / p95 ms, share of the time):")
         for form, label in enumerate(QUERY_FORMS):
             times = scaled.latencies[form :: len(QUERY_FORMS)]
@@ -277,13 +303,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=NVD_RECORDS)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--keep", type=Path, help="keep the big store in this folder")
+    parser.add_argument(
+        "--reuse", type=Path, help="match against this store (kept earlier with the same --records)"
+    )
     options = parser.parse_args(argv)
     if not (options.data / "cve-records-vulnrichment" / "records").is_dir():
         print(f"no CVE records under {options.data} (set MDRISK_DATA_DIR)", file=sys.stderr)
         return 2
     if options.keep:
         options.keep.mkdir(parents=True, exist_ok=True)
-    return run(options.data, options.records, options.queries, options.keep)
+    return run(options.data, options.records, options.queries, options.keep, options.reuse)
 
 
 if __name__ == "__main__":

@@ -162,3 +162,43 @@ def test_a_killed_run_leaves_all_old_or_all_new(tmp_path, sig):
     assert old == ("GlucoGuide" in report), "assessment.json and report.md from different runs"
     if sig == signal.SIGINT:
         assert _siblings(out) == [], "an interrupted run cleans up its staging folder"
+    again = CliRunner().invoke(
+        main, ["analyze", str(EXAMPLES / "bgms.yaml"), "--no-svg", "--out", str(out)]
+    )
+    assert again.exit_code == 0, again.output
+    assert _siblings(out) == [], "the next run removes what a killed one left beside it"
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_the_next_write_removes_staging_folders_a_killed_write_left(tmp_path):
+    out = tmp_path / "out"
+    replace_folder(out, {"a.txt": b"1"})
+    dead = _dead_pid()
+    left = [tmp_path / f".out.new-{dead}-abc123", tmp_path / f".out.old-{dead}-def456"]
+    for folder in left:
+        folder.mkdir()
+        (folder / "assessment.json").write_text("{}")
+    old_style = tmp_path / ".out.new-k3j4h5g6"  # written before staging names held a pid
+    old_style.mkdir()
+    os.utime(old_style, (time.time() - 2 * atomic.LEFT_OVER_AFTER_S,) * 2)
+    replace_folder(out, {"a.txt": b"2"})
+    assert (out / "a.txt").read_bytes() == b"2"
+    assert _siblings(out) == []
+
+
+def test_a_write_under_way_in_another_process_keeps_its_staging_folder(tmp_path):
+    out = tmp_path / "out"
+    alive = tmp_path / f".out.new-{os.getpid()}-abc123"  # this process stands for the writer
+    alive.mkdir()
+    recent = tmp_path / ".out.new-k3j4h5g6"
+    recent.mkdir()
+    other = tmp_path / f".outer.new-{_dead_pid()}-abc123"  # another folder's: not ours
+    other.mkdir()
+    replace_folder(out, {"a.txt": b"1"})
+    assert alive.is_dir() and recent.is_dir() and other.is_dir()

@@ -8,6 +8,8 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
+from glob import escape as glob_escape
 from pathlib import Path
 
 
@@ -102,6 +104,40 @@ def _interrupts(how: int) -> None:
         signal.pthread_sigmask(how, {signal.SIGINT, signal.SIGTERM})
 
 
+# A staging folder of an earlier mdrisk (no process id in its name) is left over once older.
+LEFT_OVER_AFTER_S = 3600.0
+
+
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _remove_left_over(out_dir: Path) -> None:
+    """Remove the hidden ``.NAME.new-PID-…`` / ``.NAME.old-PID-…`` folders a killed write of
+    ``out_dir`` left beside it: those whose writer process is gone (a write under way in
+    another process keeps its own), and those without a process id older than an hour."""
+    for kind in ("new", "old"):
+        for entry in out_dir.parent.glob(f".{glob_escape(out_dir.name)}.{kind}-*"):
+            if not entry.is_dir() or entry.is_symlink():
+                continue
+            pid_text, _, rest = entry.name[len(f".{out_dir.name}.{kind}-") :].partition("-")
+            if rest and pid_text.isdigit():
+                stale = not _writer_alive(int(pid_text))
+            else:
+                try:
+                    stale = time.time() - entry.stat().st_mtime > LEFT_OVER_AFTER_S
+                except OSError:
+                    continue
+            if stale:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
 def replace_folder(out_dir: Path, files: dict[str, bytes]) -> None:
     """Make ``out_dir`` hold exactly ``files`` (names relative to it), all new or all old:
     everything is written into a sibling folder first, then the two are swapped, then the
@@ -125,10 +161,13 @@ def replace_folder(out_dir: Path, files: dict[str, bytes]) -> None:
         if foreign:
             raise ForeignFiles(foreign)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_left_over(out_dir)
     # An interrupt waits until the staging folder's name is known and its clean-up armed.
     _interrupts(signal.SIG_BLOCK)
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{out_dir.name}.new-{os.getpid()}-", dir=out_dir.parent)
+        )
     except BaseException:
         _interrupts(signal.SIG_UNBLOCK)
         raise
@@ -142,7 +181,9 @@ def replace_folder(out_dir: Path, files: dict[str, bytes]) -> None:
         if _exchange(staging, out_dir):
             old = staging  # after the exchange the staging name holds the old folder
         else:
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{out_dir.name}.old-{os.getpid()}-", dir=out_dir.parent)
+            )
             os.rmdir(old)
             os.rename(out_dir, old)
             try:

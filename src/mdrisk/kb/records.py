@@ -59,6 +59,17 @@ class AffectedEntry:
 
 
 @dataclass(frozen=True)
+class AffectedName:
+    """An affected row's names without its versions (``versions`` only where asked for)."""
+
+    vendor: str
+    product: str
+    cpe: str | None = None
+    purl: str | None = None
+    versions: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class Relation:
     src: str
     rel: str

@@ -19,11 +19,12 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from mdrisk.kb import store_health
-from mdrisk.kb.records import AffectedEntry, ImportBatch, Relation
+from mdrisk.kb.records import AffectedEntry, AffectedName, ImportBatch, Relation
 from mdrisk.kb.store_errors import StoreBusy, StoreError
 
 __all__ = ["BUSY_TIMEOUT_S", "ParsedFile", "Snapshot", "Store", "StoreBusy", "StoreError"]
@@ -69,6 +70,7 @@ CREATE TABLE IF NOT EXISTS affected (
 );
 CREATE INDEX IF NOT EXISTS affected_by_vuln ON affected (vuln_id);
 CREATE INDEX IF NOT EXISTS affected_by_source ON affected (source_key);
+CREATE INDEX IF NOT EXISTS affected_by_name ON affected (vendor, product);
 CREATE TABLE IF NOT EXISTS relations (
     src TEXT NOT NULL,
     rel TEXT NOT NULL,
@@ -115,6 +117,30 @@ def _decoded(text: str, path: Path | None, where: str) -> Any:
         return json.loads(text)
     except (TypeError, ValueError) as error:
         raise store_health.unusable(path, f"{where}: not JSON ({error})") from None
+
+
+# SQL: the row's versions when they are not a JSON list of objects (checked in SQLite, without
+# decoding them in Python), else NULL; CASE tests in order, so only valid JSON is typed
+_VERSIONS_DAMAGED = (
+    "CASE WHEN NOT json_valid(versions) THEN versions "
+    "WHEN json_type(versions) != 'array' THEN versions "
+    "WHEN EXISTS (SELECT 1 FROM json_each(versions) WHERE type != 'object') THEN versions END"
+)
+
+
+def _constraint_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+@lru_cache(maxsize=65536)
+def _shared_constraints(text: str) -> tuple[dict[str, Any], ...] | None:
+    """The affected versions a stored JSON text holds, decoded once; None where the text is
+    not a JSON list of objects (the caller says which row)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return tuple(value) if _constraint_list(value) else None
 
 
 def _read_only_uri(path: Path) -> str:
@@ -345,6 +371,15 @@ class Store:
             found.setdefault(kind, set()).add(record_id)
         return found
 
+    def document_relations(self, source_key: str) -> dict[str, set[tuple[str, str]]]:
+        """The (src, dst) pairs the store holds from one document, by kind of relation."""
+        found: dict[str, set[tuple[str, str]]] = {}
+        for src, rel, dst in self._db.execute(
+            "SELECT src, rel, dst FROM relations WHERE source_key=?", (source_key,)
+        ):
+            found.setdefault(rel, set()).add((src, dst))
+        return found
+
     def write(self, parsed_files: list[ParsedFile], now: str | None = None) -> int:
         """Write every parsed file in one transaction; returns how many documents changed."""
         imported = now or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
@@ -460,17 +495,66 @@ class Store:
         for vid, vendor, product, versions, default_status, cpe, purl in self._db.execute(
             query, params
         ):
-            constraints = _decoded(
-                versions, self.path, f"the affected versions of {vid} ({product})"
+            constraints = self._constraints(versions, vid, product)
+            yield AffectedEntry(vid, vendor, product, constraints, default_status, cpe, purl)
+
+    def affected_names(self, versions_mentioning: str = "") -> Iterator[AffectedName]:
+        """Every affected row's names (vendor, product, CPE, purl) without its versions, in
+        the order of :meth:`affected`; the versions only of rows whose versions text holds
+        ``versions_mentioning`` (any case), so a large store is read without decoding them.
+        Versions that are not a JSON list of objects are refused here all the same."""
+        wanted = f"%{versions_mentioning}%" if versions_mentioning else None
+        query = (
+            "SELECT vuln_id, vendor, product, cpe, purl, "
+            "CASE WHEN ? IS NOT NULL AND versions LIKE ? THEN versions END, "
+            f"{_VERSIONS_DAMAGED} "
+            "FROM affected ORDER BY vuln_id, source_key, rowid"
+        )
+        try:
+            rows = self._db.execute(query, (wanted, wanted))
+        except sqlite3.OperationalError as error:  # an SQLite built without its JSON functions
+            if "no such function" not in str(error):
+                raise
+            rows = self._db.execute(query.replace(_VERSIONS_DAMAGED, "NULL"), (wanted, wanted))
+        for vid, vendor, product, cpe, purl, versions, damaged in rows:
+            if damaged is not None:
+                self._constraints(damaged, vid, product)
+            constraints = () if versions is None else self._constraints(versions, vid, product)
+            yield AffectedName(vendor, product, cpe, purl, constraints)
+
+    def indexes_names(self) -> bool:
+        """Whether :meth:`affected_of` reads through an index (a store written before the
+        index existed gets it at its next import; until then it reads the whole table)."""
+        row = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='index' AND name='affected_by_name'"
+        ).fetchone()
+        return row is not None
+
+    def affected_versions_of(self, vendor: str, product: str) -> Iterator[tuple[str, str, str]]:
+        """The affected rows of one (vendor, product) name as (vulnerability id, default
+        status, versions as stored), in the order of :meth:`affected`. The versions are JSON
+        text (equal texts, equal versions): :meth:`decode_versions` reads one."""
+        yield from self._db.execute(
+            "SELECT vuln_id, default_status, versions FROM affected "
+            "WHERE vendor=? AND product=? ORDER BY vuln_id, source_key, rowid",
+            (vendor, product),
+        )
+
+    def decode_versions(self, text: str, vuln_id: str, product: str) -> tuple[dict[str, Any], ...]:
+        """The constraint dicts of a versions text of :meth:`affected_versions_of` (texts read
+        before share one tuple, not to be changed); a StoreError naming the row where the
+        text is not a JSON list of objects."""
+        constraints = _shared_constraints(text)
+        return self._constraints(text, vuln_id, product) if constraints is None else constraints
+
+    def _constraints(self, versions: str, vid: str, product: str) -> tuple[dict[str, Any], ...]:
+        constraints = _decoded(versions, self.path, f"the affected versions of {vid} ({product})")
+        if not _constraint_list(constraints):
+            raise store_health.unusable(
+                self.path,
+                f"the affected versions of {vid} ({product}) are not a JSON list of objects",
             )
-            if not isinstance(constraints, list) or not all(
-                isinstance(item, dict) for item in constraints
-            ):
-                raise store_health.unusable(
-                    self.path,
-                    f"the affected versions of {vid} ({product}) are not a JSON list of objects",
-                )
-            yield AffectedEntry(vid, vendor, product, tuple(constraints), default_status, cpe, purl)
+        return tuple(constraints)
 
     def relations(
         self, src: str | None = None, rel: str | None = None, dst: str | None = None

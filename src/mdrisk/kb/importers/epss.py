@@ -30,6 +30,7 @@ _SNIFF = re.compile(r"\A(#[^\n]*\n)?\s*cve,epss(,percentile)?\s*(\n|\Z)")
 class EpssImporter(Importer):
     name = "epss"
     description = "FIRST EPSS scores (CSV)"
+    whole_catalogue = True  # a day's file replaces every stored score
 
     @classmethod
     def sniff(cls, head: str, path: Path) -> bool:

@@ -92,6 +92,8 @@ def _words(value: str) -> str:
 
 def _split_formatted(text: str) -> list[str]:
     """Split on ":" not escaped by a backslash."""
+    if "\\" not in text:
+        return text.split(":")
     pieces, current, index = [], [], 0
     while index < len(text):
         char = text[index]
@@ -109,14 +111,30 @@ def _split_formatted(text: str) -> list[str]:
     return pieces
 
 
+_UNESCAPED_SPACE_OR_QUOTE = re.compile(r"(?<!\\)[\s\"'<>]")
+
+
 def _check_value(name: str, value: str, text: str) -> str:
     if value == "":
         raise CpeError(f"'{text}': the {name} is empty (use '*' for any)")
     if value in (ANY, NA):
         return value
-    if re.search(r"(?<!\\)[\s\"'<>]", value):
+    if _UNESCAPED_SPACE_OR_QUOTE.search(value):
         raise CpeError(f"'{text}': the {name} '{value}' holds an unescaped space or quote")
     return value.casefold()
+
+
+def _plain_formatted(text: str, lowered: str) -> Cpe | None:
+    """The common case read at once: a 2.3 formatted string without escapes that passes
+    every check (None otherwise: the full reading says what is wrong)."""
+    if "\\" in text or not lowered.startswith("cpe:2.3:"):
+        return None
+    body = text[len("cpe:2.3:") :]
+    pieces = body.split(":")
+    if len(pieces) != len(_ATTRIBUTES) or not all(pieces) or _UNESCAPED_SPACE_OR_QUOTE.search(body):
+        return None
+    values = [piece.casefold() for piece in pieces]  # "*" and "-" fold to themselves
+    return Cpe(*values) if values[0] in ("a", "o", "h", ANY) else None
 
 
 def parse_cpe(text: str) -> Cpe:
@@ -127,6 +145,9 @@ def parse_cpe(text: str) -> Cpe:
     if len(text) > _MAX_CPE_CHARS:
         raise CpeError(f"a CPE of {len(text)} characters is too long")
     lowered = text.casefold()
+    plain = _plain_formatted(text, lowered)
+    if plain is not None:
+        return plain
     if lowered.startswith("cpe:2.3:"):
         pieces = _split_formatted(text[len("cpe:2.3:") :])
         if len(pieces) != len(_ATTRIBUTES):

@@ -1,9 +1,12 @@
 """Which known vulnerabilities apply to a component, each with a confidence and the reason.
 
-``Matcher.from_store(store)`` reads every affected entry once into an in-memory index (by
-company, by product word, by CPE vendor:product and by purl); ``match(query)`` then answers one
-``ComponentQuery`` — vendor/product/version, a CPE, a purl or free text — with ``VulnMatch``es
-sorted by confidence then id, one per vulnerability (the best reason kept).
+``Matcher.from_store(store)`` reads the names of every affected entry once into an in-memory
+index (by company, by product word, by CPE vendor:product and by purl); ``match(query)`` then
+answers one ``ComponentQuery`` — vendor/product/version, a CPE, a purl or free text — with
+``VulnMatch``es sorted by confidence then id, one per vulnerability (the best reason kept).
+The entries of a candidate product (their versions) are read from the store when a query
+first needs them and kept for the next ones (``rows.ProductRows``), so a store of NVD's size
+is not read whole; the store must stay open while the matcher is used.
 
 Confidence = vendor agreement x product-name similarity x version evidence:
 - vendor: same company (alias table) 1.0, related company (owner or acquisition) 0.9, equal CPE
@@ -17,11 +20,12 @@ A version known to be fixed or not affected never matches.
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from mdrisk.errors import InputError, Problem
@@ -47,8 +51,9 @@ from mdrisk.kb.matching.releases import (
     read_release,
     windows_line,
 )
+from mdrisk.kb.matching.rows import ProductRows, VersionsRead
 from mdrisk.kb.matching.versions import looks_like_version, parse_version
-from mdrisk.kb.records import REL_ADVISORY, AffectedEntry, Relation
+from mdrisk.kb.records import REL_ADVISORY, AffectedEntry, AffectedName, Relation
 
 VERSION_FACTOR = {
     verdicts.BY_RANGE: 1.0,
@@ -64,6 +69,8 @@ MIN_PRODUCT_SCORE = 0.6
 VENDOR_ONLY_FACTOR = 0.3  # the vendor matches and no product was named
 DISTINCTIVE_MAX_PRODUCTS = 3  # a word in at most this many products names one product line
 DISTINCTIVE_MIN_SCORE = 0.8
+# Products whose entries stay read between queries, counted in entries (about 1 KB each).
+KEPT_ROWS = 200_000
 _SUFFIX = re.compile(
     r"(?i)(?:build|bld|sp|sr|mr|service pack|update|hotfix|patch|p|r|u)"
     r"\s*\d*|(?:sp|sr|r|p|u)\d+|\d+"
@@ -91,7 +98,6 @@ class _Product:
     product: str
     vendor_ids: frozenset[str]
     readings: tuple[tuple[str, ...], ...]
-    rows: list[tuple[AffectedEntry, tuple[verdicts.Constraint, ...]]] = field(default_factory=list)
     build_line: int | None = None  # "Windows 10 Version 21H2": only builds 10.0.19044.x
 
 
@@ -129,6 +135,20 @@ class _AffectedSource(Protocol):
 
     def affected(self, vuln_id: str | None = None) -> Iterable[AffectedEntry]: ...
 
+    def indexes_names(self) -> bool: ...
+
+    def affected_names(self, versions_mentioning: str = "") -> Iterable[AffectedName]: ...
+
+    def affected_versions_of(self, vendor: str, product: str) -> Iterable[tuple[str, str, str]]: ...
+
+    def decode_versions(self, text: str, vuln_id: str, product: str) -> tuple[dict, ...]: ...
+
+
+# a product's entries as (vulnerability id, default status, versions as stored: JSON text)
+RowReader = Callable[[str, str], Iterable[tuple[str, str, str]]]
+# the versions of one stored text: text, vulnerability id, product
+VersionsDecoder = Callable[[str, str, str], tuple[dict, ...]]
+
 
 class Matcher:
     def __init__(
@@ -137,33 +157,83 @@ class Matcher:
         aliases: AliasTable,
         advisories: dict[str, list[str]] | None = None,
     ) -> None:
-        self.aliases = aliases
+        """Index ``entries``, all kept in memory."""
+        held: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+        texts: dict[str, tuple[dict, ...]] = {}
+
+        def names() -> Iterable[AffectedName]:
+            for entry in entries:
+                # as the store keeps it; only a key here (the versions are kept as they are)
+                text = json.dumps(list(entry.versions), sort_keys=True, default=str)
+                texts.setdefault(text, entry.versions)
+                held[(entry.vendor, entry.product)].append(
+                    (entry.vuln_id, entry.default_status, text)
+                )
+                yield AffectedName(
+                    entry.vendor, entry.product, entry.cpe, entry.purl, entry.versions
+                )
+
+        self._build(
+            names(),
+            lambda vendor, product: held.get((vendor, product), ()),
+            lambda text, _vuln_id, _product: texts[text],
+            aliases,
+        )
         self.advisories = advisories or {}
+
+    def _build(
+        self,
+        names: Iterable[AffectedName],
+        read_rows: RowReader,
+        decode: VersionsDecoder,
+        aliases: AliasTable,
+    ) -> None:
+        self.aliases = aliases
+        self._read_rows = read_rows
+        self._decode = decode
+        self._kept: OrderedDict[int, ProductRows] = OrderedDict()
+        self._kept_rows = 0
+        self._versions_read = VersionsRead()
         self.products: list[_Product] = []
         self._by_name: dict[tuple[str, str], int] = {}
         self._by_vendor: dict[str, list[int]] = defaultdict(list)
         self._by_token: dict[str, set[int]] = defaultdict(set)
+        # readings added from model numbers, by their words joined (``_by_token`` holds the
+        # joined words of the other readings)
+        self._by_model_join: dict[str, set[int]] = defaultdict(set)
         self._by_cpe: dict[tuple[str, str], set[int]] = defaultdict(set)
         self._by_purl: dict[tuple[str, str, str], set[int]] = defaultdict(set)
         self._vendor_names: dict[str, frozenset[str]] = {}
         self._phrase_cache: dict[frozenset[str], list[tuple[str, ...]]] = {}
         self._similarity: dict[tuple[tuple[str, ...], tuple[str, ...]], Similarity] = {}
-        for entry in entries:
-            self._add(entry)
+        for name in names:
+            self._add(name)
         self._weights = self._token_weights()
         self._vendor_keys = set(self.aliases.names()) | set(self._vendor_names)
 
     @classmethod
     def from_store(cls, store: _AffectedSource, aliases: AliasTable) -> Matcher:
-        """Index every affected entry of ``store`` (a ``kb.store.Store``) once."""
+        """Index the names of every affected entry of ``store`` (a ``kb.store.Store``, kept
+        open while the matcher is used); entries are read per product when first needed. A
+        store written before its name index existed is read whole, as it used to be."""
         advisories: dict[str, list[str]] = defaultdict(list)
         for relation in store.relations(rel=REL_ADVISORY):
             advisories[relation.src].append(relation.dst)
-        return cls(store.affected(), aliases, dict(advisories))
+        if not store.indexes_names():
+            return cls(store.affected(), aliases, dict(advisories))
+        matcher = cls.__new__(cls)
+        matcher._build(
+            store.affected_names(versions_mentioning="model"),
+            store.affected_versions_of,
+            store.decode_versions,
+            aliases,
+        )
+        matcher.advisories = dict(advisories)
+        return matcher
 
     # --- building the index ---------------------------------------------------------------
 
-    def _add(self, entry: AffectedEntry) -> None:
+    def _add(self, entry: AffectedName) -> None:
         key = (entry.vendor, entry.product)
         index = self._by_name.get(key)
         if index is None:
@@ -202,7 +272,6 @@ class Matcher:
                 if vendor_key(name):
                     self._vendor_names.setdefault(vendor_key(name), vendor_ids)
         product = self.products[index]
-        product.rows.append((entry, verdicts.prepare(entry.versions)))
         for model in _models_in(entry.versions):
             reading = strip_vendor(
                 product_tokens(f"{entry.product} {model}"), self._phrases(product.vendor_ids)
@@ -211,6 +280,7 @@ class Matcher:
                 product.readings += (reading,)
                 for token in reading:
                     self._by_token[token].add(index)
+                self._by_model_join["".join(reading)].add(index)
         if entry.cpe:
             try:
                 cpe = parse_cpe(entry.cpe)
@@ -260,6 +330,28 @@ class Matcher:
 
     def _weight(self, token: str) -> float:
         return self._weights.get(token, self._unseen_weight)
+
+    def _rows(self, index: int) -> ProductRows:
+        """The entries of product ``index``, read at its first query and kept while the
+        products read since hold fewer than ``KEPT_ROWS`` entries."""
+        rows = self._kept.get(index)
+        if rows is not None:
+            self._kept.move_to_end(index)
+            return rows
+        product = self.products[index]
+
+        def decode(text: str, vuln_id: str) -> tuple[dict, ...]:
+            return self._decode(text, vuln_id, product.product)
+
+        rows = ProductRows(
+            self._read_rows(product.vendor, product.product), self._versions_read, decode
+        )
+        self._kept[index] = rows
+        self._kept_rows += rows.size
+        while self._kept_rows > KEPT_ROWS and len(self._kept) > 1:
+            _, dropped = self._kept.popitem(last=False)
+            self._kept_rows -= dropped.size
+        return rows
 
     # --- understanding the query ----------------------------------------------------------
 
@@ -456,6 +548,18 @@ class Matcher:
             for t in common
         )
 
+    def _may_be_distinctive(self, ask: _Ask) -> set[int]:
+        """Every product for which ``_distinctive`` may hold: a reading whose words joined
+        are the query's, or a word of the query used by few products."""
+        joined = "".join(ask.tokens)
+        found = set(self._by_token.get(joined, ())) | self._by_model_join.get(joined, set())
+        for token in {t for asked in ask.readings for t in asked}:
+            if len(token) >= 3:
+                products = self._by_token.get(token)
+                if products is not None and len(products) <= DISTINCTIVE_MAX_PRODUCTS:
+                    found |= products
+        return found
+
     def _candidates(self, ask: _Ask) -> list[_Candidate]:
         found: dict[int, _Candidate] = {}
 
@@ -502,7 +606,10 @@ class Matcher:
                     )
                 )
         elif ask.tokens:
+            distinctive = self._may_be_distinctive(ask)
             for index in set().union(*(self._token_products(r) for r in ask.readings)):
+                if index not in distinctive:
+                    continue  # _distinctive would say no: not worth scoring
                 product = self.products[index]
                 score, reading = self._product_score(ask, product)
                 if score >= DISTINCTIVE_MIN_SCORE and self._distinctive(ask, reading):
@@ -566,55 +673,64 @@ class Matcher:
             product = self.products[candidate.product]
             if product.build_line and asked_build and product.build_line != asked_build:
                 continue  # another Windows feature update: its builds are not this one's
-            judged = [
-                (entry, verdicts.judge(constraints, entry.default_status, ask.version))
-                for entry, constraints in product.rows
-            ]
+            rows = self._rows(candidate.product)
+            for group in rows.concerning(ask.version):
+                verdict = group.versions.verdict(ask.version)
+                if verdict.status != verdicts.UNAFFECTED:
+                    self._offer(best, candidate, product, ask, verdict, group.vuln_ids)
             # a record with commit ranges and release versions for the same product: the
             # release versions decide ("Linux": git ranges and semver ranges side by side)
-            decided = {
-                entry.vuln_id for entry, verdict in judged if verdict.status != verdicts.UNKNOWN
-            }
-            for entry, verdict in judged:
+            judged = [
+                (vuln_id, versions.verdict(ask.version)) for vuln_id, versions in rows.repeated
+            ]
+            decided = {vuln_id for vuln_id, verdict in judged if verdict.status != verdicts.UNKNOWN}
+            for vuln_id, verdict in judged:
                 if verdict.status == verdicts.UNAFFECTED:
                     continue
-                if verdict.status == verdicts.UNKNOWN and entry.vuln_id in decided:
+                if verdict.status == verdicts.UNKNOWN and vuln_id in decided:
                     continue
-                confidence = (
-                    VENDOR_FACTOR[candidate.vendor_kind]
-                    * candidate.product_score
-                    * VERSION_FACTOR.get(verdict.basis, 0.45)
-                )
-                if verdict.status == verdicts.UNKNOWN:
-                    confidence = min(confidence, VERSION_FACTOR[verdict.basis])
-                source = ", ".join(sorted(self.advisories.get(entry.vuln_id, [])))
-                reason = "; ".join(
-                    part
-                    for part in (
-                        candidate.vendor_note,
-                        candidate.product_note,
-                        ask.release_note,
-                        _version_note(verdict),
-                    )
-                    if part
-                )
-                if source:
-                    reason += f" ({source})"
-                found = VulnMatch(
-                    entry.vuln_id,
-                    round(min(confidence, 1.0), 4),
-                    reason,
-                    entry.vendor,
-                    entry.product,
-                    source,
-                )
-                known = best.get(entry.vuln_id)
-                if known is None or (found.confidence, -len(found.reason)) > (
-                    known.confidence,
-                    -len(known.reason),
-                ):
-                    best[entry.vuln_id] = found
+                self._offer(best, candidate, product, ask, verdict, (vuln_id,))
         return sorted(best.values(), key=lambda m: (-m.confidence, m.id))
+
+    def _offer(
+        self,
+        best: dict[str, VulnMatch],
+        candidate: _Candidate,
+        product: _Product,
+        ask: _Ask,
+        verdict: verdicts.Verdict,
+        vuln_ids: Iterable[str],
+    ) -> None:
+        """Each vulnerability of ``vuln_ids`` as judged, kept where it beats what ``best``
+        holds for it (higher confidence, then the shorter reason; the first on a tie)."""
+        confidence = (
+            VENDOR_FACTOR[candidate.vendor_kind]
+            * candidate.product_score
+            * VERSION_FACTOR.get(verdict.basis, 0.45)
+        )
+        if verdict.status == verdicts.UNKNOWN:
+            confidence = min(confidence, VERSION_FACTOR[verdict.basis])
+        confidence = round(min(confidence, 1.0), 4)
+        reason = "; ".join(
+            part
+            for part in (
+                candidate.vendor_note,
+                candidate.product_note,
+                ask.release_note,
+                _version_note(verdict),
+            )
+            if part
+        )
+        for vuln_id in vuln_ids:
+            known = best.get(vuln_id)
+            if known is not None and known.confidence > confidence:
+                continue
+            source = ", ".join(sorted(self.advisories.get(vuln_id, ())))
+            said = f"{reason} ({source})" if source else reason
+            if known is None or (confidence, -len(said)) > (known.confidence, -len(known.reason)):
+                best[vuln_id] = VulnMatch(
+                    vuln_id, confidence, said, product.vendor, product.product, source
+                )
 
     def holds(self, query: ComponentQuery) -> tuple[bool, str]:
         """Whether the index holds records of the queried product (or its CPE or purl), and

@@ -149,6 +149,8 @@ def repair_text(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case, accents and trademark signs gone, "&" as "and", "+" as "plus"."""
+    if text.isascii():  # nothing to repair, decompose or drop: the same, sooner
+        return _TRADEMARKS.sub(" ", text).casefold().replace("&", " and ").replace("+", " plus ")
     text = _TRADEMARKS.sub(" ", repair_text(text))
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mdrisk.kb.matching.ranges import VersionRange, constraint_range, describe_constraint
-from mdrisk.kb.matching.versions import Version, compare_to_bound, parse_version
+from mdrisk.kb.matching.versions import Segment, Version, compare_to_bound, normalise, parse_version
 
 AFFECTED = "affected"
 UNAFFECTED = "unaffected"
@@ -190,3 +190,69 @@ def judge(
     return Verdict(
         UNAFFECTED, BY_DEFAULT, f"{version_text} is outside the affected versions ({listed})"
     )
+
+
+# A release number as ``Span`` bounds hold it: (0, release_key), below or above every one.
+SpanBound = tuple[int, tuple[Segment, ...]]
+LOWEST: SpanBound = (-1, ())
+HIGHEST: SpanBound = (1, ())
+
+
+@dataclass(frozen=True)
+class Span:
+    """Release numbers outside ``lowest``..``highest`` are judged unaffected by an entry;
+    ``texts``: its affected ranges as written (normalised), which match an identical
+    version text whatever the numbers say."""
+
+    lowest: SpanBound
+    highest: SpanBound
+    texts: frozenset[str]
+
+
+def span_key(version_text: str | None) -> SpanBound | None:
+    """Where a queried version falls among ``Span`` bounds; None where spans cannot tell
+    (no version, not a version, a wildcard such as "5.x", a calendar date)."""
+    if not version_text or not version_text.strip():
+        return None
+    version = parse_version(version_text)
+    if version is None or version.wildcard or version.calendar:
+        return None
+    return (0, version.release_key)
+
+
+def affected_span(constraints: tuple[Constraint, ...], default_status: str) -> Span | None:
+    """The span outside which :func:`judge` answers "unaffected" for every version that has
+    a ``span_key``: the entry lists plain affected ranges and is unaffected outside them (its
+    default is not "affected", or no "unaffected" entry turns it into a list of exceptions).
+    None when no such span exists (every version, unreadable text, an ecosystem's own
+    ordering, a wildcard or calendar bound).
+
+    Why it holds: a version whose release number is below a range's lower bound (or above
+    its upper one) compares below (above) it whatever its pre-release, post-release or build
+    (``compare_to_bound`` orders the release first), so every affected range answers False;
+    ``judge`` then reaches its last line, "outside the affected versions"."""
+    default = _status({"status": default_status}) if default_status else UNKNOWN
+    affected = [c for c in constraints if c.status == AFFECTED]
+    if not affected:
+        return None
+    if default == AFFECTED and any(c.status == UNAFFECTED for c in constraints):
+        return None
+    lows: list[SpanBound] = []
+    highs: list[SpanBound] = []
+    for constraint in affected:
+        versions = constraint.versions
+        if (
+            versions.everything
+            or versions.problem
+            or versions.native is not None
+            or not versions.intervals
+        ):
+            return None
+        for interval in versions.intervals:
+            for bound in (interval.lower, interval.upper):
+                if bound is not None and (bound.wildcard or bound.calendar):
+                    return None
+            lows.append(LOWEST if interval.lower is None else (0, interval.lower.release_key))
+            highs.append(HIGHEST if interval.upper is None else (0, interval.upper.release_key))
+    texts = frozenset(normalise(c.versions.text) for c in affected)
+    return Span(min(lows), max(highs), texts)

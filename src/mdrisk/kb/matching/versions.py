@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 # A segment compares as a tuple: (1, number, letter suffix) for "13c", (0, 0, word) for "bt".
 # Words sort before numbers, so "1.0a" < "1.0.1" and every pair of segments is comparable.
@@ -157,18 +157,18 @@ class Version:
     wildcard: bool = False
     calendar: bool = False
 
-    @property
+    @cached_property
     def release_key(self) -> tuple[Segment, ...]:
         parts = list(self.parts)
         while parts and parts[-1] == ZERO:
             parts.pop()
         return tuple(parts)
 
-    @property
+    @cached_property
     def pre_key(self) -> tuple[int, int, int]:
         return (1, 0, 0) if self.pre is None else (0, *self.pre)
 
-    @property
+    @cached_property
     def key(self) -> tuple:
         return (int(self.calendar), self.release_key, self.pre_key, self.post, self.build)
 
@@ -236,6 +236,7 @@ def _numeric_date(raw: str, text: str) -> Version | None:
     return Version(raw, ((1, year, ""), (1, month, ""), (1, day, "")))
 
 
+@lru_cache(maxsize=65536)
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip().casefold().replace("_", " ")
     text = re.sub(r"\s+", " ", text)
