@@ -60,12 +60,18 @@ def _summary(out: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, warm_forecaster) -> tuple[Campaign, dict[str, Any]]:
+def uninterrupted_folder(tmp_path_factory, warm_forecaster) -> tuple[Campaign, Path]:
     folder = tmp_path_factory.mktemp("uninterrupted")
     campaign = _campaign(folder)
     report = run_campaign(campaign, folder / "out", InProcessExecutor())
     assert report.failed == 0 and report.ran == len(expand(campaign)) == 4
-    return campaign, _summary(folder / "out")
+    return campaign, folder / "out"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(uninterrupted_folder) -> tuple[Campaign, dict[str, Any]]:
+    campaign, out = uninterrupted_folder
+    return campaign, _summary(out)
 
 
 class _Stop(Exception):
@@ -282,3 +288,28 @@ def test_campaign_run_on_an_existing_scheduler(tmp_path, uninterrupted) -> None:
         assert cluster.scheduler_info["workers"]
     written = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert written["results"] == expected["results"]
+
+
+def test_risk_with_a_campaign_rates_the_classes_it_covers_by_their_measured_harm(
+    uninterrupted_folder, tmp_path
+) -> None:
+    import json
+
+    campaign, out = uninterrupted_folder
+    covered = {ls for c in campaign.classes for ls in c.loss_scenarios}
+    result = CliRunner().invoke(main, ["risk", "bgms", "--campaign", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    risks = json.loads(result.output[result.output.index("[") :])
+    measured = [r for r in risks if r["severity"]["source"] == "measured"]
+    assert measured and all(set(r["loss_scenarios"]) & covered for r in measured)
+    # A campaign run on another version of the model is refused, naming the field and fix.
+    from conftest import EXAMPLES
+
+    edited = tmp_path / "bgms.yaml"
+    edited.write_text(
+        (EXAMPLES / "bgms.yaml").read_text(encoding="utf-8") + "# edited\n", encoding="utf-8"
+    )
+    refused = CliRunner().invoke(main, ["risk", str(edited), "--campaign", str(out)])
+    assert refused.exit_code == 2
+    assert "another version of the device model" in refused.output
+    assert "model_sha256" in refused.output and "--restart" in refused.output
