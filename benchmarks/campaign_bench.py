@@ -46,7 +46,6 @@ from mdrisk.campaign.store import ResultStore
 
 GOAL = 0.90
 PATIENTS = 30
-CLASSES = 20
 
 
 def _load() -> str:
@@ -54,12 +53,19 @@ def _load() -> str:
 
 
 def _campaign_file(folder: Path, patient_days: int) -> Path:
-    days = math.ceil(patient_days / (PATIENTS * CLASSES))
+    """A campaign of every class the simulator stands for, with as many days as it takes to
+    reach ``patient_days`` (the number of classes is read from the mapping, not assumed)."""
     path = folder / "bench.yaml"
-    path.write_text(
-        "campaign: bench\nmodel: bgms\nclasses: all\npatients: all\n"
-        f"days: {days}\nseed: 7\ndetectors: none\nbatch_patient_days: 600\n"
-    )
+
+    def write(days: int) -> None:
+        path.write_text(
+            "campaign: bench\nmodel: bgms\nclasses: all\npatients: all\n"
+            f"days: {days}\nseed: 7\ndetectors: none\nbatch_patient_days: 600\n"
+        )
+
+    write(1)
+    classes = len(load_campaign(path, bundled.glucose_impact()).classes)
+    write(math.ceil(patient_days / (PATIENTS * classes)))
     return path
 
 
