@@ -94,11 +94,25 @@ def test_analyze_with_ml_attacks_ties_each_attack_to_the_scenarios_it_measures()
             assert set(attack.scenarios) & set(risk.scenarios) or (
                 attack.element == risk.element and set(attack.hazards) & set(risk.hazards)
             )
+    # An attack measures only risks of the hazards it aims at: a malignant case read as
+    # benign is no evidence for the needless-biopsy risk, and the other way round.
+    for risk in measured:
+        for attack_id in risk.ml_attacks:
+            assert not attacks[attack_id].hazards or set(attacks[attack_id].hazards) & set(
+                risk.hazards
+            ), (risk.id, risk.hazards, attack_id, attacks[attack_id].hazards)
+    for attack in assessment.ml_attacks:
+        for scenario_id in attack.scenarios:
+            assert not attack.hazards or set(attack.hazards) & set(scenarios[scenario_id].hazards)
+    # Each workstation risk is measured by the evasion aimed at its own hazard.
     workstation = [r for r in measured if r.element == "workstation"]
-    assert workstation and all(evasion.id in r.ml_attacks for r in workstation)
+    assert {h for r in workstation for h in r.hazards} == {"H-1", "H-2"}
+    aimed = [r for r in workstation if set(r.hazards) & set(evasion.hazards)]
+    assert aimed and all(evasion.id in r.ml_attacks for r in aimed)
+    assert not [r for r in workstation if evasion.id in r.ml_attacks and r not in aimed]
     from mdrisk.report.tables import ml_attack_table
 
     table = ml_attack_table(assessment)
     column = list(table.headers).index("risks")
     row = next(r for r in table.rows if r[0] == evasion.id)
-    assert all(r.id in row[column] for r in workstation)
+    assert all(r.id in row[column] for r in aimed)

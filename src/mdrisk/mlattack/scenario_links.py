@@ -24,17 +24,21 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 
 
 def with_scenarios(attacks: list[MLAttack], scenarios: list[AttackScenario]) -> list[MLAttack]:
-    """``attacks``, each naming the scenarios of its engine, entry and category."""
-    by_place: dict[tuple[str, str, str], list[str]] = {}
+    """``attacks``, each naming the scenarios of its engine, entry and category that end in
+    one of the hazards it aims at (an attack that names no hazard: in any): a malignant case
+    read as benign measures the missed-cancer scenarios, not the needless-biopsy ones."""
+    by_place: dict[tuple[str, str, str], list[AttackScenario]] = {}
     for scenario in scenarios:
         key = (scenario.ml_engine, scenario.element, scenario.category)
-        by_place.setdefault(key, []).append(scenario.id)
+        by_place.setdefault(key, []).append(scenario)
     linked = []
     for attack in attacks:
+        aims = set(attack.hazards)
         found = {
-            scenario_id
+            scenario.id
             for category in CATEGORIES.get(attack.attack, ())
-            for scenario_id in by_place.get((attack.ml_engine, attack.element, category), [])
+            for scenario in by_place.get((attack.ml_engine, attack.element, category), [])
+            if not aims or aims & set(scenario.hazards)
         }
         linked.append(attack.model_copy(update={"scenarios": sorted(found)}))
     return linked
