@@ -6,9 +6,10 @@ the entry element: the technology pack rules' ATT&CK and ATLAS mitigations, and,
 knowledge base, the mitigations of each known vulnerability's CWE -> CAPEC -> ATT&CK chain.
 A catalogue mitigation is in place only when the analyst's answers file says so.
 
-:func:`credit` applies the matrix's residual rule: each control in place that addresses one
-of the attack's kinds lowers exploitability by its levels, device controls first, until the
-cap; every control records what it was credited, and the steps say why.
+:func:`credit` applies the matrix's residual rule: each control in place lowers exploitability
+by its levels along the attack kinds it stops, device controls first, until the cap; the risk
+is lowered as far as its least-protected attack kind is; every control records what it was
+credited, and the steps say why.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mdrisk.risk.answers import LoadedAnswers
 from mdrisk.risk.derive import DeviceFacts
 from mdrisk.risk.matrix import DeviceControlRule, ResidualRule
 from mdrisk.risk.targets import RiskTarget
+from mdrisk.risk.weakest_path import ALL_KINDS, Credit, weakest_path
 
 FRAMEWORKS = {
     "attack_ics": "ATT&CK for ICS",
@@ -174,15 +176,20 @@ def mitigation_controls(refs: Sequence[MitigationRef], answers: LoadedAnswers) -
 def credit(
     controls: Sequence[RiskControl], attack_kinds: frozenset[str], rule: ResidualRule
 ) -> tuple[list[RiskControl], int, list[str]]:
-    """Each control with its credited levels, the total reduction, and the steps."""
+    """Each control with its credited levels, the total reduction, and the steps.
+
+    The reduction is that of the weakest path (:mod:`mdrisk.risk.weakest_path`): a device
+    control counts only against the attack kinds it stops, and the attacker takes the kind
+    the controls stop least."""
     rules: dict[str, DeviceControlRule] = {r.control: r for r in rule.device_controls}
     in_place = {c.id.rsplit(".", 1)[-1] for c in controls if c.kind == "device"}
-    total, steps, credited = 0, [], []
     ordered = sorted(
         controls, key=lambda c: (c.kind != "device", _rule_order(c, rule), natural(c.id))
     )
+    credits, reasons = [], []
     for control in ordered:
         levels, why = 0, ""
+        stops: frozenset[str] | None = frozenset()
         if control.kind == "device":
             name = control.id.rsplit(".", 1)[-1]
             device_rule = rules.get(name)
@@ -201,20 +208,27 @@ def credit(
             elif missing := [r for r in device_rule.requires if r not in in_place]:
                 why = f"it counts only with {', '.join(missing)}, which the link lacks"
             else:
-                levels = device_rule.lowers
+                levels, stops = device_rule.lowers, frozenset(device_rule.against)
         elif control.in_place:
-            levels = rule.implemented_mitigation.lowers
-        if levels and total >= rule.max_reduction:
-            levels, why = 0, f"the cap of {rule.max_reduction} level(s) is reached"
-        levels = min(levels, rule.max_reduction - total)
-        total += levels
-        if levels:
-            steps.append(f"{control.name} ({control.id}): -{levels}")
-        elif control.in_place and why:
+            levels, stops = rule.implemented_mitigation.lowers, ALL_KINDS
+        credits.append(Credit(levels, stops))
+        reasons.append(why)
+    path = weakest_path(credits, attack_kinds, rule.max_reduction)
+    steps, credited = [], []
+    for control, given, share, why in zip(ordered, credits, path.levels, reasons, strict=True):
+        if share:
+            steps.append(f"{control.name} ({control.id}): -{share}")
+        elif given.levels:
+            why = (
+                f"the cap of {rule.max_reduction} level(s) is reached"
+                if given.stops is ALL_KINDS or path.binding in given.stops
+                else f"the attacker can still take the {path.binding} path, which it does not stop"
+            )
+        if not share and control.in_place and why:
             steps.append(f"{control.name} ({control.id}): no credit, {why}")
-        credited.append(control.model_copy(update={"credited_levels": levels}))
+        credited.append(control.model_copy(update={"credited_levels": share}))
     credited.sort(key=lambda c: (c.kind != "device", natural(c.id)))
-    return credited, total, steps
+    return credited, path.total, steps
 
 
 def _rule_order(control: RiskControl, rule: ResidualRule) -> int:

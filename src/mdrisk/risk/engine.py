@@ -62,6 +62,7 @@ from mdrisk.risk.rubric import LoadedRubric, Rubric, RubricResult, evaluate
 from mdrisk.risk.severity import rate_severity
 from mdrisk.risk.targets import RiskTarget, risk_targets
 from mdrisk.risk.vulnerabilities import rate_vulnerability
+from mdrisk.risk.weakest_path import ALL_KINDS, Credit, weakest_path
 from mdrisk.stable_ids import stable_ids
 
 # Attacker id -> (CVSS access vector, reach score), from the scenario stage's profiles.
@@ -295,27 +296,38 @@ def _residual(
 ) -> tuple[list[RiskControl], ResidualRisk]:
     rules = {c.id: c for c in matrix.recommended_controls}
     cap = matrix.residual.max_reduction
-    total, steps, credited = 0, [], []
-    severity_down, severity_steps = 0, []
+    credits: list[Credit] = []
+    downs: list[int] = []
     for control in controls:
-        if control.kind == "device":  # credited in the initial rating already
-            credited.append(control)
-            continue
         levels, down = 0, 0
+        stops: frozenset[str] | None = frozenset()
         if control.kind == "mitigation" and control.in_place:
-            levels = matrix.residual.implemented_mitigation.lowers
+            levels, stops = matrix.residual.implemented_mitigation.lowers, ALL_KINDS
         elif control.kind == "recommended" and control.applied:
             if control.id.startswith(f"{DETECTOR_CONTROL}@"):
                 down = control.severity_levels  # measured, not a policy figure
             else:
                 rule = rules[control.id.split("@", 1)[0]]
                 if set(rule.against) & attack_kinds:
-                    levels = rule.lowers
+                    levels, stops = rule.lowers, frozenset(rule.against)
                     down = rule.severity_lowers
-        levels = max(0, min(levels, cap - total))
-        total += levels
-        if levels:
-            steps.append(f"{control.name} ({control.id}): -{levels}")
+        # Device controls were credited in the initial rating already.
+        credits.append(Credit(0 if control.kind == "device" else levels, stops))
+        downs.append(down)
+    path = weakest_path(credits, attack_kinds, cap)
+    total, steps, credited = path.total, [], []
+    severity_down, severity_steps = 0, []
+    for control, given, share, down in zip(controls, credits, path.levels, downs, strict=True):
+        if control.kind == "device":
+            credited.append(control)
+            continue
+        if share:
+            steps.append(f"{control.name} ({control.id}): -{share}")
+        elif given.levels and given.stops is not ALL_KINDS and path.binding not in given.stops:
+            steps.append(
+                f"{control.name} ({control.id}): no credit, the attacker can still take the "
+                f"{path.binding} path, which it does not stop"
+            )
         if down:
             severity_down = max(severity_down, down)
             severity_steps.append(
@@ -323,7 +335,7 @@ def _residual(
                 f"-{down} ({control.justification})"
             )
         credited.append(
-            control.model_copy(update={"credited_levels": levels, "severity_levels": down})
+            control.model_copy(update={"credited_levels": share, "severity_levels": down})
         )
     residual_level = shift(matrix.exploitability_levels, exploitability, -total)
     residual_severity = SEVERITY_ORDER[max(0, SEVERITY_ORDER.index(severity) - severity_down)]

@@ -24,7 +24,7 @@ from mdrisk.assessment.scenarios import AttackScenario
 from mdrisk.assessment.stpa import FDIPoint, LossScenario
 from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.catalog_ids import natural
-from mdrisk.model.schema import ComponentKind
+from mdrisk.model.schema import ComponentKind, LinkKind
 
 SCENARIO, LOSS_SCENARIO, VULNERABILITY = "scenario", "loss_scenario", "vulnerability"
 DISCLOSURE = "disclosure"
@@ -203,6 +203,20 @@ _ATTACK_OF_INJECTION = {
 }
 
 
+def _attack_kind(category: str, injection: str) -> str:
+    """What a scenario does at its entry, as the policy's controls are written against.
+
+    A model copied or inverted to craft inputs offline still harms through the inputs it
+    injects, and an old genuine release rolled back is a replay, so there the injection names
+    the attack; a forged model or update is tampering, reading data or the model on its own
+    disclosure."""
+    of_category = _ATTACK_OF_CATEGORY.get(category, "")
+    of_injection = _ATTACK_OF_INJECTION.get(injection, "")
+    if of_injection == "replay" or (of_category == "disclosure" and of_injection):
+        return of_injection
+    return of_category or of_injection
+
+
 def scenario_targets(
     assessment: Assessment, profiles: dict[str, tuple[str, float]] | None = None
 ) -> list[RiskTarget]:
@@ -235,8 +249,7 @@ def scenario_targets(
         losses = {x for s in members for x in s.losses}
         if hazard:
             losses &= hazard_losses[hazard]
-        kinds = {_ATTACK_OF_INJECTION.get(s.injection, "") for s in members}
-        kinds |= {_ATTACK_OF_CATEGORY.get(s.category, "") for s in members}
+        kinds = {_attack_kind(s.category, s.injection) for s in members}
         kinds.discard("")
         attackers: dict[str, Attacker] = {}
         for s in members:
@@ -275,8 +288,10 @@ def scenario_targets(
 
 def disclosure_targets(assessment: Assessment, covered: set[str]) -> list[RiskTarget]:
     """Hazards that ``concerns: disclosure``, rated where the data can be read: every
-    channel between machines without encryption, and every store of many patients' data,
-    unless an attack scenario already stands for that element and hazard."""
+    channel between machines without encryption that carries patients' data (an update
+    channel carries software, models and settings, which the rubric's system-secrets
+    questions cover), and every store of many patients' data, unless an attack scenario
+    already stands for that element and hazard."""
     device = assessment.device
     components = {c.id: c for c in device.components}
     targets = []
@@ -291,7 +306,8 @@ def disclosure_targets(assessment: Assessment, covered: set[str]) -> list[RiskTa
                 and e.kind not in (ComponentKind.human, ComponentKind.controlled_process)
                 for e in ends
             )
-            if machines and not link.channel.in_process and not link.channel.protections.encryption:
+            readable = not link.channel.in_process and not link.channel.protections.encryption
+            if machines and readable and link.kind != LinkKind.update:
                 places.append((link.id, "link", f"{link.id} carries its data unencrypted"))
         for component in device.components:
             if component.kind in _STORES:

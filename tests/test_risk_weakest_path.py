@@ -1,0 +1,106 @@
+"""Controls lower a risk only as far as the attack kind they stop least: an attacker who can
+forge fresh values is not slowed by replay protection, nor a replayed genuine message by a
+MAC. Also: what a scenario's attack kind is, and where patients' data can be read."""
+
+from __future__ import annotations
+
+import functools
+
+from conftest import EXAMPLES
+
+from mdrisk import bundled
+from mdrisk.assessment import Assessment
+from mdrisk.assessment.risk import RiskControl
+from mdrisk.model import load_model
+from mdrisk.pipeline import assess
+from mdrisk.risk.controls import credit
+from mdrisk.risk.targets import _attack_kind
+from mdrisk.risk.weakest_path import ALL_KINDS, Credit, weakest_path
+
+MATRIX = bundled.risk_matrix().matrix
+
+
+def _device(link: str, control: str) -> RiskControl:
+    return RiskControl(
+        id=f"{link}.{control}",
+        name=f"{control} on {link}",
+        kind="device",
+        framework="device model",
+        source=f"links[{link}].channel.protections.{control}",
+        in_place=True,
+    )
+
+
+@functools.cache
+def _assessed(name: str) -> Assessment:
+    return assess(load_model(EXAMPLES / f"{name}.yaml"), created="-", risk=bundled.risk_inputs())
+
+
+def test_the_reduction_is_that_of_the_least_protected_attack_kind():
+    credits = [Credit(1, frozenset({"false_values"})), Credit(1, frozenset({"replay"}))]
+    both = frozenset({"false_values", "replay"})
+    assert weakest_path(credits, both, cap=3).total == 1
+    assert weakest_path(credits, frozenset({"replay"}), cap=3).total == 1
+    # A control that stops every kind counts on every path; the cap still holds.
+    everywhere = [*credits, Credit(2, ALL_KINDS)]
+    assert weakest_path(everywhere, both, cap=3).total == 3
+    assert weakest_path(everywhere, both, cap=2).total == 2
+    # No attack kind known: only controls against every kind count.
+    assert weakest_path(everywhere, frozenset(), cap=3).total == 2
+
+
+def test_integrity_and_replay_protection_together_lower_a_forge_or_replay_risk_by_one():
+    controls = [
+        _device("link", "authentication"),
+        _device("link", "integrity"),
+        _device("link", "replay_protection"),
+    ]
+    kinds = frozenset({"false_values", "replay"})
+    credited, total, steps = credit(controls, kinds, MATRIX.residual)
+    assert total == 1
+    assert sum(c.credited_levels for c in credited) == 1
+    assert any("can still take the" in s for s in steps)
+    # Against replay alone, replay protection counts in full.
+    _, alone, _ = credit(controls, frozenset({"replay"}), MATRIX.residual)
+    assert alone == 1
+    _, forged, _ = credit(controls, frozenset({"false_values"}), MATRIX.residual)
+    assert forged == 1
+
+
+def test_attack_kind_of_a_scenario_follows_what_it_does_at_the_entry():
+    # A stolen model used to craft inputs offline harms through the inputs it injects.
+    assert _attack_kind("extraction", "spoof") == "false_values"
+    assert _attack_kind("extraction", "query") == "disclosure"
+    assert _attack_kind("extraction", "") == "disclosure"
+    # An old genuine release rolled back is a replay; a forged one is tampering.
+    assert _attack_kind("model_update", "replay") == "replay"
+    assert _attack_kind("model_update", "spoof") == "model_tampering"
+    assert _attack_kind("fdi", "freeze") == "replay"
+    assert _attack_kind("fdi", "bias") == "false_values"
+
+
+def test_every_risk_reduction_holds_on_each_of_its_attack_kinds():
+    # End to end on every reference device: no risk is lowered further by its device
+    # controls than its least-protected attack kind allows.
+    rules = {r.control: r for r in MATRIX.residual.device_controls}
+    checked = 0
+    for name in ("bgms", "vital-signs", "lung-cade", "retinopathy"):
+        for risk in _assessed(name).risks:
+            device = [c for c in risk.controls if c.kind == "device" and c.credited_levels]
+            for control in device:
+                stops = set(rules[control.id.rsplit(".", 1)[-1]].against)
+                kinds = {
+                    _attack_kind(s.category, s.injection)
+                    for s in _assessed(name).scenarios
+                    if s.id in risk.scenarios
+                } - {""}
+                assert kinds <= stops, (risk.id, control.id, kinds)
+                checked += 1
+    assert checked >= 10
+
+
+def test_an_update_channel_is_no_place_to_read_patients_data():
+    risks = _assessed("vital-signs").risks
+    disclosed = {r.element for r in risks if r.source == "disclosure"}
+    assert "cloud_to_sensor" not in disclosed  # firmware images only
+    assert "sensor_to_engine" in disclosed  # unencrypted video of the resident
