@@ -104,3 +104,9 @@ def test_an_update_channel_is_no_place_to_read_patients_data():
     disclosed = {r.element for r in risks if r.source == "disclosure"}
     assert "cloud_to_sensor" not in disclosed  # firmware images only
     assert "sensor_to_engine" in disclosed  # unencrypted video of the resident
+
+
+def test_a_cloud_that_only_publishes_models_holds_no_patients_data():
+    disclosed = {r.element for r in _assessed("lung-cade").risks if r.source == "disclosure"}
+    assert "vendor_cloud" not in disclosed  # it only sends model versions to the server
+    assert "pacs" in disclosed  # every patient's studies

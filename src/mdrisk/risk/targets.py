@@ -290,10 +290,12 @@ def disclosure_targets(assessment: Assessment, covered: set[str]) -> list[RiskTa
     """Hazards that ``concerns: disclosure``, rated where the data can be read: every
     channel between machines without encryption that carries patients' data (an update
     channel carries software, models and settings, which the rubric's system-secrets
-    questions cover), and every store of many patients' data, unless an attack scenario
-    already stands for that element and hazard."""
+    questions cover), and every store that patients' data flows into (a cloud that only
+    publishes model versions holds none), unless an attack scenario already stands for that
+    element and hazard."""
     device = assessment.device
     components = {c.id: c for c in device.components}
+    fed = {link.target for link in device.links if link.kind != LinkKind.update}
     targets = []
     for hazard in device.hazards:
         if hazard.concerns != "disclosure":
@@ -310,7 +312,7 @@ def disclosure_targets(assessment: Assessment, covered: set[str]) -> list[RiskTa
             if machines and readable and link.kind != LinkKind.update:
                 places.append((link.id, "link", f"{link.id} carries its data unencrypted"))
         for component in device.components:
-            if component.kind in _STORES:
+            if component.kind in _STORES and component.id in fed:
                 places.append(
                     (component.id, "component", f"{component.id} holds many patients' data")
                 )
