@@ -312,3 +312,33 @@ def test_declared_detectors_judge_stealth_when_given_as_the_monitor():
     forest = DetectorSpec("forest", "isolation_forest", "cgm", {"persistence": 3})
     with pytest.raises(ValueError, match="learned detectors"):
         declared_detectors_monitor([forest])
+
+
+def test_the_zoom_moves_a_scanned_attack_in_time_and_shape_but_not_in_strength():
+    from mdrisk.impact.worst_case import zoom_moves
+
+    space = SearchSpace(WorstCaseBudget())
+    centre = np.array([60.0, 690.0, 240.0, 0.125])
+    moves = zoom_moves(space, centre, 15.0)
+    assert len(moves) == 29  # 5 onsets x 3 ramps x 2 durations, less the centre itself
+    assert np.all(moves[:, 0] == 60.0)  # the magnitude stays at the box's edge
+    assert set(np.round(moves[:, 1] - 690.0)) == {-30.0, -15.0, 0.0, 15.0, 30.0}
+    assert set(moves[:, 2]) == {240.0, 225.0}
+    assert np.all(moves >= space.lower) and np.all(moves <= space.upper)
+    assert not any(np.allclose(m, centre) for m in moves)
+
+
+def test_the_best_is_kept_per_time_of_day_for_the_refinement():
+    from mdrisk.impact.worst_case import MODE_MIN, _Best
+
+    best = _Best(onset_column=1)
+    night = np.array([60.0, 80.0, 240.0, 0.1])
+    lunch = np.array([60.0, 700.0, 240.0, 0.1])
+    lunch_better = np.array([60.0, 705.0, 235.0, 0.1])
+    best.offer(night, (0.0, 0.59), 0.0, False)
+    best.offer(lunch, (0.0, 0.50), 0.0, False)
+    best.offer(lunch_better, (0.0, 0.55), 0.0, False)
+    assert best.key == (0.0, 0.59)
+    leaders = best.leaders(2)
+    assert [int(v[1] // MODE_MIN) for v in leaders] == [0, 3]
+    assert np.allclose(leaders[1], lunch_better)

@@ -7,6 +7,13 @@ percentile, worst), not one attack that must suit everyone on average.
 * **Variables**: every attacked signal's magnitude, onset, duration and ramp share
   (:mod:`mdrisk.impact.search_space`), all continuous within the budget's box; several
   signals are attacked together (e.g. the CGM and carb entries).
+* **Stages**: a structured scan of the box's edges at every time of day
+  (:func:`structured_scan`); two zoom rounds around the best of the four most harmful times
+  of day, onsets moved by a quarter then a twelfth of the scan's spacing, as the grid refines
+  its best four (:func:`zoom_moves`); the evolution below from their best; a pattern search
+  around the best of the two most harmful times of day with the rest of the budget. Where
+  the minutes below 54 are still 0 the harm rests on small LBGI differences between the meal
+  and the night, so the refinement keeps more than one time of day alive.
 * **Optimiser**: :func:`scipy.optimize.differential_evolution` (``best1bin``), one per patient,
   with ``vectorized=True``: each generation is one call with the whole population, and the
   patients' populations are gathered into one simulated batch (:mod:`mdrisk.impact.lockstep`).
@@ -63,10 +70,15 @@ SCAN_SHARE = 0.4  # of the candidates, spent on the structured scan before the e
 REFINE_SHARE = 0.2  # of the generations after the scan, spent on the pattern search
 REFINE_STEP = 0.05  # its first step, as a share of each variable's range
 MODE_MIN = 180.0  # a time of day, for the diversity of the first generation
+REFINE_MODES = 2  # times of day the pattern search refines, each around its best
+ZOOM_CENTRES = 4  # times of day the zoom after the scan refines, as the grid its best 4
+ZOOM_SHARE = 0.25  # of the candidates, spent on the zoom (two rounds)
+ZOOM_RAMP = 0.05  # ramp share moved by the zoom
 OPTIMISER = (
-    "a structured scan of the box's edges and times of day, then scipy "
-    "differential_evolution (best1bin, vectorized, deferred updating) from its best, then a "
-    "pattern search around each patient's best"
+    "a structured scan of the box's edges and times of day, two zoom rounds around the best "
+    "4 times of day, then scipy differential_evolution (best1bin, vectorized, deferred "
+    "updating) from their best, then a pattern search around each patient's 2 most harmful "
+    "times of day"
 )
 
 
@@ -119,14 +131,17 @@ class WorstCaseResult:
 
 
 class _Best:
-    """The most harmful stealthy candidate seen for one patient."""
+    """The most harmful stealthy candidate seen for one patient, and the best of each time
+    of day (``MODE_MIN`` wide, by the first onset variable ``onset_column``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, onset_column: int | None = None) -> None:
         self.key: tuple[float, float] | None = None
         self.vector: np.ndarray | None = None
         self.worst_day = 0.0
         self.from_initial = False
         self.candidates = 0
+        self.onset_column = onset_column
+        self.modes: dict[int, tuple[tuple[float, float], np.ndarray]] = {}
 
     def offer(
         self, vector: np.ndarray, key: tuple[float, float], worst_day: float, initial: bool
@@ -134,6 +149,18 @@ class _Best:
         if self.key is None or key > self.key:
             self.key, self.vector, self.worst_day = key, vector.copy(), worst_day
             self.from_initial = initial
+        if self.onset_column is not None:
+            mode = int(vector[self.onset_column] // MODE_MIN)
+            kept = self.modes.get(mode)
+            if kept is None or key > kept[0]:
+                self.modes[mode] = (key, vector.copy())
+
+    def leaders(self, count: int) -> list[np.ndarray]:
+        """The best candidates of the ``count`` most harmful times of day, best first."""
+        if not self.modes:
+            return [] if self.vector is None else [self.vector]
+        ranked = sorted(self.modes.values(), key=lambda item: item[0], reverse=True)
+        return [vector for _, vector in ranked[:count]]
 
 
 def population_size(dimensions: int, candidates: int) -> int:
@@ -171,6 +198,50 @@ def structured_scan(space: SearchSpace, count: int) -> np.ndarray:
     grids = np.meshgrid(*[_levels(space, c, per_onset) for c in range(space.size)])
     scan = np.stack([g.ravel() for g in grids], axis=1)
     return scan[:count]
+
+
+def zoom_moves(space: SearchSpace, centre: np.ndarray, onset_step: float) -> np.ndarray:
+    """Candidates near a scanned one, as the grid refines its best: every onset moved by up
+    to two ``onset_step`` either way, ramps a little steeper and slower, and the duration
+    shortened by one step; magnitudes kept (the scan has them at the box's edge)."""
+    names = space.names
+    onsets = [i for i, n in enumerate(names) if n.endswith(".onset")]
+    ramps = [i for i, n in enumerate(names) if n.endswith(".ramp_share")]
+    durations = [i for i, n in enumerate(names) if n.endswith(".duration")]
+    moves = []
+    for shift in (-2, -1, 0, 1, 2):
+        for ramp in (-ZOOM_RAMP, 0.0, ZOOM_RAMP):
+            for shorter in (0.0, onset_step):
+                if not (shift or ramp or shorter):
+                    continue
+                moved = centre.copy()
+                moved[onsets] += shift * onset_step
+                moved[ramps] += ramp
+                moved[durations] -= shorter
+                moves.append(moved)
+    return np.clip(np.array(moves), space.lower, space.upper)
+
+
+def _zoom(
+    ask: Ask,
+    best: _Best,
+    space: SearchSpace,
+    spacing: float,
+    rounds: Sequence[int],
+    rng: np.random.Generator,
+) -> None:
+    """Coarse to fine around the best of the ``ZOOM_CENTRES`` most harmful times of day: each
+    round moves onsets by a quarter, then a twelfth, of the scan's spacing, ``rounds[i]``
+    candidates a round."""
+    for size, fraction in zip(rounds, (4.0, 12.0), strict=False):
+        centres = best.leaders(ZOOM_CENTRES)
+        moves = np.empty((0, space.size))
+        if centres:
+            moves = np.concatenate([zoom_moves(space, c, spacing / fraction) for c in centres])
+        if len(moves) < size:  # few or no times of day seen: the rest samples the box
+            sample = qmc.LatinHypercube(d=space.size, rng=rng).random(size - len(moves))
+            moves = np.concatenate([moves, qmc.scale(sample, space.lower, space.upper)])
+        ask(moves[:size])
 
 
 def _diverse_first(space: SearchSpace, scan: np.ndarray, fitness: np.ndarray) -> np.ndarray:
@@ -226,19 +297,37 @@ def _pattern_moves(
 def _refine(
     ask: Ask, best: _Best, space: SearchSpace, batches: Sequence[int], rng: np.random.Generator
 ) -> None:
-    """Spend ``batches`` (candidates per round) on a pattern search around ``best`` (which
-    ``ask`` keeps up to date); the step halves after a round that found nothing better. With
-    no stealthy attack yet, keep sampling the whole box."""
-    step = (space.upper - space.lower) * REFINE_STEP
+    """Spend ``batches`` (candidates per round) on pattern searches around the best of the
+    ``REFINE_MODES`` most harmful times of day (which ``ask`` keeps up to date), each round
+    shared between them; a centre's step halves after a round that found nothing better
+    there. Harm where the minutes below 54 are still 0 rests on small LBGI differences, and
+    the evolution can settle on the night when the meal held the worse attack. With no
+    stealthy attack yet, keep sampling the whole box."""
+    full = (space.upper - space.lower) * REFINE_STEP
+    steps: dict[int, np.ndarray] = {}
     for size in batches:
-        before = best.key
         if best.vector is None:
             sample = qmc.LatinHypercube(d=space.size, rng=rng).random(size)
             ask(qmc.scale(sample, space.lower, space.upper))
             continue
-        ask(_pattern_moves(space, best.vector, step, size, rng))
-        if best.key == before:
-            step = step / 2.0
+        centres = best.leaders(REFINE_MODES)
+        shares = np.array_split(np.arange(size), len(centres))
+        moves, owners = [], []
+        for centre, share in zip(centres, shares, strict=True):
+            if len(share) == 0:
+                continue
+            mode = _mode_of(best, centre)
+            step = steps.setdefault(mode, full.copy())
+            moves.append(_pattern_moves(space, centre, step, len(share), rng))
+            owners.append((mode, best.modes.get(mode, (best.key, centre))[0]))
+        ask(np.concatenate(moves))
+        for mode, before in owners:
+            if best.modes.get(mode, (before,))[0] == before:
+                steps[mode] = steps[mode] / 2.0
+
+
+def _mode_of(best: _Best, vector: np.ndarray) -> int:
+    return -1 if best.onset_column is None else int(vector[best.onset_column] // MODE_MIN)
 
 
 def search_worst_case(
@@ -283,19 +372,28 @@ def search_worst_case(
     candidates = int(evaluations) // n_days
     size = population_size(space.size, candidates)
     scan = structured_scan(space, int(candidates * SCAN_SHARE))
-    if candidates - len(scan) < 2 * size:
-        scan = scan[:0]
-    generations = (candidates - len(scan)) // size - 1
+    zoom_rounds = [int(candidates * ZOOM_SHARE) // 2] * 2
+    if candidates - len(scan) - sum(zoom_rounds) < 2 * size:
+        scan, zoom_rounds = scan[:0], []
+    onsets = [i for i, n in enumerate(space.names) if n.endswith(".onset")]
+    spacing = (
+        (space.upper[onsets[0]] - space.lower[onsets[0]]) / len(np.unique(scan[:, onsets[0]]))
+        if onsets and len(scan)
+        else 0.0
+    )
+    zoom_rounds = zoom_rounds if spacing else []
+    head = len(scan) + sum(zoom_rounds)
+    generations = (candidates - head) // size - 1
     refine_rounds = int(generations * REFINE_SHARE)
     # What the whole generations leave of the budget is one last, smaller round.
-    leftover = candidates - len(scan) - size * (generations + 1)
+    leftover = candidates - head - size * (generations + 1)
     refine_batches = [size] * refine_rounds + ([leftover] if leftover > 0 else [])
     if generations < 1:
         raise BudgetError(
             f"{evaluations} patient-days per patient is too few for a search over "
             f"{n_days} day(s): at least {2 * size * n_days} are needed"
         )
-    bests = {name: _Best() for name in chosen}
+    bests = {name: _Best(onsets[0] if onsets else None) for name in chosen}
     initial = initial or {}
     initial_keys = {
         name: {tuple(np.round(np.clip(v, space.lower, space.upper), 9)) for v in vectors}
@@ -337,6 +435,10 @@ def search_worst_case(
             scanned = None
             if len(scan):
                 scanned = _diverse_first(space, scan, ask(scan))
+                _zoom(ask, bests[name], space, spacing, zoom_rounds, rng)
+                leaders = bests[name].leaders(ZOOM_CENTRES)
+                if leaders:
+                    scanned = np.concatenate([np.array(leaders), scanned])
             population = _initial_population(space, size, rng, initial.get(name, ()), scanned)
             differential_evolution(
                 lambda x: ask(np.asarray(x).T),
