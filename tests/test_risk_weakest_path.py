@@ -110,3 +110,34 @@ def test_a_cloud_that_only_publishes_models_holds_no_patients_data():
     disclosed = {r.element for r in _assessed("lung-cade").risks if r.source == "disclosure"}
     assert "vendor_cloud" not in disclosed  # it only sends model versions to the server
     assert "pacs" in disclosed  # every patient's studies
+
+
+def test_a_hospital_network_channel_is_rated_with_the_deployment_attack_vector():
+    from mdrisk.risk.deployment import deployment_vector
+    from mdrisk.risk.targets import Attacker
+
+    base = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+    on_the_lan = (Attacker("network", "adjacent", 0.75),)
+    deployed = deployment_vector(base, on_the_lan)
+    assert deployed is not None and deployed.vector == base + "/MAV:A"
+    # Anyone on the internet reaching it keeps the base vector; so does nobody known.
+    assert deployment_vector(base, (*on_the_lan, Attacker("internet", "network", 0.9))) is None
+    assert deployment_vector(base, ()) is None
+    # Never wider than the channel: a BLE link (AV:A) stays adjacent for an internet attacker.
+    ble = base.replace("AV:N", "AV:A")
+    assert deployment_vector(ble, (Attacker("internet", "network", 0.9),)) is None
+
+
+def test_risks_on_the_hospital_network_read_exploitability_in_context():
+    risks = _assessed("lung-cade").risks
+    on_lan = [r for r in risks if r.exploitability.vector.endswith("/MAV:A")]
+    assert on_lan, "no risk rated with the deployment's attack vector"
+    for risk in on_lan:
+        assert any("MAV:A (CVSS environmental)" in s for s in risk.exploitability.steps)
+        assert "internet" not in risk.attackers
+    # The vendor's cloud is on the internet: its risks keep AV:N.
+    cloud = [r for r in risks if r.element in ("vendor_cloud", "cloud_to_engine")]
+    assert cloud and all("MAV" not in r.exploitability.vector for r in cloud)
+    # A risk no scenario enters gets the attackers who reach its element.
+    read = next(r for r in risks if r.source == "disclosure" and r.element == "ris_ehr")
+    assert "network" in read.attackers

@@ -145,6 +145,7 @@ def risk_inputs(
         attackers=attacker_reach(),
         answers=answers or NO_ANSWERS,
         mitigations_for=mitigations_for,
+        profiles=attacker_profiles(),
     )
 
 

@@ -90,6 +90,15 @@ def exploitability_3(vector: str) -> float:
     return _number(parsed.esc)
 
 
+def exploitability_in_context(vector: str) -> float:
+    """The CVSS 3.x exploitability with the vector's environmental modifications (MAV,
+    MAC, MPR, MUI) applied, to one decimal; the base one when the vector has none."""
+    parsed = _parse(vector)
+    if not isinstance(parsed, CVSS3):
+        raise CvssError(f"{vector!r}: the exploitability sub-score is defined for CVSS 3.x")
+    return _number(parsed.modified_esc)
+
+
 def _with_context(vector: str, context: Sequence[ContextMetric]) -> str:
     written = dict(_metrics(vector))
     added = [f"{c.metric}:{c.value}" for c in context if c.metric not in written]

@@ -53,16 +53,19 @@ from mdrisk.risk.controls import (
     device_controls,
     mitigation_controls,
 )
-from mdrisk.risk.cvss_scores import exploitability_3, score
+from mdrisk.risk.cvss_scores import exploitability_3, exploitability_in_context, score
+from mdrisk.risk.deployment import DeployedVector, deployment_vector
 from mdrisk.risk.derive import SEVERITY_ORDER, DeviceFacts, Facts
 from mdrisk.risk.detection import DETECTOR_CONTROL, detector_controls
 from mdrisk.risk.matrix import LoadedMatrix, RiskMatrix, applies, shift
+from mdrisk.risk.reachers import attackers_at
 from mdrisk.risk.recommend import recommend
 from mdrisk.risk.rubric import LoadedRubric, Rubric, RubricResult, evaluate
 from mdrisk.risk.severity import rate_severity
 from mdrisk.risk.targets import RiskTarget, risk_targets
 from mdrisk.risk.vulnerabilities import rate_vulnerability
 from mdrisk.risk.weakest_path import ALL_KINDS, Credit, weakest_path
+from mdrisk.scenarios.data import ProfileSet
 from mdrisk.stable_ids import stable_ids
 
 # Attacker id -> (CVSS access vector, reach score), from the scenario stage's profiles.
@@ -81,6 +84,8 @@ class RiskInputs:
     attackers: AttackerReach
     answers: LoadedAnswers = NO_ANSWERS
     mitigations_for: MitigationLookup | None = None
+    # The attacker profiles with their reach rules: who reaches elements no scenario enters.
+    profiles: ProfileSet | None = None
 
 
 def _cvss4_of_rubric(result: RubricResult) -> tuple[str, list[str]]:
@@ -132,15 +137,29 @@ def _cvss4_of_rubric(result: RubricResult) -> tuple[str, list[str]]:
     return "CVSS:4.0/" + "/".join(f"{k}:{v}" for k, v in metrics.items()), notes
 
 
-def _cvss_of_rubric(result: RubricResult, facts: Facts) -> list[CvssResult]:
+def _cvss_of_rubric(
+    result: RubricResult, facts: Facts, deployed: DeployedVector | None = None
+) -> list[CvssResult]:
+    placed = (
+        [
+            ContextMetric(
+                metric="MAV",
+                value=deployed.letter,
+                reason=f"only {deployed.who} reach the entry (attacker profiles' reach rules)",
+            )
+        ]
+        if deployed is not None
+        else []
+    )
     v3 = score(
         result.vector,
         origin="rubric",
         source="medical-device CVSS rubric",
         metrics=result.decisions,
+        context=placed,
     )
     vector4, notes = _cvss4_of_rubric(result)
-    context = list(result.cvss4_context)
+    context = list(result.cvss4_context) + placed
     if any(c.value == "S" for c in context):
         context.append(
             ContextMetric(
@@ -165,11 +184,21 @@ def _exploitability(
     vulnerabilities: Sequence[VulnerabilityRating],
     matrix: RiskMatrix,
     device_credit: tuple[int, list[str]] = (0, []),
-) -> tuple[str, list[str]]:
+) -> tuple[str, list[str], str]:
+    """The level, the steps that set it, and the CVSS vector it was read from."""
     levels = matrix.exploitability_levels
     rule = matrix.exploitability
     base = exploitability_3(rated.vector)
     source = f"the attack on the device as designed ({rated.vector.split('/', 1)[1]})"
+    deployed = deployment_vector(rated.vector, target.attackers) if rule.deployment_vector else None
+    used = rated.vector
+    if deployed is not None:
+        used = deployed.vector
+        base = exploitability_in_context(deployed.vector)
+        source += (
+            f" where only {deployed.who} reach {target.element}: the deployment's attack "
+            f"vector MAV:{deployed.letter} (CVSS environmental)"
+        )
     for vulnerability in vulnerabilities:
         for result in vulnerability.cvss:
             if (
@@ -224,7 +253,7 @@ def _exploitability(
     if lowered:
         level = shift(levels, level, -lowered)
         steps += credit_steps + [f"the device's own controls: -{lowered} → {level}"]
-    return level, steps
+    return level, steps, used
 
 
 def _rated_exploitability(
@@ -235,10 +264,12 @@ def _rated_exploitability(
     matrix: RiskMatrix,
     device_credit: tuple[int, list[str]],
 ) -> ExploitabilityRating:
-    worst_level, worst_steps = _exploitability(
+    worst_level, worst_steps, worst_vector = _exploitability(
         target, worst, vulnerabilities, matrix, device_credit
     )
-    best_level, best_steps = _exploitability(target, best, vulnerabilities, matrix, device_credit)
+    best_level, best_steps, best_vector = _exploitability(
+        target, best, vulnerabilities, matrix, device_credit
+    )
     use_best = matrix.unanswered == "best"
     steps = best_steps if use_best else worst_steps
     if best_level != worst_level:
@@ -251,7 +282,7 @@ def _rated_exploitability(
         steps=steps,
         best=best_level,
         worst=worst_level,
-        vector=(best if use_best else worst).vector,
+        vector=best_vector if use_best else worst_vector,
         unanswered=matrix.unanswered,
     )
 
@@ -394,6 +425,14 @@ def _rate(
     exploitability = _rated_exploitability(
         target, worst, best, vulnerabilities, matrix, (lowered, credit_steps)
     )
+    deployed = (
+        deployment_vector(used.vector, target.attackers)
+        if matrix.exploitability.deployment_vector
+        else None
+    )
+    cvss = _cvss_of_rubric(used, facts, deployed)
+    if deployed is not None:  # the vector shown is the one the level was read from
+        exploitability = exploitability.model_copy(update={"vector": cvss[0].vector})
     level = matrix.level_of(severity.level, exploitability.level)
     controls = (
         device_credited
@@ -417,7 +456,7 @@ def _rate(
         hazards=list(target.hazards),
         losses=list(target.losses),
         element=target.element,
-        cvss=_cvss_of_rubric(used, facts),
+        cvss=cvss,
         vulnerabilities=vulnerabilities,
         severity=severity,
         exploitability=exploitability,
@@ -448,7 +487,8 @@ def _title(target: RiskTarget, assessment: Assessment) -> str:
 def assess_risks(assessment: Assessment, inputs: RiskInputs) -> list[RiskItem]:
     """Rate every target of the assessment (see the module docstring)."""
     device = DeviceFacts(assessment.device, inputs.pack)
-    targets = risk_targets(assessment, dict(inputs.attackers))
+    reachers = attackers_at(assessment, inputs.pack, inputs.profiles) if inputs.profiles else None
+    targets = risk_targets(assessment, dict(inputs.attackers), reachers)
     lookup = inputs.mitigations_for
     if lookup is not None:
         lookup = functools.cache(lookup)  # many risks share an entry and its vulnerabilities

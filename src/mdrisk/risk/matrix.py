@@ -63,6 +63,10 @@ class Exploitability(StrictModel):
     epss: list[EpssStep] = Field(default_factory=list)
     path: PathRule
     attacker: AttackerRule | None = None
+    # Rate with the CVSS environmental attack vector (MAV) of the best placed attacker that
+    # reaches the entry, where it is narrower than the rubric's base vector: a channel on a
+    # hospital network is routable (AV:N) but only someone on that network reaches it.
+    deployment_vector: bool = False
 
 
 class RiskLevel(StrictModel):

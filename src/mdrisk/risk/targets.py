@@ -16,8 +16,8 @@ false data crosses, the ML engines it reaches). Three sources, in this order:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.scenarios import AttackScenario
@@ -338,9 +338,13 @@ def disclosure_targets(assessment: Assessment, covered: set[str]) -> list[RiskTa
 
 
 def risk_targets(
-    assessment: Assessment, profiles: dict[str, tuple[str, float]] | None = None
+    assessment: Assessment,
+    profiles: dict[str, tuple[str, float]] | None = None,
+    reachers: Callable[[str], tuple[Attacker, ...]] | None = None,
 ) -> list[RiskTarget]:
-    """Every target, scenarios (or loss scenarios) first, then uncovered vulnerabilities."""
+    """Every target, scenarios (or loss scenarios) first, then uncovered vulnerabilities.
+    ``reachers``: the attacker profiles that reach an element, for targets no attack scenario
+    stands for (without it they take the scenario attackers at the same element)."""
     from_scenarios = scenario_targets(assessment, profiles)
     # Loss-scenario classes no attack scenario stands for (the control path, a setting, the
     # model's own error) still carry risk.
@@ -348,4 +352,27 @@ def risk_targets(
     primary = from_scenarios + loss_scenario_targets(assessment, represented)
     primary += disclosure_targets(assessment, {t.key for t in from_scenarios})
     covered = {t.element for t in primary}
-    return primary + vulnerability_targets(assessment, covered)
+    return _with_attackers(primary + vulnerability_targets(assessment, covered), reachers)
+
+
+def _with_attackers(
+    targets: list[RiskTarget], reachers: Callable[[str], tuple[Attacker, ...]] | None
+) -> list[RiskTarget]:
+    """Targets no attack scenario stands for (reading data, a setting, a vulnerability) get
+    the attacker profiles that reach their element, or else the attackers of the scenarios
+    at the same element: whoever can inject there can read or tamper there too."""
+    at: dict[str, dict[str, Attacker]] = {}
+    for target in targets:
+        for attacker in target.attackers:
+            kept = at.setdefault(target.element, {}).get(attacker.id)
+            if kept is None or (attacker.reach or 0.0) > (kept.reach or 0.0):
+                at[target.element][attacker.id] = attacker
+    found = []
+    for target in targets:
+        if not target.attackers:
+            reaching = reachers(target.element) if reachers is not None else ()
+            borrowed = at.get(target.element, {})
+            attackers = reaching or tuple(borrowed[k] for k in sorted(borrowed))
+            target = replace(target, attackers=attackers) if attackers else target
+        found.append(target)
+    return found
