@@ -1,0 +1,216 @@
+"""Possible matches and knowledge-base coverage in the VEX, the SARIF, the CSV tables and
+``mdrisk diff`` (issue 13): a candidate below the confidence cut-off is in triage, never
+exploitable or not affected on the tool's word, and a component the knowledge base does not
+cover reads "not covered", never "no known vulnerability".
+
+The knowledge base holds the shared CVE JSON 5 records (230, no NVD data) and the real
+ICSMA-21-012-01 advisory; the glucose device gets BlueZ 5.64 on the phone, which CVE-2023-27349
+matches only as possible (BlueZ's record names no version below 5.66).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import EXAMPLES
+
+from mdrisk import bundled
+from mdrisk.assessment import Assessment
+from mdrisk.decisions import with_decisions
+from mdrisk.decisions.file import decisions_from_text
+from mdrisk.kb.enrich import enrich_vulnerability
+from mdrisk.kb.holdings import holdings_of
+from mdrisk.kb.importing import import_paths
+from mdrisk.kb.matching.matcher import Matcher
+from mdrisk.kb.store import Store
+from mdrisk.model import load_model
+from mdrisk.pipeline import KnowledgeInputs, assess
+from mdrisk.report.vex import vex_document
+
+POSSIBLE = "CVE-2023-27349"
+BLUEZ_REF = "components[phone_app].technologies[3]"
+PUMP_FIRMWARE = "components[insulin_pump].technologies[1]"
+CGM_FIRMWARE = "components[cgm_sensor].technologies[1]"  # Example Sensors: named by no record
+
+
+def _bgms_with_bluez(folder: Path) -> Path:
+    data = yaml.safe_load((EXAMPLES / "bgms.yaml").read_text(encoding="utf-8"))
+    phone = next(c for c in data["components"] if c["id"] == "phone_app")
+    phone["technologies"].append(
+        {"name": "BlueZ", "vendor": "BlueZ", "product": "BlueZ", "version": "5.64"}
+    )
+    path = folder / "bgms-bluez.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def store(shared_data) -> Store:
+    records = shared_data / "cve-records-vulnrichment" / "records"
+    advisory = shared_data / "cisa-csaf-icsma" / "2021" / "icsma-21-012-01.json"
+    if not records.is_dir() or not advisory.is_file():
+        pytest.skip("shared CVE records or the Dana advisory not present")
+    found = Store.in_memory()
+    import_paths(found, [records, advisory])
+    return found
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory) -> Path:
+    return _bgms_with_bluez(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def assessment(store, model_path) -> Assessment:
+    knowledge = KnowledgeInputs(
+        bundled.technology_pack(),
+        Matcher.from_store(store, bundled.vendor_aliases()),
+        lambda cve: enrich_vulnerability(store, cve),
+        holdings=holdings_of(store),
+    )
+    return assess(load_model(model_path), created="2026-01-01T00:00:00Z", knowledge=knowledge)
+
+
+def _decided(assessment: Assessment, status: str, **extra: str) -> Assessment:
+    entry = {"status": status, "owner": "A. Analyst", "date": "2026-12-01", **extra}
+    text = yaml.safe_dump({"schema_version": 1, "decisions": {f"{POSSIBLE}@phone_app": entry}})
+    return with_decisions(assessment, decisions_from_text(text, "decisions.yaml"))
+
+
+def test_the_fixture_has_a_possible_match_and_components_outside_coverage(assessment):
+    possible = [v.id for t in assessment.threats for v in t.possible_vulnerabilities]
+    assert possible == [POSSIBLE]
+    assert POSSIBLE not in {v.id for t in assessment.threats for v in t.vulnerabilities}
+    coverage = {(c.element, c.technology): c for c in assessment.vulnerability_coverage.components}
+    assert not coverage[("cgm_sensor", "CGM transmitter firmware 1.6.5")].covered
+
+
+def test_a_decision_on_a_possible_match_is_not_stale(assessment):
+    decided = _decided(assessment, "false_positive", justification="BlueZ is not shipped.")
+    assert decided.decisions is not None and decided.decisions.stale == []
+    assert not [c for c in decided.checks if c.rule == "stale-decision"]
+
+
+# --- CycloneDX VEX ----------------------------------------------------------------------
+
+
+def _cyclonedx_errors(document: dict) -> str | None:
+    try:
+        from cyclonedx.schema import SchemaVersion
+        from cyclonedx.validation.json import JsonStrictValidator
+    except ImportError:
+        pytest.skip("the CycloneDX schemas are not installed (cyclonedx-python-lib[validation])")
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(document))
+    return None if error is None else str(error)
+
+
+def _properties(item: dict) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for prop in item.get("properties", []):
+        found.setdefault(prop["name"], []).append(prop["value"])
+    return found
+
+
+def _vex_entry(document: dict, bom_ref: str) -> dict:
+    return next(v for v in document["vulnerabilities"] if v["bom-ref"] == bom_ref)
+
+
+def test_a_possible_match_is_a_vex_entry_in_triage_with_its_reason(assessment):
+    document = vex_document(assessment)
+    assert _cyclonedx_errors(document) is None
+    entry = _vex_entry(document, f"possible-vulnerability:{POSSIBLE}")
+    assert entry["id"] == POSSIBLE and entry["affects"] == [{"ref": BLUEZ_REF}]
+    assert entry["analysis"]["state"] == "in_triage"
+    assert "justification" not in entry["analysis"]
+    assert "below the confidence cut-off" in entry["analysis"]["detail"]
+    assert "names no version" in entry["analysis"]["detail"]
+    properties = _properties(entry)
+    assert properties["mdrisk:match"] == ["possible, needs review"]
+    assert "names no version" in properties["mdrisk:match-reason"][0]
+    assert f"vulnerability:{POSSIBLE}" not in {v["bom-ref"] for v in document["vulnerabilities"]}
+    confident = _vex_entry(document, "vulnerability:CVE-2020-27269")
+    assert _properties(confident)["mdrisk:match"] == ["confident"]
+
+
+def test_no_possible_match_is_exploitable_or_not_affected_on_the_tools_word(assessment):
+    for threat in assessment.threats:  # every candidate, even a settled-looking one
+        assert all(v.confidence < 0.9 for v in threat.possible_vulnerabilities)
+    states = {
+        v["analysis"]["state"]
+        for v in vex_document(assessment)["vulnerabilities"]
+        if _properties(v)["mdrisk:match"] == ["possible, needs review"]
+    }
+    assert states == {"in_triage"}
+
+
+@pytest.mark.parametrize(
+    ("status", "extra", "state"),
+    [
+        ("false_positive", {"justification": "BlueZ is not shipped."}, "false_positive"),
+        ("accepted", {"justification": "Local attack only."}, "exploitable"),
+        (
+            "not_affected",
+            {"justification": "Not built in.", "vex_justification": "code_not_present"},
+            "not_affected",
+        ),
+    ],
+)
+def test_the_analysts_decision_on_a_possible_match_sets_its_vex_state(
+    assessment, status, extra, state
+):
+    document = vex_document(_decided(assessment, status, **extra))
+    assert _cyclonedx_errors(document) is None
+    analysis = _vex_entry(document, f"possible-vulnerability:{POSSIBLE}")["analysis"]
+    assert analysis["state"] == state and analysis["lastUpdated"] == "2026-12-01T00:00:00Z"
+    assert analysis["detail"].startswith(f"Analyst decision {status.replace('_', ' ')}")
+    assert "below the confidence cut-off" in analysis["detail"]  # the tool's reason kept
+
+
+def test_each_vex_component_says_whether_the_knowledge_base_covers_it(assessment):
+    document = vex_document(assessment)
+    components = {c["bom-ref"]: c for c in document["components"]}
+    cgm = _properties(components[CGM_FIRMWARE])
+    assert cgm["mdrisk:vulnerability-coverage"] == ["not covered"]
+    assert "Example Sensors" in cgm["mdrisk:vulnerability-coverage-reason"][0]
+    assert _properties(components[PUMP_FIRMWARE])["mdrisk:vulnerability-coverage"] == ["covered"]
+    assert _properties(components[BLUEZ_REF])["mdrisk:vulnerability-coverage"] == ["covered"]
+    ble = _properties(components["links[cgm_to_app].channel.technology"])
+    assert ble["mdrisk:vulnerability-coverage"] == ["not looked up"]
+
+
+def test_a_component_outside_coverage_is_never_said_to_be_not_affected(assessment):
+    document = vex_document(assessment)
+    outside = {
+        c["bom-ref"]
+        for c in document["components"]
+        if _properties(c)["mdrisk:vulnerability-coverage"] != ["covered"]
+    }
+    assert CGM_FIRMWARE in outside
+    for vulnerability in document["vulnerabilities"]:
+        assert not outside & {a["ref"] for a in vulnerability["affects"]}
+    every_ref = {c["bom-ref"] for c in document["components"]}
+    for vulnerability in document["vulnerabilities"]:
+        assert {a["ref"] for a in vulnerability["affects"]} <= every_ref
+
+
+def test_the_vex_metadata_lists_the_knowledge_bases_sources_dates_and_counts(assessment):
+    properties = _properties(vex_document(assessment)["metadata"])
+    assert properties["mdrisk:knowledge-base:full-cve-feed"] == ["false"]
+    assert properties["mdrisk:knowledge-base:source:cve5"][0].startswith("230 records from")
+    assert "imported 20" in properties["mdrisk:knowledge-base:source:csaf"][0]
+    assert properties["mdrisk:knowledge-base:records:vulnerability"] == ["239"]
+    assert "no full CVE feed" in properties["mdrisk:knowledge-base"][0]
+
+
+def test_a_vex_of_an_assessment_without_recorded_coverage_says_so(assessment):
+    old = assessment.model_copy(update={"vulnerability_coverage": None})
+    document = vex_document(old)
+    assert _cyclonedx_errors(document) is None
+    said = _properties(document["metadata"])["mdrisk:vulnerability-coverage"][0]
+    assert "not recorded" in said
+    assert all(
+        "mdrisk:vulnerability-coverage" not in _properties(c) for c in document["components"]
+    )
