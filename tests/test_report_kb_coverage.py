@@ -10,6 +10,8 @@ matches only as possible (BlueZ's record names no version below 5.66).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from importlib import resources
 from pathlib import Path
@@ -29,6 +31,7 @@ from mdrisk.kb.matching.matcher import Matcher
 from mdrisk.kb.store import Store
 from mdrisk.model import load_model
 from mdrisk.pipeline import KnowledgeInputs, assess
+from mdrisk.report.csv_tables import csv_files
 from mdrisk.report.sarif import sarif_document
 from mdrisk.report.vex import vex_document
 
@@ -320,3 +323,66 @@ def test_a_sarif_of_an_assessment_without_recorded_coverage_says_so(assessment):
     assert run["properties"]["vulnerabilityCoverage"]["recorded"] is False
     notification = run["invocations"][0]["toolExecutionNotifications"][0]
     assert notification["descriptor"]["id"] == "kb/coverage-not-recorded"
+
+
+# --- CSV --------------------------------------------------------------------------------
+
+
+def _csv(assessment: Assessment, name: str) -> list[dict[str, str]]:
+    data = csv_files(assessment)[f"csv/{name}.csv"].decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(data)))
+
+
+def test_the_vulnerability_csv_tells_confident_matches_from_possible_ones(assessment):
+    rows = _csv(assessment, "vulnerabilities")
+    possible = [r for r in rows if r["match"] == "possible, needs review"]
+    assert [r["id"] for r in possible] == [POSSIBLE]
+    assert possible[0]["state"] == "in_triage" and possible[0]["technology"] == "BlueZ 5.64"
+    assert "names no version" in possible[0]["match reason"]
+    confident = {r["id"] for r in rows if r["match"] == "confident"}
+    assert "CVE-2020-27269" in confident and POSSIBLE not in confident
+    assert {r["match"] for r in rows} == {"confident", "possible, needs review"}
+
+
+def test_the_analysts_decision_on_a_possible_match_is_in_its_csv_row(assessment):
+    decided = _decided(assessment, "false_positive", justification="BlueZ is not shipped.")
+    row = next(r for r in _csv(decided, "vulnerabilities") if r["id"] == POSSIBLE)
+    assert row["state"] == "false_positive" and row["decision"] == "false_positive"
+    assert row["match"] == "possible, needs review"
+
+
+def test_the_coverage_csv_has_a_row_per_technology_and_says_not_covered(assessment):
+    rows = {(r["element"], r["technology"]): r for r in _csv(assessment, "vulnerability_coverage")}
+    assert len(rows) == len(assessment.vulnerability_coverage.components)
+    cgm = rows[("cgm_sensor", "CGM transmitter firmware 1.6.5")]
+    assert cgm["coverage"] == "not covered" and cgm["matched"] == "0"
+    assert rows[("phone_app", "BlueZ 5.64")]["possible"] == "1"
+    assert rows[("insulin_pump", "Insulin pump firmware 2.9")]["coverage"] == "covered"
+
+
+def test_the_sbom_csv_never_leaves_a_technology_outside_coverage_looking_clean(assessment):
+    rows = _csv(assessment, "sbom")
+    cgm = next(r for r in rows if r["technology"] == "CGM transmitter firmware")
+    assert cgm["known vulnerabilities"] == "" and cgm["vulnerability coverage"] == "not covered"
+    bluez = next(r for r in rows if r["technology"] == "BlueZ")
+    assert bluez["possible vulnerabilities (needs review)"] == POSSIBLE
+    for row in rows:
+        if not row["known vulnerabilities"]:
+            assert row["vulnerability coverage"] in ("covered", "not covered", "not looked up")
+    threats = _csv(assessment, "threats")
+    assert any(r["possible vulnerabilities (needs review)"] == POSSIBLE for r in threats)
+
+
+def test_the_knowledge_base_csv_lists_sources_dates_and_counts(assessment):
+    rows = {r["item"]: r for r in _csv(assessment, "knowledge_base")}
+    assert rows["full CVE feed (NVD)"]["value"] == "no"
+    assert rows["source cve5"]["value"] == "230 records from 230 file(s)"
+    assert rows["source cve5"]["last imported"].startswith("20")
+    assert rows["records: vulnerability"]["value"] == "239"
+
+
+def test_csv_of_an_assessment_without_recorded_coverage_says_so(assessment):
+    old = assessment.model_copy(update={"vulnerability_coverage": None})
+    assert _csv(old, "vulnerability_coverage") == []
+    assert "not recorded" in _csv(old, "knowledge_base")[0]["value"]
+    assert {r["vulnerability coverage"] for r in _csv(old, "sbom")} == {"not recorded"}
