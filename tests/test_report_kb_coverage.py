@@ -18,10 +18,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from conftest import EXAMPLES
 
 from mdrisk import bundled
 from mdrisk.assessment import Assessment
+from mdrisk.assessment_diff import diff_assessments
+from mdrisk.cli import main
 from mdrisk.decisions import with_decisions
 from mdrisk.decisions.file import decisions_from_text
 from mdrisk.kb.enrich import enrich_vulnerability
@@ -31,6 +34,7 @@ from mdrisk.kb.matching.matcher import Matcher
 from mdrisk.kb.store import Store
 from mdrisk.model import load_model
 from mdrisk.pipeline import KnowledgeInputs, assess
+from mdrisk.report.canonical_json import canonical_json
 from mdrisk.report.csv_tables import csv_files
 from mdrisk.report.sarif import sarif_document
 from mdrisk.report.vex import vex_document
@@ -41,13 +45,19 @@ PUMP_FIRMWARE = "components[insulin_pump].technologies[1]"
 CGM_FIRMWARE = "components[cgm_sensor].technologies[1]"  # Example Sensors: named by no record
 
 
-def _bgms_with_bluez(folder: Path) -> Path:
+def _bgms(folder: Path, bluez: bool = True, pump_vendor: str | None = None) -> Path:
+    """The glucose device, with BlueZ 5.64 on the phone and, when given, another maker named
+    for the pump's firmware."""
     data = yaml.safe_load((EXAMPLES / "bgms.yaml").read_text(encoding="utf-8"))
-    phone = next(c for c in data["components"] if c["id"] == "phone_app")
-    phone["technologies"].append(
-        {"name": "BlueZ", "vendor": "BlueZ", "product": "BlueZ", "version": "5.64"}
-    )
-    path = folder / "bgms-bluez.yaml"
+    components = {c["id"]: c for c in data["components"]}
+    if bluez:
+        components["phone_app"]["technologies"].append(
+            {"name": "BlueZ", "vendor": "BlueZ", "product": "BlueZ", "version": "5.64"}
+        )
+    if pump_vendor is not None:
+        firmware = components["insulin_pump"]["technologies"][1]
+        firmware["vendor"], firmware["product"] = pump_vendor, "Pump firmware"
+    path = folder / f"bgms-{bluez}-{pump_vendor}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
@@ -65,18 +75,22 @@ def store(shared_data) -> Store:
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory) -> Path:
-    return _bgms_with_bluez(tmp_path_factory.mktemp("model"))
+    return _bgms(tmp_path_factory.mktemp("model"))
 
 
-@pytest.fixture(scope="module")
-def assessment(store, model_path) -> Assessment:
+def _assess(store: Store, model: Path) -> Assessment:
     knowledge = KnowledgeInputs(
         bundled.technology_pack(),
         Matcher.from_store(store, bundled.vendor_aliases()),
         lambda cve: enrich_vulnerability(store, cve),
         holdings=holdings_of(store),
     )
-    return assess(load_model(model_path), created="2026-01-01T00:00:00Z", knowledge=knowledge)
+    return assess(load_model(model), created="2026-01-01T00:00:00Z", knowledge=knowledge)
+
+
+@pytest.fixture(scope="module")
+def assessment(store, model_path) -> Assessment:
+    return _assess(store, model_path)
 
 
 def _decided(assessment: Assessment, status: str, **extra: str) -> Assessment:
@@ -386,3 +400,109 @@ def test_csv_of_an_assessment_without_recorded_coverage_says_so(assessment):
     assert _csv(old, "vulnerability_coverage") == []
     assert "not recorded" in _csv(old, "knowledge_base")[0]["value"]
     assert {r["vulnerability coverage"] for r in _csv(old, "sbom")} == {"not recorded"}
+
+
+# --- mdrisk diff ------------------------------------------------------------------------
+
+BLUEZ_POSSIBLE = f"{POSSIBLE}@TH-99a73c"
+PUMP_COVERAGE = "Insulin pump firmware 2.9@insulin_pump"
+
+
+def _written(assessment: Assessment, path: Path) -> Path:
+    path.write_text(canonical_json(assessment), encoding="utf-8")
+    return path
+
+
+def test_the_fixtures_possible_match_has_the_id_the_diff_tests_name(assessment):
+    threat = next(t for t in assessment.threats if t.technology == "BlueZ 5.64")
+    assert f"{POSSIBLE}@{threat.id}" == BLUEZ_POSSIBLE
+
+
+def test_a_possible_match_and_a_technology_added_are_listed_by_the_diff(store, tmp_path):
+    before = _assess(store, _bgms(tmp_path, bluez=False))
+    after = _assess(store, _bgms(tmp_path))
+    data = diff_assessments(before, after).as_data()
+    assert data["possible_vulnerabilities"] == {
+        "added": [BLUEZ_POSSIBLE],
+        "removed": [],
+        "changed": [],
+    }
+    assert data["coverage"]["added"] == ["BlueZ 5.64@phone_app"]
+    assert data["vulnerabilities"] == {"added": [], "removed": [], "changed": []}
+    backwards = diff_assessments(after, before).as_data()
+    assert backwards["possible_vulnerabilities"]["removed"] == [BLUEZ_POSSIBLE]
+
+
+def test_a_component_leaving_coverage_is_a_coverage_change_beside_its_lost_matches(
+    store, assessment, tmp_path
+):
+    renamed = _assess(store, _bgms(tmp_path, pump_vendor="Example Pumps Inc."))
+    data = diff_assessments(assessment, renamed).as_data()
+    removed = data["vulnerabilities"]["removed"]
+    assert len(removed) == 9 and all(r.endswith("@TH-38f874") for r in removed)
+    change = next(c for c in data["coverage"]["changed"] if c["id"] == PUMP_COVERAGE)
+    assert change["values"]["coverage"] == {"old": "covered", "new": "not covered"}
+    assert change["values"]["matched"] == {"old": 9, "new": 0}
+    assert "Example Pumps" in change["values"]["reason"]["new"]
+    back = diff_assessments(renamed, assessment).as_data()
+    change = next(c for c in back["coverage"]["changed"] if c["id"] == PUMP_COVERAGE)
+    assert change["values"]["coverage"] == {"old": "not covered", "new": "covered"}
+
+
+def test_a_match_falling_below_the_cut_off_moves_from_known_to_possible(assessment):
+    threats = []
+    for threat in assessment.threats:
+        if threat.id == "TH-38f874":
+            weaker = [v.model_copy(update={"confidence": 0.5}) for v in threat.vulnerabilities[:1]]
+            threat = threat.model_copy(
+                update={
+                    "vulnerabilities": threat.vulnerabilities[1:],
+                    "possible_vulnerabilities": weaker,
+                }
+            )
+        threats.append(threat)
+    moved = assessment.model_copy(update={"threats": threats})
+    data = diff_assessments(assessment, moved).as_data()
+    assert data["vulnerabilities"]["removed"] == ["CVE-2020-27256@TH-38f874"]
+    assert data["possible_vulnerabilities"]["added"] == ["CVE-2020-27256@TH-38f874"]
+
+
+def test_a_decision_on_a_possible_match_is_a_change_of_it(assessment):
+    decided = _decided(assessment, "false_positive", justification="BlueZ is not shipped.")
+    data = diff_assessments(assessment, decided).as_data()
+    change = data["possible_vulnerabilities"]["changed"]
+    assert [c["id"] for c in change] == [BLUEZ_POSSIBLE]
+    assert change[0]["values"]["decision.status"] == {"old": None, "new": "false_positive"}
+
+
+def test_the_diff_command_prints_possible_matches_and_coverage_like_other_findings(
+    store, assessment, tmp_path
+):
+    old = _written(_assess(store, _bgms(tmp_path, bluez=False)), tmp_path / "old.json")
+    renamed = _assess(store, _bgms(tmp_path, pump_vendor="Example Pumps Inc."))
+    new = _written(renamed, tmp_path / "new.json")
+    result = CliRunner().invoke(main, ["diff", str(old), str(new)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "possible vulnerabilities (needs review): 1 added, 0 removed, 0 changed" in lines
+    assert f"  + {BLUEZ_POSSIBLE}  BlueZ 5.64 in phone_app" in lines
+    pump = next(line for line in lines if line.startswith(f"  ~ {PUMP_COVERAGE}"))
+    assert "coverage: covered -> not covered" in pump
+    as_json = CliRunner().invoke(main, ["diff", str(old), str(new), "--json"])
+    data = json.loads(as_json.stdout)
+    assert data["possible_vulnerabilities"]["added"] == [BLUEZ_POSSIBLE]
+    assert PUMP_COVERAGE in {c["id"] for c in data["coverage"]["changed"]}
+
+
+def test_two_runs_on_the_same_store_have_the_same_coverage(store, assessment, model_path):
+    again = _assess(store, model_path)
+    data = diff_assessments(assessment, again).as_data()
+    assert (
+        data["coverage"]
+        == data["possible_vulnerabilities"]
+        == {
+            "added": [],
+            "removed": [],
+            "changed": [],
+        }
+    )
