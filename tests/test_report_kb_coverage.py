@@ -36,6 +36,7 @@ from mdrisk.model import load_model
 from mdrisk.pipeline import KnowledgeInputs, assess
 from mdrisk.report.canonical_json import canonical_json
 from mdrisk.report.csv_tables import csv_files
+from mdrisk.report.markdown import render_markdown
 from mdrisk.report.sarif import sarif_document
 from mdrisk.report.vex import vex_document
 
@@ -111,6 +112,9 @@ def test_a_decision_on_a_possible_match_is_not_stale(assessment):
     decided = _decided(assessment, "false_positive", justification="BlueZ is not shipped.")
     assert decided.decisions is not None and decided.decisions.stale == []
     assert not [c for c in decided.checks if c.rule == "stale-decision"]
+    possible = render_markdown(decided).split("### Possible, needs review", 1)[1]
+    row = next(line for line in possible.splitlines() if line.startswith(f"| {POSSIBLE} "))
+    assert "false_positive (A. Analyst, 2026-12-01)" in row
 
 
 # --- CycloneDX VEX ----------------------------------------------------------------------
