@@ -72,7 +72,15 @@ def test_two_runs_of_the_same_model_do_not_differ(runs):
     first, second = load_assessment(runs["first"]), load_assessment(runs["second"])
     assert first.risks and first.scenarios and first.threats  # there is something to compare
     data = _diff_json(runs["first"], runs["second"])
-    assert set(data) == {"risks", "loss_scenarios", "scenarios", "vulnerabilities"}
+    assert set(data) == {
+        "risks",
+        "loss_scenarios",
+        "scenarios",
+        "vulnerabilities",
+        "possible_vulnerabilities",
+        "coverage",
+    }
+    assert first.vulnerability_coverage is not None  # coverage is compared too
     for section in data.values():
         assert section == {"added": [], "removed": [], "changed": []}
     text = _run("diff", str(runs["first"]), str(runs["second"]))

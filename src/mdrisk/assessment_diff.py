@@ -1,12 +1,19 @@
 """What changed between two assessments of a device: findings added, removed and changed.
 
 Findings are matched by their stable ids, so a finding an edit left alone is the same finding
-in both. Four sections are compared: risks (R-), loss-scenario classes (LS-), attack
-scenarios (SC-) and known vulnerabilities (a vulnerability id as matched in one threat,
-``CVE-2020-27269@TH-38f874``). A finding is changed when any of its fields differs; the
-change names each field (``level``, ``severity.level``, ``residual.acceptability``, ``cvss``,
-``decision.status``...) with the old and new value where the value is a single one. Pure and
-deterministic: ids and fields in sorted order, nothing from the clock.
+in both. Six sections are compared: risks (R-), loss-scenario classes (LS-), attack
+scenarios (SC-), known vulnerabilities (a vulnerability id as matched in one threat,
+``CVE-2020-27269@TH-38f874``), possible vulnerabilities (candidates below the confidence
+cut-off, keyed the same way) and the knowledge base's coverage (each technology as
+``<technology>@<element>``, its ``coverage`` covered or not covered, and ``knowledge-base``:
+what the store held). A match that fell below the cut-off is removed from the known
+vulnerabilities and added to the possible ones; a technology that left coverage says so
+beside the vulnerabilities it no longer gets.
+
+A finding is changed when any of its fields differs; the change names each field (``level``,
+``severity.level``, ``residual.acceptability``, ``cvss``, ``decision.status``...) with the
+old and new value where the value is a single one. Pure and deterministic: ids and fields in
+sorted order, nothing from the clock.
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("loss_scenarios", "loss-scenario classes"),
     ("scenarios", "attack scenarios"),
     ("vulnerabilities", "vulnerabilities"),
+    ("possible_vulnerabilities", "possible vulnerabilities (needs review)"),
+    ("coverage", "knowledge-base coverage"),
 )
+KNOWLEDGE_BASE = "knowledge-base"
 
 
 @dataclass(frozen=True)
@@ -100,13 +110,47 @@ def _decision_data(decision: Decision | None) -> dict[str, Any]:
     }
 
 
+def _coverage(assessment: Assessment) -> dict[str, dict[str, Any]]:
+    """Each technology's coverage, and what the knowledge base held (none when unrecorded)."""
+    coverage = assessment.vulnerability_coverage
+    if coverage is None:
+        return {}
+    found: dict[str, dict[str, Any]] = {
+        f"{c.technology}@{c.element}": {
+            "coverage": "covered" if c.covered else "not covered",
+            "reason": c.reason,
+            "matched": c.matched,
+            "possible": c.possible,
+        }
+        for c in coverage.components
+    }
+    holdings = coverage.knowledge_base
+    found[KNOWLEDGE_BASE] = {
+        "full_cve_feed": holdings.comprehensive,
+        "sources": {
+            s.importer: f"{s.documents} records from {s.files} file(s), imported "
+            f"{s.first_imported[:10]}..{s.last_imported[:10]}"
+            for s in holdings.sources
+        },
+        "records": dict(holdings.counts),
+    }
+    return found
+
+
 def _findings(assessment: Assessment, key: str) -> dict[str, dict[str, Any]]:
     """The findings of one section, by id, each as plain data with its decision."""
     decided = decided_findings(assessment)
-    if key == "vulnerabilities":
+    if key == "coverage":
+        return _coverage(assessment)
+    if key in ("vulnerabilities", "possible_vulnerabilities"):
         found = {}
         for threat in assessment.threats:
-            for vulnerability in threat.vulnerabilities:
+            listed = (
+                threat.vulnerabilities
+                if key == "vulnerabilities"
+                else threat.possible_vulnerabilities
+            )
+            for vulnerability in listed:
                 data = vulnerability.model_dump(mode="json")
                 data["element"] = threat.element
                 data["technology"] = threat.technology

@@ -22,7 +22,7 @@ def _titles(assessment: Assessment) -> dict[str, str]:
     titles |= {ls.id: ls.text for ls in assessment.loss_scenarios}
     titles |= {sc.id: sc.title for sc in assessment.scenarios}
     for threat in assessment.threats:
-        for vulnerability in threat.vulnerabilities:
+        for vulnerability in (*threat.vulnerabilities, *threat.possible_vulnerabilities):
             titles[f"{vulnerability.id}@{threat.id}"] = (
                 f"{threat.technology or '(element)'} in {threat.element}"
             )
@@ -41,11 +41,13 @@ def _titles(assessment: Assessment) -> dict[str, str]:
 )
 @guarded
 def diff(old: Path, new: Path, as_json: bool) -> None:
-    """Compare two assessment.json files: risks, loss-scenario classes, attack scenarios and
-    vulnerabilities added, removed and changed.
+    """Compare two assessment.json files: risks, loss-scenario classes, attack scenarios,
+    vulnerabilities, possible vulnerabilities (below the confidence cut-off) and the
+    knowledge base's coverage of each technology, added, removed and changed.
 
     Findings are matched by their stable ids; a changed finding names each field that
-    differs (level, acceptability, severity, exploitability, residual, content, decision).
+    differs (level, acceptability, severity, exploitability, residual, content, decision;
+    a technology's coverage: covered or not covered).
     Exit status 0 whether or not they differ, 2 when a file cannot be read as an assessment.
     """
     import json

@@ -43,7 +43,12 @@ def _vulnerability_threats(
     return [
         threat
         for threat in assessment.threats
-        if _in_scope(threat, scope) and any(v.id == vulnerability for v in threat.vulnerabilities)
+        if _in_scope(threat, scope)
+        # a candidate below the confidence cut-off is decided on like a match
+        and any(
+            v.id == vulnerability
+            for v in (*threat.vulnerabilities, *threat.possible_vulnerabilities)
+        )
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mdrisk.assessment import Assessment
+from mdrisk.decisions import decision_for_vulnerability
 
 NOT_LOOKED_UP = "no vendor, product, CPE or purl given: not looked up"
 
@@ -21,6 +22,7 @@ class PossibleRow:
     technology: str
     confidence: float
     reason: str
+    decision: str = ""  # the analyst's, "false_positive (owner, date)", else empty
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,14 @@ class CoverageView:
 
 
 def coverage_view(assessment: Assessment) -> CoverageView:
-    possible = [
-        PossibleRow(v.id, t.element, t.technology or "", v.confidence, v.reason)
-        for t in assessment.threats
-        for v in t.possible_vulnerabilities
-    ]
+    possible = []
+    for t in assessment.threats:
+        for v in t.possible_vulnerabilities:
+            decision = decision_for_vulnerability(assessment, t, v.id)
+            decided = f"{decision.status} ({decision.owner}, {decision.date})" if decision else ""
+            possible.append(
+                PossibleRow(v.id, t.element, t.technology or "", v.confidence, v.reason, decided)
+            )
     coverage = assessment.vulnerability_coverage
     if coverage is None:
         return CoverageView(False, "", [], possible)

@@ -1,5 +1,8 @@
 """CSV: one file per table of the report (FDI points, scenarios, risks, threats,
-vulnerabilities, SBOM, traceability, checks) in a ``csv/`` folder of the package.
+vulnerabilities, SBOM, traceability, checks) in a ``csv/`` folder of the package, and two of
+the knowledge base's coverage (``vulnerability_coverage``: each technology covered or not;
+``knowledge_base``: its sources, import dates and record counts). ``vulnerabilities`` marks
+each row's ``match``: confident, or possible (below the confidence cut-off, needing review).
 
 Cells that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``,
 tab or carriage return) are prefixed with an apostrophe: text from a device model or an
@@ -15,6 +18,7 @@ import io
 import zipfile
 
 from mdrisk.assessment import Assessment
+from mdrisk.report.coverage_tables import coverage_table, knowledge_base_table
 from mdrisk.report.interface import ReportWriter
 from mdrisk.report.tables import Table, report_tables
 from mdrisk.report.verification import tests_for
@@ -35,6 +39,8 @@ def table_csv(table: Table) -> bytes:
 
 def csv_files(assessment: Assessment) -> dict[str, bytes]:
     tables = report_tables(assessment, tests_for(assessment))
+    for table in (coverage_table(assessment), knowledge_base_table(assessment)):
+        tables[table.key] = table
     return {f"{FOLDER}/{key}.csv": table_csv(table) for key, table in tables.items()}
 
 

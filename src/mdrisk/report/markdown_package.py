@@ -108,9 +108,9 @@ def coverage_lines(assessment: Assessment) -> list[str]:
             "",
         ]
         out += table(
-            ["vulnerability", "element", "technology", "confidence", "reason"],
+            ["vulnerability", "element", "technology", "confidence", "reason", "decision"],
             [
-                (p.id, p.element, p.technology, f"{p.confidence:.2f}", p.reason)
+                (p.id, p.element, p.technology, f"{p.confidence:.2f}", p.reason, p.decision)
                 for p in view.possible
             ],
         )

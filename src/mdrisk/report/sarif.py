@@ -4,9 +4,16 @@ code-scanning view shows it beside the model text that caused it.
 Findings: STPA checks (``stpa/<rule>``), false-data injection points that lack channel
 authentication or integrity (``fdi/unprotected-point``), technology-pack rules
 (``TP-...``), matched vulnerabilities (the CVE id; a vulnerability the model's controls
-counter is reported with an external suppression carrying the VEX justification) and risks
-(``risk/<acceptability>``). Lines come from the line map the assessment carries, so the
-writer reads no file; without one, results point at the file alone.
+counter is reported with an external suppression carrying the VEX justification), candidates
+below the confidence cut-off (``possible/<CVE id>``, ``kind: review`` with level ``none`` as
+SARIF requires of a result that is not a failure, the reason in the message, until the
+analyst decides on one) and risks (``risk/<acceptability>``). Lines come from the line map
+the assessment carries, so the writer reads no file; without one, results point at the file
+alone.
+
+The knowledge base's coverage is in ``run.properties.vulnerabilityCoverage`` (what it held,
+each technology covered or not), and each technology it does not cover is a tool-execution
+notification: the absence of a result there means "not looked at", not "no vulnerability".
 """
 
 from __future__ import annotations
@@ -17,16 +24,20 @@ import re
 from typing import Any
 
 from mdrisk.assessment import Assessment
+from mdrisk.report.coverage_view import coverage_view
 from mdrisk.report.interface import ReportWriter
 from mdrisk.report.locate import Locator, artifact_uri
 from mdrisk.report.vulnerability_status import (
     EXPLOITABLE,
+    IN_TRIAGE,
     VulnerabilityStatus,
+    possible_statuses,
     vulnerability_statuses,
 )
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FDI_RULE = "fdi/unprotected-point"
+POSSIBLE_RULE_PREFIX = "possible/"
 _SEVERITY_SCORE = {"error": "8.0", "warning": "5.0", "note": "2.0"}
 
 
@@ -46,6 +57,8 @@ class _Run:
         self.uri, self.relative = artifact_uri(assessment.provenance.model_file)
         self.rules: dict[str, dict[str, Any]] = {}
         self.results: list[dict[str, Any]] = []
+        self.notifications: list[dict[str, Any]] = []
+        self.properties: dict[str, Any] = {}
 
     def rule(
         self,
@@ -100,6 +113,7 @@ class _Run:
         element: str | None,
         ids: list[str],
         technology: str | None = None,
+        about: dict[str, Any] | None = None,
         **extra: Any,
     ) -> None:
         key = "|".join([rule_id, element or "", technology or "", *ids])
@@ -111,7 +125,7 @@ class _Run:
             "partialFingerprints": {
                 "mdriskFinding/v1": hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
             },
-            "properties": {"mdrisk": {"ids": ids}},
+            "properties": {"mdrisk": {"ids": ids, **(about or {})}},
         }
         result.update(extra)
         self.results.append(result)
@@ -128,6 +142,9 @@ class _Run:
         }
         if self.relative:
             artifact["location"]["uriBaseId"] = "SRCROOT"
+        invocation: dict[str, Any] = {"executionSuccessful": True, "endTimeUtc": provenance.created}
+        if self.notifications:
+            invocation["toolExecutionNotifications"] = self.notifications
         run: dict[str, Any] = {
             "tool": {
                 "driver": {
@@ -138,11 +155,12 @@ class _Run:
                 }
             },
             "artifacts": [artifact],
-            "invocations": [{"executionSuccessful": True, "endTimeUtc": provenance.created}],
+            "invocations": [invocation],
             "results": self.results,
             "properties": {
                 "device": self.assessment.device.device.name,
                 "knowledgeBase": [f"{s.source} sha256:{s.sha256}" for s in provenance.kb_snapshots],
+                **self.properties,
             },
         }
         return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
@@ -286,7 +304,115 @@ def _vulnerabilities(run: _Run) -> None:
             status.threat.element,
             [vulnerability.id, status.threat.id, *status.threat.fdi_points],
             status.threat.technology,
+            about={"match": "confident", "confidence": vulnerability.confidence},
             **extra,
+        )
+
+
+def _possible_vulnerabilities(run: _Run) -> None:
+    """Candidates below the confidence cut-off: to review until the analyst decides; a
+    decision makes one a finding like a match (suppressed when settled)."""
+    for status in possible_statuses(run.assessment):
+        vulnerability = status.vulnerability
+        rule_id = f"{POSSIBLE_RULE_PREFIX}{vulnerability.id}"
+        run.rule(
+            rule_id,
+            f"Possible known vulnerability {vulnerability.id} (needs review)",
+            f"{vulnerability.id} may apply to a technology of the device: the knowledge base "
+            "names the product, but the match fell below the confidence cut-off (the version "
+            "or the product name could not be confirmed).",
+            "Check the exact product and version against the record, then record the decision "
+            "(false_positive, not_affected, accepted...) in the decisions file.",
+            "note",
+            ["vulnerability", "needs-review", *vulnerability.references.cwe],
+            help_uri=f"https://www.cve.org/CVERecord?id={vulnerability.id}"
+            if vulnerability.id.startswith("CVE-")
+            else None,
+        )
+        extra: dict[str, Any] = {}
+        if status.state == IN_TRIAGE:
+            # SARIF: a result that is not a failure has level "none".
+            level = "none"
+            extra["kind"] = "review"
+        else:
+            level, _ = _vulnerability_level(status)
+            if not status.unresolved:
+                extra["suppressions"] = [
+                    {"kind": "external", "status": "accepted", "justification": status.detail}
+                ]
+        run.result(
+            rule_id,
+            level,
+            f"{vulnerability.id} (possible, needs review; {status.state.replace('_', ' ')}): "
+            f"{status.detail}",
+            status.threat.element,
+            [vulnerability.id, status.threat.id, *status.threat.fdi_points],
+            status.threat.technology,
+            about={
+                "match": "possible",
+                "confidence": vulnerability.confidence,
+                "reason": vulnerability.reason,
+            },
+            **extra,
+        )
+
+
+def _coverage(run: _Run) -> None:
+    """What the knowledge base held and covered; a notification per technology it does not
+    cover, so that no result there is not read as no vulnerability."""
+    assessment = run.assessment
+    coverage = assessment.vulnerability_coverage
+    if coverage is None:
+        kb_used = bool(assessment.provenance.kb_snapshots)
+        text = (
+            "This assessment does not record which technologies the knowledge base covers "
+            "(re-run analyze --kb): a technology without a result may simply not be covered."
+            if kb_used
+            else "No knowledge base was used: known vulnerabilities were not looked up."
+        )
+        run.properties["vulnerabilityCoverage"] = {"recorded": False, "summary": text}
+        run.notifications.append(
+            {
+                "level": "warning",
+                "message": {"text": text},
+                "descriptor": {"id": "kb/coverage-not-recorded" if kb_used else "kb/not-used"},
+            }
+        )
+        return
+    view = coverage_view(assessment)
+    holdings = coverage.knowledge_base
+    run.properties["vulnerabilityCoverage"] = {
+        "recorded": True,
+        "summary": holdings.summary(),
+        "fullCveFeed": holdings.comprehensive,
+        "sources": [source.model_dump(mode="json") for source in holdings.sources],
+        "recordCounts": dict(sorted(holdings.counts.items())),
+        "components": [
+            {
+                "element": row.element,
+                "technology": row.technology,
+                "coverage": row.state,
+                "reason": row.reason,
+                "matched": row.matched,
+                "possible": row.possible,
+            }
+            for row in view.rows
+        ],
+    }
+    for row in view.rows:
+        if row.state == "covered":
+            continue
+        not_covered = row.state == "not covered"
+        run.notifications.append(
+            {
+                "level": "warning" if not_covered else "note",
+                "message": {
+                    "text": f"{row.technology} in {row.element}: {row.state} by the knowledge "
+                    f"base ({row.reason}); whether it has known vulnerabilities is unknown."
+                },
+                "descriptor": {"id": "kb/not-covered" if not_covered else "kb/not-looked-up"},
+                "locations": [run.location(row.element, row.technology)],
+            }
         )
 
 
@@ -331,7 +457,15 @@ def _risks(run: _Run) -> None:
 
 def sarif_document(assessment: Assessment) -> dict[str, Any]:
     run = _Run(assessment)
-    for add in (_checks, _fdi_points, _threats, _vulnerabilities, _risks):
+    for add in (
+        _checks,
+        _fdi_points,
+        _threats,
+        _vulnerabilities,
+        _possible_vulnerabilities,
+        _risks,
+        _coverage,
+    ):
         add(run)
     return run.document()
 

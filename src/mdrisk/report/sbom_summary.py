@@ -4,6 +4,8 @@ version, identifiers, support status and known vulnerabilities.
 Support status comes from a CycloneDX SBOM in the knowledge base (``Assessment.support``),
 else from the technology's ``config`` in the device model (``level_of_support``,
 ``end_of_support``), else it is "not stated" (which the FDA guidance asks the maker to state).
+Beside its known vulnerabilities, each technology says whether the knowledge base covers it
+(an empty list means "none known" only where it does) and lists its possible matches.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 from mdrisk.assessment import Assessment
 from mdrisk.model.schema import Technology
+from mdrisk.report.coverage_view import coverage_view
 from mdrisk.report.vulnerability_status import VulnerabilityStatus
 
 NOT_STATED = "not stated"
@@ -30,14 +33,31 @@ class SbomRow:
     support_source: str
     vulnerabilities: list[str]
     unresolved: list[str]
+    coverage: str = ""  # covered, not covered, not looked up, or why it is unknown
+    possible: tuple[str, ...] = ()  # candidates below the confidence cut-off
 
 
 def technology_label(technology: Technology) -> str:
     return technology.name + (f" {technology.version}" if technology.version else "")
 
 
+def _coverage_states(assessment: Assessment) -> tuple[dict[tuple[str, str], str], str]:
+    """Each technology's coverage state, and what to say of one the assessment has none for."""
+    view = coverage_view(assessment)
+    if view.recorded:
+        return {(r.element, r.technology): r.state for r in view.rows}, "not looked up"
+    if assessment.provenance.kb_snapshots:
+        return {}, "not recorded"
+    return {}, "not looked up (no knowledge base)"
+
+
 def sbom_rows(assessment: Assessment, statuses: list[VulnerabilityStatus]) -> list[SbomRow]:
     support = {(s.element, s.technology): s for s in assessment.support}
+    coverage, unknown = _coverage_states(assessment)
+    possible = {
+        (t.element, t.technology or ""): tuple(v.id for v in t.possible_vulnerabilities)
+        for t in assessment.threats
+    }
     known: dict[tuple[str, str], list[VulnerabilityStatus]] = {}
     for status in statuses:
         key = (status.threat.element, status.threat.technology or "")
@@ -79,6 +99,8 @@ def sbom_rows(assessment: Assessment, statuses: list[VulnerabilityStatus]) -> li
                 support_source=source,
                 vulnerabilities=[s.vulnerability.id for s in found],
                 unresolved=[s.vulnerability.id for s in found if s.unresolved],
+                coverage=coverage.get((element, label), unknown),
+                possible=possible.get((element, label), ()),
             )
         )
     return rows

@@ -13,7 +13,11 @@ from mdrisk.report.decision_columns import with_decision_columns
 from mdrisk.report.idlists import id_ranges
 from mdrisk.report.sbom_summary import sbom_rows
 from mdrisk.report.traceability import TraceRow, traceability
-from mdrisk.report.vulnerability_status import VulnerabilityStatus, vulnerability_statuses
+from mdrisk.report.vulnerability_status import (
+    VulnerabilityStatus,
+    possible_statuses,
+    vulnerability_statuses,
+)
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,7 @@ def threat_table(assessment: Assessment) -> Table:
             "ATT&CK",
             "ATLAS",
             "known vulnerabilities",
+            "possible vulnerabilities (needs review)",
         ),
         [
             _row(
@@ -272,6 +277,7 @@ def threat_table(assessment: Assessment) -> Table:
                 t.references.attack_ics + t.references.attack_enterprise,
                 t.references.atlas,
                 [v.id for v in t.vulnerabilities],
+                [v.id for v in t.possible_vulnerabilities],
             )
             for t in assessment.threats
         ],
@@ -279,6 +285,7 @@ def threat_table(assessment: Assessment) -> Table:
 
 
 def vulnerability_table(statuses: list[VulnerabilityStatus]) -> Table:
+    """Matches and, marked as such, the candidates below the confidence cut-off."""
     rows = []
     for s in statuses:
         scored = [c for c in s.vulnerability.cvss if c.base_score is not None]
@@ -288,7 +295,9 @@ def vulnerability_table(statuses: list[VulnerabilityStatus]) -> Table:
                 s.threat.id,
                 s.threat.element,
                 s.threat.technology or "",
+                "possible, needs review" if s.possible else "confident",
                 f"{s.vulnerability.confidence:.2f}",
+                s.vulnerability.reason,
                 f"{scored[0].base_score:g}" if scored else "",
                 scored[0].vector if scored else "",
                 {True: "yes", False: "no", None: "unknown"}[s.vulnerability.kev],
@@ -303,13 +312,15 @@ def vulnerability_table(statuses: list[VulnerabilityStatus]) -> Table:
         )
     return Table(
         "vulnerabilities",
-        "Known vulnerabilities (VEX analysis)",
+        "Known and possible vulnerabilities (VEX analysis)",
         (
             "id",
             "threat",
             "element",
             "technology",
+            "match",
             "match confidence",
+            "match reason",
             "CVSS",
             "CVSS vector",
             "KEV",
@@ -341,6 +352,8 @@ def sbom_table(assessment: Assessment, statuses: list[VulnerabilityStatus]) -> T
             "support source",
             "known vulnerabilities",
             "unresolved",
+            "vulnerability coverage",
+            "possible vulnerabilities (needs review)",
         ),
         [
             _row(
@@ -355,6 +368,8 @@ def sbom_table(assessment: Assessment, statuses: list[VulnerabilityStatus]) -> T
                 r.support_source,
                 r.vulnerabilities,
                 r.unresolved,
+                r.coverage,
+                r.possible,
             )
             for r in sbom_rows(assessment, statuses)
         ],
@@ -642,7 +657,7 @@ def report_tables(
         scenario_table(assessment),
         risk_table(assessment),
         threat_table(assessment),
-        vulnerability_table(statuses),
+        vulnerability_table(statuses + possible_statuses(assessment)),
         sbom_table(assessment, statuses),
         traceability_table(traceability(assessment, tests_for)),
         check_table(assessment),

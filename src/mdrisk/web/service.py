@@ -464,7 +464,7 @@ def titles(assessment: Assessment) -> dict[str, str]:
     names |= {ls.id: ls.text for ls in assessment.loss_scenarios}
     names |= {sc.id: sc.title for sc in assessment.scenarios}
     for threat in assessment.threats:
-        for vulnerability in threat.vulnerabilities:
+        for vulnerability in (*threat.vulnerabilities, *threat.possible_vulnerabilities):
             names[f"{vulnerability.id}@{threat.id}"] = (
                 f"{threat.technology or '(element)'} in {threat.element}"
             )
