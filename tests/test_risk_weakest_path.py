@@ -141,3 +141,33 @@ def test_risks_on_the_hospital_network_read_exploitability_in_context():
     # A risk no scenario enters gets the attackers who reach its element.
     read = next(r for r in risks if r.source == "disclosure" and r.element == "ris_ehr")
     assert "network" in read.attackers
+
+
+def test_a_published_vulnerability_is_read_in_the_same_deployment():
+    from mdrisk.assessment.risk import VulnerabilityRating
+    from mdrisk.risk.cvss_scores import score
+    from mdrisk.risk.engine import _exploitability
+    from mdrisk.risk.rubric import RubricResult
+    from mdrisk.risk.targets import Attacker, RiskTarget
+
+    published = score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", origin="published")
+    flaw = VulnerabilityRating(id="CVE-2099-0002", threat="TH-1", element="pacs", cvss=[published])
+    rubric = RubricResult(vector="CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H", decisions=[])
+
+    def rated(*attackers: Attacker) -> tuple[str, list[str], str]:
+        target = RiskTarget(
+            key="t",
+            source="scenario",
+            title="t",
+            element="pacs",
+            element_type="component",
+            attackers=attackers,
+        )
+        return _exploitability(target, rubric, [flaw], MATRIX)
+
+    level, steps, vector = rated(Attacker("network", "adjacent", 0.75))
+    assert level == "likely"  # AV:N/AC:L/PR:N/UI:N read as MAV:A: 2.8, not 3.9
+    assert "CVE-2099-0002" in steps[0] and "MAV:A" in steps[0]
+    assert vector.endswith("/MAV:A")
+    level, _, vector = rated(Attacker("internet", "network", 0.9))
+    assert level == "frequent" and "MAV" not in vector

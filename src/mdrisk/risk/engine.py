@@ -201,13 +201,20 @@ def _exploitability(
         )
     for vulnerability in vulnerabilities:
         for result in vulnerability.cvss:
-            if (
-                result.origin == "published"
-                and result.exploitability is not None
-                and result.exploitability > base
-            ):
-                base = result.exploitability
-                source = f"{vulnerability.id} as published ({result.base_vector})"
+            if result.origin != "published" or result.exploitability is None:
+                continue
+            published, where = result.exploitability, ""
+            placed = (
+                deployment_vector(result.base_vector, target.attackers)
+                if rule.deployment_vector
+                else None
+            )
+            if placed is not None:
+                published = exploitability_in_context(placed.vector)
+                where = f" with the deployment's MAV:{placed.letter}"
+            if published > base:
+                base = published
+                source = f"{vulnerability.id} as published ({result.base_vector}){where}"
     level = matrix.exploitability_from_cvss(base)
     steps = [f"CVSS exploitability {base:.1f} of {source} → {level}"]
     kev = sorted((v.id for v in vulnerabilities if v.kev), key=natural)
