@@ -171,3 +171,17 @@ def test_a_published_vulnerability_is_read_in_the_same_deployment():
     assert vector.endswith("/MAV:A")
     level, _, vector = rated(Attacker("internet", "network", 0.9))
     assert level == "frequent" and "MAV" not in vector
+
+
+def test_value_limits_are_recommended_only_where_values_pass():
+    def recommended(name: str, element: str) -> set[str]:
+        return {
+            c.id.split("@")[0]
+            for r in _assessed(name).risks
+            if r.element == element
+            for c in r.controls
+            if c.kind == "recommended"
+        }
+
+    assert "receiver_limits" not in recommended("lung-cade", "ct_to_pacs")  # a CT series
+    assert "receiver_limits" in recommended("bgms", "cgm_to_app")  # glucose readings

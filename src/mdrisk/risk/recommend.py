@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mdrisk.assessment.threats import ElementThreat
-from mdrisk.model.schema import ComponentKind, DeviceModel
+from mdrisk.model.schema import ComponentKind, DeviceModel, SignalNature
 from mdrisk.risk.derive import DeviceFacts
 from mdrisk.risk.matrix import RecommendedControl
 from mdrisk.risk.targets import RiskTarget
@@ -187,7 +187,7 @@ def _fits(
             return Recommendation(control, element, f"known vulnerabilities on {element}: {shown}")
         return None
     if where == "receiver_limits":
-        if "false_values" in kinds and target.hazards:
+        if "false_values" in kinds and target.hazards and _has_quantities(target, device):
             return Recommendation(
                 control,
                 element,
@@ -196,6 +196,30 @@ def _fits(
             )
         return None
     return None  # declared_detector: recommended from the device's detectors (not yet read)
+
+
+# Signals no value or rate limit can judge: a forged image, video, identity or model file is
+# as plausible as a genuine one.
+_NO_LIMITS = frozenset(
+    {SignalNature.image, SignalNature.video, SignalNature.identifier, SignalNature.model}
+)
+
+
+def _has_quantities(target: RiskTarget, device: DeviceFacts) -> bool:
+    """Whether the entry carries something limits can refuse (a value, a command, a setting):
+    not when every signal on the link is an image, video, identity or model."""
+    link = device.links.get(target.element)
+    if link is None or not link.carries:
+        return True
+    natures: dict[str, SignalNature] = {}
+    for engine in device.model.ml_engines:
+        assert engine.ml is not None
+        for ml_input in engine.ml.inputs:
+            if ml_input.nature is not None:
+                natures.setdefault(ml_input.signal, ml_input.nature)
+    return not all(
+        (natures.get(signal.name) or signal.nature) in _NO_LIMITS for signal in link.carries
+    )
 
 
 def _from_person(component_id: str, device: DeviceFacts) -> bool:
