@@ -45,8 +45,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "diff": LazyCommand(
         "diff",
         "diff",
-        "Compare two assessment.json files: risks, loss-scenario classes, attack scenarios "
-        "and vulnerabilities added, removed and changed.",
+        "Compare two assessment.json files: risks, loss-scenario classes, attack scenarios, "
+        "vulnerabilities, possible vulnerabilities (below the confidence cut-off) and the "
+        "knowledge base's coverage of each technology, added, removed and changed.",
     ),
     "diagram": LazyCommand(
         "analyze",
