@@ -185,3 +185,15 @@ def test_value_limits_are_recommended_only_where_values_pass():
 
     assert "receiver_limits" not in recommended("lung-cade", "ct_to_pacs")  # a CT series
     assert "receiver_limits" in recommended("bgms", "cgm_to_app")  # glucose readings
+
+
+def test_the_deployment_never_narrows_past_the_local_network():
+    from mdrisk.risk.deployment import deployment_vector
+    from mdrisk.risk.targets import Attacker
+
+    base = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+    at_hand = (Attacker("physical", "physical", 0.4),)
+    deployed = deployment_vector(base, at_hand)
+    assert deployed is not None and deployed.letter == "A"
+    # A radio link scored Adjacent stays so, whoever the profiles say reaches it.
+    assert deployment_vector(base.replace("AV:N", "AV:A"), at_hand) is None

@@ -5,8 +5,9 @@ that carries IP is Network, even on a segmented hospital network, because "a dep
 isolates it is expressed with the environmental metric MAV" (its AV-2 guidance; FIRST CVSS
 3.1, section 4.2). The attacker profiles that reach an entry say how it is deployed: when the
 best placed of them must already be on the ward or hospital network (adjacent), on the host
-(local) or at the device (physical), the exploitability is read with that modified attack
-vector. An entry no attacker profile reaches keeps its base vector.
+or at the device, a routable channel's exploitability is read with the modified attack vector
+Adjacent (never narrower: a profile's rules may miss a radio or a port the channel has). An
+entry no attacker profile reaches, or one an internet attacker reaches, keeps its base vector.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ def deployment_vector(vector: str, attackers: Sequence[Attacker]) -> DeployedVec
         return None
     widest = max(letters, key=_ORDER.index)
     written = metric_values(vector)
-    if "MAV" in written or _ORDER.index(widest) >= _ORDER.index(written.get("AV", "N")):
+    if "MAV" in written or written.get("AV") != "N" or widest == "N":
         return None
+    # Narrowed to the local network at most: that a profile's rules miss a radio or a port
+    # the channel has is no reason to call it physical.
+    widest = "A"
     who = ", ".join(f"{a.id} ({a.access_vector})" for a in sorted(attackers, key=lambda a: a.id))
     return DeployedVector(f"{vector}/MAV:{widest}", widest, who)
