@@ -59,7 +59,7 @@ def test_integrity_and_replay_protection_together_lower_a_forge_or_replay_risk_b
     credited, total, steps = credit(controls, kinds, MATRIX.residual)
     assert total == 1
     assert sum(c.credited_levels for c in credited) == 1
-    assert any("can still take the" in s for s in steps)
+    assert any("path (the least protected), which it does not stop" in s for s in steps)
     # Against replay alone, replay protection counts in full.
     _, alone, _ = credit(controls, frozenset({"replay"}), MATRIX.residual)
     assert alone == 1

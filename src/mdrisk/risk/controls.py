@@ -222,7 +222,8 @@ def credit(
             why = (
                 f"the cap of {rule.max_reduction} level(s) is reached"
                 if given.stops is ALL_KINDS or path.binding in given.stops
-                else f"the attacker can still take the {path.binding} path, which it does not stop"
+                else f"the reduction is that of the {path.binding} path (the least protected), "
+                "which it does not stop"
             )
         if not share and control.in_place and why:
             steps.append(f"{control.name} ({control.id}): no credit, {why}")

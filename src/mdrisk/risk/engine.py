@@ -363,8 +363,8 @@ def _residual(
             steps.append(f"{control.name} ({control.id}): -{share}")
         elif given.levels and given.stops is not ALL_KINDS and path.binding not in given.stops:
             steps.append(
-                f"{control.name} ({control.id}): no credit, the attacker can still take the "
-                f"{path.binding} path, which it does not stop"
+                f"{control.name} ({control.id}): no credit, the reduction is that of the "
+                f"{path.binding} path (the least protected), which it does not stop"
             )
         if down:
             severity_down = max(severity_down, down)
