@@ -8,9 +8,7 @@ imports only ``mdrisk.model`` and pydantic. Nothing here knows how it will be re
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field
 
 from mdrisk.assessment.base import Record
 from mdrisk.assessment.decisions import DecisionLog
@@ -30,10 +28,13 @@ from mdrisk.assessment.stpa import (
 )
 from mdrisk.assessment.support import ComponentSupport
 from mdrisk.assessment.threats import ElementThreat, VulnerabilityCoverage
+from mdrisk.model.absent_keys import OmitsAbsent
 from mdrisk.model.schema import DeviceModel
 
 
-class Assessment(Record):
+class Assessment(Record, OmitsAbsent):
+    absent_keys = ("ml_attacks",)  # analysed without --ml-attacks: no key
+
     # The device model as it was read (device info, components, links, losses, hazards).
     device: DeviceModel
     control_actions: list[ControlAction]
@@ -69,14 +70,6 @@ class Assessment(Record):
     # Attacks run on the engines' own models (--ml-attacks); absent from the file when none.
     ml_attacks: list[MLAttack] = Field(default_factory=list)
     provenance: Provenance
-
-    @model_serializer(mode="wrap")
-    def _without_absent_ml_attacks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # The assessments of models analysed without --ml-attacks stay as they were.
-        data: dict[str, Any] = handler(self)
-        if not self.ml_attacks:
-            data.pop("ml_attacks", None)
-        return data
 
     def known_ids(self) -> set[str]:
         """Every id a finding may cite."""

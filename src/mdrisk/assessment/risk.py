@@ -7,11 +7,10 @@ that moved it, a residual risk the rule that lowered it.
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field
 
 from mdrisk.assessment.base import Record
+from mdrisk.model.absent_keys import OmitsAbsent
 
 
 class RubricStep(Record):
@@ -140,7 +139,7 @@ class ResidualRisk(Record):
     steps: list[str] = Field(default_factory=list)
 
 
-class RiskItem(Record):
+class RiskItem(Record, OmitsAbsent):
     """One risk: an attack that ends in a hazard, rated before and after its controls.
 
     ``source`` is "scenario" (the attack scenarios SC-n of one entry element and hazard),
@@ -148,6 +147,8 @@ class RiskItem(Record):
     scenarios exist) or "vulnerability" (a known vulnerability on an element no scenario
     starts from).
     """
+
+    absent_keys = ("ml_attacks",)  # only a risk an attack measured carries the key
 
     id: str  # R-n
     title: str
@@ -177,15 +178,6 @@ class RiskItem(Record):
     # The attacks run on the engine's own model that measure this risk (MLA-): from its
     # entry, towards one of its hazards (``analyze --ml-attacks``).
     ml_attacks: list[str] = Field(default_factory=list)
-
-    @model_serializer(mode="wrap")
-    def _without_absent_ml_attacks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Only a risk measured by an attack carries the key, so assessments written without
-        # --ml-attacks stay as they were.
-        data: dict[str, Any] = handler(self)
-        if not self.ml_attacks:
-            data.pop("ml_attacks", None)
-        return data
 
 
 class PolicyView(Record):

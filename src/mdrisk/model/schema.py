@@ -15,11 +15,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     field_validator,
-    model_serializer,
     model_validator,
 )
+
+from mdrisk.model.absent_keys import OmitsAbsent
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.\-]*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=80)]
@@ -360,8 +360,10 @@ class ModelArtifact(_Strict):
         return self
 
 
-class MLSpec(_Strict):
+class MLSpec(_Strict, OmitsAbsent):
     """What an ML engine does, from what, and how it is trained and updated."""
+
+    absent_keys = ("artifact",)  # only an engine that names its model file carries the key
 
     task: Annotated[str, Field(min_length=1)]
     task_type: str = Field(
@@ -377,15 +379,6 @@ class MLSpec(_Strict):
     # The model file itself, for the attacks run on it (mdrisk.mlattack).
     artifact: ModelArtifact | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_absent_artifact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Only an engine that names its model file carries the key, so the assessments of
-        # models written before stay as they were.
-        data: dict[str, Any] = handler(self)
-        if self.artifact is None:
-            data.pop("artifact", None)
-        return data
-
     @model_validator(mode="after")
     def _effects_on_known_outputs(self) -> MLSpec:
         for ml_input in self.inputs:
@@ -399,7 +392,9 @@ class MLSpec(_Strict):
         return self
 
 
-class Component(_Strict):
+class Component(_Strict, OmitsAbsent):
+    absent_keys = ("sbom",)  # only a component that names an SBOM carries the key
+
     id: Identifier
     name: Name
     kind: ComponentKind
@@ -413,15 +408,6 @@ class Component(_Strict):
     # An SBOM (CycloneDX or SPDX) whose components are added to ``technologies`` when the
     # model is loaded; relative to the model file.
     sbom: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
-
-    @model_serializer(mode="wrap")
-    def _without_absent_sbom(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Only a component that names an SBOM carries the key, so the assessments of models
-        # written before stay as they were.
-        data: dict[str, Any] = handler(self)
-        if self.sbom is None:
-            data.pop("sbom", None)
-        return data
 
 
 class Channel(_Strict):
