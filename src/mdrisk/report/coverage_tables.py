@@ -5,7 +5,7 @@ counts). The HTML and Markdown reports show the same from ``coverage_view``."""
 from __future__ import annotations
 
 from mdrisk.assessment import Assessment
-from mdrisk.report.coverage_view import coverage_view
+from mdrisk.report.coverage_view import coverage_view, unrecorded_coverage
 from mdrisk.report.tables import Table
 
 
@@ -28,11 +28,7 @@ def knowledge_base_table(assessment: Assessment) -> Table:
     headers = ("item", "value", "first imported", "last imported")
     coverage = assessment.vulnerability_coverage
     if coverage is None:
-        said = (
-            "not recorded in this assessment (re-run analyze --kb)"
-            if assessment.provenance.kb_snapshots
-            else "no knowledge base: known vulnerabilities were not looked up"
-        )
+        said = unrecorded_coverage(assessment)
         return Table("knowledge_base", "Knowledge base", headers, [("coverage", said, "", "")])
     holdings = coverage.knowledge_base
     rows: list[tuple[str, ...]] = [

@@ -55,6 +55,14 @@ class CoverageView:
         return [f"{r.element}: {r.technology}" for r in self.rows if r.state == "not covered"]
 
 
+def unrecorded_coverage(assessment: Assessment) -> str:
+    """Why an assessment states no coverage: made before coverage was recorded, or with no
+    knowledge base at all."""
+    if assessment.provenance.kb_snapshots:
+        return "not recorded in this assessment (re-run analyze --kb)"
+    return "no knowledge base: known vulnerabilities were not looked up"
+
+
 def coverage_view(assessment: Assessment) -> CoverageView:
     possible = []
     for t in assessment.threats:

@@ -26,7 +26,7 @@ from typing import Any
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.threats import CvssScore
 from mdrisk.model.schema import Technology
-from mdrisk.report.coverage_view import coverage_view
+from mdrisk.report.coverage_view import coverage_view, unrecorded_coverage
 from mdrisk.report.interface import ReportWriter
 from mdrisk.report.locate import Locator
 from mdrisk.report.sbom_summary import technology_label
@@ -242,11 +242,7 @@ def _knowledge_base_properties(assessment: Assessment) -> list[dict[str, str]]:
     """What the knowledge base held: its sources with import dates, its record counts."""
     coverage = assessment.vulnerability_coverage
     if coverage is None:
-        said = (
-            "not recorded in this assessment (re-run analyze --kb)"
-            if assessment.provenance.kb_snapshots
-            else "no knowledge base: known vulnerabilities were not looked up"
-        )
+        said = unrecorded_coverage(assessment)
         return [{"name": "mdrisk:vulnerability-coverage", "value": said}]
     holdings = coverage.knowledge_base
     properties = [

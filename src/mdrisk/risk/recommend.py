@@ -22,6 +22,7 @@ from mdrisk.model.schema import ComponentKind, DeviceModel, SignalNature
 from mdrisk.risk.derive import DeviceFacts
 from mdrisk.risk.matrix import RecommendedControl
 from mdrisk.risk.targets import RiskTarget
+from mdrisk.stpa.signed import declared_natures
 
 _MACHINES = frozenset(
     k for k in ComponentKind if k not in (ComponentKind.human, ComponentKind.controlled_process)
@@ -211,12 +212,7 @@ def _has_quantities(target: RiskTarget, device: DeviceFacts) -> bool:
     link = device.links.get(target.element)
     if link is None or not link.carries:
         return True
-    natures: dict[str, SignalNature] = {}
-    for engine in device.model.ml_engines:
-        assert engine.ml is not None
-        for ml_input in engine.ml.inputs:
-            if ml_input.nature is not None:
-                natures.setdefault(ml_input.signal, ml_input.nature)
+    natures = declared_natures(device.model)
     return not all(
         (natures.get(signal.name) or signal.nature) in _NO_LIMITS for signal in link.carries
     )

@@ -329,7 +329,7 @@ def derive_loss_scenarios(
     ucas: list[UnsafeControlAction],
 ) -> list[LossScenario]:
     builder = _Builder(structure, control_actions, ucas, fdi_points)
-    natures = declared_natures(structure)
+    natures = declared_natures(structure.model)
     for controller in deciders(structure):
         inputs, models = belief_chains(structure, controller, natures)
         for chain in inputs:

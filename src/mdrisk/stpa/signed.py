@@ -19,6 +19,7 @@ from mdrisk.model.schema import (
     ACTUATING_KINDS,
     Component,
     ComponentKind,
+    DeviceModel,
     Effect,
     Link,
     LinkKind,
@@ -89,16 +90,16 @@ def deciders(structure: ControlStructure) -> list[Component]:
     ]
 
 
-def declared_natures(structure: ControlStructure) -> dict[str, SignalNature]:
+def declared_natures(model: DeviceModel) -> dict[str, SignalNature]:
     """Each signal's declared nature: an ML input's first, else the first link's that says
     (a control action's discrete/continuous says nothing of the data)."""
     found: dict[str, SignalNature] = {}
-    for engine in structure.model.ml_engines:
+    for engine in model.ml_engines:
         assert engine.ml is not None
         for ml_input in engine.ml.inputs:
             if ml_input.nature is not None:
                 found.setdefault(ml_input.signal, ml_input.nature)
-    for link in structure.model.links:
+    for link in model.links:
         for carried in link.carries:
             if carried.nature not in _ACTION_NATURES:
                 assert carried.nature is not None
@@ -424,7 +425,7 @@ def belief_chains(
 ) -> tuple[list[InputChain], list[ModelChain]]:
     """Every path into each of ``controller``'s beliefs, and every engine behind them
     (``natures``: :func:`declared_natures` of the structure, computed once by the caller)."""
-    natures = declared_natures(structure) if natures is None else natures
+    natures = declared_natures(structure.model) if natures is None else natures
     inputs: list[InputChain] = []
     models: list[ModelChain] = []
     variables = [(v.name, v.from_signals, v.effects) for v in controller.process_model]
