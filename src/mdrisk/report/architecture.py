@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mdrisk.assessment import Assessment
-from mdrisk.model.schema import ComponentKind, LinkKind
+from mdrisk.model.schema import ComponentKind, Link, LinkKind
 from mdrisk.report.controls import protections_of
 from mdrisk.report.idlists import id_ranges, sorted_ids
 
@@ -153,12 +153,12 @@ def architecture_views(assessment: Assessment) -> ArchitectureViews:
                 )
 
     updates = []
+    update_links: dict[str, list[Link]] = {}
+    for link in assessment.device.links:
+        if link.kind == LinkKind.update:
+            update_links.setdefault(link.target, []).append(link)
     for component in assessment.device.components:
-        incoming = [
-            link
-            for link in assessment.device.links
-            if link.target == component.id and link.kind == LinkKind.update
-        ]
+        incoming = update_links.get(component.id, [])
         versions = (
             "; ".join(
                 t.name + (f" {t.version}" if t.version else "") for t in component.technologies

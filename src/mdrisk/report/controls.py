@@ -7,9 +7,11 @@ Channel protections are named after the control categories of the FDA premarket 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mdrisk.assessment import Assessment
 from mdrisk.assessment.threats import ElementThreat
-from mdrisk.model.schema import Link
+from mdrisk.model.schema import DeviceModel, Link
 from mdrisk.report.idlists import sorted_ids
 
 PROTECTIONS = ("authentication", "encryption", "integrity", "replay_protection")
@@ -30,17 +32,39 @@ def protections_of(link: Link) -> list[str]:
 def external_links(assessment: Assessment, element: str) -> list[Link]:
     """Links into or out of a component that cross a channel (not in-process, not physical);
     for a link, the link itself."""
-    links = assessment.device.links
-    own = [link for link in links if link.id == element]
-    if own:
-        return own
+    index = _links_by_element(assessment.device)
+    own = index.by_id.get(element)
+    if own is not None:
+        return [own]
     return [
         link
-        for link in links
-        if element in (link.source, link.target)
-        and link.channel.technology is not None
-        and not link.channel.in_process
+        for link in index.of.get(element, [])
+        if link.channel.technology is not None and not link.channel.in_process
     ]
+
+
+@dataclass(frozen=True)
+class _LinkIndex:
+    by_id: dict[str, Link]
+    of: dict[str, list[Link]]  # component id -> its links, in model order
+
+
+_last_index: list[tuple[DeviceModel, _LinkIndex]] = []
+
+
+def _links_by_element(device: DeviceModel) -> _LinkIndex:
+    """The model's links by id and by the components they join (a report asks for every
+    element of one model, so the last model's index is kept)."""
+    if _last_index and _last_index[0][0] is device:
+        return _last_index[0][1]
+    of: dict[str, list[Link]] = {}
+    for link in device.links:
+        of.setdefault(link.source, []).append(link)
+        if link.target != link.source:
+            of.setdefault(link.target, []).append(link)
+    index = _LinkIndex({link.id: link for link in device.links}, of)
+    _last_index[:] = [(device, index)]
+    return index
 
 
 def controls_in_place(assessment: Assessment, element: str) -> list[str]:

@@ -8,6 +8,7 @@ speaks on, or the networked platform it runs on (a phone OS, a cloud).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mdrisk.kb.pack import TechnologyPack
@@ -98,11 +99,17 @@ def link_channel(link: Link, pack: TechnologyPack) -> Channel | None:
 
 
 def component_channel(
-    component: Component, model: DeviceModel, pack: TechnologyPack
+    component: Component,
+    model: DeviceModel,
+    pack: TechnologyPack,
+    links: Sequence[Link] | None = None,
 ) -> Channel | None:
-    """The most remote way into a component: its links' channels and its platforms."""
+    """The most remote way into a component: its links' channels and its platforms.
+    ``links``: the component's own links, when the caller has them indexed (else every
+    link of the model is looked through)."""
     candidates: list[Channel] = []
-    for link in model.links:
+    own = links if links is not None else model.links
+    for link in own:
         if component.id in (link.source, link.target):
             channel = link_channel(link, pack)
             if channel is not None:

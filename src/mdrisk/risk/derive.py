@@ -42,6 +42,11 @@ class DeviceFacts:
         self.pack = pack
         self.components = {c.id: c for c in model.components}
         self.links = {link.id: link for link in model.links}
+        self.links_of: dict[str, list[Link]] = {}
+        for link in model.links:
+            self.links_of.setdefault(link.source, []).append(link)
+            if link.target != link.source:
+                self.links_of.setdefault(link.target, []).append(link)
         self.data_use = {use.strip().lower() for use in model.device.data_use}
         self._channels: dict[str, channels.Channel | None] = {}
 
@@ -50,7 +55,12 @@ class DeviceFacts:
             if element in self.links:
                 found = channels.link_channel(self.links[element], self.pack)
             elif element in self.components:
-                found = channels.component_channel(self.components[element], self.model, self.pack)
+                found = channels.component_channel(
+                    self.components[element],
+                    self.model,
+                    self.pack,
+                    self.links_of.get(element, []),
+                )
             else:
                 found = None
             self._channels[element] = found

@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from mdrisk.model.schema import Component, DeviceModel, Link
+from mdrisk.model.schema import Component, DeviceModel, Link, LinkKind
 
 
 @dataclass
@@ -16,6 +16,8 @@ class ControlStructure:
     links: dict[str, Link] = field(default_factory=dict)
     incoming: dict[str, list[Link]] = field(default_factory=dict)
     outgoing: dict[str, list[Link]] = field(default_factory=dict)
+    # Per component, the update links that replace its software (firmware, a model).
+    updates_into: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, model: DeviceModel) -> ControlStructure:
@@ -28,6 +30,8 @@ class ControlStructure:
             structure.links[link.id] = link
             structure.outgoing[link.source].append(link)
             structure.incoming[link.target].append(link)
+            if link.kind == LinkKind.update:
+                structure.updates_into.setdefault(link.target, []).append(link.id)
         return structure
 
     def shortest_link_path(

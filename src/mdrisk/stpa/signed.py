@@ -156,7 +156,7 @@ def _with_updates(structure: ControlStructure, entries: tuple[str, ...]) -> tupl
     out: list[str] = []
     for element in entries:
         if element in structure.components:
-            out += [u.id for u in structure.incoming[element] if u.kind == LinkKind.update]
+            out += structure.updates_into.get(element, [])
         out.append(element)
     return tuple(dict.fromkeys(out))
 
