@@ -24,7 +24,7 @@ import json
 import math
 import re
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,7 +51,7 @@ from mdrisk.kb.matching.releases import (
     read_release,
     windows_line,
 )
-from mdrisk.kb.matching.rows import ProductRows, VersionsRead
+from mdrisk.kb.matching.rows import ProductRows, Row, VersionsKey, VersionsRead
 from mdrisk.kb.matching.versions import looks_like_version, parse_version
 from mdrisk.kb.records import REL_ADVISORY, AffectedEntry, AffectedName, Relation
 
@@ -139,15 +139,59 @@ class _AffectedSource(Protocol):
 
     def affected_names(self, versions_mentioning: str = "") -> Iterable[AffectedName]: ...
 
-    def affected_versions_of(self, vendor: str, product: str) -> Iterable[tuple[str, str, str]]: ...
+    def affected_keys_of(self, vendor: str, product: str) -> Iterable[Row]: ...
+
+    def stored_readings(self, reading_ids: Iterable[int]) -> dict[int, str]: ...
+
+    def versions_of_reading(self, reading_id: int, vendor: str, product: str) -> str: ...
 
     def decode_versions(self, text: str, vuln_id: str, product: str) -> tuple[dict, ...]: ...
 
 
-# a product's entries as (vulnerability id, default status, versions as stored: JSON text)
-RowReader = Callable[[str, str], Iterable[tuple[str, str, str]]]
-# the versions of one stored text: text, vulnerability id, product
-VersionsDecoder = Callable[[str, str, str], tuple[dict, ...]]
+class _VersionsSource(Protocol):
+    """Where a product's entries and their versions are read from."""
+
+    def rows(self, vendor: str, product: str) -> Iterable[Row]: ...
+
+    def decode(
+        self, key: VersionsKey, vuln_id: str, vendor: str, product: str
+    ) -> tuple[dict, ...]: ...
+
+    def readings(self, reading_ids: list[int]) -> dict[int, str]: ...
+
+
+@dataclass
+class _HeldVersions:
+    """Entries given in memory, by name; versions by their JSON text."""
+
+    held: dict[tuple[str, str], list[Row]]
+    texts: dict[str, tuple[dict, ...]]
+
+    def rows(self, vendor: str, product: str) -> Iterable[Row]:
+        return self.held.get((vendor, product), ())
+
+    def decode(self, key: VersionsKey, vuln_id: str, vendor: str, product: str) -> tuple[dict, ...]:
+        return self.texts[str(key)]
+
+    def readings(self, reading_ids: list[int]) -> dict[int, str]:
+        return {}
+
+
+@dataclass
+class _StoredVersions:
+    """Entries read from the store, with the readings of their versions kept at import."""
+
+    store: _AffectedSource
+
+    def rows(self, vendor: str, product: str) -> Iterable[Row]:
+        return self.store.affected_keys_of(vendor, product)
+
+    def decode(self, key: VersionsKey, vuln_id: str, vendor: str, product: str) -> tuple[dict, ...]:
+        text = key if isinstance(key, str) else self.store.versions_of_reading(key, vendor, product)
+        return self.store.decode_versions(text, vuln_id, product)
+
+    def readings(self, reading_ids: list[int]) -> dict[int, str]:
+        return self.store.stored_readings(reading_ids)
 
 
 class Matcher:
@@ -158,7 +202,7 @@ class Matcher:
         advisories: dict[str, list[str]] | None = None,
     ) -> None:
         """Index ``entries``, all kept in memory."""
-        held: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+        held: dict[tuple[str, str], list[Row]] = defaultdict(list)
         texts: dict[str, tuple[dict, ...]] = {}
 
         def names() -> Iterable[AffectedName]:
@@ -173,24 +217,17 @@ class Matcher:
                     entry.vendor, entry.product, entry.cpe, entry.purl, entry.versions
                 )
 
-        self._build(
-            names(),
-            lambda vendor, product: held.get((vendor, product), ()),
-            lambda text, _vuln_id, _product: texts[text],
-            aliases,
-        )
+        self._build(names(), _HeldVersions(held, texts), aliases)
         self.advisories = advisories or {}
 
     def _build(
         self,
         names: Iterable[AffectedName],
-        read_rows: RowReader,
-        decode: VersionsDecoder,
+        versions: _VersionsSource,
         aliases: AliasTable,
     ) -> None:
         self.aliases = aliases
-        self._read_rows = read_rows
-        self._decode = decode
+        self._versions = versions
         self._kept: OrderedDict[int, ProductRows] = OrderedDict()
         self._kept_rows = 0
         self._versions_read = VersionsRead()
@@ -223,10 +260,7 @@ class Matcher:
             return cls(store.affected(), aliases, dict(advisories))
         matcher = cls.__new__(cls)
         matcher._build(
-            store.affected_names(versions_mentioning="model"),
-            store.affected_versions_of,
-            store.decode_versions,
-            aliases,
+            store.affected_names(versions_mentioning="model"), _StoredVersions(store), aliases
         )
         matcher.advisories = dict(advisories)
         return matcher
@@ -340,11 +374,17 @@ class Matcher:
             return rows
         product = self.products[index]
 
-        def decode(text: str, vuln_id: str) -> tuple[dict, ...]:
-            return self._decode(text, vuln_id, product.product)
+        # kept by readings prepared when first needed: no reference to the matcher
+        source, vendor, name = self._versions, product.vendor, product.product
+
+        def decode(key: VersionsKey, vuln_id: str) -> tuple[dict, ...]:
+            return source.decode(key, vuln_id, vendor, name)
 
         rows = ProductRows(
-            self._read_rows(product.vendor, product.product), self._versions_read, decode
+            self._versions.rows(product.vendor, product.product),
+            self._versions_read,
+            decode,
+            self._versions.readings,
         )
         self._kept[index] = rows
         self._kept_rows += rows.size
