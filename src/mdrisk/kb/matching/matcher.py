@@ -714,10 +714,12 @@ class Matcher:
             if product.build_line and asked_build and product.build_line != asked_build:
                 continue  # another Windows feature update: its builds are not this one's
             rows = self._rows(candidate.product)
-            for group in rows.concerning(ask.version):
-                verdict = group.versions.verdict(ask.version)
+            offer = _Offers(best, candidate, product, ask, self.advisories).offer
+            version = ask.version
+            for group in rows.concerning(version):
+                verdict = group.versions.verdict(version)
                 if verdict.status != verdicts.UNAFFECTED:
-                    self._offer(best, candidate, product, ask, verdict, group.vuln_ids)
+                    offer(verdict, group.vuln_ids)
             # a record with commit ranges and release versions for the same product: the
             # release versions decide ("Linux": git ranges and semver ranges side by side)
             judged = [
@@ -729,48 +731,8 @@ class Matcher:
                     continue
                 if verdict.status == verdicts.UNKNOWN and vuln_id in decided:
                     continue
-                self._offer(best, candidate, product, ask, verdict, (vuln_id,))
+                offer(verdict, (vuln_id,))
         return sorted(best.values(), key=lambda m: (-m.confidence, m.id))
-
-    def _offer(
-        self,
-        best: dict[str, VulnMatch],
-        candidate: _Candidate,
-        product: _Product,
-        ask: _Ask,
-        verdict: verdicts.Verdict,
-        vuln_ids: Iterable[str],
-    ) -> None:
-        """Each vulnerability of ``vuln_ids`` as judged, kept where it beats what ``best``
-        holds for it (higher confidence, then the shorter reason; the first on a tie)."""
-        confidence = (
-            VENDOR_FACTOR[candidate.vendor_kind]
-            * candidate.product_score
-            * VERSION_FACTOR.get(verdict.basis, 0.45)
-        )
-        if verdict.status == verdicts.UNKNOWN:
-            confidence = min(confidence, VERSION_FACTOR[verdict.basis])
-        confidence = round(min(confidence, 1.0), 4)
-        reason = "; ".join(
-            part
-            for part in (
-                candidate.vendor_note,
-                candidate.product_note,
-                ask.release_note,
-                _version_note(verdict),
-            )
-            if part
-        )
-        for vuln_id in vuln_ids:
-            known = best.get(vuln_id)
-            if known is not None and known.confidence > confidence:
-                continue
-            source = ", ".join(sorted(self.advisories.get(vuln_id, ())))
-            said = f"{reason} ({source})" if source else reason
-            if known is None or (confidence, -len(said)) > (known.confidence, -len(known.reason)):
-                best[vuln_id] = VulnMatch(
-                    vuln_id, confidence, said, product.vendor, product.product, source
-                )
 
     def holds(self, query: ComponentQuery) -> tuple[bool, str]:
         """Whether the index holds records of the queried product (or its CPE or purl), and
@@ -792,6 +754,51 @@ class Matcher:
 
     def match_all(self, queries: Iterable[ComponentQuery]) -> list[list[VulnMatch]]:
         return [self.match(query) for query in queries]
+
+
+class _Offers:
+    """One candidate's verdicts as matches: each vulnerability as judged, kept where it
+    beats what ``best`` holds for it (higher confidence, then the shorter reason; the first
+    on a tie)."""
+
+    __slots__ = ("advisories", "base", "best", "prefix", "product", "vendor")
+
+    def __init__(
+        self,
+        best: dict[str, VulnMatch],
+        candidate: _Candidate,
+        product: _Product,
+        ask: _Ask,
+        advisories: dict[str, list[str]],
+    ) -> None:
+        self.best = best
+        self.base = VENDOR_FACTOR[candidate.vendor_kind] * candidate.product_score
+        parts = (candidate.vendor_note, candidate.product_note, ask.release_note)
+        self.prefix = "; ".join(part for part in parts if part)
+        self.vendor = product.vendor
+        self.product = product.product
+        self.advisories = advisories
+
+    def offer(self, verdict: verdicts.Verdict, vuln_ids: Iterable[str]) -> None:
+        basis = verdict.basis
+        confidence = self.base * VERSION_FACTOR.get(basis, 0.45)
+        if verdict.status == verdicts.UNKNOWN:
+            confidence = min(confidence, VERSION_FACTOR[basis])
+        confidence = round(min(confidence, 1.0), 4)
+        note = _version_note(verdict)
+        reason = f"{self.prefix}; {note}" if self.prefix and note else (self.prefix or note)
+        best, advisories = self.best, self.advisories
+        for vuln_id in vuln_ids:
+            known = best.get(vuln_id)
+            if known is not None and known.confidence > confidence:
+                continue
+            advised = advisories.get(vuln_id)
+            source = ", ".join(sorted(advised)) if advised else ""
+            said = f"{reason} ({source})" if source else reason
+            if known is None or (confidence, -len(said)) > (known.confidence, -len(known.reason)):
+                best[vuln_id] = VulnMatch(
+                    vuln_id, confidence, said, self.vendor, self.product, source
+                )
 
 
 _MODEL = re.compile(r"\bmodel\s+(?:number\s+)?([A-Za-z0-9][A-Za-z0-9-]{3,})", re.IGNORECASE)

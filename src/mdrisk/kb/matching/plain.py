@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mdrisk.kb.matching import ecosystems, ranges, versions
 from mdrisk.kb.matching import status as verdicts
@@ -36,8 +36,7 @@ PlainInterval = tuple[BoundKey | None, bool, BoundKey | None, bool]
 _FORMAT = "plain-1"  # the layout of to_json
 
 
-@dataclass(frozen=True, slots=True)
-class PlainConstraint:
+class PlainConstraint(NamedTuple):
     """One prepared constraint: ``text`` as ``Constraint.text``, ``range_text`` as its
     ``VersionRange.text`` (``range_norm`` normalised), ``problem`` as the range's."""
 
@@ -50,9 +49,9 @@ class PlainConstraint:
     range_norm: str
 
 
-@dataclass(frozen=True, slots=True)
-class PlainReading:
-    """An entry's constraints in the order ``status.judge`` weighs them."""
+class PlainReading(NamedTuple):
+    """An entry's constraints in the order ``status.judge`` weighs them. Tuples (not
+    objects): the collector stops tracking them, however many a large store's queries keep."""
 
     unaffected: tuple[PlainConstraint, ...]
     affected: tuple[PlainConstraint, ...]
@@ -272,7 +271,7 @@ def _key_of(value: Any) -> BoundKey | None:
 def to_json(reading: PlainReading | None) -> str:
     """The reading as the store keeps it ("null": not plain, judged by ``status.judge``).
     Per constraint: affected, everything, intervals, problem, text, range text (0: the
-    same as the text)."""
+    same as the text), normalised range text (0: the same as the range text)."""
     if reading is None:
         return "null"
     return json.dumps(
@@ -287,6 +286,7 @@ def to_json(reading: PlainReading | None) -> str:
                 c.problem,
                 c.text,
                 0 if c.range_text == c.text else c.range_text,
+                0 if c.range_norm == c.range_text else c.range_norm,
             ]
             for c in (*reading.unaffected, *reading.affected)
         ],
@@ -302,7 +302,7 @@ def from_json(text: str) -> PlainReading | None:
         return None
     unaffected: list[PlainConstraint] = []
     affected: list[PlainConstraint] = []
-    for is_affected, everything, intervals, problem, described, written_range in value:
+    for is_affected, everything, intervals, problem, described, written_range, norm in value:
         range_text = str(described if written_range == 0 else written_range)
         constraint = PlainConstraint(
             bool(is_affected),
@@ -314,7 +314,7 @@ def from_json(text: str) -> PlainReading | None:
             str(problem),
             str(described),
             range_text,
-            normalise(range_text),
+            range_text if norm == 0 else str(norm),
         )
         (affected if constraint.affected else unaffected).append(constraint)
     return PlainReading(tuple(unaffected), tuple(affected))
