@@ -44,7 +44,7 @@ class ReadVersions:
     them (None: only ``status.judge`` can); ``status.judge`` reads ``constraints``, prepared
     when first needed where ``prepare`` is given instead."""
 
-    __slots__ = ("_constraints", "_prepare", "_verdicts", "default_status", "plain", "span")
+    __slots__ = ("_constraints", "_source", "_verdicts", "default_status", "plain", "span")
 
     def __init__(
         self,
@@ -52,10 +52,12 @@ class ReadVersions:
         default_status: str,
         span: verdicts.Span | None,
         plain: PlainReading | None = None,
-        prepare: Callable[[], tuple[verdicts.Constraint, ...]] | None = None,
+        source: tuple[Decode, VersionsKey, str] | None = None,
     ) -> None:
         self._constraints = constraints
-        self._prepare = prepare
+        # where constraints are not given: how to read them (decode, key, vulnerability id),
+        # kept as data rather than a closure (one object, not four, per reading)
+        self._source = source
         self.default_status = default_status
         self.span = span
         self.plain = plain
@@ -64,8 +66,9 @@ class ReadVersions:
     @property
     def constraints(self) -> tuple[verdicts.Constraint, ...]:
         if self._constraints is None:
-            assert self._prepare is not None
-            self._constraints = self._prepare()
+            assert self._source is not None
+            decode, key, vuln_id = self._source
+            self._constraints = verdicts.prepare(decode(key, vuln_id))
         return self._constraints
 
     def verdict(self, version_text: str | None) -> verdicts.Verdict:
@@ -140,7 +143,7 @@ class VersionsRead:
                 default_status,
                 reading.span(default_status),
                 reading,
-                lambda: verdicts.prepare(decode(key, vuln_id)),
+                (decode, key, vuln_id),
             )
         constraints = verdicts.prepare(decode(key, vuln_id))
         return ReadVersions(
@@ -174,7 +177,7 @@ class ProductRows:
         self.groups = [Group(versions, tuple(ids)) for versions, ids in grouped.items()]
         self._always: list[int] = []
         spans: list[tuple[verdicts.SpanBound, verdicts.SpanBound, int]] = []
-        self._by_text: dict[str, list[int]] = defaultdict(list)
+        by_text: dict[str, list[int]] = defaultdict(list)
         for position, group in enumerate(self.groups):
             span = group.versions.span
             if span is None:
@@ -182,7 +185,9 @@ class ProductRows:
                 continue
             spans.append((span.highest, span.lowest, position))
             for text in span.texts:
-                self._by_text[text].append(position)
+                by_text[text].append(position)
+        # tuples: kept with the product, not tracked by the collector once it has seen them
+        self._by_text = {text: tuple(positions) for text, positions in by_text.items()}
         spans.sort(key=lambda item: item[0])
         self._spans = spans
         self._highest = [highest for highest, _, _ in spans]
