@@ -8,6 +8,13 @@ Opening checks the file first (:mod:`mdrisk.kb.store_health`): a damaged, foreig
 hand-edited file is refused with a message saying how to rebuild it. Reading commands open it
 read-only (immutable where its folder cannot be written, e.g. read-only media); a writer waits
 up to ``BUSY_TIMEOUT_S`` for another writer and says so when it gives up.
+
+Each distinct affected-versions text is read once, at import, into what the matcher judges
+(``matching.plain``: release bounds as sortable keys, or "null" where only the full reading
+will do), kept in ``version_readings`` and named by ``affected.reading``. ``meta`` records
+what the readings were computed with (``plain.reading_format``: the reading code and
+univers); a store whose readings are missing or were computed otherwise gets them again on a
+writable open and, until then, is read the old way.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ SCHEMA_VERSION = 1
 # meta key: the ``plain.reading_format`` the rows of ``version_readings`` were computed with
 READINGS_KEY = "version_readings"
 _IDS_PER_QUERY = 500  # SQL variables in one lookup of readings
-_READING_IDS_KEPT = 500_000  # versions texts whose reading id a writer remembers
+_READING_IDS_KEPT = 200_000  # versions texts whose reading id a writer remembers
 # a product's entries read from the index alone (their versions texts are not read)
 _READINGS_INDEX = (
     "CREATE INDEX IF NOT EXISTS affected_readings_by_name ON affected "
@@ -190,7 +197,8 @@ class Store:
         self._on_wait = on_wait
         # whether version_readings holds what this mdrisk would compute (else not read)
         self._readings_current = False
-        self._reading_ids: dict[str, int] = {}  # versions text -> its version_readings id
+        # a versions text's digest -> its version_readings id, for the texts written lately
+        self._reading_ids: dict[bytes, int] = {}
 
     @classmethod
     def open(
@@ -444,6 +452,12 @@ class Store:
         changed = 0
         self._begin_write()
         try:
+            # another process may have written since: ids are read again, and readings an
+            # mdrisk that reads versions otherwise computed are computed again
+            self._reading_ids.clear()
+            if self._readings_stamp() != plain.reading_format():
+                self._read_all_versions()
+            self._readings_current = True
             for parsed in parsed_files:
                 if self.is_current(parsed.importer, parsed.sha256):
                     continue
@@ -516,20 +530,24 @@ class Store:
         where the store holds none yet (one per distinct text)."""
         if len(self._reading_ids) > _READING_IDS_KEPT:
             self._reading_ids.clear()
+        found: dict[str, int] = {}
         for text in texts:
-            if text in self._reading_ids:
+            if text in found:
                 continue
             digest = plain.text_digest(text)
-            row = self._db.execute(
-                "SELECT id FROM version_readings WHERE digest=?", (digest,)
-            ).fetchone()
-            if row is None:
+            known = self._reading_ids.get(digest)
+            if known is None:
                 row = self._db.execute(
-                    "INSERT INTO version_readings (digest, reading) VALUES (?, ?) RETURNING id",
-                    (digest, plain.stored_reading(text)),
+                    "SELECT id FROM version_readings WHERE digest=?", (digest,)
                 ).fetchone()
-            self._reading_ids[text] = int(row[0])
-        return {text: self._reading_ids[text] for text in texts}
+                if row is None:
+                    row = self._db.execute(
+                        "INSERT INTO version_readings (digest, reading) VALUES (?, ?) RETURNING id",
+                        (digest, plain.stored_reading(text)),
+                    ).fetchone()
+                known = self._reading_ids[digest] = int(row[0])
+            found[text] = known
+        return found
 
     # --- reading -------------------------------------------------------------------------
 

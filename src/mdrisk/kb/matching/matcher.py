@@ -6,7 +6,9 @@ answers one ``ComponentQuery`` — vendor/product/version, a CPE, a purl or free
 ``VulnMatch``es sorted by confidence then id, one per vulnerability (the best reason kept).
 The entries of a candidate product (their versions) are read from the store when a query
 first needs them and kept for the next ones (``rows.ProductRows``), so a store of NVD's size
-is not read whole; the store must stay open while the matcher is used.
+is not read whole; their versions come as the readings the store computed at import
+(``plain``: release bounds as keys), not as text to parse again. The store must stay open
+while the matcher is used.
 
 Confidence = vendor agreement x product-name similarity x version evidence:
 - vendor: same company (alias table) 1.0, related company (owner or acquisition) 0.9, equal CPE

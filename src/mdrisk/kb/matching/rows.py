@@ -2,8 +2,9 @@
 
 A name that recurs in thousands of records (a kernel, a browser, an RTOS) would have every
 entry judged for every query. Entries are grouped by their published versions (read once per
-distinct stored text and default status, ``VersionsRead``): a group is judged once per query
-and answers for all its vulnerabilities. A group with a ``verdicts.Span`` is judged "outside
+distinct versions and default status, ``VersionsRead``: from the reading the store kept at
+import where it kept one, ``plain``, else by parsing the stored text): a group is judged once
+per query and answers for all its vulnerabilities. A group with a ``verdicts.Span`` is judged "outside
 the affected versions" for any version outside it, so a query with such a version skips it;
 the groups left are found by bisection on the spans' upper ends. A vulnerability named more
 than once for the product keeps its entries apart, in the store's order (the matcher weighs
