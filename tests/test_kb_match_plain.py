@@ -83,14 +83,45 @@ def test_plain_readings_judge_every_real_entry_as_status_judge(real_store):
     assert judged > 100_000
 
 
+def test_wildcard_bounds_are_judged_as_status_judge():
+    versions = [
+        "4.9",
+        "5",
+        "5.0",
+        "5.0.0",
+        "5.2.1",
+        "5.9.9 build 3",
+        "6",
+        "6.0.1",
+        "12.2.7",
+        "12.3",
+    ]
+    for constraint in (
+        {"status": "affected", "less_than": "5.x"},
+        {"status": "affected", "less_than_or_equal": "5.x"},
+        {"status": "affected", "version": "5.x", "less_than": "6.0"},
+        {"status": "unaffected", "version": "12.2.x.x", "less_than": "*"},
+        {"status": "affected", "expression": ">= 4.0 | <= 12.2.x"},
+    ):
+        constraints = verdicts.prepare([constraint])
+        reading = plain.from_json(plain.to_json(plain.plain_reading(constraints)))
+        assert reading is not None, constraint
+        for default in ("affected", "unaffected", "unknown"):
+            assert reading.span(default) == verdicts.affected_span(constraints, default)
+            for version_text in versions:
+                version = plain.plain_version(version_text)
+                assert version is not None
+                expected = verdicts.judge(constraints, default, version_text)
+                assert plain.judge(reading, default, version) == expected, (constraint, version)
+
+
 def test_what_is_not_plain_is_left_to_status_judge():
-    wildcard = verdicts.prepare([{"status": "affected", "less_than": "5.x"}])
     build = verdicts.prepare([{"status": "affected", "less_than_or_equal": "4.0.1 build 120"}])
     changes = verdicts.prepare(
         [{"status": "affected", "version": "1.0", "less_than": "2.0", "changes": [{"at": "1.5"}]}]
     )
     ecosystem = verdicts.prepare([{"status": "affected", "expression": "vers:pypi/<2.0"}])
-    for constraints in (wildcard, build, changes, ecosystem):
+    for constraints in (build, changes, ecosystem):
         assert plain.plain_reading(constraints) is None
     for version_text in ("5.x", "April 1, 2018", "n/a", "", None):
         assert plain.plain_version(version_text) is None

@@ -27,12 +27,23 @@ from typing import Any, NamedTuple
 from mdrisk.kb.matching import ecosystems, ranges, versions
 from mdrisk.kb.matching import status as verdicts
 from mdrisk.kb.matching.ranges import Interval
-from mdrisk.kb.matching.versions import Segment, Version, normalise, parse_version
+from mdrisk.kb.matching.versions import ZERO, Segment, Version, normalise, parse_version
 
 # how a release number compares with a bound that has no build: (release, pre, post)
 BoundKey = tuple[tuple[Segment, ...], tuple[int, int, int], tuple[Segment, ...]]
+
+
+class WildBound(NamedTuple):
+    """A wildcard bound ("12.2.x"): a version under its prefix (``parts``, as written)
+    stands level with it; any other compares by release number."""
+
+    parts: tuple[Segment, ...]
+    release: tuple[Segment, ...]
+
+
+Bound = BoundKey | WildBound
 # lower bound, lower inclusive, upper bound, upper inclusive (None: open)
-PlainInterval = tuple[BoundKey | None, bool, BoundKey | None, bool]
+PlainInterval = tuple[Bound | None, bool, Bound | None, bool]
 _FORMAT = "plain-1"  # the layout of to_json
 
 
@@ -47,6 +58,7 @@ class PlainConstraint(NamedTuple):
     text: str
     range_text: str
     range_norm: str
+    wild: bool = False  # a bound is a WildBound
 
 
 class PlainReading(NamedTuple):
@@ -64,11 +76,16 @@ class PlainReading(NamedTuple):
         lows: list[verdicts.SpanBound] = []
         highs: list[verdicts.SpanBound] = []
         for constraint in self.affected:
-            if constraint.everything or constraint.problem or not constraint.intervals:
+            if (
+                constraint.everything
+                or constraint.problem
+                or constraint.wild
+                or not constraint.intervals
+            ):
                 return None
             for lower, _, upper, _ in constraint.intervals:
-                lows.append(verdicts.LOWEST if lower is None else (0, lower[0]))
-                highs.append(verdicts.HIGHEST if upper is None else (0, upper[0]))
+                lows.append(verdicts.LOWEST if lower is None else (0, _release(lower)))
+                highs.append(verdicts.HIGHEST if upper is None else (0, _release(upper)))
         texts = frozenset(constraint.range_norm for constraint in self.affected)
         return verdicts.Span(min(lows), max(highs), texts)
 
@@ -80,13 +97,23 @@ class PlainVersion:
     text: str
     key: BoundKey
     norm: str
+    parts: tuple[Segment, ...]  # as written, for wildcard bounds
+    release: tuple[Segment, ...]
 
 
-def _bound_key(bound: Version | None) -> BoundKey | None | bool:
-    """The bound's key; False where it is not plain."""
+def _release(bound: Bound) -> tuple[Segment, ...]:
+    return bound.release if isinstance(bound, WildBound) else bound[0]
+
+
+def _bound_key(bound: Version | None) -> Bound | None | bool:
+    """The bound as ``compare_to_bound`` reads it; False where it is not plain."""
     if bound is None:
         return None
-    if bound.wildcard or bound.calendar or bound.build:
+    if bound.calendar:
+        return False
+    if bound.wildcard:
+        return WildBound(bound.parts, bound.release_key)
+    if bound.build:
         return False
     return (bound.release_key, bound.pre_key, bound.post)
 
@@ -124,6 +151,7 @@ def plain_reading(constraints: Sequence[verdicts.Constraint]) -> PlainReading | 
             constraint.text,
             covered.text,
             normalise(covered.text),
+            _any_wild(intervals),
         )
         (affected if plain.affected else unaffected).append(plain)
     return PlainReading(tuple(unaffected), tuple(affected))
@@ -139,12 +167,50 @@ def plain_version(version_text: str | None) -> PlainVersion | None:
     if version is None or version.wildcard or version.calendar:
         return None
     return PlainVersion(
-        version_text, (version.release_key, version.pre_key, version.post), normalise(version_text)
+        version_text,
+        (version.release_key, version.pre_key, version.post),
+        normalise(version_text),
+        version.parts,
+        version.release_key,
     )
 
 
 def _default(default_status: str) -> str:
     return verdicts.status_of(default_status) if default_status else verdicts.UNKNOWN
+
+
+def _any_wild(intervals: Sequence[PlainInterval]) -> bool:
+    return any(
+        isinstance(lower, WildBound) or isinstance(upper, WildBound)
+        for lower, _, upper, _ in intervals
+    )
+
+
+def _side(version: PlainVersion, bound: Bound) -> int:
+    """``compare_to_bound`` for a plain version."""
+    if isinstance(bound, WildBound):
+        size = len(bound.parts)
+        if (version.parts + (ZERO,) * size)[:size] == (bound.parts + (ZERO,) * size)[:size]:
+            return 0
+        left: tuple[object, ...] = version.release
+        right: tuple[object, ...] = bound.release
+    else:
+        left, right = version.key, bound
+    return (left > right) - (left < right)
+
+
+def _inside_wild(constraint: PlainConstraint, version: PlainVersion) -> bool:
+    for lower, lower_inclusive, upper, upper_inclusive in constraint.intervals:
+        if lower is not None:
+            side = _side(version, lower)
+            if side < 0 or (side == 0 and not lower_inclusive):
+                continue
+        if upper is not None:
+            side = _side(version, upper)
+            if side > 0 or (side == 0 and not upper_inclusive):
+                continue
+        return True
+    return False
 
 
 def _inside(constraint: PlainConstraint, version: PlainVersion) -> bool | None:
@@ -153,6 +219,9 @@ def _inside(constraint: PlainConstraint, version: PlainVersion) -> bool | None:
         return True
     if not constraint.intervals:
         return None
+    if constraint.wild:
+        inside = _inside_wild(constraint, version)
+        return None if constraint.problem and not inside else inside
     key = version.key
     for lower, lower_inclusive, upper, upper_inclusive in constraint.intervals:
         if lower is not None and (key < lower or (key == lower and not lower_inclusive)):
@@ -247,9 +316,14 @@ def _segment_of(value: Any) -> Segment:
     return (int(rank), int(number), str(word))
 
 
-def _key_json(key: BoundKey | None) -> Any:
+def _key_json(key: Bound | None) -> Any:
     if key is None:
         return None
+    if isinstance(key, WildBound):
+        return {
+            "w": [_segment_json(s) for s in key.parts],
+            "r": [_segment_json(s) for s in key.release],
+        }
     release, pre, post = key
     written: list[Any] = [[_segment_json(s) for s in release]]
     if pre != _NO_PRE or post:
@@ -259,9 +333,13 @@ def _key_json(key: BoundKey | None) -> Any:
     return written
 
 
-def _key_of(value: Any) -> BoundKey | None:
+def _key_of(value: Any) -> Bound | None:
     if value is None:
         return None
+    if isinstance(value, dict):
+        return WildBound(
+            tuple(_segment_of(s) for s in value["w"]), tuple(_segment_of(s) for s in value["r"])
+        )
     release = tuple(_segment_of(s) for s in value[0])
     pre = _NO_PRE if len(value) < 2 or value[1] is None else tuple(value[1])
     post = tuple(_segment_of(s) for s in value[2]) if len(value) > 2 else ()
@@ -304,17 +382,19 @@ def from_json(text: str) -> PlainReading | None:
     affected: list[PlainConstraint] = []
     for is_affected, everything, intervals, problem, described, written_range, norm in value:
         range_text = str(described if written_range == 0 else written_range)
+        read: tuple[PlainInterval, ...] = tuple(
+            (_key_of(lo), bool(lo_in), _key_of(hi), bool(hi_in))
+            for lo, lo_in, hi, hi_in in intervals
+        )
         constraint = PlainConstraint(
             bool(is_affected),
             bool(everything),
-            tuple(
-                (_key_of(lo), bool(lo_in), _key_of(hi), bool(hi_in))
-                for lo, lo_in, hi, hi_in in intervals
-            ),
+            read,
             str(problem),
             str(described),
             range_text,
             range_text if norm == 0 else str(norm),
+            _any_wild(read),
         )
         (affected if constraint.affected else unaffected).append(constraint)
     return PlainReading(tuple(unaffected), tuple(affected))
