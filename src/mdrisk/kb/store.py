@@ -8,6 +8,13 @@ Opening checks the file first (:mod:`mdrisk.kb.store_health`): a damaged, foreig
 hand-edited file is refused with a message saying how to rebuild it. Reading commands open it
 read-only (immutable where its folder cannot be written, e.g. read-only media); a writer waits
 up to ``BUSY_TIMEOUT_S`` for another writer and says so when it gives up.
+
+Each distinct affected-versions text is read once, at import, into what the matcher judges
+(``matching.plain``: release bounds as sortable keys, or "null" where only the full reading
+will do), kept in ``version_readings`` and named by ``affected.reading``. ``meta`` records
+what the readings were computed with (``plain.reading_format``: the reading code and
+univers); a store whose readings are missing or were computed otherwise gets them again on a
+writable open and, until then, is read the old way.
 """
 
 from __future__ import annotations
@@ -17,19 +24,29 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from mdrisk.kb import store_health
+from mdrisk.kb.matching import plain
 from mdrisk.kb.records import AffectedEntry, AffectedName, ImportBatch, Relation
 from mdrisk.kb.store_errors import StoreBusy, StoreError
 
 __all__ = ["BUSY_TIMEOUT_S", "ParsedFile", "Snapshot", "Store", "StoreBusy", "StoreError"]
 
 SCHEMA_VERSION = 1
+# meta key: the ``plain.reading_format`` the rows of ``version_readings`` were computed with
+READINGS_KEY = "version_readings"
+_IDS_PER_QUERY = 500  # SQL variables in one lookup of readings
+_READING_IDS_KEPT = 200_000  # versions texts whose reading id a writer remembers
+# a product's entries read from the index alone (their versions texts are not read)
+_READINGS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS affected_readings_by_name ON affected "
+    "(vendor, product, vuln_id, source_key, default_status, reading)"
+)
 # How long a writer waits for another process's write to finish before giving up.
 BUSY_TIMEOUT_S = 30.0
 
@@ -66,11 +83,17 @@ CREATE TABLE IF NOT EXISTS affected (
     versions TEXT NOT NULL,
     default_status TEXT NOT NULL,
     cpe TEXT,
-    purl TEXT
+    purl TEXT,
+    reading INTEGER
 );
 CREATE INDEX IF NOT EXISTS affected_by_vuln ON affected (vuln_id);
 CREATE INDEX IF NOT EXISTS affected_by_source ON affected (source_key);
 CREATE INDEX IF NOT EXISTS affected_by_name ON affected (vendor, product);
+CREATE TABLE IF NOT EXISTS version_readings (
+    id INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL UNIQUE,
+    reading TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS relations (
     src TEXT NOT NULL,
     rel TEXT NOT NULL,
@@ -172,6 +195,10 @@ class Store:
         self.path = path
         self._busy_timeout = busy_timeout
         self._on_wait = on_wait
+        # whether version_readings holds what this mdrisk would compute (else not read)
+        self._readings_current = False
+        # a versions text's digest -> its version_readings id, for the texts written lately
+        self._reading_ids: dict[bytes, int] = {}
 
     @classmethod
     def open(
@@ -207,6 +234,7 @@ class Store:
             store._check(read_only)
             if not read_only:
                 store._migrate()
+            store._readings_current = store._readings_stamp() == plain.reading_format()
         except BaseException:
             connection.close()
             raise
@@ -216,6 +244,7 @@ class Store:
     def in_memory(cls) -> Store:
         store = cls(sqlite3.connect(":memory:", isolation_level=None), None)
         store._migrate()
+        store._readings_current = True
         return store
 
     def close(self) -> None:
@@ -302,6 +331,12 @@ class Store:
                 self._db.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(affected)")}
+            if "reading" not in columns:  # a store written before readings were kept
+                self._db.execute("ALTER TABLE affected ADD COLUMN reading INTEGER")
+            if self._readings_stamp() != plain.reading_format():
+                self._read_all_versions()
+            self._db.execute(_READINGS_INDEX)
             self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             self._rollback()
@@ -310,7 +345,38 @@ class Store:
             self._rollback()
             raise
 
+    def _readings_stamp(self) -> str | None:
+        """What the stored readings were computed with (None: none stored, or no table)."""
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (READINGS_KEY,)).fetchone()
+        except sqlite3.OperationalError:  # no meta table yet
+            return None
+        if row is None or not store_health.table_names(self._db) >= {"version_readings"}:
+            return None
+        return str(row[0])
+
+    def _read_all_versions(self) -> None:
+        """(Re)compute the reading of every stored versions text: a store written before
+        readings were kept, or by an mdrisk that reads versions otherwise."""
+        self._reading_ids.clear()
+        self._db.execute("DELETE FROM version_readings")
+        texts = self._db.execute("SELECT DISTINCT versions FROM affected")
+        self._db.executemany(
+            "INSERT OR IGNORE INTO version_readings (digest, reading) VALUES (?, ?)",
+            ((plain.text_digest(text), plain.stored_reading(text)) for (text,) in texts),
+        )
+        self._db.create_function("mdrisk_text_digest", 1, plain.text_digest, deterministic=True)
+        self._db.execute(
+            "UPDATE affected SET reading = (SELECT id FROM version_readings "
+            "WHERE digest = mdrisk_text_digest(affected.versions))"
+        )
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (READINGS_KEY, plain.reading_format()),
+        )
+
     def _rollback(self) -> None:
+        self._reading_ids.clear()  # ids written in the transaction are gone
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
 
@@ -386,6 +452,12 @@ class Store:
         changed = 0
         self._begin_write()
         try:
+            # another process may have written since: ids are read again, and readings an
+            # mdrisk that reads versions otherwise computed are computed again
+            self._reading_ids.clear()
+            if self._readings_stamp() != plain.reading_format():
+                self._read_all_versions()
+            self._readings_current = True
             for parsed in parsed_files:
                 if self.is_current(parsed.importer, parsed.sha256):
                     continue
@@ -428,27 +500,54 @@ class Store:
                 for r in batch.records
             ],
         )
+        texts = [json.dumps(list(a.versions), sort_keys=True) for a in batch.affected]
+        reading_ids = self._reading_ids_of(texts)
         self._db.executemany(
             "INSERT INTO affected (vuln_id, source_key, vendor, product, versions, "
-            "default_status, cpe, purl) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "default_status, cpe, purl, reading) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     a.vuln_id,
                     key,
                     a.vendor,
                     a.product,
-                    json.dumps(list(a.versions), sort_keys=True),
+                    text,
                     a.default_status,
                     a.cpe,
                     a.purl,
+                    reading_ids[text],
                 )
-                for a in batch.affected
+                for a, text in zip(batch.affected, texts, strict=True)
             ],
         )
         self._db.executemany(
             "INSERT OR IGNORE INTO relations (src, rel, dst, source_key) VALUES (?, ?, ?, ?)",
             [(r.src, r.rel, r.dst, key) for r in batch.relations],
         )
+
+    def _reading_ids_of(self, texts: list[str]) -> dict[str, int]:
+        """The version_readings id of each versions text, its reading computed and stored
+        where the store holds none yet (one per distinct text)."""
+        if len(self._reading_ids) > _READING_IDS_KEPT:
+            self._reading_ids.clear()
+        found: dict[str, int] = {}
+        for text in texts:
+            if text in found:
+                continue
+            digest = plain.text_digest(text)
+            known = self._reading_ids.get(digest)
+            if known is None:
+                row = self._db.execute(
+                    "SELECT id FROM version_readings WHERE digest=?", (digest,)
+                ).fetchone()
+                if row is None:
+                    row = self._db.execute(
+                        "INSERT INTO version_readings (digest, reading) VALUES (?, ?) RETURNING id",
+                        (digest, plain.stored_reading(text)),
+                    ).fetchone()
+                known = self._reading_ids[digest] = int(row[0])
+            found[text] = known
+        return found
 
     # --- reading -------------------------------------------------------------------------
 
@@ -539,6 +638,53 @@ class Store:
             "WHERE vendor=? AND product=? ORDER BY vuln_id, source_key, rowid",
             (vendor, product),
         )
+
+    def affected_keys_of(self, vendor: str, product: str) -> list[tuple[str, str, str | int]]:
+        """The affected rows of one (vendor, product) name as (vulnerability id, default
+        status, versions key), in the order of :meth:`affected`. The key is the id of the
+        versions' reading as kept at import (:meth:`stored_readings`) where the store keeps
+        one this mdrisk can use, else the versions text (:meth:`affected_versions_of`)."""
+        if not self._readings_current:
+            return list(self.affected_versions_of(vendor, product))
+        rows: list[tuple[str, str, str | int]] = []
+        for vuln_id, default_status, reading, rowid in self._db.execute(
+            "SELECT vuln_id, default_status, reading, rowid FROM affected "
+            "WHERE vendor=? AND product=? ORDER BY vuln_id, source_key, rowid",
+            (vendor, product),
+        ):
+            if reading is None:  # not expected: every writer stores it
+                (reading,) = self._db.execute(
+                    "SELECT versions FROM affected WHERE rowid=?", (rowid,)
+                ).fetchone()
+            rows.append((vuln_id, default_status, reading))
+        return rows
+
+    def stored_readings(self, reading_ids: Iterable[int]) -> dict[int, str]:
+        """The plain readings (``plain.to_json``) kept under these ids."""
+        found: dict[int, str] = {}
+        wanted = list(reading_ids)
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            found.update(
+                self._db.execute(
+                    "SELECT id, reading FROM version_readings WHERE id IN "
+                    f"({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        return found
+
+    def versions_of_reading(self, reading_id: int, vendor: str, product: str) -> str:
+        """The versions text (as stored) of one product's entries with this reading."""
+        row = self._db.execute(
+            "SELECT versions FROM affected WHERE vendor=? AND product=? AND reading=? LIMIT 1",
+            (vendor, product, reading_id),
+        ).fetchone()
+        if row is None:
+            raise store_health.unusable(
+                self.path, f"no affected entry of {product} has versions reading {reading_id}"
+            )
+        return str(row[0])
 
     def decode_versions(self, text: str, vuln_id: str, product: str) -> tuple[dict[str, Any], ...]:
         """The constraint dicts of a versions text of :meth:`affected_versions_of` (texts read

@@ -6,7 +6,9 @@ answers one ``ComponentQuery`` — vendor/product/version, a CPE, a purl or free
 ``VulnMatch``es sorted by confidence then id, one per vulnerability (the best reason kept).
 The entries of a candidate product (their versions) are read from the store when a query
 first needs them and kept for the next ones (``rows.ProductRows``), so a store of NVD's size
-is not read whole; the store must stay open while the matcher is used.
+is not read whole; their versions come as the readings the store computed at import
+(``plain``: release bounds as keys), not as text to parse again. The store must stay open
+while the matcher is used.
 
 Confidence = vendor agreement x product-name similarity x version evidence:
 - vendor: same company (alias table) 1.0, related company (owner or acquisition) 0.9, equal CPE
@@ -24,7 +26,7 @@ import json
 import math
 import re
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,7 +53,7 @@ from mdrisk.kb.matching.releases import (
     read_release,
     windows_line,
 )
-from mdrisk.kb.matching.rows import ProductRows, VersionsRead
+from mdrisk.kb.matching.rows import ProductRows, Row, VersionsKey, VersionsRead
 from mdrisk.kb.matching.versions import looks_like_version, parse_version
 from mdrisk.kb.records import REL_ADVISORY, AffectedEntry, AffectedName, Relation
 
@@ -139,15 +141,59 @@ class _AffectedSource(Protocol):
 
     def affected_names(self, versions_mentioning: str = "") -> Iterable[AffectedName]: ...
 
-    def affected_versions_of(self, vendor: str, product: str) -> Iterable[tuple[str, str, str]]: ...
+    def affected_keys_of(self, vendor: str, product: str) -> Iterable[Row]: ...
+
+    def stored_readings(self, reading_ids: Iterable[int]) -> dict[int, str]: ...
+
+    def versions_of_reading(self, reading_id: int, vendor: str, product: str) -> str: ...
 
     def decode_versions(self, text: str, vuln_id: str, product: str) -> tuple[dict, ...]: ...
 
 
-# a product's entries as (vulnerability id, default status, versions as stored: JSON text)
-RowReader = Callable[[str, str], Iterable[tuple[str, str, str]]]
-# the versions of one stored text: text, vulnerability id, product
-VersionsDecoder = Callable[[str, str, str], tuple[dict, ...]]
+class _VersionsSource(Protocol):
+    """Where a product's entries and their versions are read from."""
+
+    def rows(self, vendor: str, product: str) -> Iterable[Row]: ...
+
+    def decode(
+        self, key: VersionsKey, vuln_id: str, vendor: str, product: str
+    ) -> tuple[dict, ...]: ...
+
+    def readings(self, reading_ids: list[int]) -> dict[int, str]: ...
+
+
+@dataclass
+class _HeldVersions:
+    """Entries given in memory, by name; versions by their JSON text."""
+
+    held: dict[tuple[str, str], list[Row]]
+    texts: dict[str, tuple[dict, ...]]
+
+    def rows(self, vendor: str, product: str) -> Iterable[Row]:
+        return self.held.get((vendor, product), ())
+
+    def decode(self, key: VersionsKey, vuln_id: str, vendor: str, product: str) -> tuple[dict, ...]:
+        return self.texts[str(key)]
+
+    def readings(self, reading_ids: list[int]) -> dict[int, str]:
+        return {}
+
+
+@dataclass
+class _StoredVersions:
+    """Entries read from the store, with the readings of their versions kept at import."""
+
+    store: _AffectedSource
+
+    def rows(self, vendor: str, product: str) -> Iterable[Row]:
+        return self.store.affected_keys_of(vendor, product)
+
+    def decode(self, key: VersionsKey, vuln_id: str, vendor: str, product: str) -> tuple[dict, ...]:
+        text = key if isinstance(key, str) else self.store.versions_of_reading(key, vendor, product)
+        return self.store.decode_versions(text, vuln_id, product)
+
+    def readings(self, reading_ids: list[int]) -> dict[int, str]:
+        return self.store.stored_readings(reading_ids)
 
 
 class Matcher:
@@ -158,7 +204,7 @@ class Matcher:
         advisories: dict[str, list[str]] | None = None,
     ) -> None:
         """Index ``entries``, all kept in memory."""
-        held: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+        held: dict[tuple[str, str], list[Row]] = defaultdict(list)
         texts: dict[str, tuple[dict, ...]] = {}
 
         def names() -> Iterable[AffectedName]:
@@ -173,24 +219,17 @@ class Matcher:
                     entry.vendor, entry.product, entry.cpe, entry.purl, entry.versions
                 )
 
-        self._build(
-            names(),
-            lambda vendor, product: held.get((vendor, product), ()),
-            lambda text, _vuln_id, _product: texts[text],
-            aliases,
-        )
+        self._build(names(), _HeldVersions(held, texts), aliases)
         self.advisories = advisories or {}
 
     def _build(
         self,
         names: Iterable[AffectedName],
-        read_rows: RowReader,
-        decode: VersionsDecoder,
+        versions: _VersionsSource,
         aliases: AliasTable,
     ) -> None:
         self.aliases = aliases
-        self._read_rows = read_rows
-        self._decode = decode
+        self._versions = versions
         self._kept: OrderedDict[int, ProductRows] = OrderedDict()
         self._kept_rows = 0
         self._versions_read = VersionsRead()
@@ -223,10 +262,7 @@ class Matcher:
             return cls(store.affected(), aliases, dict(advisories))
         matcher = cls.__new__(cls)
         matcher._build(
-            store.affected_names(versions_mentioning="model"),
-            store.affected_versions_of,
-            store.decode_versions,
-            aliases,
+            store.affected_names(versions_mentioning="model"), _StoredVersions(store), aliases
         )
         matcher.advisories = dict(advisories)
         return matcher
@@ -340,11 +376,17 @@ class Matcher:
             return rows
         product = self.products[index]
 
-        def decode(text: str, vuln_id: str) -> tuple[dict, ...]:
-            return self._decode(text, vuln_id, product.product)
+        # kept by readings prepared when first needed: no reference to the matcher
+        source, vendor, name = self._versions, product.vendor, product.product
+
+        def decode(key: VersionsKey, vuln_id: str) -> tuple[dict, ...]:
+            return source.decode(key, vuln_id, vendor, name)
 
         rows = ProductRows(
-            self._read_rows(product.vendor, product.product), self._versions_read, decode
+            self._versions.rows(product.vendor, product.product),
+            self._versions_read,
+            decode,
+            self._versions.readings,
         )
         self._kept[index] = rows
         self._kept_rows += rows.size
@@ -674,10 +716,12 @@ class Matcher:
             if product.build_line and asked_build and product.build_line != asked_build:
                 continue  # another Windows feature update: its builds are not this one's
             rows = self._rows(candidate.product)
-            for group in rows.concerning(ask.version):
-                verdict = group.versions.verdict(ask.version)
+            offer = _Offers(best, candidate, product, ask, self.advisories).offer
+            version = ask.version
+            for group in rows.concerning(version):
+                verdict = group.versions.verdict(version)
                 if verdict.status != verdicts.UNAFFECTED:
-                    self._offer(best, candidate, product, ask, verdict, group.vuln_ids)
+                    offer(verdict, group.vuln_ids)
             # a record with commit ranges and release versions for the same product: the
             # release versions decide ("Linux": git ranges and semver ranges side by side)
             judged = [
@@ -689,48 +733,8 @@ class Matcher:
                     continue
                 if verdict.status == verdicts.UNKNOWN and vuln_id in decided:
                     continue
-                self._offer(best, candidate, product, ask, verdict, (vuln_id,))
+                offer(verdict, (vuln_id,))
         return sorted(best.values(), key=lambda m: (-m.confidence, m.id))
-
-    def _offer(
-        self,
-        best: dict[str, VulnMatch],
-        candidate: _Candidate,
-        product: _Product,
-        ask: _Ask,
-        verdict: verdicts.Verdict,
-        vuln_ids: Iterable[str],
-    ) -> None:
-        """Each vulnerability of ``vuln_ids`` as judged, kept where it beats what ``best``
-        holds for it (higher confidence, then the shorter reason; the first on a tie)."""
-        confidence = (
-            VENDOR_FACTOR[candidate.vendor_kind]
-            * candidate.product_score
-            * VERSION_FACTOR.get(verdict.basis, 0.45)
-        )
-        if verdict.status == verdicts.UNKNOWN:
-            confidence = min(confidence, VERSION_FACTOR[verdict.basis])
-        confidence = round(min(confidence, 1.0), 4)
-        reason = "; ".join(
-            part
-            for part in (
-                candidate.vendor_note,
-                candidate.product_note,
-                ask.release_note,
-                _version_note(verdict),
-            )
-            if part
-        )
-        for vuln_id in vuln_ids:
-            known = best.get(vuln_id)
-            if known is not None and known.confidence > confidence:
-                continue
-            source = ", ".join(sorted(self.advisories.get(vuln_id, ())))
-            said = f"{reason} ({source})" if source else reason
-            if known is None or (confidence, -len(said)) > (known.confidence, -len(known.reason)):
-                best[vuln_id] = VulnMatch(
-                    vuln_id, confidence, said, product.vendor, product.product, source
-                )
 
     def holds(self, query: ComponentQuery) -> tuple[bool, str]:
         """Whether the index holds records of the queried product (or its CPE or purl), and
@@ -752,6 +756,51 @@ class Matcher:
 
     def match_all(self, queries: Iterable[ComponentQuery]) -> list[list[VulnMatch]]:
         return [self.match(query) for query in queries]
+
+
+class _Offers:
+    """One candidate's verdicts as matches: each vulnerability as judged, kept where it
+    beats what ``best`` holds for it (higher confidence, then the shorter reason; the first
+    on a tie)."""
+
+    __slots__ = ("advisories", "base", "best", "prefix", "product", "vendor")
+
+    def __init__(
+        self,
+        best: dict[str, VulnMatch],
+        candidate: _Candidate,
+        product: _Product,
+        ask: _Ask,
+        advisories: dict[str, list[str]],
+    ) -> None:
+        self.best = best
+        self.base = VENDOR_FACTOR[candidate.vendor_kind] * candidate.product_score
+        parts = (candidate.vendor_note, candidate.product_note, ask.release_note)
+        self.prefix = "; ".join(part for part in parts if part)
+        self.vendor = product.vendor
+        self.product = product.product
+        self.advisories = advisories
+
+    def offer(self, verdict: verdicts.Verdict, vuln_ids: Iterable[str]) -> None:
+        basis = verdict.basis
+        confidence = self.base * VERSION_FACTOR.get(basis, 0.45)
+        if verdict.status == verdicts.UNKNOWN:
+            confidence = min(confidence, VERSION_FACTOR[basis])
+        confidence = round(min(confidence, 1.0), 4)
+        note = _version_note(verdict)
+        reason = f"{self.prefix}; {note}" if self.prefix and note else (self.prefix or note)
+        best, advisories = self.best, self.advisories
+        for vuln_id in vuln_ids:
+            known = best.get(vuln_id)
+            if known is not None and known.confidence > confidence:
+                continue
+            advised = advisories.get(vuln_id)
+            source = ", ".join(sorted(advised)) if advised else ""
+            said = f"{reason} ({source})" if source else reason
+            if known is None or (confidence, -len(said)) > (known.confidence, -len(known.reason)):
+                best[vuln_id] = VulnMatch(
+                    vuln_id, confidence, said, self.vendor, self.product, source
+                )
 
 
 _MODEL = re.compile(r"\bmodel\s+(?:number\s+)?([A-Za-z0-9][A-Za-z0-9-]{3,})", re.IGNORECASE)

@@ -46,8 +46,9 @@ class Verdict:
     why: str
 
 
-def _status(constraint: Mapping[str, Any]) -> str:
-    status = str(constraint.get("status") or AFFECTED).casefold()
+def status_of(status_text: object) -> str:
+    """AFFECTED, UNAFFECTED or UNKNOWN for a status as records write it (empty: affected)."""
+    status = str(status_text or AFFECTED).casefold()
     if status in ("fixed", "known_not_affected", "not_affected", "unaffected"):
         return UNAFFECTED
     if status in (
@@ -59,6 +60,10 @@ def _status(constraint: Mapping[str, Any]) -> str:
     ):
         return AFFECTED
     return UNKNOWN
+
+
+def _status(constraint: Mapping[str, Any]) -> str:
+    return status_of(constraint.get("status"))
 
 
 def _with_changes(constraint: Mapping[str, Any], version: Version, status: str) -> str:
@@ -176,17 +181,25 @@ def judge(
             UNREADABLE_ENTRY,
             f"the published version {_quoted(first.text)} cannot be interpreted ({why})",
         )
-    if default == AFFECTED and (unaffected or not affected):
+    return judge_unlisted(default, bool(unaffected), [c.text for c in affected], version_text)
+
+
+def judge_unlisted(
+    default: str, any_unaffected: bool, affected_texts: Sequence[str], version_text: str
+) -> Verdict:
+    """The verdict for a readable version that no constraint holds or cannot tell about:
+    the entry's ``default`` status (as ``status_of`` reads it) decides."""
+    if default == AFFECTED and (any_unaffected or not affected_texts):
         return Verdict(
             AFFECTED,
             BY_DEFAULT,
             f"{version_text} is not listed; the record's default status is affected",
         )
-    if default == UNKNOWN and not affected:
+    if default == UNKNOWN and not affected_texts:
         return Verdict(
             UNKNOWN, UNSTATED, f"the record does not say whether {version_text} is affected"
         )
-    listed = "; ".join(_quoted(c.text) for c in affected[:3])
+    listed = "; ".join(_quoted(text) for text in affected_texts[:3])
     return Verdict(
         UNAFFECTED, BY_DEFAULT, f"{version_text} is outside the affected versions ({listed})"
     )
