@@ -197,3 +197,32 @@ def test_the_deployment_never_narrows_past_the_local_network():
     assert deployed is not None and deployed.letter == "A"
     # A radio link scored Adjacent stays so, whoever the profiles say reaches it.
     assert deployment_vector(base.replace("AV:N", "AV:A"), at_hand) is None
+
+
+def test_a_disclosure_hazard_that_names_its_data_is_rated_only_where_that_data_goes():
+    risks = [r for r in _assessed("vital-signs").risks if "H-4" in r.hazards]
+    read_at = {r.element for r in risks if r.source == "disclosure"}
+    assert read_at == {"sensor_to_engine"}  # the unencrypted room video
+    # Pulse rates on the loopback and the cloud's alert history are not the video.
+    assert not {"engine_to_alerts", "vendor_cloud"} & {r.element for r in risks}
+
+
+def test_a_hazard_naming_data_no_link_carries_is_refused_at_the_field():
+    import pytest
+    import yaml
+
+    from mdrisk.errors import InputError
+    from mdrisk.model import load_model_text
+
+    text = (EXAMPLES / "vital-signs.yaml").read_text("utf-8")
+    document = yaml.safe_load(text)
+    hazard = next(h for h in document["hazards"] if h["id"] == "H-4")
+    hazard["data"] = ["nir_video", "no_such_signal"]
+    with pytest.raises(InputError) as caught:
+        load_model_text(yaml.safe_dump(document, sort_keys=False), "hostile.yaml")
+    assert "no_such_signal" in str(caught.value) and "hazards" in str(caught.value)
+    hazard["data"] = ["nir_video"]
+    hazard.pop("concerns")
+    with pytest.raises(InputError) as caught:
+        load_model_text(yaml.safe_dump(document, sort_keys=False), "hostile.yaml")
+    assert "does not concern disclosure" in str(caught.value)

@@ -65,6 +65,22 @@ def structural_problems(model: DeviceModel) -> list[Located]:
                     f"{', '.join(sorted(loss_ids)) or '(none defined)'}",
                 )
 
+    signals = {signal.name for link in model.links for signal in link.carries}
+    for i, hazard in enumerate(model.hazards):
+        if hazard.data and hazard.concerns != "disclosure":
+            add(
+                ("hazards", i, "data"),
+                f"hazard {hazard.id} names data but does not concern disclosure",
+                "add 'concerns: disclosure' or remove data",
+            )
+        for j, name in enumerate(hazard.data):
+            if name not in signals:
+                add(
+                    ("hazards", i, "data", j),
+                    f"hazard {hazard.id} names data '{name}', which no link carries",
+                    "use the name of a signal a link carries",
+                )
+
     for i, link in enumerate(model.links):
         for end, name in (("from", link.source), ("to", link.target)):
             if name not in components:

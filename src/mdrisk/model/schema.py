@@ -436,7 +436,9 @@ class Loss(_Strict):
     )
 
 
-class Hazard(_Strict):
+class Hazard(_Strict, OmitsAbsent):
+    absent_keys = ("data",)  # models written before read back as they were
+
     id: Identifier
     description: Annotated[str, Field(min_length=1, max_length=4000)]
     losses: list[Identifier] = Field(default_factory=list)
@@ -446,6 +448,9 @@ class Hazard(_Strict):
     # so it is rated where the data can be read: unencrypted channels, stores of many
     # patients).
     concerns: str | None = Field(default=None, pattern=r"^(identity|disclosure)$")
+    # For a disclosure hazard, the signals whose disclosure it is (e.g. the room video):
+    # it is then rated only where they pass or are kept. Empty: any patients' data.
+    data: list[Identifier] = Field(default_factory=list)
     # The severity of the harm this hazardous situation credibly leads to (ISO 14971), when
     # the analyst rates it more narrowly than the worst of its losses, with the reason.
     severity: str | None = Field(

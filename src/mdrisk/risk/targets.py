@@ -24,7 +24,7 @@ from mdrisk.assessment.scenarios import AttackScenario
 from mdrisk.assessment.stpa import FDIPoint, LossScenario
 from mdrisk.assessment.threats import ElementThreat
 from mdrisk.kb.catalog_ids import natural
-from mdrisk.model.schema import ComponentKind, LinkKind
+from mdrisk.model.schema import ComponentKind, Link, LinkKind
 
 SCENARIO, LOSS_SCENARIO, VULNERABILITY = "scenario", "loss_scenario", "vulnerability"
 DISCLOSURE = "disclosure"
@@ -292,16 +292,26 @@ def disclosure_targets(assessment: Assessment, covered: set[str]) -> list[RiskTa
     channel carries software, models and settings, which the rubric's system-secrets
     questions cover), and every store that patients' data flows into (a cloud that only
     publishes model versions holds none), unless an attack scenario already stands for that
-    element and hazard."""
+    element and hazard. A hazard that names its ``data`` is rated only where those signals
+    pass or are kept."""
     device = assessment.device
     components = {c.id: c for c in device.components}
-    fed = {link.target for link in device.links if link.kind != LinkKind.update}
     targets = []
     for hazard in device.hazards:
         if hazard.concerns != "disclosure":
             continue
+        named = set(hazard.data)
+
+        def carries_it(link: Link, named: set[str] = named) -> bool:
+            return link.kind != LinkKind.update and (
+                not named or any(signal.name in named for signal in link.carries)
+            )
+
+        fed = {link.target for link in device.links if carries_it(link)}
         places: list[tuple[str, str, str]] = []
         for link in device.links:
+            if not carries_it(link):
+                continue
             ends = (components.get(link.source), components.get(link.target))
             machines = all(
                 e is not None
@@ -309,7 +319,7 @@ def disclosure_targets(assessment: Assessment, covered: set[str]) -> list[RiskTa
                 for e in ends
             )
             readable = not link.channel.in_process and not link.channel.protections.encryption
-            if machines and readable and link.kind != LinkKind.update:
+            if machines and readable:
                 places.append((link.id, "link", f"{link.id} carries its data unencrypted"))
         for component in device.components:
             if component.kind in _STORES and component.id in fed:
