@@ -543,7 +543,7 @@ def test_a_long_path_and_a_distant_attacker_lower_exploitability():
         attackers=(Attacker("supply_chain", "network", 0.3),),
     )
     before = RubricResult(vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", decisions=[])
-    level, steps, _ = _exploitability(target, before, [], MATRIX)
+    level, steps = _exploitability(target, before, [], MATRIX)
     assert level == "unlikely"  # frequent -1 (reach 0.3) -2 (5 hops, 1 free, 2 per level)
     assert any("supply_chain" in s for s in steps)
     assert any("crosses 5 component(s)" in s for s in steps)

@@ -607,3 +607,11 @@ class DeviceModel(_Strict):
     @property
     def ml_engines(self) -> list[Component]:
         return [c for c in self.components if c.ml is not None]
+
+    def links_by_component(self) -> dict[str, list[Link]]:
+        """Component id -> the links it sends or receives, in model order."""
+        found: dict[str, list[Link]] = {}
+        for link in self.links:
+            found.setdefault(link.source, []).append(link)
+            found.setdefault(link.target, []).append(link)
+        return found

@@ -57,12 +57,7 @@ def _links_by_element(device: DeviceModel) -> _LinkIndex:
     element of one model, so the last model's index is kept)."""
     if _last_index and _last_index[0][0] is device:
         return _last_index[0][1]
-    of: dict[str, list[Link]] = {}
-    for link in device.links:
-        of.setdefault(link.source, []).append(link)
-        if link.target != link.source:
-            of.setdefault(link.target, []).append(link)
-    index = _LinkIndex({link.id: link for link in device.links}, of)
+    index = _LinkIndex({link.id: link for link in device.links}, device.links_by_component())
     _last_index[:] = [(device, index)]
     return index
 

@@ -24,9 +24,11 @@ from mdrisk.model.schema import (
     Link,
     LinkKind,
     Protections,
+    SignalNature,
 )
 from mdrisk.risk import channels
 from mdrisk.risk.targets import RiskTarget
+from mdrisk.stpa.signed import declared_natures
 
 SEVERITY_ORDER = ("negligible", "minor", "serious", "critical", "catastrophic")
 _PEOPLE_AND_BODIES = {ComponentKind.human, ComponentKind.controlled_process}
@@ -42,13 +44,14 @@ class DeviceFacts:
         self.pack = pack
         self.components = {c.id: c for c in model.components}
         self.links = {link.id: link for link in model.links}
-        self.links_of: dict[str, list[Link]] = {}
-        for link in model.links:
-            self.links_of.setdefault(link.source, []).append(link)
-            if link.target != link.source:
-                self.links_of.setdefault(link.target, []).append(link)
+        self.links_of = model.links_by_component()
         self.data_use = {use.strip().lower() for use in model.device.data_use}
         self._channels: dict[str, channels.Channel | None] = {}
+
+    @cached_property
+    def natures(self) -> dict[str, SignalNature]:
+        """Each signal's declared nature (``stpa.signed.declared_natures``), read once."""
+        return declared_natures(self.model)
 
     def channel(self, element: str) -> channels.Channel | None:
         if element not in self._channels:

@@ -184,16 +184,13 @@ def _exploitability(
     vulnerabilities: Sequence[VulnerabilityRating],
     matrix: RiskMatrix,
     device_credit: tuple[int, list[str]] = (0, []),
-) -> tuple[str, list[str], str]:
-    """The level, the steps that set it, and the CVSS vector it was read from."""
+) -> tuple[str, list[str]]:
     levels = matrix.exploitability_levels
     rule = matrix.exploitability
     base = exploitability_3(rated.vector)
     source = f"the attack on the device as designed ({rated.vector.split('/', 1)[1]})"
-    deployed = deployment_vector(rated.vector, target.attackers) if rule.deployment_vector else None
-    used = rated.vector
+    deployed = _deployed(rated.vector, target, matrix)
     if deployed is not None:
-        used = deployed.vector
         base = exploitability_in_context(deployed.vector)
         source += (
             f" where only {deployed.who} reach {target.element}: the deployment's attack "
@@ -204,11 +201,7 @@ def _exploitability(
             if result.origin != "published" or result.exploitability is None:
                 continue
             published, where = result.exploitability, ""
-            placed = (
-                deployment_vector(result.base_vector, target.attackers)
-                if rule.deployment_vector
-                else None
-            )
+            placed = _deployed(result.base_vector, target, matrix)
             if placed is not None:
                 published = exploitability_in_context(placed.vector)
                 where = f" with the deployment's MAV:{placed.letter}"
@@ -260,7 +253,14 @@ def _exploitability(
     if lowered:
         level = shift(levels, level, -lowered)
         steps += credit_steps + [f"the device's own controls: -{lowered} → {level}"]
-    return level, steps, used
+    return level, steps
+
+
+def _deployed(vector: str, target: RiskTarget, matrix: RiskMatrix) -> DeployedVector | None:
+    """The vector read in the deployment the policy asks for (None: the base vector)."""
+    if not matrix.exploitability.deployment_vector:
+        return None
+    return deployment_vector(vector, target.attackers)
 
 
 def _rated_exploitability(
@@ -271,12 +271,10 @@ def _rated_exploitability(
     matrix: RiskMatrix,
     device_credit: tuple[int, list[str]],
 ) -> ExploitabilityRating:
-    worst_level, worst_steps, worst_vector = _exploitability(
+    worst_level, worst_steps = _exploitability(
         target, worst, vulnerabilities, matrix, device_credit
     )
-    best_level, best_steps, best_vector = _exploitability(
-        target, best, vulnerabilities, matrix, device_credit
-    )
+    best_level, best_steps = _exploitability(target, best, vulnerabilities, matrix, device_credit)
     use_best = matrix.unanswered == "best"
     steps = best_steps if use_best else worst_steps
     if best_level != worst_level:
@@ -289,7 +287,7 @@ def _rated_exploitability(
         steps=steps,
         best=best_level,
         worst=worst_level,
-        vector=best_vector if use_best else worst_vector,
+        vector=(best if use_best else worst).vector,
         unanswered=matrix.unanswered,
     )
 
@@ -432,11 +430,7 @@ def _rate(
     exploitability = _rated_exploitability(
         target, worst, best, vulnerabilities, matrix, (lowered, credit_steps)
     )
-    deployed = (
-        deployment_vector(used.vector, target.attackers)
-        if matrix.exploitability.deployment_vector
-        else None
-    )
+    deployed = _deployed(used.vector, target, matrix)
     cvss = _cvss_of_rubric(used, facts, deployed)
     if deployed is not None:  # the vector shown is the one the level was read from
         exploitability = exploitability.model_copy(update={"vector": cvss[0].vector})

@@ -22,7 +22,6 @@ from mdrisk.model.schema import ComponentKind, DeviceModel, SignalNature
 from mdrisk.risk.derive import DeviceFacts
 from mdrisk.risk.matrix import RecommendedControl
 from mdrisk.risk.targets import RiskTarget
-from mdrisk.stpa.signed import declared_natures
 
 _MACHINES = frozenset(
     k for k in ComponentKind if k not in (ComponentKind.human, ComponentKind.controlled_process)
@@ -212,9 +211,8 @@ def _has_quantities(target: RiskTarget, device: DeviceFacts) -> bool:
     link = device.links.get(target.element)
     if link is None or not link.carries:
         return True
-    natures = declared_natures(device.model)
     return not all(
-        (natures.get(signal.name) or signal.nature) in _NO_LIMITS for signal in link.carries
+        (device.natures.get(signal.name) or signal.nature) in _NO_LIMITS for signal in link.carries
     )
 
 
