@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,6 +78,17 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return folder
+
+
+def import_real_advisories(store: Any, shared_data: Path) -> Any:
+    """The store with the shared CISA medical advisories (CSAF) and CVE records imported."""
+    from mdrisk.kb.importing import import_paths
+
+    import_paths(
+        store,
+        [shared_data / "cisa-csaf-icsma", shared_data / "cve-records-vulnrichment" / "records"],
+    )
+    return store
 
 
 @pytest.fixture

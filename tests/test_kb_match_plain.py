@@ -13,9 +13,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import import_real_advisories
 
 from mdrisk import bundled
-from mdrisk.kb.importing import import_paths
 from mdrisk.kb.matching import plain
 from mdrisk.kb.matching import status as verdicts
 from mdrisk.kb.matching.matcher import Matcher
@@ -26,11 +26,8 @@ from mdrisk.kb.store import READINGS_KEY, Store
 
 @pytest.fixture(scope="module")
 def real_store(shared_data, tmp_path_factory) -> Store:
-    path = tmp_path_factory.mktemp("kb") / "kb.sqlite"
-    store = Store.open(path)
-    import_paths(
-        store,
-        [shared_data / "cisa-csaf-icsma", shared_data / "cve-records-vulnrichment" / "records"],
+    store: Store = import_real_advisories(
+        Store.open(tmp_path_factory.mktemp("kb") / "kb.sqlite"), shared_data
     )
     return store
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import import_real_advisories
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -922,13 +923,7 @@ def test_one_answer_per_vulnerability_keeping_the_best(model_matcher):
 
 @pytest.fixture(scope="module")
 def real_matcher(shared_data) -> Matcher:
-    from mdrisk.kb.importing import import_paths
-
-    store = Store.in_memory()
-    import_paths(
-        store,
-        [shared_data / "cisa-csaf-icsma", shared_data / "cve-records-vulnrichment" / "records"],
-    )
+    store = import_real_advisories(Store.in_memory(), shared_data)
     return Matcher.from_store(store, bundled.vendor_aliases())
 
 
